@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from app.catalog import service
+from app.catalog.schemas import CategoryOut, CategorySlug, ProductCreate, ProductOut, ProductPage, ProductPatch
+from app.core.deps import MerchantDep, OptionalPrincipal, SessionDep
+from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/v1", tags=["catalog"])
+
+
+def _json(body: object, status: int = 200) -> Response:
+    """Serialise service dicts directly (they are built to the response schema)."""
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+@router.post("/products", status_code=201, response_model=ProductOut)
+async def create_product(body: ProductCreate, merchant: MerchantDep, session: SessionDep) -> Response:
+    product = await service.create_product(session=session, merchant_id=merchant.tenant, product_in=body)
+    return _json(product, 201)
+
+
+@router.patch("/products/{product_id}", response_model=ProductOut)
+async def update_product(product_id: str, body: ProductPatch, merchant: MerchantDep,
+                         session: SessionDep) -> Response:
+    product = await service.update_product(session=session, merchant_id=merchant.tenant, product_id=product_id,
+                                           patch=body)
+    return _json(product)
+
+
+@router.get("/products/{product_id}", response_model=ProductOut)
+async def get_product(product_id: str, session: SessionDep, principal: OptionalPrincipal) -> Response:
+    """Public when active and its merchant is active; the owner also sees drafts."""
+    viewer = principal.merchant_id if principal and principal.kind == "merchant" else None
+    return _json(await service.get_product(session=session, product_id=product_id, viewer_merchant_id=viewer))
+
+
+@router.get("/products", response_model=ProductPage)
+async def list_products(
+    session: SessionDep,
+    principal: OptionalPrincipal,
+    q: Annotated[str | None, Query(max_length=200, description="Words in the title or description")] = None,
+    category: CategorySlug | None = None,
+    merchant_id: Annotated[str | None, Query(max_length=40)] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Response:
+    """Public listing and search, newest first. `q` finds substrings, Chinese included."""
+    viewer = principal.merchant_id if principal and principal.kind == "merchant" else None
+    items, last = await service.list_products(
+        session=session, q=q, category=category, merchant_id=merchant_id, viewer_merchant_id=viewer,
+        before=decode_cursor(cursor), limit=limit)
+    return _json({"items": items, "next_cursor": encode_cursor(last) if last else None})
+
+
+@router.get("/categories", response_model=list[CategoryOut])
+async def list_categories(session: SessionDep) -> list[CategoryOut]:
+    return [CategoryOut.model_validate(c) for c in await service.list_categories(session=session)]

@@ -1,0 +1,104 @@
+"""Categories, products, variants and their wholesale price tiers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.clock import utcnow
+from app.db import Base
+
+# Search tokens: a text[] with a GIN index on PostgreSQL; unused (NULL) on SQLite.
+TokenArray = postgresql.ARRAY(Text).with_variant(JSON(), "sqlite")
+
+
+class Category(Base):
+    __tablename__ = "category"
+
+    slug: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(60))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # Statutory exclusions from the 7-day no-reason return (fresh goods, services ...).
+    returnable: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Product(Base):
+    __tablename__ = "product"
+    __table_args__ = (
+        Index("ix_product_merchant_id_id", "merchant_id", "id"),
+        Index("ix_product_category_id", "category", "id"),
+        Index("ix_product_search_tokens", "search_tokens", postgresql_using="gin").ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(ForeignKey("category.slug"))
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft | active
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    search_tokens: Mapped[list[str] | None] = mapped_column(TokenArray)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    variants: Mapped[list[Variant]] = relationship(back_populates="product", order_by="Variant.id",
+                                                   lazy="raise")
+
+
+class Variant(Base):
+    __tablename__ = "variant"
+    __table_args__ = (UniqueConstraint("merchant_id", "sku"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("product.id"), index=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"))
+    sku: Mapped[str] = mapped_column(String(64))
+    price: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    attributes: Mapped[dict[str, Any]]
+    wholesale: Mapped[bool] = mapped_column(Boolean, default=False)
+    moq: Mapped[int] = mapped_column(Integer, default=1)
+    pack_size: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="variants", lazy="raise")
+
+
+class PriceTier(Base):
+    """A wholesale volume price: from `min_qty` units the unit price is `unit_price`."""
+
+    __tablename__ = "price_tier"
+    __table_args__ = (UniqueConstraint("variant_id", "min_qty"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    variant_id: Mapped[str] = mapped_column(ForeignKey("variant.id"), index=True)
+    min_qty: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(Integer)
+
+
+CATEGORIES: list[tuple[str, str, str, bool]] = [
+    ("apparel", "服装鞋帽", "Apparel", True),
+    ("appliances", "家用电器", "Appliances", True),
+    ("home", "家居家装", "Home", True),
+    ("books-media", "图书音像", "Books & media", True),
+    ("agri", "农产品", "Agricultural products", True),
+    ("daily-goods", "日用百货", "Daily goods", True),
+    ("production-materials", "生产资料", "Production materials", True),
+    ("fresh", "生鲜", "Fresh food", False),
+    ("services", "本地服务", "Local services", False),
+]

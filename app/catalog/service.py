@@ -1,0 +1,228 @@
+"""Catalog use cases. Reads build plain dicts with a few set-based queries (the hot public paths)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import search
+from app.catalog.models import Category, PriceTier, Product, Variant
+from app.catalog.schemas import ProductCreate, ProductPatch, VariantIn, VariantPatch, WholesaleIn
+from app.core import events
+from app.core.clock import as_utc, utcnow
+from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.ids import new_id
+from app.merchants.models import Merchant
+
+
+def _iso(value: datetime) -> str:
+    return as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def _search_fields(session: AsyncSession, title: str, description: str) -> dict[str, Any]:
+    text = f"{title}\n{description}"
+    tokens = search.index_tokens(text) if _dialect(session) == "postgresql" else None
+    return {"search_text": search.normalise(text), "search_tokens": tokens}
+
+
+async def _check_new_skus(session: AsyncSession, merchant_id: str, skus: list[tuple[int, str]]) -> None:
+    taken = set((await session.scalars(select(Variant.sku).where(
+        Variant.merchant_id == merchant_id, Variant.sku.in_([s for _, s in skus])))).all())
+    errors = [{"field": f"variants.{i}.sku", "message": f"sku {sku!r} already exists"}
+              for i, sku in skus if sku in taken]
+    if errors:
+        raise InvalidInput("some SKUs are already in use", errors=errors)
+
+
+def _variant_row(merchant_id: str, product_id: str, v: VariantIn | VariantPatch, now: datetime) -> dict[str, Any]:
+    w = v.wholesale
+    return {"id": new_id("var"), "product_id": product_id, "merchant_id": merchant_id, "sku": v.sku,
+            "price": v.price, "currency": v.currency or "CNY", "attributes": v.attributes or {},
+            "wholesale": w is not None, "moq": w.moq if w else 1, "pack_size": w.pack_size if w else 1,
+            "created_at": now}
+
+
+async def _write_tiers(session: AsyncSession, tiers_by_variant: dict[str, WholesaleIn]) -> None:
+    from sqlalchemy import delete
+
+    if not tiers_by_variant:
+        return
+    await session.execute(delete(PriceTier).where(PriceTier.variant_id.in_(list(tiers_by_variant))))
+    rows = [{"id": new_id("tier"), "variant_id": vid, "min_qty": t.min_qty, "unit_price": t.unit_price}
+            for vid, w in tiers_by_variant.items() for t in w.tiers]
+    if rows:
+        await session.execute(insert(PriceTier), rows)
+
+
+async def create_product(*, session: AsyncSession, merchant_id: str, product_in: ProductCreate) -> dict[str, Any]:
+    """Create a product with its variants and wholesale tiers; SKUs are unique per merchant."""
+    await _check_new_skus(session, merchant_id, list(enumerate(v.sku for v in product_in.variants)))
+    now = utcnow()
+    product_id = new_id("prd")
+    await session.execute(insert(Product).values(
+        id=product_id, merchant_id=merchant_id, title=product_in.title, description=product_in.description,
+        category=product_in.category, status=product_in.status, created_at=now, updated_at=now,
+        **_search_fields(session, product_in.title, product_in.description)))
+    rows = [_variant_row(merchant_id, product_id, v, now) for v in product_in.variants]
+    await session.execute(insert(Variant), rows)
+    await _write_tiers(session, {r["id"]: v.wholesale for r, v in zip(rows, product_in.variants, strict=True)
+                                 if v.wholesale is not None})
+    await events.emit(session, kind="product.created", merchant_id=merchant_id, payload={"id": product_id})
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict("a variant SKU was taken by a concurrent request") from None
+    return await _require(session, product_id)
+
+
+async def update_product(*, session: AsyncSession, merchant_id: str, product_id: str,
+                         patch: ProductPatch) -> dict[str, Any]:
+    """Change the fields sent; variants are matched by SKU (new SKUs are added)."""
+    product = await session.get(Product, product_id, with_for_update=True)
+    if product is None or product.merchant_id != merchant_id:
+        raise NotFound("product", product_id)
+    changes = patch.model_dump(exclude_unset=True, exclude={"variants"})
+    for field, value in changes.items():
+        if value is None:
+            raise InvalidInput(f"{field} cannot be null", errors=[{"field": field, "message": "cannot be null"}])
+        setattr(product, field, value)
+    if "title" in changes or "description" in changes:
+        for k, v in _search_fields(session, product.title, product.description).items():
+            setattr(product, k, v)
+    product.updated_at = utcnow()
+    if patch.variants:
+        await _patch_variants(session, merchant_id, product_id, patch.variants)
+    await events.emit(session, kind="product.updated", merchant_id=merchant_id,
+                      payload={"id": product_id, "fields": sorted(patch.model_dump(exclude_unset=True))})
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict("a variant SKU was taken by a concurrent request") from None
+    return await _require(session, product_id)
+
+
+async def _patch_variants(session: AsyncSession, merchant_id: str, product_id: str,
+                          patches: list[VariantPatch]) -> None:
+    existing = {v.sku: v for v in (await session.scalars(
+        select(Variant).where(Variant.product_id == product_id))).all()}
+    new = [(i, p) for i, p in enumerate(patches) if p.sku not in existing]
+    missing_price = [{"field": f"variants.{i}.price", "message": "required for a new variant"}
+                     for i, p in new if p.price is None]
+    if missing_price:
+        raise InvalidInput("new variants need a price", errors=missing_price)
+    if new:
+        await _check_new_skus(session, merchant_id, [(i, p.sku) for i, p in new])
+        now = utcnow()
+        rows = [_variant_row(merchant_id, product_id, p, now) for _, p in new]
+        await session.execute(insert(Variant), rows)
+        await _write_tiers(session, {r["id"]: p.wholesale for r, (_, p) in zip(rows, new, strict=True)
+                                     if p.wholesale is not None})
+    tiers: dict[str, WholesaleIn] = {}
+    for p in patches:
+        variant = existing.get(p.sku)
+        if variant is None:
+            continue
+        values = p.model_dump(exclude_unset=True, exclude={"sku", "wholesale"}, exclude_none=True)
+        if p.wholesale is not None:
+            values.update(wholesale=True, moq=p.wholesale.moq, pack_size=p.wholesale.pack_size)
+            tiers[variant.id] = p.wholesale
+        if values:
+            await session.execute(update(Variant).where(Variant.id == variant.id).values(**values))
+    await _write_tiers(session, tiers)
+
+
+# ---- reads -------------------------------------------------------------------------------------------
+
+_PRODUCT_COLS = (Product.id, Product.merchant_id, Product.title, Product.description, Product.category,
+                 Product.status, Product.created_at, Product.updated_at)
+
+
+async def _with_variants(session: AsyncSession, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Attach variants (and their tiers) to product rows with two queries in all."""
+    ids = [r.id for r in rows]
+    variants: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    wholesale_ids: list[str] = []
+    if ids:
+        vrows = (await session.execute(
+            select(Variant.id, Variant.product_id, Variant.sku, Variant.price, Variant.currency,
+                   Variant.attributes, Variant.wholesale, Variant.moq, Variant.pack_size)
+            .where(Variant.product_id.in_(ids)).order_by(Variant.product_id, Variant.id))).all()
+        tiers: dict[str, list[dict[str, int]]] = defaultdict(list)
+        wholesale_ids = [v.id for v in vrows if v.wholesale]
+        if wholesale_ids:
+            for t in (await session.execute(
+                    select(PriceTier.variant_id, PriceTier.min_qty, PriceTier.unit_price)
+                    .where(PriceTier.variant_id.in_(wholesale_ids)).order_by(PriceTier.min_qty))).all():
+                tiers[t.variant_id].append({"min_qty": t.min_qty, "unit_price": t.unit_price})
+        for v in vrows:
+            variants[v.product_id].append({
+                "id": v.id, "sku": v.sku, "price": v.price, "currency": v.currency, "attributes": v.attributes,
+                "wholesale": ({"moq": v.moq, "pack_size": v.pack_size, "tiers": tiers[v.id]}
+                              if v.wholesale else None)})
+    return [{"id": r.id, "merchant_id": r.merchant_id, "title": r.title, "description": r.description,
+             "category": r.category, "status": r.status, "variants": variants[r.id],
+             "created_at": _iso(r.created_at), "updated_at": _iso(r.updated_at)} for r in rows]
+
+
+def _visible(stmt: Select[Any], viewer_merchant_id: str | None) -> Select[Any]:
+    """Public visibility: active product of an active merchant; the owner also sees its drafts."""
+    public = and_(Product.status == "active", Merchant.status == "active")
+    if viewer_merchant_id is None:
+        return stmt.join(Merchant, Merchant.id == Product.merchant_id).where(public)
+    return stmt.join(Merchant, Merchant.id == Product.merchant_id).where(
+        public | (Product.merchant_id == viewer_merchant_id))
+
+
+async def get_product(*, session: AsyncSession, product_id: str,
+                      viewer_merchant_id: str | None) -> dict[str, Any]:
+    """A product as its page shows it; 404 unless public or the viewer's own."""
+    rows = (await session.execute(_visible(select(*_PRODUCT_COLS), viewer_merchant_id)
+                                  .where(Product.id == product_id))).all()
+    if not rows:
+        raise NotFound("product", product_id)
+    return (await _with_variants(session, rows))[0]
+
+
+async def _require(session: AsyncSession, product_id: str) -> dict[str, Any]:
+    rows = (await session.execute(select(*_PRODUCT_COLS).where(Product.id == product_id))).all()
+    return (await _with_variants(session, rows))[0]
+
+
+async def list_products(*, session: AsyncSession, q: str | None, category: str | None, merchant_id: str | None,
+                        viewer_merchant_id: str | None, before: str | None, limit: int,
+                        ) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first, keyset-paginated. `q`: every term must occur in the title or description."""
+    stmt = _visible(select(*_PRODUCT_COLS), viewer_merchant_id)
+    if category:
+        stmt = stmt.where(Product.category == category)
+    if merchant_id:
+        stmt = stmt.where(Product.merchant_id == merchant_id)
+    if before:
+        stmt = stmt.where(Product.id < before)
+    if q:
+        terms = search.query_terms(q)
+        for term in terms:
+            stmt = stmt.where(Product.search_text.contains(term, autoescape=True))
+        tokens = search.query_tokens(terms)
+        if tokens and _dialect(session) == "postgresql":
+            stmt = stmt.where(Product.search_tokens.contains(tokens))
+    rows = (await session.execute(stmt.order_by(Product.id.desc()).limit(limit + 1))).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return await _with_variants(session, rows), (rows[-1].id if more else None)
+
+
+async def list_categories(*, session: AsyncSession) -> Sequence[Category]:
+    return (await session.scalars(select(Category).order_by(Category.position))).all()

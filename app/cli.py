@@ -1,0 +1,64 @@
+"""The `shop` command: migrate, demo, serve, and the periodic jobs by hand."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from typing import Annotated
+
+import typer
+
+from app.config import get_settings
+
+cli = typer.Typer(help="Liutong (流通) commerce platform", no_args_is_help=True, add_completion=False)
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply Alembic migrations to DATABASE_URL."""
+    from app.migrate import upgrade
+
+    url = get_settings().database_url
+    upgrade(url)
+    typer.echo(f"migrated {_safe(url)}")
+
+
+@cli.command()
+def demo() -> None:
+    """Load the demo data set (idempotent: running it twice changes nothing)."""
+    from app.demo.loader import load_demo
+
+    asyncio.run(load_demo(get_settings()))
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+) -> None:
+    """Serve the API with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    if not settings.shop_secret_key:
+        # Every worker must sign and accept the same customer tokens.
+        os.environ["SHOP_SECRET_KEY"] = secrets.token_urlsafe(32)
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=settings.shop_log_level, access_log=False, proxy_headers=True,
+                timeout_graceful_shutdown=10)
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Settings: every environment variable the service reads, in one place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration read from the environment (and an optional `.env` file)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./var/shop.db",
+        description="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
+    )
+    shop_admin_token: str | None = Field(default=None, description="Bearer token of the platform admin")
+    shop_secret_key: str | None = Field(
+        default=None,
+        description="Key that signs customer access tokens; a random per-process key when unset "
+        "(tokens then do not survive a restart or work across workers)",
+    )
+    shop_access_token_minutes: int = Field(default=60 * 24, ge=1)
+    stripe_api_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = Field(default=None, description="Point the Stripe SDK at another host")
+    shop_order_hold_minutes: int = Field(default=30, ge=1, description="How long an unpaid order holds stock")
+    shop_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="Request body limit")
+    shop_log_level: Literal["debug", "info", "warning", "error"] = "info"
+    shop_log_json: bool = Field(default=True, description="JSON log lines (false: human-readable)")
+    shop_db_pool_size: int = Field(default=10, ge=1)
+    shop_background_jobs: bool = Field(default=True, description="Run periodic jobs inside `shop serve`")
+    shop_currency: str = Field(default="CNY", min_length=3, max_length=3)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings of this process (cached; tests build their own `Settings`)."""
+    return Settings()

@@ -1,0 +1,85 @@
+"""Who is calling: the one place that turns a bearer token into a principal and its tenant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import utcnow
+from app.core.errors import Forbidden, Unauthenticated
+from app.core.ids import new_id, new_token
+from app.core.models import AccessToken
+from app.core.security import constant_time_equals, hash_token, read_access_token
+
+Kind = Literal["admin", "merchant", "device", "customer", "buyer", "leader"]
+# Token prefixes by kind: visible to humans and secret scanners.
+TOKEN_PREFIX: dict[str, str] = {"merchant": "sk", "device": "pos", "buyer": "byr", "leader": "ldr"}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    kind: Kind
+    merchant_id: str | None = None
+    location_id: str | None = None
+    subject_id: str | None = None
+
+    @property
+    def scope(self) -> str:
+        """A stable name for idempotency scoping and audit."""
+        return f"{self.kind}:{self.subject_id or self.merchant_id or '-'}"
+
+    @property
+    def tenant(self) -> str:
+        """The merchant this principal acts for; Forbidden when it acts for none."""
+        if self.merchant_id is None:
+            raise Forbidden(f"a {self.kind} token does not act for a merchant")
+        return self.merchant_id
+
+
+async def create_token(session: AsyncSession, *, kind: str, merchant_id: str | None,
+                       location_id: str | None = None, subject_id: str | None = None, label: str = "") -> str:
+    """Store a new random token (hashed) and return it in clear text, once."""
+    token = new_token(TOKEN_PREFIX[kind])
+    await session.execute(insert(AccessToken).values(
+        id=new_id("tok"), token_hash=hash_token(token), kind=kind, merchant_id=merchant_id,
+        location_id=location_id, subject_id=subject_id, label=label, created_at=utcnow(),
+    ))
+    return token
+
+
+async def revoke_tokens(session: AsyncSession, *, subject_id: str) -> None:
+    from sqlalchemy import update
+
+    await session.execute(update(AccessToken).where(AccessToken.subject_id == subject_id,
+                                                    AccessToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+
+
+async def resolve(session: AsyncSession, *, token: str, admin_token: str | None, secret: str) -> Principal:
+    """The principal of a bearer token; Unauthenticated when it is unknown, expired or revoked."""
+    if admin_token and constant_time_equals(token, admin_token):
+        return Principal(kind="admin")
+    if token.count(".") == 2:  # a signed customer access token
+        claims = read_access_token(secret=secret, token=token)
+        if claims is None or claims.get("kind") != "customer":
+            raise Unauthenticated("the access token is invalid or expired")
+        return Principal(kind="customer", subject_id=str(claims["sub"]))
+    row = (await session.execute(
+        select(AccessToken.kind, AccessToken.merchant_id, AccessToken.location_id, AccessToken.subject_id)
+        .where(AccessToken.token_hash == hash_token(token), AccessToken.revoked_at.is_(None))
+    )).first()
+    if row is None:
+        raise Unauthenticated("unknown or revoked token")
+    kind, merchant_id, location_id, subject_id = row
+    return Principal(kind=kind, merchant_id=merchant_id, location_id=location_id, subject_id=subject_id)
+
+
+def require(principal: Principal | None, *kinds: Kind) -> Principal:
+    """401 without a token, 403 with a token of another kind."""
+    if principal is None:
+        raise Unauthenticated("this endpoint needs a bearer token")
+    if principal.kind not in kinds:
+        raise Forbidden(f"a {principal.kind} token cannot call this endpoint (needs {' or '.join(kinds)})")
+    return principal

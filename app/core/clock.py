@@ -1,0 +1,31 @@
+"""The one place that reads the wall clock, so tests can move time without sleeping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+_offset = timedelta(0)
+
+
+def utcnow() -> datetime:
+    """Aware UTC now (plus the test offset, if one is set)."""
+    return datetime.now(UTC) + _offset
+
+
+def travel(delta: timedelta) -> None:
+    """Move the service's clock by `delta` (tests and demos only)."""
+    global _offset
+    _offset += delta
+
+
+def reset() -> None:
+    global _offset
+    _offset = timedelta(0)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything we store is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

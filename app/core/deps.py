@@ -1,0 +1,76 @@
+"""Typed, chained FastAPI dependencies: the session, the principal, and their kinds."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.core import auth
+from app.core.auth import Principal
+from app.core.errors import Unauthenticated
+from app.db import session_scope
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in session_scope(request.app.state.sessionmaker):
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Principal | None:
+    """The caller, or None when no token was sent. A malformed or unknown token is a 401."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 2048:
+        raise Unauthenticated("use `Authorization: Bearer <token>`")
+    principal = await auth.resolve(session, token=token, admin_token=settings.shop_admin_token,
+                                   secret=request.app.state.secret_key)
+    # Release the read transaction so a long request does not pin a snapshot (SQLite: the write lock).
+    await session.commit()
+    request.state.principal = principal
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(get_principal)]
+
+
+def _kind(*kinds: auth.Kind):  # type: ignore[no-untyped-def]
+    def dep(principal: OptionalPrincipal) -> Principal:
+        return auth.require(principal, *kinds)
+
+    return dep
+
+
+AdminDep = Annotated[Principal, Depends(_kind("admin"))]
+MerchantDep = Annotated[Principal, Depends(_kind("merchant"))]
+MerchantOrAdminDep = Annotated[Principal, Depends(_kind("merchant", "admin"))]
+DeviceDep = Annotated[Principal, Depends(_kind("device"))]
+CustomerDep = Annotated[Principal, Depends(_kind("customer"))]
+BuyerDep = Annotated[Principal, Depends(_kind("buyer"))]
+AnyPrincipalDep = Annotated[Principal, Depends(_kind("admin", "merchant", "device", "customer", "buyer", "leader"))]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=255, description="Makes a retry return the first response"),
+]

@@ -1,0 +1,37 @@
+"""Money rules on integer minor units (fen). No floats anywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def percent_of(amount: int, basis_points: int) -> int:
+    """`amount` × `basis_points` / 10,000, rounded half up (10,000 bp = 100 %)."""
+    if amount < 0 or basis_points < 0:
+        raise ValueError("amount and basis_points must be non-negative")
+    return (amount * basis_points + 5_000) // 10_000
+
+
+def allocate(total: int, weights: Sequence[int]) -> list[int]:
+    """Split `total` across `weights` proportionally; the parts add up to `total` exactly.
+
+    Largest-remainder method; ties go to the earlier weight. Used to spread an order discount over
+    its lines so that refunds of single lines give back exactly what was paid for them.
+    """
+    if total < 0 or any(w < 0 for w in weights):
+        raise ValueError("total and weights must be non-negative")
+    whole = sum(weights)
+    if whole == 0:
+        return [0] * len(weights)
+    parts = [total * w // whole for w in weights]
+    remainders = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % whole), i))
+    for i in remainders[: total - sum(parts)]:
+        parts[i] += 1
+    return parts
+
+
+def format_amount(amount: int, currency: str = "CNY") -> str:
+    """Human form, e.g. 12345 CNY -> '¥123.45'."""
+    symbol = {"CNY": "¥", "USD": "$", "EUR": "€"}.get(currency, currency + " ")
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{symbol}{abs(amount) // 100}.{abs(amount) % 100:02d}"

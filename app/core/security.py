@@ -1,0 +1,53 @@
+"""Secrets: token hashing, password hashing (argon2), signed customer access tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from app.core.clock import utcnow
+
+_hasher = PasswordHasher()
+_ALGORITHM = "HS256"
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a random bearer token. Tokens carry 256 bits of entropy, so a fast hash is right."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def issue_access_token(*, secret: str, subject: str, kind: str, minutes: int) -> str:
+    now = utcnow()
+    claims: dict[str, Any] = {"sub": subject, "kind": kind, "iat": now, "exp": now + timedelta(minutes=minutes)}
+    return jwt.encode(claims, secret, algorithm=_ALGORITHM)
+
+
+def read_access_token(*, secret: str, token: str) -> dict[str, Any] | None:
+    """The claims of a valid, unexpired token we signed; None otherwise."""
+    try:
+        claims: dict[str, Any] = jwt.decode(token, secret, algorithms=[_ALGORITHM],
+                                            options={"require": ["sub", "exp", "kind"]})
+    except jwt.PyJWTError:
+        return None
+    return claims

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from app.core.schemas import OutSchema, Schema
+
+
+class StockSet(Schema):
+    on_hand: int = Field(ge=0, le=10**9, description="Counted quantity at this location")
+    safety_stock: int | None = Field(default=None, ge=0, le=10**9, description="Kept back from online sale")
+
+
+class StockLevelOut(OutSchema):
+    location_id: str
+    variant_id: str
+    sku: str
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    available: int
+
+
+class LocationAvailability(OutSchema):
+    location_id: str
+    name: str
+    kind: str
+    available: int
+    on_hand: int | None = None
+    reserved: int | None = None
+    safety_stock: int | None = None
+
+
+class Availability(OutSchema):
+    sku: str
+    variant_id: str
+    available: int
+    locations: list[LocationAvailability]

@@ -1,0 +1,317 @@
+"""Stock use cases. Every change is a conditional UPDATE plus a ledger row; nothing reads-then-writes.
+
+Writers touch `stock_level` rows in (variant_id, location_id) order, so two orders never wait on each
+other in a cycle. None of these functions commits: the caller's use case owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog.models import Product, Variant
+from app.core import events
+from app.core.clock import utcnow
+from app.core.errors import NotFound
+from app.core.ids import new_id
+from app.db import insert_ignore
+from app.inventory.allocation import Need, Plan, Take, plan_delivery, plan_pickup
+from app.inventory.errors import OutOfStock
+from app.inventory.models import Allocation, StockLevel, StockMovement
+from app.merchants.models import Location, Merchant
+
+MAX_REPLANS = 3
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+async def ensure_levels(session: AsyncSession, *, merchant_id: str, pairs: Iterable[tuple[str, str]]) -> None:
+    """Create missing (location, variant) level rows at zero, in one statement."""
+    rows = [{"id": new_id("stk"), "merchant_id": merchant_id, "location_id": loc, "variant_id": var,
+             "on_hand": 0, "reserved": 0, "safety_stock": 0, "updated_at": utcnow()}
+            for loc, var in sorted(set(pairs))]
+    if rows:
+        await session.execute(insert_ignore(_dialect(session), StockLevel, ["location_id", "variant_id"]), rows)
+
+
+async def _movements(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    now = utcnow()
+    if rows:
+        await session.execute(insert(StockMovement),
+                              [{"occurred_at": now, "recorded_at": now, **r} for r in rows])
+        await events.emit_many(session, [
+            ("stock.changed", r["merchant_id"],
+             {"location_id": r["location_id"], "variant_id": r["variant_id"], "kind": r["kind"],
+              "on_hand_delta": r.get("on_hand_delta", 0), "reserved_delta": r.get("reserved_delta", 0)})
+            for r in rows])
+
+
+async def set_on_hand(session: AsyncSession, *, merchant_id: str, location_id: str, variant_id: str,
+                      on_hand: int, source: str, key: str, safety_stock: int | None = None) -> StockLevel:
+    """A counted quantity: on_hand becomes `on_hand`; the ledger records the difference."""
+    await ensure_levels(session, merchant_id=merchant_id, pairs=[(location_id, variant_id)])
+    level = (await session.scalars(
+        select(StockLevel).where(StockLevel.location_id == location_id, StockLevel.variant_id == variant_id)
+        .with_for_update())).one()
+    delta = on_hand - level.on_hand
+    values: dict[str, Any] = {"on_hand": on_hand, "updated_at": utcnow()}
+    if safety_stock is not None:
+        values["safety_stock"] = safety_stock
+    await session.execute(update(StockLevel).where(StockLevel.id == level.id).values(**values))
+    if delta:
+        await _movements(session, [{"merchant_id": merchant_id, "location_id": location_id,
+                                    "variant_id": variant_id, "kind": "count", "on_hand_delta": delta,
+                                    "reserved_delta": 0, "source": source, "idempotency_key": key}])
+    await session.refresh(level)
+    return level
+
+
+@dataclass(frozen=True, slots=True)
+class LineNeed:
+    variant_id: str
+    sku: str
+    quantity: int
+
+
+async def _available(session: AsyncSession, merchant_id: str, variant_ids: list[str],
+                     only_location: str | None) -> tuple[dict[tuple[str, str], int], dict[str, str]]:
+    stmt = (select(StockLevel.location_id, StockLevel.variant_id,
+                   StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock, Location.kind)
+            .join(Location, Location.id == StockLevel.location_id)
+            .where(StockLevel.merchant_id == merchant_id, StockLevel.variant_id.in_(variant_ids)))
+    if only_location:
+        stmt = stmt.where(StockLevel.location_id == only_location)
+    available: dict[tuple[str, str], int] = {}
+    kinds: dict[str, str] = {}
+    for loc, var, avail, kind in (await session.execute(stmt)).all():
+        available[(loc, var)] = int(avail)
+        kinds[loc] = kind
+    return available, kinds
+
+
+async def _try_take(session: AsyncSession, take: Take) -> bool:
+    stmt = (update(StockLevel)
+            .where(StockLevel.location_id == take.location_id, StockLevel.variant_id == take.variant_id,
+                   StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock >= take.quantity)
+            .values(reserved=StockLevel.reserved + take.quantity, updated_at=utcnow()))
+    return (await session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined]
+
+
+async def reserve_order(session: AsyncSession, *, merchant_id: str, order_id: str, lines: Sequence[LineNeed],
+                        pickup_location_id: str | None = None) -> list[Take]:
+    """Reserve every line of an order or nothing (OutOfStock names every short SKU).
+
+    Plan from a snapshot, then take each planned amount with a conditional UPDATE in (variant, location)
+    order. If a concurrent order won a row in between, re-plan the lines still uncovered from fresh
+    levels (a few times at most). The caller rolls back on OutOfStock, which undoes partial takes.
+    """
+    needs_by_var: dict[str, int] = defaultdict(int)
+    sku_of = {ln.variant_id: ln.sku for ln in lines}
+    for ln in lines:
+        needs_by_var[ln.variant_id] += ln.quantity
+    remaining = dict(needs_by_var)
+    done: list[Take] = []
+    for _ in range(MAX_REPLANS):
+        needs = [Need(v, q) for v, q in sorted(remaining.items()) if q > 0]
+        available, kinds = await _available(session, merchant_id, [n.variant_id for n in needs],
+                                            pickup_location_id)
+        plan: Plan = (plan_pickup(needs, available, pickup_location_id) if pickup_location_id
+                      else plan_delivery(needs, available, kinds))
+        if plan.short:
+            raise OutOfStock(sorted(sku_of[v] for v in plan.short))
+        for take in sorted(plan.takes, key=lambda t: (t.variant_id, t.location_id)):
+            if await _try_take(session, take):
+                done.append(take)
+                remaining[take.variant_id] -= take.quantity
+        if not any(remaining.values()):
+            break
+    else:
+        raise OutOfStock(sorted(sku_of[v] for v, q in remaining.items() if q > 0))
+    await session.execute(insert(Allocation), [
+        {"id": new_id("alc"), "merchant_id": merchant_id, "order_id": order_id, "variant_id": t.variant_id,
+         "location_id": t.location_id, "quantity": t.quantity, "status": "reserved"} for t in done])
+    await _movements(session, [
+        {"merchant_id": merchant_id, "location_id": t.location_id, "variant_id": t.variant_id,
+         "kind": "reserve", "on_hand_delta": 0, "reserved_delta": t.quantity, "source": f"order:{order_id}",
+         "idempotency_key": f"reserve:{order_id}:{t.variant_id}:{t.location_id}:{i}"}
+        for i, t in enumerate(done)])
+    return done
+
+
+async def _allocations(session: AsyncSession, order_id: str, status: str) -> list[Allocation]:
+    return list((await session.scalars(
+        select(Allocation).where(Allocation.order_id == order_id, Allocation.status == status)
+        .order_by(Allocation.variant_id, Allocation.location_id))).all())
+
+
+async def release_order(session: AsyncSession, *, order_id: str, reason: str) -> int:
+    """Give back everything still reserved for an order (cancel, expiry). Returns units released."""
+    allocs = await _allocations(session, order_id, "reserved")
+    for a in allocs:
+        await session.execute(update(StockLevel)
+                              .where(StockLevel.location_id == a.location_id, StockLevel.variant_id == a.variant_id)
+                              .values(reserved=StockLevel.reserved - a.quantity, updated_at=utcnow()))
+    if allocs:
+        await session.execute(update(Allocation).where(Allocation.id.in_([a.id for a in allocs]))
+                              .values(status="released"))
+        await _movements(session, [
+            {"merchant_id": a.merchant_id, "location_id": a.location_id, "variant_id": a.variant_id,
+             "kind": "release", "on_hand_delta": 0, "reserved_delta": -a.quantity, "source": f"order:{order_id}",
+             "idempotency_key": f"release:{a.id}:{reason}"} for a in allocs])
+    return sum(a.quantity for a in allocs)
+
+
+async def fulfil_order(session: AsyncSession, *, order_id: str) -> int:
+    """The goods left (shipped or collected): on_hand and reserved both drop."""
+    allocs = await _allocations(session, order_id, "reserved")
+    for a in allocs:
+        await session.execute(update(StockLevel)
+                              .where(StockLevel.location_id == a.location_id, StockLevel.variant_id == a.variant_id)
+                              .values(on_hand=StockLevel.on_hand - a.quantity,
+                                      reserved=StockLevel.reserved - a.quantity, updated_at=utcnow()))
+    if allocs:
+        await session.execute(update(Allocation).where(Allocation.id.in_([a.id for a in allocs]))
+                              .values(status="fulfilled"))
+        await _movements(session, [
+            {"merchant_id": a.merchant_id, "location_id": a.location_id, "variant_id": a.variant_id,
+             "kind": "fulfil", "on_hand_delta": -a.quantity, "reserved_delta": -a.quantity,
+             "source": f"order:{order_id}", "idempotency_key": f"fulfil:{a.id}"} for a in allocs])
+    return sum(a.quantity for a in allocs)
+
+
+async def restock(session: AsyncSession, *, order_id: str, return_id: str,
+                  quantities: Mapping[str, int]) -> None:
+    """Returned goods back on hand, at the locations they were fulfilled from (first ones first)."""
+    allocs = await _allocations(session, order_id, "fulfilled")
+    moves: list[dict[str, Any]] = []
+    left = dict(quantities)
+    for a in allocs:
+        q = min(left.get(a.variant_id, 0), a.quantity)
+        if q <= 0:
+            continue
+        left[a.variant_id] -= q
+        await session.execute(update(StockLevel)
+                              .where(StockLevel.location_id == a.location_id, StockLevel.variant_id == a.variant_id)
+                              .values(on_hand=StockLevel.on_hand + q, updated_at=utcnow()))
+        moves.append({"merchant_id": a.merchant_id, "location_id": a.location_id, "variant_id": a.variant_id,
+                      "kind": "restock", "on_hand_delta": q, "reserved_delta": 0, "source": f"return:{return_id}",
+                      "idempotency_key": f"restock:{return_id}:{a.id}"})
+    await _movements(session, moves)
+
+
+async def allocation_locations(session: AsyncSession, *, order_id: str) -> list[str]:
+    return list((await session.scalars(select(Allocation.location_id).where(Allocation.order_id == order_id)
+                                       .distinct())).all())
+
+
+# ---- reads ---------------------------------------------------------------------------------------------
+
+async def public_availability(session: AsyncSession, *, sku: str, merchant_id: str,
+                              viewer_merchant_id: str | None) -> dict[str, Any]:
+    """Availability of a SKU by location. Public for active merchants; the owner also sees the counts."""
+    own = viewer_merchant_id == merchant_id
+    stmt = (select(Variant.id).join(Product, Product.id == Variant.product_id)
+            .join(Merchant, Merchant.id == Variant.merchant_id)
+            .where(Variant.merchant_id == merchant_id, Variant.sku == sku))
+    if not own:
+        stmt = stmt.where(Merchant.status == "active", Product.status == "active")
+    variant_id = await session.scalar(stmt)
+    if variant_id is None:
+        raise NotFound("sku", sku)
+    rows = (await session.execute(
+        select(StockLevel.location_id, Location.name, Location.kind, StockLevel.on_hand, StockLevel.reserved,
+               StockLevel.safety_stock)
+        .join(Location, Location.id == StockLevel.location_id)
+        .where(StockLevel.variant_id == variant_id).order_by(Location.id))).all()
+    locations = []
+    for r in rows:
+        item: dict[str, Any] = {"location_id": r.location_id, "name": r.name, "kind": r.kind,
+                                "available": max(r.on_hand - r.reserved - r.safety_stock, 0)}
+        if own:
+            item.update(on_hand=r.on_hand, reserved=r.reserved, safety_stock=r.safety_stock)
+        locations.append(item)
+    return {"sku": sku, "variant_id": variant_id, "available": sum(loc["available"] for loc in locations),
+            "locations": locations}
+
+
+async def ledger_totals(session: AsyncSession, *, merchant_id: str | None = None
+                        ) -> dict[tuple[str, str], tuple[int, int]]:
+    """Levels rebuilt from the ledger: (location, variant) -> (on_hand, reserved)."""
+    stmt = select(StockMovement.location_id, StockMovement.variant_id, func.sum(StockMovement.on_hand_delta),
+                  func.sum(StockMovement.reserved_delta)).group_by(StockMovement.location_id,
+                                                                   StockMovement.variant_id)
+    if merchant_id:
+        stmt = stmt.where(StockMovement.merchant_id == merchant_id)
+    return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in (await session.execute(stmt)).all()}
+
+
+async def level_totals(session: AsyncSession, *, merchant_id: str | None = None
+                       ) -> dict[tuple[str, str], tuple[int, int]]:
+    stmt = select(StockLevel.location_id, StockLevel.variant_id, StockLevel.on_hand, StockLevel.reserved)
+    if merchant_id:
+        stmt = stmt.where(StockLevel.merchant_id == merchant_id)
+    return {(r[0], r[1]): (r[2], r[3]) for r in (await session.execute(stmt)).all() if r[2] or r[3]}
+
+
+async def rebuild_levels(session: AsyncSession, *, merchant_id: str | None = None) -> int:
+    """Reset every level to what the ledger says; returns how many rows were wrong (0 when consistent)."""
+    ledger = await ledger_totals(session, merchant_id=merchant_id)
+    levels = await level_totals(session, merchant_id=merchant_id)
+    wrong = 0
+    for key in set(ledger) | set(levels):
+        want = ledger.get(key, (0, 0))
+        if levels.get(key, (0, 0)) != want:
+            wrong += 1
+            await session.execute(update(StockLevel).where(StockLevel.location_id == key[0],
+                                                           StockLevel.variant_id == key[1])
+                                  .values(on_hand=want[0], reserved=want[1], updated_at=utcnow()))
+    return wrong
+
+
+async def set_stock_by_sku(session: AsyncSession, *, merchant_id: str, location_id: str, sku: str,
+                           on_hand: int, safety_stock: int | None, source: str, key: str
+                           ) -> tuple[StockLevel, str]:
+    """`set_on_hand` for one of the merchant's SKUs, committed (the PUT stock use case)."""
+    variant_id = await session.scalar(select(Variant.id).where(Variant.merchant_id == merchant_id,
+                                                              Variant.sku == sku))
+    if variant_id is None:
+        raise NotFound("sku", sku)
+    level = await set_on_hand(session, merchant_id=merchant_id, location_id=location_id, variant_id=variant_id,
+                              on_hand=on_hand, source=source, key=key, safety_stock=safety_stock)
+    await session.commit()
+    return level, sku
+
+
+async def load_counts(session: AsyncSession, *, merchant_id: str, counts: Sequence[tuple[str, str, int]],
+                      source: str) -> int:
+    """Bulk initial counts (location, variant, on_hand) for levels that do not exist yet; set-based.
+
+    Used by the demo loader and imports. Levels that already exist are left alone, so a second run of
+    the same load changes nothing. Returns how many levels were created.
+    """
+    if not counts:
+        return 0
+    pairs = {(loc, var) for loc, var, _ in counts}
+    existing = {(r[0], r[1]) for r in (await session.execute(
+        select(StockLevel.location_id, StockLevel.variant_id).where(
+            StockLevel.merchant_id == merchant_id,
+            StockLevel.variant_id.in_({v for _, v in pairs})))).all()}
+    fresh = [(loc, var, q) for loc, var, q in counts if (loc, var) not in existing]
+    if not fresh:
+        return 0
+    now = utcnow()
+    await session.execute(insert(StockLevel), [
+        {"id": new_id("stk"), "merchant_id": merchant_id, "location_id": loc, "variant_id": var, "on_hand": q,
+         "reserved": 0, "safety_stock": 0, "updated_at": now} for loc, var, q in fresh])
+    await session.execute(insert(StockMovement), [
+        {"merchant_id": merchant_id, "location_id": loc, "variant_id": var, "kind": "count", "on_hand_delta": q,
+         "reserved_delta": 0, "source": source, "idempotency_key": f"{source}:{loc}:{var}", "occurred_at": now,
+         "recorded_at": now} for loc, var, q in fresh if q])
+    return len(fresh)

@@ -1,0 +1,82 @@
+"""The application factory: settings, database, middleware, routers, error handlers."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.responses import Response
+
+from app import jobs
+from app.catalog.api import router as catalog_router
+from app.config import Settings, get_settings
+from app.core.http import BodyLimitMiddleware, MetricsMiddleware, install_error_handlers, problem
+from app.core.logging import configure as configure_logging
+from app.core.logging import get_logger
+from app.db import make_engine, make_sessionmaker
+from app.inventory.api import router as inventory_router
+from app.merchants.api import router as merchants_router
+
+log = get_logger("app")
+
+DESCRIPTION = """Liutong (流通) — one order core and one stock pool for retail storefronts, wholesale
+buyers, community group-buys and store POS terminals. Money is in integer minor units (fen); errors
+are RFC 9457 problem documents."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.shop_log_level, json=settings.shop_log_json)
+    engine = make_engine(settings.database_url, pool_size=settings.shop_db_pool_size)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner = jobs.JobRunner(app) if settings.shop_background_jobs else None
+        if runner:
+            runner.start()
+        try:
+            yield
+        finally:
+            if runner:
+                await runner.stop()
+            await engine.dispose()
+
+    app = FastAPI(title="Liutong", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    if not settings.shop_secret_key:
+        log.warning("no SHOP_SECRET_KEY set: customer tokens are signed with a per-process key")
+    app.state.secret_key = settings.shop_secret_key or secrets.token_urlsafe(32)
+
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.shop_max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], response_model=None)
+    async def readyz(request: Request) -> dict[str, str] | Response:
+        """The database answers."""
+        try:
+            async with request.app.state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("readyz_failed", error=str(exc))
+            return problem(503, "database unreachable", type_slug="not-ready", title="Not ready")
+        return {"status": "ready"}
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in (merchants_router, catalog_router, inventory_router):
+        app.include_router(router)
+    return app

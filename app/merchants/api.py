@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from app.core.deps import AdminDep, MerchantDep, OptionalPrincipal, SessionDep
+from app.core.errors import NotFound
+from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
+from app.merchants import service
+from app.merchants.models import Location
+from app.merchants.schemas import (
+    DeviceCreate,
+    DeviceCreated,
+    DeviceOut,
+    LocationCreate,
+    LocationOut,
+    MerchantAdminOut,
+    MerchantCreate,
+    MerchantCreated,
+    MerchantOut,
+    StatusChange,
+)
+
+router = APIRouter(prefix="/v1", tags=["merchants"])
+
+
+async def get_owned_location(location_id: str, merchant: MerchantDep, session: SessionDep) -> Location:
+    location = await service.get_location(session=session, merchant_id=merchant.tenant, location_id=location_id)
+    if location is None:
+        raise NotFound("location", location_id)
+    return location
+
+
+OwnedLocation = Annotated[Location, Depends(get_owned_location)]
+
+
+@router.post("/merchants", status_code=201, response_model=MerchantCreated)
+async def sign_up(body: MerchantCreate, session: SessionDep) -> MerchantCreated:
+    """Self sign-up: the merchant starts `pending` until the platform verifies it."""
+    merchant, api_key = await service.sign_up(session=session, merchant_in=body)
+    return MerchantCreated(id=merchant.id, status=merchant.status, api_key=api_key)
+
+
+@router.get("/merchants/{merchant_id}", response_model=MerchantOut)
+async def get_merchant(merchant_id: str, session: SessionDep, principal: OptionalPrincipal) -> MerchantOut:
+    """Public profile of an active merchant (the merchant itself and the admin also see other states)."""
+    merchant = await service.get(session=session, merchant_id=merchant_id)
+    own = principal is not None and (principal.kind == "admin" or principal.merchant_id == merchant_id)
+    if merchant is None or (merchant.status != "active" and not own):
+        raise NotFound("merchant", merchant_id)
+    return MerchantOut.model_validate(merchant)
+
+
+@router.get("/admin/merchants", response_model=Page[MerchantAdminOut])
+async def admin_list_merchants(
+    _: AdminDep, session: SessionDep, limit: LimitQuery = 50, cursor: CursorQuery = None,
+    status: Annotated[str | None, Query(pattern="^(pending|active|suspended)$")] = None,
+) -> Page[MerchantAdminOut]:
+    """The review queue (`?status=pending`) and every merchant for the platform operator."""
+    rows = await service.list_by_status(session=session, status=status, after=decode_cursor(cursor), limit=limit)
+    items = [MerchantAdminOut.model_validate(m) for m in rows]
+    return Page(items=items, next_cursor=encode_cursor(rows[-1].id) if len(rows) == limit else None)
+
+
+@router.post("/admin/merchants/{merchant_id}/verify", response_model=MerchantAdminOut)
+async def verify_merchant(merchant_id: str, _: AdminDep, session: SessionDep,
+                          body: StatusChange | None = None) -> MerchantAdminOut:
+    merchant = await service.set_status(session=session, merchant_id=merchant_id, status="active",
+                                        reason=body.reason if body else None)
+    return MerchantAdminOut.model_validate(merchant)
+
+
+@router.post("/admin/merchants/{merchant_id}/suspend", response_model=MerchantAdminOut)
+async def suspend_merchant(merchant_id: str, _: AdminDep, session: SessionDep,
+                           body: StatusChange | None = None) -> MerchantAdminOut:
+    """Suspend: every listing disappears and nothing of theirs can be bought, at once."""
+    merchant = await service.set_status(session=session, merchant_id=merchant_id, status="suspended",
+                                        reason=body.reason if body else None)
+    return MerchantAdminOut.model_validate(merchant)
+
+
+@router.post("/locations", status_code=201, response_model=LocationOut)
+async def create_location(body: LocationCreate, merchant: MerchantDep, session: SessionDep) -> LocationOut:
+    location = await service.create_location(session=session, merchant_id=merchant.tenant, location_in=body)
+    return LocationOut.model_validate(location)
+
+
+@router.get("/locations", response_model=Page[LocationOut])
+async def list_locations(merchant: MerchantDep, session: SessionDep) -> Page[LocationOut]:
+    rows = await service.list_locations(session=session, merchant_id=merchant.tenant)
+    return Page(items=[LocationOut.model_validate(r) for r in rows])
+
+
+@router.get("/locations/{location_id}", response_model=LocationOut)
+async def get_location(location: OwnedLocation) -> LocationOut:
+    return LocationOut.model_validate(location)
+
+
+@router.post("/locations/{location_id}/devices", status_code=201, response_model=DeviceCreated)
+async def create_device(body: DeviceCreate, location: OwnedLocation, session: SessionDep) -> DeviceCreated:
+    """Register a POS device; the token is bound to this location and shown once."""
+    device, token = await service.create_device(session=session, location=location, name=body.name)
+    return DeviceCreated(id=device.id, location_id=device.location_id, name=device.name,
+                         created_at=device.created_at, token=token)
+
+
+@router.get("/locations/{location_id}/devices", response_model=Page[DeviceOut])
+async def list_devices(location: OwnedLocation, session: SessionDep) -> Page[DeviceOut]:
+    rows = await service.list_devices(session=session, location=location)
+    return Page(items=[DeviceOut.model_validate(d) for d in rows])
+
+
+@router.post("/devices/{device_id}/revoke", response_model=DeviceOut)
+async def revoke_device(device_id: str, merchant: MerchantDep, session: SessionDep) -> DeviceOut:
+    device = await service.revoke_device(session=session, merchant_id=merchant.tenant, device_id=device_id)
+    return DeviceOut.model_validate(device)

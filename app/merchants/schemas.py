@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from app.core.schemas import Address, Email, OutSchema, Schema, UtcDatetime
+
+MerchantKind = Literal["enterprise", "individual"]
+LocationKind = Literal["warehouse", "store", "pickup_point"]
+
+
+class MerchantCreate(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    kind: MerchantKind
+    licence_no: str = Field(min_length=1, max_length=64, description="Business licence (USCC) or ID number")
+    icp_no: str | None = Field(default=None, max_length=64)
+    contact_email: Email
+
+
+class MerchantCreated(OutSchema):
+    id: str
+    status: str
+    api_key: str = Field(description="Shown once; store it safely")
+
+
+class MerchantOut(OutSchema):
+    id: str
+    name: str
+    kind: str
+    status: str
+    icp_no: str | None
+    verified_at: UtcDatetime | None
+    created_at: UtcDatetime
+    rating: float | None = None
+    credit_score: int | None = None
+
+
+class MerchantAdminOut(MerchantOut):
+    licence_no: str
+    contact_email: str
+    status_reason: str | None
+
+
+class StatusChange(Schema):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class LocationCreate(Schema):
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: LocationKind
+    address: Address
+
+
+class LocationOut(OutSchema):
+    id: str
+    merchant_id: str
+    code: str
+    name: str
+    kind: str
+    address: Address
+    created_at: UtcDatetime
+
+
+class DeviceCreate(Schema):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class DeviceOut(OutSchema):
+    id: str
+    location_id: str
+    name: str
+    created_at: UtcDatetime
+
+
+class DeviceCreated(DeviceOut):
+    token: str = Field(description="Shown once; the device sends it as a bearer token")

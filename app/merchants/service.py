@@ -1,0 +1,116 @@
+"""Merchant use cases: sign-up, verification, suspension, locations, devices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import auth, events
+from app.core.clock import utcnow
+from app.core.errors import Conflict, NotFound, field_error
+from app.core.ids import new_id
+from app.merchants.models import Device, Location, Merchant
+from app.merchants.schemas import LocationCreate, MerchantCreate
+
+
+async def sign_up(*, session: AsyncSession, merchant_in: MerchantCreate) -> tuple[Merchant, str]:
+    """Create a pending merchant and its first API key (returned in clear text once)."""
+    merchant = Merchant(id=new_id("mer"), status="pending", **merchant_in.model_dump())
+    session.add(merchant)
+    await session.flush()
+    api_key = await auth.create_token(session, kind="merchant", merchant_id=merchant.id,
+                                      subject_id=merchant.id, label="sign-up key")
+    await events.emit(session, kind="merchant.created", merchant_id=merchant.id, payload={"id": merchant.id})
+    await session.commit()
+    return merchant, api_key
+
+
+async def get(*, session: AsyncSession, merchant_id: str) -> Merchant | None:
+    """Return the merchant, or None."""
+    return await session.get(Merchant, merchant_id)
+
+
+async def list_by_status(*, session: AsyncSession, status: str | None, after: str | None,
+                         limit: int) -> Sequence[Merchant]:
+    """Merchants in id order (the admin review queue when status is `pending`)."""
+    stmt = select(Merchant).order_by(Merchant.id).limit(limit)
+    if status:
+        stmt = stmt.where(Merchant.status == status)
+    if after:
+        stmt = stmt.where(Merchant.id > after)
+    return (await session.scalars(stmt)).all()
+
+
+async def set_status(*, session: AsyncSession, merchant_id: str, status: str, reason: str | None) -> Merchant:
+    """Verify (active) or suspend a merchant. Listings and checkout follow the status at once."""
+    merchant = await session.get(Merchant, merchant_id, with_for_update=True)
+    if merchant is None:
+        raise NotFound("merchant", merchant_id)
+    previous = merchant.status
+    merchant.status = status
+    merchant.status_reason = reason
+    if status == "active":
+        merchant.verified_at = utcnow()
+    await events.emit(session, kind=f"merchant.{'verified' if status == 'active' else status}",
+                      merchant_id=merchant_id, payload={"id": merchant_id, "from": previous, "to": status,
+                                                        "reason": reason})
+    await session.commit()
+    return merchant
+
+
+async def create_location(*, session: AsyncSession, merchant_id: str, location_in: LocationCreate) -> Location:
+    """Add a warehouse, store or pickup point; codes are unique per merchant."""
+    location = Location(id=new_id("loc"), merchant_id=merchant_id, code=location_in.code, name=location_in.name,
+                        kind=location_in.kind, address=location_in.address.model_dump(exclude_none=True))
+    session.add(location)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise field_error("code", f"location code {location_in.code!r} already exists") from None
+    await events.emit(session, kind="location.created", merchant_id=merchant_id, payload={"id": location.id})
+    await session.commit()
+    return location
+
+
+async def get_location(*, session: AsyncSession, merchant_id: str, location_id: str) -> Location | None:
+    """Return the merchant's location, or None if missing or another merchant's."""
+    location = await session.get(Location, location_id)
+    return location if location is not None and location.merchant_id == merchant_id else None
+
+
+async def list_locations(*, session: AsyncSession, merchant_id: str) -> Sequence[Location]:
+    return (await session.scalars(
+        select(Location).where(Location.merchant_id == merchant_id).order_by(Location.id))).all()
+
+
+async def create_device(*, session: AsyncSession, location: Location, name: str) -> tuple[Device, str]:
+    """Register a POS device at `location`; its token is bound to that location."""
+    if location.kind not in ("store", "pickup_point"):
+        raise Conflict(f"POS devices belong in stores or pickup points, not a {location.kind}")
+    device = Device(id=new_id("dev"), merchant_id=location.merchant_id, location_id=location.id, name=name)
+    session.add(device)
+    await session.flush()
+    token = await auth.create_token(session, kind="device", merchant_id=location.merchant_id,
+                                    location_id=location.id, subject_id=device.id, label=name)
+    await session.commit()
+    return device, token
+
+
+async def list_devices(*, session: AsyncSession, location: Location) -> Sequence[Device]:
+    return (await session.scalars(select(Device).where(Device.location_id == location.id,
+                                                       Device.revoked_at.is_(None)).order_by(Device.id))).all()
+
+
+async def revoke_device(*, session: AsyncSession, merchant_id: str, device_id: str) -> Device:
+    """Revoke a device and its token (a lost or stolen till)."""
+    device = await session.get(Device, device_id)
+    if device is None or device.merchant_id != merchant_id:
+        raise NotFound("device", device_id)
+    device.revoked_at = utcnow()
+    await auth.revoke_tokens(session, subject_id=device.id)
+    await session.commit()
+    return device

@@ -1,0 +1,10 @@
+"""Import every model module so the metadata is complete (Alembic, tests)."""
+
+from __future__ import annotations
+
+
+def load_all() -> None:
+    import app.catalog.models
+    import app.core.models
+    import app.inventory.models
+    import app.merchants.models  # noqa: F401
