@@ -27,9 +27,13 @@ def migrate() -> None:
 @cli.command()
 def demo() -> None:
     """Load the demo data set (idempotent: running it twice changes nothing)."""
-    from app.demo.loader import load_demo
+    from app.demo.loader import CREDENTIALS, load_demo, read_credentials, write_credentials
 
-    asyncio.run(load_demo(get_settings()))
+    creds = read_credentials()
+    summary = asyncio.run(load_demo(get_settings(), creds))
+    write_credentials(creds)
+    typer.echo(f"demo: {summary['merchants']} merchants, {summary['products']} products "
+               f"({summary['created_products']} new); API keys in {CREDENTIALS}")
 
 
 @cli.command()

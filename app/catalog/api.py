@@ -7,7 +7,14 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from app.catalog import service
-from app.catalog.schemas import CategoryOut, CategorySlug, ProductCreate, ProductOut, ProductPage, ProductPatch
+from app.catalog.schemas import (
+    CategoryOut,
+    CategorySlug,
+    ProductCreate,
+    ProductOut,
+    ProductPage,
+    ProductPatch,
+)
 from app.core.deps import MerchantDep, OptionalPrincipal, SessionDep
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -145,6 +145,8 @@ async def _patch_variants(session: AsyncSession, merchant_id: str, product_id: s
 
 # ---- reads -------------------------------------------------------------------------------------------
 
+_Sel = TypeVar("_Sel", bound=Select)  # type: ignore[type-arg]
+
 _PRODUCT_COLS = (Product.id, Product.merchant_id, Product.title, Product.description, Product.category,
                  Product.status, Product.created_at, Product.updated_at)
 
@@ -176,7 +178,7 @@ async def _with_variants(session: AsyncSession, rows: Sequence[Any]) -> list[dic
              "created_at": _iso(r.created_at), "updated_at": _iso(r.updated_at)} for r in rows]
 
 
-def _visible(stmt: Select[Any], viewer_merchant_id: str | None) -> Select[Any]:
+def _visible(stmt: _Sel, viewer_merchant_id: str | None) -> _Sel:
     """Public visibility: active product of an active merchant; the owner also sees its drafts."""
     public = and_(Product.status == "active", Merchant.status == "active")
     if viewer_merchant_id is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,7 +73,7 @@ async def resolve(session: AsyncSession, *, token: str, admin_token: str | None,
     if row is None:
         raise Unauthenticated("unknown or revoked token")
     kind, merchant_id, location_id, subject_id = row
-    return Principal(kind=kind, merchant_id=merchant_id, location_id=location_id, subject_id=subject_id)
+    return Principal(kind=cast(Kind, kind), merchant_id=merchant_id, location_id=location_id, subject_id=subject_id)
 
 
 def require(principal: Principal | None, *kinds: Kind) -> Principal:

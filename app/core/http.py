@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
+from fastapi import HTTPException as FastAPIHTTPException
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -30,7 +32,7 @@ _TITLES = {400: "Bad request", 401: "Authentication required", 403: "Forbidden",
 
 
 def problem(status: int, detail: str, *, type_slug: str | None = None, title: str | None = None,
-            instance: str | None = None, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+            instance: str | None = None, headers: Mapping[str, str] | None = None, **extra: Any) -> Response:
     body: dict[str, Any] = {
         "type": f"https://liutong.dev/problems/{type_slug or _TITLES.get(status, 'error').lower().replace(' ', '-')}",
         "title": title or _TITLES.get(status, "Error"),
@@ -112,7 +114,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge()
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -123,7 +125,7 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
+        except _TooLarge:  # read outside a route's body parsing (e.g. by middleware)
             if not started:
                 await self._reject(scope, receive, send)
 
@@ -133,8 +135,11 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(FastAPIHTTPException):
+    """Raised from `receive`; FastAPI re-raises HTTP exceptions met while reading a body."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail="request body too large")
 
 
 class MetricsMiddleware:

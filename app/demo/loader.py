@@ -21,7 +21,7 @@ from app.db import make_engine, make_sessionmaker
 from app.demo import data
 from app.inventory import service as inventory_service
 from app.merchants import service as merchant_service
-from app.merchants.models import Location, Merchant
+from app.merchants.models import Merchant
 from app.merchants.schemas import LocationCreate, MerchantCreate
 
 log = get_logger("app.demo")
@@ -32,7 +32,7 @@ async def _merchant(session: AsyncSession, spec: data.MerchantSpec, creds: dict[
     merchant = await session.scalar(select(Merchant).where(Merchant.contact_email == spec.contact_email))
     if merchant is None:
         merchant, key = await merchant_service.sign_up(session=session, merchant_in=MerchantCreate(
-            name=spec.name, kind=spec.kind, licence_no=spec.licence_no, icp_no=spec.icp_no,  # type: ignore[arg-type]
+            name=spec.name, kind=spec.kind, licence_no=spec.licence_no, icp_no=spec.icp_no,
             contact_email=spec.contact_email))
         creds[spec.key] = {"merchant_id": merchant.id, "api_key": key, "name": spec.name}
     elif spec.key not in creds:
@@ -67,12 +67,20 @@ def _product_in(p: data.ProductSpec) -> ProductCreate:
                       "wholesale": asdict(v.wholesale) if v.wholesale else None} for v in p.variants]})
 
 
-async def load_demo(settings: Settings) -> dict[str, Any]:
-    """Create what is missing of the demo set; a second run changes nothing."""
+def read_credentials() -> dict[str, Any]:
+    return dict(json.loads(CREDENTIALS.read_text())) if CREDENTIALS.exists() else {}
+
+
+def write_credentials(creds: dict[str, Any]) -> None:
+    CREDENTIALS.parent.mkdir(parents=True, exist_ok=True)
+    CREDENTIALS.write_text(json.dumps(creds, ensure_ascii=False, indent=2))
+
+
+async def load_demo(settings: Settings, creds: dict[str, Any]) -> dict[str, Any]:
+    """Create what is missing of the demo set; a second run changes nothing. `creds` gains new API keys."""
     engine = make_engine(settings.database_url, pool_size=2)
     factory = make_sessionmaker(engine)
     specs = data.merchants()
-    creds: dict[str, Any] = json.loads(CREDENTIALS.read_text()) if CREDENTIALS.exists() else {}
     total = sum(len(s.products) for s in specs)
     created = 0
     try:
@@ -103,11 +111,7 @@ async def load_demo(settings: Settings) -> dict[str, Any]:
                     await session.commit()
     finally:
         await engine.dispose()
-    CREDENTIALS.parent.mkdir(parents=True, exist_ok=True)
-    CREDENTIALS.write_text(json.dumps(creds, ensure_ascii=False, indent=2))
     summary = {"merchants": len(specs), "products": total, "created_products": created,
                "credentials": str(CREDENTIALS)}
     log.info("demo_loaded", **summary)
-    print(f"demo: {len(specs)} merchants, {total} products ({created} new); API keys in {CREDENTIALS}")
-    _ = Location
     return summary

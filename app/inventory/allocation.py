@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,10 @@ class Plan:
 LOCATION_PREFERENCE = {"warehouse": 0, "store": 1}
 
 
+def _rank(available: Mapping[tuple[str, str], int], variant_id: str, location_id: str) -> tuple[int, str]:
+    return (-available.get((location_id, variant_id), 0), location_id)
+
+
 def plan_delivery(needs: Sequence[Need], available: Mapping[tuple[str, str], int],
                   location_kinds: Mapping[str, str]) -> Plan:
     """`available[(location_id, variant_id)]` is what can be promised; `location_kinds` the candidates."""
@@ -52,7 +57,7 @@ def plan_delivery(needs: Sequence[Need], available: Mapping[tuple[str, str], int
     takes: list[Take] = []
     short: list[str] = []
     for n in needs:
-        ranked = sorted(candidates, key=lambda loc, v=n.variant_id: (-available.get((loc, v), 0), loc))
+        ranked = sorted(candidates, key=partial(_rank, available, n.variant_id))
         left = n.quantity
         line: list[Take] = []
         for loc in ranked:

@@ -27,7 +27,7 @@ async def set_stock(sku: SkuPath, body: StockSet, location: OwnedLocation, merch
                          available=max(level.on_hand - level.reserved - level.safety_stock, 0))
 
 
-@router.get("/inventory/{sku}", response_model=Availability)
+@router.get("/inventory/{sku}", response_model=Availability, response_model_exclude_none=True)
 async def availability(sku: SkuPath, session: SessionDep, principal: OptionalPrincipal,
                        merchant_id: Annotated[str, Query(max_length=40)]) -> Availability:
     """Available units by location; with the merchant's own key, on_hand, reserved and safety stock too."""

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import Product, Variant
@@ -101,7 +101,8 @@ async def _try_take(session: AsyncSession, take: Take) -> bool:
             .where(StockLevel.location_id == take.location_id, StockLevel.variant_id == take.variant_id,
                    StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock >= take.quantity)
             .values(reserved=StockLevel.reserved + take.quantity, updated_at=utcnow()))
-    return (await session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined]
+    result: CursorResult[Any] = await session.execute(stmt)  # type: ignore[assignment]
+    return result.rowcount == 1
 
 
 async def reserve_order(session: AsyncSession, *, merchant_id: str, order_id: str, lines: Sequence[LineNeed],

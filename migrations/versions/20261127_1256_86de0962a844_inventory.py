@@ -9,7 +9,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = '86de0962a844'
 down_revision: str | None = 'ac80e5c77f0d'
 branch_labels: str | Sequence[str] | None = None

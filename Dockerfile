@@ -1,0 +1,12 @@
+FROM python:3.11-slim
+WORKDIR /srv/liutong
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    DATABASE_URL=sqlite+aiosqlite:///./var/shop.db
+COPY pyproject.toml README.md alembic.ini ./
+COPY app ./app
+COPY migrations ./migrations
+RUN pip install --no-cache-dir . && useradd --create-home shop && mkdir -p var && chown shop var
+USER shop
+EXPOSE 8000
+# Migrations are idempotent; apply them, then serve against DATABASE_URL.
+CMD ["sh", "-c", "shop migrate && exec shop serve --host 0.0.0.0 --port 8000 --workers ${WORKERS:-2}"]
