@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -52,6 +52,37 @@ def serve(
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.shop_log_level, access_log=False, proxy_headers=True,
                 timeout_graceful_shutdown=10)
+
+
+@cli.command("expire-holds")
+def expire_holds() -> None:
+    """Cancel unpaid orders whose hold has run out and release their stock (also runs inside `serve`)."""
+    from app.orders.service import expire_holds as run
+
+    typer.echo(f"expired {_run_job(run)} orders")
+
+
+@cli.command("retry-refunds")
+def retry_refunds() -> None:
+    """Retry refunds a payment provider failed to carry out."""
+    from app.orders.service import retry_refunds as run
+
+    typer.echo(f"retried {_run_job(run)} refunds")
+
+
+def _run_job(job: Any) -> int:
+    from app.db import make_engine, make_sessionmaker
+
+    settings = get_settings()
+
+    async def go() -> int:
+        engine = make_engine(settings.database_url, pool_size=2)
+        try:
+            return int(await job(make_sessionmaker(engine), settings))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
 
 
 def _safe(url: str) -> str:

@@ -1,44 +1,53 @@
-"""Periodic jobs inside `shop serve` (hold expiry, ...). Each run is safe to repeat and to race."""
+"""Periodic jobs inside `shop serve` (hold expiry, refund retries, ...).
+
+Each job is safe to repeat and to run in several processes at once (rows are claimed with
+SKIP LOCKED or conditional updates), so every server process may run them.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.config import Settings
 from app.core.logging import get_logger
 
 log = get_logger("app.jobs")
 
-Job = Callable[[async_sessionmaker[AsyncSession]], Awaitable[int]]
-JOBS: list[tuple[str, float, Job]] = []  # (name, interval seconds, job); channels register theirs
+JobFn = Callable[[async_sessionmaker[AsyncSession], Settings], Awaitable[int]]
 
 
-def register(name: str, interval_s: float, job: Job) -> None:
-    JOBS.append((name, interval_s, job))
+@dataclass(frozen=True)
+class Job:
+    name: str
+    interval_s: float
+    run: JobFn
 
 
 class JobRunner:
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
+    def __init__(self, jobs: list[Job], factory: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self.jobs = jobs
+        self.factory = factory
+        self.settings = settings
         self.tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        for name, interval, job in JOBS:
-            self.tasks.append(asyncio.create_task(self._loop(name, interval, job), name=f"job:{name}"))
+        for job in self.jobs:
+            self.tasks.append(asyncio.create_task(self._loop(job), name=f"job:{job.name}"))
 
-    async def _loop(self, name: str, interval: float, job: Job) -> None:
+    async def _loop(self, job: Job) -> None:
         while True:
             try:
-                done = await job(self.app.state.sessionmaker)
+                done = await job.run(self.factory, self.settings)
                 if done:
-                    log.info("job_ran", job=name, items=done)
+                    log.info("job_ran", job=job.name, items=done)
             except Exception:
-                log.exception("job_failed", job=name)
-            await asyncio.sleep(interval)
+                log.exception("job_failed", job=job.name)
+            await asyncio.sleep(job.interval_s)
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -46,3 +55,13 @@ class JobRunner:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def all_jobs() -> list[Job]:
+    """Every periodic job of the platform."""
+    from app.orders import service as orders_service
+
+    return [
+        Job("expire_holds", 15.0, orders_service.expire_holds),
+        Job("retry_refunds", 60.0, orders_service.retry_refunds),
+    ]

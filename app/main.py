@@ -20,6 +20,9 @@ from app.core.logging import get_logger
 from app.db import make_engine, make_sessionmaker
 from app.inventory.api import router as inventory_router
 from app.merchants.api import router as merchants_router
+from app.orders.api import router as orders_router
+from app.payments.api import router as payments_router
+from app.retail.api import router as retail_router
 
 log = get_logger("app")
 
@@ -35,7 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runner = jobs.JobRunner(app) if settings.shop_background_jobs else None
+        runner = (jobs.JobRunner(jobs.all_jobs(), app.state.sessionmaker, settings)
+                  if settings.shop_background_jobs else None)
         if runner:
             runner.start()
         try:
@@ -77,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    for router in (merchants_router, catalog_router, inventory_router):
+    for router in (merchants_router, catalog_router, inventory_router, retail_router, orders_router,
+                   payments_router):
         app.include_router(router)
     return app

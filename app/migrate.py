@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+
 def _root() -> Path:
     """The folder holding `migrations/` and `alembic.ini`: the source tree, or the working directory."""
     for candidate in (Path(__file__).resolve().parent.parent, Path.cwd()):

@@ -7,4 +7,6 @@ def load_all() -> None:
     import app.catalog.models
     import app.core.models
     import app.inventory.models
-    import app.merchants.models  # noqa: F401
+    import app.merchants.models
+    import app.orders.models
+    import app.retail.models  # noqa: F401

@@ -24,6 +24,7 @@ from app.db import Base, make_engine
 from app.main import create_app
 from app.migrate import upgrade
 from app.models import load_all
+from tests.fakes.stripe_server import FakeStripe
 
 ADMIN_TOKEN = "test-admin-token-" + secrets.token_hex(8)
 PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
@@ -92,8 +93,19 @@ async def _empty_tables(url: str) -> None:
     await engine.dispose()
 
 
+STRIPE_KEY = "sk_test_liutong"
+WEBHOOK_SECRET = "whsec_test_" + secrets.token_hex(8)
+
+
+@pytest.fixture(scope="session")
+def fake_stripe() -> Iterator[FakeStripe]:
+    with FakeStripe(api_key=STRIPE_KEY) as fake:
+        yield fake
+
+
 def make_settings(url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
+        "stripe_api_key": STRIPE_KEY, "stripe_webhook_secret": WEBHOOK_SECRET,
         "database_url": url, "shop_admin_token": ADMIN_TOKEN, "shop_secret_key": "test-secret-" + "x" * 32,
         "shop_background_jobs": False, "shop_log_json": False, "shop_log_level": "warning",
         "shop_db_pool_size": 20,
@@ -103,10 +115,11 @@ def make_settings(url: str, **overrides: object) -> Settings:
 
 
 @pytest.fixture
-async def app(db_url: str) -> AsyncIterator[object]:
+async def app(db_url: str, fake_stripe: FakeStripe) -> AsyncIterator[object]:
     await _empty_tables(db_url)
     clock.reset()
-    application = create_app(make_settings(db_url))
+    fake_stripe.reset()
+    application = create_app(make_settings(db_url, stripe_api_base=fake_stripe.url))
     yield application
     clock.reset()
     await application.state.engine.dispose()

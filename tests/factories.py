@@ -74,3 +74,78 @@ async def product(client: httpx.AsyncClient, m: MerchantCtx, **kw: Any) -> dict[
     r = await client.post("/v1/products", headers=m.headers, json=product_body(**kw))
     assert r.status_code == 201, r.text
     return dict(r.json())
+
+
+async def stock(client: httpx.AsyncClient, m: MerchantCtx, loc: dict[str, Any], sku: str, on_hand: int) -> None:
+    r = await client.put(f"/v1/locations/{loc['id']}/stock/{sku}", headers=m.headers, json={"on_hand": on_hand})
+    assert r.status_code == 200, r.text
+
+
+@dataclass
+class Shop:
+    """A verified merchant with a warehouse, a store and one product (SKU `<prefix>-1`) in stock."""
+
+    m: MerchantCtx
+    warehouse: dict[str, Any]
+    store: dict[str, Any]
+    product: dict[str, Any]
+
+    @property
+    def variant_id(self) -> str:
+        return str(self.product["variants"][0]["id"])
+
+    @property
+    def sku(self) -> str:
+        return str(self.product["variants"][0]["sku"])
+
+
+async def shop(client: httpx.AsyncClient, *, on_hand: int = 10, store_on_hand: int = 0, price: int = 19_900,
+               category: str = "apparel", skus: tuple[str, ...] | None = None) -> Shop:
+    m = await merchant(client)
+    wh = await location(client, m, kind="warehouse")
+    st = await location(client, m, kind="store", name="徐汇店")
+    n = next(_seq)
+    p = await product(client, m, skus=skus or (f"S{n}-1",), price=price, category=category)
+    for v in p["variants"]:
+        await stock(client, m, wh, v["sku"], on_hand)
+        if store_on_hand:
+            await stock(client, m, st, v["sku"], store_on_hand)
+    return Shop(m, wh, st, p)
+
+
+def delivery() -> dict[str, Any]:
+    return {"type": "delivery", "address": address()}
+
+
+def checkout_body(lines: list[tuple[str, int]], *, method: str = "cod", email: str | None = "buyer@example.com",
+                  fulfilment: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"lines": [{"variant_id": v, "quantity": q} for v, q in lines],
+                            "fulfilment": fulfilment or delivery(), "payment_method": method}
+    if email:
+        body["email"] = email
+    body.update(extra)
+    return body
+
+
+async def customer(client: httpx.AsyncClient, *, email: str | None = None) -> dict[str, str]:
+    n = next(_seq)
+    email = email or f"shopper{n}@example.com"
+    r = await client.post("/v1/customers", json={"email": email, "password": "s3cret-pass", "name": "李四"})
+    assert r.status_code == 201, r.text
+    t = await client.post("/v1/auth/token", data={"username": email, "password": "s3cret-pass"})
+    assert t.status_code == 200, t.text
+    return bearer(t.json()["access_token"])
+
+
+async def levels(app: Any) -> dict[tuple[str, str], tuple[int, int]]:
+    from app.inventory import service as inventory_service
+
+    async with app.state.sessionmaker() as s:
+        return await inventory_service.level_totals(s)
+
+
+async def ledger(app: Any) -> dict[tuple[str, str], tuple[int, int]]:
+    from app.inventory import service as inventory_service
+
+    async with app.state.sessionmaker() as s:
+        return {k: v for k, v in (await inventory_service.ledger_totals(s)).items() if v != (0, 0)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -228,3 +229,37 @@ async def list_products(*, session: AsyncSession, q: str | None, category: str |
 
 async def list_categories(*, session: AsyncSession) -> Sequence[Category]:
     return (await session.scalars(select(Category).order_by(Category.position))).all()
+
+
+@dataclass(frozen=True, slots=True)
+class SellableVariant:
+    """What an order line snapshots about a variant at checkout."""
+
+    variant_id: str
+    product_id: str
+    merchant_id: str
+    sku: str
+    title: str
+    category: str
+    returnable: bool
+    price: int
+    currency: str
+    attributes: dict[str, str]
+    sellable: bool  # active product of an active merchant
+
+
+async def sellable_variants(*, session: AsyncSession, variant_ids: Sequence[str]) -> dict[str, SellableVariant]:
+    """The variants (by id) with what a checkout needs, in one query. Missing ids are simply absent."""
+    if not variant_ids:
+        return {}
+    rows = (await session.execute(
+        select(Variant.id, Variant.product_id, Variant.merchant_id, Variant.sku, Product.title, Product.category,
+               Category.returnable, Variant.price, Variant.currency, Variant.attributes, Product.status,
+               Merchant.status.label("merchant_status"))
+        .join(Product, Product.id == Variant.product_id)
+        .join(Category, Category.slug == Product.category)
+        .join(Merchant, Merchant.id == Variant.merchant_id)
+        .where(Variant.id.in_(set(variant_ids))))).all()
+    return {r.id: SellableVariant(r.id, r.product_id, r.merchant_id, r.sku, r.title, r.category, r.returnable,
+                                  r.price, r.currency, r.attributes or {},
+                                  r.status == "active" and r.merchant_status == "active") for r in rows}

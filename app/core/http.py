@@ -31,6 +31,9 @@ _TITLES = {400: "Bad request", 401: "Authentication required", 403: "Forbidden",
            500: "Internal server error"}
 
 
+_RESERVED = {"type", "title", "status", "detail", "instance", "headers", "type_slug"}
+
+
 def problem(status: int, detail: str, *, type_slug: str | None = None, title: str | None = None,
             instance: str | None = None, headers: Mapping[str, str] | None = None, **extra: Any) -> Response:
     body: dict[str, Any] = {
@@ -63,8 +66,9 @@ async def _validation_handler(request: Request, exc: Exception) -> Response:
 
 async def _domain_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    extra = {k: v for k, v in exc.extra.items() if k not in _RESERVED}
     return problem(exc.status, exc.detail, type_slug=exc.type_slug, title=exc.title,
-                   instance=request.url.path, **exc.extra)
+                   instance=request.url.path, **extra)
 
 
 async def _http_handler(request: Request, exc: Exception) -> Response:

@@ -7,13 +7,14 @@ change it describes, so an answer exists exactly when the change does.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
@@ -21,11 +22,20 @@ from app.core.errors import Conflict, IdempotencyConflict
 from app.core.models import IdempotencyRecord
 
 Result = tuple[int, Any]  # (HTTP status, JSON-ready body)
+RETRIES = 5
 
 
 def request_hash(*parts: Any) -> str:
     """A fingerprint of a request: method/path plus its canonical JSON body."""
     return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+async def lookup(session: AsyncSession, *, scope: str, key: str, fingerprint: str) -> Result | None:
+    """The stored answer to an earlier request with this key (409 if the body differs), or None."""
+    found = await _stored(session, scope, key, fingerprint)
+    if found is not None:
+        await session.rollback()
+    return found
 
 
 async def _stored(session: AsyncSession, scope: str, key: str, fingerprint: str) -> Result | None:
@@ -50,7 +60,30 @@ async def run_idempotent(
     fingerprint: str,
     work: Callable[[], Awaitable[Result]],
 ) -> Result:
-    """Run `work` (which must not commit) once per (scope, key) and commit it with its stored response."""
+    """Run `work` (which must not commit) once per (scope, key) and commit it with its stored response.
+
+    A transaction that loses a deadlock or serialization race is rolled back and run again, so such
+    errors never reach the client.
+    """
+    for attempt in range(1, RETRIES + 1):
+        try:
+            return await _run_once(session, scope=scope, key=key, fingerprint=fingerprint, work=work)
+        except DBAPIError as exc:
+            await session.rollback()
+            if attempt == RETRIES or not is_retryable(exc):
+                raise
+            await asyncio.sleep(0.005 * attempt)
+    raise AssertionError("unreachable")
+
+
+def is_retryable(exc: DBAPIError) -> bool:
+    """Deadlock, serialization failure (PostgreSQL) or a busy database (SQLite)."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+    return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
+
+
+async def _run_once(session: AsyncSession, *, scope: str, key: str | None, fingerprint: str,
+                    work: Callable[[], Awaitable[Result]]) -> Result:
     if key is None:
         result = await work()
         await session.commit()

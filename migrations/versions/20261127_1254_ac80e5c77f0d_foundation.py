@@ -1,7 +1,7 @@
 """Foundation: merchants, locations, devices, tokens, catalog, idempotency keys, outbox
 
 Revision ID: ac80e5c77f0d
-Revises: 
+Revises:
 Create Date: 2026-11-27 12:54:27.033842
 """
 from collections.abc import Sequence

@@ -1,0 +1,546 @@
+"""Order use cases for every channel: place, pay, ship, deliver, collect, cancel, return, expire.
+
+Channels build `OrderDraft`s (prices already decided) and call `place_orders` inside their own use
+case; everything after that (payment, fulfilment, cancellation, returns) lives here. Payment
+provider calls never happen inside a transaction: refunds are recorded as `pending` and carried out
+after the commit by `settle_refunds` (and retried by a job).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.catalog import service as catalog_service
+from app.config import Settings
+from app.core import events
+from app.core.auth import Principal
+from app.core.clock import as_utc, utcnow
+from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.core.ids import new_id, pickup_code
+from app.core.logging import get_logger
+from app.core.security import constant_time_equals
+from app.inventory import service as inventory_service
+from app.inventory.errors import OutOfStock
+from app.orders import rules, states
+from app.orders.models import Order, OrderLine, Payment, ProcessedWebhook, Refund, ReturnRequest, Shipment
+from app.payments.providers import provider
+
+log = get_logger("app.orders")
+
+
+@dataclass(frozen=True, slots=True)
+class DraftLine:
+    variant_id: str
+    product_id: str
+    sku: str
+    title: str
+    category: str
+    returnable: bool
+    quantity: int
+    unit_price: int
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    code: str
+    kind: str
+    value: int
+
+
+@dataclass
+class OrderDraft:
+    merchant_id: str
+    channel: str
+    lines: list[DraftLine]
+    payment_method: str
+    currency: str
+    fulfilment: dict[str, Any]
+    pickup_location_id: str | None = None
+    customer_id: str | None = None
+    buyer_id: str | None = None
+    email: str | None = None
+    promotion: Promotion | None = None
+    charge_shipping: bool = True
+    payment_id: str | None = None
+    extra_events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return as_utc(value).isoformat().replace("+00:00", "Z") if value else None
+
+
+# ---- placing ---------------------------------------------------------------------------------------------
+
+async def place_orders(session: AsyncSession, *, drafts: Sequence[OrderDraft], checkout_id: str,
+                       hold_minutes: int) -> list[dict[str, Any]]:
+    """Price, reserve and insert one order per draft; all or nothing. Never commits.
+
+    Stock is reserved merchant by merchant (each in variant order); every short SKU of every draft is
+    collected before failing, so the buyer sees them all at once.
+    """
+    now = utcnow()
+    orders: list[dict[str, Any]] = []
+    line_rows: list[dict[str, Any]] = []
+    short: list[str] = []
+    for draft in sorted(drafts, key=lambda d: d.merchant_id):
+        order_id = new_id("ord")
+        promo = draft.promotion
+        totals = rules.price_order([(ln.quantity, ln.unit_price) for ln in draft.lines],
+                                   promotion_kind=promo.kind if promo else None,
+                                   promotion_value=promo.value if promo else 0,
+                                   fulfilment_type=draft.fulfilment.get("type", "delivery"),
+                                   charge_shipping=draft.charge_shipping)
+        try:
+            await inventory_service.reserve_order(
+                session, merchant_id=draft.merchant_id, order_id=order_id,
+                lines=[inventory_service.LineNeed(ln.variant_id, ln.sku, ln.quantity) for ln in draft.lines],
+                pickup_location_id=draft.pickup_location_id)
+        except OutOfStock as exc:
+            short.extend(exc.skus)
+            continue
+        status = states.initial_status(draft.payment_method)
+        order = {
+            "id": order_id, "number": rules.order_number(now), "merchant_id": draft.merchant_id,
+            "channel": draft.channel, "status": status, "payment_method": draft.payment_method,
+            "payment_status": "unpaid", "checkout_id": checkout_id, "payment_id": draft.payment_id,
+            "customer_id": draft.customer_id, "buyer_id": draft.buyer_id, "email": draft.email,
+            "currency": draft.currency, "subtotal": totals.subtotal, "discount": totals.discount,
+            "shipping": totals.shipping, "total": totals.total, "refunded": 0,
+            "promotion_code": promo.code if promo else None, "fulfilment": draft.fulfilment,
+            "pickup_location_id": draft.pickup_location_id,
+            "pickup_code": pickup_code() if draft.pickup_location_id else None,
+            "hold_expires_at": now + timedelta(minutes=hold_minutes) if status == "pending_payment" else None,
+            "created_at": now, "updated_at": now,
+        }
+        orders.append(order)
+        for ln, priced in zip(draft.lines, totals.lines, strict=True):
+            line_rows.append({
+                "id": new_id("oli"), "order_id": order_id, "merchant_id": draft.merchant_id,
+                "variant_id": ln.variant_id, "product_id": ln.product_id, "sku": ln.sku, "title": ln.title,
+                "category": ln.category, "returnable": ln.returnable, "quantity": ln.quantity,
+                "unit_price": ln.unit_price, "discount": priced.discount, "total": priced.total,
+                "returned_quantity": 0})
+    if short:
+        raise OutOfStock(sorted(set(short)))
+    await session.execute(insert(Order), orders)
+    await session.execute(insert(OrderLine), line_rows)
+    await events.emit_many(session, [
+        ("order.created", o["merchant_id"], {"order_id": o["id"], "channel": o["channel"], "total": o["total"],
+                                            "status": o["status"]}) for o in orders]
+        + [(kind, d.merchant_id, payload) for d in drafts for kind, payload in d.extra_events])
+    lines_by_order: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in line_rows:
+        lines_by_order[row["order_id"]].append(row)
+    return [order_view(o, lines_by_order[o["id"]], []) for o in orders]
+
+
+_ORDER_KEYS = ("id", "number", "merchant_id", "channel", "status", "payment_method", "payment_status", "subtotal",
+               "discount", "shipping", "total", "refunded", "currency", "fulfilment", "pickup_code",
+               "promotion_code", "email", "customer_id", "buyer_id", "cancel_reason")
+
+
+def order_view(order: dict[str, Any], lines: Sequence[dict[str, Any]], shipments: Sequence[dict[str, Any]]
+               ) -> dict[str, Any]:
+    """The public shape of an order (see `OrderOut`)."""
+    out = {k: order.get(k) for k in _ORDER_KEYS}
+    for k in ("hold_expires_at", "created_at", "paid_at", "shipped_at", "delivered_at", "completed_at",
+              "cancelled_at"):
+        out[k] = _iso(order.get(k))
+    out["lines"] = [{k: ln[k] for k in ("id", "variant_id", "product_id", "sku", "title", "quantity", "unit_price",
+                                        "discount", "total", "returned_quantity")} for ln in lines]
+    out["shipments"] = [{"id": s["id"], "carrier": s["carrier"], "tracking_no": s["tracking_no"],
+                         "created_at": _iso(s["created_at"])} for s in shipments]
+    return out
+
+
+def _row(obj: Any) -> dict[str, Any]:
+    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns}
+
+
+async def view(session: AsyncSession, *, order: Order) -> dict[str, Any]:
+    lines = (await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
+                                   .order_by(OrderLine.id))).all()
+    shipments = (await session.scalars(select(Shipment).where(Shipment.order_id == order.id)
+                                       .order_by(Shipment.id))).all()
+    return order_view(_row(order), [_row(ln) for ln in lines], [_row(s) for s in shipments])
+
+
+# ---- access ----------------------------------------------------------------------------------------------
+
+def can_see(principal: Principal, order: Order) -> bool:
+    """Who may see an order: the admin, its merchant, its customer or buyer, the pickup store's device."""
+    match principal.kind:
+        case "admin":
+            return True
+        case "merchant":
+            return order.merchant_id == principal.merchant_id
+        case "customer":
+            return order.customer_id is not None and order.customer_id == principal.subject_id
+        case "buyer":
+            return order.buyer_id is not None and order.buyer_id == principal.subject_id
+        case "device":
+            return order.pickup_location_id is not None and order.pickup_location_id == principal.location_id
+    return False
+
+
+async def get_visible(session: AsyncSession, *, principal: Principal, order_id: str, lock: bool = False) -> Order:
+    """The order if the principal may see it; 404 otherwise (never 403: ids of others do not exist)."""
+    order = await session.get(Order, order_id, with_for_update=lock)
+    if order is None or not can_see(principal, order):
+        raise NotFound("order", order_id)
+    return order
+
+
+async def list_for(session: AsyncSession, *, principal: Principal, status: str | None, channel: str | None,
+                   before: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    """The caller's own orders, newest first."""
+    stmt = select(Order)
+    match principal.kind:
+        case "merchant":
+            stmt = stmt.where(Order.merchant_id == principal.tenant)
+        case "customer":
+            stmt = stmt.where(Order.customer_id == principal.subject_id)
+        case "buyer":
+            stmt = stmt.where(Order.buyer_id == principal.subject_id)
+        case "admin":
+            pass
+        case _:
+            raise Forbidden(f"a {principal.kind} token has no order list")
+    if status:
+        stmt = stmt.where(Order.status == status)
+    if channel:
+        stmt = stmt.where(Order.channel == channel)
+    if before:
+        stmt = stmt.where(Order.id < before)
+    orders = list((await session.scalars(stmt.order_by(Order.id.desc()).limit(limit + 1))).all())
+    more = len(orders) > limit
+    orders = orders[:limit]
+    lines: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    ships: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if orders:
+        ids = [o.id for o in orders]
+        for ln in (await session.scalars(select(OrderLine).where(OrderLine.order_id.in_(ids))
+                                         .order_by(OrderLine.id))).all():
+            lines[ln.order_id].append(_row(ln))
+        for s in (await session.scalars(select(Shipment).where(Shipment.order_id.in_(ids)))).all():
+            ships[s.order_id].append(_row(s))
+    return [order_view(_row(o), lines[o.id], ships[o.id]) for o in orders], (orders[-1].id if more else None)
+
+
+# ---- state changes ---------------------------------------------------------------------------------------
+
+async def _move(session: AsyncSession, order: Order, event: str, **stamps: Any) -> None:
+    previous = order.status
+    order.status = states.next_status(order.status, event)
+    order.updated_at = utcnow()
+    for key, value in stamps.items():
+        setattr(order, key, value)
+    await events.emit(session, kind=f"order.{order.status}", merchant_id=order.merchant_id,
+                      payload={"order_id": order.id, "from": previous, "to": order.status, "event": event})
+
+
+async def _record_refund(session: AsyncSession, order: Order, amount: int, reason: str) -> str | None:
+    """Owe `amount` back to the payer: a pending refund row, carried out after commit."""
+    if amount <= 0:
+        return None
+    refund_id = new_id("ref")
+    payment_ref = None
+    if order.payment_id:
+        payment_ref = order.payment_id
+    await session.execute(insert(Refund).values(
+        id=refund_id, order_id=order.id, merchant_id=order.merchant_id, payment_id=payment_ref,
+        provider=order.payment_method, amount=amount, reason=reason, status="pending", created_at=utcnow()))
+    order.refunded += amount
+    order.payment_status = "refunded" if order.refunded >= order.total else "partially_refunded"
+    await events.emit(session, kind="refund.created", merchant_id=order.merchant_id,
+                      payload={"order_id": order.id, "refund_id": refund_id, "amount": amount, "reason": reason})
+    return refund_id
+
+
+async def cancel_in_tx(session: AsyncSession, *, order: Order, reason: str, event: str = "cancel") -> str | None:
+    """Cancel inside the caller's transaction: release stock, owe back what was paid. Returns a refund id."""
+    await _move(session, order, event, cancelled_at=utcnow(), cancel_reason=reason[:200])
+    await inventory_service.release_order(session, order_id=order.id, reason=event)
+    paid = order.total - order.refunded if order.payment_status in ("paid", "partially_refunded") else 0
+    return await _record_refund(session, order, paid, "cancel")
+
+
+async def cancel(session: AsyncSession, *, settings: Settings, principal: Principal, order_id: str,
+                 reason: str) -> dict[str, Any]:
+    """Cancel before shipping (customer, merchant or admin); stock goes back, money is refunded."""
+    order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
+    if principal.kind not in ("customer", "merchant", "admin", "buyer"):
+        raise Forbidden("this token cannot cancel orders")
+    refund_id = await cancel_in_tx(session, order=order, reason=reason)
+    out = await view(session, order=order)
+    await session.commit()
+    await settle_refunds(session, settings=settings, refund_ids=[refund_id] if refund_id else [])
+    return out
+
+
+def _merchant_only(principal: Principal) -> None:
+    if principal.kind not in ("merchant", "admin"):
+        raise Forbidden("only the merchant can do this")
+
+
+async def ship(session: AsyncSession, *, principal: Principal, order_id: str, carrier: str,
+               tracking_no: str) -> dict[str, Any]:
+    """Hand the goods to a carrier: stock leaves the shelf (on_hand and reserved both drop)."""
+    _merchant_only(principal)
+    order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
+    if order.fulfilment.get("type") == "pickup":
+        raise Conflict("pick-up orders are collected in store, not shipped")
+    await _move(session, order, "ship", shipped_at=utcnow())
+    await inventory_service.fulfil_order(session, order_id=order.id)
+    await session.execute(insert(Shipment).values(id=new_id("shp"), order_id=order.id, merchant_id=order.merchant_id,
+                                                  carrier=carrier, tracking_no=tracking_no, created_at=utcnow()))
+    out = await view(session, order=order)
+    await session.commit()
+    return out
+
+
+async def deliver(session: AsyncSession, *, principal: Principal, order_id: str) -> dict[str, Any]:
+    """The carrier delivered; cash on delivery is paid now. The return window starts."""
+    _merchant_only(principal)
+    order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
+    now = utcnow()
+    await _move(session, order, "deliver", delivered_at=now)
+    if order.payment_method == "cod" and order.payment_status == "unpaid":
+        order.payment_status, order.paid_at = "paid", now
+        await events.emit(session, kind="order.paid", merchant_id=order.merchant_id,
+                          payload={"order_id": order.id, "method": "cod"})
+    out = await view(session, order=order)
+    await session.commit()
+    return out
+
+
+async def complete(session: AsyncSession, *, principal: Principal, order_id: str) -> dict[str, Any]:
+    """The customer confirms receipt (or the merchant closes a delivered order)."""
+    order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
+    if principal.kind not in ("customer", "merchant", "admin", "buyer"):
+        raise Forbidden("this token cannot complete orders")
+    await _move(session, order, "complete", completed_at=utcnow())
+    out = await view(session, order=order)
+    await session.commit()
+    return out
+
+
+async def collect(session: AsyncSession, *, principal: Principal, order_id: str, code: str) -> dict[str, Any]:
+    """A store's till hands over a pick-up order against its code; cash is taken if not prepaid."""
+    if principal.kind != "device":
+        raise Forbidden("orders are collected at the pickup store's device")
+    order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
+    if not order.pickup_code or not constant_time_equals(order.pickup_code, code):
+        raise InvalidInput("wrong pickup code", errors=[{"field": "pickup_code", "message": "does not match"}])
+    now = utcnow()
+    await _move(session, order, "collect", completed_at=now, delivered_at=now)
+    await inventory_service.fulfil_order(session, order_id=order.id)
+    if order.payment_status == "unpaid":
+        order.payment_status, order.paid_at = "paid", now
+        await events.emit(session, kind="order.paid", merchant_id=order.merchant_id,
+                          payload={"order_id": order.id, "method": order.payment_method})
+    out = await view(session, order=order)
+    await session.commit()
+    return out
+
+
+# ---- returns ---------------------------------------------------------------------------------------------
+
+class ReturnRefused(InvalidInput):
+    type_slug = "return-refused"
+    title = "This return is not allowed"
+
+
+async def request_return(session: AsyncSession, *, settings: Settings, principal: Principal, order_id: str,
+                         lines: Sequence[tuple[str, int]], reason: str) -> dict[str, Any]:
+    """7-day no-reason return: refund the lines' share of what was paid and put the goods back on hand."""
+    if principal.kind != "customer":
+        raise Forbidden("returns are requested by the order's customer")
+    order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
+    if order.status not in ("delivered", "completed"):
+        raise ReturnRefused("the order has not been delivered",
+                            errors=[{"field": "order", "message": f"order is {order.status}"}])
+    order_lines = {ln.variant_id: ln for ln in (await session.scalars(
+        select(OrderLine).where(OrderLine.order_id == order.id).with_for_update())).all()}
+    sellable = await catalog_service.sellable_variants(session=session, variant_ids=list(order_lines))
+    errors: list[dict[str, Any]] = []
+    wanted: dict[str, int] = defaultdict(int)
+    for variant_id, quantity in lines:
+        wanted[variant_id] += quantity
+    now = utcnow()
+    for i, (variant_id, _) in enumerate(lines):
+        line = order_lines.get(variant_id)
+        if line is None:
+            errors.append({"field": f"lines.{i}.variant_id", "message": "not in this order"})
+            continue
+        info = sellable.get(variant_id)
+        refusal = rules.return_refusal(delivered_at=order.delivered_at, now=now,
+                                       category_returnable=line.returnable,
+                                       attributes=info.attributes if info else None)
+        if refusal:
+            errors.append({"field": f"lines.{i}", "message": refusal})
+        elif wanted[variant_id] > line.quantity - line.returned_quantity:
+            errors.append({"field": f"lines.{i}.quantity",
+                           "message": f"only {line.quantity - line.returned_quantity} can still be returned"})
+    if errors:
+        raise ReturnRefused("; ".join(sorted({e["message"] for e in errors})), errors=errors)
+    items = []
+    amount = 0
+    for variant_id, quantity in sorted(wanted.items()):
+        line = order_lines[variant_id]
+        part = rules.refund_for(line.total, line.quantity, line.returned_quantity, quantity)
+        line.returned_quantity += quantity
+        amount += part
+        items.append({"variant_id": variant_id, "sku": line.sku, "quantity": quantity, "amount": part})
+    return_id = new_id("ret")
+    await inventory_service.restock(session, order_id=order.id, return_id=return_id, quantities=wanted)
+    ret = {"id": return_id, "order_id": order.id, "merchant_id": order.merchant_id, "reason": reason,
+           "lines": {"items": items}, "amount": amount, "status": "refund_pending", "created_at": now}
+    await session.execute(insert(ReturnRequest).values(**ret))
+    refund_id = await _record_refund(session, order, amount, "return")
+    await events.emit(session, kind="order.returned", merchant_id=order.merchant_id,
+                      payload={"order_id": order.id, "return_id": return_id, "amount": amount})
+    await session.commit()
+    settled = await settle_refunds(session, settings=settings, refund_ids=[refund_id] if refund_id else [])
+    status = "refunded" if settled or amount == 0 else "refund_pending"
+    if status == "refunded":
+        await session.execute(update(ReturnRequest).where(ReturnRequest.id == return_id).values(status=status))
+        await session.commit()
+    return {"id": return_id, "order_id": order.id, "status": status, "amount": amount, "currency": order.currency,
+            "lines": items, "reason": reason, "created_at": _iso(now)}
+
+
+# ---- payments --------------------------------------------------------------------------------------------
+
+async def settle_refunds(session: AsyncSession, *, settings: Settings, refund_ids: Sequence[str]) -> bool:
+    """Carry out pending refunds through their provider, after the commit that recorded them.
+
+    Returns True when all succeeded. A failure leaves the refund pending for `retry_refunds`.
+    """
+    ok = True
+    for refund_id in refund_ids:
+        refund = await session.get(Refund, refund_id)
+        if refund is None or refund.status != "pending":
+            continue
+        payment_ref = None
+        if refund.payment_id:
+            payment = await session.get(Payment, refund.payment_id)
+            payment_ref = payment.provider_ref if payment else None
+        await session.commit()  # no transaction open while we talk to the provider
+        try:
+            ref = await provider(settings, refund.provider).refund(provider_ref=payment_ref, amount=refund.amount,
+                                                                   refund_id=refund.id)
+        except Exception as exc:
+            log.warning("refund_failed", refund_id=refund_id, error=str(exc))
+            ok = False
+            continue
+        await session.execute(update(Refund).where(Refund.id == refund_id, Refund.status == "pending")
+                              .values(status="succeeded", provider_ref=ref))
+        await events.emit(session, kind="refund.succeeded", merchant_id=refund.merchant_id,
+                          payload={"refund_id": refund_id, "order_id": refund.order_id, "amount": refund.amount})
+        await session.commit()
+    return ok
+
+
+async def retry_refunds(factory: async_sessionmaker[AsyncSession], settings: Settings, limit: int = 100) -> int:
+    """Job: retry refunds left pending by a provider failure."""
+    async with factory() as session:
+        ids = list((await session.scalars(select(Refund.id).where(Refund.status == "pending")
+                                          .order_by(Refund.id).limit(limit))).all())
+        await session.commit()
+        if ids:
+            await settle_refunds(session, settings=settings, refund_ids=ids)
+    return len(ids)
+
+
+async def payment_succeeded(session: AsyncSession, *, settings: Settings, provider_name: str, event_id: str,
+                            event_kind: str, provider_ref: str, amount_received: int | None) -> bool:
+    """A provider says the money arrived: the payment's orders become paid. Each event id counts once.
+
+    An order cancelled meanwhile (its hold expired) is refunded at once: money is never kept for
+    goods that are no longer reserved. Returns False for a duplicate event.
+    """
+    try:
+        await session.execute(insert(ProcessedWebhook).values(id=new_id("whk"), provider=provider_name,
+                                                              event_id=event_id, kind=event_kind,
+                                                              created_at=utcnow()))
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        return False
+    payment = await session.scalar(select(Payment).where(Payment.provider == provider_name,
+                                                        Payment.provider_ref == provider_ref).with_for_update())
+    if payment is None:
+        log.warning("payment_unknown", provider_ref=provider_ref, event_id=event_id)
+        await session.commit()
+        return True
+    if amount_received is not None and amount_received != payment.amount:
+        log.error("payment_amount_mismatch", payment_id=payment.id, expected=payment.amount, got=amount_received)
+    payment.status = "succeeded"
+    orders = (await session.scalars(select(Order).where(Order.payment_id == payment.id).order_by(Order.id)
+                                    .with_for_update())).all()
+    refunds: list[str] = []
+    now = utcnow()
+    for order in orders:
+        if order.payment_status != "unpaid":
+            continue
+        order.payment_status, order.paid_at = "paid", now
+        if order.status == "pending_payment":
+            await _move(session, order, "pay")  # emits order.paid
+            order.hold_expires_at = None
+        elif order.status == "cancelled":
+            refund_id = await _record_refund(session, order, order.total, "paid_after_cancel")
+            if refund_id:
+                refunds.append(refund_id)
+    await session.commit()
+    await settle_refunds(session, settings=settings, refund_ids=refunds)
+    return True
+
+
+async def expire_holds(factory: async_sessionmaker[AsyncSession], settings: Settings, limit: int = 200) -> int:
+    """Job (and `shop expire-holds`): cancel unpaid orders whose hold ran out and release their stock.
+
+    Rows are claimed with SKIP LOCKED, so several server processes can run this at once without
+    doing any order twice; a payment that lands at the same moment waits on the row lock.
+    """
+    async with factory() as session:
+        now = utcnow()
+        stmt = (select(Order).where(Order.status == "pending_payment", Order.hold_expires_at <= now)
+                .order_by(Order.hold_expires_at).limit(limit))
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        orders = (await session.scalars(stmt)).all()
+        payments: set[str] = set()
+        for order in orders:
+            await cancel_in_tx(session, order=order, reason="payment not received in time", event="expire")
+            if order.payment_id:
+                payments.add(order.payment_id)
+        await session.commit()
+        for payment_id in sorted(payments):
+            await _cancel_payment_if_unused(session, settings, payment_id)
+    return len(orders)
+
+
+async def _cancel_payment_if_unused(session: AsyncSession, settings: Settings, payment_id: str) -> None:
+    payment = await session.get(Payment, payment_id)
+    open_orders = await session.scalar(select(Order.id).where(Order.payment_id == payment_id,
+                                                             Order.status != "cancelled").limit(1))
+    await session.commit()
+    if payment is None or open_orders or payment.status != "pending" or not payment.provider_ref:
+        return
+    try:
+        await provider(settings, payment.provider).cancel(provider_ref=payment.provider_ref)
+    except Exception as exc:
+        log.warning("payment_cancel_failed", payment_id=payment_id, error=str(exc))
+        return
+    await session.execute(update(Payment).where(Payment.id == payment_id, Payment.status == "pending")
+                          .values(status="cancelled"))
+    await session.commit()

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+from starlette.responses import Response
+
+from app.core.deps import IdempotencyKey, MerchantDep, OptionalPrincipal, SessionDep, SettingsDep
+from app.core.pagination import Page
+from app.retail import service
+from app.retail.schemas import (
+    CartItemIn,
+    CartOut,
+    CheckoutIn,
+    CheckoutOut,
+    CustomerCreate,
+    CustomerOut,
+    PromotionIn,
+    PromotionOut,
+    TokenOut,
+)
+
+router = APIRouter(prefix="/v1", tags=["retail"])
+
+
+def _promotion_out(p: object) -> PromotionOut:
+    data = {c: getattr(p, c) for c in ("id", "merchant_id", "code", "kind", "value", "starts_at", "ends_at",
+                                        "usage_limit", "used_count", "created_at")}
+    data["channels"] = p.channels["channels"]
+    return PromotionOut.model_validate(data)
+
+
+@router.post("/customers", status_code=201, response_model=CustomerOut, tags=["customers"])
+async def register(body: CustomerCreate, session: SessionDep) -> CustomerOut:
+    customer = await service.register(session=session, email=body.email, password=body.password, name=body.name)
+    return CustomerOut.model_validate(customer)
+
+
+@router.post("/auth/token", response_model=TokenOut, tags=["customers"])
+async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, session: SessionDep,
+                settings: SettingsDep) -> TokenOut:
+    """OAuth2 password grant: `username` is the e-mail address."""
+    access, expires = await service.issue_token(session=session, settings=settings,
+                                                secret=request.app.state.secret_key, email=form.username,
+                                                password=form.password)
+    return TokenOut(access_token=access, expires_in=expires)
+
+
+@router.post("/carts", status_code=201, response_model=CartOut)
+async def create_cart(session: SessionDep, principal: OptionalPrincipal) -> CartOut:
+    return CartOut.model_validate(await service.create_cart(session=session, principal=principal))
+
+
+@router.get("/carts/{cart_id}", response_model=CartOut)
+async def get_cart(cart_id: str, session: SessionDep, principal: OptionalPrincipal) -> CartOut:
+    return CartOut.model_validate(await service.get_cart(session=session, principal=principal, cart_id=cart_id))
+
+
+@router.post("/carts/{cart_id}/items", response_model=CartOut)
+async def add_item(cart_id: str, body: CartItemIn, session: SessionDep, principal: OptionalPrincipal) -> CartOut:
+    cart = await service.add_item(session=session, principal=principal, cart_id=cart_id, variant_id=body.variant_id,
+                                  quantity=body.quantity)
+    return CartOut.model_validate(cart)
+
+
+@router.delete("/carts/{cart_id}/items/{variant_id}", response_model=CartOut)
+async def remove_item(cart_id: str, variant_id: str, session: SessionDep, principal: OptionalPrincipal) -> CartOut:
+    cart = await service.remove_item(session=session, principal=principal, cart_id=cart_id, variant_id=variant_id)
+    return CartOut.model_validate(cart)
+
+
+@router.post("/checkout", status_code=201, response_model=CheckoutOut)
+async def checkout(body: CheckoutIn, session: SessionDep, settings: SettingsDep, principal: OptionalPrincipal,
+                   idempotency_key: IdempotencyKey = None) -> Response:
+    """Reserve stock and create one order per merchant (409 naming every short SKU; nothing reserved then)."""
+    status, out = await service.checkout(session=session, settings=settings, principal=principal, body=body,
+                                         idempotency_key=idempotency_key)
+    return Response(orjson.dumps(out), status_code=status, media_type="application/json")
+
+
+@router.post("/promotions", status_code=201, response_model=PromotionOut)
+async def create_promotion(body: PromotionIn, merchant: MerchantDep, session: SessionDep) -> PromotionOut:
+    return _promotion_out(await service.create_promotion(session=session, merchant_id=merchant.tenant, body=body))
+
+
+@router.get("/promotions", response_model=Page[PromotionOut])
+async def list_promotions(merchant: MerchantDep, session: SessionDep) -> Page[PromotionOut]:
+    return Page(items=[_promotion_out(p) for p in await service.list_promotions(session=session,
+                                                                                merchant_id=merchant.tenant)])

@@ -1,0 +1,59 @@
+"""Retail: customer accounts, carts, promotions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.clock import utcnow
+from app.db import Base
+
+
+class Customer(Base):
+    __tablename__ = "customer"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Cart(Base):
+    __tablename__ = "cart"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | checked_out
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CartItem(Base):
+    __tablename__ = "cart_item"
+    __table_args__ = (UniqueConstraint("cart_id", "variant_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cart_id: Mapped[str] = mapped_column(ForeignKey("cart.id"), index=True)
+    variant_id: Mapped[str] = mapped_column(String(40))
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
+class Promotion(Base):
+    __tablename__ = "promotion"
+    __table_args__ = (UniqueConstraint("merchant_id", "code"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # percent | amount
+    value: Mapped[int] = mapped_column(Integer)  # percent: 1–100; amount: fen
+    channels: Mapped[dict[str, Any]]  # {"channels": ["online", "store"]}
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    usage_limit: Mapped[int | None] = mapped_column(Integer)
+    used_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

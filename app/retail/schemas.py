@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from app.core.schemas import Address, Email, OutSchema, Schema, UtcDatetime
+from app.orders.schemas import OrderOut
+
+
+class CustomerCreate(Schema):
+    email: Email
+    password: str = Field(min_length=8, max_length=200)
+    name: str = Field(min_length=1, max_length=100)
+
+
+class CustomerOut(OutSchema):
+    id: str
+    email: str
+    name: str
+    created_at: UtcDatetime
+
+
+class TokenOut(OutSchema):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class CartItemIn(Schema):
+    variant_id: str = Field(min_length=1, max_length=40)
+    quantity: int = Field(ge=1, le=10_000)
+
+
+class CartItemOut(OutSchema):
+    variant_id: str
+    sku: str
+    title: str
+    merchant_id: str
+    quantity: int
+    unit_price: int
+    total: int
+    currency: str
+    available: bool
+
+
+class CartOut(OutSchema):
+    id: str
+    customer_id: str | None
+    status: str
+    items: list[CartItemOut]
+    subtotal: int
+    currency: str
+
+
+class CheckoutLine(Schema):
+    variant_id: str = Field(min_length=1, max_length=40)
+    quantity: int = Field(ge=1, le=10_000)
+
+
+class DeliveryFulfilment(Schema):
+    type: Literal["delivery"]
+    address: Address
+
+
+class PickupFulfilment(Schema):
+    type: Literal["pickup"]
+    location_id: str = Field(min_length=1, max_length=40)
+
+
+Fulfilment = Annotated[DeliveryFulfilment | PickupFulfilment, Field(discriminator="type")]
+
+
+class CheckoutIn(Schema):
+    lines: list[CheckoutLine] | None = Field(default=None, min_length=1, max_length=200)
+    cart_id: str | None = Field(default=None, max_length=40)
+    email: Email | None = None
+    fulfilment: Fulfilment
+    payment_method: Literal["stripe", "cod"]
+    coupon_code: str | None = Field(default=None, min_length=1, max_length=40)
+
+    @model_validator(mode="after")
+    def _lines_or_cart(self) -> CheckoutIn:
+        if (self.lines is None) == (self.cart_id is None):
+            raise ValueError("send either lines or cart_id")
+        return self
+
+
+class PaymentOut(OutSchema):
+    id: str
+    provider: str
+    amount: int
+    currency: str
+    client_secret: str | None = None
+
+
+class CheckoutOut(OutSchema):
+    orders: list[OrderOut]
+    payment: PaymentOut | None = None
+
+
+class PromotionIn(Schema):
+    code: str = Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+    kind: Literal["percent", "amount"]
+    value: int = Field(ge=1, le=10**9, description="percent: 1–100 (% off); amount: fen off")
+    channels: list[Literal["online", "store"]] = Field(min_length=1, max_length=2)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    usage_limit: int | None = Field(default=None, ge=1, le=10**9)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PromotionIn:
+        if self.kind == "percent" and self.value > 100:
+            raise ValueError("a percent promotion takes value 1–100")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class PromotionOut(OutSchema):
+    id: str
+    merchant_id: str
+    code: str
+    kind: str
+    value: int
+    channels: list[str]
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    usage_limit: int | None
+    used_count: int
+    created_at: UtcDatetime
+
+
+_ = datetime

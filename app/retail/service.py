@@ -1,0 +1,307 @@
+"""Retail use cases: customer accounts, carts, promotions and checkout."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import service as catalog_service
+from app.catalog.service import SellableVariant
+from app.config import Settings
+from app.core import idempotency
+from app.core.auth import Principal
+from app.core.clock import as_utc, utcnow
+from app.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated, field_error
+from app.core.ids import new_id
+from app.core.security import hash_password, issue_access_token, verify_password
+from app.merchants.models import Location
+from app.orders import rules
+from app.orders import service as orders_service
+from app.orders.models import Payment
+from app.orders.service import DraftLine, OrderDraft
+from app.orders.service import Promotion as PromotionTerms
+from app.payments.providers import provider as payment_provider
+from app.retail.models import Cart, CartItem, Customer, Promotion
+from app.retail.schemas import CheckoutIn, PromotionIn
+
+# ---- customers -------------------------------------------------------------------------------------------
+
+
+async def register(*, session: AsyncSession, email: str, password: str, name: str) -> Customer:
+    """A customer account; e-mail addresses are unique (case-insensitive)."""
+    customer = Customer(id=new_id("cus"), email=email.lower(), password_hash=hash_password(password), name=name)
+    session.add(customer)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict("an account with this e-mail already exists") from None
+    return customer
+
+
+async def issue_token(*, session: AsyncSession, settings: Settings, secret: str, email: str,
+                      password: str) -> tuple[str, int]:
+    """Check the password (argon2) and sign an access token."""
+    customer = await session.scalar(select(Customer).where(Customer.email == email.lower()))
+    if customer is None or not verify_password(customer.password_hash, password):
+        raise Unauthenticated("wrong e-mail or password")
+    minutes = settings.shop_access_token_minutes
+    return issue_access_token(secret=secret, subject=customer.id, kind="customer", minutes=minutes), minutes * 60
+
+
+# ---- carts -----------------------------------------------------------------------------------------------
+
+
+async def _owned_cart(session: AsyncSession, principal: Principal | None, cart_id: str) -> Cart:
+    """A guest cart is reachable by its (unguessable) id; a customer's only with their token."""
+    cart = await session.get(Cart, cart_id)
+    if cart is None:
+        raise NotFound("cart", cart_id)
+    if cart.customer_id is not None and (principal is None or principal.subject_id != cart.customer_id):
+        raise NotFound("cart", cart_id)
+    return cart
+
+
+async def create_cart(*, session: AsyncSession, principal: Principal | None) -> dict[str, Any]:
+    customer_id = principal.subject_id if principal and principal.kind == "customer" else None
+    cart = Cart(id=new_id("cart"), customer_id=customer_id)
+    session.add(cart)
+    await session.commit()
+    return await cart_view(session, cart)
+
+
+async def add_item(*, session: AsyncSession, principal: Principal | None, cart_id: str, variant_id: str,
+                   quantity: int) -> dict[str, Any]:
+    """Add units of a variant (adds to what is already there)."""
+    cart = await _owned_cart(session, principal, cart_id)
+    if cart.status != "open":
+        raise Conflict("this cart has been checked out")
+    info = (await catalog_service.sellable_variants(session=session, variant_ids=[variant_id])).get(variant_id)
+    if info is None or not info.sellable:
+        raise field_error("variant_id", "no such product for sale")
+    item = await session.scalar(select(CartItem).where(CartItem.cart_id == cart.id,
+                                                       CartItem.variant_id == variant_id))
+    if item is None:
+        session.add(CartItem(id=new_id("cit"), cart_id=cart.id, variant_id=variant_id, quantity=quantity))
+    else:
+        item.quantity = min(item.quantity + quantity, 10_000)
+    cart.updated_at = utcnow()
+    await session.commit()
+    return await cart_view(session, cart)
+
+
+async def remove_item(*, session: AsyncSession, principal: Principal | None, cart_id: str,
+                      variant_id: str) -> dict[str, Any]:
+    cart = await _owned_cart(session, principal, cart_id)
+    await session.execute(delete(CartItem).where(CartItem.cart_id == cart.id, CartItem.variant_id == variant_id))
+    await session.commit()
+    return await cart_view(session, cart)
+
+
+async def get_cart(*, session: AsyncSession, principal: Principal | None, cart_id: str) -> dict[str, Any]:
+    return await cart_view(session, await _owned_cart(session, principal, cart_id))
+
+
+async def cart_view(session: AsyncSession, cart: Cart) -> dict[str, Any]:
+    items = (await session.scalars(select(CartItem).where(CartItem.cart_id == cart.id).order_by(CartItem.id))).all()
+    info = await catalog_service.sellable_variants(session=session, variant_ids=[i.variant_id for i in items])
+    out = []
+    for item in items:
+        v = info.get(item.variant_id)
+        if v is None:
+            continue
+        out.append({"variant_id": v.variant_id, "sku": v.sku, "title": v.title, "merchant_id": v.merchant_id,
+                    "quantity": item.quantity, "unit_price": v.price, "total": v.price * item.quantity,
+                    "currency": v.currency, "available": v.sellable})
+    return {"id": cart.id, "customer_id": cart.customer_id, "status": cart.status, "items": out,
+            "subtotal": sum(i["total"] for i in out if i["available"]),
+            "currency": out[0]["currency"] if out else "CNY"}
+
+
+# ---- promotions ------------------------------------------------------------------------------------------
+
+
+async def create_promotion(*, session: AsyncSession, merchant_id: str, body: PromotionIn) -> Promotion:
+    promo = Promotion(id=new_id("pro"), merchant_id=merchant_id, code=body.code.upper(), kind=body.kind,
+                      value=body.value, channels={"channels": sorted(set(body.channels))},
+                      starts_at=body.starts_at, ends_at=body.ends_at, usage_limit=body.usage_limit, used_count=0)
+    session.add(promo)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise field_error("code", f"promotion code {body.code!r} already exists") from None
+    return promo
+
+
+async def list_promotions(*, session: AsyncSession, merchant_id: str) -> Sequence[Promotion]:
+    return (await session.scalars(select(Promotion).where(Promotion.merchant_id == merchant_id)
+                                  .order_by(Promotion.id.desc()))).all()
+
+
+async def _promotions_for(session: AsyncSession, code: str, merchant_ids: set[str],
+                          channel: str) -> dict[str, Promotion]:
+    """The live promotions with `code` among the cart's merchants, for the channel."""
+    now = utcnow()
+    promos = (await session.scalars(select(Promotion).where(Promotion.code == code.upper(),
+                                                            Promotion.merchant_id.in_(merchant_ids)))).all()
+    live = {p.merchant_id: p for p in promos
+            if channel in p.channels.get("channels", []) and as_utc(p.starts_at) <= now < as_utc(p.ends_at)}
+    if not live:
+        raise field_error("coupon_code", "no such promotion is running for these products")
+    return live
+
+
+async def _use_promotion(session: AsyncSession, promo_id: str) -> None:
+    """Count one use; under any concurrency the usage limit holds (conditional UPDATE)."""
+    result = await session.execute(
+        update(Promotion).where(Promotion.id == promo_id,
+                                (Promotion.usage_limit.is_(None)) | (Promotion.used_count < Promotion.usage_limit))
+        .values(used_count=Promotion.used_count + 1))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("this coupon has been used up", extra={"field": "coupon_code"})
+
+
+# ---- checkout --------------------------------------------------------------------------------------------
+
+
+async def _checkout_lines(session: AsyncSession, principal: Principal | None,
+                          body: CheckoutIn) -> tuple[list[tuple[str, int]], str | None]:
+    if body.lines is not None:
+        return [(ln.variant_id, ln.quantity) for ln in body.lines], None
+    assert body.cart_id is not None
+    cart = await _owned_cart(session, principal, body.cart_id)
+    if cart.status != "open":
+        raise Conflict("this cart has been checked out")
+    items = (await session.scalars(select(CartItem).where(CartItem.cart_id == cart.id).order_by(CartItem.id))).all()
+    if not items:
+        raise field_error("cart_id", "the cart is empty")
+    return [(i.variant_id, i.quantity) for i in items], cart.id
+
+
+async def _drafts(session: AsyncSession, *, principal: Principal | None, body: CheckoutIn, email: str
+                  ) -> tuple[list[OrderDraft], str | None, list[str]]:
+    """Validate the request against the catalogue and build one draft per merchant (prices snapshotted)."""
+    lines, cart_id = await _checkout_lines(session, principal, body)
+    info = await catalog_service.sellable_variants(session=session, variant_ids=[v for v, _ in lines])
+    field = "lines" if body.lines is not None else "cart_id"
+    errors = [{"field": f"{field}.{i}.variant_id", "message": "no such product for sale"}
+              for i, (v, _) in enumerate(lines) if v not in info or not info[v].sellable]
+    if errors:
+        raise InvalidInput("some products cannot be bought", errors=errors)
+    merged: dict[str, int] = defaultdict(int)
+    for variant_id, quantity in lines:
+        merged[variant_id] += quantity
+    by_merchant: dict[str, list[SellableVariant]] = defaultdict(list)
+    for variant_id in merged:
+        by_merchant[info[variant_id].merchant_id].append(info[variant_id])
+    currencies = {v.currency for v in info.values()}
+    if len(currencies) > 1:
+        raise field_error(field, "all products of one checkout must be priced in one currency")
+    fulfilment = body.fulfilment.model_dump(exclude_none=True)
+    pickup_location: str | None = None
+    if body.fulfilment.type == "pickup":
+        loc = await session.get(Location, body.fulfilment.location_id)
+        if loc is None or loc.kind not in ("store", "pickup_point") or set(by_merchant) != {loc.merchant_id}:
+            raise field_error("fulfilment.location_id", "pick-up needs a store of the merchant selling these goods")
+        pickup_location = loc.id
+        fulfilment["location_name"] = loc.name
+    promos = (await _promotions_for(session, body.coupon_code, set(by_merchant), "online")
+              if body.coupon_code else {})
+    customer_id = principal.subject_id if principal and principal.kind == "customer" else None
+    drafts = [OrderDraft(
+        merchant_id=merchant_id, channel="retail", payment_method=body.payment_method,
+        currency=variants[0].currency, fulfilment=fulfilment, pickup_location_id=pickup_location,
+        customer_id=customer_id, email=email,
+        promotion=PromotionTerms(promos[merchant_id].code, promos[merchant_id].kind, promos[merchant_id].value)
+        if merchant_id in promos else None,
+        lines=[DraftLine(v.variant_id, v.product_id, v.sku, v.title, v.category, v.returnable,
+                         merged[v.variant_id], v.price) for v in sorted(variants, key=lambda x: x.variant_id)])
+        for merchant_id, variants in sorted(by_merchant.items())]
+    return drafts, cart_id, [promos[m].id for m in sorted(promos)]
+
+
+def _amount(drafts: Sequence[OrderDraft]) -> int:
+    return sum(rules.price_order([(ln.quantity, ln.unit_price) for ln in d.lines],
+                                 promotion_kind=d.promotion.kind if d.promotion else None,
+                                 promotion_value=d.promotion.value if d.promotion else 0,
+                                 fulfilment_type=d.fulfilment.get("type", "delivery")).total for d in drafts)
+
+
+async def _customer_email(session: AsyncSession, principal: Principal | None, body: CheckoutIn) -> str:
+    if principal is not None and principal.kind == "customer":
+        email = await session.scalar(select(Customer.email).where(Customer.id == principal.subject_id))
+        if email is None:
+            raise Unauthenticated("the customer account no longer exists")
+        return email
+    if body.email is None:
+        raise field_error("email", "guests must give an e-mail address")
+    return body.email.lower()
+
+
+async def checkout(*, session: AsyncSession, settings: Settings, principal: Principal | None, body: CheckoutIn,
+                   idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    """Reserve stock and create one order per merchant, all or nothing; start the payment.
+
+    Steps: (1) read and validate, price every order (no locks held); (2) for Stripe, create the
+    PaymentIntent for the checkout's total outside any transaction; (3) in one transaction: count
+    coupon uses, reserve stock, insert orders, the payment and the idempotency record. If (3) fails,
+    the PaymentIntent is cancelled. A retry with the same Idempotency-Key returns the first answer.
+    """
+    if principal is not None and principal.kind != "customer":
+        raise InvalidInput("checkout is for customers and guests",
+                           errors=[{"field": "Authorization", "message": f"a {principal.kind} token cannot check out"}])
+    email = await _customer_email(session, principal, body)
+    scope = principal.scope if principal else f"guest:{email}"
+    fingerprint = idempotency.request_hash("checkout", body.model_dump(mode="json"))
+    if idempotency_key:
+        found = await idempotency.lookup(session, scope=scope, key=idempotency_key, fingerprint=fingerprint)
+        if found is not None:
+            return found
+    drafts, cart_id, promo_ids = await _drafts(session, principal=principal, body=body, email=email)
+    checkout_id = new_id("chk")
+    payment: dict[str, Any] | None = None
+    method = payment_provider(settings, body.payment_method)
+    if method.prepaid:
+        amount = _amount(drafts)
+        payment_id = new_id("pay")
+        await session.rollback()  # hold no locks while the provider is called
+        started = await method.start(payment_id=payment_id, amount=amount, currency=drafts[0].currency,
+                                     metadata={"checkout_id": checkout_id})
+        payment = {"id": payment_id, "provider": method.name, "amount": amount, "currency": drafts[0].currency,
+                   "client_secret": started.client_secret, "provider_ref": started.provider_ref}
+        for d in drafts:
+            d.payment_id = payment_id
+
+    async def work() -> tuple[int, dict[str, Any]]:
+        for promo_id in promo_ids:
+            await _use_promotion(session, promo_id)
+        orders = await orders_service.place_orders(session, drafts=drafts, checkout_id=checkout_id,
+                                                   hold_minutes=settings.shop_order_hold_minutes)
+        out: dict[str, Any] = {"orders": orders, "payment": None}
+        if payment is not None:
+            await session.execute(insert(Payment).values(
+                id=payment["id"], checkout_id=checkout_id, provider=payment["provider"],
+                provider_ref=payment["provider_ref"], amount=payment["amount"], currency=payment["currency"],
+                status="pending", created_at=utcnow()))
+            out["payment"] = {k: payment[k] for k in ("id", "provider", "amount", "currency", "client_secret")}
+        if cart_id:
+            await session.execute(update(Cart).where(Cart.id == cart_id).values(status="checked_out",
+                                                                               updated_at=utcnow()))
+        return 201, out
+
+    try:
+        return await idempotency.run_idempotent(session, scope=scope, key=idempotency_key, fingerprint=fingerprint,
+                                                work=work)
+    except BaseException:
+        await session.rollback()
+        if payment is not None and payment["provider_ref"]:
+            with contextlib.suppress(Exception):  # an unconfirmed intent expires on its own; nothing was charged
+                await method.cancel(provider_ref=payment["provider_ref"])
+        raise
