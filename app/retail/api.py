@@ -10,6 +10,7 @@ from starlette.responses import Response
 from app.core.deps import IdempotencyKey, MerchantDep, OptionalPrincipal, SessionDep, SettingsDep
 from app.core.pagination import Page
 from app.retail import service
+from app.retail.models import Promotion
 from app.retail.schemas import (
     CartItemIn,
     CartOut,
@@ -25,7 +26,7 @@ from app.retail.schemas import (
 router = APIRouter(prefix="/v1", tags=["retail"])
 
 
-def _promotion_out(p: object) -> PromotionOut:
+def _promotion_out(p: Promotion) -> PromotionOut:
     data = {c: getattr(p, c) for c in ("id", "merchant_id", "code", "kind", "value", "starts_at", "ends_at",
                                         "usage_limit", "used_count", "created_at")}
     data["channels"] = p.channels["channels"]
