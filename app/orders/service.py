@@ -147,6 +147,14 @@ _ORDER_KEYS = ("id", "number", "merchant_id", "channel", "status", "payment_meth
                "promotion_code", "email", "customer_id", "buyer_id", "cancel_reason")
 
 
+async def record_payment(session: AsyncSession, *, payment_id: str, checkout_id: str, provider_name: str,
+                         provider_ref: str | None, amount: int, currency: str) -> None:
+    """The payment a checkout started (before its transaction); its orders carry `payment_id`."""
+    await session.execute(insert(Payment).values(
+        id=payment_id, checkout_id=checkout_id, provider=provider_name, provider_ref=provider_ref, amount=amount,
+        currency=currency, status="pending", created_at=utcnow()))
+
+
 def order_view(order: dict[str, Any], lines: Sequence[dict[str, Any]], shipments: Sequence[dict[str, Any]]
                ) -> dict[str, Any]:
     """The public shape of an order (see `OrderOut`)."""

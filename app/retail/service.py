@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +23,6 @@ from app.core.security import hash_password, issue_access_token, verify_password
 from app.merchants.models import Location
 from app.orders import rules
 from app.orders import service as orders_service
-from app.orders.models import Payment
 from app.orders.service import DraftLine, OrderDraft
 from app.orders.service import Promotion as PromotionTerms
 from app.payments.providers import provider as payment_provider
@@ -286,10 +285,9 @@ async def checkout(*, session: AsyncSession, settings: Settings, principal: Prin
                                                    hold_minutes=settings.shop_order_hold_minutes)
         out: dict[str, Any] = {"orders": orders, "payment": None}
         if payment is not None:
-            await session.execute(insert(Payment).values(
-                id=payment["id"], checkout_id=checkout_id, provider=payment["provider"],
-                provider_ref=payment["provider_ref"], amount=payment["amount"], currency=payment["currency"],
-                status="pending", created_at=utcnow()))
+            await orders_service.record_payment(
+                session, payment_id=payment["id"], checkout_id=checkout_id, provider_name=payment["provider"],
+                provider_ref=payment["provider_ref"], amount=payment["amount"], currency=payment["currency"])
             out["payment"] = {k: payment[k] for k in ("id", "provider", "amount", "currency", "client_secret")}
         if cart_id:
             await session.execute(update(Cart).where(Cart.id == cart_id).values(status="checked_out",
