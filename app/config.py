@@ -32,9 +32,21 @@ class Settings(BaseSettings):
     shop_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="Request body limit")
     shop_log_level: Literal["debug", "info", "warning", "error"] = "info"
     shop_log_json: bool = Field(default=True, description="JSON log lines (false: human-readable)")
-    shop_db_pool_size: int = Field(default=10, ge=1)
+    shop_db_pool_size: int = Field(default=20, ge=1)
     shop_background_jobs: bool = Field(default=True, description="Run periodic jobs inside `shop serve`")
     shop_currency: str = Field(default="CNY", min_length=3, max_length=3)
+    # Trust and compliance (see app/trust/)
+    shop_platform_icp_no: str = Field(default="沪ICP备00000000号-1", description="The platform's own ICP number "
+                                      "(a placeholder in the demo; set the real one in production)")
+    shop_platform_licence_url: str = Field(default="/legal/licence", description="The platform's business licence")
+    shop_rules_url: str = Field(default="/legal/rules", description="Service agreement and trading rules")
+    shop_credit_rules_url: str = Field(default="/legal/credit-score-v1", description="The published credit formula")
+    shop_reverify_months: int = Field(default=6, ge=1, le=6, description="Seller re-verification interval (max 6)")
+    shop_reverify_grace_days: int = Field(default=15, ge=0, le=60,
+                                          description="Days overdue before new listings are blocked")
+    shop_prohibited_words: str = Field(default="", description="Extra prohibited listing words, comma-separated "
+                                       "(added to the built-in Chinese and English list)")
+    shop_complaint_sla_days: int = Field(default=7, ge=1, le=30, description="Days to resolve a complaint")
 
     @property
     def is_sqlite(self) -> bool:

@@ -49,10 +49,13 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
         url,
         echo=echo,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=2 * pool_size,
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": "liutong", "timezone": "UTC"}},
+        # Custom plans: search and listing statements are reused with very different parameters, and a
+        # cached generic plan is far slower for them than a plan made for the values at hand.
+        connect_args={"server_settings": {"application_name": "liutong", "timezone": "UTC",
+                                          "plan_cache_mode": "force_custom_plan"}},
     )
 
 

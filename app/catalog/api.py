@@ -59,10 +59,11 @@ async def list_products(
 ) -> Response:
     """Public listing and search, newest first. `q` finds substrings, Chinese included."""
     viewer = principal.merchant_id if principal and principal.kind == "merchant" else None
-    items, last = await service.list_products(
+    items, last = await service.list_products_json(
         session=session, q=q, category=category, merchant_id=merchant_id, viewer_merchant_id=viewer,
         before=decode_cursor(cursor), limit=limit)
-    return _json({"items": items, "next_cursor": encode_cursor(last) if last else None})
+    next_cursor = orjson.dumps(encode_cursor(last) if last else None)
+    return Response(b'{"items":' + items + b',"next_cursor":' + next_cursor + b"}", media_type="application/json")
 
 
 @router.get("/categories", response_model=list[CategoryOut])

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import Select, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog import search
+from app.catalog import listing, search
 from app.catalog.models import Category, PriceTier, Product, Variant
 from app.catalog.schemas import ProductCreate, ProductPatch, VariantIn, VariantPatch, WholesaleIn
 from app.core import events
@@ -207,6 +208,10 @@ async def list_products(*, session: AsyncSession, q: str | None, category: str |
                         viewer_merchant_id: str | None, before: str | None, limit: int,
                         ) -> tuple[list[dict[str, Any]], str | None]:
     """Newest first, keyset-paginated. `q`: every term must occur in the title or description."""
+    if _dialect(session) == "postgresql":
+        body, last = await _list_products_pg(session=session, q=q, category=category, merchant_id=merchant_id,
+                                             viewer_merchant_id=viewer_merchant_id, before=before, limit=limit)
+        return orjson.loads(body), last
     stmt = _visible(select(*_PRODUCT_COLS), viewer_merchant_id)
     if category:
         stmt = stmt.where(Product.category == category)
@@ -225,6 +230,38 @@ async def list_products(*, session: AsyncSession, q: str | None, category: str |
     more = len(rows) > limit
     rows = rows[:limit]
     return await _with_variants(session, rows), (rows[-1].id if more else None)
+
+
+async def _list_products_pg(*, session: AsyncSession, q: str | None, category: str | None, merchant_id: str | None,
+                            viewer_merchant_id: str | None, before: str | None, limit: int) -> tuple[str, str | None]:
+    """PostgreSQL: the page as JSON text built by the database (see app/catalog/listing.py)."""
+    base = _visible(select(Product.id), viewer_merchant_id)
+    if category:
+        base = base.where(Product.category == category)
+    if merchant_id:
+        base = base.where(Product.merchant_id == merchant_id)
+    if before:
+        base = base.where(Product.id < before)
+    terms = search.query_terms(q) if q else []
+    matches = [Product.search_text.contains(term, autoescape=True) for term in terms]
+    ids = await listing.page_ids(session, base=base, matches=matches, tokens=search.query_tokens(terms),
+                                 limit=limit + 1)
+    more = len(ids) > limit
+    ids = ids[:limit]
+    return await listing.page_json(session, ids), (ids[-1] if more else None)
+
+
+async def list_products_json(*, session: AsyncSession, q: str | None, category: str | None, merchant_id: str | None,
+                             viewer_merchant_id: str | None, before: str | None, limit: int
+                             ) -> tuple[bytes, str | None]:
+    """The listing as JSON bytes of its items array (no decode/encode round trip on PostgreSQL)."""
+    if _dialect(session) == "postgresql":
+        body, last = await _list_products_pg(session=session, q=q, category=category, merchant_id=merchant_id,
+                                             viewer_merchant_id=viewer_merchant_id, before=before, limit=limit)
+        return body.encode(), last
+    items, last = await list_products(session=session, q=q, category=category, merchant_id=merchant_id,
+                                      viewer_merchant_id=viewer_merchant_id, before=before, limit=limit)
+    return orjson.dumps(items), last
 
 
 async def list_categories(*, session: AsyncSession) -> Sequence[Category]:

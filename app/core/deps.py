@@ -15,7 +15,7 @@ from app.core.errors import Unauthenticated
 from app.db import session_scope
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

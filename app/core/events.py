@@ -1,15 +1,23 @@
-"""Write outbox events inside the caller's transaction."""
+"""Outbox events, written in the transaction of the change that caused them.
+
+`emit` buffers the event on the session; just before the session commits, every buffered event is
+inserted with one multi-row INSERT. A rollback drops the buffer, so an event exists exactly when its
+change does, and a use case that emits several events pays for one statement.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.core.clock import utcnow
 from app.core.models import OutboxEvent
+
+_KEY = "outbox"
 
 
 async def emit(session: AsyncSession, *, kind: str, merchant_id: str | None, payload: dict[str, Any]) -> None:
@@ -18,11 +26,21 @@ async def emit(session: AsyncSession, *, kind: str, merchant_id: str | None, pay
 
 
 async def emit_many(session: AsyncSession, events: Sequence[tuple[str, str | None, dict[str, Any]]]) -> None:
-    """Record many events with one executemany."""
+    """Record many events (written with the commit, in the order they were emitted)."""
     if not events:
         return
     now = utcnow()
-    await session.execute(
-        insert(OutboxEvent),
-        [{"kind": k, "merchant_id": m, "payload": p, "created_at": now} for k, m, p in events],
-    )
+    session.info.setdefault(_KEY, []).extend(
+        {"kind": k, "merchant_id": m, "payload": p, "created_at": now} for k, m, p in events)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_outbox(session: Session) -> None:
+    rows = session.info.pop(_KEY, None)
+    if rows:
+        session.execute(insert(OutboxEvent), rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_outbox(session: Session) -> None:
+    session.info.pop(_KEY, None)

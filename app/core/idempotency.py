@@ -13,13 +13,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
 from app.core.errors import Conflict, IdempotencyConflict
 from app.core.models import IdempotencyRecord
+from app.db import insert_ignore
 
 Result = tuple[int, Any]  # (HTTP status, JSON-ready body)
 RETRIES = 5
@@ -88,19 +89,18 @@ async def _run_once(session: AsyncSession, *, scope: str, key: str | None, finge
         result = await work()
         await session.commit()
         return result
-    found = await _stored(session, scope, key, fingerprint)
-    if found is not None:
+    # Claim the key. A concurrent request with the same key makes this wait until it commits, and
+    # then the claim fails and its stored answer is read instead.
+    claimed = (await session.execute(
+        insert_ignore(session.get_bind().dialect.name, IdempotencyRecord, ["scope", "key"])
+        .values(scope=scope, key=key, request_hash=fingerprint, status_code=0, response_body="", created_at=utcnow())
+        .returning(IdempotencyRecord.id))).first()
+    if claimed is None:
         await session.rollback()
-        return found
-    try:
-        await session.execute(insert(IdempotencyRecord).values(
-            scope=scope, key=key, request_hash=fingerprint, status_code=0, response_body="", created_at=utcnow()))
-    except IntegrityError:
-        await session.rollback()  # a concurrent request with this key committed first
         found = await _stored(session, scope, key, fingerprint)
         await session.rollback()
         if found is None:
-            raise
+            raise Conflict(f"a request with Idempotency-Key {key!r} is still in progress")
         return found
     status, body = await work()
     await session.execute(

@@ -259,26 +259,31 @@ async def checkout(*, session: AsyncSession, settings: Settings, principal: Prin
     email = await _customer_email(session, principal, body)
     scope = principal.scope if principal else f"guest:{email}"
     fingerprint = idempotency.request_hash("checkout", body.model_dump(mode="json"))
-    if idempotency_key:
-        found = await idempotency.lookup(session, scope=scope, key=idempotency_key, fingerprint=fingerprint)
-        if found is not None:
-            return found
-    drafts, cart_id, promo_ids = await _drafts(session, principal=principal, body=body, email=email)
+    method = payment_provider(settings, body.payment_method)
     checkout_id = new_id("chk")
     payment: dict[str, Any] | None = None
-    method = payment_provider(settings, body.payment_method)
+    prepared: tuple[list[OrderDraft], str | None, list[str]] | None = None
     if method.prepaid:
-        amount = _amount(drafts)
+        if idempotency_key:  # a retry must not start a second payment
+            found = await idempotency.lookup(session, scope=scope, key=idempotency_key, fingerprint=fingerprint)
+            if found is not None:
+                return found
+        prepared = await _drafts(session, principal=principal, body=body, email=email)
+        amount = _amount(prepared[0])
         payment_id = new_id("pay")
         await session.rollback()  # hold no locks while the provider is called
-        started = await method.start(payment_id=payment_id, amount=amount, currency=drafts[0].currency,
+        currency = prepared[0][0].currency
+        started = await method.start(payment_id=payment_id, amount=amount, currency=currency,
                                      metadata={"checkout_id": checkout_id})
-        payment = {"id": payment_id, "provider": method.name, "amount": amount, "currency": drafts[0].currency,
+        payment = {"id": payment_id, "provider": method.name, "amount": amount, "currency": currency,
                    "client_secret": started.client_secret, "provider_ref": started.provider_ref}
-        for d in drafts:
-            d.payment_id = payment_id
 
     async def work() -> tuple[int, dict[str, Any]]:
+        # Without a payment to start, validation runs after the key is claimed: a replay is answered
+        # from the stored response even if the catalogue or the cart has changed since.
+        drafts, cart_id, promo_ids = prepared or await _drafts(session, principal=principal, body=body, email=email)
+        for d in drafts:
+            d.payment_id = payment["id"] if payment else None
         for promo_id in promo_ids:
             await _use_promotion(session, promo_id)
         orders = await orders_service.place_orders(session, drafts=drafts, checkout_id=checkout_id,
