@@ -61,7 +61,7 @@ DEFAULTS: dict[str, int] = {
 }
 BATCH = 5_000
 DRAFT_SHARE = 0.05
-SEARCH_TARGET = "p95 ≤ 50 ms"
+SEARCH_TARGET = "≤ 50 ms"
 LISTING_TARGET = "≥ 1,500 req/s"
 
 # Realistic shopper queries: Chinese substrings, English words, a mixed one and a few that match nothing.
@@ -276,9 +276,8 @@ def _product_batch(
 async def seed(dsn: str, n_products: int, rng_seed: int) -> SeedStats:
     """Insert merchants, products, variants and price tiers with COPY, then VACUUM (ANALYZE).
 
-    The search-token GIN index is dropped for the load and rebuilt afterwards from its own definition
-    (``pg_get_indexdef``), which is much faster than maintaining it row by row. Generating batch k+1
-    (in a thread) overlaps with PostgreSQL ingesting batch k.
+    The migration's indexes (GIN on ``search_tokens`` included) stay in place during the load, so
+    they are built the way production builds them, row by row.
     """
     started = time.monotonic()
     rng = random.Random(rng_seed)
@@ -289,24 +288,10 @@ async def seed(dsn: str, n_products: int, rng_seed: int) -> SeedStats:
         merchant_rows = _merchant_rows(specs, now)
         await conn.copy_records_to_table("merchant", records=merchant_rows, columns=MERCHANT_COLUMNS)
         pool = [(row[0], p) for row, s in zip(merchant_rows, specs, strict=True) for p in s.products]
-        gin = await conn.fetch(
-            "SELECT indexname, indexdef FROM pg_indexes "
-            "WHERE schemaname = current_schema() AND tablename = 'product' AND indexdef ILIKE '% USING gin %'"
-        )
-        for r in gin:
-            await conn.execute(f'DROP INDEX "{r["indexname"]}"')
         totals = {"active": 0, "variants": 0, "tiers": 0, "matches": 0}
-        bounds = [(start, min(n_products, start + BATCH)) for start in range(0, n_products, BATCH)]
-
-        def generate(i: int) -> asyncio.Future[Batch]:
-            start, stop = bounds[i]
-            return asyncio.ensure_future(asyncio.to_thread(_product_batch, start, stop, pool, rng, now))
-
-        pending = generate(0)
-        for i, (_, stop) in enumerate(bounds):
-            products, variants, tiers, active, matches = await pending
-            if i + 1 < len(bounds):
-                pending = generate(i + 1)
+        for start in range(0, n_products, BATCH):
+            stop = min(n_products, start + BATCH)
+            products, variants, tiers, active, matches = _product_batch(start, stop, pool, rng, now)
             async with conn.transaction():
                 await conn.copy_records_to_table("product", records=products, columns=PRODUCT_COLUMNS)
                 await conn.copy_records_to_table("variant", records=variants, columns=VARIANT_COLUMNS)
@@ -323,11 +308,8 @@ async def seed(dsn: str, n_products: int, rng_seed: int) -> SeedStats:
                 variants=totals["variants"],
                 seconds=round(time.monotonic() - started, 1),
             )
-        log("seed.reindex", indexes=",".join(r["indexname"] for r in gin))
-        await conn.execute("SET maintenance_work_mem = '256MB'")
-        for r in gin:
-            await conn.execute(r["indexdef"])
         log("seed.vacuum_analyze", seconds=round(time.monotonic() - started, 1))
+        # VACUUM flushes the GIN pending list and sets the visibility map, as autovacuum would in production.
         await conn.execute("VACUUM (ANALYZE) merchant, product, variant, price_tier")
         await conn.execute("ANALYZE")
     finally:
@@ -386,8 +368,7 @@ def sanity_check(client: httpx.Client, expected: int) -> tuple[str, bool]:
             break
     ok = not bad and seen == expected and len(ids) == seen and first_page == min(50, expected)
     summary = (
-        f"first page {first_page} items; all pages {seen:,} (expected {expected:,}); "
-        f"{seen - len(bad):,} contain {SANITY_TERM}"
+        f"{seen:,} items (expected {expected:,}), {seen - len(bad):,} contain {SANITY_TERM}; first page {first_page}"
     )
     print(f"sanity: GET /v1/products?q={SANITY_TERM}: {summary} -> {'OK' if ok else 'FAILED'}", flush=True)
     log("sanity", ok=ok, first_page=first_page, total=seen, expected=expected, without_term=len(bad))
@@ -479,15 +460,9 @@ def main(argv: list[str] | None = None) -> int:
     with PgDatabase() as db:
         migrate(db.url)
         stats = asyncio.run(seed(db.dsn, args.products, args.seed))
-        rows.append(
-            (
-                "seed (COPY + VACUUM ANALYZE)",
-                f"{stats.products:,} products ({stats.active:,} active), {stats.variants:,} variants, "
-                f"{stats.tiers:,} tiers, {stats.merchants} merchants in {stats.seconds:.1f} s",
-                "< 60 s",
-                command,
-            )
-        )
+        seeded = f"{stats.products:,} ({stats.active:,}) / {stats.variants:,} / {stats.tiers:,}"
+        rows.append(("seeded products (active) / variants / tiers", seeded, "-", command))
+        rows.append(("seed time (COPY + VACUUM ANALYZE)", f"{stats.seconds:.1f} s", "< 60 s", command))
         env = {
             "DATABASE_URL": db.url,
             "SHOP_ADMIN_TOKEN": secrets.token_urlsafe(24),
@@ -497,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
             with httpx.Client(base_url=server.base_url, timeout=30.0, trust_env=False) as client:
                 summary, sane = sanity_check(client, stats.sanity_expected)
                 ok = ok and sane
-                rows.append((f"sanity: ?q={SANITY_TERM}", summary, "all contain term, none missing", command))
+                rows.append((f"sanity: ?q={SANITY_TERM}", summary, "all match, none missing", command))
                 probes = probe_queries(client, SEARCH_QUERIES, args.probe) if args.probe > 0 else []
             for p in probes:
                 rows.append(
