@@ -101,7 +101,7 @@ async def load_demo(settings: Settings, creds: dict[str, Any]) -> dict[str, Any]
                             created += 1
                         progress.advance(task)
                     variants = dict((await session.execute(
-                        select(Variant.sku, Variant.id).where(Variant.merchant_id == merchant.id))).tuples().all())
+                        select(Variant.sku, Variant.id).where(Variant.merchant_id == merchant.id))).all())
                     counts = [(loc_id, variants[v.sku], data.stock_for(spec.key, loc.code, v.sku))
                               for loc in spec.locations if loc.kind in ("warehouse", "store")
                               for loc_id in [locations[loc.code]]
