@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     shop_log_json: bool = Field(default=True, description="JSON log lines (false: human-readable)")
     shop_db_pool_size: int = Field(default=20, ge=1)
     shop_background_jobs: bool = Field(default=True, description="Run periodic jobs inside `shop serve`")
+    shop_rate_limit_ip_per_minute: int = Field(default=1200, ge=0, description="Anonymous requests per IP (0: off)")
+    shop_rate_limit_token_per_minute: int = Field(default=12000, ge=0, description="Requests per token (0: off)")
+    redis_url: str | None = Field(default=None, description="Shared rate-limit counters (redis://...)")
     shop_currency: str = Field(default="CNY", min_length=3, max_length=3)
     # Trust and compliance (see app/trust/)
     shop_platform_icp_no: str = Field(default="沪ICP备00000000号-1", description="The platform's own ICP number "

@@ -17,6 +17,7 @@ from app.config import Settings, get_settings
 from app.core.http import BodyLimitMiddleware, MetricsMiddleware, install_error_handlers, problem
 from app.core.logging import configure as configure_logging
 from app.core.logging import get_logger
+from app.core.ratelimit import RateLimitMiddleware, make_counter
 from app.db import make_engine, make_sessionmaker
 from app.inventory.api import router as inventory_router
 from app.merchants.api import router as merchants_router
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.shop_max_body_bytes)
+    app.add_middleware(RateLimitMiddleware, per_ip=settings.shop_rate_limit_ip_per_minute,
+                       per_token=settings.shop_rate_limit_token_per_minute, counter=make_counter(settings.redis_url))
     app.add_middleware(MetricsMiddleware)
 
     @app.get("/healthz", tags=["ops"])

@@ -675,7 +675,9 @@ class Server:
             ]
         )
         self.cmd = [item.format(host=host, port=self.port, workers=workers) for item in template]
-        self.env = {**os.environ, "SHOP_LOG_LEVEL": "warning", **(env or {})}
+        # Load from one address would trip the per-IP rate limit: benchmarks measure the server, not it.
+        self.env = {**os.environ, "SHOP_LOG_LEVEL": "warning", "SHOP_RATE_LIMIT_IP_PER_MINUTE": "0",
+                    "SHOP_RATE_LIMIT_TOKEN_PER_MINUTE": "0", **(env or {})}
         self.ready_path = ready_path
         self.ready_timeout_s = ready_timeout_s
         self.ready_successes = ready_successes if ready_successes is not None else max(2, 2 * workers)
