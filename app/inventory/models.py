@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
@@ -16,6 +16,7 @@ class StockLevel(Base):
     __table_args__ = (
         UniqueConstraint("location_id", "variant_id"),
         Index("ix_stock_level_variant_id", "variant_id"),
+        Index("ix_stock_level_location_id_change_seq", "location_id", "change_seq"),
         CheckConstraint("reserved >= 0", name="reserved_non_negative"),
     )
 
@@ -27,6 +28,71 @@ class StockLevel(Base):
     reserved: Mapped[int] = mapped_column(Integer, default=0)  # promised to open orders
     safety_stock: Mapped[int] = mapped_column(Integer, default=0)  # kept back from online sale
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Position of the last change in its location's changes feed (see StockChangeCounter).
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The latest POS count folded into on_hand, by (occurred_at, event_id); see app.inventory.pos.
+    last_count_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_count_event_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class StockChangeCounter(Base):
+    """Per-location change sequence for the POS changes feed.
+
+    A transaction that changed stock at a location takes the next number from this row as its very
+    last step before commit (UPDATE ... RETURNING, so the row stays locked until the commit) and stamps
+    it on the levels it changed. Writers of one location therefore commit in sequence order, and a
+    reader that has seen number n has seen everything numbered below n: the feed has no gaps.
+    """
+
+    __tablename__ = "stock_change_counter"
+
+    location_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PosEventRecord(Base):
+    """One POS event as the till sent it; `event_id` is unique per merchant, so it applies once."""
+
+    __tablename__ = "pos_event"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "event_id"),
+        Index("ix_pos_event_level", "location_id", "variant_id", "type"),
+        Index("ix_pos_event_merchant_id_occurred_at", "merchant_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    merchant_id: Mapped[str] = mapped_column(String(40))
+    location_id: Mapped[str] = mapped_column(String(40))
+    variant_id: Mapped[str] = mapped_column(String(40))
+    device_id: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(10))  # sale | return | receive | adjust | count
+    quantity: Mapped[int] = mapped_column(Integer)  # as sent (signed for adjust, the count for count)
+    on_hand_delta: Mapped[int] = mapped_column(Integer)  # what it moves; 0 for a count
+    unit_price: Mapped[int] = mapped_column(BigInteger, default=0)  # fen; sales and returns
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)  # quantity x unit_price for sales, else 0
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StockConflict(Base):
+    """Store sales and online reservations together exceed on_hand at a location: the merchant decides."""
+
+    __tablename__ = "stock_conflict"
+    __table_args__ = (Index("ix_stock_conflict_merchant_id_status_id", "merchant_id", "status", "id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(String(40))
+    location_id: Mapped[str] = mapped_column(String(40))
+    variant_id: Mapped[str] = mapped_column(String(40))
+    sku: Mapped[str] = mapped_column(String(64))
+    shortfall: Mapped[int] = mapped_column(Integer)  # reserved - on_hand when last seen
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | resolved
+    resolution: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class StockMovement(Base):

@@ -2,6 +2,13 @@
 
 Writers touch `stock_level` rows in (variant_id, location_id) order, so two orders never wait on each
 other in a cycle. None of these functions commits: the caller's use case owns the transaction.
+
+The changes feed: every function here notes the (location, variant) levels it changed in the session
+(`note_changes`). Just before the transaction commits, a session hook takes the next number of each
+touched location's `StockChangeCounter` (in location order, as the last writes of the transaction, so
+the lock is held only for the commit and never while waiting on a level row) and stamps it on those
+levels. See `StockChangeCounter` for why that makes the feed gap-free. A bulk writer that holds all its
+levels' locks may instead take the number itself (`take_change_seq`) and stamp it in its own UPDATE.
 """
 
 from __future__ import annotations
@@ -11,8 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult, func, insert, select, update
+from sqlalchemy import CursorResult, event, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.catalog.models import Product, Variant
 from app.core import events
@@ -22,14 +30,95 @@ from app.core.ids import new_id
 from app.db import insert_ignore
 from app.inventory.allocation import Need, Plan, Take, plan_delivery, plan_pickup
 from app.inventory.errors import OutOfStock
-from app.inventory.models import Allocation, StockLevel, StockMovement
+from app.inventory.models import Allocation, StockChangeCounter, StockLevel, StockMovement
 from app.merchants.models import Location, Merchant
 
 MAX_REPLANS = 3
 
 
+CHANGES_KEY = "inventory.changed_levels"
+
+
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
+
+
+def note_changes(session: AsyncSession | Session, pairs: Iterable[tuple[str, str]]) -> None:
+    """Remember (location, variant) levels changed in this transaction, for the changes feed."""
+    pending: dict[str, set[str]] = session.info.setdefault(CHANGES_KEY, {})
+    for loc, var in pairs:
+        pending.setdefault(loc, set()).add(var)
+
+
+def _next_seq(session: Session, location_id: str) -> int:
+    seq = session.execute(update(StockChangeCounter).where(StockChangeCounter.location_id == location_id)
+                          .values(seq=StockChangeCounter.seq + 1).returning(StockChangeCounter.seq)
+                          .execution_options(synchronize_session=False)).scalar_one()
+    return int(seq)
+
+
+def _take_seq(session: Session, location_id: str) -> int:
+    session.execute(insert_ignore(session.get_bind().dialect.name, StockChangeCounter, ["location_id"]),
+                    [{"location_id": location_id, "seq": 0}])
+    return _next_seq(session, location_id)
+
+
+async def take_change_seq(session: AsyncSession, *, location_id: str) -> int:
+    """The location's next change number, for a writer that stamps `change_seq` on its levels itself.
+
+    Call it only once every level the transaction changes at that location is locked (the counter stays
+    locked until commit, and its holder must never wait for a level row).
+    """
+    return await session.run_sync(_take_seq, location_id)
+
+
+# Location kinds never change, so which locations have tills is cached per process.
+_FEED_KINDS = ("store", "pickup_point")
+_has_feed: dict[str, bool] = {}
+
+
+def _feed_locations(session: Session, location_ids: Iterable[str]) -> list[str]:
+    """The locations among these that have a changes feed: stores and pickup points, where tills are.
+
+    Warehouses have no devices, so their changes are not stamped: a checkout served from a warehouse
+    takes no per-location counter lock and pays no extra statements.
+    """
+    unknown = [loc for loc in location_ids if loc not in _has_feed]
+    if unknown:
+        kinds = dict(session.execute(select(Location.id, Location.kind).where(Location.id.in_(unknown))).all())
+        for loc in unknown:
+            if loc in kinds:
+                _has_feed[loc] = kinds[loc] in _FEED_KINDS
+    return sorted(loc for loc in location_ids if _has_feed.get(loc, True))
+
+
+def _stamp(session: Session) -> dict[str, int]:
+    pending: dict[str, set[str]] | None = session.info.pop(CHANGES_KEY, None)
+    if not pending:
+        return {}
+    locations = _feed_locations(session, pending)
+    if not locations:
+        return {}
+    stmt = insert_ignore(session.get_bind().dialect.name, StockChangeCounter, ["location_id"])
+    session.execute(stmt, [{"location_id": loc, "seq": 0} for loc in locations])
+    stamped: dict[str, int] = {}
+    for loc in locations:
+        seq = _next_seq(session, loc)
+        session.execute(update(StockLevel)
+                        .where(StockLevel.location_id == loc, StockLevel.variant_id.in_(sorted(pending[loc])))
+                        .values(change_seq=seq).execution_options(synchronize_session=False))
+        stamped[loc] = int(seq)
+    return stamped
+
+
+@event.listens_for(Session, "before_commit")
+def _stamp_before_commit(session: Session) -> None:
+    _stamp(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_on_rollback(session: Session) -> None:
+    session.info.pop(CHANGES_KEY, None)
 
 
 async def ensure_levels(session: AsyncSession, *, merchant_id: str, pairs: Iterable[tuple[str, str]]) -> None:
@@ -43,6 +132,7 @@ async def ensure_levels(session: AsyncSession, *, merchant_id: str, pairs: Itera
 
 async def _movements(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     now = utcnow()
+    note_changes(session, ((r["location_id"], r["variant_id"]) for r in rows))
     if rows:
         await session.execute(insert(StockMovement),
                               [{"occurred_at": now, "recorded_at": now, **r} for r in rows])
@@ -61,7 +151,11 @@ async def set_on_hand(session: AsyncSession, *, merchant_id: str, location_id: s
         select(StockLevel).where(StockLevel.location_id == location_id, StockLevel.variant_id == variant_id)
         .with_for_update())).one()
     delta = on_hand - level.on_hand
-    values: dict[str, Any] = {"on_hand": on_hand, "updated_at": utcnow()}
+    note_changes(session, [(location_id, variant_id)])
+    # A count made now: POS events that occurred before it are superseded (see app.inventory.pos).
+    now = utcnow()
+    values: dict[str, Any] = {"on_hand": on_hand, "updated_at": now, "last_count_at": now,
+                              "last_count_event_id": ""}
     if safety_stock is not None:
         values["safety_stock"] = safety_stock
     await session.execute(update(StockLevel).where(StockLevel.id == level.id).values(**values))
@@ -270,6 +364,7 @@ async def rebuild_levels(session: AsyncSession, *, merchant_id: str | None = Non
         want = ledger.get(key, (0, 0))
         if levels.get(key, (0, 0)) != want:
             wrong += 1
+            note_changes(session, [key])
             await session.execute(update(StockLevel).where(StockLevel.location_id == key[0],
                                                            StockLevel.variant_id == key[1])
                                   .values(on_hand=want[0], reserved=want[1], updated_at=utcnow()))
@@ -307,10 +402,12 @@ async def load_counts(session: AsyncSession, *, merchant_id: str, counts: Sequen
     fresh = [(loc, var, q) for loc, var, q in counts if (loc, var) not in existing]
     if not fresh:
         return 0
+    note_changes(session, ((loc, var) for loc, var, _ in fresh))
     now = utcnow()
     await session.execute(insert(StockLevel), [
         {"id": new_id("stk"), "merchant_id": merchant_id, "location_id": loc, "variant_id": var, "on_hand": q,
-         "reserved": 0, "safety_stock": 0, "updated_at": now} for loc, var, q in fresh])
+         "reserved": 0, "safety_stock": 0, "updated_at": now, "last_count_at": now, "last_count_event_id": ""}
+        for loc, var, q in fresh])
     await session.execute(insert(StockMovement), [
         {"merchant_id": merchant_id, "location_id": loc, "variant_id": var, "kind": "count", "on_hand_delta": q,
          "reserved_delta": 0, "source": source, "idempotency_key": f"{source}:{loc}:{var}", "occurred_at": now,
