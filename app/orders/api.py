@@ -57,6 +57,12 @@ async def complete_order(order_id: str, principal: AnyPrincipalDep, session: Ses
     return OrderOut.model_validate(await service.complete(session, principal=principal, order_id=order_id))
 
 
+@router.post("/orders/{order_id}/mark-paid", response_model=OrderOut)
+async def mark_order_paid(order_id: str, principal: AnyPrincipalDep, session: SessionDep) -> OrderOut:
+    """Merchant: the buyer paid an order bought on credit terms; the buyer's open credit grows back."""
+    return OrderOut.model_validate(await service.mark_paid(session, principal=principal, order_id=order_id))
+
+
 @router.post("/orders/{order_id}/collect", response_model=OrderOut)
 async def collect_order(order_id: str, body: CollectIn, principal: AnyPrincipalDep, session: SessionDep) -> OrderOut:
     """Store pick-up: the pickup store's device hands the goods over against the pickup code."""
