@@ -6,7 +6,7 @@ import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from app.catalog import service
+from app.catalog import moderation, service
 from app.catalog.schemas import (
     CategoryOut,
     CategorySlug,
@@ -15,7 +15,7 @@ from app.catalog.schemas import (
     ProductPage,
     ProductPatch,
 )
-from app.core.deps import MerchantDep, OptionalPrincipal, SessionDep
+from app.core.deps import MerchantDep, OptionalPrincipal, SessionDep, SettingsDep
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
@@ -27,16 +27,19 @@ def _json(body: object, status: int = 200) -> Response:
 
 
 @router.post("/products", status_code=201, response_model=ProductOut)
-async def create_product(body: ProductCreate, merchant: MerchantDep, session: SessionDep) -> Response:
-    product = await service.create_product(session=session, merchant_id=merchant.tenant, product_in=body)
+async def create_product(body: ProductCreate, merchant: MerchantDep, session: SessionDep,
+                         settings: SettingsDep) -> Response:
+    """Listings with prohibited words are held (`pending_review`); forbidden clauses get a 422."""
+    product = await service.create_product(session=session, merchant_id=merchant.tenant, product_in=body,
+                                           policy=moderation.policy_from(settings))
     return _json(product, 201)
 
 
 @router.patch("/products/{product_id}", response_model=ProductOut)
 async def update_product(product_id: str, body: ProductPatch, merchant: MerchantDep,
-                         session: SessionDep) -> Response:
+                         session: SessionDep, settings: SettingsDep) -> Response:
     product = await service.update_product(session=session, merchant_id=merchant.tenant, product_id=product_id,
-                                           patch=body)
+                                           patch=body, policy=moderation.policy_from(settings))
     return _json(product)
 
 

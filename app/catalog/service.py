@@ -13,14 +13,17 @@ from sqlalchemy import Select, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog import listing, search
+from app.catalog import listing, moderation, search
 from app.catalog.models import Category, PriceTier, Product, Variant
 from app.catalog.schemas import ProductCreate, ProductPatch, VariantIn, VariantPatch, WholesaleIn
 from app.core import events
 from app.core.clock import as_utc, utcnow
-from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.ids import new_id
+from app.merchants import verification
 from app.merchants.models import Merchant
+
+DEFAULT_POLICY = moderation.ListingPolicy()
 
 
 def _iso(value: datetime) -> str:
@@ -66,20 +69,43 @@ async def _write_tiers(session: AsyncSession, tiers_by_variant: dict[str, Wholes
         await session.execute(insert(PriceTier), rows)
 
 
-async def create_product(*, session: AsyncSession, merchant_id: str, product_in: ProductCreate) -> dict[str, Any]:
-    """Create a product with its variants and wholesale tiers; SKUs are unique per merchant."""
-    await _check_new_skus(session, merchant_id, list(enumerate(v.sku for v in product_in.variants)))
+def _check_clauses(texts: dict[str, str], policy: moderation.ListingPolicy) -> None:
+    errors = moderation.clause_errors(texts, policy)
+    if errors:
+        raise InvalidInput("seller texts may not take away consumer rights", errors=errors)
+
+
+async def create_product(*, session: AsyncSession, merchant_id: str, product_in: ProductCreate,
+                         policy: moderation.ListingPolicy = DEFAULT_POLICY) -> dict[str, Any]:
+    """Create a product with its variants and wholesale tiers; SKUs are unique per merchant.
+
+    Forbidden clauses are refused; prohibited words hold the listing (`pending_review`) for the platform;
+    a seller overdue for re-verification cannot list anything new.
+    """
+    texts = {"title": product_in.title, "description": product_in.description}
+    _check_clauses(texts, policy)
     now = utcnow()
+    verified_at = await session.scalar(select(Merchant.verified_at).where(Merchant.id == merchant_id))
+    if verification.listings_blocked(verified_at=as_utc(verified_at) if verified_at else None, now=now,
+                                     months=policy.reverify_months, grace_days=policy.reverify_grace_days):
+        raise Forbidden("re-verification of your business information is overdue: no new listings until "
+                        "the platform has verified it again")
+    await _check_new_skus(session, merchant_id, list(enumerate(v.sku for v in product_in.variants)))
+    held = moderation.held_for(texts, policy)
     product_id = new_id("prd")
     await session.execute(insert(Product).values(
         id=product_id, merchant_id=merchant_id, title=product_in.title, description=product_in.description,
-        category=product_in.category, status=product_in.status, created_at=now, updated_at=now,
+        category=product_in.category, status="pending_review" if held else product_in.status,
+        created_at=now, updated_at=now,
         **_search_fields(session, product_in.title, product_in.description)))
     rows = [_variant_row(merchant_id, product_id, v, now) for v in product_in.variants]
     await session.execute(insert(Variant), rows)
     await _write_tiers(session, {r["id"]: v.wholesale for r, v in zip(rows, product_in.variants, strict=True)
                                  if v.wholesale is not None})
     await events.emit(session, kind="product.created", merchant_id=merchant_id, payload={"id": product_id})
+    if held:
+        await events.emit(session, kind="product.held", merchant_id=merchant_id,
+                          payload={"id": product_id, "terms": held})
     try:
         await session.commit()
     except IntegrityError:
@@ -88,17 +114,33 @@ async def create_product(*, session: AsyncSession, merchant_id: str, product_in:
     return await _require(session, product_id)
 
 
-async def update_product(*, session: AsyncSession, merchant_id: str, product_id: str,
-                         patch: ProductPatch) -> dict[str, Any]:
-    """Change the fields sent; variants are matched by SKU (new SKUs are added)."""
+async def update_product(*, session: AsyncSession, merchant_id: str, product_id: str, patch: ProductPatch,
+                         policy: moderation.ListingPolicy = DEFAULT_POLICY) -> dict[str, Any]:
+    """Change the fields sent; variants are matched by SKU (new SKUs are added).
+
+    Texts are moderated as on create; a held listing stays `pending_review` until the platform approves it,
+    and a listing the platform took down cannot be edited back.
+    """
     product = await session.get(Product, product_id, with_for_update=True)
     if product is None or product.merchant_id != merchant_id:
         raise NotFound("product", product_id)
+    if product.status == "taken_down":
+        raise Conflict("this listing was taken down by the platform (see GET /v1/enforcement)")
     changes = patch.model_dump(exclude_unset=True, exclude={"variants"})
+    _check_clauses({k: v for k, v in changes.items() if k in ("title", "description") and v}, policy)
+    was_held = product.status == "pending_review"
     for field, value in changes.items():
         if value is None:
             raise InvalidInput(f"{field} cannot be null", errors=[{"field": field, "message": "cannot be null"}])
         setattr(product, field, value)
+    if changes.keys() & {"title", "description", "status"}:
+        held = moderation.held_for({"title": product.title, "description": product.description}, policy)
+        if held:
+            product.status = "pending_review"
+            await events.emit(session, kind="product.held", merchant_id=merchant_id,
+                              payload={"id": product_id, "terms": held})
+        elif was_held and "status" not in changes:
+            product.status = "draft"
     if "title" in changes or "description" in changes:
         for k, v in _search_fields(session, product.title, product.description).items():
             setattr(product, k, v)
@@ -143,6 +185,24 @@ async def _patch_variants(session: AsyncSession, merchant_id: str, product_id: s
         if values:
             await session.execute(update(Variant).where(Variant.id == variant.id).values(**values))
     await _write_tiers(session, tiers)
+
+
+async def set_status_by_platform(*, session: AsyncSession, product_id: str, status: str,
+                                 expect: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The platform moves a listing (take down, approve after review); never commits. Returns the listing
+    as it was before, for the audit log and the enforcement record."""
+    product = await session.get(Product, product_id, with_for_update=True)
+    if product is None:
+        raise NotFound("product", product_id)
+    if expect is not None and product.status not in expect:
+        raise Conflict(f"the listing is {product.status}")
+    before = {"id": product.id, "merchant_id": product.merchant_id, "title": product.title,
+              "category": product.category, "status": product.status}
+    product.status = status
+    product.updated_at = utcnow()
+    await events.emit(session, kind=f"product.{status}", merchant_id=product.merchant_id,
+                      payload={"id": product_id, "from": before["status"]})
+    return before
 
 
 # ---- reads -------------------------------------------------------------------------------------------

@@ -12,6 +12,9 @@ import itertools
 from dataclasses import dataclass, field
 from functools import cache
 
+from app.core.uscc import uscc_check_char
+from app.core.uscc import uscc_is_valid as uscc_is_valid  # re-exported for callers of the demo data
+
 # fmt: off
 CATEGORIES: tuple[str, ...] = (
     "apparel", "appliances", "home", "books-media", "agri", "daily-goods",
@@ -20,8 +23,6 @@ CATEGORIES: tuple[str, ...] = (
 # fmt: on
 LOCATION_KINDS: tuple[str, ...] = ("warehouse", "store", "pickup_point")
 
-USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS: tuple[int, ...] = tuple(pow(3, i, 31) for i in range(17))
 PUBLISHED_USCC_SAMPLE = "91350100M000100Y43"
 
 
@@ -89,27 +90,6 @@ class MerchantSpec:
 
 
 # --------------------------------------------------------------------------- identifiers
-
-
-def uscc_check_char(first17: str) -> str:
-    """Check character of a unified social credit code (GB 32100-2015) for its first 17 characters."""
-    if len(first17) != 17:
-        raise ValueError(f"expected 17 characters, got {len(first17)}")
-    total = 0
-    for ch, weight in zip(first17.upper(), USCC_WEIGHTS, strict=True):
-        idx = USCC_CHARSET.find(ch)
-        if idx < 0:
-            raise ValueError(f"invalid USCC character {ch!r}")
-        total += idx * weight
-    return USCC_CHARSET[(31 - total % 31) % 31]
-
-
-def uscc_is_valid(code: str) -> bool:
-    """True if ``code`` is 18 characters from the USCC charset with a correct check character."""
-    code = code.upper()
-    if len(code) != 18 or any(ch not in USCC_CHARSET for ch in code):
-        return False
-    return uscc_check_char(code[:17]) == code[17]
 
 
 def _h(*parts: object) -> int:

@@ -23,6 +23,8 @@ from app.inventory import service as inventory_service
 from app.merchants import service as merchant_service
 from app.merchants.models import Merchant
 from app.merchants.schemas import LocationCreate, MerchantCreate
+from app.trust import service as trust_service
+from app.trust.schemas import SellerProfileIn
 
 log = get_logger("app.demo")
 CREDENTIALS = Path("var/demo-credentials.json")
@@ -60,6 +62,16 @@ async def _locations(session: AsyncSession, merchant: Merchant, spec: data.Merch
     return have
 
 
+async def _trading_model(session: AsyncSession, settings: Settings, merchant: Merchant,
+                         spec: data.MerchantSpec) -> None:
+    """Each demo merchant trades under one of the SB/T 10518 models, so the demo shows all five."""
+    current = await trust_service.get_seller_profile(session=session, merchant_id=merchant.id)
+    if current is None or current.trading_model != spec.trading_model:
+        await trust_service.set_seller_profile(session=session, settings=settings, merchant_id=merchant.id,
+                                               profile_in=SellerProfileIn(trading_model=spec.trading_model))
+    await session.commit()
+
+
 def _product_in(p: data.ProductSpec) -> ProductCreate:
     return ProductCreate.model_validate({
         "title": p.title, "category": p.category, "description": p.description, "status": p.status,
@@ -90,6 +102,7 @@ async def load_demo(settings: Settings, creds: dict[str, Any]) -> dict[str, Any]
             for spec in specs:
                 async with factory() as session:
                     merchant = await _merchant(session, spec, creds)
+                    await _trading_model(session, settings, merchant, spec)
                     locations = await _locations(session, merchant, spec)
                     existing = set((await session.scalars(
                         select(Variant.sku).where(Variant.merchant_id == merchant.id))).all())

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from app.core.deps import AdminDep, MerchantDep, OptionalPrincipal, SessionDep
+from app.core.deps import AdminDep, MerchantDep, SessionDep
 from app.core.errors import NotFound
 from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from app.merchants import service
@@ -18,7 +18,6 @@ from app.merchants.schemas import (
     MerchantAdminOut,
     MerchantCreate,
     MerchantCreated,
-    MerchantOut,
     StatusChange,
 )
 
@@ -42,14 +41,7 @@ async def sign_up(body: MerchantCreate, session: SessionDep) -> MerchantCreated:
     return MerchantCreated(id=merchant.id, status=merchant.status, api_key=api_key)
 
 
-@router.get("/merchants/{merchant_id}", response_model=MerchantOut)
-async def get_merchant(merchant_id: str, session: SessionDep, principal: OptionalPrincipal) -> MerchantOut:
-    """Public profile of an active merchant (the merchant itself and the admin also see other states)."""
-    merchant = await service.get(session=session, merchant_id=merchant_id)
-    own = principal is not None and (principal.kind == "admin" or principal.merchant_id == merchant_id)
-    if merchant is None or (merchant.status != "active" and not own):
-        raise NotFound("merchant", merchant_id)
-    return MerchantOut.model_validate(merchant)
+# The public profile `GET /v1/merchants/{id}` (with rating and credit score) is served by app/trust/api.py.
 
 
 @router.get("/admin/merchants", response_model=Page[MerchantAdminOut])
@@ -71,13 +63,8 @@ async def verify_merchant(merchant_id: str, _: AdminDep, session: SessionDep,
     return MerchantAdminOut.model_validate(merchant)
 
 
-@router.post("/admin/merchants/{merchant_id}/suspend", response_model=MerchantAdminOut)
-async def suspend_merchant(merchant_id: str, _: AdminDep, session: SessionDep,
-                           body: StatusChange | None = None) -> MerchantAdminOut:
-    """Suspend: every listing disappears and nothing of theirs can be bought, at once."""
-    merchant = await service.set_status(session=session, merchant_id=merchant_id, status="suspended",
-                                        reason=body.reason if body else None)
-    return MerchantAdminOut.model_validate(merchant)
+# `POST /v1/admin/merchants/{id}/suspend` is served by app/trust/api.py: a suspension is also published on the
+# public enforcement list (C10).
 
 
 @router.post("/locations", status_code=201, response_model=LocationOut)

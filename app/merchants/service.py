@@ -10,14 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import auth, events
 from app.core.clock import utcnow
-from app.core.errors import Conflict, NotFound, field_error
+from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
+from app.merchants import verification
 from app.merchants.models import Device, Location, Merchant
 from app.merchants.schemas import LocationCreate, MerchantCreate
 
 
 async def sign_up(*, session: AsyncSession, merchant_in: MerchantCreate) -> tuple[Merchant, str]:
     """Create a pending merchant and its first API key (returned in clear text once)."""
+    errors = verification.sign_up_errors(kind=merchant_in.kind, licence_no=merchant_in.licence_no,
+                                         icp_no=merchant_in.icp_no)
+    if errors:
+        raise InvalidInput("; ".join(e["message"] for e in errors), errors=errors)
     merchant = Merchant(id=new_id("mer"), status="pending", **merchant_in.model_dump())
     session.add(merchant)
     await session.flush()
@@ -46,6 +51,13 @@ async def list_by_status(*, session: AsyncSession, status: str | None, after: st
 
 async def set_status(*, session: AsyncSession, merchant_id: str, status: str, reason: str | None) -> Merchant:
     """Verify (active) or suspend a merchant. Listings and checkout follow the status at once."""
+    merchant = await change_status(session=session, merchant_id=merchant_id, status=status, reason=reason)
+    await session.commit()
+    return merchant
+
+
+async def change_status(*, session: AsyncSession, merchant_id: str, status: str, reason: str | None) -> Merchant:
+    """`set_status` inside the caller's transaction (never commits)."""
     merchant = await session.get(Merchant, merchant_id, with_for_update=True)
     if merchant is None:
         raise NotFound("merchant", merchant_id)
@@ -57,12 +69,18 @@ async def set_status(*, session: AsyncSession, merchant_id: str, status: str, re
     await events.emit(session, kind=f"merchant.{'verified' if status == 'active' else status}",
                       merchant_id=merchant_id, payload={"id": merchant_id, "from": previous, "to": status,
                                                         "reason": reason})
-    await session.commit()
     return merchant
 
 
 async def create_location(*, session: AsyncSession, merchant_id: str, location_in: LocationCreate) -> Location:
     """Add a warehouse, store or pickup point; codes are unique per merchant."""
+    location = await add_location(session=session, merchant_id=merchant_id, location_in=location_in)
+    await session.commit()
+    return location
+
+
+async def add_location(*, session: AsyncSession, merchant_id: str, location_in: LocationCreate) -> Location:
+    """`create_location` inside the caller's transaction (never commits; rolls back on a taken code)."""
     location = Location(id=new_id("loc"), merchant_id=merchant_id, code=location_in.code, name=location_in.name,
                         kind=location_in.kind, address=location_in.address.model_dump(exclude_none=True))
     session.add(location)
@@ -72,7 +90,6 @@ async def create_location(*, session: AsyncSession, merchant_id: str, location_i
         await session.rollback()
         raise field_error("code", f"location code {location_in.code!r} already exists") from None
     await events.emit(session, kind="location.created", merchant_id=merchant_id, payload={"id": location.id})
-    await session.commit()
     return location
 
 

@@ -7,11 +7,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from starlette.responses import Response
 
-from app.core.deps import IdempotencyKey, MerchantDep, OptionalPrincipal, SessionDep, SettingsDep
+from app.core.deps import CustomerDep, IdempotencyKey, MerchantDep, OptionalPrincipal, SessionDep, SettingsDep
 from app.core.pagination import Page
 from app.retail import service
 from app.retail.models import Promotion
 from app.retail.schemas import (
+    AccountClosed,
     CartItemIn,
     CartOut,
     CheckoutIn,
@@ -90,3 +91,11 @@ async def create_promotion(body: PromotionIn, merchant: MerchantDep, session: Se
 async def list_promotions(merchant: MerchantDep, session: SessionDep) -> Page[PromotionOut]:
     return Page(items=[_promotion_out(p) for p in await service.list_promotions(session=session,
                                                                                 merchant_id=merchant.tenant)])
+
+
+@router.post("/me/close", response_model=AccountClosed, tags=["customers"])
+async def close_account(customer: CustomerDep, session: SessionDep, settings: SettingsDep) -> AccountClosed:
+    """Close your account: profile data is deleted at once; your orders are kept under legal hold."""
+    out = await service.close_account(session=session, customer_id=str(customer.subject_id),
+                                      hold_years=settings.shop_legal_hold_years)
+    return AccountClosed.model_validate(out)

@@ -133,3 +133,9 @@ class PromotionOut(OutSchema):
 
 
 _ = datetime
+
+
+class AccountClosed(OutSchema):
+    id: str
+    status: Literal["closed"]
+    records_retained_years: int = Field(description="Orders and payments stay under legal hold this long")

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import service as catalog_service
 from app.catalog.service import SellableVariant
 from app.config import Settings
-from app.core import idempotency
+from app.core import events, idempotency
 from app.core.auth import Principal
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated, field_error
@@ -308,3 +308,18 @@ async def checkout(*, session: AsyncSession, settings: Settings, principal: Prin
             with contextlib.suppress(Exception):  # an unconfirmed intent expires on its own; nothing was charged
                 await method.cancel(provider_ref=payment["provider_ref"])
         raise
+
+
+async def close_account(*, session: AsyncSession, customer_id: str, hold_years: int) -> dict[str, Any]:
+    """Close a customer account at once (PIPL art. 47, ECL art. 24): the profile and carts are deleted; orders,
+    payments and refunds are transaction records and stay, untouched, under legal hold (ECL art. 31)."""
+    customer = await session.get(Customer, customer_id, with_for_update=True)
+    if customer is None:
+        raise NotFound("customer", customer_id)
+    carts = select(Cart.id).where(Cart.customer_id == customer_id)
+    await session.execute(delete(CartItem).where(CartItem.cart_id.in_(carts)))
+    await session.execute(delete(Cart).where(Cart.customer_id == customer_id))
+    await session.delete(customer)
+    await events.emit(session, kind="customer.closed", merchant_id=None, payload={"customer_id": customer_id})
+    await session.commit()
+    return {"id": customer_id, "status": "closed", "records_retained_years": hold_years}

@@ -1,0 +1,228 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from app.core.deps import AdminDep, CustomerDep, MerchantDep, OptionalPrincipal, SessionDep, SettingsDep
+from app.core.errors import field_error
+from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from app.merchants.schemas import MerchantAdminOut
+from app.trust import service
+from app.trust.schemas import (
+    AuditOut,
+    AuditPage,
+    ComplaintIn,
+    ComplaintOut,
+    ComplaintPage,
+    EnforcementOut,
+    EnforcementPage,
+    MaskIn,
+    MerchantProfileOut,
+    PlatformInfo,
+    ResolveIn,
+    ReviewIn,
+    ReviewOut,
+    ReviewPage,
+    ReviewReplyIn,
+    SellerProfileIn,
+    SellerProfileOut,
+    SuspendIn,
+    TakedownIn,
+    WarningIn,
+)
+
+router = APIRouter(prefix="/v1", tags=["trust"])
+
+
+@router.get("/merchants/{merchant_id}", response_model=MerchantProfileOut, tags=["merchants"])
+async def merchant_profile(merchant_id: str, session: SessionDep, settings: SettingsDep,
+                           principal: OptionalPrincipal) -> MerchantProfileOut:
+    """Public shop profile of an active merchant: licence data or self-declaration, verified date, rating,
+    credit score, completed orders and the platform's ICP number and rules (the merchant itself and the admin
+    also see other states)."""
+    out = await service.profile(session=session, settings=settings, principal=principal, merchant_id=merchant_id)
+    return MerchantProfileOut.model_validate(out)
+
+
+@router.get("/platform", response_model=PlatformInfo)
+async def platform(settings: SettingsDep) -> PlatformInfo:
+    """The platform's ICP number, licence and rules links, for every storefront page footer."""
+    return PlatformInfo.model_validate(service.platform_info(settings))
+
+
+@router.put("/seller-profile", response_model=SellerProfileOut, tags=["merchants"])
+async def set_seller_profile(body: SellerProfileIn, merchant: MerchantDep, session: SessionDep,
+                             settings: SettingsDep) -> SellerProfileOut:
+    """The seller's trading model (SB/T 10518) and, for unregistered individuals, their self-declaration."""
+    out = await service.set_seller_profile(session=session, settings=settings, merchant_id=merchant.tenant,
+                                           profile_in=body)
+    return SellerProfileOut.model_validate(out)
+
+
+@router.get("/admin/sellers-over-threshold")
+async def sellers_over_threshold(_: AdminDep, session: SessionDep) -> dict[str, list[dict[str, object]]]:
+    """Unregistered individuals whose sales this year passed ¥100,000 across their shops (reminded, and
+    marked in the report to the regulator)."""
+    return {"items": list(await service.over_threshold_sellers(session=session))}
+
+
+# ---- reviews ---------------------------------------------------------------------------------------------
+
+@router.post("/orders/{order_id}/reviews", status_code=201, response_model=ReviewOut)
+async def add_review(order_id: str, body: ReviewIn, customer: CustomerDep, session: SessionDep) -> ReviewOut:
+    """The order's customer rates it once it is delivered; one review per order, never deleted."""
+    out = await service.add_review(session=session, principal=customer, order_id=order_id, review_in=body)
+    return ReviewOut.model_validate(out)
+
+
+@router.get("/reviews/{review_id}", response_model=ReviewOut)
+async def get_review(review_id: str, session: SessionDep) -> ReviewOut:
+    """A review (there is no way to delete one: masked content keeps its original on record)."""
+    return ReviewOut.model_validate(await service.get_review(session=session, review_id=review_id))
+
+
+@router.get("/merchants/{merchant_id}/reviews", response_model=ReviewPage, tags=["merchants"])
+async def list_reviews(merchant_id: str, session: SessionDep, limit: LimitQuery = 50,
+                       cursor: CursorQuery = None) -> ReviewPage:
+    """Every review of a merchant, newest first, bad ones included."""
+    items, last = await service.list_reviews(session=session, merchant_id=merchant_id, before=decode_cursor(cursor),
+                                             limit=limit)
+    return ReviewPage(items=[ReviewOut.model_validate(i) for i in items],
+                      next_cursor=encode_cursor(last) if last else None)
+
+
+@router.post("/reviews/{review_id}/reply", response_model=ReviewOut)
+async def reply_review(review_id: str, body: ReviewReplyIn, merchant: MerchantDep, session: SessionDep) -> ReviewOut:
+    out = await service.reply_review(session=session, merchant_id=merchant.tenant, review_id=review_id,
+                                     reply=body.reply)
+    return ReviewOut.model_validate(out)
+
+
+@router.post("/admin/reviews/{review_id}/mask", response_model=ReviewOut)
+async def mask_review(review_id: str, body: MaskIn, admin: AdminDep, session: SessionDep) -> ReviewOut:
+    """Mask content the law forbids; the original and the legal reason stay on record."""
+    out = await service.mask_review(session=session, actor=admin.scope, review_id=review_id, reason=body.reason)
+    return ReviewOut.model_validate(out)
+
+
+# ---- complaints ------------------------------------------------------------------------------------------
+
+@router.post("/complaints", status_code=201, response_model=ComplaintOut)
+async def file_complaint(body: ComplaintIn, session: SessionDep, settings: SettingsDep,
+                         principal: OptionalPrincipal) -> ComplaintOut:
+    """Complain about a listing or a merchant. Open to anyone (ECL art. 59); a token, when sent, identifies the
+    complainant, who can then follow the complaint with `GET /v1/complaints/{id}`."""
+    out = await service.file_complaint(session=session, settings=settings, principal=principal, complaint_in=body)
+    return ComplaintOut.model_validate(out)
+
+
+@router.get("/complaints/{complaint_id}", response_model=ComplaintOut)
+async def get_complaint(complaint_id: str, session: SessionDep, principal: OptionalPrincipal) -> ComplaintOut:
+    out = await service.get_complaint(session=session, principal=principal, complaint_id=complaint_id)
+    return ComplaintOut.model_validate(out)
+
+
+@router.get("/admin/complaints", response_model=ComplaintPage)
+async def list_complaints(
+    _: AdminDep, session: SessionDep, limit: LimitQuery = 50, cursor: CursorQuery = None,
+    status: Annotated[str | None, Query(pattern="^(open|upheld|rejected)$")] = None,
+) -> ComplaintPage:
+    """The complaint queue, oldest first, with each one's deadline (`overdue` once it has passed)."""
+    items, last = await service.list_complaints(session=session, status=status, before=decode_cursor(cursor),
+                                                limit=limit)
+    return ComplaintPage(items=[ComplaintOut.model_validate(i) for i in items],
+                         next_cursor=encode_cursor(last) if last else None)
+
+
+@router.post("/admin/complaints/{complaint_id}/resolve", response_model=ComplaintOut)
+async def resolve_complaint(complaint_id: str, body: ResolveIn, admin: AdminDep, session: SessionDep) -> ComplaintOut:
+    out = await service.resolve_complaint(session=session, actor=admin.scope, complaint_id=complaint_id,
+                                          outcome=body.outcome, note=body.note)
+    return ComplaintOut.model_validate(out)
+
+
+# ---- takedowns and enforcement ---------------------------------------------------------------------------
+
+@router.post("/admin/products/{product_id}/takedown", response_model=EnforcementOut)
+async def take_down(product_id: str, body: TakedownIn, admin: AdminDep, session: SessionDep) -> EnforcementOut:
+    """Hide a listing at once (search, pages, carts and checkout) and publish the measure."""
+    out = await service.take_down(session=session, actor=admin.scope, product_id=product_id, reason=body.reason)
+    return EnforcementOut.model_validate(out)
+
+
+@router.post("/admin/products/{product_id}/approve")
+async def approve_listing(product_id: str, admin: AdminDep, session: SessionDep) -> dict[str, str]:
+    """Release a listing that moderation held (`pending_review`): it goes live."""
+    return await service.approve_listing(session=session, actor=admin.scope, product_id=product_id)
+
+
+@router.post("/admin/enforcement/warnings", status_code=201, response_model=EnforcementOut)
+async def warn(body: WarningIn, admin: AdminDep, session: SessionDep) -> EnforcementOut:
+    entry = await service.warn(session=session, actor=admin.scope, merchant_id=body.merchant_id, reason=body.reason,
+                               ends_at=body.ends_at)
+    return EnforcementOut.model_validate(entry)
+
+
+@router.post("/admin/merchants/{merchant_id}/suspend", response_model=MerchantAdminOut, tags=["merchants"])
+async def suspend_merchant(merchant_id: str, admin: AdminDep, session: SessionDep,
+                           body: SuspendIn | None = None) -> MerchantAdminOut:
+    """Suspend: every listing disappears and nothing of theirs can be bought, at once; published on
+    `GET /v1/enforcement` (until `ends_at`, when given)."""
+    merchant = await service.suspend(session=session, actor=admin.scope, merchant_id=merchant_id,
+                                     reason=body.reason if body else None, ends_at=body.ends_at if body else None)
+    return MerchantAdminOut.model_validate(merchant)
+
+
+@router.get("/enforcement", response_model=EnforcementPage)
+async def list_enforcement(session: SessionDep, limit: LimitQuery = 50, cursor: CursorQuery = None
+                           ) -> EnforcementPage:
+    """Public list of measures in force (takedowns, warnings, ...), newest first."""
+    rows, last = await service.list_enforcement(session=session, before=decode_cursor(cursor), limit=limit)
+    return EnforcementPage(items=[EnforcementOut.model_validate(r) for r in rows],
+                           next_cursor=encode_cursor(last) if last else None)
+
+
+@router.get("/admin/merchants-due-reverification")
+async def reverification_due(_: AdminDep, session: SessionDep) -> dict[str, list[dict[str, object]]]:
+    """Merchants flagged by the nightly check as overdue for re-verification."""
+    return {"items": list(await service.reverification_flags(session=session))}
+
+
+# ---- records ---------------------------------------------------------------------------------------------
+
+@router.get("/admin/audit-log", response_model=AuditPage)
+async def audit_log(
+    _: AdminDep, session: SessionDep, limit: LimitQuery = 50, cursor: CursorQuery = None,
+    actor: Annotated[str | None, Query(max_length=60)] = None,
+    merchant_id: Annotated[str | None, Query(max_length=40)] = None,
+) -> AuditPage:
+    """Who did what, when: every admin action and merchants' sensitive ones, newest first."""
+    raw = decode_cursor(cursor)
+    if raw is not None and not raw.isdigit():
+        raise field_error("cursor", "not a valid cursor")
+    rows = await service.list_audit(session=session, before=int(raw) if raw else None, limit=limit, actor=actor,
+                                    merchant_id=merchant_id)
+    return AuditPage(items=[AuditOut.model_validate(r) for r in rows],
+                     next_cursor=encode_cursor(str(rows[-1].id)) if len(rows) == limit else None)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+@router.get("/admin/exports/transactions", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}}}})
+async def export_transactions(
+    request: Request, admin: AdminDep, session: SessionDep,
+    start: Annotated[datetime, Query(alias="from", description="Inclusive, RFC 3339 (UTC when no offset)")],
+    end: Annotated[datetime, Query(alias="to", description="Exclusive")],
+) -> StreamingResponse:
+    """Every order created in [from, to) as CSV for regulators, streamed in batches (flat memory)."""
+    rows = await service.start_export(session=session, factory=request.app.state.sessionmaker, actor=admin.scope,
+                                      start=_utc(start), end=_utc(end))
+    name = f"transactions_{_utc(start):%Y%m%d}_{_utc(end):%Y%m%d}.csv"
+    return StreamingResponse(rows, media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,124 @@
+"""Trust and compliance tables: reviews, complaints, enforcement actions, merchant reputation, the audit log.
+
+None of these rows is ever deleted by the application: reviews are masked (original kept), complaints
+closed, enforcement entries expire from the public list, and the audit log refuses updates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.clock import utcnow
+from app.db import Base, BigIntPK
+
+
+class Review(Base):
+    """A customer's rating of one delivered order (one per order); masked, never deleted."""
+
+    __tablename__ = "review"
+    __table_args__ = (Index("ix_review_merchant_id_id", "merchant_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("sales_order.id"), unique=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"))
+    customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    text: Mapped[str] = mapped_column(Text, default="")
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    masked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    mask_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Complaint(Base):
+    """A complaint or report about a listing or a merchant, with its status history and deadline."""
+
+    __tablename__ = "complaint"
+    __table_args__ = (Index("ix_complaint_status_id", "status", "id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    target_type: Mapped[str] = mapped_column(String(20))  # product | merchant
+    target_id: Mapped[str] = mapped_column(String(40))
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"), index=True)
+    category: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]]  # {"urls": [...]}
+    complainant: Mapped[str] = mapped_column(String(60))  # principal scope, or "anonymous"
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(20))  # open | upheld | rejected
+    resolution: Mapped[str | None] = mapped_column(Text)
+    history: Mapped[dict[str, Any]]  # {"items": [{status, at, by, note}]}
+    sla_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Enforcement(Base):
+    """A measure the platform took, public on `GET /v1/enforcement` until it expires (C10)."""
+
+    __tablename__ = "enforcement"
+    __table_args__ = (Index("ix_enforcement_decided_at", "decided_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"), index=True)
+    shop_name: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(20))  # takedown | warning | suspension | termination
+    target_type: Mapped[str] = mapped_column(String(20))  # product | merchant
+    target_id: Mapped[str] = mapped_column(String(40))
+    target_title: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(500))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MerchantReputation(Base):
+    """Running counts behind a merchant's rating and credit score; rebuilt from the rows above at will."""
+
+    __tablename__ = "merchant_reputation"
+
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"), primary_key=True)
+    rating_count: Mapped[int] = mapped_column(Integer, default=0)
+    rating_sum: Mapped[int] = mapped_column(Integer, default=0)
+    upheld_complaints: Mapped[int] = mapped_column(Integer, default=0)
+    takedowns: Mapped[int] = mapped_column(Integer, default=0)
+    credit_score: Mapped[int] = mapped_column(Integer)
+    formula_version: Mapped[str] = mapped_column(String(20))
+    reverify_flagged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did what to which record, and when (before/after where known). Append-only: updates are refused
+    by a trigger, and nothing deletes rows."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(120))
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(80))
+    merchant_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class SellerProfile(Base):
+    """A seller's compliance data beyond sign-up: its trading model (SB/T 10518), the self-declaration an
+    unregistered individual shows (NTM art. 12), and the yearly-turnover flag of C3."""
+
+    __tablename__ = "seller_profile"
+
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"), primary_key=True)
+    trading_model: Mapped[str | None] = mapped_column(String(30))
+    self_declaration: Mapped[str | None] = mapped_column(String(30))
+    over_threshold_year: Mapped[int | None] = mapped_column(Integer)
+    over_threshold_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field, HttpUrl
+
+from app.core.schemas import Email, OutSchema, Schema, UtcDatetime
+
+ComplaintCategory = Literal["counterfeit", "prohibited_goods", "false_information", "quality", "service",
+                            "ip_infringement", "fraud", "other"]
+
+
+class ReviewIn(Schema):
+    rating: int = Field(ge=1, le=5)
+    text: str = Field(default="", max_length=2000)
+
+
+class ReviewReplyIn(Schema):
+    reply: str = Field(min_length=1, max_length=2000)
+
+
+class MaskIn(Schema):
+    reason: str = Field(min_length=1, max_length=500, description="The law the content breaks")
+
+
+class ReviewOut(OutSchema):
+    id: str
+    order_id: str
+    merchant_id: str
+    rating: int
+    text: str = Field(description="Shown as a notice when the platform masked unlawful content")
+    masked: bool
+    reply: str | None
+    replied_at: UtcDatetime | None
+    created_at: UtcDatetime
+
+
+class ReviewPage(OutSchema):
+    items: list[ReviewOut]
+    next_cursor: str | None = None
+
+
+class ComplaintIn(Schema):
+    target_type: Literal["product", "merchant"]
+    target_id: str = Field(min_length=1, max_length=40)
+    reason: str = Field(min_length=1, max_length=5000)
+    category: ComplaintCategory = "other"
+    evidence: list[HttpUrl] = Field(default_factory=list, max_length=20)
+    contact_email: Email | None = None
+
+
+class ComplaintEventOut(OutSchema):
+    status: str
+    at: str
+    by: str
+    note: str | None = None
+
+
+class ComplaintOut(OutSchema):
+    id: str
+    target_type: str
+    target_id: str
+    merchant_id: str
+    category: str
+    reason: str
+    evidence: list[str]
+    status: str
+    resolution: str | None
+    history: list[ComplaintEventOut]
+    sla_due_at: UtcDatetime
+    overdue: bool
+    created_at: UtcDatetime
+    resolved_at: UtcDatetime | None
+
+
+class ComplaintPage(OutSchema):
+    items: list[ComplaintOut]
+    next_cursor: str | None = None
+
+
+class ResolveIn(Schema):
+    outcome: Literal["upheld", "rejected"]
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class TakedownIn(Schema):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class WarningIn(Schema):
+    merchant_id: str = Field(min_length=1, max_length=40)
+    reason: str = Field(min_length=1, max_length=500)
+    ends_at: datetime = Field(description="Warnings drop off the public list when they expire")
+
+
+class SuspendIn(Schema):
+    reason: str | None = Field(default=None, max_length=500)
+    ends_at: datetime | None = Field(default=None, description="A fixed-term suspension drops off the public "
+                                     "list when it ends; reinstatement is a fresh verification")
+
+
+class EnforcementOut(OutSchema):
+    id: str
+    merchant_id: str
+    shop_name: str
+    action: str
+    target_type: str
+    target_id: str
+    target_title: str
+    reason: str
+    decided_at: UtcDatetime
+    published_at: UtcDatetime
+    ends_at: UtcDatetime | None
+
+
+class EnforcementPage(OutSchema):
+    items: list[EnforcementOut]
+    next_cursor: str | None = None
+
+
+class AuditOut(OutSchema):
+    id: int
+    actor: str
+    action: str
+    target_type: str
+    target_id: str | None
+    merchant_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    created_at: UtcDatetime
+
+
+class AuditPage(OutSchema):
+    items: list[AuditOut]
+    next_cursor: str | None = None
+
+
+class TradingModelOut(OutSchema):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class PlatformInfo(OutSchema):
+    icp_no: str
+    licence_url: str
+    rules_url: str
+    credit_rules_url: str
+    trading_models: list[TradingModelOut]
+
+
+class SellerProfileIn(Schema):
+    trading_model: Literal["b2c_mall", "b2c_single_store", "b2b_marketplace", "b2b_own", "c2c"]
+    self_declaration: Literal["sporadic_small", "own_farm_produce", "family_handicraft",
+                              "convenience_services"] | None = Field(
+        default=None, description="Unregistered individuals: which ground of ECL art. 10 they trade under")
+
+
+class SellerProfileOut(OutSchema):
+    merchant_id: str
+    trading_model: str | None
+    self_declaration: str | None
+
+
+class BusinessLicence(OutSchema):
+    uscc: str
+    name: str
+
+
+class MerchantProfileOut(OutSchema):
+    """The public shop page data (C4, C5, C6, C18)."""
+
+    id: str
+    name: str
+    kind: str
+    status: str
+    icp_no: str | None
+    verified_at: UtcDatetime | None
+    created_at: UtcDatetime
+    registration_type: Literal["registered", "unregistered"]
+    badge: str | None = Field(description="Shown on the shop for sellers who are not registered market entities")
+    trading_model: str | None
+    business_licence: BusinessLicence | None = Field(description="Registered sellers: their licence data")
+    self_declaration: str | None = Field(description="Unregistered individuals: the statutory declaration")
+    rating: float | None = None
+    rating_count: int = 0
+    credit_score: int | None = None
+    credit_formula: str
+    completed_orders: int = 0
+    reverification_due_at: UtcDatetime | None = None
+    platform: PlatformInfo
