@@ -1,0 +1,1 @@
+"""Server-rendered storefront, merchant console and leader page; they call the same services as the API."""
