@@ -70,6 +70,14 @@ def retry_refunds() -> None:
     typer.echo(f"retried {_run_job(run)} refunds")
 
 
+@cli.command("close-group-buys")
+def close_group_buys() -> None:
+    """Close group-buys whose cut-off has passed: confirm or cancel and refund their orders (also inside `serve`)."""
+    from app.community.service import close_due_group_buys as run
+
+    typer.echo(f"closed {_run_job(run)} group-buys")
+
+
 def _run_job(job: Any) -> int:
     from app.db import make_engine, make_sessionmaker
 

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     shop_prohibited_words: str = Field(default="", description="Extra prohibited listing words, comma-separated "
                                        "(added to the built-in Chinese and English list)")
     shop_complaint_sla_days: int = Field(default=7, ge=1, le=30, description="Days to resolve a complaint")
+    shop_legal_hold_years: int = Field(default=3, ge=3, le=30, description="Transaction records kept after an "
+                                       "account closes (never less than 3 years: ECL art. 31)")
+    shop_trading_models: str = Field(default="b2c_mall,b2c_single_store,b2b_marketplace,b2b_own,c2c",
+                                     description="SB/T 10518 models this platform runs, comma-separated")
 
     @property
     def is_sqlite(self) -> bool:

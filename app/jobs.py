@@ -59,9 +59,14 @@ class JobRunner:
 
 def all_jobs() -> list[Job]:
     """Every periodic job of the platform."""
+    from app.community import service as community_service
     from app.orders import service as orders_service
+    from app.trust import service as trust_service
 
     return [
         Job("expire_holds", 15.0, orders_service.expire_holds),
         Job("retry_refunds", 60.0, orders_service.retry_refunds),
+        Job("close_group_buys", 30.0, community_service.close_due_group_buys),
+        Job("flag_overdue_reverification", 3600.0, trust_service.flag_overdue_reverification),
+        Job("flag_individual_turnover", 3600.0, trust_service.flag_individual_turnover),
     ]

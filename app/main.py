@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from starlette.responses import Response
 
 from app import jobs
 from app.catalog.api import router as catalog_router
+from app.community.api import router as community_router
 from app.config import Settings, get_settings
 from app.core.http import BodyLimitMiddleware, MetricsMiddleware, install_error_handlers, problem
 from app.core.logging import configure as configure_logging
@@ -20,10 +22,18 @@ from app.core.logging import get_logger
 from app.core.ratelimit import RateLimitMiddleware, make_counter
 from app.db import make_engine, make_sessionmaker
 from app.inventory.api import router as inventory_router
+from app.inventory.pos_api import router as pos_router
 from app.merchants.api import router as merchants_router
 from app.orders.api import router as orders_router
 from app.payments.api import router as payments_router
+from app.reports.api import router as reports_router
 from app.retail.api import router as retail_router
+from app.retail.campaigns.api import router as campaigns_router
+from app.trust.api import router as trust_router
+from app.trust.audit import AuditMiddleware
+from app.web.routes import mount_static
+from app.web.routes import router as web_router
+from app.wholesale.api import router as wholesale_router
 
 log = get_logger("app")
 
@@ -39,6 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Everything loaded so far lives as long as the process: keep it out of the collector's way
+        # (big orders allocate many objects and would otherwise trigger repeated full collections).
+        gc.collect()
+        gc.freeze()
         runner = (jobs.JobRunner(jobs.all_jobs(), app.state.sessionmaker, settings)
                   if settings.shop_background_jobs else None)
         if runner:
@@ -63,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimitMiddleware, per_ip=settings.shop_rate_limit_ip_per_minute,
                        per_token=settings.shop_rate_limit_token_per_minute, counter=make_counter(settings.redis_url))
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(AuditMiddleware)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
@@ -84,7 +99,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    for router in (merchants_router, catalog_router, inventory_router, retail_router, orders_router,
-                   payments_router):
+    # pos_router first: its /v1/inventory/conflicts must win over /v1/inventory/{sku}
+    for router in (merchants_router, catalog_router, pos_router, inventory_router, retail_router, orders_router,
+                   payments_router, wholesale_router, reports_router, community_router, trust_router, campaigns_router,
+                   web_router):
         app.include_router(router)
+    mount_static(app)
     return app

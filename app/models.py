@@ -5,8 +5,12 @@ from __future__ import annotations
 
 def load_all() -> None:
     import app.catalog.models
+    import app.community.models
     import app.core.models
     import app.inventory.models
     import app.merchants.models
     import app.orders.models
-    import app.retail.models  # noqa: F401
+    import app.retail.campaigns.models
+    import app.retail.models
+    import app.trust.models
+    import app.wholesale.models  # noqa: F401

@@ -149,3 +149,92 @@ async def ledger(app: Any) -> dict[tuple[str, str], tuple[int, int]]:
 
     async with app.state.sessionmaker() as s:
         return {k: v for k, v in (await inventory_service.ledger_totals(s)).items() if v != (0, 0)}
+
+
+# ---- wholesale -------------------------------------------------------------------------------------------
+
+@dataclass
+class BuyerCtx:
+    id: str
+    token: str
+    merchant_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.token)
+
+
+async def buyer(client: httpx.AsyncClient, m: MerchantCtx, *, credit_limit: int = 10_000_000,
+                payment_terms_days: int = 30, name: str | None = None) -> BuyerCtx:
+    r = await client.post("/v1/wholesale/buyers", headers=m.headers, json={
+        "name": name or f"批发客户 {next(_seq)}", "credit_limit": credit_limit,
+        "payment_terms_days": payment_terms_days})
+    assert r.status_code == 201, r.text
+    return BuyerCtx(r.json()["id"], r.json()["token"], m.id)
+
+
+async def wholesale_product(client: httpx.AsyncClient, m: MerchantCtx, loc: dict[str, Any], *, sku: str,
+                            price: int = 1_200, moq: int = 10, pack_size: int = 5,
+                            tiers: tuple[tuple[int, int], ...] = ((1, 1_000), (50, 900), (100, 800)),
+                            on_hand: int = 1_000, category: str = "agri") -> dict[str, Any]:
+    """An active product with one variant sold wholesale (moq, pack size, volume tiers), stocked at `loc`."""
+    body = product_body(skus=(sku,), price=price, category=category)
+    body["variants"][0]["wholesale"] = {"moq": moq, "pack_size": pack_size,
+                                        "tiers": [{"min_qty": q, "unit_price": p} for q, p in tiers]}
+    r = await client.post("/v1/products", headers=m.headers, json=body)
+    assert r.status_code == 201, r.text
+    await stock(client, m, loc, sku, on_hand)
+    return dict(r.json())
+
+
+async def device(client: httpx.AsyncClient, m: MerchantCtx, loc: dict[str, Any], *,
+                 name: str = "till") -> dict[str, str]:
+    """A POS device at `loc` (a store); returns its bearer headers."""
+    r = await client.post(f"/v1/locations/{loc['id']}/devices", headers=m.headers, json={"name": name})
+    assert r.status_code == 201, r.text
+    return bearer(r.json()["token"])
+
+
+def pos_event(event_id: str, type_: str, sku: str, quantity: int, occurred_at: str, **extra: Any) -> dict[str, Any]:
+    return {"event_id": event_id, "type": type_, "sku": sku, "quantity": quantity, "occurred_at": occurred_at,
+            **extra}
+
+
+# ---- community -------------------------------------------------------------------------------------------
+
+async def pickup_point(client: httpx.AsyncClient, m: MerchantCtx, *, name: str | None = None,
+                       commission_rate: int = 500) -> dict[str, Any]:
+    """A pickup point with its leader; the result carries `leader_token`."""
+    n = next(_seq)
+    r = await client.post("/v1/community/pickup-points", headers=m.headers, json={
+        "name": name or f"幸福小区 {n} 号自提点", "address": address(), "leader_name": "王团长",
+        "leader_phone": "13900139000", "commission_rate": commission_rate})
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def group_buy(client: httpx.AsyncClient, m: MerchantCtx, variant_id: str, *, price: int = 990,
+                    min_quantity: int = 10, max_quantity: int = 100, closes_in_hours: int = 2,
+                    pickup_date: str | None = None, pickup_point_ids: list[str] | None = None) -> dict[str, Any]:
+    """An open group-buy closing in a few hours, picked up the day after it closes (Shanghai)."""
+    from datetime import timedelta
+
+    from app.core.clock import SHANGHAI, utcnow
+
+    closes_at = utcnow() + timedelta(hours=closes_in_hours)
+    body: dict[str, Any] = {
+        "variant_id": variant_id, "price": price, "min_quantity": min_quantity, "max_quantity": max_quantity,
+        "closes_at": closes_at.isoformat(),
+        "pickup_date": pickup_date or (closes_at.astimezone(SHANGHAI).date() + timedelta(days=1)).isoformat()}
+    if pickup_point_ids is not None:
+        body["pickup_point_ids"] = pickup_point_ids
+    r = await client.post("/v1/community/group-buys", headers=m.headers, json=body)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def join_group_buy(client: httpx.AsyncClient, headers: dict[str, str], group_buy_id: str, point_id: str, *,
+                         quantity: int = 1, method: str = "cod", key: str | None = None) -> httpx.Response:
+    extra = {"Idempotency-Key": key} if key else {}
+    return await client.post(f"/v1/community/group-buys/{group_buy_id}/join", headers={**headers, **extra},
+                             json={"quantity": quantity, "pickup_point_id": point_id, "payment_method": method})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
@@ -33,11 +33,11 @@ class Order(Base):
     buyer_id: Mapped[str | None] = mapped_column(String(40), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
     currency: Mapped[str] = mapped_column(String(3))
-    subtotal: Mapped[int] = mapped_column(Integer)
-    discount: Mapped[int] = mapped_column(Integer, default=0)
-    shipping: Mapped[int] = mapped_column(Integer, default=0)
-    total: Mapped[int] = mapped_column(Integer)
-    refunded: Mapped[int] = mapped_column(Integer, default=0)
+    subtotal: Mapped[int] = mapped_column(BigInteger)
+    discount: Mapped[int] = mapped_column(BigInteger, default=0)
+    shipping: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int] = mapped_column(BigInteger)
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0)
     promotion_code: Mapped[str | None] = mapped_column(String(40))
     fulfilment: Mapped[dict[str, Any]]
     pickup_location_id: Mapped[str | None] = mapped_column(String(40))
@@ -66,9 +66,9 @@ class OrderLine(Base):
     category: Mapped[str] = mapped_column(String(40))
     returnable: Mapped[bool] = mapped_column(default=True)
     quantity: Mapped[int] = mapped_column(Integer)
-    unit_price: Mapped[int] = mapped_column(Integer)  # snapshot at checkout
-    discount: Mapped[int] = mapped_column(Integer, default=0)  # this line's share of the order discount
-    total: Mapped[int] = mapped_column(Integer)  # quantity × unit_price − discount
+    unit_price: Mapped[int] = mapped_column(BigInteger)  # snapshot at checkout
+    discount: Mapped[int] = mapped_column(BigInteger, default=0)  # this line's share of the order discount
+    total: Mapped[int] = mapped_column(BigInteger)  # quantity × unit_price − discount
     returned_quantity: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -91,7 +91,7 @@ class ReturnRequest(Base):
     merchant_id: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(String(500))
     lines: Mapped[dict[str, Any]]  # {"items": [{variant_id, quantity, amount}]}
-    amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20))  # refunded | refund_pending
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -105,7 +105,7 @@ class Payment(Base):
     checkout_id: Mapped[str] = mapped_column(String(40), index=True)
     provider: Mapped[str] = mapped_column(String(20))
     provider_ref: Mapped[str | None] = mapped_column(String(80), unique=True)
-    amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20))  # pending | succeeded | cancelled
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -120,7 +120,7 @@ class Refund(Base):
     payment_id: Mapped[str | None] = mapped_column(String(40))
     provider: Mapped[str] = mapped_column(String(20))
     provider_ref: Mapped[str | None] = mapped_column(String(80))
-    amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(40))  # cancel | return | group_buy_failed | ...
     status: Mapped[str] = mapped_column(String(20))  # pending | succeeded | failed
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -9,7 +9,7 @@ after the commit by `settle_refunds` (and retried by a job).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -71,6 +71,14 @@ class OrderDraft:
     charge_shipping: bool = True
     payment_id: str | None = None
     extra_events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Where stock is held: "auto" (at the pickup location when there is one, else by the delivery plan),
+    # "network" (by the delivery plan although collected at the pickup location: the goods travel there,
+    # as for community group-buys), "none" (nothing to hold: bookable services).
+    stock_hold: str = "auto"
+
+
+# A stock reservation for `place_orders`: (session, *, merchant_id, order_id, lines, pickup_location_id).
+Reserver = Callable[..., Awaitable[object]]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -80,12 +88,15 @@ def _iso(value: datetime | None) -> str | None:
 # ---- placing ---------------------------------------------------------------------------------------------
 
 async def place_orders(session: AsyncSession, *, drafts: Sequence[OrderDraft], checkout_id: str,
-                       hold_minutes: int) -> list[dict[str, Any]]:
+                       hold_minutes: int, reserve: Reserver | None = None) -> list[dict[str, Any]]:
     """Price, reserve and insert one order per draft; all or nothing. Never commits.
 
     Stock is reserved merchant by merchant (each in variant order); every short SKU of every draft is
-    collected before failing, so the buyer sees them all at once.
+    collected before failing, so the buyer sees them all at once. `reserve` replaces the per-line
+    reservation (`inventory.service.reserve_order`), e.g. with the set-based `inventory.bulk.reserve_order`
+    for orders of thousands of lines: same arguments, same OutOfStock.
     """
+    reserve_fn = reserve or inventory_service.reserve_order
     now = utcnow()
     orders: list[dict[str, Any]] = []
     line_rows: list[dict[str, Any]] = []
@@ -99,10 +110,11 @@ async def place_orders(session: AsyncSession, *, drafts: Sequence[OrderDraft], c
                                    fulfilment_type=draft.fulfilment.get("type", "delivery"),
                                    charge_shipping=draft.charge_shipping)
         try:
-            await inventory_service.reserve_order(
-                session, merchant_id=draft.merchant_id, order_id=order_id,
-                lines=[inventory_service.LineNeed(ln.variant_id, ln.sku, ln.quantity) for ln in draft.lines],
-                pickup_location_id=draft.pickup_location_id)
+            if draft.stock_hold != "none":
+                await reserve_fn(
+                    session, merchant_id=draft.merchant_id, order_id=order_id,
+                    lines=[inventory_service.LineNeed(ln.variant_id, ln.sku, ln.quantity) for ln in draft.lines],
+                    pickup_location_id=draft.pickup_location_id if draft.stock_hold == "auto" else None)
         except OutOfStock as exc:
             short.extend(exc.skus)
             continue
@@ -346,6 +358,14 @@ async def collect(session: AsyncSession, *, principal: Principal, order_id: str,
     if principal.kind != "device":
         raise Forbidden("orders are collected at the pickup store's device")
     order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
+    await collect_in_tx(session, order=order, code=code)
+    out = await view(session, order=order)
+    await session.commit()
+    return out
+
+
+async def collect_in_tx(session: AsyncSession, *, order: Order, code: str) -> None:
+    """Hand over a pick-up order against its code inside the caller's transaction (a till or a leader)."""
     if not order.pickup_code or not constant_time_equals(order.pickup_code, code):
         raise InvalidInput("wrong pickup code", errors=[{"field": "pickup_code", "message": "does not match"}])
     now = utcnow()
@@ -355,9 +375,6 @@ async def collect(session: AsyncSession, *, principal: Principal, order_id: str,
         order.payment_status, order.paid_at = "paid", now
         await events.emit(session, kind="order.paid", merchant_id=order.merchant_id,
                           payload={"order_id": order.id, "method": order.payment_method})
-    out = await view(session, order=order)
-    await session.commit()
-    return out
 
 
 # ---- returns ---------------------------------------------------------------------------------------------
@@ -552,3 +569,26 @@ async def _cancel_payment_if_unused(session: AsyncSession, settings: Settings, p
     await session.execute(update(Payment).where(Payment.id == payment_id, Payment.status == "pending")
                           .values(status="cancelled"))
     await session.commit()
+
+
+# ---- credit terms ----------------------------------------------------------------------------------------
+
+async def mark_paid(session: AsyncSession, *, principal: Principal, order_id: str) -> dict[str, Any]:
+    """The merchant records that a buyer paid an order bought on credit terms.
+
+    The buyer's open credit is derived from its unpaid terms orders, so it grows back by this order's total.
+    """
+    _merchant_only(principal)
+    order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
+    if order.payment_method != "terms":
+        raise Conflict(f"only orders on payment terms are marked paid by hand (this one is {order.payment_method})")
+    if order.status == "cancelled":
+        raise Conflict("the order is cancelled")
+    if order.payment_status != "unpaid":
+        raise Conflict(f"the order is already {order.payment_status}")
+    order.payment_status, order.paid_at, order.updated_at = "paid", utcnow(), utcnow()
+    await events.emit(session, kind="order.paid", merchant_id=order.merchant_id,
+                      payload={"order_id": order.id, "method": "terms", "amount": order.total})
+    out = await view(session, order=order)
+    await session.commit()
+    return out
