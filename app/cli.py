@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -49,6 +50,10 @@ def serve(
     if not settings.shop_secret_key:
         # Every worker must sign and accept the same customer tokens.
         os.environ["SHOP_SECRET_KEY"] = secrets.token_urlsafe(32)
+    if not settings.shop_admin_token and settings.is_sqlite:
+        # The embedded set-up (`make run`) gets an operator token of its own, kept beside the database.
+        os.environ["SHOP_ADMIN_TOKEN"] = local_admin_token(create=True) or ""
+        typer.echo(f"admin token: {LOCAL_ADMIN_TOKEN} (export SHOP_ADMIN_TOKEN=$(cat {LOCAL_ADMIN_TOKEN}))")
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.shop_log_level, access_log=False, proxy_headers=True,
                 timeout_graceful_shutdown=10)
@@ -78,6 +83,22 @@ def close_group_buys() -> None:
     typer.echo(f"closed {_run_job(run)} group-buys")
 
 
+@cli.command()
+def tour(
+    base_url: Annotated[str, typer.Option(help="The running server")] = "http://127.0.0.1:8000",
+    admin_token: Annotated[str | None, typer.Option(envvar="SHOP_ADMIN_TOKEN", show_envvar=True,
+                                                    help="The server's SHOP_ADMIN_TOKEN")] = None,
+    credentials: Annotated[str, typer.Option(help="API keys written by `shop demo`")] = "var/demo-credentials.json",
+) -> None:
+    """Walk through the policy's eleven sections against a running server with real API calls."""
+    from pathlib import Path
+
+    from app.tour import run_tour
+
+    token = admin_token or local_admin_token(create=False)
+    raise typer.Exit(run_tour(base_url=base_url, admin_token=token, credentials=Path(credentials)))
+
+
 def _run_job(job: Any) -> int:
     from app.db import make_engine, make_sessionmaker
 
@@ -91,6 +112,22 @@ def _run_job(job: Any) -> int:
             await engine.dispose()
 
     return asyncio.run(go())
+
+
+LOCAL_ADMIN_TOKEN = Path("var/admin-token")
+
+
+def local_admin_token(*, create: bool) -> str | None:
+    """The embedded server's operator token (var/admin-token, owner-only), made on first use."""
+    if LOCAL_ADMIN_TOKEN.exists():
+        return LOCAL_ADMIN_TOKEN.read_text().strip() or None
+    if not create:
+        return None
+    LOCAL_ADMIN_TOKEN.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    LOCAL_ADMIN_TOKEN.touch(mode=0o600)
+    LOCAL_ADMIN_TOKEN.write_text(token)
+    return token
 
 
 def _safe(url: str) -> str:

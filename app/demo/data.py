@@ -87,6 +87,7 @@ class MerchantSpec:
     trading_model: str
     locations: tuple[LocationSpec, ...]
     products: tuple[ProductSpec, ...]
+    self_declaration: str | None = None  # unregistered individuals: their ground under ECL art. 10
 
 
 # --------------------------------------------------------------------------- identifiers
@@ -365,6 +366,18 @@ _CONDITION: tuple[_Opt, ...] = (("全新", "NEW", 100), ("九成新", "LN", 65),
 _SX_TAIL = "个人闲置转让，书况见规格说明，成都市内可自提（local pickup in Chengdu）。"
 _BOOK_FMT = "{bz}（{mz}） {be} ({me})"
 
+_FARM_WEIGHT: tuple[_Opt, ...] = (("2.5公斤", "2K5", 100), ("5公斤", "5K", 185))
+_SY_TAIL = "个人自产自销，自家果园与山林出产，按周采摘发货（sold by the farmer, no middlemen）。"
+_FARM: tuple[_Group, ...] = (
+    _Group("agri", (("农家", "Farmhouse", 100), ("礼盒", "Gift-box", 140)), (("weight", _FARM_WEIGHT, 1, 2),), (
+        ("HNY", "土蜂蜜", "Wild Honey", 88, "山里土蜂，一年一摇"),
+        ("KIW", "红心猕猴桃", "Red Kiwifruit", 45, "蒲江自家果园，树上熟"),
+        ("TEA", "高山绿茶", "Mountain Green Tea", 120, "明前手工炒制"),
+        ("MSH", "干香菇", "Dried Shiitake", 68, "段木栽培，日晒干燥"),
+        ("BSH", "笋干", "Dried Bamboo Shoots", 56, "春笋晒制，无添加"),
+    ), _SY_TAIL),
+)
+
 _BOOKS: tuple[_Group, ...] = (
     _Group("books-media", (("平装", "Paperback", 100), ("精装", "Hardcover", 160)),
            (("condition", _CONDITION, 1, 2),), (
@@ -500,12 +513,13 @@ def _loc(code: str, name: str, kind: str, *addr: str) -> LocationSpec:
 
 # Obviously fake ID-number-shaped placeholder (birth date 1900-01-01); not a real person's ID.
 INDIVIDUAL_LICENCE_PLACEHOLDER = "510107190001010000"
+FARMER_LICENCE_PLACEHOLDER = "510131190001010000"
 
 _WHOLESALE_KEYS = frozenset({"agri", "factory"})
 
 
 def merchants() -> list[MerchantSpec]:
-    """The full demo data set: six merchants, ~630 products. Pure and deterministic."""
+    """The full demo data set: seven merchants, ~640 products, every SB/T 10518 model. Pure and deterministic."""
     sh, hz, sz = ("上海市", "上海市"), ("杭州市", "浙江省"), ("深圳市", "广东省")
     # fmt: off
     return [
@@ -568,6 +582,16 @@ def merchants() -> list[MerchantSpec]:
                      "武侯区", "成都市", "四川省", "610041"),
             ),
             products=_products("books", "SX", _BOOKS),
+        ),
+        MerchantSpec(
+            key="farm", name="山野农家个人店", kind="individual",
+            licence_no=FARMER_LICENCE_PLACEHOLDER, icp_no=None,
+            contact_email="shanye.farmer@example.com", trading_model="c2c",
+            locations=(
+                _loc("PJ-ST-FARM", "山野农家", "store", "杨春山", "13980000002", "鹤山镇石象村5组",
+                     "蒲江县", "成都市", "四川省", "611630"),
+            ),
+            products=_products("farm", "SY", _FARM), self_declaration="own_farm_produce",
         ),
         MerchantSpec(
             key="factory", name="恒力包装材料厂", kind="enterprise",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import service as catalog_service
-from app.catalog.models import Variant
+from app.catalog.models import Product, Variant
 from app.catalog.schemas import ProductCreate
 from app.config import Settings
 from app.core import auth
+from app.core.clock import SHANGHAI, as_utc, utcnow
 from app.core.logging import get_logger
 from app.db import make_engine, make_sessionmaker
 from app.demo import data
@@ -23,11 +25,19 @@ from app.inventory import service as inventory_service
 from app.merchants import service as merchant_service
 from app.merchants.models import Merchant
 from app.merchants.schemas import LocationCreate, MerchantCreate
+from app.retail import service as retail_service
+from app.retail.campaigns import service as campaigns_service
+from app.retail.campaigns.models import Campaign
+from app.retail.campaigns.schemas import CampaignIn, CampaignJoin
+from app.retail.models import Promotion
+from app.retail.schemas import PromotionIn
 from app.trust import service as trust_service
 from app.trust.schemas import SellerProfileIn
 
 log = get_logger("app.demo")
 CREDENTIALS = Path("var/demo-credentials.json")
+FESTIVAL_SLUG = "nianhuo"
+FESTIVAL_MERCHANTS = ("apparel", "fresh", "homeapp", "farm")  # the B2C shops and the farmer put goods in the fair
 
 
 async def _merchant(session: AsyncSession, spec: data.MerchantSpec, creds: dict[str, Any]) -> Merchant:
@@ -66,10 +76,45 @@ async def _trading_model(session: AsyncSession, settings: Settings, merchant: Me
                          spec: data.MerchantSpec) -> None:
     """Each demo merchant trades under one of the SB/T 10518 models, so the demo shows all five."""
     current = await trust_service.get_seller_profile(session=session, merchant_id=merchant.id)
-    if current is None or current.trading_model != spec.trading_model:
+    if (current is None or current.trading_model != spec.trading_model
+            or (spec.self_declaration and current.self_declaration != spec.self_declaration)):
         await trust_service.set_seller_profile(session=session, settings=settings, merchant_id=merchant.id,
-                                               profile_in=SellerProfileIn(trading_model=spec.trading_model))
+                                               profile_in=SellerProfileIn.model_validate({
+                                                   "trading_model": spec.trading_model,
+                                                   "self_declaration": spec.self_declaration}))
     await session.commit()
+
+
+async def _festival(session: AsyncSession, merchant_ids: dict[str, str]) -> bool:
+    """A platform festival campaign in progress, with the B2C merchants' products and a coupon each. A new one
+    only when none of the demo's is live any more (each lasts 30 days from the day it was loaded); joining adds
+    only what is missing, so a second run changes nothing. True when a campaign was created."""
+    now = utcnow()
+    live = await session.scalar(select(Campaign).where(Campaign.slug.like(f"{FESTIVAL_SLUG}-%"),
+                                                       Campaign.merchant_id.is_(None), Campaign.ends_at > now)
+                                .order_by(Campaign.starts_at.desc()).limit(1))
+    if live is not None:
+        campaign_id, start, end, created = live.id, as_utc(live.starts_at), as_utc(live.ends_at), False
+    else:
+        start = datetime.combine(now.astimezone(SHANGHAI).date(), time(0), SHANGHAI)
+        end = start + timedelta(days=30)
+        made = await campaigns_service.create_campaign(session=session, merchant_id=None, body=CampaignIn(
+            slug=f"{FESTIVAL_SLUG}-{start:%Y%m%d}", title="网上年货节 Online New-Year Goods Fair",
+            headline="年货上网，线上线下同价；社区自提，门店同享。", starts_at=start, ends_at=end))
+        campaign_id, created = made["id"], True
+    for key in FESTIVAL_MERCHANTS:
+        merchant_id = merchant_ids[key]
+        code = f"NIANHUO{start.astimezone(SHANGHAI):%m%d}"
+        if await session.scalar(select(Promotion.id).where(Promotion.merchant_id == merchant_id,
+                                                           Promotion.code == code)) is None:
+            await retail_service.create_promotion(session=session, merchant_id=merchant_id, body=PromotionIn(
+                code=code, kind="percent", value=10, channels=["online", "store"], starts_at=start, ends_at=end))
+        products = (await session.scalars(select(Product.id).where(Product.merchant_id == merchant_id,
+                                                                   Product.status == "active")
+                                          .order_by(Product.created_at, Product.id).limit(12))).all()
+        await campaigns_service.join_campaign(session=session, merchant_id=merchant_id, campaign_ref=campaign_id,
+                                              body=CampaignJoin(product_ids=list(products), promotion_codes=[code]))
+    return created
 
 
 def _product_in(p: data.ProductSpec) -> ProductCreate:
@@ -95,6 +140,7 @@ async def load_demo(settings: Settings, creds: dict[str, Any]) -> dict[str, Any]
     specs = data.merchants()
     total = sum(len(s.products) for s in specs)
     created = 0
+    merchant_ids: dict[str, str] = {}
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn()) as progress:
@@ -102,6 +148,7 @@ async def load_demo(settings: Settings, creds: dict[str, Any]) -> dict[str, Any]
             for spec in specs:
                 async with factory() as session:
                     merchant = await _merchant(session, spec, creds)
+                    merchant_ids[spec.key] = merchant.id
                     await _trading_model(session, settings, merchant, spec)
                     locations = await _locations(session, merchant, spec)
                     existing = set((await session.scalars(
@@ -122,9 +169,11 @@ async def load_demo(settings: Settings, creds: dict[str, Any]) -> dict[str, Any]
                     await inventory_service.load_counts(session, merchant_id=merchant.id, counts=counts,
                                                         source="demo")
                     await session.commit()
+        async with factory() as session:
+            festival = await _festival(session, merchant_ids)
     finally:
         await engine.dispose()
     summary = {"merchants": len(specs), "products": total, "created_products": created,
-               "credentials": str(CREDENTIALS)}
+               "festival_created": festival, "credentials": str(CREDENTIALS)}
     log.info("demo_loaded", **summary)
     return summary

@@ -229,7 +229,7 @@ async def test_leader_collects_by_code_and_leftovers_get_flagged(client: httpx.A
 
     assert (await client.get(f"/v1/community/pickup-points/{point['id']}/uncollected",
                              headers=leader)).json()["customers"] == []
-    clock.travel(timedelta(days=4))
+    clock.travel(timedelta(days=_days_until(gb["pickup_date"]) + 3))  # three Shanghai days after pick-up day
     late = await client.get(f"/v1/community/pickup-points/{point['id']}/uncollected", headers=leader)
     [entry] = late.json()["customers"]
     assert [(o["order_id"], o["overdue"]) for o in entry["orders"]] == [(second["id"], True)]
@@ -314,3 +314,12 @@ async def test_shop_close_group_buys_closes_what_is_due(client: httpx.AsyncClien
     finally:
         get_settings.cache_clear()
     assert (await client.get(f"/v1/community/group-buys/{gb['id']}")).json()["status"] == "succeeded"
+
+
+def _days_until(day: str) -> int:
+    """Whole Shanghai calendar days from the service's today to `day` (tests must not depend on the hour)."""
+    from datetime import date
+
+    from app.core.clock import SHANGHAI
+
+    return (date.fromisoformat(day) - clock.utcnow().astimezone(SHANGHAI).date()).days

@@ -162,3 +162,14 @@ def test_stock_for_deterministic_and_plausible(data):
     assert any(q >= 1000 for q in values)
     store_values = [stock_for("apparel", "SH-ST-XH", v.sku) for p in data[0].products for v in p.variants]
     assert sum(q <= 200 for q in store_values) == len(store_values)
+
+
+def test_every_trading_model_is_shown(data):
+    by_model: dict[str, list[MerchantSpec]] = {}
+    for m in data:
+        by_model.setdefault(m.trading_model, []).append(m)
+    assert set(by_model) == {"b2c_mall", "b2c_single_store", "b2b_marketplace", "b2b_own", "c2c"}
+    assert len(by_model["b2c_mall"]) >= 2
+    c2c = by_model["c2c"]
+    assert len(c2c) >= 2 and all(m.kind == "individual" and not uscc_is_valid(m.licence_no) for m in c2c)
+    assert {m.self_declaration for m in c2c} >= {"own_farm_produce"}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import httpx
 
 from app.core import clock
+from app.core.clock import SHANGHAI
 from tests import factories as f
 from tests.web.helpers import assert_good_page, csrf
 
@@ -158,7 +159,9 @@ async def test_leader_marks_a_group_buy_collected(client: httpx.AsyncClient) -> 
     order = joined.json()["order"] if "order" in joined.json() else joined.json()
     r = await client.post(f"/v1/community/group-buys/{gb['id']}/close", headers=shop.m.headers)
     assert r.json()["status"] == "succeeded"
-    clock.travel(timedelta(days=1))
+    # To the pick-up day, whatever the hour now (late in the Shanghai evening it is two days away).
+    today = clock.utcnow().astimezone(SHANGHAI).date()
+    clock.travel(timedelta(days=(date.fromisoformat(gb["pickup_date"]) - today).days))
     assert (await client.get("/leader/")).headers["location"] == "/leader/login"
     login = assert_good_page(await client.get("/leader/login"))
     r = await client.post("/leader/login", data={"csrf": csrf(login), "token": point["leader_token"]})

@@ -1,0 +1,96 @@
+"""`shop tour` for real: `shop migrate`, `shop demo` and `shop serve` on a fresh SQLite file, then the tour twice
+as a subprocess — on the demo's merchants, and again as if on a server it has no credentials for."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+SHOP = Path(sys.executable).parent / "shop"
+ADMIN = "tour-admin-" + uuid.uuid4().hex
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, dict[str, str]]]:
+    """A migrated, demo-loaded SQLite file served by `shop serve` on a free port; (base URL, workdir, env)."""
+    work = tmp_path_factory.mktemp("tour")
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{work / 'shop.db'}", "SHOP_ADMIN_TOKEN": ADMIN,
+           "SHOP_SECRET_KEY": uuid.uuid4().hex * 2, "SHOP_BACKGROUND_JOBS": "false", "SHOP_LOG_LEVEL": "warning",
+           "SHOP_RATE_LIMIT_IP_PER_MINUTE": "0", "SHOP_RATE_LIMIT_TOKEN_PER_MINUTE": "0"}
+    for command in ("migrate", "demo"):
+        done = subprocess.run([str(SHOP), command], env=env, cwd=work, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+    port = _free_port()
+    proc = subprocess.Popen([str(SHOP), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=work,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):  # the server starting up, not a timing assertion
+            if proc.poll() is not None:
+                raise RuntimeError(f"shop serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield base, work, env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def _tour(base: str, work: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SHOP), "tour", "--base-url", base, *extra], env={**env, "COLUMNS": "200"}, cwd=work,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_tour_walks_every_section_on_the_demo_data(served: tuple[str, Path, dict[str, str]]) -> None:
+    base, work, env = served
+    done = _tour(base, work, env)
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    for section in range(1, 12):
+        assert f"§{section} " in out, f"section {section} missing:\n{out}"
+    assert "(demo merchant)" in out and "signed up and verified" not in out
+    assert "online share" in out and "before the tour" in out and "after the tour" in out
+    assert "online availability of" in out and "→" in out  # the till's sale shows online
+    assert "2,000 lines accepted" in out
+    assert "closed: succeeded" in out and "closed: failed" in out
+    assert "completed" in out and "pickup code" in out
+    assert "GET /v1/enforcement lists it: takedown" in out
+    assert "credit score" in out and "self-declaration shown" in out
+    assert "网上年货节" in out  # the demo's festival campaign, in progress
+    assert "tour complete" in out
+
+
+def test_tour_runs_again_and_brings_its_own_merchants(served: tuple[str, Path, dict[str, str]]) -> None:
+    base, work, env = served
+    done = _tour(base, work, env, "--credentials", str(work / "none.json"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "signed up and verified for this run" in done.stdout
+    assert "2,000 lines accepted" in done.stdout and "tour complete" in done.stdout
+
+
+def test_tour_fails_clearly(served: tuple[str, Path, dict[str, str]]) -> None:
+    base, work, env = served
+    no_token = _tour(base, work, {k: v for k, v in env.items() if k != "SHOP_ADMIN_TOKEN"})
+    assert no_token.returncode == 1 and "operator's token" in no_token.stdout
+    wrong = _tour(base, work, env, "--admin-token", "not-the-token")
+    assert wrong.returncode == 1 and "TOUR FAILED" in wrong.stdout and "401" in wrong.stdout
+    down = _tour(f"http://127.0.0.1:{_free_port()}", work, env)
+    assert down.returncode == 1 and "cannot reach" in down.stdout
