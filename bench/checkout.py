@@ -69,15 +69,17 @@ async def seed(base_url: str, admin: str, variants: int, stock: int) -> list[str
 async def check(dsn: str) -> dict[str, int]:
     conn = await asyncpg.connect(dsn)
     try:
-        orders = await conn.fetchval("SELECT count(*) FROM sales_order")
-        ordered = await conn.fetchval("SELECT coalesce(sum(quantity), 0) FROM order_line")
-        reserved = await conn.fetchval("SELECT coalesce(sum(reserved), 0) FROM stock_level")
-        oversold = await conn.fetchval("SELECT count(*) FROM stock_level WHERE reserved > on_hand")
-        ledger_off = await conn.fetchval("""
-            SELECT count(*) FROM stock_level l LEFT JOIN (
-              SELECT location_id, variant_id, sum(on_hand_delta) oh, sum(reserved_delta) rs
-              FROM stock_movement GROUP BY 1, 2) m USING (location_id, variant_id)
-            WHERE l.on_hand <> coalesce(m.oh, 0) OR l.reserved <> coalesce(m.rs, 0)""")
+        # One snapshot: requests wrk gave up on may still commit between separate statements.
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            orders = await conn.fetchval("SELECT count(*) FROM sales_order")
+            ordered = await conn.fetchval("SELECT coalesce(sum(quantity), 0) FROM order_line")
+            reserved = await conn.fetchval("SELECT coalesce(sum(reserved), 0) FROM stock_level")
+            oversold = await conn.fetchval("SELECT count(*) FROM stock_level WHERE reserved > on_hand")
+            ledger_off = await conn.fetchval("""
+                SELECT count(*) FROM stock_level l LEFT JOIN (
+                  SELECT location_id, variant_id, sum(on_hand_delta) oh, sum(reserved_delta) rs
+                  FROM stock_movement GROUP BY 1, 2) m USING (location_id, variant_id)
+                WHERE l.on_hand <> coalesce(m.oh, 0) OR l.reserved <> coalesce(m.rs, 0)""")
     finally:
         await conn.close()
     return {"orders": orders, "ordered": ordered, "reserved": reserved, "oversold": oversold,

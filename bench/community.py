@@ -76,10 +76,12 @@ async def seed(base_url: str, admin: str) -> dict[str, Any]:
 async def check(dsn: str) -> dict[str, int]:
     conn = await asyncpg.connect(dsn)
     try:
-        joined = await conn.fetchval("SELECT coalesce(sum(joined_quantity), 0) FROM group_buy")
-        orders = await conn.fetchval("SELECT count(*) FROM sales_order WHERE status <> 'cancelled'")
-        held = await conn.fetchval("SELECT coalesce(sum(reserved), 0) FROM stock_level")
-        over = await conn.fetchval("SELECT count(*) FROM group_buy WHERE joined_quantity > max_quantity")
+        # One snapshot: a join wrk gave up on may still commit on the server between separate statements.
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            joined = await conn.fetchval("SELECT coalesce(sum(joined_quantity), 0) FROM group_buy")
+            orders = await conn.fetchval("SELECT count(*) FROM sales_order WHERE status <> 'cancelled'")
+            held = await conn.fetchval("SELECT coalesce(sum(reserved), 0) FROM stock_level")
+            over = await conn.fetchval("SELECT count(*) FROM group_buy WHERE joined_quantity > max_quantity")
     finally:
         await conn.close()
     return {"joined": joined, "orders": orders, "held": held, "over_max": over}
