@@ -68,8 +68,9 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture
 def db_url(request: pytest.FixtureRequest) -> str:
+    """The database of this run of the test (parametrised in `pytest_generate_tests`)."""
     name = "sqlite_url" if request.param == "sqlite" else "pg_url"
     url: str = request.getfixturevalue(name)
     return url
@@ -77,8 +78,15 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def pg_only(db_url: str) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL-only test")
+    """Marks a test that needs PostgreSQL; `pytest_generate_tests` runs it on PostgreSQL alone."""
+    assert db_url.startswith("postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every database test runs on SQLite and PostgreSQL; tests asking for `pg_only` on PostgreSQL only."""
+    if "db_url" in metafunc.fixturenames:
+        backends = ["postgresql"] if "pg_only" in metafunc.fixturenames else ["sqlite", "postgresql"]
+        metafunc.parametrize("db_url", backends, indirect=True)
 
 
 async def _empty_tables(url: str) -> None:
