@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     shop_access_token_minutes: int = Field(default=60 * 24, ge=1)
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
+    stripe_publishable_key: str | None = Field(default=None, description="pk_... for Stripe.js on the order page")
     stripe_api_base: str | None = Field(default=None, description="Point the Stripe SDK at another host")
     shop_order_hold_minutes: int = Field(default=30, ge=1, description="How long an unpaid order holds stock")
     shop_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="Request body limit")

@@ -257,13 +257,13 @@ async def _visible_order(request: Request, session: AsyncSession, order_id: str
 
 
 @router.get("/orders/{order_id}")
-async def order_page(request: Request, order_id: str, session: SessionDep) -> Response:
+async def order_page(request: Request, order_id: str, session: SessionDep, settings: SettingsDep) -> Response:
     order, principal = await _visible_order(request, session, order_id)
     pay_secret = read_cookie(request, PAYMENT) if order["payment_method"] == "stripe" else None
     return render(request, "order.html", {
         "order": order, "placed": request.query_params.get("placed") == "1", "customer": principal is not None,
         "notice": request.query_params.get("done"), "pay_secret": pay_secret if order["status"] ==
-        "pending_payment" else None})
+        "pending_payment" else None, "stripe_key": settings.stripe_publishable_key})
 
 
 @router.post("/orders/{order_id}/return")

@@ -175,3 +175,24 @@ async def test_leader_marks_a_group_buy_collected(client: httpx.AsyncClient) -> 
     assert "已取货" in (await client.get("/leader/?done=1")).text
     api = await client.get(f"/v1/orders/{order['id']}", headers=shop.m.headers)
     assert api.json()["status"] == "completed"
+
+
+async def test_card_payment_page_hands_stripe_js_the_key_and_the_client_secret(client: httpx.AsyncClient,
+                                                                               app, fake_stripe) -> None:
+    app.state.settings.stripe_publishable_key = "pk_test_liutong"
+    shop = await f.shop(client, on_hand=0, store_on_hand=3)
+    page = assert_good_page(await client.get(f"/products/{shop.product['id']}"))
+    await client.post("/cart/items", data={"csrf": csrf(page), "variant_id": shop.variant_id, "quantity": "1",
+                                           "next": "/cart"})
+    page = assert_good_page(await client.get("/checkout"))
+    key = re.search(r'name="key" value="([^"]+)"', page)
+    assert key
+    r = await client.post("/checkout", data={
+        "csrf": csrf(page), "key": key.group(1), "email": "card@example.com", "fulfilment": "pickup",
+        "location_id": shop.store["id"], "payment_method": "stripe", "country": "CN"})
+    assert r.status_code == 303, r.text[:2000]
+    order_id = r.headers["location"].split("/orders/")[1].split("?")[0]
+    page = assert_good_page(await client.get(f"/orders/{order_id}"))
+    [intent] = fake_stripe.payment_intents.values()
+    assert f'data-client-secret="{intent["client_secret"]}"' in page
+    assert 'data-key="pk_test_liutong"' in page and "/static/pay.js" in page
