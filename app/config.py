@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     shop_rate_limit_ip_per_minute: int = Field(default=1200, ge=0, description="Anonymous requests per IP (0: off)")
     shop_rate_limit_token_per_minute: int = Field(default=12000, ge=0, description="Requests per token (0: off)")
     redis_url: str | None = Field(default=None, description="Shared rate-limit counters (redis://...)")
+    shop_catalog_cache_seconds: float = Field(default=1.0, ge=0, le=60,
+                                              description="Anonymous catalogue pages kept this long (0: off)")
     shop_currency: str = Field(default="CNY", min_length=3, max_length=3)
     # Trust and compliance (see app/trust/)
     shop_platform_icp_no: str = Field(default="沪ICP备00000000号-1", description="The platform's own ICP number "

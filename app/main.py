@@ -16,6 +16,7 @@ from app import jobs
 from app.catalog.api import router as catalog_router
 from app.community.api import router as community_router
 from app.config import Settings, get_settings
+from app.core.cache import PageCache
 from app.core.http import BodyLimitMiddleware, MetricsMiddleware, install_error_handlers, problem
 from app.core.logging import configure as configure_logging
 from app.core.logging import get_logger
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.catalog_cache = PageCache(settings.shop_catalog_cache_seconds)
     if not settings.shop_secret_key:
         log.warning("no SHOP_SECRET_KEY set: customer tokens are signed with a per-process key")
     app.state.secret_key = settings.shop_secret_key or secrets.token_urlsafe(32)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.catalog import moderation, service
@@ -15,6 +15,7 @@ from app.catalog.schemas import (
     ProductPage,
     ProductPatch,
 )
+from app.core.cache import PageCache
 from app.core.deps import MerchantDep, OptionalPrincipal, SessionDep, SettingsDep
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 
@@ -52,6 +53,7 @@ async def get_product(product_id: str, session: SessionDep, principal: OptionalP
 
 @router.get("/products", response_model=ProductPage)
 async def list_products(
+    request: Request,
     session: SessionDep,
     principal: OptionalPrincipal,
     q: Annotated[str | None, Query(max_length=200, description="Words in the title or description")] = None,
@@ -60,13 +62,23 @@ async def list_products(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Response:
-    """Public listing and search, newest first. `q` finds substrings, Chinese included."""
+    """Public listing and search, newest first. `q` finds substrings, Chinese included.
+
+    Anonymous pages are kept for `SHOP_CATALOG_CACHE_SECONDS` (see app/core/cache.py).
+    """
+    pages: PageCache = request.app.state.catalog_cache
+    cache_key = request.url.query if principal is None and pages.enabled else None
+    if cache_key is not None and (hit := pages.get(cache_key)) is not None:
+        return Response(hit, media_type="application/json")
     viewer = principal.merchant_id if principal and principal.kind == "merchant" else None
     items, last = await service.list_products_json(
         session=session, q=q, category=category, merchant_id=merchant_id, viewer_merchant_id=viewer,
         before=decode_cursor(cursor), limit=limit)
     next_cursor = orjson.dumps(encode_cursor(last) if last else None)
-    return Response(b'{"items":' + items + b',"next_cursor":' + next_cursor + b"}", media_type="application/json")
+    body = b'{"items":' + items + b',"next_cursor":' + next_cursor + b"}"
+    if cache_key is not None:
+        pages.put(cache_key, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/categories", response_model=list[CategoryOut])

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import listing, moderation, search
 from app.catalog.models import Category, PriceTier, Product, Variant
 from app.catalog.schemas import ProductCreate, ProductPatch, VariantIn, VariantPatch, WholesaleIn
-from app.core import events
+from app.core import cache, events
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.ids import new_id
@@ -103,6 +103,7 @@ async def create_product(*, session: AsyncSession, merchant_id: str, product_in:
     await _write_tiers(session, {r["id"]: v.wholesale for r, v in zip(rows, product_in.variants, strict=True)
                                  if v.wholesale is not None})
     await events.emit(session, kind="product.created", merchant_id=merchant_id, payload={"id": product_id})
+    cache.mark_changed(session)
     if held:
         await events.emit(session, kind="product.held", merchant_id=merchant_id,
                           payload={"id": product_id, "terms": held})
@@ -145,6 +146,7 @@ async def update_product(*, session: AsyncSession, merchant_id: str, product_id:
         for k, v in _search_fields(session, product.title, product.description).items():
             setattr(product, k, v)
     product.updated_at = utcnow()
+    cache.mark_changed(session)
     if patch.variants:
         await _patch_variants(session, merchant_id, product_id, patch.variants)
     await events.emit(session, kind="product.updated", merchant_id=merchant_id,
@@ -200,6 +202,7 @@ async def set_status_by_platform(*, session: AsyncSession, product_id: str, stat
               "category": product.category, "status": product.status}
     product.status = status
     product.updated_at = utcnow()
+    cache.mark_changed(session)
     await events.emit(session, kind=f"product.{status}", merchant_id=product.merchant_id,
                       payload={"id": product_id, "from": before["status"]})
     return before

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import auth, events
+from app.core import auth, cache, events
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
@@ -66,6 +66,7 @@ async def change_status(*, session: AsyncSession, merchant_id: str, status: str,
     merchant.status_reason = reason
     if status == "active":
         merchant.verified_at = utcnow()
+    cache.mark_changed(session)  # their listings appear or vanish with them
     await events.emit(session, kind=f"merchant.{'verified' if status == 'active' else status}",
                       merchant_id=merchant_id, payload={"id": merchant_id, "from": previous, "to": status,
                                                         "reason": reason})

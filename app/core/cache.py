@@ -1,0 +1,77 @@
+"""A short-lived, in-process cache of public catalogue pages.
+
+Anonymous catalogue reads (listing, search) are the hottest requests on a sale day and the same for
+every shopper, so each process keeps the bytes of a page for `SHOP_CATALOG_CACHE_SECONDS` (1 s by
+default; 0 turns it off). A transaction that changes what a page may show (a product, its variants, a
+merchant's status, a takedown) marks the session with `mark_changed`; when it commits, every cache of
+this process is emptied. Other processes drop their copies when the TTL runs out, so a listing is at
+most that many seconds stale; checkout always re-reads the database, so a stale page can never sell
+anything that is not for sale.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+_KEY = "catalog.changed"
+_caches: weakref.WeakSet[PageCache] = weakref.WeakSet()
+
+
+class PageCache:
+    def __init__(self, ttl_s: float, max_entries: int = 2_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self.clock = clock
+        self.entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        _caches.add(self)
+
+    @property
+    def enabled(self) -> bool:
+        return self.ttl_s > 0
+
+    def get(self, key: str) -> bytes | None:
+        found = self.entries.get(key)
+        if found is None:
+            return None
+        expires, body = found
+        if self.clock() >= expires:
+            del self.entries[key]
+            return None
+        return body
+
+    def put(self, key: str, body: bytes) -> None:
+        self.entries[key] = (self.clock() + self.ttl_s, body)
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.max_entries:
+            self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+def mark_changed(session: Any) -> None:
+    """This transaction changes what public catalogue pages show: empty the caches when it commits."""
+    session.info[_KEY] = True
+
+
+def invalidate_all() -> None:
+    for cache in list(_caches):
+        cache.clear()
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_KEY, False):
+        invalidate_all()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_KEY, None)
