@@ -66,19 +66,19 @@ async def list_products(
 
     Anonymous pages are kept for `SHOP_CATALOG_CACHE_SECONDS` (see app/core/cache.py).
     """
-    pages: PageCache = request.app.state.catalog_cache
-    cache_key = request.url.query if principal is None and pages.enabled else None
-    if cache_key is not None and (hit := pages.get(cache_key)) is not None:
-        return Response(hit, media_type="application/json")
     viewer = principal.merchant_id if principal and principal.kind == "merchant" else None
-    items, last = await service.list_products_json(
-        session=session, q=q, category=category, merchant_id=merchant_id, viewer_merchant_id=viewer,
-        before=decode_cursor(cursor), limit=limit)
-    next_cursor = orjson.dumps(encode_cursor(last) if last else None)
-    body = b'{"items":' + items + b',"next_cursor":' + next_cursor + b"}"
-    if cache_key is not None:
-        pages.put(cache_key, body)
-    return Response(body, media_type="application/json")
+    before = decode_cursor(cursor)
+
+    async def page() -> bytes:
+        items, last = await service.list_products_json(
+            session=session, q=q, category=category, merchant_id=merchant_id, viewer_merchant_id=viewer,
+            before=before, limit=limit)
+        return b'{"items":' + items + b',"next_cursor":' + orjson.dumps(encode_cursor(last) if last else None) + b"}"
+
+    pages: PageCache = request.app.state.catalog_cache
+    if principal is None and pages.enabled:
+        return Response(await pages.get_or_compute(request.url.query, page), media_type="application/json")
+    return Response(await page(), media_type="application/json")
 
 
 @router.get("/categories", response_model=list[CategoryOut])

@@ -11,10 +11,11 @@ anything that is not for sale.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -30,6 +31,7 @@ class PageCache:
         self.max_entries = max_entries
         self.clock = clock
         self.entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self.pending: dict[str, asyncio.Future[bytes]] = {}
         _caches.add(self)
 
     @property
@@ -54,6 +56,34 @@ class PageCache:
 
     def clear(self) -> None:
         self.entries.clear()
+        self.pending.clear()  # requests already computing keep their own result; nobody joins them now
+
+    async def get_or_compute(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The cached page, or compute it once however many requests ask at the same moment.
+
+        Without this, every request arriving while a popular page is being recomputed (just after it
+        expired) would run the same queries: a burst of identical work exactly when load is highest.
+        """
+        hit = self.get(key)
+        if hit is not None:
+            return hit
+        waiting = self.pending.get(key)
+        if waiting is not None:
+            return await asyncio.shield(waiting)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self.pending[key] = future
+        try:
+            body = await compute()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: the waiters (if any) re-raise it
+            raise
+        finally:
+            if self.pending.get(key) is future:
+                del self.pending[key]
+        future.set_result(body)
+        self.put(key, body)
+        return body
 
 
 def mark_changed(session: Any) -> None:

@@ -40,3 +40,37 @@ async def test_listing_is_served_from_the_cache_until_the_catalogue_changes(clie
     draft = await f.product(client, m, status="draft", title="草稿")
     mine = await client.get("/v1/products", params={"merchant_id": m.id}, headers=m.headers)
     assert draft["id"] in [p["id"] for p in mine.json()["items"]]
+
+
+async def test_concurrent_misses_compute_a_page_once():
+    import asyncio
+
+    cache = PageCache(1.0)
+    calls = 0
+    release = asyncio.Event()
+
+    async def compute() -> bytes:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return b"page"
+
+    waiters = [asyncio.create_task(cache.get_or_compute("k", compute)) for _ in range(20)]
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*waiters) == [b"page"] * 20
+    assert calls == 1
+    assert await cache.get_or_compute("k", compute) == b"page" and calls == 1  # now a plain hit
+
+
+async def test_a_failed_computation_is_not_cached():
+    cache = PageCache(1.0)
+
+    async def boom() -> bytes:
+        raise RuntimeError("database down")
+
+    import pytest
+
+    with pytest.raises(RuntimeError):
+        await cache.get_or_compute("k", boom)
+    assert cache.get("k") is None and not cache.pending
