@@ -54,6 +54,7 @@ def serve(
         # The embedded set-up (`make run`) gets an operator token of its own, kept beside the database.
         os.environ["SHOP_ADMIN_TOKEN"] = local_admin_token(create=True) or ""
         typer.echo(f"admin token: {LOCAL_ADMIN_TOKEN} (export SHOP_ADMIN_TOKEN=$(cat {LOCAL_ADMIN_TOKEN}))")
+    get_settings.cache_clear()  # the app (built in this process with one worker) must see what was set above
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.shop_log_level, access_log=False, proxy_headers=True,
                 timeout_graceful_shutdown=10)
