@@ -14,11 +14,11 @@ levels' locks may instead take the number itself (`take_change_seq`) and stamp i
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import CursorResult, event, func, insert, select, update
+from sqlalchemy import CursorResult, Table, bindparam, event, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -246,59 +246,72 @@ async def _allocations(session: AsyncSession, order_id: str, status: str) -> lis
         .order_by(Allocation.variant_id, Allocation.location_id))).all())
 
 
+_LEVELS = cast(Table, StockLevel.__table__)
+# One statement for many levels (an executemany): on_hand and reserved move by the given deltas.
+_SHIFT_LEVEL = (update(_LEVELS)
+                .where(_LEVELS.c.location_id == bindparam("b_loc"), _LEVELS.c.variant_id == bindparam("b_var"))
+                .values(on_hand=_LEVELS.c.on_hand + bindparam("b_on_hand"),
+                        reserved=_LEVELS.c.reserved + bindparam("b_reserved"), updated_at=bindparam("b_at")))
+
+
+async def _shift_levels(session: AsyncSession, rows: Sequence[dict[str, Any]], *, kind: str, source: str,
+                        key: Callable[[dict[str, Any]], str]) -> None:
+    """Apply movement rows (in the given (variant, location) order) to their levels and write them to the ledger.
+
+    One executemany for the levels, one insert for the movements: a 10,000-line order costs no more
+    round trips than a one-line one. `key` names a row's movement (its idempotency key).
+    """
+    if not rows:
+        return
+    now = utcnow()
+    await session.execute(_SHIFT_LEVEL, [
+        {"b_loc": r["location_id"], "b_var": r["variant_id"], "b_on_hand": r["on_hand_delta"],
+         "b_reserved": r["reserved_delta"], "b_at": now} for r in rows])
+    await _movements(session, [
+        {"merchant_id": r["merchant_id"], "location_id": r["location_id"], "variant_id": r["variant_id"],
+         "kind": kind, "on_hand_delta": r["on_hand_delta"], "reserved_delta": r["reserved_delta"],
+         "source": source, "idempotency_key": key(r)} for r in rows])
+
+
+async def _settle_allocations(session: AsyncSession, *, order_id: str, status: str, kind: str,
+                              key: Callable[[dict[str, Any]], str], fulfilled: bool) -> int:
+    """Move an order's reserved allocations to `status`: reserved goes down, and on_hand too if they left."""
+    allocs = await _allocations(session, order_id, "reserved")
+    if not allocs:
+        return 0
+    await session.execute(update(Allocation).where(Allocation.id.in_([a.id for a in allocs])).values(status=status))
+    await _shift_levels(session, [
+        {"merchant_id": a.merchant_id, "location_id": a.location_id, "variant_id": a.variant_id, "id": a.id,
+         "on_hand_delta": -a.quantity if fulfilled else 0, "reserved_delta": -a.quantity} for a in allocs],
+        kind=kind, source=f"order:{order_id}", key=key)
+    return sum(a.quantity for a in allocs)
+
+
 async def release_order(session: AsyncSession, *, order_id: str, reason: str) -> int:
     """Give back everything still reserved for an order (cancel, expiry). Returns units released."""
-    allocs = await _allocations(session, order_id, "reserved")
-    for a in allocs:
-        await session.execute(update(StockLevel)
-                              .where(StockLevel.location_id == a.location_id, StockLevel.variant_id == a.variant_id)
-                              .values(reserved=StockLevel.reserved - a.quantity, updated_at=utcnow()))
-    if allocs:
-        await session.execute(update(Allocation).where(Allocation.id.in_([a.id for a in allocs]))
-                              .values(status="released"))
-        await _movements(session, [
-            {"merchant_id": a.merchant_id, "location_id": a.location_id, "variant_id": a.variant_id,
-             "kind": "release", "on_hand_delta": 0, "reserved_delta": -a.quantity, "source": f"order:{order_id}",
-             "idempotency_key": f"release:{a.id}:{reason}"} for a in allocs])
-    return sum(a.quantity for a in allocs)
+    return await _settle_allocations(session, order_id=order_id, status="released", kind="release",
+                                     key=lambda r: f"release:{r['id']}:{reason}", fulfilled=False)
 
 
 async def fulfil_order(session: AsyncSession, *, order_id: str) -> int:
     """The goods left (shipped or collected): on_hand and reserved both drop."""
-    allocs = await _allocations(session, order_id, "reserved")
-    for a in allocs:
-        await session.execute(update(StockLevel)
-                              .where(StockLevel.location_id == a.location_id, StockLevel.variant_id == a.variant_id)
-                              .values(on_hand=StockLevel.on_hand - a.quantity,
-                                      reserved=StockLevel.reserved - a.quantity, updated_at=utcnow()))
-    if allocs:
-        await session.execute(update(Allocation).where(Allocation.id.in_([a.id for a in allocs]))
-                              .values(status="fulfilled"))
-        await _movements(session, [
-            {"merchant_id": a.merchant_id, "location_id": a.location_id, "variant_id": a.variant_id,
-             "kind": "fulfil", "on_hand_delta": -a.quantity, "reserved_delta": -a.quantity,
-             "source": f"order:{order_id}", "idempotency_key": f"fulfil:{a.id}"} for a in allocs])
-    return sum(a.quantity for a in allocs)
+    return await _settle_allocations(session, order_id=order_id, status="fulfilled", kind="fulfil",
+                                     key=lambda r: f"fulfil:{r['id']}", fulfilled=True)
 
 
 async def restock(session: AsyncSession, *, order_id: str, return_id: str,
                   quantities: Mapping[str, int]) -> None:
     """Returned goods back on hand, at the locations they were fulfilled from (first ones first)."""
-    allocs = await _allocations(session, order_id, "fulfilled")
-    moves: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     left = dict(quantities)
-    for a in allocs:
+    for a in await _allocations(session, order_id, "fulfilled"):
         q = min(left.get(a.variant_id, 0), a.quantity)
-        if q <= 0:
-            continue
-        left[a.variant_id] -= q
-        await session.execute(update(StockLevel)
-                              .where(StockLevel.location_id == a.location_id, StockLevel.variant_id == a.variant_id)
-                              .values(on_hand=StockLevel.on_hand + q, updated_at=utcnow()))
-        moves.append({"merchant_id": a.merchant_id, "location_id": a.location_id, "variant_id": a.variant_id,
-                      "kind": "restock", "on_hand_delta": q, "reserved_delta": 0, "source": f"return:{return_id}",
-                      "idempotency_key": f"restock:{return_id}:{a.id}"})
-    await _movements(session, moves)
+        if q > 0:
+            left[a.variant_id] -= q
+            rows.append({"merchant_id": a.merchant_id, "location_id": a.location_id, "variant_id": a.variant_id,
+                         "id": a.id, "on_hand_delta": q, "reserved_delta": 0})
+    await _shift_levels(session, rows, kind="restock", source=f"return:{return_id}",
+                        key=lambda r: f"restock:{return_id}:{r['id']}")
 
 
 async def allocation_locations(session: AsyncSession, *, order_id: str) -> list[str]:
