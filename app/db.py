@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, Integer, MetaData, event
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -99,8 +101,5 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
 
 def insert_ignore(session_dialect: str, table: Any, index_elements: list[str]) -> Any:
     """`INSERT ... ON CONFLICT (index_elements) DO NOTHING` for either database."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
     make = pg_insert if session_dialect == "postgresql" else sqlite_insert
     return make(table).on_conflict_do_nothing(index_elements=index_elements)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Select, and_, insert, select, update
+from sqlalchemy import Select, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,8 +58,6 @@ def _variant_row(merchant_id: str, product_id: str, v: VariantIn | VariantPatch,
 
 
 async def _write_tiers(session: AsyncSession, tiers_by_variant: dict[str, WholesaleIn]) -> None:
-    from sqlalchemy import delete
-
     if not tiers_by_variant:
         return
     await session.execute(delete(PriceTier).where(PriceTier.variant_id.in_(list(tiers_by_variant))))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
@@ -51,8 +51,6 @@ async def create_token(session: AsyncSession, *, kind: str, merchant_id: str | N
 
 
 async def revoke_tokens(session: AsyncSession, *, subject_id: str) -> None:
-    from sqlalchemy import update
-
     await session.execute(update(AccessToken).where(AccessToken.subject_id == subject_id,
                                                     AccessToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
 

@@ -272,11 +272,8 @@ async def _record_refund(session: AsyncSession, order: Order, amount: int, reaso
     if amount <= 0:
         return None
     refund_id = new_id("ref")
-    payment_ref = None
-    if order.payment_id:
-        payment_ref = order.payment_id
     await session.execute(insert(Refund).values(
-        id=refund_id, order_id=order.id, merchant_id=order.merchant_id, payment_id=payment_ref,
+        id=refund_id, order_id=order.id, merchant_id=order.merchant_id, payment_id=order.payment_id,
         provider=order.payment_method, amount=amount, reason=reason, status="pending", created_at=utcnow()))
     order.refunded += amount
     order.payment_status = "refunded" if order.refunded >= order.total else "partially_refunded"

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
@@ -131,8 +130,6 @@ class PromotionOut(OutSchema):
     used_count: int
     created_at: UtcDatetime
 
-
-_ = datetime
 
 
 class AccountClosed(OutSchema):
