@@ -22,6 +22,7 @@ import sys
 import asyncpg
 import httpx
 from harness import (
+    ADDRESS,
     PgDatabase,
     Server,
     ensure_wrk,
@@ -32,22 +33,14 @@ from harness import (
     print_table,
     result_rows,
     run_wrk,
+    seed_merchant,
 )
-
-ADDRESS = {"name": "王五", "phone": "13900000000", "line1": "南京西路 1 号", "city": "上海",
-           "postal_code": "200040", "country": "CN"}
 
 
 async def seed(base_url: str, admin: str, variants: int, stock: int) -> list[str]:
     """One verified merchant, a warehouse, `variants` single-variant products with stock; via the API."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as c:
-        m = (await c.post("/v1/merchants", json={"name": "压测商户", "kind": "enterprise",
-                                                 "licence_no": "91350100M000100Y43",
-                                                 "contact_email": "bench@example.com"})).json()
-        await c.post(f"/v1/admin/merchants/{m['id']}/verify", headers={"Authorization": f"Bearer {admin}"})
-        h = {"Authorization": f"Bearer {m['api_key']}"}
-        wh = (await c.post("/v1/locations", headers=h, json={"code": "WH", "name": "仓库", "kind": "warehouse",
-                                                             "address": ADDRESS})).json()
+        _, h, warehouse_id = await seed_merchant(c, admin, name="压测商户", email="bench@example.com")
         sem = asyncio.Semaphore(16)
         ids: list[str] = [""] * variants
 
@@ -57,7 +50,7 @@ async def seed(base_url: str, admin: str, variants: int, stock: int) -> list[str
                     "title": f"压测商品 Bench item {i}", "category": "daily-goods", "status": "active",
                     "variants": [{"sku": f"B-{i:05d}", "price": 990 + i}]})).json()
                 ids[i] = p["variants"][0]["id"]
-                r = await c.put(f"/v1/locations/{wh['id']}/stock/B-{i:05d}", headers=h, json={"on_hand": stock})
+                r = await c.put(f"/v1/locations/{warehouse_id}/stock/B-{i:05d}", headers=h, json={"on_hand": stock})
                 r.raise_for_status()
                 if i % 200 == 0:
                     log("seed.progress", done=i, of=variants)

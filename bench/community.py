@@ -26,6 +26,7 @@ from typing import Any
 import asyncpg
 import httpx
 from harness import (
+    ADDRESS,
     PgDatabase,
     Server,
     ensure_wrk,
@@ -36,27 +37,20 @@ from harness import (
     print_table,
     result_rows,
     run_wrk,
+    seed_merchant,
 )
 
-ADDRESS = {"name": "王五", "phone": "13900000000", "line1": "南京西路 1 号", "city": "上海",
-           "postal_code": "200040", "country": "CN"}
 MAX_QUANTITY = 1_000_000
 
 
 async def seed(base_url: str, admin: str) -> dict[str, Any]:
     """Merchant, warehouse with stock, product, pickup point, customer token, open group-buy; via the API."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as c:
-        m = (await c.post("/v1/merchants", json={"name": "社区团购压测", "kind": "enterprise",
-                                                 "licence_no": "91350100M000100Y43",
-                                                 "contact_email": "bench@example.com"})).json()
-        await c.post(f"/v1/admin/merchants/{m['id']}/verify", headers={"Authorization": f"Bearer {admin}"})
-        h = {"Authorization": f"Bearer {m['api_key']}"}
-        wh = (await c.post("/v1/locations", headers=h, json={"code": "WH", "name": "仓库", "kind": "warehouse",
-                                                             "address": ADDRESS})).json()
+        _, h, warehouse_id = await seed_merchant(c, admin, name="社区团购压测", email="bench@example.com")
         p = (await c.post("/v1/products", headers=h, json={
             "title": "赣南脐橙 5 斤 Navel oranges", "category": "fresh", "status": "active",
             "variants": [{"sku": "ORANGE-5", "price": 3_990}]})).json()
-        (await c.put(f"/v1/locations/{wh['id']}/stock/ORANGE-5", headers=h,
+        (await c.put(f"/v1/locations/{warehouse_id}/stock/ORANGE-5", headers=h,
                      json={"on_hand": MAX_QUANTITY})).raise_for_status()
         point = (await c.post("/v1/community/pickup-points", headers=h, json={
             "name": "幸福小区自提点", "address": ADDRESS, "leader_name": "王团长", "leader_phone": "13900139000",
@@ -70,7 +64,8 @@ async def seed(base_url: str, admin: str) -> dict[str, Any]:
                                              "name": "居民"})).raise_for_status()
         token = (await c.post("/v1/auth/token", data={"username": "resident@example.com",
                                                       "password": "bench-pass-1"})).json()["access_token"]
-        return {"merchant_key": m["api_key"], "group_buy_id": gb["id"], "point_id": point["id"], "token": token}
+        merchant_key = h["Authorization"].removeprefix("Bearer ")
+        return {"merchant_key": merchant_key, "group_buy_id": gb["id"], "point_id": point["id"], "token": token}
 
 
 async def check(dsn: str) -> dict[str, int]:

@@ -898,3 +898,26 @@ if __name__ == "__main__":
     else:
         print("usage: python bench/harness.py results BENCH_RESULTS_FILE", file=sys.stderr)
         sys.exit(2)
+
+
+# --------------------------------------------------------------------------------------------------
+# Seeding through the public API
+# --------------------------------------------------------------------------------------------------
+
+ADDRESS = {"name": "王五", "phone": "13900000000", "line1": "南京西路 1 号", "city": "上海",
+           "postal_code": "200040", "country": "CN"}
+
+
+async def seed_merchant(client: Any, admin: str, *, name: str, email: str) -> tuple[str, dict[str, str], str]:
+    """A verified merchant with a warehouse, through the API: (merchant id, its auth headers, warehouse id).
+
+    ``client`` is an ``httpx.AsyncClient`` pointed at the server under test.
+    """
+    m = (await client.post("/v1/merchants", json={"name": name, "kind": "enterprise",
+                                                  "licence_no": "91350100M000100Y43", "contact_email": email})).json()
+    (await client.post(f"/v1/admin/merchants/{m['id']}/verify",
+                       headers={"Authorization": f"Bearer {admin}"})).raise_for_status()
+    headers = {"Authorization": f"Bearer {m['api_key']}"}
+    wh = (await client.post("/v1/locations", headers=headers, json={"code": "WH", "name": "仓库", "kind": "warehouse",
+                                                                    "address": ADDRESS})).json()
+    return m["id"], headers, wh["id"]

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 from harness import (
+    ADDRESS,
     LUA_THREAD_IDS,
     PgDatabase,
     Server,
@@ -40,10 +41,9 @@ from harness import (
     print_table,
     result_rows,
     run_wrk,
+    seed_merchant,
 )
 
-ADDRESS = {"name": "王五", "phone": "13900000000", "line1": "南京西路 1 号", "city": "上海",
-           "postal_code": "200040", "country": "CN"}
 UNIQUE = "@@KEY@@"
 
 # One request in 20: 16 browse, 3 checkout, 1 POS upload (80 / 15 / 5 %), interleaved.
@@ -79,13 +79,7 @@ end
 
 async def seed(base_url: str, admin: str, products: int, stock: int) -> dict[str, object]:
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as c:
-        m = (await c.post("/v1/merchants", json={"name": "大促商户", "kind": "enterprise",
-                                                 "licence_no": "91350100M000100Y43",
-                                                 "contact_email": "soak@example.com"})).json()
-        await c.post(f"/v1/admin/merchants/{m['id']}/verify", headers={"Authorization": f"Bearer {admin}"})
-        h = {"Authorization": f"Bearer {m['api_key']}"}
-        wh = (await c.post("/v1/locations", headers=h, json={"code": "WH", "name": "仓库", "kind": "warehouse",
-                                                             "address": ADDRESS})).json()
+        merchant_id, h, warehouse_id = await seed_merchant(c, admin, name="大促商户", email="soak@example.com")
         st = (await c.post("/v1/locations", headers=h, json={"code": "ST", "name": "门店", "kind": "store",
                                                              "address": ADDRESS})).json()
         till = (await c.post(f"/v1/locations/{st['id']}/devices", headers=h, json={"name": "till"})).json()
@@ -99,12 +93,12 @@ async def seed(base_url: str, admin: str, products: int, stock: int) -> dict[str
                     "title": f"双十一 爆款 Sale item {i}", "category": "daily-goods", "status": "active",
                     "variants": [{"sku": sku, "price": 990 + i}]})).json()
                 items[i] = (p["id"], p["variants"][0]["id"], sku)
-                for loc in (wh, st):
-                    r = await c.put(f"/v1/locations/{loc['id']}/stock/{sku}", headers=h, json={"on_hand": stock})
+                for loc in (warehouse_id, st["id"]):
+                    r = await c.put(f"/v1/locations/{loc}/stock/{sku}", headers=h, json={"on_hand": stock})
                     r.raise_for_status()
 
         await asyncio.gather(*(one(i) for i in range(products)))
-        return {"merchant": m["id"], "items": items, "till": f"Bearer {till['token']}"}
+        return {"merchant": merchant_id, "items": items, "till": f"Bearer {till['token']}"}
 
 
 async def check(dsn: str) -> dict[str, int]:
