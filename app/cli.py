@@ -76,12 +76,28 @@ def retry_refunds() -> None:
     typer.echo(f"retried {_run_job(run)} refunds")
 
 
+@cli.command("refund-due-returns")
+def refund_due_returns() -> None:
+    """Pay returns whose goods came back 7 days ago and were not refused (also runs inside `serve`)."""
+    from app.orders.service import refund_due_returns as run
+
+    typer.echo(f"refunded {_run_job(run)} returns")
+
+
 @cli.command("close-group-buys")
 def close_group_buys() -> None:
     """Close group-buys whose cut-off has passed: confirm or cancel and refund their orders (also inside `serve`)."""
     from app.community.service import close_due_group_buys as run
 
     typer.echo(f"closed {_run_job(run)} group-buys")
+
+
+@cli.command("deliver-webhooks")
+def deliver_webhooks() -> None:
+    """Fan new events out to merchants' webhook endpoints and send the due deliveries (also inside `serve`)."""
+    from app.webhooks.service import deliver_webhooks as run
+
+    typer.echo(f"made {_run_job(run)} webhook delivery attempts")
 
 
 @cli.command()
@@ -102,8 +118,10 @@ def tour(
 
 def _run_job(job: Any) -> int:
     from app.db import make_engine, make_sessionmaker
+    from app.main import install_hooks
 
     settings = get_settings()
+    install_hooks()
 
     async def go() -> int:
         engine = make_engine(settings.database_url, pool_size=2)

@@ -25,15 +25,19 @@ from app.db import make_engine, make_sessionmaker
 from app.inventory.api import router as inventory_router
 from app.inventory.pos_api import router as pos_router
 from app.merchants.api import router as merchants_router
+from app.orders import service as orders_service
 from app.orders.api import router as orders_router
 from app.payments.api import router as payments_router
 from app.reports.api import router as reports_router
+from app.retail import service as retail_service
 from app.retail.api import router as retail_router
 from app.retail.campaigns.api import router as campaigns_router
+from app.retail.till_api import router as till_router
 from app.trust.api import router as trust_router
 from app.trust.audit import AuditMiddleware
 from app.web.routes import mount_static
 from app.web.routes import router as web_router
+from app.webhooks.api import router as webhooks_router
 from app.wholesale.api import router as wholesale_router
 
 log = get_logger("app")
@@ -43,8 +47,14 @@ buyers, community group-buys and store POS terminals. Money is in integer minor 
 are RFC 9457 problem documents."""
 
 
+def install_hooks() -> None:
+    """Wire what the order core calls back into channels without importing them (coupon uses given back)."""
+    orders_service.install_coupon_release(retail_service.release_promotion_use)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    install_hooks()
     configure_logging(settings.shop_log_level, json=settings.shop_log_json)
     engine = make_engine(settings.database_url, pool_size=settings.shop_db_pool_size)
 
@@ -104,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # pos_router first: its /v1/inventory/conflicts must win over /v1/inventory/{sku}
     for router in (merchants_router, catalog_router, pos_router, inventory_router, retail_router, orders_router,
                    payments_router, wholesale_router, reports_router, community_router, trust_router, campaigns_router,
-                   web_router):
+                   till_router, webhooks_router, web_router):
         app.include_router(router)
     mount_static(app)
     return app

@@ -13,4 +13,5 @@ def load_all() -> None:
     import app.retail.campaigns.models
     import app.retail.models
     import app.trust.models
+    import app.webhooks.models
     import app.wholesale.models  # noqa: F401

@@ -16,14 +16,33 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog import returns
 from app.catalog.models import Product
 
 WINDOW = 2_000
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _label_sql(lang: int) -> str:
+    """The listing's return label (app/catalog/returns.py `label`) as a CASE over the product's columns."""
+    by_category = " ".join(f"WHEN {_sql_text(c)} THEN {_sql_text(pair[lang])}"
+                           for c, pair in returns.CATEGORY_LABELS.items())
+    by_class = " ".join(f"WHEN {_sql_text(cls + '/' + (reason or ''))} THEN {_sql_text(pair[lang])}"
+                        for (cls, reason), pair in returns.LABELS.items())
+    fallback = _sql_text(returns.LABELS[("standard", None)][lang])
+    return (f"CASE p.category {by_category} ELSE CASE p.return_class || '/' || coalesce(p.return_reason, '') "
+            f"{by_class} ELSE {fallback} END END")
+
 
 _PAGE_JSON = text("""
 SELECT coalesce(json_agg(json_build_object(
     'id', p.id, 'merchant_id', p.merchant_id, 'title', p.title, 'description', p.description,
     'category', p.category, 'status', p.status,
+    'return_class', p.return_class, 'return_reason', p.return_reason,
+    'return_label', json_build_object('zh', """ + _label_sql(0) + """, 'en', """ + _label_sql(1) + """),
     'variants', (
         SELECT coalesce(json_agg(json_build_object(
             'id', v.id, 'sku', v.sku, 'price', v.price, 'currency', v.currency, 'attributes', v.attributes,

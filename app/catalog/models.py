@@ -53,8 +53,13 @@ class Product(Base):
     status: Mapped[str] = mapped_column(String(20), default="draft")  # draft | active
     search_text: Mapped[str] = mapped_column(Text, default="")
     search_tokens: Mapped[list[str] | None] = mapped_column(TokenArray)
+    # 7-day no-reason return class (app/catalog/returns.py): standard | statutory_excluded | confirm_required.
+    return_class: Mapped[str] = mapped_column(String(30), default="standard", server_default="standard")
+    return_reason: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The listing as buyers see it now (`listing_revision`); order lines record the one they were sold under.
+    current_revision_id: Mapped[str | None] = mapped_column(String(40))
 
     variants: Mapped[list[Variant]] = relationship(back_populates="product", order_by="Variant.id",
                                                    lazy="raise")
@@ -77,6 +82,24 @@ class Variant(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     product: Mapped[Product] = relationship(back_populates="variants", lazy="raise")
+
+
+class ListingRevision(Base):
+    """What a listing said at one point in time: title, description, category, variants and prices, the seller's
+    name and the return terms (C11, C25). A new revision is written whenever that content changes; rows are
+    never changed or deleted (the database refuses updates, see the migration), so an order line's
+    `listing_revision_id` always shows what the buyer saw."""
+
+    __tablename__ = "listing_revision"
+    __table_args__ = (UniqueConstraint("product_id", "revision"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("product.id"))
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per product
+    content: Mapped[dict[str, Any]]
+    content_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the canonical JSON of `content`
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class PriceTier(Base):

@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from app.catalog.returns import ReturnClass, ReturnReason
 from app.core.schemas import Amount, Currency, OutSchema, Schema, UtcDatetime
 
 CategorySlug = Literal["apparel", "appliances", "home", "books-media", "agri", "daily-goods",
@@ -33,6 +34,11 @@ class WholesaleIn(Schema):
 
 Attributes = dict[str, str]
 
+RETURN_CLASS_HELP = ("7-day no-reason returns: `standard` (returnable), `statutory_excluded` (excluded by law, R7 "
+                     "art. 6) or `confirm_required` (excluded only when the buyer confirms at checkout, R7 art. 7)")
+RETURN_REASON_HELP = ("statutory_excluded: custom_made | fresh | digital | periodical; confirm_required: "
+                      "unsafe_once_unsealed | value_lost_once_activated | near_expiry_or_defective_disclosed")
+
 
 class VariantIn(Schema):
     sku: str = Field(pattern=SKU_PATTERN)
@@ -48,6 +54,8 @@ class ProductCreate(Schema):
     description: str = Field(default="", max_length=10_000)
     status: ProductStatus = "draft"
     variants: list[VariantIn] = Field(min_length=1, max_length=100)
+    return_class: ReturnClass = Field(default="standard", description=RETURN_CLASS_HELP)
+    return_reason: ReturnReason | None = Field(default=None, description=RETURN_REASON_HELP)
 
     @model_validator(mode="after")
     def _unique_skus(self) -> ProductCreate:
@@ -71,6 +79,8 @@ class ProductPatch(Schema):
     description: str | None = Field(default=None, max_length=10_000)
     status: ProductStatus | None = None
     variants: list[VariantPatch] | None = Field(default=None, min_length=1, max_length=100)
+    return_class: ReturnClass | None = Field(default=None, description=RETURN_CLASS_HELP)
+    return_reason: ReturnReason | None = Field(default=None, description=RETURN_REASON_HELP)
 
 
 class TierOut(OutSchema):
@@ -93,6 +103,11 @@ class VariantOut(OutSchema):
     wholesale: WholesaleOut | None = None
 
 
+class ReturnLabel(OutSchema):
+    zh: str
+    en: str
+
+
 class ProductOut(OutSchema):
     id: str
     merchant_id: str
@@ -101,6 +116,9 @@ class ProductOut(OutSchema):
     category: str
     status: str
     variants: list[VariantOut]
+    return_class: str
+    return_reason: str | None = None
+    return_label: ReturnLabel
     created_at: UtcDatetime
     updated_at: UtcDatetime
 
@@ -114,3 +132,56 @@ class CategoryOut(OutSchema):
     slug: str
     name_zh: str
     name_en: str
+
+
+class ListingTierOut(OutSchema):
+    min_qty: int
+    unit_price: int
+
+
+class ListingWholesaleOut(OutSchema):
+    moq: int
+    pack_size: int
+    tiers: list[ListingTierOut]
+
+
+class ListingVariantOut(OutSchema):
+    id: str
+    sku: str
+    price: int
+    currency: str
+    attributes: Attributes
+    wholesale: ListingWholesaleOut | None = None
+
+
+class ListingSellerOut(OutSchema):
+    id: str
+    name: str
+
+
+class ListingAfterSalesOut(OutSchema):
+    category_returnable: bool = Field(description="Whether the category allows the 7-day no-reason return")
+    return_class: str = Field(description="standard | statutory_excluded | confirm_required")
+    return_reason: str | None = None
+
+
+class ListingContentOut(OutSchema):
+    version: int
+    title: str
+    description: str
+    category: str
+    merchant: ListingSellerOut
+    after_sales: ListingAfterSalesOut
+    variants: list[ListingVariantOut]
+
+
+class ListingRevisionOut(OutSchema):
+    """A listing as it read at one time; order lines point at the revision they were sold under."""
+
+    id: str
+    product_id: str
+    merchant_id: str
+    revision: int
+    content: ListingContentOut
+    content_hash: str = Field(description="SHA-256 of the canonical JSON of `content` (sorted keys, no spaces)")
+    created_at: UtcDatetime

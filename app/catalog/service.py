@@ -13,12 +13,12 @@ from sqlalchemy import Select, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog import listing, moderation, search
-from app.catalog.models import Category, PriceTier, Product, Variant
+from app.catalog import listing, moderation, returns, revisions, search
+from app.catalog.models import Category, ListingRevision, PriceTier, Product, Variant
 from app.catalog.schemas import ProductCreate, ProductPatch, VariantIn, VariantPatch, WholesaleIn
 from app.core import cache, events
 from app.core.clock import as_utc, utcnow
-from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
 from app.merchants import verification
 from app.merchants.models import Merchant
@@ -73,6 +73,27 @@ def _check_clauses(texts: dict[str, str], policy: moderation.ListingPolicy) -> N
         raise InvalidInput("seller texts may not take away consumer rights", errors=errors)
 
 
+def _check_return_class(return_class: str, return_reason: str | None) -> None:
+    error = returns.class_error(return_class, return_reason)
+    if error:
+        raise field_error("return_reason", error)
+
+
+def _patch_return_class(product: Product, patch: ProductPatch) -> None:
+    """Apply `return_class`/`return_reason` from a patch; a class sent alone keeps the reason only if it fits."""
+    sent = patch.model_fields_set & {"return_class", "return_reason"}
+    if not sent:
+        return
+    if "return_class" in sent and patch.return_class is None:
+        raise field_error("return_class", "cannot be null")
+    return_class = patch.return_class or product.return_class
+    reason = patch.return_reason if "return_reason" in sent else product.return_reason
+    if "return_reason" not in sent and reason not in returns.REASONS_BY_CLASS.get(return_class, ()):
+        reason = None
+    _check_return_class(return_class, reason)
+    product.return_class, product.return_reason = return_class, reason
+
+
 async def create_product(*, session: AsyncSession, merchant_id: str, product_in: ProductCreate,
                          policy: moderation.ListingPolicy = DEFAULT_POLICY) -> dict[str, Any]:
     """Create a product with its variants and wholesale tiers; SKUs are unique per merchant.
@@ -82,6 +103,7 @@ async def create_product(*, session: AsyncSession, merchant_id: str, product_in:
     """
     texts = {"title": product_in.title, "description": product_in.description}
     _check_clauses(texts, policy)
+    _check_return_class(product_in.return_class, product_in.return_reason)
     now = utcnow()
     verified_at = await session.scalar(select(Merchant.verified_at).where(Merchant.id == merchant_id))
     if verification.listings_blocked(verified_at=as_utc(verified_at) if verified_at else None, now=now,
@@ -94,12 +116,14 @@ async def create_product(*, session: AsyncSession, merchant_id: str, product_in:
     await session.execute(insert(Product).values(
         id=product_id, merchant_id=merchant_id, title=product_in.title, description=product_in.description,
         category=product_in.category, status="pending_review" if held else product_in.status,
+        return_class=product_in.return_class, return_reason=product_in.return_reason,
         created_at=now, updated_at=now,
         **_search_fields(session, product_in.title, product_in.description)))
     rows = [_variant_row(merchant_id, product_id, v, now) for v in product_in.variants]
     await session.execute(insert(Variant), rows)
     await _write_tiers(session, {r["id"]: v.wholesale for r, v in zip(rows, product_in.variants, strict=True)
                                  if v.wholesale is not None})
+    await _revise(session, [product_id])
     await events.emit(session, kind="product.created", merchant_id=merchant_id, payload={"id": product_id})
     cache.mark_changed(session)
     if held:
@@ -125,8 +149,9 @@ async def update_product(*, session: AsyncSession, merchant_id: str, product_id:
         raise NotFound("product", product_id)
     if product.status == "taken_down":
         raise Conflict("this listing was taken down by the platform (see GET /v1/enforcement)")
-    changes = patch.model_dump(exclude_unset=True, exclude={"variants"})
+    changes = patch.model_dump(exclude_unset=True, exclude={"variants", "return_class", "return_reason"})
     _check_clauses({k: v for k, v in changes.items() if k in ("title", "description") and v}, policy)
+    _patch_return_class(product, patch)
     was_held = product.status == "pending_review"
     for field, value in changes.items():
         if value is None:
@@ -147,6 +172,8 @@ async def update_product(*, session: AsyncSession, merchant_id: str, product_id:
     cache.mark_changed(session)
     if patch.variants:
         await _patch_variants(session, merchant_id, product_id, patch.variants)
+    await session.flush()
+    await _revise(session, [product_id])
     await events.emit(session, kind="product.updated", merchant_id=merchant_id,
                       payload={"id": product_id, "fields": sorted(patch.model_dump(exclude_unset=True))})
     try:
@@ -206,12 +233,82 @@ async def set_status_by_platform(*, session: AsyncSession, product_id: str, stat
     return before
 
 
+# ---- listing revisions ---------------------------------------------------------------------------------
+
+REVISE_BATCH = 500
+
+
+async def _revise(session: AsyncSession, product_ids: Sequence[str], *, lock: bool = False) -> dict[str, str]:
+    """Append a listing revision for each product whose content differs from its current one; never commits.
+
+    Three reads for the whole batch (products with seller and category, variants with tiers, current
+    revisions), one insert and one update. Returns product id -> current revision id.
+    """
+    if not product_ids:
+        return {}
+    stmt = (select(*_PRODUCT_COLS, Product.current_revision_id, Merchant.name.label("merchant_name"),
+                   Category.returnable)
+            .join(Merchant, Merchant.id == Product.merchant_id)
+            .join(Category, Category.slug == Product.category)
+            .where(Product.id.in_(list(product_ids))).order_by(Product.id))
+    if lock:
+        stmt = stmt.with_for_update(of=Product)
+    rows = (await session.execute(stmt)).all()
+    products = await _with_variants(session, rows)
+    current_ids = [r.current_revision_id for r in rows if r.current_revision_id]
+    current = {rev.product_id: rev for rev in (await session.execute(
+        select(ListingRevision.id, ListingRevision.product_id, ListingRevision.revision, ListingRevision.content_hash)
+        .where(ListingRevision.id.in_(current_ids)))).all()} if current_ids else {}
+    now = utcnow()
+    out: dict[str, str] = {}
+    new_rows: list[dict[str, Any]] = []
+    for row, product in zip(rows, products, strict=True):
+        content = revisions.listing_content(product, merchant_name=row.merchant_name, returnable=row.returnable)
+        digest = revisions.content_hash(content)
+        cur = current.get(row.id)
+        if cur is not None and cur.content_hash == digest:
+            out[row.id] = cur.id
+            continue
+        out[row.id] = new_id("lrv")
+        new_rows.append({"id": out[row.id], "product_id": row.id, "merchant_id": row.merchant_id,
+                         "revision": cur.revision + 1 if cur is not None else 1, "content": content,
+                         "content_hash": digest, "created_at": now})
+    if new_rows:
+        await session.execute(insert(ListingRevision), new_rows)
+        await session.execute(update(Product), [{"id": r["product_id"], "current_revision_id": r["id"]}
+                                                for r in new_rows])
+    return out
+
+
+async def revise_merchant_listings(*, session: AsyncSession, merchant_id: str) -> int:
+    """Re-snapshot every listing of a merchant (its display name changed); never commits. Returns how many
+    products got a new revision."""
+    changed = 0
+    last = ""
+    while True:
+        ids = list((await session.scalars(select(Product.id).where(Product.merchant_id == merchant_id,
+                                                                   Product.id > last)
+                                          .order_by(Product.id).limit(REVISE_BATCH))).all())
+        if not ids:
+            return changed
+        before = {pid: rid for pid, rid in (await session.execute(
+            select(Product.id, Product.current_revision_id).where(Product.id.in_(ids)))).all()}
+        after = await _revise(session, ids, lock=True)
+        changed += sum(1 for pid, rid in after.items() if before.get(pid) != rid)
+        last = ids[-1]
+
+
+async def get_revision(*, session: AsyncSession, revision_id: str) -> ListingRevision | None:
+    """A listing revision by id, or None (callers decide who may see it)."""
+    return await session.get(ListingRevision, revision_id)
+
+
 # ---- reads -------------------------------------------------------------------------------------------
 
 _Sel = TypeVar("_Sel", bound=Select)  # type: ignore[type-arg]
 
 _PRODUCT_COLS = (Product.id, Product.merchant_id, Product.title, Product.description, Product.category,
-                 Product.status, Product.created_at, Product.updated_at)
+                 Product.status, Product.created_at, Product.updated_at, Product.return_class, Product.return_reason)
 
 
 async def _with_variants(session: AsyncSession, rows: Sequence[Any]) -> list[dict[str, Any]]:
@@ -238,6 +335,8 @@ async def _with_variants(session: AsyncSession, rows: Sequence[Any]) -> list[dic
                               if v.wholesale else None)})
     return [{"id": r.id, "merchant_id": r.merchant_id, "title": r.title, "description": r.description,
              "category": r.category, "status": r.status, "variants": variants[r.id],
+             "return_class": r.return_class, "return_reason": r.return_reason,
+             "return_label": returns.label(r.category, r.return_class, r.return_reason),
              "created_at": _iso(r.created_at), "updated_at": _iso(r.updated_at)} for r in rows]
 
 
@@ -344,6 +443,9 @@ class SellableVariant:
     currency: str
     attributes: dict[str, str]
     sellable: bool  # active product of an active merchant
+    listing_revision_id: str | None = None  # the listing as the buyer sees it now (recorded on the order line)
+    return_class: str = "standard"  # app/catalog/returns.py; the order line keeps it (snapshot)
+    return_reason: str | None = None
 
 
 async def sellable_variants(*, session: AsyncSession, variant_ids: Sequence[str]) -> dict[str, SellableVariant]:
@@ -353,11 +455,14 @@ async def sellable_variants(*, session: AsyncSession, variant_ids: Sequence[str]
     rows = (await session.execute(
         select(Variant.id, Variant.product_id, Variant.merchant_id, Variant.sku, Product.title, Product.category,
                Category.returnable, Variant.price, Variant.currency, Variant.attributes, Product.status,
-               Merchant.status.label("merchant_status"))
+               Merchant.status.label("merchant_status"), Product.current_revision_id, Product.return_class,
+               Product.return_reason)
         .join(Product, Product.id == Variant.product_id)
         .join(Category, Category.slug == Product.category)
         .join(Merchant, Merchant.id == Variant.merchant_id)
         .where(Variant.id.in_(set(variant_ids))))).all()
     return {r.id: SellableVariant(r.id, r.product_id, r.merchant_id, r.sku, r.title, r.category, r.returnable,
                                   r.price, r.currency, r.attributes or {},
-                                  r.status == "active" and r.merchant_status == "active") for r in rows}
+                                  r.status == "active" and r.merchant_status == "active", r.current_revision_id,
+                                  r.return_class, r.return_reason)
+            for r in rows}

@@ -258,7 +258,7 @@ async def join_group_buy(*, session: AsyncSession, settings: Settings, principal
     draft = OrderDraft(
         merchant_id=gb.merchant_id, channel="community", payment_method=body.payment_method, currency=gb.currency,
         lines=[DraftLine(info.variant_id, info.product_id, info.sku, info.title, info.category, info.returnable,
-                         body.quantity, gb.price)],
+                         body.quantity, gb.price, info.listing_revision_id)],
         fulfilment={"type": "pickup", "location_id": point.location_id, "location_name": point.name,
                     "pickup_point_id": point.id, "group_buy_id": gb.id, "pickup_date": gb.pickup_date.isoformat(),
                     **({"contact_name": body.contact_name} if body.contact_name else {}),
@@ -599,7 +599,7 @@ async def book_slot(*, session: AsyncSession, settings: Settings, principal: Pri
         currency=info.currency, fulfilment=fulfilment, customer_id=principal.subject_id, charge_shipping=False,
         stock_hold="none",
         lines=[DraftLine(info.variant_id, info.product_id, info.sku, info.title, info.category, info.returnable,
-                         1, info.price)],
+                         1, info.price, info.listing_revision_id)],
         extra_events=[("service_slot.booked", {"slot_id": slot.id})])
     checkout_id = new_id("chk")
 

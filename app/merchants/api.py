@@ -18,6 +18,8 @@ from app.merchants.schemas import (
     MerchantAdminOut,
     MerchantCreate,
     MerchantCreated,
+    ReturnPolicyIn,
+    ReturnPolicyOut,
     StatusChange,
 )
 
@@ -102,3 +104,17 @@ async def list_devices(location: OwnedLocation, session: SessionDep) -> Page[Dev
 async def revoke_device(device_id: str, merchant: MerchantDep, session: SessionDep) -> DeviceOut:
     device = await service.revoke_device(session=session, merchant_id=merchant.tenant, device_id=device_id)
     return DeviceOut.model_validate(device)
+
+
+@router.get("/return-policy", response_model=ReturnPolicyOut)
+async def get_return_policy(merchant: MerchantDep, session: SessionDep) -> ReturnPolicyOut:
+    """Your return promises: when refunds are paid and who pays return shipping."""
+    return ReturnPolicyOut.model_validate(await service.get_return_policy(session=session,
+                                                                           merchant_id=merchant.tenant))
+
+
+@router.put("/return-policy", response_model=ReturnPolicyOut)
+async def set_return_policy(body: ReturnPolicyIn, merchant: MerchantDep, session: SessionDep) -> ReturnPolicyOut:
+    """Set your return promises: refund on request (default) or on receipt, free return shipping, return address."""
+    out = await service.set_return_policy(session=session, merchant_id=merchant.tenant, policy_in=body)
+    return ReturnPolicyOut.model_validate(out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
@@ -52,3 +52,17 @@ class Device(Base):
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReturnPolicy(Base):
+    """A merchant's after-sales promises beyond the law's minimum (C32, C34); absent means the defaults."""
+
+    __tablename__ = "merchant_return_policy"
+
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"), primary_key=True)
+    # request: refund as soon as the buyer asks (the default promise); receipt: refund within 7 days of the
+    # goods coming back (the legal minimum, R7 art. 13), automatically unless rejected with a coded reason.
+    refund_on: Mapped[str] = mapped_column(String(10), default="request", server_default="request")
+    free_return_shipping: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    return_address: Mapped[dict[str, Any] | None]  # where buyers send goods back (an Address)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

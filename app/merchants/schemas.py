@@ -76,3 +76,24 @@ class DeviceOut(OutSchema):
 
 class DeviceCreated(DeviceOut):
     token: str = Field(description="Shown once; the device sends it as a bearer token")
+
+
+RefundOn = Literal["request", "receipt"]
+
+
+class ReturnPolicyIn(Schema):
+    refund_on: RefundOn = Field(default="request", description=(
+        "`request`: refund as soon as the buyer asks for a return; `receipt`: refund once the goods are back, "
+        "automatically 7 days after receipt unless rejected with a coded reason and photos"))
+    free_return_shipping: bool = Field(default=False, description="The seller pays return shipping for "
+                                                                  "no-reason returns too")
+    return_address: Address | None = Field(default=None, description="Where buyers send goods back; needed "
+                                                                     "for `receipt`")
+
+
+class ReturnPolicyOut(OutSchema):
+    merchant_id: str
+    refund_on: str
+    free_return_shipping: bool
+    return_address: Address | None = None
+    updated_at: UtcDatetime | None = None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,8 +15,8 @@ from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
 from app.merchants import verification
-from app.merchants.models import Device, Location, Merchant
-from app.merchants.schemas import LocationCreate, MerchantCreate
+from app.merchants.models import Device, Location, Merchant, ReturnPolicy
+from app.merchants.schemas import LocationCreate, MerchantCreate, ReturnPolicyIn
 
 
 async def sign_up(*, session: AsyncSession, merchant_in: MerchantCreate) -> tuple[Merchant, str]:
@@ -70,6 +72,29 @@ async def change_status(*, session: AsyncSession, merchant_id: str, status: str,
     await events.emit(session, kind=f"merchant.{'verified' if status == 'active' else status}",
                       merchant_id=merchant_id, payload={"id": merchant_id, "from": previous, "to": status,
                                                         "reason": reason})
+    return merchant
+
+
+IDENTITY_FIELDS = ("name", "kind", "licence_no", "icp_no")
+
+
+def identity_of(merchant: Merchant) -> dict[str, str | None]:
+    """The licence and registration data a shop page shows (C4)."""
+    return {field: getattr(merchant, field) for field in IDENTITY_FIELDS}
+
+
+async def update_identity(*, session: AsyncSession, merchant_id: str, values: dict[str, str | None]) -> Merchant:
+    """Replace a merchant's licence and registration data with verified values; never commits."""
+    merchant = await session.get(Merchant, merchant_id, with_for_update=True)
+    if merchant is None:
+        raise NotFound("merchant", merchant_id)
+    for field, value in values.items():
+        if field not in IDENTITY_FIELDS:
+            raise ValueError(f"{field} is not identity data")
+        setattr(merchant, field, value)
+    merchant.updated_at = utcnow()
+    await events.emit(session, kind="merchant.identity_changed", merchant_id=merchant_id,
+                      payload={"id": merchant_id, "fields": sorted(values)})
     return merchant
 
 
@@ -132,3 +157,74 @@ async def revoke_device(*, session: AsyncSession, merchant_id: str, device_id: s
     await auth.revoke_tokens(session, subject_id=device.id)
     await session.commit()
     return device
+
+
+# ---- return policy ---------------------------------------------------------------------------------------
+
+def _policy_view(merchant_id: str, policy: ReturnPolicy | None) -> dict[str, Any]:
+    if policy is None:
+        return {"merchant_id": merchant_id, "refund_on": "request", "free_return_shipping": False,
+                "return_address": None, "updated_at": None}
+    return {"merchant_id": merchant_id, "refund_on": policy.refund_on,
+            "free_return_shipping": policy.free_return_shipping, "return_address": policy.return_address,
+            "updated_at": policy.updated_at}
+
+
+async def get_return_policy(*, session: AsyncSession, merchant_id: str) -> dict[str, Any]:
+    """The merchant's return promises (the defaults when it never set any)."""
+    return _policy_view(merchant_id, await session.get(ReturnPolicy, merchant_id))
+
+
+async def set_return_policy(*, session: AsyncSession, merchant_id: str, policy_in: ReturnPolicyIn) -> dict[str, Any]:
+    """Replace the merchant's return promises. Refunding on receipt needs a return address for the buyers."""
+    if policy_in.refund_on == "receipt" and policy_in.return_address is None:
+        raise field_error("return_address", "required when refund_on is receipt: buyers must know where to "
+                                            "send the goods")
+    values = {"refund_on": policy_in.refund_on, "free_return_shipping": policy_in.free_return_shipping,
+              "return_address": policy_in.return_address.model_dump(exclude_none=True)
+              if policy_in.return_address else None, "updated_at": utcnow()}
+    policy = await session.get(ReturnPolicy, merchant_id, with_for_update=True)
+    if policy is None:
+        policy = ReturnPolicy(merchant_id=merchant_id, **values)
+        session.add(policy)
+    else:
+        for key, value in values.items():
+            setattr(policy, key, value)
+    await events.emit(session, kind="merchant.return_policy_changed", merchant_id=merchant_id,
+                      payload={"refund_on": policy_in.refund_on,
+                               "free_return_shipping": policy_in.free_return_shipping})
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict("the return policy was changed by a concurrent request; try again") from None
+    return _policy_view(merchant_id, policy)
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnTerms:
+    """What a return request records about the seller at the time (C32, C34)."""
+
+    refund_on: str
+    free_return_shipping: bool
+    address: dict[str, Any] | None  # the return address; the policy's, else the first warehouse's (or store's)
+    email: str | None
+
+
+async def return_terms(*, session: AsyncSession, merchant_id: str) -> ReturnTerms:
+    """The seller's return terms and return address for a new return request (one or two reads)."""
+    row = (await session.execute(
+        select(Merchant.contact_email, ReturnPolicy.refund_on, ReturnPolicy.free_return_shipping,
+               ReturnPolicy.return_address)
+        .outerjoin(ReturnPolicy, ReturnPolicy.merchant_id == Merchant.id)
+        .where(Merchant.id == merchant_id))).one_or_none()
+    if row is None:
+        raise NotFound("merchant", merchant_id)
+    address = row.return_address
+    if address is None:
+        address = await session.scalar(
+            select(Location.address).where(Location.merchant_id == merchant_id,
+                                           Location.kind.in_(("warehouse", "store")))
+            .order_by(case((Location.kind == "warehouse", 0), else_=1), Location.id).limit(1))
+    return ReturnTerms(refund_on=row.refund_on or "request", free_return_shipping=bool(row.free_return_shipping),
+                       address=address, email=row.contact_email)

@@ -4,10 +4,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.catalog.schemas import ListingRevisionOut
 from app.core.deps import AnyPrincipalDep, SessionDep, SettingsDep
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
-from app.orders import service
-from app.orders.schemas import CancelIn, CollectIn, OrderOut, OrderPage, ReturnIn, ReturnOut, ShipmentIn
+from app.orders import service, snapshots
+from app.orders.schemas import (
+    CancelIn,
+    CollectIn,
+    OrderOut,
+    OrderPage,
+    ReturnIn,
+    ReturnOut,
+    ReturnPage,
+    ReturnRejectIn,
+    ShipmentIn,
+)
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 
@@ -73,7 +84,52 @@ async def collect_order(order_id: str, body: CollectIn, principal: AnyPrincipalD
 @router.post("/orders/{order_id}/returns", status_code=201, response_model=ReturnOut)
 async def return_order(order_id: str, body: ReturnIn, principal: AnyPrincipalDep, session: SessionDep,
                        settings: SettingsDep) -> ReturnOut:
-    """7-day no-reason return (from the day after delivery, Shanghai days); refunds through the payment method."""
+    """Return units: `no_reason` within 7 Shanghai days after delivery (listings excluded by law, or confirmed as
+    excluded at checkout, are refused), `quality` within 15 days. Refunded through the payment method at once, or
+    once the goods are back when the merchant refunds on receipt (`status: awaiting_goods`)."""
     out = await service.request_return(session, settings=settings, principal=principal, order_id=order_id,
-                                       lines=[(ln.variant_id, ln.quantity) for ln in body.lines], reason=body.reason)
+                                       lines=[(ln.variant_id, ln.quantity) for ln in body.lines], reason=body.reason,
+                                       kind=body.kind)
     return ReturnOut.model_validate(out)
+
+
+@router.get("/orders/{order_id}/returns", response_model=ReturnPage)
+async def list_returns(order_id: str, principal: AnyPrincipalDep, session: SessionDep) -> ReturnPage:
+    """The order's returns with their status history (its customer, its merchant)."""
+    items = await service.list_returns(session, principal=principal, order_id=order_id)
+    return ReturnPage(items=[ReturnOut.model_validate(i) for i in items])
+
+
+@router.post("/orders/{order_id}/returns/{return_id}/receive", response_model=ReturnOut)
+async def receive_return(order_id: str, return_id: str, principal: AnyPrincipalDep,
+                         session: SessionDep) -> ReturnOut:
+    """Merchant: the goods are back. The refund is paid automatically 7 days later unless rejected."""
+    out = await service.receive_return(session, principal=principal, order_id=order_id, return_id=return_id)
+    return ReturnOut.model_validate(out)
+
+
+@router.post("/orders/{order_id}/returns/{return_id}/approve", response_model=ReturnOut)
+async def approve_return(order_id: str, return_id: str, principal: AnyPrincipalDep, session: SessionDep,
+                         settings: SettingsDep) -> ReturnOut:
+    """Merchant: refund now, without waiting for the 7 days after receipt."""
+    out = await service.approve_return(session, settings=settings, principal=principal, order_id=order_id,
+                                       return_id=return_id)
+    return ReturnOut.model_validate(out)
+
+
+@router.post("/orders/{order_id}/returns/{return_id}/reject", response_model=ReturnOut)
+async def reject_return(order_id: str, return_id: str, body: ReturnRejectIn, principal: AnyPrincipalDep,
+                        session: SessionDep) -> ReturnOut:
+    """Merchant: refuse received goods that are not intact, with an R7 art. 9 code and at least one photo."""
+    out = await service.reject_return(session, principal=principal, order_id=order_id, return_id=return_id,
+                                      code=body.code, photos=body.evidence, note=body.note)
+    return ReturnOut.model_validate(out)
+
+
+@router.get("/listing-revisions/{revision_id}", response_model=ListingRevisionOut)
+async def get_listing_revision(revision_id: str, principal: AnyPrincipalDep, session: SessionDep
+                               ) -> ListingRevisionOut:
+    """The listing as an order line was sold under it (`lines[].listing_revision_id`): title, description,
+    prices, seller and return terms at that time. For the order's customer or buyer, the merchant, the admin."""
+    revision = await snapshots.get_listing_revision(session, principal=principal, revision_id=revision_id)
+    return ListingRevisionOut.model_validate(revision)

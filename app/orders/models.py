@@ -51,6 +51,7 @@ class Order(Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    coupon_released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # its coupon use given back
 
 
 class OrderLine(Base):
@@ -70,6 +71,12 @@ class OrderLine(Base):
     discount: Mapped[int] = mapped_column(BigInteger, default=0)  # this line's share of the order discount
     total: Mapped[int] = mapped_column(BigInteger)  # quantity × unit_price − discount
     returned_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    listing_revision_id: Mapped[str | None] = mapped_column(String(40))  # the listing as sold (C11, C25)
+    # The listing's return class at checkout (app/catalog/returns.py), and when the buyer confirmed that a
+    # `confirm_required` item cannot be returned without reason (C30).
+    return_class: Mapped[str] = mapped_column(String(30), default="standard", server_default="standard")
+    return_reason: Mapped[str | None] = mapped_column(String(40))
+    return_exclusion_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Shipment(Base):
@@ -84,15 +91,52 @@ class Shipment(Base):
 
 
 class ReturnRequest(Base):
+    """A return of some of an order's units (C29–C34).
+
+    Status: refund on request (the default promise) goes straight to `refunded` (`refund_pending` while the
+    provider has not confirmed); refund on receipt goes `awaiting_goods` → `received` → `refunded` (approved,
+    or automatically at `refund_due_at`) or `rejected` (a coded R7 art. 9 finding with photos).
+    """
+
     __tablename__ = "order_return"
+    __table_args__ = (Index("ix_order_return_status_refund_due_at", "status", "refund_due_at"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("sales_order.id"), index=True)
     merchant_id: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(String(500))
-    lines: Mapped[dict[str, Any]]  # {"items": [{variant_id, quantity, amount}]}
-    amount: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(20))  # refunded | refund_pending
+    lines: Mapped[dict[str, Any]]  # {"items": [{variant_id, sku, quantity, amount, coupon}]}
+    amount: Mapped[int] = mapped_column(BigInteger)  # money back through the payment method
+    coupon_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # the coupon's share
+    status: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20), default="no_reason", server_default="no_reason")  # | quality
+    shipping_payer: Mapped[str] = mapped_column(String(10), default="buyer", server_default="buyer")  # | seller
+    refund_on: Mapped[str] = mapped_column(String(10), default="request", server_default="request")  # | receipt
+    return_address: Mapped[dict[str, Any] | None]  # {"address": {...}, "email": ...} from the seller, at request
+    requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refund_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refund_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    restocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rejection_code: Mapped[str | None] = mapped_column(String(40))
+    evidence: Mapped[dict[str, Any] | None]  # {"photos": [url, ...], "note": ...}
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReturnEvent(Base):
+    """One step in a return's history (requested, received, refunded, rejected, ...); rows are only added."""
+
+    __tablename__ = "order_return_event"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    return_id: Mapped[str] = mapped_column(ForeignKey("order_return.id"), index=True)
+    order_id: Mapped[str] = mapped_column(String(40))
+    merchant_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(20))  # customer | merchant | admin | system
+    note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -18,6 +18,13 @@ class OrderLineOut(OutSchema):
     discount: int
     total: int
     returned_quantity: int
+    listing_revision_id: str | None = Field(
+        default=None, description="The listing as it was sold: `GET /v1/listing-revisions/{id}`")
+    return_class: str = Field(default="standard", description="The listing's return class when it was bought")
+    return_reason: str | None = None
+    return_exclusion_confirmed_at: str | None = Field(
+        default=None, description="When the buyer confirmed at checkout that this `confirm_required` item is "
+                                  "excluded from no-reason returns")
 
 
 class ShipmentOut(OutSchema):
@@ -82,17 +89,59 @@ class ReturnLineIn(Schema):
     quantity: int = Field(ge=1, le=100_000)
 
 
+ReturnKind = Literal["no_reason", "quality"]
+RejectionCode = Literal["hygiene_seal_broken", "electronics_activated_or_modified", "tags_removed_or_soiled"]
+PhotoUrl = Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")]
+
+
 class ReturnIn(Schema):
     lines: list[ReturnLineIn] = Field(min_length=1, max_length=200)
     reason: str = Field(default="七天无理由退货 no-reason return", max_length=500)
+    kind: ReturnKind = Field(default="no_reason", description=(
+        "`no_reason`: the 7-day no-reason return (the buyer pays return shipping unless the seller promised "
+        "otherwise); `quality`: a quality problem (the seller pays; 15 days after delivery, no exclusions)"))
+
+
+class ReturnRejectIn(Schema):
+    code: RejectionCode = Field(description="What inspection found (R7 art. 9)")
+    evidence: list[PhotoUrl] = Field(min_length=1, max_length=20, description="Photo URLs, at least one")
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ReturnEventOut(OutSchema):
+    status: str
+    actor: str
+    note: str | None = None
+    at: str
 
 
 class ReturnOut(OutSchema):
     id: str
     order_id: str
     status: str
-    amount: int
+    amount: int = Field(description="Money back through the payment method")
     currency: str
     lines: list[dict[str, Any]]
     reason: str
     created_at: str
+    kind: str = "no_reason"
+    coupon_amount: int = Field(default=0, description="The coupon's share of the returned goods (not paid out)")
+    shipping_payer: str = "buyer"
+    refund_on: str = "request"
+    return_address: dict[str, Any] | None = None
+    requested_at: str | None = None
+    received_at: str | None = None
+    refund_due_at: str | None = None
+    refunded_at: str | None = None
+    rejected_at: str | None = None
+    rejection_code: str | None = None
+    evidence: list[str] = Field(default_factory=list)
+    escalated: bool = Field(default=False, description="Unsettled 7 days after the goods came back: the "
+                                                       "platform steps in")
+    alert: bool = Field(default=False, description="Unsettled past 15 days: a breach of R7 art. 31")
+    history: list[ReturnEventOut] = Field(default_factory=list)
+
+
+class ReturnPage(OutSchema):
+    items: list[ReturnOut]
+    next_cursor: str | None = None

@@ -23,14 +23,24 @@ from app.config import Settings
 from app.core import events
 from app.core.auth import Principal
 from app.core.clock import as_utc, utcnow
-from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from app.core.ids import new_id, pickup_code
 from app.core.logging import get_logger
 from app.core.security import constant_time_equals
 from app.inventory import service as inventory_service
 from app.inventory.errors import OutOfStock
+from app.merchants import service as merchants_service
 from app.orders import rules, states
-from app.orders.models import Order, OrderLine, Payment, ProcessedWebhook, Refund, ReturnRequest, Shipment
+from app.orders.models import (
+    Order,
+    OrderLine,
+    Payment,
+    ProcessedWebhook,
+    Refund,
+    ReturnEvent,
+    ReturnRequest,
+    Shipment,
+)
 from app.payments.providers import provider
 
 log = get_logger("app.orders")
@@ -46,6 +56,10 @@ class DraftLine:
     returnable: bool
     quantity: int
     unit_price: int
+    listing_revision_id: str | None = None  # what the buyer saw (`listing_revision`)
+    return_class: str = "standard"  # the listing's return class (app/catalog/returns.py), kept on the line
+    return_reason: str | None = None
+    exclusion_confirmed: bool = False  # the buyer confirmed at checkout that a confirm_required item is excluded
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +153,10 @@ async def place_orders(session: AsyncSession, *, drafts: Sequence[OrderDraft], c
                 "variant_id": ln.variant_id, "product_id": ln.product_id, "sku": ln.sku, "title": ln.title,
                 "category": ln.category, "returnable": ln.returnable, "quantity": ln.quantity,
                 "unit_price": ln.unit_price, "discount": priced.discount, "total": priced.total,
-                "returned_quantity": 0})
+                "returned_quantity": 0, "listing_revision_id": ln.listing_revision_id,
+                "return_class": ln.return_class, "return_reason": ln.return_reason,
+                "return_exclusion_confirmed_at":
+                    now if ln.exclusion_confirmed and ln.return_class == "confirm_required" else None})
     if short:
         raise OutOfStock(sorted(set(short)))
     await session.execute(insert(Order), orders)
@@ -175,7 +192,10 @@ def order_view(order: dict[str, Any], lines: Sequence[dict[str, Any]], shipments
               "cancelled_at"):
         out[k] = _iso(order.get(k))
     out["lines"] = [{k: ln[k] for k in ("id", "variant_id", "product_id", "sku", "title", "quantity", "unit_price",
-                                        "discount", "total", "returned_quantity")} for ln in lines]
+                                        "discount", "total", "returned_quantity", "listing_revision_id",
+                                        "return_class", "return_reason")}
+                    | {"return_exclusion_confirmed_at": _iso(ln["return_exclusion_confirmed_at"])}
+                    for ln in lines]
     out["shipments"] = [{"id": s["id"], "carrier": s["carrier"], "tracking_no": s["tracking_no"],
                          "created_at": _iso(s["created_at"])} for s in shipments]
     return out
@@ -287,6 +307,7 @@ async def cancel_in_tx(session: AsyncSession, *, order: Order, reason: str, even
     await _move(session, order, event, cancelled_at=utcnow(), cancel_reason=reason[:200])
     await inventory_service.release_order(session, order_id=order.id, reason=event)
     paid = order.total - order.refunded if order.payment_status in ("paid", "partially_refunded") else 0
+    await release_coupon(session, order=order)
     return await _record_refund(session, order, paid, "cancel")
 
 
@@ -382,8 +403,13 @@ class ReturnRefused(InvalidInput):
 
 
 async def request_return(session: AsyncSession, *, settings: Settings, principal: Principal, order_id: str,
-                         lines: Sequence[tuple[str, int]], reason: str) -> dict[str, Any]:
-    """7-day no-reason return: refund the lines' share of what was paid and put the goods back on hand."""
+                         lines: Sequence[tuple[str, int]], reason: str, kind: str = "no_reason") -> dict[str, Any]:
+    """A return of some units (C29–C34): check each line, record the seller's return address and who pays
+    return shipping, then settle as the merchant's return policy says.
+
+    Refund on request (the default): the goods go back on hand and the refund is paid at once.
+    Refund on receipt: the return waits for the goods (`awaiting_goods`); see `receive_return`.
+    """
     if principal.kind != "customer":
         raise Forbidden("returns are requested by the order's customer")
     order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
@@ -406,7 +432,9 @@ async def request_return(session: AsyncSession, *, settings: Settings, principal
         info = sellable.get(variant_id)
         refusal = rules.return_refusal(delivered_at=order.delivered_at, now=now,
                                        category_returnable=line.returnable,
-                                       attributes=info.attributes if info else None)
+                                       attributes=info.attributes if info else None,
+                                       return_class=line.return_class, return_reason=line.return_reason,
+                                       exclusion_confirmed=line.return_exclusion_confirmed_at is not None, kind=kind)
         if refusal:
             errors.append({"field": f"lines.{i}", "message": refusal})
         elif wanted[variant_id] > line.quantity - line.returned_quantity:
@@ -415,29 +443,270 @@ async def request_return(session: AsyncSession, *, settings: Settings, principal
     if errors:
         raise ReturnRefused("; ".join(sorted({e["message"] for e in errors})), errors=errors)
     items = []
-    amount = 0
+    amount = coupon = 0
     for variant_id, quantity in sorted(wanted.items()):
         line = order_lines[variant_id]
-        part = rules.refund_for(line.total, line.quantity, line.returned_quantity, quantity)
+        pay, off = rules.return_legs([rules.Leg("payment", line.total), rules.Leg("coupon", line.discount)],
+                                     unit_price=line.unit_price, returned_before=line.returned_quantity,
+                                     quantity=quantity)
         line.returned_quantity += quantity
-        amount += part
-        items.append({"variant_id": variant_id, "sku": line.sku, "quantity": quantity, "amount": part})
-    return_id = new_id("ret")
-    await inventory_service.restock(session, order_id=order.id, return_id=return_id, quantities=wanted)
-    ret = {"id": return_id, "order_id": order.id, "merchant_id": order.merchant_id, "reason": reason,
-           "lines": {"items": items}, "amount": amount, "status": "refund_pending", "created_at": now}
-    await session.execute(insert(ReturnRequest).values(**ret))
-    refund_id = await _record_refund(session, order, amount, "return")
-    await events.emit(session, kind="order.returned", merchant_id=order.merchant_id,
-                      payload={"order_id": order.id, "return_id": return_id, "amount": amount})
+        amount += pay
+        coupon += off
+        items.append({"variant_id": variant_id, "sku": line.sku, "quantity": quantity, "amount": pay,
+                      "coupon": off})
+    terms = await merchants_service.return_terms(session=session, merchant_id=order.merchant_id)
+    ret = ReturnRequest(
+        id=new_id("ret"), order_id=order.id, merchant_id=order.merchant_id, reason=reason, lines={"items": items},
+        amount=amount, coupon_amount=coupon, kind=kind, refund_on=terms.refund_on,
+        shipping_payer=rules.return_shipping_payer(kind, free_return_shipping=terms.free_return_shipping),
+        return_address={"address": terms.address, "email": terms.email}, requested_at=now, created_at=now,
+        status="awaiting_goods" if terms.refund_on == "receipt" else "refund_pending")
+    session.add(ret)
+    await session.flush()  # the return before its history rows (no relationship orders the two inserts)
+    refund_id = None
+    if terms.refund_on == "receipt":
+        await _return_step(session, ret, "awaiting_goods", "customer", "return requested; send the goods to the "
+                                                                       "seller's return address")
+    else:
+        await _return_step(session, ret, "requested", "customer", "return requested; refunded at once")
+        refund_id = await _accept_return(session, order=order, ret=ret, order_lines=list(order_lines.values()),
+                                         actor="customer", note="refund on request (the seller's promise)")
+    await events.emit(session, kind="order.returned" if refund_id or ret.status == "refunded"
+                      else "order.return_requested", merchant_id=order.merchant_id,
+                      payload={"order_id": order.id, "return_id": ret.id, "amount": amount, "kind": kind})
     await session.commit()
-    settled = await settle_refunds(session, settings=settings, refund_ids=[refund_id] if refund_id else [])
-    status = "refunded" if settled or amount == 0 else "refund_pending"
-    if status == "refunded":
-        await session.execute(update(ReturnRequest).where(ReturnRequest.id == return_id).values(status=status))
+    await settle_refunds(session, settings=settings, refund_ids=[refund_id] if refund_id else [])
+    return (await _return_views(session, order_id=order.id, currency=order.currency, return_ids=[ret.id]))[0]
+
+
+async def _return_step(session: AsyncSession, ret: ReturnRequest, status: str, actor: str, note: str | None) -> None:
+    """Move a return to `status` (`requested` only adds to the history) and record the step."""
+    if status != "requested":
+        ret.status = status
+    session.add(ReturnEvent(id=new_id("rev"), return_id=ret.id, order_id=ret.order_id, merchant_id=ret.merchant_id,
+                            status=status, actor=actor, note=note[:500] if note else None, created_at=utcnow()))
+
+
+async def _accept_return(session: AsyncSession, *, order: Order, ret: ReturnRequest, order_lines: Sequence[OrderLine],
+                         actor: str, note: str) -> str | None:
+    """The return is accepted: owe its refund (never more than is left of what was paid), put goods that came
+    back on hand, and give the coupon use back when this completes the return of the whole order. Never commits.
+    Returns the refund id (None when nothing is owed in money)."""
+    left = max(order.total - order.refunded, 0)
+    ret.amount = min(ret.amount, left)
+    await _restock_return(session, ret)
+    refund_id = await _record_refund(session, order, ret.amount, "return")
+    ret.refund_id = refund_id
+    await _return_step(session, ret, "refund_pending", actor, note)
+    if refund_id is None:
+        ret.refunded_at = utcnow()
+        await _return_step(session, ret, "refunded", "system", "nothing to pay back in money")
+    if all(ln.returned_quantity >= ln.quantity for ln in order_lines):
+        still_open = await session.scalar(select(ReturnRequest.id).where(
+            ReturnRequest.order_id == order.id, ReturnRequest.id != ret.id,
+            ReturnRequest.status.in_(("awaiting_goods", "received"))).limit(1))
+        if still_open is None:
+            await release_coupon(session, order=order)
+    return refund_id
+
+
+async def _restock_return(session: AsyncSession, ret: ReturnRequest) -> None:
+    """Accepted goods go back on hand, once: at once when refunded on request, else once they arrived."""
+    if ret.restocked_at is not None or (ret.refund_on == "receipt" and ret.received_at is None):
+        return
+    quantities = {item["variant_id"]: int(item["quantity"]) for item in ret.lines["items"]}
+    await inventory_service.restock(session, order_id=ret.order_id, return_id=ret.id, quantities=quantities)
+    ret.restocked_at = utcnow()
+
+
+async def _merchant_return(session: AsyncSession, *, principal: Principal, order_id: str,
+                           return_id: str) -> tuple[Order, ReturnRequest]:
+    """The merchant's order and one of its returns, both locked (order first, as everywhere); 404 otherwise."""
+    _merchant_only(principal)
+    order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
+    ret = await session.get(ReturnRequest, return_id, with_for_update=True, populate_existing=True)
+    if ret is None or ret.order_id != order.id:
+        raise NotFound("return", return_id)
+    return order, ret
+
+
+async def _lines_of(session: AsyncSession, order_id: str) -> list[OrderLine]:
+    return list((await session.scalars(select(OrderLine).where(OrderLine.order_id == order_id)
+                                       .order_by(OrderLine.id).with_for_update())).all())
+
+
+async def receive_return(session: AsyncSession, *, principal: Principal, order_id: str,
+                         return_id: str) -> dict[str, Any]:
+    """The seller has the goods back: the refund falls due 7 days later (paid by a job unless rejected)."""
+    order, ret = await _merchant_return(session, principal=principal, order_id=order_id, return_id=return_id)
+    if ret.received_at is not None or ret.status == "rejected":
+        raise Conflict(f"this return is {ret.status}; its goods were already received")
+    now = utcnow()
+    ret.received_at = now
+    if ret.status == "awaiting_goods":
+        ret.refund_due_at = now + timedelta(days=rules.REFUND_DAYS_AFTER_RECEIPT)
+        await _return_step(session, ret, "received", principal.kind, "goods received; refund due by "
+                           f"{_iso(ret.refund_due_at)} unless rejected with a coded reason and photos")
+    else:  # approved before the goods arrived: they go back on hand now
+        await _restock_return(session, ret)
+        session.add(ReturnEvent(id=new_id("rev"), return_id=ret.id, order_id=ret.order_id,
+                                merchant_id=ret.merchant_id, status="received", actor=principal.kind,
+                                note="goods received after the refund was approved", created_at=now))
+    await events.emit(session, kind="order.return_received", merchant_id=order.merchant_id,
+                      payload={"order_id": order.id, "return_id": ret.id})
+    await session.commit()
+    return (await _return_views(session, order_id=order.id, currency=order.currency, return_ids=[ret.id]))[0]
+
+
+async def approve_return(session: AsyncSession, *, settings: Settings, principal: Principal, order_id: str,
+                         return_id: str) -> dict[str, Any]:
+    """The seller refunds now, before the 7 days after receipt are up (or before the goods arrive)."""
+    order, ret = await _merchant_return(session, principal=principal, order_id=order_id, return_id=return_id)
+    if ret.status not in ("awaiting_goods", "received"):
+        raise Conflict(f"this return is {ret.status}")
+    refund_id = await _accept_return(session, order=order, ret=ret, order_lines=await _lines_of(session, order.id),
+                                     actor=principal.kind, note="approved by the seller")
+    await events.emit(session, kind="order.returned", merchant_id=order.merchant_id,
+                      payload={"order_id": order.id, "return_id": ret.id, "amount": ret.amount})
+    await session.commit()
+    await settle_refunds(session, settings=settings, refund_ids=[refund_id] if refund_id else [])
+    return (await _return_views(session, order_id=order.id, currency=order.currency, return_ids=[ret.id]))[0]
+
+
+async def reject_return(session: AsyncSession, *, principal: Principal, order_id: str, return_id: str, code: str,
+                        photos: Sequence[str], note: str | None) -> dict[str, Any]:
+    """The seller refuses received goods that are not intact (C31): an R7 art. 9 code and photos are required.
+
+    Only no-reason returns, only after the goods came back and before the refund fell due. The units can be
+    returned again (the goods go back to the buyer); nothing is refunded or restocked.
+    """
+    if code not in rules.REJECTION_CODES:
+        raise field_error("code", f"one of: {', '.join(rules.REJECTION_CODES)}")
+    if not photos:
+        raise field_error("evidence", "at least one photo of the goods as received")
+    order, ret = await _merchant_return(session, principal=principal, order_id=order_id, return_id=return_id)
+    if ret.kind != "no_reason":
+        raise Conflict("only no-reason returns can be refused for goods that are not intact; a quality return "
+                       "is refunded")
+    if ret.status != "received":
+        raise Conflict(f"this return is {ret.status}: goods can be refused only after they were received")
+    now = utcnow()
+    if ret.refund_due_at is not None and now >= as_utc(ret.refund_due_at):
+        raise Conflict("the refund fell due 7 days after the goods were received; it can no longer be refused")
+    ret.rejected_at, ret.rejection_code = now, code
+    ret.evidence = {"photos": list(photos), "note": note}
+    returned = {item["variant_id"]: int(item["quantity"]) for item in ret.lines["items"]}
+    for line in await _lines_of(session, order.id):
+        line.returned_quantity -= min(returned.get(line.variant_id, 0), line.returned_quantity)
+    await _return_step(session, ret, "rejected", principal.kind, f"{code}: {note}" if note else code)
+    await events.emit(session, kind="order.return_rejected", merchant_id=order.merchant_id,
+                      payload={"order_id": order.id, "return_id": ret.id, "code": code})
+    await session.commit()
+    return (await _return_views(session, order_id=order.id, currency=order.currency, return_ids=[ret.id]))[0]
+
+
+async def refund_due_returns(factory: async_sessionmaker[AsyncSession], settings: Settings, limit: int = 100) -> int:
+    """Job (and `shop refund-due-returns`): pay returns whose goods came back 7 days ago and were not refused.
+
+    Candidates are read without locks; each is then locked order first (as every other path does) and
+    checked again, so several processes may run this at once without paying anything twice.
+    """
+    async with factory() as session:
+        now = utcnow()
+        due = (await session.execute(
+            select(ReturnRequest.id, ReturnRequest.order_id)
+            .where(ReturnRequest.status == "received", ReturnRequest.refund_due_at <= now)
+            .order_by(ReturnRequest.refund_due_at).limit(limit))).all()
         await session.commit()
-    return {"id": return_id, "order_id": order.id, "status": status, "amount": amount, "currency": order.currency,
-            "lines": items, "reason": reason, "created_at": _iso(now)}
+        refunds: list[str] = []
+        paid = 0
+        for return_id, order_id in due:
+            order = await session.get(Order, order_id, with_for_update=True, populate_existing=True)
+            ret = await session.get(ReturnRequest, return_id, with_for_update=True, populate_existing=True)
+            if order is None or ret is None or ret.status != "received" or ret.refund_due_at is None \
+                    or as_utc(ret.refund_due_at) > now:
+                continue
+            refund_id = await _accept_return(session, order=order, ret=ret,
+                                             order_lines=await _lines_of(session, order.id), actor="system",
+                                             note="refund due 7 days after the goods came back (R7 art. 13)")
+            await events.emit(session, kind="order.returned", merchant_id=order.merchant_id,
+                              payload={"order_id": order.id, "return_id": ret.id, "amount": ret.amount,
+                                       "automatic": True})
+            if refund_id:
+                refunds.append(refund_id)
+            paid += 1
+        await session.commit()
+        await settle_refunds(session, settings=settings, refund_ids=refunds)
+    return paid
+
+
+async def list_returns(session: AsyncSession, *, principal: Principal, order_id: str) -> list[dict[str, Any]]:
+    """An order's returns, oldest first, each with its status history (its customer, merchant, the admin)."""
+    order = await get_visible(session, principal=principal, order_id=order_id)
+    return await _return_views(session, order_id=order.id, currency=order.currency)
+
+
+async def _return_views(session: AsyncSession, *, order_id: str, currency: str,
+                        return_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    stmt = select(ReturnRequest).where(ReturnRequest.order_id == order_id)
+    if return_ids is not None:
+        stmt = stmt.where(ReturnRequest.id.in_(list(return_ids)))
+    rets = (await session.scalars(stmt.order_by(ReturnRequest.created_at, ReturnRequest.id)
+                                  .execution_options(populate_existing=True))).all()
+    history: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if rets:
+        for ev in (await session.scalars(select(ReturnEvent).where(ReturnEvent.return_id.in_([r.id for r in rets]))
+                                         .order_by(ReturnEvent.created_at, ReturnEvent.id))).all():
+            history[ev.return_id].append({"status": ev.status, "actor": ev.actor, "note": ev.note,
+                                          "at": _iso(ev.created_at)})
+    now = utcnow()
+    out = []
+    for r in rets:
+        escalated, alert = rules.return_flags(status=r.status, requested_at=r.requested_at,
+                                              received_at=r.received_at, now=now)
+        out.append({
+            "id": r.id, "order_id": r.order_id, "status": r.status, "kind": r.kind, "amount": r.amount,
+            "coupon_amount": r.coupon_amount, "currency": currency, "lines": r.lines["items"], "reason": r.reason,
+            "shipping_payer": r.shipping_payer, "refund_on": r.refund_on, "return_address": r.return_address,
+            "created_at": _iso(r.created_at), "requested_at": _iso(r.requested_at),
+            "received_at": _iso(r.received_at),
+            "refund_due_at": _iso(r.refund_due_at), "refunded_at": _iso(r.refunded_at),
+            "rejected_at": _iso(r.rejected_at), "rejection_code": r.rejection_code,
+            "evidence": list((r.evidence or {}).get("photos", [])), "escalated": escalated, "alert": alert,
+            "history": history[r.id]})
+    return out
+
+
+# ---- coupons ---------------------------------------------------------------------------------------------
+
+# (session, merchant_id, code): gives one use of a coupon back to whoever counts its uses. The order core does not
+# import channels, so the app factory and the CLI install retail's counter here (`install_coupon_release`).
+CouponRelease = Callable[[AsyncSession, str, str], Awaitable[None]]
+_COUPON_RELEASE: dict[str, CouponRelease] = {}
+
+
+def install_coupon_release(release: CouponRelease) -> None:
+    """Give coupon uses back through `release` when a whole order is cancelled or returned."""
+    _COUPON_RELEASE["release"] = release
+
+
+async def release_coupon(session: AsyncSession, *, order: Order) -> bool:
+    """The order's coupon use goes back (the whole order was cancelled or returned), at most once per order.
+    Never commits; returns whether it was given back now."""
+    if not order.promotion_code:
+        return False
+    claimed = await session.execute(update(Order).where(Order.id == order.id, Order.coupon_released_at.is_(None))
+                                    .values(coupon_released_at=utcnow()))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    release = _COUPON_RELEASE.get("release")
+    if release is None:
+        log.warning("coupon_release_not_installed", order_id=order.id)
+    else:
+        await release(session, order.merchant_id, order.promotion_code)
+    await events.emit(session, kind="order.coupon_released", merchant_id=order.merchant_id,
+                      payload={"order_id": order.id, "code": order.promotion_code})
+    return True
 
 
 # ---- payments --------------------------------------------------------------------------------------------
@@ -464,12 +733,26 @@ async def settle_refunds(session: AsyncSession, *, settings: Settings, refund_id
             log.warning("refund_failed", refund_id=refund_id, error=str(exc))
             ok = False
             continue
-        await session.execute(update(Refund).where(Refund.id == refund_id, Refund.status == "pending")
-                              .values(status="succeeded", provider_ref=ref))
+        settled = await session.execute(update(Refund).where(Refund.id == refund_id, Refund.status == "pending")
+                                        .values(status="succeeded", provider_ref=ref))
+        if settled.rowcount != 1:  # type: ignore[attr-defined]  # another worker settled it meanwhile
+            await session.commit()
+            continue
+        if refund.reason == "return":
+            await _return_refunded(session, refund_id)
         await events.emit(session, kind="refund.succeeded", merchant_id=refund.merchant_id,
                           payload={"refund_id": refund_id, "order_id": refund.order_id, "amount": refund.amount})
         await session.commit()
     return ok
+
+
+async def _return_refunded(session: AsyncSession, refund_id: str) -> None:
+    """The provider paid a return's refund: the return is refunded."""
+    ret = await session.scalar(select(ReturnRequest).where(ReturnRequest.refund_id == refund_id,
+                                                           ReturnRequest.status == "refund_pending"))
+    if ret is not None:
+        ret.refunded_at = utcnow()
+        await _return_step(session, ret, "refunded", "system", "refund paid through the payment method")
 
 
 async def retry_refunds(factory: async_sessionmaker[AsyncSession], settings: Settings, limit: int = 100) -> int:

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from app.core.deps import CustomerDep, IdempotencyKey, MerchantDep, OptionalPrincipal, SessionDep, SettingsDep
 from app.core.pagination import Page
-from app.retail import service
+from app.retail import service, till_service
 from app.retail.models import Promotion
 from app.retail.schemas import (
     AccountClosed,
@@ -27,10 +27,12 @@ from app.retail.schemas import (
 router = APIRouter(prefix="/v1", tags=["retail"])
 
 
-def _promotion_out(p: Promotion) -> PromotionOut:
+def _promotion_out(p: Promotion, store_uses: int = 0) -> PromotionOut:
     data = {c: getattr(p, c) for c in ("id", "merchant_id", "code", "kind", "value", "starts_at", "ends_at",
                                         "usage_limit", "used_count", "created_at")}
     data["channels"] = p.channels["channels"]
+    data["redemptions_store"] = store_uses
+    data["redemptions_online"] = max(p.used_count - store_uses, 0)
     return PromotionOut.model_validate(data)
 
 
@@ -89,8 +91,9 @@ async def create_promotion(body: PromotionIn, merchant: MerchantDep, session: Se
 
 @router.get("/promotions", response_model=Page[PromotionOut])
 async def list_promotions(merchant: MerchantDep, session: SessionDep) -> Page[PromotionOut]:
-    return Page(items=[_promotion_out(p) for p in await service.list_promotions(session=session,
-                                                                                merchant_id=merchant.tenant)])
+    """The merchant's promotions; `used_count` counts online and store uses, split in `redemptions_*`."""
+    listed = await till_service.promotions_with_store_uses(session, merchant_id=merchant.tenant)
+    return Page(items=[_promotion_out(p, store_uses) for p, store_uses in listed])
 
 
 @router.post("/me/close", response_model=AccountClosed, tags=["customers"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
@@ -57,3 +57,25 @@ class Promotion(Base):
     usage_limit: Mapped[int | None] = mapped_column(Integer)
     used_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PromotionRedemption(Base):
+    """A coupon redeemed at a store till. The till's own `redemption_id` is unique per merchant, so a
+    repeat is a duplicate and counts once; its use is counted in `Promotion.used_count` like an online one."""
+
+    __tablename__ = "promotion_redemption"
+    __table_args__ = (UniqueConstraint("merchant_id", "redemption_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"))
+    redemption_id: Mapped[str] = mapped_column(String(100))
+    promotion_id: Mapped[str] = mapped_column(ForeignKey("promotion.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    location_id: Mapped[str] = mapped_column(String(40))
+    device_id: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int] = mapped_column(BigInteger)  # the till's basket total, fen
+    discount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10))  # applied | voided
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

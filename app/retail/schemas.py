@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from app.catalog.schemas import ReturnLabel
 from app.core.schemas import Address, Email, OutSchema, Schema, UtcDatetime
 from app.orders.schemas import OrderOut
 
@@ -42,6 +43,8 @@ class CartItemOut(OutSchema):
     total: int
     currency: str
     available: bool
+    return_class: str = "standard"
+    return_label: ReturnLabel | None = None
 
 
 class CartOut(OutSchema):
@@ -78,6 +81,9 @@ class CheckoutIn(Schema):
     fulfilment: Fulfilment
     payment_method: Literal["stripe", "cod"]
     coupon_code: str | None = Field(default=None, min_length=1, max_length=40)
+    confirm_return_exclusions: bool = Field(default=False, description=(
+        "The buyer confirms that the checkout's `confirm_required` items (return_class on the product) cannot be "
+        "returned without a reason. Without it those items keep the 7-day no-reason return."))
 
     @model_validator(mode="after")
     def _lines_or_cart(self) -> CheckoutIn:
@@ -127,8 +133,10 @@ class PromotionOut(OutSchema):
     starts_at: UtcDatetime
     ends_at: UtcDatetime
     usage_limit: int | None
-    used_count: int
+    used_count: int = Field(description="Uses counted against usage_limit, online and in stores together")
     created_at: UtcDatetime
+    redemptions_online: int = Field(default=0, description="Uses by online checkouts (not given back)")
+    redemptions_store: int = Field(default=0, description="Uses at store tills (not voided)")
 
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog import returns
 from app.catalog import service as catalog_service
 from app.catalog.service import SellableVariant
 from app.config import Settings
@@ -117,7 +118,8 @@ async def cart_view(session: AsyncSession, cart: Cart) -> dict[str, Any]:
             continue
         out.append({"variant_id": v.variant_id, "sku": v.sku, "title": v.title, "merchant_id": v.merchant_id,
                     "quantity": item.quantity, "unit_price": v.price, "total": v.price * item.quantity,
-                    "currency": v.currency, "available": v.sellable})
+                    "currency": v.currency, "available": v.sellable, "return_class": v.return_class,
+                    "return_label": returns.label(v.category, v.return_class, v.return_reason)})
     return {"id": cart.id, "customer_id": cart.customer_id, "status": cart.status, "items": out,
             "subtotal": sum(i["total"] for i in out if i["available"]),
             "currency": out[0]["currency"] if out else "CNY"}
@@ -165,6 +167,14 @@ async def _use_promotion(session: AsyncSession, promo_id: str) -> None:
         .values(used_count=Promotion.used_count + 1))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("this coupon has been used up", extra={"field": "coupon_code"})
+
+
+async def release_promotion_use(session: AsyncSession, merchant_id: str, code: str) -> None:
+    """Give back one use of a coupon (its order was cancelled or wholly returned, C33); never below zero."""
+    await session.execute(
+        update(Promotion).where(Promotion.merchant_id == merchant_id, Promotion.code == code.upper(),
+                                Promotion.used_count > 0)
+        .values(used_count=Promotion.used_count - 1))
 
 
 # ---- checkout --------------------------------------------------------------------------------------------
@@ -221,7 +231,9 @@ async def _drafts(session: AsyncSession, *, principal: Principal | None, body: C
         promotion=PromotionTerms(promos[merchant_id].code, promos[merchant_id].kind, promos[merchant_id].value)
         if merchant_id in promos else None,
         lines=[DraftLine(v.variant_id, v.product_id, v.sku, v.title, v.category, v.returnable,
-                         merged[v.variant_id], v.price) for v in sorted(variants, key=lambda x: x.variant_id)])
+                         merged[v.variant_id], v.price, v.listing_revision_id, v.return_class, v.return_reason,
+                         body.confirm_return_exclusions)
+               for v in sorted(variants, key=lambda x: x.variant_id)])
         for merchant_id, variants in sorted(by_merchant.items())]
     return drafts, cart_id, [promos[m].id for m in sorted(promos)]
 

@@ -6,7 +6,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from app.core.deps import AdminDep, CustomerDep, MerchantDep, OptionalPrincipal, SessionDep, SettingsDep
+from app.core.deps import (
+    AdminDep,
+    CustomerDep,
+    MerchantDep,
+    MerchantOrAdminDep,
+    OptionalPrincipal,
+    SessionDep,
+    SettingsDep,
+)
 from app.core.errors import field_error
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.merchants.schemas import MerchantAdminOut
@@ -19,6 +27,11 @@ from app.trust.schemas import (
     ComplaintPage,
     EnforcementOut,
     EnforcementPage,
+    LicenceApprovalIn,
+    LicenceChangeIn,
+    LicenceChangeOut,
+    LicenceChangePage,
+    LicenceDecisionIn,
     MaskIn,
     MerchantProfileOut,
     PlatformInfo,
@@ -67,6 +80,66 @@ async def sellers_over_threshold(_: AdminDep, session: SessionDep) -> dict[str, 
     """Unregistered individuals whose sales this year passed ¥100,000 across their shops (reminded, and
     marked in the report to the regulator)."""
     return {"items": list(await service.over_threshold_sellers(session=session))}
+
+
+# ---- licence changes (C4) --------------------------------------------------------------------------------
+
+@router.post("/licence-changes", status_code=201, response_model=LicenceChangeOut, tags=["merchants"])
+async def submit_licence_change(body: LicenceChangeIn, merchant: MerchantDep, session: SessionDep
+                                ) -> LicenceChangeOut:
+    """Report a change of your licence or registration data (name, kind, licence number, ICP number). The shop
+    page keeps the data on record until the platform approves it (due within 7 working days); one request at
+    a time."""
+    out = await service.submit_licence_change(session=session, principal=merchant, change_in=body)
+    return LicenceChangeOut.model_validate(out)
+
+
+@router.get("/licence-changes", response_model=LicenceChangePage, tags=["merchants"])
+async def my_licence_changes(merchant: MerchantDep, session: SessionDep, limit: LimitQuery = 50,
+                             cursor: CursorQuery = None) -> LicenceChangePage:
+    """Your licence change requests, oldest first, with their decisions."""
+    items, last = await service.list_licence_changes(session=session, merchant_id=merchant.tenant, status=None,
+                                                     after=decode_cursor(cursor), limit=limit)
+    return LicenceChangePage(items=[LicenceChangeOut.model_validate(i) for i in items],
+                             next_cursor=encode_cursor(last) if last else None)
+
+
+@router.get("/licence-changes/{change_id}", response_model=LicenceChangeOut, tags=["merchants"])
+async def get_licence_change(change_id: str, principal: MerchantOrAdminDep, session: SessionDep
+                             ) -> LicenceChangeOut:
+    out = await service.get_licence_change(session=session, principal=principal, change_id=change_id)
+    return LicenceChangeOut.model_validate(out)
+
+
+@router.get("/admin/licence-changes", response_model=LicenceChangePage)
+async def licence_change_queue(
+    _: AdminDep, session: SessionDep, limit: LimitQuery = 50, cursor: CursorQuery = None,
+    status: Annotated[str | None, Query(pattern="^(pending|approved|rejected)$")] = None,
+) -> LicenceChangePage:
+    """The review queue (`?status=pending`), oldest first; `sla_breached` marks requests pending past their
+    7-working-day deadline."""
+    items, last = await service.list_licence_changes(session=session, merchant_id=None, status=status,
+                                                     after=decode_cursor(cursor), limit=limit)
+    return LicenceChangePage(items=[LicenceChangeOut.model_validate(i) for i in items],
+                             next_cursor=encode_cursor(last) if last else None)
+
+
+@router.post("/admin/licence-changes/{change_id}/approve", response_model=LicenceChangeOut)
+async def approve_licence_change(change_id: str, admin: AdminDep, session: SessionDep,
+                                 body: LicenceApprovalIn | None = None) -> LicenceChangeOut:
+    """The new data was verified: the shop page shows it from now on."""
+    out = await service.decide_licence_change(session=session, actor=admin.scope, change_id=change_id, approve=True,
+                                              reason=body.reason if body else None)
+    return LicenceChangeOut.model_validate(out)
+
+
+@router.post("/admin/licence-changes/{change_id}/reject", response_model=LicenceChangeOut)
+async def reject_licence_change(change_id: str, body: LicenceDecisionIn, admin: AdminDep,
+                                session: SessionDep) -> LicenceChangeOut:
+    """The new data could not be verified; the data on record stays. The reason is shown to the merchant."""
+    out = await service.decide_licence_change(session=session, actor=admin.scope, change_id=change_id,
+                                              approve=False, reason=body.reason)
+    return LicenceChangeOut.model_validate(out)
 
 
 # ---- reviews ---------------------------------------------------------------------------------------------

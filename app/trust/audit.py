@@ -25,7 +25,8 @@ AUDITED_IN_SERVICE = frozenset({
     "/v1/admin/products/{product_id}/takedown", "/v1/admin/products/{product_id}/approve",
     "/v1/admin/reviews/{review_id}/mask", "/v1/admin/complaints/{complaint_id}/resolve",
     "/v1/admin/enforcement/warnings", "/v1/reviews/{review_id}/reply", "/v1/admin/merchants/{merchant_id}/suspend",
-    "/v1/seller-profile",
+    "/v1/seller-profile", "/v1/licence-changes", "/v1/admin/licence-changes/{change_id}/approve",
+    "/v1/admin/licence-changes/{change_id}/reject",
 })
 MAX_BODY = 64 * 1024
 

@@ -122,3 +122,24 @@ class SellerProfile(Base):
     over_threshold_year: Mapped[int | None] = mapped_column(Integer)
     over_threshold_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LicenceChange(Base):
+    """A seller's request to change its licence and registration data (C4). It waits for the platform to verify
+    it (due within 7 working days); once approved the new data is what the shop page shows. Never deleted."""
+
+    __tablename__ = "licence_change"
+    __table_args__ = (Index("ix_licence_change_status_id", "status", "id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # pending | approved | rejected
+    changes: Mapped[dict[str, Any]]  # the new values, by field
+    previous: Mapped[dict[str, Any]]  # the values on record when it was submitted
+    note: Mapped[str | None] = mapped_column(String(500))
+    submitted_by: Mapped[str] = mapped_column(String(60))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sla_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(60))
+    decision_reason: Mapped[str | None] = mapped_column(String(500))

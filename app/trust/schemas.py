@@ -190,3 +190,43 @@ class MerchantProfileOut(OutSchema):
     completed_orders: int = 0
     reverification_due_at: UtcDatetime | None = None
     platform: PlatformInfo
+
+
+class LicenceChangeIn(Schema):
+    """New licence and registration data; send only the fields that change (`icp_no: null` removes it)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="Name on the licence")
+    kind: Literal["enterprise", "individual"] | None = None
+    licence_no: str | None = Field(default=None, min_length=1, max_length=64,
+                                   description="Business licence (USCC) or ID number")
+    icp_no: str | None = Field(default=None, max_length=64)
+    note: str | None = Field(default=None, max_length=500, description="What changed and why, for the reviewer")
+
+
+class LicenceDecisionIn(Schema):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class LicenceApprovalIn(Schema):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class LicenceChangeOut(OutSchema):
+    id: str
+    merchant_id: str
+    status: Literal["pending", "approved", "rejected"]
+    changes: dict[str, str | None] = Field(description="The new values, by field")
+    previous: dict[str, str | None] = Field(description="The values on record when it was submitted")
+    note: str | None
+    submitted_at: UtcDatetime
+    sla_due_at: UtcDatetime = Field(description="The platform verifies it by then: 7 working days (Mon–Fri, "
+                                    "Asia/Shanghai) after the day it was submitted")
+    sla_breached: bool = Field(description="Still pending after `sla_due_at`, or decided after it")
+    decided_at: UtcDatetime | None
+    decided_by: str | None
+    decision_reason: str | None
+
+
+class LicenceChangePage(OutSchema):
+    items: list[LicenceChangeOut]
+    next_cursor: str | None = None

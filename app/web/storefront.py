@@ -209,7 +209,8 @@ def checkout_body(cart_id: str, values: dict[str, str], *, guest: bool) -> Check
                                                "postal_code", "country")}}
     return CheckoutIn.model_validate({
         "cart_id": cart_id, "email": values.get("email") or None if guest else None, "fulfilment": fulfilment,
-        "payment_method": values.get("payment_method", "cod"), "coupon_code": values.get("coupon_code") or None})
+        "payment_method": values.get("payment_method", "cod"), "coupon_code": values.get("coupon_code") or None,
+        "confirm_return_exclusions": values.get("confirm_return_exclusions") == "1"})
 
 
 @router.post("/checkout")
@@ -276,7 +277,8 @@ async def request_return(request: Request, order_id: str, session: SessionDep, s
     lines = [(ln["variant_id"], ln["quantity"] - ln["returned_quantity"]) for ln in order["lines"]
              if ln["quantity"] > ln["returned_quantity"]]
     await orders_service.request_return(session, settings=settings, principal=principal, order_id=order_id,
-                                        lines=lines, reason=str(form.get("reason", ""))[:500] or "-")
+                                        lines=lines, reason=str(form.get("reason", ""))[:500] or "-",
+                                        kind="quality" if form.get("kind") == "quality" else "no_reason")
     return redirect(f"/orders/{order_id}?done=return")
 
 

@@ -186,6 +186,7 @@ class CatalogItem(NamedTuple):
     price: int
     terms: pricing.Terms
     sellable: bool
+    listing_revision_id: str | None
 
 
 @dataclass
@@ -211,14 +212,15 @@ async def _catalog(session: AsyncSession, merchant_id: str, skus: set[str]) -> d
     rows = (await session.execute(
         select(Variant.id, Variant.product_id, Variant.sku, Product.title, Product.category, Category.returnable,
                Variant.price, Variant.wholesale, Variant.moq, Variant.pack_size,
-               (Product.status == "active") & (Merchant.status == "active"))
+               (Product.status == "active") & (Merchant.status == "active"), Product.current_revision_id)
         .join(Product, Product.id == Variant.product_id)
         .join(Category, Category.slug == Product.category)
         .join(Merchant, Merchant.id == Variant.merchant_id)
         .where(Variant.merchant_id == merchant_id, inventory_bulk.one_of(session, Variant.sku, list(skus))))).all()
     return {sku: CatalogItem(vid, pid, sku, title, category, returnable, price,
-                             pricing.Terms(wholesale, moq, pack_size), bool(sellable))
-            for vid, pid, sku, title, category, returnable, price, wholesale, moq, pack_size, sellable in rows}
+                             pricing.Terms(wholesale, moq, pack_size), bool(sellable), revision_id)
+            for vid, pid, sku, title, category, returnable, price, wholesale, moq, pack_size, sellable, revision_id
+            in rows}
 
 
 async def _tiers(session: AsyncSession, variant_ids: list[str]) -> dict[str, list[Tier]]:
@@ -300,7 +302,7 @@ async def _evaluate(session: AsyncSession, *, buyer: Buyer, lines: Sequence[Requ
             break
     outcome = Outcome(results, [ln.field for ln in lines], stock)
     outcome.accepted = [DraftLine(item.variant_id, item.product_id, item.sku, item.title, item.category,
-                                  item.returnable, q, result["unit_price"])
+                                  item.returnable, q, result["unit_price"], item.listing_revision_id)
                         for result, item, q in candidates if result["status"] == "accepted"]
     return outcome
 

@@ -94,6 +94,9 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         assert (await client.post(f"/v1/orders/{order_id}/{step}", headers=a.headers, json=body)).status_code < 300
     review = await client.post(f"/v1/orders/{order_id}/reviews", headers=shopper, json={"rating": 5, "text": "好"})
     assert review.status_code == 201, review.text
+    returned = await client.post(f"/v1/orders/{order_id}/returns", headers=shopper,
+                                 json={"lines": [{"variant_id": s.variant_id, "quantity": 1}]})
+    assert returned.status_code == 201, returned.text
     open_order = (await client.post("/v1/checkout", headers=shopper, json=f.checkout_body(
         [(s.variant_id, 2)], fulfilment={"type": "pickup", "location_id": s.store["id"]}))).json()["orders"][0]
     sale = f.pos_event("walk-in-1", "sale", s.sku, 4, _later(seconds=1), unit_price=18_000)
@@ -118,6 +121,19 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "slug": "a-spring", "title": "春节年货节", "starts_at": _later(days=1), "ends_at": _later(days=10),
         "product_ids": [s.product["id"]]})
     assert campaign.status_code == 201, campaign.text
+    webhook = await client.post("/v1/webhooks", headers=a.headers, json={
+        "url": "https://erp.example.com/hooks", "events": ["*"]})
+    assert webhook.status_code == 201, webhook.text
+    licence_change = await client.post("/v1/licence-changes", headers=a.headers,
+                                       json={"icp_no": "沪ICP备12345678号-1"})
+    assert licence_change.status_code == 201, licence_change.text
+    store_promo = await client.post("/v1/promotions", headers=a.headers, json={
+        "code": "A-STORE", "kind": "amount", "value": 100, "channels": ["store"], "starts_at": _later(days=-1),
+        "ends_at": _later(days=3)})
+    assert store_promo.status_code == 201, store_promo.text
+    redemption = await client.post("/v1/pos/promotions/redeem", headers=till, json={
+        "code": "A-STORE", "redemption_id": "a-till-1", "amount": 1_000, "occurred_at": _later(seconds=0)})
+    assert redemption.status_code == 200, redemption.text
 
     b = await f.shop(client, on_hand=5, store_on_hand=5)
     b_point = await f.pickup_point(client, b.m)
@@ -135,10 +151,14 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "order_id": open_order["id"], "buyer_id": buyer.id, "quote_id": quote.json()["id"],
         "pickup_point_id": point["id"], "group_buy_id": gb["id"], "slot_id": slot.json()["id"],
         "conflict_id": conflict["id"], "complaint_id": complaint.json()["id"], "review_id": review.json()["id"],
-        "campaign_id": campaign.json()["id"],
+        "campaign_id": campaign.json()["id"], "webhook_id": webhook.json()["id"], "return_id": returned.json()["id"],
+        "revision_id": order["orders"][0]["lines"][0]["listing_revision_id"],
+        "change_id": licence_change.json()["id"],
+        "redemption_id": redemption.json()["redemption_id"],
     }
     private = {ids[k] for k in ("device_id", "cart_id", "order_id", "buyer_id", "quote_id", "conflict_id",
-                                "complaint_id")} | {order_id, device["token"], buyer.token, point["leader_token"]}
+                                "complaint_id", "webhook_id", "return_id", "change_id")} | {
+        order_id, device["token"], buyer.token, point["leader_token"], webhook.json()["secret"]}
     return {"a": a, "shop": s, "ids": ids, "principals": principals, "private": private,
             "completed_order_id": order_id}
 
@@ -155,6 +175,8 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/products"): f.product_body(skus=(ids["sku"],)),
         ("PATCH", "/v1/products/{product_id}"): {"title": "hacked", "status": "draft"},
         ("POST", "/v1/pos/events"): {"events": [f.pos_event("evil-1", "sale", ids["sku"], 1, _later(seconds=1))]},
+        ("POST", "/v1/pos/promotions/redeem"): {"code": "A-STORE", "redemption_id": "evil-r-1", "amount": 1_000,
+                                                "occurred_at": _later(seconds=1)},
         ("POST", "/v1/inventory/conflicts/{conflict_id}/resolve"): {"resolution": "accepted"},
         ("PUT", "/v1/locations/{location_id}/stock/{sku}"): {"on_hand": 0},
         ("POST", "/v1/carts/{cart_id}/items"): line,
@@ -164,6 +186,9 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/orders/{order_id}/shipments"): {"carrier": "SF", "tracking_no": "EVIL"},
         ("POST", "/v1/orders/{order_id}/collect"): {"pickup_code": "000000"},
         ("POST", "/v1/orders/{order_id}/returns"): {"lines": [line], "reason": "hacked"},
+        ("POST", "/v1/orders/{order_id}/returns/{return_id}/reject"): {
+            "code": "hygiene_seal_broken", "evidence": ["https://evil.example.com/p.jpg"]},
+        ("PUT", "/v1/return-policy"): {"refund_on": "request", "free_return_shipping": True},
         ("POST", "/v1/wholesale/buyers"): {"name": "evil buyer"},
         ("PUT", "/v1/wholesale/buyers/{buyer_id}/prices"): {
             "prices": [{"sku": ids["sku"], "unit_price": 1}]},
@@ -196,6 +221,7 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/campaigns"): {"slug": "evil", "title": "evil", "starts_at": _later(days=1), "ends_at": later,
                                     "product_ids": [ids["product_id"]]},
         ("POST", "/v1/campaigns/{campaign_id}/items"): {"product_ids": [ids["product_id"]]},
+        ("POST", "/v1/webhooks"): {"url": "https://evil.example.com/hooks", "events": ["*"]},
     }
 
 

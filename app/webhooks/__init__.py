@@ -1,0 +1,1 @@
+"""Outbound webhooks: merchants register endpoints and hear every event of theirs (see `signing`)."""
