@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Unpack
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, Integer, MetaData, event
 from sqlalchemy.dialects import postgresql
@@ -111,7 +111,8 @@ def dialect_of(session: AsyncSession) -> str:
 
 
 async def run(session: AsyncSession, statement: Executable,
-              params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None) -> CursorResult[Unpack[tuple[Any, ...]]]:
+              params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
+              ) -> CursorResult[*tuple[Any, ...]]:
     """Execute a Core statement on the session's connection, in its transaction, without ORM processing.
 
     The hot paths (checkout, reservation, idempotency, the outbox) build their statements once, at import,

@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     admin = secrets.token_urlsafe(24)
     with PgDatabase() as db:
         migrate(db.url)
-        env = {"DATABASE_URL": server_db_url(db, args.pg_transport), "SHOP_ADMIN_TOKEN": admin, "SHOP_BACKGROUND_JOBS": "false"}
+        env = {"DATABASE_URL": server_db_url(db, args.pg_transport), "SHOP_ADMIN_TOKEN": admin,
+               "SHOP_BACKGROUND_JOBS": "false"}
         with Server(env, workers=args.workers) as server:
             variant_ids = asyncio.run(seed(server.base_url, admin, args.variants, stock=1_000))
             log("seeded", variants=len(variant_ids))

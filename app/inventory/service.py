@@ -31,6 +31,7 @@ from app.db import insert_ignore, run
 from app.inventory.allocation import Need, Plan, Take, plan_delivery, plan_pickup
 from app.inventory.errors import OutOfStock
 from app.inventory.models import Allocation, StockChangeCounter, StockLevel, StockMovement
+from app.inventory.sync import in_touch, sync_status
 from app.merchants.models import Location, Merchant
 
 MAX_REPLANS = 3
@@ -190,7 +191,8 @@ _AVAILABLE = (select(StockLevel.location_id, StockLevel.variant_id,
                      StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock, Location.kind)
               .join(Location, Location.id == StockLevel.location_id)
               .where(StockLevel.merchant_id == bindparam("merchant_id"),
-                     StockLevel.variant_id.in_(bindparam("variant_ids", expanding=True))))
+                     StockLevel.variant_id.in_(bindparam("variant_ids", expanding=True)),
+                     in_touch(StockLevel.location_id, bindparam("now", type_=DateTime(timezone=True)))))
 _AVAILABLE_AT = _AVAILABLE.where(StockLevel.location_id == bindparam("location_id"))
 _TAKE = (update(_LEVELS)
          .where(_LEVELS.c.location_id == bindparam("b_loc"), _LEVELS.c.variant_id == bindparam("b_var"),
@@ -200,7 +202,7 @@ _TAKE = (update(_LEVELS)
 
 async def _available(session: AsyncSession, merchant_id: str, variant_ids: list[str],
                      only_location: str | None) -> tuple[dict[tuple[str, str], int], dict[str, str]]:
-    params = {"merchant_id": merchant_id, "variant_ids": variant_ids}
+    params: dict[str, Any] = {"merchant_id": merchant_id, "variant_ids": variant_ids, "now": utcnow()}
     if only_location:
         params["location_id"] = only_location
     available: dict[tuple[str, str], int] = {}
@@ -415,12 +417,16 @@ async def public_availability(session: AsyncSession, *, sku: str, merchant_id: s
                StockLevel.safety_stock)
         .join(Location, Location.id == StockLevel.location_id)
         .where(StockLevel.variant_id == variant_id).order_by(Location.id))).all()
+    held = {loc for loc, status in (await sync_status(session, [r.location_id for r in rows])).items()
+            if status.out_of_touch}  # a till out of touch: that store's stock is not offered online
     locations = []
     for r in rows:
         item: dict[str, Any] = {"location_id": r.location_id, "name": r.name, "kind": r.kind,
-                                "available": max(r.on_hand - r.reserved - r.safety_stock, 0)}
+                                "available": 0 if r.location_id in held
+                                else max(r.on_hand - r.reserved - r.safety_stock, 0)}
         if own:
-            item.update(on_hand=r.on_hand, reserved=r.reserved, safety_stock=r.safety_stock)
+            item.update(on_hand=r.on_hand, reserved=r.reserved, safety_stock=r.safety_stock,
+                        online_stock_held=r.location_id in held)
         locations.append(item)
     return {"sku": sku, "variant_id": variant_id, "available": sum(loc["available"] for loc in locations),
             "locations": locations}
