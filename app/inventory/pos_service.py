@@ -315,7 +315,9 @@ async def _write_levels(session: AsyncSession, *, merchant_id: str, location_id:
                                                            for v in changed])
     await events.emit_many(session, [
         ("stock.changed", merchant_id, {"location_id": location_id, "variant_id": v, "sku": sku_of[v],
-                                        "on_hand": target[v], "reserved": current[v].reserved, "source": "pos"})
+                                        "kind": "pos", "on_hand_delta": target[v] - current[v].on_hand,
+                                        "reserved_delta": 0, "on_hand": target[v], "reserved": current[v].reserved,
+                                        "source": "pos"})
         for v in changed if target[v] != current[v].on_hand])
     sold = {v for v in touched if any(e.type == "sale" for e in by_variant[v])}
     short = {v: current[v].reserved - target[v] for v in sorted(sold) if target[v] - current[v].reserved < 0}
