@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     stripe_publishable_key: str | None = Field(default=None, description="pk_... for Stripe.js on the order page")
     stripe_api_base: str | None = Field(default=None, description="Point the Stripe SDK at another host")
     shop_order_hold_minutes: int = Field(default=30, ge=1, description="How long an unpaid order holds stock")
+    shop_pos_sync_lag_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60,
+                                           description="A store whose till has not synced for this long may be "
+                                           "selling offline: online shoppers see none of its stock until it does")
     shop_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="Request body limit")
     shop_log_level: Literal["debug", "info", "warning", "error"] = "info"
     shop_log_json: bool = Field(default=True, description="JSON log lines (false: human-readable)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -10,10 +10,11 @@ from sqlalchemy import JSON, BigInteger, Integer, MetaData, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.base import Executable
 
 NAMING = {
     "pk": "pk_%(table_name)s",
@@ -103,3 +104,20 @@ def insert_ignore(session_dialect: str, table: Any, index_elements: list[str]) -
     """`INSERT ... ON CONFLICT (index_elements) DO NOTHING` for either database."""
     make = pg_insert if session_dialect == "postgresql" else sqlite_insert
     return make(table).on_conflict_do_nothing(index_elements=index_elements)
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+async def run(session: AsyncSession, statement: Executable,
+              params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
+              ) -> CursorResult[*tuple[Any, ...]]:
+    """Execute a Core statement on the session's connection, in its transaction, without ORM processing.
+
+    The hot paths (checkout, reservation, idempotency, the outbox) build their statements once, at import,
+    with bind parameters, and run them here: no per-call statement construction, cache-key generation or
+    ORM bulk-persistence bookkeeping, which is most of the CPU a small statement otherwise costs.
+    """
+    conn = await session.connection()
+    return await conn.execute(statement, params)

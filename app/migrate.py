@@ -24,7 +24,7 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "heads") -> None:
+def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema at `url` to `revision`. Blocking: runs its own event loop."""
     command.upgrade(alembic_config(url), revision)
 

@@ -25,6 +25,7 @@ from harness import (
     ADDRESS,
     PgDatabase,
     Server,
+    default_pg_transport,
     ensure_wrk,
     install_sigterm_handler,
     log,
@@ -34,6 +35,7 @@ from harness import (
     result_rows,
     run_wrk,
     seed_merchant,
+    server_db_url,
 )
 
 
@@ -85,14 +87,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--variants", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pg-transport", choices=("socket", "tcp"), default=default_pg_transport(),
+                        help="how the server reaches PostgreSQL on this host (default: the Unix socket if present)")
     args = parser.parse_args(argv)
     install_sigterm_handler()
-    command = shlex.join([".venv/bin/python", "bench/checkout.py", "--duration", str(args.duration)])
+    command = shlex.join([".venv/bin/python", "bench/checkout.py", "--duration", str(args.duration),
+                           "--pg-transport", args.pg_transport])
     ensure_wrk()
     admin = secrets.token_urlsafe(24)
     with PgDatabase() as db:
         migrate(db.url)
-        env = {"DATABASE_URL": db.url, "SHOP_ADMIN_TOKEN": admin, "SHOP_BACKGROUND_JOBS": "false"}
+        env = {"DATABASE_URL": server_db_url(db, args.pg_transport), "SHOP_ADMIN_TOKEN": admin,
+               "SHOP_BACKGROUND_JOBS": "false"}
         with Server(env, workers=args.workers) as server:
             variant_ids = asyncio.run(seed(server.base_url, admin, args.variants, stock=1_000))
             log("seeded", variants=len(variant_ids))
@@ -122,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         ("server memory after run (RSS)", f"{rss:.0f} MiB", "-", command),
     ]
     print_table(f"Checkout: {args.workers} workers, {args.connections} connections, {args.duration}s, "
-                f"{args.variants} variants", rows)
+                f"{args.variants} variants, PostgreSQL over {args.pg_transport}", rows)
     print(f"reproduce: {command}")
     ok = (result.socket_errors == 0 and after["oversold"] == 0 and after["ledger_mismatch"] == 0
           and after["reserved"] == after["ordered"])

@@ -26,7 +26,16 @@ from datetime import UTC, datetime, timedelta
 import asyncpg  # type: ignore[import-untyped]
 import httpx
 import orjson
-from harness import PgDatabase, Server, install_sigterm_handler, log, migrate, print_table
+from harness import (
+    PgDatabase,
+    Server,
+    default_pg_transport,
+    install_sigterm_handler,
+    log,
+    migrate,
+    print_table,
+    server_db_url,
+)
 
 SKUS = 1_000
 DEVICES = 20
@@ -136,15 +145,18 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=2_000, help="events per upload in the concurrent run")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument("--pg-transport", choices=("socket", "tcp"), default=default_pg_transport(),
+                        help="how the server reaches PostgreSQL on this host (default: the Unix socket if present)")
     args = parser.parse_args()
     install_sigterm_handler()
     with PgDatabase() as db:
         migrate(db.url)
-        env = {"DATABASE_URL": db.url, "SHOP_ADMIN_TOKEN": ADMIN, "SHOP_BACKGROUND_JOBS": "false",
-               "SHOP_DB_POOL_SIZE": "20"}
+        env = {"DATABASE_URL": server_db_url(db, args.pg_transport), "SHOP_ADMIN_TOKEN": ADMIN,
+               "SHOP_BACKGROUND_JOBS": "false", "SHOP_DB_POOL_SIZE": "20"}
         with Server(env, workers=args.workers) as server:
             rows, ok = asyncio.run(run(server.base_url, db.dsn, args))
-    print_table(f"POS sync on PostgreSQL: {args.workers} workers, {SKUS:,} SKUs, one store", rows)
+    print_table(f"POS sync on PostgreSQL over {args.pg_transport}: {args.workers} workers, {SKUS:,} SKUs, one store",
+                rows)
     return 0 if ok else 1
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Select, and_, delete, insert, select, update
+from sqlalchemy import Select, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from app.core import cache, events
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
+from app.db import run
 from app.merchants import verification
 from app.merchants.models import Merchant
 
@@ -448,19 +449,22 @@ class SellableVariant:
     return_reason: str | None = None
 
 
+# Built once (the checkout's catalogue read): the variant ids are one expanding parameter.
+_SELLABLE = (select(Variant.id, Variant.product_id, Variant.merchant_id, Variant.sku, Product.title, Product.category,
+                    Category.returnable, Variant.price, Variant.currency, Variant.attributes, Product.status,
+                    Merchant.status.label("merchant_status"), Product.current_revision_id, Product.return_class,
+                    Product.return_reason)
+             .join(Product, Product.id == Variant.product_id)
+             .join(Category, Category.slug == Product.category)
+             .join(Merchant, Merchant.id == Variant.merchant_id)
+             .where(Variant.id.in_(bindparam("ids", expanding=True))))
+
+
 async def sellable_variants(*, session: AsyncSession, variant_ids: Sequence[str]) -> dict[str, SellableVariant]:
     """The variants (by id) with what a checkout needs, in one query. Missing ids are simply absent."""
     if not variant_ids:
         return {}
-    rows = (await session.execute(
-        select(Variant.id, Variant.product_id, Variant.merchant_id, Variant.sku, Product.title, Product.category,
-               Category.returnable, Variant.price, Variant.currency, Variant.attributes, Product.status,
-               Merchant.status.label("merchant_status"), Product.current_revision_id, Product.return_class,
-               Product.return_reason)
-        .join(Product, Product.id == Variant.product_id)
-        .join(Category, Category.slug == Product.category)
-        .join(Merchant, Merchant.id == Variant.merchant_id)
-        .where(Variant.id.in_(set(variant_ids))))).all()
+    rows = (await run(session, _SELLABLE, {"ids": sorted(set(variant_ids))})).all()
     return {r.id: SellableVariant(r.id, r.product_id, r.merchant_id, r.sku, r.title, r.category, r.returnable,
                                   r.price, r.currency, r.attributes or {},
                                   r.status == "active" and r.merchant_status == "active", r.current_revision_id,

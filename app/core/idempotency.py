@@ -1,29 +1,37 @@
 """`Idempotency-Key` handling: a retry with the same key and body gets the first response.
 
-The key is claimed (inserted) at the start of the unit of work, so a concurrent retry blocks on the
-unique index and then reads the stored answer; the response is stored in the same transaction as the
-change it describes, so an answer exists exactly when the change does.
+The key is recorded with the response as the last statement of the unit of work, in the same
+transaction as the change it describes, so an answer exists exactly when the change does; a concurrent
+retry blocks on the unique index until the first request commits, then rolls back and reads the answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import Table, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
 from app.core.errors import Conflict, IdempotencyConflict
 from app.core.models import IdempotencyRecord
-from app.db import insert_ignore
+from app.db import dialect_of, insert_ignore, run
 
 Result = tuple[int, Any]  # (HTTP status, JSON-ready body)
 RETRIES = 5
+_RECORDS = cast(Table, IdempotencyRecord.__table__)
+
+
+@functools.cache
+def _record(dialect: str) -> Any:
+    """INSERT the key and its answer unless the key exists, returning its id: built once per dialect."""
+    return insert_ignore(dialect, _RECORDS, ["scope", "key"]).returning(_RECORDS.c.id)
 
 
 def request_hash(*parts: Any) -> str:
@@ -48,8 +56,6 @@ async def _stored(session: AsyncSession, scope: str, key: str, fingerprint: str)
         return None
     if row.request_hash != fingerprint:
         raise IdempotencyConflict(f"Idempotency-Key {key!r} was used with a different request")
-    if row.status_code == 0:
-        raise Conflict(f"a request with Idempotency-Key {key!r} is still in progress")
     return row.status_code, orjson.loads(row.response_body)
 
 
@@ -89,24 +95,29 @@ async def _run_once(session: AsyncSession, *, scope: str, key: str | None, finge
         result = await work()
         await session.commit()
         return result
-    # Claim the key. A concurrent request with the same key makes this wait until it commits, and
-    # then the claim fails and its stored answer is read instead.
-    claimed = (await session.execute(
-        insert_ignore(session.get_bind().dialect.name, IdempotencyRecord, ["scope", "key"])
-        .values(scope=scope, key=key, request_hash=fingerprint, status_code=0, response_body="", created_at=utcnow())
-        .returning(IdempotencyRecord.id))).first()
-    if claimed is None:
+    # The work runs first and the key is recorded with its answer as the last statement of the same
+    # transaction: one statement per request. A request whose key already has an answer finds out there
+    # (the insert does nothing) or, if its work failed meanwhile (say the stock it reserved the first
+    # time is gone now), when the failure is handled; either way it rolls back and gets that answer. A
+    # concurrent request with the same key waits on the unique index until the first one commits.
+    try:
+        status, body = await work()
+    except Exception:
         await session.rollback()
         found = await _stored(session, scope, key, fingerprint)
         await session.rollback()
-        if found is None:
+        if found is not None:
+            return found
+        raise
+    recorded = (await run(session, _record(dialect_of(session)), {
+        "scope": scope, "key": key, "request_hash": fingerprint, "status_code": status,
+        "response_body": orjson.dumps(body).decode(), "created_at": utcnow()})).first()
+    if recorded is None:
+        await session.rollback()
+        found = await _stored(session, scope, key, fingerprint)
+        await session.rollback()
+        if found is None:  # the other request's row is gone again (it cannot be: answers are kept)
             raise Conflict(f"a request with Idempotency-Key {key!r} is still in progress")
         return found
-    status, body = await work()
-    await session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
-        .values(status_code=status, response_body=orjson.dumps(body).decode())
-    )
     await session.commit()
     return status, body

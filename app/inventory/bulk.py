@@ -36,6 +36,7 @@ from app.inventory.allocation import Need, Plan, Take, plan_delivery, plan_picku
 from app.inventory.errors import OutOfStock
 from app.inventory.models import Allocation, StockLevel, StockMovement
 from app.inventory.service import LineNeed
+from app.inventory.sync import in_touch
 from app.merchants.models import Location
 
 _PG_RESERVE = text("""
@@ -99,7 +100,8 @@ async def availability(session: AsyncSession, *, merchant_id: str, variant_ids: 
     stmt = (select(StockLevel.location_id, StockLevel.variant_id,
                    StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock, Location.kind)
             .join(Location, Location.id == StockLevel.location_id)
-            .where(StockLevel.merchant_id == merchant_id, one_of(session, StockLevel.variant_id, ids))
+            .where(StockLevel.merchant_id == merchant_id, one_of(session, StockLevel.variant_id, ids),
+                   in_touch(StockLevel.location_id, utcnow()))
             .order_by(StockLevel.variant_id, StockLevel.location_id))
     if only_location:
         stmt = stmt.where(StockLevel.location_id == only_location)

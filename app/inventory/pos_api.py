@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from app.core.deps import DeviceDep, IdempotencyKey, MerchantDep, SessionDep
+from app.core.deps import DeviceDep, IdempotencyKey, MerchantDep, SessionDep, SettingsDep
 from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from app.inventory import pos_service as service
 from app.inventory.pos_schemas import ChangesOut, ConflictOut, ConflictResolve, PosUpload, PosUploadOut
@@ -17,21 +17,23 @@ router = APIRouter(prefix="/v1", tags=["pos"])
 
 
 @router.post("/pos/events", response_model=PosUploadOut, response_model_exclude_none=True)
-async def upload_events(body: PosUpload, device: DeviceDep, session: SessionDep,
+async def upload_events(body: PosUpload, device: DeviceDep, session: SessionDep, settings: SettingsDep,
                         idempotency_key: IdempotencyKey = None) -> Response:
     """Apply a batch of till events (up to 10,000), all or nothing; each gets applied, duplicate or rejected.
 
     A POS sale without a `unit_price` is valued at the variant's current price (for channel reports).
     """
-    out = await service.upload(session, device=device, idempotency_key=idempotency_key, events_in=body.events)
+    out = await service.upload(session, device=device, idempotency_key=idempotency_key, events_in=body.events,
+                               sync_lag_minutes=settings.shop_pos_sync_lag_minutes)
     return Response(orjson.dumps(out), media_type="application/json")  # shaped by the service; 10,000 results
 
 
 @router.get("/pos/changes", response_model=ChangesOut)
-async def stock_changes(device: DeviceDep, session: SessionDep, cursor: CursorQuery = None,
+async def stock_changes(device: DeviceDep, session: SessionDep, settings: SettingsDep, cursor: CursorQuery = None,
                         limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> ChangesOut:
     """Stock levels at the till's location changed since `cursor` (online reservations included); gap-free."""
-    return ChangesOut.model_validate(await service.changes(session, device=device, cursor=cursor, limit=limit))
+    return ChangesOut.model_validate(await service.changes(session, device=device, cursor=cursor, limit=limit,
+                                                           sync_lag_minutes=settings.shop_pos_sync_lag_minutes))
 
 
 @router.get("/inventory/conflicts", response_model=Page[ConflictOut])

@@ -39,7 +39,7 @@ from app.core.errors import Conflict, NotFound, field_error
 from app.core.ids import new_id
 from app.core.pagination import decode_cursor, encode_cursor
 from app.db import insert_ignore
-from app.inventory import pos
+from app.inventory import pos, sync
 from app.inventory import service as inventory_service
 from app.inventory.models import (
     Allocation,
@@ -77,12 +77,17 @@ def _binary(session: AsyncSession, column: Any) -> Any:
 
 
 async def upload(session: AsyncSession, *, device: Principal, idempotency_key: str | None,
-                 events_in: Sequence[PosEventIn]) -> dict[str, Any]:
-    """Apply a batch of till events (all or nothing); a retry with the same key returns the first answer."""
+                 events_in: Sequence[PosEventIn], sync_lag_minutes: int) -> dict[str, Any]:
+    """Apply a batch of till events (all or nothing); a retry with the same key returns the first answer.
+
+    The upload is also the till's sync (app/inventory/sync.py), in the same transaction.
+    """
     fingerprint = idempotency.request_hash("pos-events", [e.model_dump(mode="json") for e in events_in])
 
     async def work() -> tuple[int, Any]:
-        return 200, await _apply(session, device=device, events_in=events_in)
+        out = await _apply(session, device=device, events_in=events_in)
+        await sync.record_sync(session, device_id=device.subject_id, lag_minutes=sync_lag_minutes)
+        return 200, out
 
     _, body = await idempotency.run_idempotent(session, scope=device.scope, key=idempotency_key,
                                                fingerprint=fingerprint, work=work)
@@ -310,7 +315,9 @@ async def _write_levels(session: AsyncSession, *, merchant_id: str, location_id:
                                                            for v in changed])
     await events.emit_many(session, [
         ("stock.changed", merchant_id, {"location_id": location_id, "variant_id": v, "sku": sku_of[v],
-                                        "on_hand": target[v], "reserved": current[v].reserved, "source": "pos"})
+                                        "kind": "pos", "on_hand_delta": target[v] - current[v].on_hand,
+                                        "reserved_delta": 0, "on_hand": target[v], "reserved": current[v].reserved,
+                                        "source": "pos"})
         for v in changed if target[v] != current[v].on_hand])
     sold = {v for v in touched if any(e.type == "sale" for e in by_variant[v])}
     short = {v: current[v].reserved - target[v] for v in sorted(sold) if target[v] - current[v].reserved < 0}
@@ -356,11 +363,17 @@ def _parse_position(cursor: str | None) -> tuple[int, str]:
     return int(seq), variant_id
 
 
-async def changes(session: AsyncSession, *, device: Principal, cursor: str | None, limit: int) -> dict[str, Any]:
-    """Levels at the device's location changed after `cursor`, oldest change first; gap-free."""
+async def changes(session: AsyncSession, *, device: Principal, cursor: str | None, limit: int,
+                  sync_lag_minutes: int) -> dict[str, Any]:
+    """Levels at the device's location changed after `cursor`, oldest change first; gap-free.
+
+    A poll is a sync too: the till is online and sees what online shoppers were promised.
+    """
     location_id = device.location_id
     if location_id is None:
         raise NotFound("location")
+    await sync.record_sync(session, device_id=device.subject_id, lag_minutes=sync_lag_minutes)
+    await session.commit()
     seq, after_variant = _parse_position(cursor)
     position: ColumnElement[bool] = StockLevel.change_seq > seq
     if after_variant:  # inside a page break: the rest of that change number, then later ones

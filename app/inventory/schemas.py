@@ -28,6 +28,8 @@ class LocationAvailability(OutSchema):
     on_hand: int | None = None
     reserved: int | None = None
     safety_stock: int | None = None
+    online_stock_held: bool | None = Field(default=None, description="The store's till is out of touch: its "
+                                           "stock is not offered online until it syncs (owner only)")
 
 
 class Availability(OutSchema):

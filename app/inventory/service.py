@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, event, func, insert, select, update
+from sqlalchemy import DateTime, Table, bindparam, event, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -27,13 +27,15 @@ from app.core import events
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.ids import new_id
-from app.db import insert_ignore
+from app.db import insert_ignore, run
 from app.inventory.allocation import Need, Plan, Take, plan_delivery, plan_pickup
 from app.inventory.errors import OutOfStock
 from app.inventory.models import Allocation, StockChangeCounter, StockLevel, StockMovement
+from app.inventory.sync import in_touch, sync_status
 from app.merchants.models import Location, Merchant
 
 MAX_REPLANS = 3
+_LEVELS = cast(Table, StockLevel.__table__)
 
 
 CHANGES_KEY = "inventory.changed_levels"
@@ -130,12 +132,22 @@ async def ensure_levels(session: AsyncSession, *, merchant_id: str, pairs: Itera
         await session.execute(insert_ignore(_dialect(session), StockLevel, ["location_id", "variant_id"]), rows)
 
 
+_INSERT_MOVEMENTS = insert(cast(Table, StockMovement.__table__))
+_INSERT_ALLOCATIONS = insert(cast(Table, Allocation.__table__))
+
+
 async def _movements(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Write ledger rows, and announce them (`_announce`)."""
     now = utcnow()
+    if rows:
+        await run(session, _INSERT_MOVEMENTS, [{"occurred_at": now, "recorded_at": now, **r} for r in rows])
+    await _announce(session, rows)
+
+
+async def _announce(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """For ledger rows written: note the levels for the changes feed and emit `stock.changed` per row."""
     note_changes(session, ((r["location_id"], r["variant_id"]) for r in rows))
     if rows:
-        await session.execute(insert(StockMovement),
-                              [{"occurred_at": now, "recorded_at": now, **r} for r in rows])
         await events.emit_many(session, [
             ("stock.changed", r["merchant_id"],
              {"location_id": r["location_id"], "variant_id": r["variant_id"], "kind": r["kind"],
@@ -174,28 +186,36 @@ class LineNeed:
     quantity: int
 
 
+# The reservation's statements, built once (see `app.db.run`).
+_AVAILABLE = (select(StockLevel.location_id, StockLevel.variant_id,
+                     StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock, Location.kind)
+              .join(Location, Location.id == StockLevel.location_id)
+              .where(StockLevel.merchant_id == bindparam("merchant_id"),
+                     StockLevel.variant_id.in_(bindparam("variant_ids", expanding=True)),
+                     in_touch(StockLevel.location_id, bindparam("now", type_=DateTime(timezone=True)))))
+_AVAILABLE_AT = _AVAILABLE.where(StockLevel.location_id == bindparam("location_id"))
+_TAKE = (update(_LEVELS)
+         .where(_LEVELS.c.location_id == bindparam("b_loc"), _LEVELS.c.variant_id == bindparam("b_var"),
+                _LEVELS.c.on_hand - _LEVELS.c.reserved - _LEVELS.c.safety_stock >= bindparam("b_q"))
+         .values(reserved=_LEVELS.c.reserved + bindparam("b_q"), updated_at=bindparam("b_at")))
+
+
 async def _available(session: AsyncSession, merchant_id: str, variant_ids: list[str],
                      only_location: str | None) -> tuple[dict[tuple[str, str], int], dict[str, str]]:
-    stmt = (select(StockLevel.location_id, StockLevel.variant_id,
-                   StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock, Location.kind)
-            .join(Location, Location.id == StockLevel.location_id)
-            .where(StockLevel.merchant_id == merchant_id, StockLevel.variant_id.in_(variant_ids)))
+    params: dict[str, Any] = {"merchant_id": merchant_id, "variant_ids": variant_ids, "now": utcnow()}
     if only_location:
-        stmt = stmt.where(StockLevel.location_id == only_location)
+        params["location_id"] = only_location
     available: dict[tuple[str, str], int] = {}
     kinds: dict[str, str] = {}
-    for loc, var, avail, kind in (await session.execute(stmt)).all():
+    for loc, var, avail, kind in (await run(session, _AVAILABLE_AT if only_location else _AVAILABLE, params)).all():
         available[(loc, var)] = int(avail)
         kinds[loc] = kind
     return available, kinds
 
 
 async def _try_take(session: AsyncSession, take: Take) -> bool:
-    stmt = (update(StockLevel)
-            .where(StockLevel.location_id == take.location_id, StockLevel.variant_id == take.variant_id,
-                   StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock >= take.quantity)
-            .values(reserved=StockLevel.reserved + take.quantity, updated_at=utcnow()))
-    result: CursorResult[Any] = await session.execute(stmt)  # type: ignore[assignment]
+    result = await run(session, _TAKE, {"b_loc": take.location_id, "b_var": take.variant_id, "b_q": take.quantity,
+                                        "b_at": utcnow()})
     return result.rowcount == 1
 
 
@@ -206,6 +226,10 @@ async def reserve_order(session: AsyncSession, *, merchant_id: str, order_id: st
     Plan from a snapshot, then take each planned amount with a conditional UPDATE in (variant, location)
     order. If a concurrent order won a row in between, re-plan the lines still uncovered from fresh
     levels (a few times at most). The caller rolls back on OutOfStock, which undoes partial takes.
+
+    On PostgreSQL the takes of one attempt, their allocations and their ledger rows are one statement
+    (`_PG_TAKE`); SQLite, whose writers are serialised anyway, runs a conditional UPDATE per take and
+    writes the rows afterwards.
     """
     needs_by_var: dict[str, int] = defaultdict(int)
     sku_of = {ln.variant_id: ln.sku for ln in lines}
@@ -213,7 +237,9 @@ async def reserve_order(session: AsyncSession, *, merchant_id: str, order_id: st
         needs_by_var[ln.variant_id] += ln.quantity
     remaining = dict(needs_by_var)
     done: list[Take] = []
-    for _ in range(MAX_REPLANS):
+    fused = _dialect(session) == "postgresql"
+    source = f"order:{order_id}"
+    for attempt in range(MAX_REPLANS):
         needs = [Need(v, q) for v, q in sorted(remaining.items()) if q > 0]
         available, kinds = await _available(session, merchant_id, [n.variant_id for n in needs],
                                             pickup_location_id)
@@ -221,23 +247,77 @@ async def reserve_order(session: AsyncSession, *, merchant_id: str, order_id: st
                       else plan_delivery(needs, available, kinds))
         if plan.short:
             raise OutOfStock(sorted(sku_of[v] for v in plan.short))
-        for take in sorted(plan.takes, key=lambda t: (t.variant_id, t.location_id)):
-            if await _try_take(session, take):
-                done.append(take)
-                remaining[take.variant_id] -= take.quantity
+        takes = sorted(plan.takes, key=lambda t: (t.variant_id, t.location_id))
+        if fused:
+            taken = await _take_and_record(session, merchant_id=merchant_id, order_id=order_id, source=source,
+                                           takes=takes, attempt=attempt)
+        else:
+            taken = [t for t in takes if await _try_take(session, t)]
+        for take in taken:
+            done.append(take)
+            remaining[take.variant_id] -= take.quantity
         if not any(remaining.values()):
             break
     else:
         raise OutOfStock(sorted(sku_of[v] for v, q in remaining.items() if q > 0))
-    await session.execute(insert(Allocation), [
-        {"id": new_id("alc"), "merchant_id": merchant_id, "order_id": order_id, "variant_id": t.variant_id,
-         "location_id": t.location_id, "quantity": t.quantity, "status": "reserved"} for t in done])
-    await _movements(session, [
-        {"merchant_id": merchant_id, "location_id": t.location_id, "variant_id": t.variant_id,
-         "kind": "reserve", "on_hand_delta": 0, "reserved_delta": t.quantity, "source": f"order:{order_id}",
-         "idempotency_key": f"reserve:{order_id}:{t.variant_id}:{t.location_id}:{i}"}
-        for i, t in enumerate(done)])
+    rows = [{"merchant_id": merchant_id, "location_id": t.location_id, "variant_id": t.variant_id,
+             "kind": "reserve", "on_hand_delta": 0, "reserved_delta": t.quantity, "source": source,
+             "idempotency_key": f"reserve:{order_id}:{t.variant_id}:{t.location_id}:{i}"}
+            for i, t in enumerate(done)]
+    if fused:
+        await _announce(session, rows)
+    else:
+        await run(session, _INSERT_ALLOCATIONS, [
+            {"id": new_id("alc"), "merchant_id": merchant_id, "order_id": order_id, "variant_id": t.variant_id,
+             "location_id": t.location_id, "quantity": t.quantity, "status": "reserved"} for t in done])
+        await _movements(session, rows)
     return done
+
+
+# One round trip for the takes of a reservation attempt on PostgreSQL: lock the levels in (variant,
+# location) order (the order every stock writer uses, so two orders never deadlock), take each amount
+# only where it is still available, and write an allocation and a `reserve` ledger row per take made.
+# The rows returned are the takes made; a take that lost a race to a concurrent order is simply absent.
+_PG_TAKE = text("""
+WITH want AS (
+    SELECT * FROM unnest(CAST(:locs AS varchar[]), CAST(:vars AS varchar[]), CAST(:qs AS integer[]),
+                         CAST(:alloc_ids AS varchar[]), CAST(:keys AS varchar[]))
+             AS w(location_id, variant_id, q, alloc_id, key)
+), locked AS (
+    SELECT s.id, w.location_id, w.variant_id, w.q, w.alloc_id, w.key
+      FROM stock_level AS s
+      JOIN want AS w ON s.location_id = w.location_id AND s.variant_id = w.variant_id
+     ORDER BY s.variant_id, s.location_id
+       FOR UPDATE OF s
+), took AS (
+    UPDATE stock_level AS s
+       SET reserved = s.reserved + l.q, updated_at = :now
+      FROM locked AS l
+     WHERE s.id = l.id AND s.on_hand - s.reserved - s.safety_stock >= l.q
+ RETURNING l.location_id, l.variant_id, l.q, l.alloc_id, l.key
+), allocated AS (
+    INSERT INTO allocation (id, merchant_id, order_id, variant_id, location_id, quantity, status)
+    SELECT alloc_id, :merchant_id, :order_id, variant_id, location_id, q, 'reserved' FROM took
+)
+INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
+                            idempotency_key, occurred_at, recorded_at)
+SELECT :merchant_id, location_id, variant_id, 'reserve', 0, q, :source, key, :now, :now FROM took
+RETURNING location_id, variant_id
+""").bindparams(bindparam("now", type_=DateTime(timezone=True)))
+
+
+async def _take_and_record(session: AsyncSession, *, merchant_id: str, order_id: str, source: str,
+                           takes: Sequence[Take], attempt: int) -> list[Take]:
+    """PostgreSQL: take, allocate and record `takes` in one statement; returns the takes made."""
+    if not takes:
+        return []
+    result = await run(session, _PG_TAKE, {
+        "locs": [t.location_id for t in takes], "vars": [t.variant_id for t in takes],
+        "qs": [t.quantity for t in takes], "alloc_ids": [new_id("alc") for _ in takes],
+        "keys": [f"reserve:{order_id}:{t.variant_id}:{t.location_id}:a{attempt}" for t in takes],
+        "merchant_id": merchant_id, "order_id": order_id, "source": source, "now": utcnow()})
+    made = {(loc, var) for loc, var in result.all()}
+    return [t for t in takes if (t.location_id, t.variant_id) in made]
 
 
 async def _allocations(session: AsyncSession, order_id: str, status: str) -> list[Allocation]:
@@ -246,7 +326,6 @@ async def _allocations(session: AsyncSession, order_id: str, status: str) -> lis
         .order_by(Allocation.variant_id, Allocation.location_id))).all())
 
 
-_LEVELS = cast(Table, StockLevel.__table__)
 # One statement for many levels (an executemany): on_hand and reserved move by the given deltas.
 _SHIFT_LEVEL = (update(_LEVELS)
                 .where(_LEVELS.c.location_id == bindparam("b_loc"), _LEVELS.c.variant_id == bindparam("b_var"))
@@ -338,12 +417,16 @@ async def public_availability(session: AsyncSession, *, sku: str, merchant_id: s
                StockLevel.safety_stock)
         .join(Location, Location.id == StockLevel.location_id)
         .where(StockLevel.variant_id == variant_id).order_by(Location.id))).all()
+    held = {loc for loc, status in (await sync_status(session, [r.location_id for r in rows])).items()
+            if status.out_of_touch}  # a till out of touch: that store's stock is not offered online
     locations = []
     for r in rows:
         item: dict[str, Any] = {"location_id": r.location_id, "name": r.name, "kind": r.kind,
-                                "available": max(r.on_hand - r.reserved - r.safety_stock, 0)}
+                                "available": 0 if r.location_id in held
+                                else max(r.on_hand - r.reserved - r.safety_stock, 0)}
         if own:
-            item.update(on_hand=r.on_hand, reserved=r.reserved, safety_stock=r.safety_stock)
+            item.update(on_hand=r.on_hand, reserved=r.reserved, safety_stock=r.safety_stock,
+                        online_stock_held=r.location_id in held)
         locations.append(item)
     return {"sku": sku, "variant_id": variant_id, "available": sum(loc["available"] for loc in locations),
             "locations": locations}

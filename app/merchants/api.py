@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.deps import AdminDep, MerchantDep, SessionDep
+from app.core.deps import AdminDep, MerchantDep, SessionDep, SettingsDep
 from app.core.errors import NotFound
 from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
+from app.inventory.sync import sync_status
 from app.merchants import service
 from app.merchants.models import Location
 from app.merchants.schemas import (
@@ -21,6 +24,7 @@ from app.merchants.schemas import (
     ReturnPolicyIn,
     ReturnPolicyOut,
     StatusChange,
+    TillSync,
 )
 
 router = APIRouter(prefix="/v1", tags=["merchants"])
@@ -75,21 +79,30 @@ async def create_location(body: LocationCreate, merchant: MerchantDep, session: 
     return LocationOut.model_validate(location)
 
 
+async def _locations_out(session: AsyncSession, rows: Sequence[Location]) -> list[LocationOut]:
+    sync = await sync_status(session, [r.id for r in rows])
+    return [LocationOut.model_validate(r).model_copy(
+        update={"sync": TillSync.model_validate(sync[r.id].view()) if r.id in sync else None}) for r in rows]
+
+
 @router.get("/locations", response_model=Page[LocationOut])
 async def list_locations(merchant: MerchantDep, session: SessionDep) -> Page[LocationOut]:
+    """The merchant's locations; stores with tills show their sync health (`sync`)."""
     rows = await service.list_locations(session=session, merchant_id=merchant.tenant)
-    return Page(items=[LocationOut.model_validate(r) for r in rows])
+    return Page(items=await _locations_out(session, rows))
 
 
 @router.get("/locations/{location_id}", response_model=LocationOut)
-async def get_location(location: OwnedLocation) -> LocationOut:
-    return LocationOut.model_validate(location)
+async def get_location(location: OwnedLocation, session: SessionDep) -> LocationOut:
+    return (await _locations_out(session, [location]))[0]
 
 
 @router.post("/locations/{location_id}/devices", status_code=201, response_model=DeviceCreated)
-async def create_device(body: DeviceCreate, location: OwnedLocation, session: SessionDep) -> DeviceCreated:
+async def create_device(body: DeviceCreate, location: OwnedLocation, session: SessionDep,
+                        settings: SettingsDep) -> DeviceCreated:
     """Register a POS device; the token is bound to this location and shown once."""
-    device, token = await service.create_device(session=session, location=location, name=body.name)
+    device, token = await service.create_device(session=session, location=location, name=body.name,
+                                                sync_lag_minutes=settings.shop_pos_sync_lag_minutes)
     return DeviceCreated(id=device.id, location_id=device.location_id, name=device.name,
                          created_at=device.created_at, token=token)
 

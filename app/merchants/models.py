@@ -52,6 +52,9 @@ class Device(Base):
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Sync health (app/inventory/sync.py): the last upload or poll, and when the till counts as out of touch.
+    last_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sync_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ReturnPolicy(Base):

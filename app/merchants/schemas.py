@@ -53,6 +53,13 @@ class LocationCreate(Schema):
     address: Address
 
 
+class TillSync(OutSchema):
+    tills: int = Field(description="Active POS devices at the location")
+    last_synced_at: UtcDatetime | None = Field(description="The latest upload or changes poll of any of them")
+    online_stock_held: bool = Field(description="Some till has not synced within SHOP_POS_SYNC_LAG_MINUTES: the "
+                                    "location's stock is not offered online until it does")
+
+
 class LocationOut(OutSchema):
     id: str
     merchant_id: str
@@ -61,6 +68,7 @@ class LocationOut(OutSchema):
     kind: str
     address: Address
     created_at: UtcDatetime
+    sync: TillSync | None = Field(default=None, description="Till sync health, for locations with POS devices")
 
 
 class DeviceCreate(Schema):
@@ -72,6 +80,7 @@ class DeviceOut(OutSchema):
     location_id: str
     name: str
     created_at: UtcDatetime
+    last_synced_at: UtcDatetime | None = None
 
 
 class DeviceCreated(DeviceOut):

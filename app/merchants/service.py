@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import case, select
@@ -130,11 +131,18 @@ async def list_locations(*, session: AsyncSession, merchant_id: str) -> Sequence
         select(Location).where(Location.merchant_id == merchant_id).order_by(Location.id))).all()
 
 
-async def create_device(*, session: AsyncSession, location: Location, name: str) -> tuple[Device, str]:
-    """Register a POS device at `location`; its token is bound to that location."""
+async def create_device(*, session: AsyncSession, location: Location, name: str,
+                        sync_lag_minutes: int) -> tuple[Device, str]:
+    """Register a POS device at `location`; its token is bound to that location.
+
+    Its sync clock starts now: a till that never syncs counts as out of touch after the lag
+    (see app/inventory/sync.py).
+    """
     if location.kind not in ("store", "pickup_point"):
         raise Conflict(f"POS devices belong in stores or pickup points, not a {location.kind}")
-    device = Device(id=new_id("dev"), merchant_id=location.merchant_id, location_id=location.id, name=name)
+    now = utcnow()
+    device = Device(id=new_id("dev"), merchant_id=location.merchant_id, location_id=location.id, name=name,
+                    created_at=now, sync_expires_at=now + timedelta(minutes=sync_lag_minutes))
     session.add(device)
     await session.flush()
     token = await auth.create_token(session, kind="device", merchant_id=location.merchant_id,

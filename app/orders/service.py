@@ -12,9 +12,9 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,6 +27,7 @@ from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_e
 from app.core.ids import new_id, pickup_code
 from app.core.logging import get_logger
 from app.core.security import constant_time_equals
+from app.db import run
 from app.inventory import service as inventory_service
 from app.inventory.errors import OutOfStock
 from app.merchants import service as merchants_service
@@ -90,6 +91,9 @@ class OrderDraft:
     # as for community group-buys), "none" (nothing to hold: bookable services).
     stock_hold: str = "auto"
 
+
+_INSERT_ORDERS = insert(cast(Table, Order.__table__))  # built once (see `app.db.run`)
+_INSERT_LINES = insert(cast(Table, OrderLine.__table__))
 
 # A stock reservation for `place_orders`: (session, *, merchant_id, order_id, lines, pickup_location_id).
 Reserver = Callable[..., Awaitable[object]]
@@ -159,8 +163,8 @@ async def place_orders(session: AsyncSession, *, drafts: Sequence[OrderDraft], c
                     now if ln.exclusion_confirmed and ln.return_class == "confirm_required" else None})
     if short:
         raise OutOfStock(sorted(set(short)))
-    await session.execute(insert(Order), orders)
-    await session.execute(insert(OrderLine), line_rows)
+    await run(session, _INSERT_ORDERS, orders)
+    await run(session, _INSERT_LINES, line_rows)
     await events.emit_many(session, [
         ("order.created", o["merchant_id"], {"order_id": o["id"], "channel": o["channel"], "total": o["total"],
                                             "status": o["status"]}) for o in orders]

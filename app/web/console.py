@@ -263,7 +263,7 @@ async def devices(request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/devices")
-async def add_device(request: Request, session: SessionDep) -> Response:
+async def add_device(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     merchant = await merchant_of(request, session)
     v = await _form(request)
     location = await merchants_service.get_location(session=session, merchant_id=merchant.tenant,
@@ -271,7 +271,8 @@ async def add_device(request: Request, session: SessionDep) -> Response:
     if location is None:
         raise NotFound("location", v.get("location_id"))
     _, token = await merchants_service.create_device(session=session, location=location,
-                                                     name=v.get("name", "")[:100] or "POS")
+                                                     name=v.get("name", "")[:100] or "POS",
+                                                     sync_lag_minutes=settings.shop_pos_sync_lag_minutes)
     return await _devices_page(request, session, merchant, new_token=token)
 
 
