@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Integer, MetaData, event
+from sqlalchemy import JSON, BigInteger, Integer, MetaData, event, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -55,10 +55,10 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
         max_overflow=2 * pool_size,
         pool_pre_ping=False,
         pool_recycle=1800,
-        # Custom plans: search and listing statements are reused with very different parameters, and a
-        # cached generic plan is far slower for them than a plan made for the values at hand.
-        connect_args={"server_settings": {"application_name": "liutong", "timezone": "UTC",
-                                          "plan_cache_mode": "force_custom_plan"}},
+        # Prepared statements keep PostgreSQL's default plan caching: the hot paths' statements (checkout,
+        # reservation, idempotency) are planned once per connection instead of at every execution. Listing
+        # and search statements opt out per transaction (`custom_plans`).
+        connect_args={"server_settings": {"application_name": "liutong", "timezone": "UTC"}},
     )
 
 
@@ -104,6 +104,20 @@ def insert_ignore(session_dialect: str, table: Any, index_elements: list[str]) -
     """`INSERT ... ON CONFLICT (index_elements) DO NOTHING` for either database."""
     make = pg_insert if session_dialect == "postgresql" else sqlite_insert
     return make(table).on_conflict_do_nothing(index_elements=index_elements)
+
+
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
+async def custom_plans(session: AsyncSession) -> None:
+    """Plan this transaction's statements for their actual values (PostgreSQL).
+
+    Search and listing statements are reused with very different parameters (a rare word, a common one,
+    a category, none), and a cached generic plan is far slower for them than one made for the values at
+    hand; a statement run with much the same parameters every time is better off with the cached plan.
+    """
+    if dialect_of(session) == "postgresql":
+        await session.execute(_CUSTOM_PLANS)
 
 
 def dialect_of(session: AsyncSession) -> str:

@@ -20,7 +20,7 @@ from app.core import cache, events
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
-from app.db import run
+from app.db import custom_plans, run
 from app.merchants import verification
 from app.merchants.models import Merchant
 
@@ -396,6 +396,7 @@ async def list_products(*, session: AsyncSession, q: str | None, category: str |
 async def _list_products_pg(*, session: AsyncSession, q: str | None, category: str | None, merchant_id: str | None,
                             viewer_merchant_id: str | None, before: str | None, limit: int) -> tuple[str, str | None]:
     """PostgreSQL: the page as JSON text built by the database (see app/catalog/listing.py)."""
+    await custom_plans(session)
     base = _visible(select(Product.id), viewer_merchant_id)
     if category:
         base = base.where(Product.category == category)
