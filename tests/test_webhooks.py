@@ -342,10 +342,12 @@ async def test_every_kind_of_stock_change_is_delivered(client: httpx.AsyncClient
     await dispatch(app)
     got = [assert_signed(req, hook["secret"]) for req in receiver.at("/stock")]
     assert {b["type"] for b in got} == {"stock.changed"}
-    online = sorted(b["data"]["kind"] for b in got if "kind" in b["data"])
+    online = sorted(b["data"]["kind"] for b in got if b["data"].get("source") != "pos")
     assert online == ["count", "fulfil", "release", "reserve", "reserve", "restock"]
     [store] = [b["data"] for b in got if b["data"].get("source") == "pos"]
     assert store["location_id"] == s.store["id"] and store["on_hand"] == 3
+    # One shape for every stock.changed: the till's change carries its kind and deltas too.
+    assert store["kind"] == "pos" and store["on_hand_delta"] == -2 and store["reserved_delta"] == 0
 
 
 async def test_a_failing_receiver_is_retried_with_backoff(client: httpx.AsyncClient, app, receiver: Receiver):
