@@ -73,6 +73,20 @@ async def test_idempotent_replay_and_conflicting_reuse(client: httpx.AsyncClient
     assert len(listed.json()["items"]) == 1
 
 
+async def test_replay_after_the_stock_is_gone_still_returns_the_first_answer(client: httpx.AsyncClient, app):
+    s = await f.shop(client, on_hand=3)
+    body = f.checkout_body([(s.variant_id, 3)])
+    first = await client.post("/v1/checkout", json=body, headers={"Idempotency-Key": "last-three"})
+    assert first.status_code == 201, first.text
+    # Nothing is left, so doing the work again would fail: the replay gets the stored answer instead.
+    sold_out = await client.post("/v1/checkout", json=body, headers={"Idempotency-Key": "another-key"})
+    assert sold_out.status_code == 409, sold_out.text
+    again = await client.post("/v1/checkout", json=body, headers={"Idempotency-Key": "last-three"})
+    assert again.status_code == 201 and again.json() == first.json()
+    assert (await f.levels(app))[(s.warehouse["id"], s.variant_id)] == (3, 3)
+    assert len((await client.get("/v1/orders", headers=s.m.headers)).json()["items"]) == 1
+
+
 async def test_customer_cart_checkout(client: httpx.AsyncClient):
     s = await f.shop(client, on_hand=5, price=12_000)
     headers = await f.customer(client)
