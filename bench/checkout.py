@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pg-transport", choices=("socket", "tcp"), default=default_pg_transport(),
-                        help="how the server reaches PostgreSQL on this host (default: the Unix socket if present)")
+                        help="how the server reaches PostgreSQL on this host (default: TCP to 127.0.0.1)")
     args = parser.parse_args(argv)
     install_sigterm_handler()
     command = shlex.join([".venv/bin/python", "bench/checkout.py", "--duration", str(args.duration),

@@ -146,7 +146,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument("--pg-transport", choices=("socket", "tcp"), default=default_pg_transport(),
-                        help="how the server reaches PostgreSQL on this host (default: the Unix socket if present)")
+                        help="how the server reaches PostgreSQL on this host (default: TCP to 127.0.0.1)")
     args = parser.parse_args()
     install_sigterm_handler()
     with PgDatabase() as db:
