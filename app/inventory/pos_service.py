@@ -41,6 +41,7 @@ from app.core.pagination import decode_cursor, encode_cursor
 from app.db import insert_ignore
 from app.inventory import pos, sync
 from app.inventory import service as inventory_service
+from app.inventory.bulk import one_of
 from app.inventory.models import (
     Allocation,
     PosEventRecord,
@@ -327,28 +328,43 @@ async def _write_levels(session: AsyncSession, *, merchant_id: str, location_id:
     return seq
 
 
+_PG_SET_SHORTFALLS = text("""
+UPDATE stock_conflict SET shortfall = u.gap, updated_at = CAST(:now AS timestamptz)
+FROM unnest(CAST(:ids AS varchar[]), CAST(:gaps AS integer[])) AS u(id, gap)
+WHERE stock_conflict.id = u.id
+""")
+
+
 async def _record_oversells(session: AsyncSession, *, merchant_id: str, location_id: str, short: dict[str, int],
                             sku_of: dict[str, str]) -> None:
-    """One open conflict per level: a new one, or the open one's shortfall brought up to date."""
+    """One open conflict per level: a new one, or the open one's shortfall brought up to date.
+
+    `stock.oversold` is emitted for a new conflict and for one whose shortfall changed; a level that stays
+    short by as much as before says nothing new. Set-based: a handful of statements however many levels.
+    """
     now = utcnow()
-    open_ids = {r.variant_id: r.id for r in (await session.execute(
-        select(StockConflict.variant_id, StockConflict.id)
+    known = {r.variant_id: (r.id, r.shortfall) for r in (await session.execute(
+        select(StockConflict.variant_id, StockConflict.id, StockConflict.shortfall)
         .where(StockConflict.location_id == location_id, StockConflict.status == "open",
-               StockConflict.variant_id.in_(list(short))))).all()}
+               one_of(session, StockConflict.variant_id, list(short))))).all()}
     fresh = [{"id": new_id("cfl"), "merchant_id": merchant_id, "location_id": location_id, "variant_id": v,
               "sku": sku_of[v], "shortfall": q, "status": "open", "created_at": now, "updated_at": now}
-             for v, q in short.items() if v not in open_ids]
+             for v, q in short.items() if v not in known]
     if fresh:
         await session.execute(insert(CONFLICTS), fresh)
-    if open_ids:
-        tbl = CONFLICTS
-        await session.execute(update(tbl).where(tbl.c.id == bindparam("conflict_id"))
-                              .values(shortfall=bindparam("gap"), updated_at=now),
-                              [{"conflict_id": cid, "gap": short[v]} for v, cid in open_ids.items()])
-    ids = {**open_ids, **{f["variant_id"]: f["id"] for f in fresh}}
+    moved = {v: cid for v, (cid, gap) in known.items() if gap != short[v]}
+    if moved:
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(_PG_SET_SHORTFALLS, {"now": now, "ids": list(moved.values()),
+                                                       "gaps": [short[v] for v in moved]})
+        else:
+            await session.execute(update(CONFLICTS).where(CONFLICTS.c.id == bindparam("conflict_id"))
+                                  .values(shortfall=bindparam("gap"), updated_at=now),
+                                  [{"conflict_id": cid, "gap": short[v]} for v, cid in moved.items()])
+    news = {**moved, **{f["variant_id"]: f["id"] for f in fresh}}
     await events.emit_many(session, [
-        ("stock.oversold", merchant_id, {"conflict_id": ids[v], "location_id": location_id, "variant_id": v,
-                                         "sku": sku_of[v], "shortfall": q}) for v, q in short.items()])
+        ("stock.oversold", merchant_id, {"conflict_id": cid, "location_id": location_id, "variant_id": v,
+                                         "sku": sku_of[v], "shortfall": short[v]}) for v, cid in sorted(news.items())])
 
 
 # ---- the changes feed -----------------------------------------------------------------------------------
