@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert
+import orjson
+from sqlalchemy import Table, event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -35,11 +36,30 @@ async def emit_many(session: AsyncSession, events: Sequence[tuple[str, str | Non
         {"kind": k, "merchant_id": m, "payload": p, "created_at": now} for k, m, p in events)
 
 
+# Many events in one statement on PostgreSQL (a POS upload or a big order emits hundreds at a time).
+_PG_INSERT_MANY = text("""
+INSERT INTO event (kind, merchant_id, payload, created_at)
+SELECT u.kind, u.merchant_id, CAST(u.payload AS jsonb), u.created_at
+  FROM unnest(CAST(:kinds AS varchar[]), CAST(:merchant_ids AS varchar[]), CAST(:payloads AS text[]),
+              CAST(:created AS timestamptz[])) WITH ORDINALITY AS u(kind, merchant_id, payload, created_at, n)
+ ORDER BY u.n
+""")
+_MANY = 8  # from this many rows on, one unnest statement beats an executemany
+
+
 @event.listens_for(Session, "before_commit")
 def _write_outbox(session: Session) -> None:
     rows = session.info.pop(_KEY, None)
-    if rows:
-        session.connection().execute(_INSERT, rows)
+    if not rows:
+        return
+    conn = session.connection()
+    if len(rows) < _MANY or conn.dialect.name != "postgresql":
+        conn.execute(_INSERT, rows)
+        return
+    conn.execute(_PG_INSERT_MANY, {
+        "kinds": [r["kind"] for r in rows], "merchant_ids": [r["merchant_id"] for r in rows],
+        "payloads": [orjson.dumps(r["payload"], option=orjson.OPT_NON_STR_KEYS).decode() for r in rows],
+        "created": [r["created_at"] for r in rows]})
 
 
 @event.listens_for(Session, "after_rollback")

@@ -306,8 +306,7 @@ async def _write_levels(session: AsyncSession, *, merchant_id: str, location_id:
               "on_hand_delta": target[v] - current[v].on_hand - own[v], "reserved_delta": 0, "source": source,
               "idempotency_key": f"posfold:{batch}:{v}", "occurred_at": now, "recorded_at": now}
              for v in touched if target[v] - current[v].on_hand - own[v] != 0]
-    if folds:
-        await session.execute(insert(MOVEMENTS), folds)
+    await inventory_service.insert_movements(session, folds)
     changed = [v for v in touched if target[v] != current[v].on_hand or v in recount]
     seq = None
     if changed:  # every changed level is locked: take the feed number and stamp it in the same UPDATE

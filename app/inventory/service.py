@@ -134,13 +134,37 @@ async def ensure_levels(session: AsyncSession, *, merchant_id: str, pairs: Itera
 
 _INSERT_MOVEMENTS = insert(cast(Table, StockMovement.__table__))
 _INSERT_ALLOCATIONS = insert(cast(Table, Allocation.__table__))
+# Many ledger rows in one statement on PostgreSQL (an executemany costs a bind and execute per row).
+_PG_INSERT_MOVEMENTS = text("""
+INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
+                            idempotency_key, occurred_at, recorded_at)
+SELECT * FROM unnest(CAST(:merchant_ids AS varchar[]), CAST(:location_ids AS varchar[]),
+                     CAST(:variant_ids AS varchar[]), CAST(:kinds AS varchar[]), CAST(:on_hand AS integer[]),
+                     CAST(:reserved AS integer[]), CAST(:sources AS varchar[]), CAST(:keys AS varchar[]),
+                     CAST(:occurred AS timestamptz[]), CAST(:recorded AS timestamptz[]))
+""")
+_MANY = 8  # from this many rows on, one unnest statement beats an executemany
+
+
+async def insert_movements(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Write ledger rows as they are (every column given): one statement whatever their number."""
+    if not rows:
+        return
+    if len(rows) < _MANY or _dialect(session) != "postgresql":
+        await run(session, _INSERT_MOVEMENTS, rows)
+        return
+    await run(session, _PG_INSERT_MOVEMENTS, {
+        "merchant_ids": [r["merchant_id"] for r in rows], "location_ids": [r["location_id"] for r in rows],
+        "variant_ids": [r["variant_id"] for r in rows], "kinds": [r["kind"] for r in rows],
+        "on_hand": [r["on_hand_delta"] for r in rows], "reserved": [r["reserved_delta"] for r in rows],
+        "sources": [r["source"] for r in rows], "keys": [r["idempotency_key"] for r in rows],
+        "occurred": [r["occurred_at"] for r in rows], "recorded": [r["recorded_at"] for r in rows]})
 
 
 async def _movements(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Write ledger rows, and announce them (`_announce`)."""
     now = utcnow()
-    if rows:
-        await run(session, _INSERT_MOVEMENTS, [{"occurred_at": now, "recorded_at": now, **r} for r in rows])
+    await insert_movements(session, [{"occurred_at": now, "recorded_at": now, **r} for r in rows])
     await _announce(session, rows)
 
 
