@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     shop_pos_sync_lag_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60,
                                            description="A store whose till has not synced for this long may be "
                                            "selling offline: online shoppers see none of its stock until it does")
+    shop_webhook_allow_private: bool = Field(default=False, description="Let merchants' webhooks reach loopback and "
+                                             "private networks (an on-premises ERP; tests). Off: public addresses "
+                                             "only, checked at registration and before every attempt")
     shop_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="Request body limit")
     shop_log_level: Literal["debug", "info", "warning", "error"] = "info"
     shop_log_json: bool = Field(default=True, description="JSON log lines (false: human-readable)")

@@ -460,6 +460,55 @@ async def test_each_event_is_delivered_once_with_concurrent_dispatchers(client: 
     assert all(d["status"] == "delivered" and d["attempts"] == 1 for d in await deliveries(client, s.m, hook["id"]))
 
 
+def test_only_public_internet_addresses_count_as_public() -> None:
+    import ipaddress
+
+    from app.webhooks.destinations import is_public
+    for text in ("127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254", "0.0.0.0", "::1",
+                 "fc00::1", "fe80::1", "::ffff:127.0.0.1", "224.0.0.1", "100.64.0.1"):
+        assert not is_public(ipaddress.ip_address(text)), text
+    for text in ("8.8.8.8", "203.0.114.10", "2001:4860:4860::8888"):
+        assert is_public(ipaddress.ip_address(text)), text
+
+
+async def test_private_destinations_are_refused_unless_the_operator_allows_them(db_url: str, receiver: Receiver):
+    """Without SHOP_WEBHOOK_ALLOW_PRIVATE a merchant cannot aim the platform at loopback or internal hosts:
+    refused at registration, and an endpoint that gets there anyway is never sent a request."""
+    from app.main import create_app
+    from tests.conftest import make_settings
+    application = create_app(make_settings(db_url, shop_webhook_allow_private=False))
+    transport = httpx.ASGITransport(app=application)
+    async with application.router.lifespan_context(application), \
+            httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        m = await f.merchant(c)
+        for url in (receiver.url("/hook"), "http://10.0.0.7/hook", "http://[::1]:8080/hook",
+                    "http://169.254.169.254/latest/meta-data", "http://localhost:9/hook"):
+            r = await c.post("/v1/webhooks", headers=m.headers, json={"url": url, "events": ["*"]})
+            assert r.status_code == 422, (url, r.text)
+            assert [e["field"] for e in r.json()["errors"]] == ["url"], r.json()
+        # A name that does not resolve yet may be registered (the merchant's DNS may follow) ...
+        ok = await c.post("/v1/webhooks", headers=m.headers, json={"url": "https://erp.invalid/hook",
+                                                                     "events": ["stock.changed"]})
+        assert ok.status_code == 201, ok.text
+        # ... and one that resolves to loopback by the time it is used is refused at every attempt, never sent.
+        s = await f.shop(c, on_hand=3)
+        other = await c.post("/v1/webhooks", headers=s.m.headers, json={"url": "https://erp.invalid/x",
+                                                                          "events": ["stock.changed"]})
+        async with application.state.sessionmaker() as session:
+            await session.execute(update(WebhookEndpoint).where(WebhookEndpoint.id == other.json()["id"])
+                                  .values(url=receiver.url("/sneaky")))
+            await session.commit()
+        r = await c.put(f"/v1/locations/{s.warehouse['id']}/stock/{s.sku}", headers=s.m.headers,
+                        json={"on_hand": 5})
+        assert r.status_code == 200
+        assert await webhooks_service.deliver_webhooks(application.state.sessionmaker,
+                                                       application.state.settings) >= 1
+        assert receiver.at("/sneaky") == []
+        [attempt] = (await c.get(f"/v1/webhooks/{other.json()['id']}/deliveries", headers=s.m.headers)
+                     ).json()["items"]
+        assert attempt["status"] == "pending" and "destination refused" in attempt["last_error"], attempt
+
+
 def test_cli_deliver_webhooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}")
     monkeypatch.chdir(tmp_path)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
-from app.core.deps import MerchantDep, SessionDep
+from app.core.deps import MerchantDep, SessionDep, SettingsDep
 from app.core.errors import NotFound, field_error
 from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from app.webhooks import service
@@ -28,10 +28,15 @@ OwnedEndpoint = Annotated[WebhookEndpoint, Depends(get_owned_endpoint)]
 
 
 @router.post("/webhooks", status_code=201, response_model=WebhookCreated)
-async def create_webhook(body: WebhookCreate, merchant: MerchantDep, session: SessionDep) -> WebhookCreated:
-    """Register an endpoint for the given event kinds (`*`: all). The signing secret is shown only here."""
+async def create_webhook(body: WebhookCreate, merchant: MerchantDep, session: SessionDep,
+                         settings: SettingsDep) -> WebhookCreated:
+    """Register an endpoint for the given event kinds (`*`: all). The signing secret is shown only here.
+
+    The URL must be on the public internet (422 otherwise) unless `SHOP_WEBHOOK_ALLOW_PRIVATE` is set.
+    """
     endpoint = await service.create_endpoint(session, merchant_id=merchant.tenant, url=str(body.url),
-                                             events=body.events)
+                                             events=body.events,
+                                             allow_private=settings.shop_webhook_allow_private)
     return WebhookCreated.model_validate(endpoint)
 
 

@@ -30,12 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.core.clock import as_utc, utcnow
-from app.core.errors import Conflict
+from app.core.errors import Conflict, field_error
 from app.core.ids import new_id
 from app.core.logging import get_logger
 from app.core.models import OutboxEvent
 from app.db import insert_ignore
-from app.webhooks import rules
+from app.webhooks import destinations, rules
 from app.webhooks.models import WebhookCursor, WebhookDelivery, WebhookEndpoint
 from app.webhooks.signing import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
 
@@ -73,9 +73,16 @@ def _dialect(session: AsyncSession) -> str:
 
 # ---- endpoints -----------------------------------------------------------------------------------------
 
-async def create_endpoint(session: AsyncSession, *, merchant_id: str, url: str,
-                          events: Sequence[str]) -> WebhookEndpoint:
-    """Register an endpoint with a new signing secret (returned on the object, shown to the merchant once)."""
+async def create_endpoint(session: AsyncSession, *, merchant_id: str, url: str, events: Sequence[str],
+                          allow_private: bool = False) -> WebhookEndpoint:
+    """Register an endpoint with a new signing secret (returned on the object, shown to the merchant once).
+
+    The URL must point at the public internet unless the operator allows private networks
+    (app/webhooks/destinations.py).
+    """
+    reason = await destinations.refusal(url, allow_private=allow_private, unresolved_ok=True)
+    if reason:
+        raise field_error("url", reason)
     active = await session.scalar(select(func.count()).select_from(WebhookEndpoint).where(
         WebhookEndpoint.merchant_id == merchant_id, WebhookEndpoint.status == "active"))
     if (active or 0) >= rules.MAX_ENDPOINTS:
@@ -146,11 +153,12 @@ async def deliver_webhooks(factory: async_sessionmaker[AsyncSession], settings: 
     Returns the number of delivery attempts made. Safe to run in several processes at once.
     """
     await fan_out(factory)
+    allow_private = settings.shop_webhook_allow_private
     if client is not None:
-        return await send_due(factory, client)
+        return await send_due(factory, client, allow_private=allow_private)
     async with httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False,
                                  headers={"User-Agent": "Liutong-Webhooks/1"}) as own:
-        return await send_due(factory, own)
+        return await send_due(factory, own, allow_private=allow_private)
 
 
 async def fan_out(factory: async_sessionmaker[AsyncSession]) -> int:
@@ -242,13 +250,21 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-async def send_due(factory: async_sessionmaker[AsyncSession], client: httpx.AsyncClient) -> int:
-    """Send every due delivery (in claimed batches); returns the number of attempts made."""
+async def send_due(factory: async_sessionmaker[AsyncSession], client: httpx.AsyncClient, *,
+                   allow_private: bool = False) -> int:
+    """Send every due delivery (in claimed batches); returns the number of attempts made.
+
+    Each attempt checks its destination again first: a name that now resolves to a private address is a
+    failed attempt, not a request.
+    """
     attempts = 0
     limit = asyncio.Semaphore(CONCURRENCY)
 
     async def send(out: Outgoing) -> Outcome:
         async with limit:
+            reason = await destinations.refusal(out.url, allow_private=allow_private, unresolved_ok=False)
+            if reason:
+                return Outcome(None, f"destination refused: {reason}"[:500])
             return await _post(client, out)
 
     for _ in range(MAX_BATCHES):
