@@ -31,6 +31,7 @@ from app.core.clock import SHANGHAI, as_utc, utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
 from app.core.logging import get_logger
+from app.core.pagination import keyset_page
 from app.merchants import service as merchants_service
 from app.merchants.schemas import LocationCreate
 from app.orders import service as orders_service
@@ -188,12 +189,8 @@ async def list_group_buys(*, session: AsyncSession, merchant_id: str, status: st
     stmt = select(GroupBuy).where(GroupBuy.merchant_id == merchant_id)
     if status:
         stmt = stmt.where(GroupBuy.status == status)
-    if before:
-        stmt = stmt.where(GroupBuy.id < before)
-    gbs = list((await session.scalars(stmt.order_by(GroupBuy.id.desc()).limit(limit + 1))).all())
-    more = len(gbs) > limit
-    gbs = gbs[:limit]
-    return await _views(session, gbs), (gbs[-1].id if more else None)
+    gbs, last = await keyset_page(session, stmt, GroupBuy.id, after=before, limit=limit)
+    return await _views(session, gbs), last
 
 
 async def _release_cancelled_joins(session: AsyncSession, group_buy_id: str) -> int:

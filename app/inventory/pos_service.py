@@ -37,7 +37,7 @@ from app.core.auth import Principal
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, NotFound, field_error
 from app.core.ids import new_id
-from app.core.pagination import decode_cursor, encode_cursor
+from app.core.pagination import decode_cursor, encode_cursor, keyset_page
 from app.db import insert_ignore
 from app.inventory import pos, sync
 from app.inventory import service as inventory_service
@@ -438,12 +438,9 @@ async def list_conflicts(session: AsyncSession, *, merchant_id: str, status: str
     stmt = select(StockConflict).where(StockConflict.merchant_id == merchant_id)
     if status:
         stmt = stmt.where(StockConflict.status == status)
-    if after:
-        stmt = stmt.where(StockConflict.id < after)
-    found = list((await session.scalars(stmt.order_by(StockConflict.id.desc()).limit(limit + 1))).all())
-    page = found[:limit]
+    page, last = await keyset_page(session, stmt, StockConflict.id, after=after, limit=limit)
     orders = await _order_ids(session, page)
-    return [_conflict_view(c, orders) for c in page], (page[-1].id if len(found) > limit else None)
+    return [_conflict_view(c, orders) for c in page], last
 
 
 async def resolve_conflict(session: AsyncSession, *, merchant_id: str, conflict_id: str,

@@ -26,6 +26,7 @@ from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from app.core.ids import new_id, pickup_code
 from app.core.logging import get_logger
+from app.core.pagination import keyset_page
 from app.core.security import constant_time_equals
 from app.db import run
 from app.inventory import service as inventory_service
@@ -262,11 +263,7 @@ async def list_for(session: AsyncSession, *, principal: Principal, status: str |
         stmt = stmt.where(Order.status == status)
     if channel:
         stmt = stmt.where(Order.channel == channel)
-    if before:
-        stmt = stmt.where(Order.id < before)
-    orders = list((await session.scalars(stmt.order_by(Order.id.desc()).limit(limit + 1))).all())
-    more = len(orders) > limit
-    orders = orders[:limit]
+    orders, last = await keyset_page(session, stmt, Order.id, after=before, limit=limit)
     lines: dict[str, list[dict[str, Any]]] = defaultdict(list)
     ships: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if orders:
@@ -276,7 +273,7 @@ async def list_for(session: AsyncSession, *, principal: Principal, status: str |
             lines[ln.order_id].append(_row(ln))
         for s in (await session.scalars(select(Shipment).where(Shipment.order_id.in_(ids)))).all():
             ships[s.order_id].append(_row(s))
-    return [order_view(_row(o), lines[o.id], ships[o.id]) for o in orders], (orders[-1].id if more else None)
+    return [order_view(_row(o), lines[o.id], ships[o.id]) for o in orders], last
 
 
 # ---- state changes ---------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from app.core.auth import Principal
 from app.core.clock import SHANGHAI, as_utc, utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
+from app.core.pagination import keyset_page
 from app.core.workdays import working_days_deadline
 from app.db import insert_ignore
 from app.merchants import service as merchants_service
@@ -314,13 +315,9 @@ async def get_review(*, session: AsyncSession, review_id: str) -> dict[str, Any]
 async def list_reviews(*, session: AsyncSession, merchant_id: str, before: str | None,
                        limit: int) -> tuple[list[dict[str, Any]], str | None]:
     """All of a merchant's reviews, newest first, bad ones included (C17)."""
-    stmt = select(Review).where(Review.merchant_id == merchant_id).order_by(Review.id.desc()).limit(limit + 1)
-    if before:
-        stmt = stmt.where(Review.id < before)
-    rows = list((await session.scalars(stmt)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return [review_view(r) for r in rows], (rows[-1].id if more and rows else None)
+    rows, last = await keyset_page(session, select(Review).where(Review.merchant_id == merchant_id), Review.id,
+                                   after=before, limit=limit)
+    return [review_view(r) for r in rows], last
 
 
 async def reply_review(*, session: AsyncSession, merchant_id: str, review_id: str, reply: str) -> dict[str, Any]:
@@ -410,16 +407,12 @@ async def get_complaint(*, session: AsyncSession, principal: Principal | None, c
 async def list_complaints(*, session: AsyncSession, status: str | None, before: str | None,
                           limit: int) -> tuple[list[dict[str, Any]], str | None]:
     """The admin's queue, oldest first (`?status=open` for what is left to do)."""
-    stmt = select(Complaint).order_by(Complaint.id).limit(limit + 1)
+    stmt = select(Complaint)
     if status:
         stmt = stmt.where(Complaint.status == status)
-    if before:
-        stmt = stmt.where(Complaint.id > before)
-    rows = list((await session.scalars(stmt)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, last = await keyset_page(session, stmt, Complaint.id, after=before, limit=limit, newest_first=False)
     now = utcnow()
-    return [complaint_view(c, now) for c in rows], (rows[-1].id if more and rows else None)
+    return [complaint_view(c, now) for c in rows], last
 
 
 async def resolve_complaint(*, session: AsyncSession, actor: str, complaint_id: str, outcome: str,
@@ -523,14 +516,9 @@ async def suspend(*, session: AsyncSession, actor: str, merchant_id: str, reason
 async def list_enforcement(*, session: AsyncSession, before: str | None, limit: int
                            ) -> tuple[Sequence[Enforcement], str | None]:
     """Measures in force, newest first; warnings and suspensions drop off when they end."""
-    stmt = (select(Enforcement).where(or_(Enforcement.ends_at.is_(None), Enforcement.ends_at > utcnow()))
-            .order_by(Enforcement.id.desc()).limit(limit + 1))
-    if before:
-        stmt = stmt.where(Enforcement.id < before)
-    rows = list((await session.scalars(stmt)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more and rows else None)
+    return await keyset_page(
+        session, select(Enforcement).where(or_(Enforcement.ends_at.is_(None), Enforcement.ends_at > utcnow())),
+        Enforcement.id, after=before, limit=limit)
 
 
 # ---- licence changes (C4) --------------------------------------------------------------------------------
@@ -607,18 +595,14 @@ async def get_licence_change(*, session: AsyncSession, principal: Principal, cha
 async def list_licence_changes(*, session: AsyncSession, merchant_id: str | None, status: str | None,
                                after: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
     """Requests oldest first (the review queue), of one merchant or of all."""
-    stmt = select(LicenceChange).order_by(LicenceChange.id).limit(limit + 1)
+    stmt = select(LicenceChange)
     if merchant_id is not None:
         stmt = stmt.where(LicenceChange.merchant_id == merchant_id)
     if status:
         stmt = stmt.where(LicenceChange.status == status)
-    if after:
-        stmt = stmt.where(LicenceChange.id > after)
-    rows = list((await session.scalars(stmt)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, last = await keyset_page(session, stmt, LicenceChange.id, after=after, limit=limit, newest_first=False)
     now = utcnow()
-    return [licence_change_view(r, now) for r in rows], (rows[-1].id if more else None)
+    return [licence_change_view(r, now) for r in rows], last
 
 
 async def decide_licence_change(*, session: AsyncSession, actor: str, change_id: str, approve: bool,

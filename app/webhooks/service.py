@@ -34,6 +34,7 @@ from app.core.errors import Conflict, field_error
 from app.core.ids import new_id
 from app.core.logging import get_logger
 from app.core.models import OutboxEvent
+from app.core.pagination import keyset_page
 from app.db import insert_ignore
 from app.webhooks import destinations, rules
 from app.webhooks.models import WebhookCursor, WebhookDelivery, WebhookEndpoint
@@ -106,12 +107,8 @@ async def get_endpoint(session: AsyncSession, *, merchant_id: str, endpoint_id: 
 async def list_endpoints(session: AsyncSession, *, merchant_id: str, before: str | None,
                          limit: int) -> tuple[list[WebhookEndpoint], str | None]:
     """The merchant's endpoints, newest first; the second value is the position of the next page."""
-    stmt = select(WebhookEndpoint).where(WebhookEndpoint.merchant_id == merchant_id)
-    if before:
-        stmt = stmt.where(WebhookEndpoint.id < before)
-    rows = list((await session.scalars(stmt.order_by(WebhookEndpoint.id.desc()).limit(limit + 1))).all())
-    page = rows[:limit]
-    return page, (page[-1].id if len(rows) > limit else None)
+    return await keyset_page(session, select(WebhookEndpoint).where(WebhookEndpoint.merchant_id == merchant_id),
+                             WebhookEndpoint.id, after=before, limit=limit)
 
 
 async def disable_endpoint(session: AsyncSession, *, endpoint: WebhookEndpoint) -> WebhookEndpoint:
@@ -131,17 +128,14 @@ async def disable_endpoint(session: AsyncSession, *, endpoint: WebhookEndpoint) 
 async def list_deliveries(session: AsyncSession, *, endpoint_id: str, before_seq: int | None,
                           limit: int) -> tuple[list[dict[str, Any]], int | None]:
     """An endpoint's delivery log, newest event first; the second value is the position of the next page."""
-    stmt = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
-    if before_seq is not None:
-        stmt = stmt.where(WebhookDelivery.event_seq < before_seq)
-    rows = list((await session.scalars(stmt.order_by(WebhookDelivery.event_seq.desc()).limit(limit + 1))).all())
-    page = rows[:limit]
+    page, last = await keyset_page(session, select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id),
+                                   WebhookDelivery.event_seq, after=before_seq, limit=limit)
     items = [{"event_id": event_id(d.event_seq), "event_type": d.event_kind, "status": d.status,
               "attempts": d.attempts, "last_status_code": d.last_status_code, "last_error": d.last_error,
               "last_attempt_at": d.last_attempt_at,
               "next_attempt_at": d.next_attempt_at if d.status == "pending" else None,
               "delivered_at": d.delivered_at, "created_at": d.created_at} for d in page]
-    return items, (page[-1].event_seq if len(rows) > limit else None)
+    return items, last
 
 
 # ---- the dispatcher ------------------------------------------------------------------------------------

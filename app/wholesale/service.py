@@ -29,6 +29,7 @@ from app.core.auth import Principal, create_token
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
+from app.core.pagination import keyset_page
 from app.inventory import bulk as inventory_bulk
 from app.inventory.allocation import Need
 from app.merchants.models import Merchant
@@ -123,12 +124,8 @@ async def own_credit(*, session: AsyncSession, principal: Principal) -> dict[str
 
 async def list_buyers(*, session: AsyncSession, merchant_id: str, after: str | None,
                       limit: int) -> tuple[list[dict[str, Any]], str | None]:
-    stmt = select(Buyer).where(Buyer.merchant_id == merchant_id)
-    if after:
-        stmt = stmt.where(Buyer.id > after)
-    buyers = list((await session.scalars(stmt.order_by(Buyer.id).limit(limit + 1))).all())
-    more = len(buyers) > limit
-    buyers = buyers[:limit]
+    buyers, last = await keyset_page(session, select(Buyer).where(Buyer.merchant_id == merchant_id), Buyer.id,
+                                     after=after, limit=limit, newest_first=False)
     used: dict[str, int] = {}
     if buyers:
         used = {str(r[0]): int(r[1]) for r in (await session.execute(
@@ -136,7 +133,7 @@ async def list_buyers(*, session: AsyncSession, merchant_id: str, after: str | N
             .where(Order.buyer_id.in_([b.id for b in buyers]), Order.payment_method == "terms",
                    Order.payment_status == "unpaid", Order.status != "cancelled")
             .group_by(Order.buyer_id))).all()}
-    return [_buyer_view(b, used.get(b.id, 0)) for b in buyers], (buyers[-1].id if more else None)
+    return [_buyer_view(b, used.get(b.id, 0)) for b in buyers], last
 
 
 async def set_prices(*, session: AsyncSession, merchant_id: str, buyer_id: str,
