@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.base import Executable
 
@@ -120,7 +120,8 @@ async def custom_plans(session: AsyncSession) -> None:
         await session.execute(_CUSTOM_PLANS)
 
 
-def dialect_of(session: AsyncSession) -> str:
+def dialect_of(session: AsyncSession | Session) -> str:
+    """"postgresql" or "sqlite": the few statements that differ between the two ask this."""
     return session.get_bind().dialect.name
 
 

@@ -20,7 +20,7 @@ from app.core import cache, events
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
-from app.db import custom_plans, run
+from app.db import custom_plans, dialect_of, run
 from app.merchants import verification
 from app.merchants.models import Merchant
 
@@ -31,13 +31,10 @@ def _iso(value: datetime) -> str:
     return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
-
 
 def _search_fields(session: AsyncSession, title: str, description: str) -> dict[str, Any]:
     text = f"{title}\n{description}"
-    tokens = search.index_tokens(text) if _dialect(session) == "postgresql" else None
+    tokens = search.index_tokens(text) if dialect_of(session) == "postgresql" else None
     return {"search_text": search.normalise(text), "search_tokens": tokens}
 
 
@@ -369,7 +366,7 @@ async def list_products(*, session: AsyncSession, q: str | None, category: str |
                         viewer_merchant_id: str | None, before: str | None, limit: int,
                         ) -> tuple[list[dict[str, Any]], str | None]:
     """Newest first, keyset-paginated. `q`: every term must occur in the title or description."""
-    if _dialect(session) == "postgresql":
+    if dialect_of(session) == "postgresql":
         body, last = await _list_products_pg(session=session, q=q, category=category, merchant_id=merchant_id,
                                              viewer_merchant_id=viewer_merchant_id, before=before, limit=limit)
         return orjson.loads(body), last
@@ -385,7 +382,7 @@ async def list_products(*, session: AsyncSession, q: str | None, category: str |
         for term in terms:
             stmt = stmt.where(Product.search_text.contains(term, autoescape=True))
         tokens = search.query_tokens(terms)
-        if tokens and _dialect(session) == "postgresql":
+        if tokens and dialect_of(session) == "postgresql":
             stmt = stmt.where(Product.search_tokens.contains(tokens))
     rows = (await session.execute(stmt.order_by(Product.id.desc()).limit(limit + 1))).all()
     more = len(rows) > limit
@@ -417,7 +414,7 @@ async def list_products_json(*, session: AsyncSession, q: str | None, category: 
                              viewer_merchant_id: str | None, before: str | None, limit: int
                              ) -> tuple[bytes, str | None]:
     """The listing as JSON bytes of its items array (no decode/encode round trip on PostgreSQL)."""
-    if _dialect(session) == "postgresql":
+    if dialect_of(session) == "postgresql":
         body, last = await _list_products_pg(session=session, q=q, category=category, merchant_id=merchant_id,
                                              viewer_merchant_id=viewer_merchant_id, before=before, limit=limit)
         return body.encode(), last

@@ -22,19 +22,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, String, any_, bindparam, insert, literal, select, text
+from sqlalchemy import ColumnElement, DateTime, String, any_, bindparam, literal, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from app.core import events
 from app.core.clock import utcnow
-from app.core.ids import new_id
+from app.db import dialect_of
+from app.inventory import service as inventory_service
 from app.inventory.allocation import Need, Plan, Take, plan_delivery, plan_pickup
 from app.inventory.errors import OutOfStock
-from app.inventory.models import Allocation, StockLevel, StockMovement
+from app.inventory.models import StockLevel
 from app.inventory.service import LineNeed
 from app.inventory.sync import in_touch
 from app.merchants.models import Location
@@ -46,22 +45,6 @@ UPDATE stock_level AS s
        AS v(location_id, variant_id, q)
  WHERE s.location_id = v.location_id AND s.variant_id = v.variant_id
    AND s.on_hand - s.reserved - s.safety_stock >= v.q
-""").bindparams(bindparam("now", type_=DateTime(timezone=True)))
-
-# One INSERT ... SELECT FROM unnest(arrays) per table: a single round trip for thousands of rows.
-_PG_ALLOCATIONS = text("""
-INSERT INTO allocation (id, merchant_id, order_id, variant_id, location_id, quantity, status)
-SELECT a.id, :merchant_id, :order_id, a.variant_id, a.location_id, a.q, 'reserved'
-  FROM unnest(CAST(:ids AS varchar[]), CAST(:vars AS varchar[]), CAST(:locs AS varchar[]), CAST(:qs AS integer[]))
-       AS a(id, variant_id, location_id, q)
-""")
-
-_PG_MOVEMENTS = text("""
-INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
-                            idempotency_key, occurred_at, recorded_at)
-SELECT :merchant_id, m.location_id, m.variant_id, 'reserve', 0, m.q, :source, m.key, :now, :now
-  FROM unnest(CAST(:locs AS varchar[]), CAST(:vars AS varchar[]), CAST(:qs AS integer[]), CAST(:keys AS varchar[]))
-       AS m(location_id, variant_id, q, key)
 """).bindparams(bindparam("now", type_=DateTime(timezone=True)))
 
 _SQLITE_RESERVE = text("""
@@ -79,14 +62,11 @@ class Availability:
     kinds: dict[str, str]
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
-
 
 def one_of(session: AsyncSession, column: QueryableAttribute[str], values: Sequence[str]) -> ColumnElement[bool]:
     """`column IN values` for thousands of values: one array parameter on PostgreSQL (`= ANY(:array)`),
     which compiles and plans in constant time; an expanded IN on SQLite."""
-    if _dialect(session) == "postgresql":
+    if dialect_of(session) == "postgresql":
         return column == any_(literal(list(values), postgresql.ARRAY(String)))
     return column.in_(list(values))
 
@@ -105,7 +85,7 @@ async def availability(session: AsyncSession, *, merchant_id: str, variant_ids: 
             .order_by(StockLevel.variant_id, StockLevel.location_id))
     if only_location:
         stmt = stmt.where(StockLevel.location_id == only_location)
-    if lock and _dialect(session) == "postgresql":
+    if lock and dialect_of(session) == "postgresql":
         stmt = stmt.with_for_update(of=StockLevel)
     available: dict[tuple[str, str], int] = {}
     kinds: dict[str, str] = {}
@@ -126,7 +106,7 @@ def plan(needs: Sequence[Need], stock: Availability, pickup_location_id: str | N
 async def _take_all(session: AsyncSession, takes: Sequence[Take]) -> int:
     """Reserve every take with one conditional statement; returns how many rows were reserved."""
     now = utcnow()
-    if _dialect(session) == "postgresql":
+    if dialect_of(session) == "postgresql":
         result = await session.execute(_PG_RESERVE, {
             "now": now, "locs": [t.location_id for t in takes], "vars": [t.variant_id for t in takes],
             "qs": [t.quantity for t in takes]})
@@ -158,38 +138,6 @@ async def reserve_order(session: AsyncSession, *, merchant_id: str, order_id: st
     if takes and await _take_all(session, takes) != len(takes):
         # Cannot happen under the locks above; if it ever does the caller rolls back everything.
         raise OutOfStock(sorted({sku_of[t.variant_id] for t in takes}))
-    await record_reservations(session, merchant_id=merchant_id, order_id=order_id, takes=takes)
+    await inventory_service.record_reservations(session, merchant_id=merchant_id, order_id=order_id,
+                                                takes=takes)
     return takes
-
-
-async def record_reservations(session: AsyncSession, *, merchant_id: str, order_id: str,
-                              takes: Sequence[Take]) -> None:
-    """Allocation rows, `reserve` ledger rows and `stock.changed` events for takes: one statement each
-    (PostgreSQL: INSERT ... SELECT FROM unnest; SQLite: executemany)."""
-    if not takes:
-        return
-    now = utcnow()
-    base = new_id("alc")  # one time-ordered id, then a 5-digit suffix per row: unique, in take order
-    source = f"order:{order_id}"
-    alloc_ids = [f"{base}{i:05d}" for i in range(len(takes))]
-    keys = [f"reserve:{order_id}:{t.variant_id}:{t.location_id}:{i}" for i, t in enumerate(takes)]
-    if _dialect(session) == "postgresql":
-        arrays = {"locs": [t.location_id for t in takes], "vars": [t.variant_id for t in takes],
-                  "qs": [t.quantity for t in takes]}
-        await session.execute(_PG_ALLOCATIONS, {**arrays, "ids": alloc_ids, "merchant_id": merchant_id,
-                                                "order_id": order_id})
-        await session.execute(_PG_MOVEMENTS, {**arrays, "keys": keys, "merchant_id": merchant_id, "source": source,
-                                              "now": now})
-    else:
-        await session.execute(insert(Allocation), [
-            {"id": alloc_ids[i], "merchant_id": merchant_id, "order_id": order_id, "variant_id": t.variant_id,
-             "location_id": t.location_id, "quantity": t.quantity, "status": "reserved"}
-            for i, t in enumerate(takes)])
-        await session.execute(insert(StockMovement), [
-            {"merchant_id": merchant_id, "location_id": t.location_id, "variant_id": t.variant_id,
-             "kind": "reserve", "on_hand_delta": 0, "reserved_delta": t.quantity, "source": source,
-             "idempotency_key": keys[i], "occurred_at": now, "recorded_at": now} for i, t in enumerate(takes)])
-    changed: list[tuple[str, str | None, dict[str, Any]]] = [
-        ("stock.changed", merchant_id, {"location_id": t.location_id, "variant_id": t.variant_id, "kind": "reserve",
-                                        "on_hand_delta": 0, "reserved_delta": t.quantity}) for t in takes]
-    await events.emit_many(session, changed)

@@ -38,7 +38,7 @@ from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, NotFound, field_error
 from app.core.ids import new_id
 from app.core.pagination import decode_cursor, encode_cursor, keyset_page
-from app.db import insert_ignore
+from app.db import dialect_of, insert_ignore
 from app.inventory import pos, sync
 from app.inventory import service as inventory_service
 from app.inventory.bulk import one_of
@@ -74,7 +74,7 @@ def _event_error(event: PosEventIn) -> str | None:
 
 def _binary(session: AsyncSession, column: Any) -> Any:
     """Compare event ids by code point on both databases (PostgreSQL's default collation does not)."""
-    return column.collate("C") if session.get_bind().dialect.name == "postgresql" else column
+    return column.collate("C") if dialect_of(session) == "postgresql" else column
 
 
 async def upload(session: AsyncSession, *, device: Principal, idempotency_key: str | None,
@@ -185,7 +185,7 @@ async def _insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]], 
 
     Rows come sorted by event id, so concurrent uploads take the unique-index entries in the same order.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         first = rows[0]
         found = await session.execute(_PG_INSERT_EVENTS, {
             "merchant_id": first["merchant_id"], "location_id": first["location_id"],
@@ -196,7 +196,7 @@ async def _insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]], 
             "amounts": [r["amount"] for r in rows], "currencies": [r["currency"] for r in rows],
             "occurred": [r["occurred_at"] for r in rows]})
         return {row[0] for row in found.all()}
-    stmt = insert_ignore(session.get_bind().dialect.name, POS_EVENTS, ["merchant_id", "event_id"])
+    stmt = insert_ignore(dialect_of(session), POS_EVENTS, ["merchant_id", "event_id"])
     applied = set((await session.scalars(stmt.returning(POS_EVENTS.c.event_id), rows)).all())
     moves = [{"merchant_id": r["merchant_id"], "location_id": r["location_id"], "variant_id": r["variant_id"],
               "kind": POS_KIND_PREFIX + r["type"], "on_hand_delta": r["on_hand_delta"], "reserved_delta": 0,
@@ -246,7 +246,7 @@ WHERE stock_level.id = u.id
 async def _set_levels(session: AsyncSession, *, seq: int, now: datetime,
                       rows: Sequence[tuple[str, int, datetime | None, str | None]]) -> None:
     """Set (level id, on_hand, latest count) for locked levels, stamped with the feed number `seq`."""
-    if session.get_bind().dialect.name == "postgresql":  # one statement instead of one per level
+    if dialect_of(session) == "postgresql":  # one statement instead of one per level
         await session.execute(_PG_SET_LEVELS, {
             "now": now, "seq": seq, "ids": [r[0] for r in rows], "on_hands": [r[1] for r in rows],
             "count_ats": [r[2] for r in rows], "count_event_ids": [r[3] for r in rows]})
@@ -353,7 +353,7 @@ async def _record_oversells(session: AsyncSession, *, merchant_id: str, location
         await session.execute(insert(CONFLICTS), fresh)
     moved = {v: cid for v, (cid, gap) in known.items() if gap != short[v]}
     if moved:
-        if session.get_bind().dialect.name == "postgresql":
+        if dialect_of(session) == "postgresql":
             await session.execute(_PG_SET_SHORTFALLS, {"now": now, "ids": list(moved.values()),
                                                        "gaps": [short[v] for v in moved]})
         else:

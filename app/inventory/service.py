@@ -27,7 +27,7 @@ from app.core import events
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.ids import new_id
-from app.db import insert_ignore, run
+from app.db import dialect_of, insert_ignore, run
 from app.inventory.allocation import Need, Plan, Take, plan_delivery, plan_pickup
 from app.inventory.errors import OutOfStock
 from app.inventory.models import Allocation, StockChangeCounter, StockLevel, StockMovement
@@ -40,9 +40,6 @@ _LEVELS = cast(Table, StockLevel.__table__)
 
 CHANGES_KEY = "inventory.changed_levels"
 
-
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
 
 
 def note_changes(session: AsyncSession | Session, pairs: Iterable[tuple[str, str]]) -> None:
@@ -60,7 +57,7 @@ def _next_seq(session: Session, location_id: str) -> int:
 
 
 def _take_seq(session: Session, location_id: str) -> int:
-    session.execute(insert_ignore(session.get_bind().dialect.name, StockChangeCounter, ["location_id"]),
+    session.execute(insert_ignore(dialect_of(session), StockChangeCounter, ["location_id"]),
                     [{"location_id": location_id, "seq": 0}])
     return _next_seq(session, location_id)
 
@@ -101,7 +98,7 @@ def _stamp(session: Session) -> dict[str, int]:
     locations = _feed_locations(session, pending)
     if not locations:
         return {}
-    stmt = insert_ignore(session.get_bind().dialect.name, StockChangeCounter, ["location_id"])
+    stmt = insert_ignore(dialect_of(session), StockChangeCounter, ["location_id"])
     session.execute(stmt, [{"location_id": loc, "seq": 0} for loc in locations])
     stamped: dict[str, int] = {}
     for loc in locations:
@@ -129,7 +126,7 @@ async def ensure_levels(session: AsyncSession, *, merchant_id: str, pairs: Itera
              "on_hand": 0, "reserved": 0, "safety_stock": 0, "updated_at": utcnow()}
             for loc, var in sorted(set(pairs))]
     if rows:
-        await session.execute(insert_ignore(_dialect(session), StockLevel, ["location_id", "variant_id"]), rows)
+        await session.execute(insert_ignore(dialect_of(session), StockLevel, ["location_id", "variant_id"]), rows)
 
 
 _INSERT_MOVEMENTS = insert(cast(Table, StockMovement.__table__))
@@ -150,7 +147,7 @@ async def insert_movements(session: AsyncSession, rows: Sequence[dict[str, Any]]
     """Write ledger rows as they are (every column given): one statement whatever their number."""
     if not rows:
         return
-    if len(rows) < _MANY or _dialect(session) != "postgresql":
+    if len(rows) < _MANY or dialect_of(session) != "postgresql":
         await run(session, _INSERT_MOVEMENTS, rows)
         return
     await run(session, _PG_INSERT_MOVEMENTS, {
@@ -161,7 +158,7 @@ async def insert_movements(session: AsyncSession, rows: Sequence[dict[str, Any]]
         "occurred": [r["occurred_at"] for r in rows], "recorded": [r["recorded_at"] for r in rows]})
 
 
-async def _movements(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+async def record_movements(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Write ledger rows, and announce them (`_announce`)."""
     now = utcnow()
     await insert_movements(session, [{"occurred_at": now, "recorded_at": now, **r} for r in rows])
@@ -196,7 +193,7 @@ async def set_on_hand(session: AsyncSession, *, merchant_id: str, location_id: s
         values["safety_stock"] = safety_stock
     await session.execute(update(StockLevel).where(StockLevel.id == level.id).values(**values))
     if delta:
-        await _movements(session, [{"merchant_id": merchant_id, "location_id": location_id,
+        await record_movements(session, [{"merchant_id": merchant_id, "location_id": location_id,
                                     "variant_id": variant_id, "kind": "count", "on_hand_delta": delta,
                                     "reserved_delta": 0, "source": source, "idempotency_key": key}])
     await session.refresh(level)
@@ -261,7 +258,7 @@ async def reserve_order(session: AsyncSession, *, merchant_id: str, order_id: st
         needs_by_var[ln.variant_id] += ln.quantity
     remaining = dict(needs_by_var)
     done: list[Take] = []
-    fused = _dialect(session) == "postgresql"
+    fused = dialect_of(session) == "postgresql"
     source = f"order:{order_id}"
     for attempt in range(MAX_REPLANS):
         needs = [Need(v, q) for v, q in sorted(remaining.items()) if q > 0]
@@ -284,18 +281,44 @@ async def reserve_order(session: AsyncSession, *, merchant_id: str, order_id: st
             break
     else:
         raise OutOfStock(sorted(sku_of[v] for v, q in remaining.items() if q > 0))
-    rows = [{"merchant_id": merchant_id, "location_id": t.location_id, "variant_id": t.variant_id,
-             "kind": "reserve", "on_hand_delta": 0, "reserved_delta": t.quantity, "source": source,
-             "idempotency_key": f"reserve:{order_id}:{t.variant_id}:{t.location_id}:{i}"}
-            for i, t in enumerate(done)]
-    if fused:
-        await _announce(session, rows)
+    if fused:  # rows written by the reserving statement: announce them
+        await _announce(session, [{"merchant_id": merchant_id, "location_id": t.location_id,
+                                   "variant_id": t.variant_id, "kind": "reserve", "reserved_delta": t.quantity}
+                                  for t in done])
+    else:
+        await record_reservations(session, merchant_id=merchant_id, order_id=order_id, takes=done)
+    return done
+
+
+_PG_INSERT_ALLOCATIONS = text("""
+INSERT INTO allocation (id, merchant_id, order_id, variant_id, location_id, quantity, status)
+SELECT a.id, :merchant_id, :order_id, a.variant_id, a.location_id, a.q, 'reserved'
+  FROM unnest(CAST(:ids AS varchar[]), CAST(:vars AS varchar[]), CAST(:locs AS varchar[]), CAST(:qs AS integer[]))
+       AS a(id, variant_id, location_id, q)
+""")
+
+
+async def record_reservations(session: AsyncSession, *, merchant_id: str, order_id: str,
+                              takes: Sequence[Take]) -> None:
+    """Allocation rows, `reserve` ledger rows and `stock.changed` events for takes already made on the levels:
+    one statement each, whatever their number (PostgreSQL: INSERT ... SELECT FROM unnest)."""
+    if not takes:
+        return
+    base = new_id("alc")  # one time-ordered id, then a 5-digit suffix per row: unique, in take order
+    ids = [f"{base}{i:05d}" for i in range(len(takes))]
+    if len(takes) >= _MANY and dialect_of(session) == "postgresql":
+        await run(session, _PG_INSERT_ALLOCATIONS, {
+            "ids": ids, "vars": [t.variant_id for t in takes], "locs": [t.location_id for t in takes],
+            "qs": [t.quantity for t in takes], "merchant_id": merchant_id, "order_id": order_id})
     else:
         await run(session, _INSERT_ALLOCATIONS, [
-            {"id": new_id("alc"), "merchant_id": merchant_id, "order_id": order_id, "variant_id": t.variant_id,
-             "location_id": t.location_id, "quantity": t.quantity, "status": "reserved"} for t in done])
-        await _movements(session, rows)
-    return done
+            {"id": ids[i], "merchant_id": merchant_id, "order_id": order_id, "variant_id": t.variant_id,
+             "location_id": t.location_id, "quantity": t.quantity, "status": "reserved"}
+            for i, t in enumerate(takes)])
+    await record_movements(session, [
+        {"merchant_id": merchant_id, "location_id": t.location_id, "variant_id": t.variant_id, "kind": "reserve",
+         "on_hand_delta": 0, "reserved_delta": t.quantity, "source": f"order:{order_id}",
+         "idempotency_key": f"reserve:{order_id}:{t.variant_id}:{t.location_id}:{i}"} for i, t in enumerate(takes)])
 
 
 # One round trip for the takes of a reservation attempt on PostgreSQL: lock the levels in (variant,
@@ -370,7 +393,7 @@ async def _shift_levels(session: AsyncSession, rows: Sequence[dict[str, Any]], *
     await session.execute(_SHIFT_LEVEL, [
         {"b_loc": r["location_id"], "b_var": r["variant_id"], "b_on_hand": r["on_hand_delta"],
          "b_reserved": r["reserved_delta"], "b_at": now} for r in rows])
-    await _movements(session, [
+    await record_movements(session, [
         {"merchant_id": r["merchant_id"], "location_id": r["location_id"], "variant_id": r["variant_id"],
          "kind": kind, "on_hand_delta": r["on_hand_delta"], "reserved_delta": r["reserved_delta"],
          "source": source, "idempotency_key": key(r)} for r in rows])

@@ -28,7 +28,7 @@ from app.core.ids import new_id, pickup_code
 from app.core.logging import get_logger
 from app.core.pagination import keyset_page
 from app.core.security import constant_time_equals
-from app.db import run
+from app.db import dialect_of, run
 from app.inventory import service as inventory_service
 from app.inventory.errors import OutOfStock
 from app.merchants import service as merchants_service
@@ -821,7 +821,7 @@ async def expire_holds(factory: async_sessionmaker[AsyncSession], settings: Sett
         now = utcnow()
         stmt = (select(Order).where(Order.status == "pending_payment", Order.hold_expires_at <= now)
                 .order_by(Order.hold_expires_at).limit(limit))
-        if session.get_bind().dialect.name == "postgresql":
+        if dialect_of(session) == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         orders = (await session.scalars(stmt)).all()
         payments: set[str] = set()

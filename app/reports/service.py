@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import SHANGHAI
 from app.core.errors import InvalidInput
+from app.db import dialect_of
 from app.inventory.models import PosEventRecord
 from app.orders.models import Order
 
@@ -31,7 +32,7 @@ def share(online: int, offline: int) -> float | None:
 
 
 def _local_day(session: AsyncSession, column: Any) -> ColumnElement[Any]:
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         return func.date(func.timezone("Asia/Shanghai", column))
     return func.date(column, "+8 hours")  # SQLite stores UTC text; Shanghai keeps no daylight saving
 

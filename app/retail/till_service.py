@@ -28,7 +28,7 @@ from app.core.auth import Principal
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
-from app.db import insert_ignore
+from app.db import dialect_of, insert_ignore
 from app.orders import rules
 from app.retail import service as retail_service
 from app.retail import till
@@ -83,7 +83,7 @@ async def _redeem(session: AsyncSession, *, device: Principal, body: TillRedeemI
            "device_id": device.subject_id or "-", "amount": body.amount, "discount": discount, "status": "applied",
            "occurred_at": as_utc(body.occurred_at), "created_at": utcnow(), "voided_at": None}
     inserted = (await session.execute(
-        insert_ignore(session.get_bind().dialect.name, PromotionRedemption, ["merchant_id", "redemption_id"])
+        insert_ignore(dialect_of(session), PromotionRedemption, ["merchant_id", "redemption_id"])
         .values(**row).returning(R.id))).first()
     if inserted is None:  # a concurrent request with this redemption_id committed first
         earlier = await _redemption(session, merchant_id, body.redemption_id)

@@ -23,7 +23,7 @@ from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
 from app.core.pagination import keyset_page
 from app.core.workdays import working_days_deadline
-from app.db import insert_ignore
+from app.db import dialect_of, insert_ignore
 from app.merchants import service as merchants_service
 from app.merchants import verification
 from app.merchants.models import Merchant
@@ -80,7 +80,7 @@ async def list_audit(*, session: AsyncSession, before: int | None, limit: int, a
 
 async def _bump(session: AsyncSession, merchant_id: str, **increments: int) -> None:
     """Add to a merchant's running counts (one conditional UPDATE; the row is made on first use)."""
-    stmt = insert_ignore(session.get_bind().dialect.name, MerchantReputation.__table__, ["merchant_id"])
+    stmt = insert_ignore(dialect_of(session), MerchantReputation.__table__, ["merchant_id"])
     await session.execute(stmt.values(merchant_id=merchant_id, rating_count=0, rating_sum=0, upheld_complaints=0,
                                       takedowns=0, credit_score=credit.BASE, formula_version=credit.FORMULA_VERSION,
                                       updated_at=utcnow()))
@@ -94,7 +94,7 @@ async def _bump(session: AsyncSession, merchant_id: str, **increments: int) -> N
 
 async def _order_facts(session: AsyncSession, merchant_id: str) -> dict[str, int]:
     """Completed, shipped (and how fast), delivered and returned orders of a merchant, in two aggregates."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         on_time = Order.shipped_at <= Order.created_at + timedelta(hours=48)
     else:  # SQLite keeps datetimes as text
         on_time = func.julianday(Order.shipped_at) - func.julianday(Order.created_at) <= 2.0
@@ -177,7 +177,7 @@ def platform_info(settings: Settings) -> dict[str, Any]:
 
 
 async def _seller_row(session: AsyncSession, merchant_id: str) -> SellerProfile:
-    stmt = insert_ignore(session.get_bind().dialect.name, SellerProfile.__table__, ["merchant_id"])
+    stmt = insert_ignore(dialect_of(session), SellerProfile.__table__, ["merchant_id"])
     await session.execute(stmt.values(merchant_id=merchant_id, updated_at=utcnow()))
     row = await session.get(SellerProfile, merchant_id, with_for_update=True, populate_existing=True)
     assert row is not None

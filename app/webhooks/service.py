@@ -35,7 +35,7 @@ from app.core.ids import new_id
 from app.core.logging import get_logger
 from app.core.models import OutboxEvent
 from app.core.pagination import keyset_page
-from app.db import insert_ignore
+from app.db import dialect_of, insert_ignore
 from app.webhooks import destinations, rules
 from app.webhooks.models import WebhookCursor, WebhookDelivery, WebhookEndpoint
 from app.webhooks.signing import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
@@ -67,9 +67,6 @@ def event_id(seq: int) -> str:
     """The public id of outbox event `seq` (`Liutong-Event-Id`)."""
     return f"evt_{seq}"
 
-
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
 
 
 # ---- endpoints -----------------------------------------------------------------------------------------
@@ -169,7 +166,7 @@ async def fan_out(factory: async_sessionmaker[AsyncSession]) -> int:
 
 async def _lock_cursor(session: AsyncSession) -> WebhookCursor | None:
     stmt = select(WebhookCursor).where(WebhookCursor.name == CURSOR)
-    if _dialect(session) == "postgresql":
+    if dialect_of(session) == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return (await session.scalars(stmt)).one_or_none()
 
@@ -180,7 +177,7 @@ async def _fan_out_batch(session: AsyncSession) -> tuple[int, bool]:
         if await session.scalar(select(WebhookCursor.name).where(WebhookCursor.name == CURSOR)) is not None:
             await session.rollback()  # another process is fanning out right now
             return 0, False
-        await session.execute(insert_ignore(_dialect(session), WebhookCursor, ["name"]), [{"name": CURSOR, "seq": 0}])
+        await session.execute(insert_ignore(dialect_of(session), WebhookCursor, ["name"]), [{"name": CURSOR, "seq": 0}])
         cursor = await _lock_cursor(session)
         if cursor is None:
             await session.rollback()
@@ -211,7 +208,7 @@ async def _fan_out_batch(session: AsyncSession) -> tuple[int, bool]:
             for ep in endpoints.get(e.merchant_id, [])
             if rules.subscribed(ep.events, e.kind) and as_utc(ep.created_at) <= as_utc(e.created_at)]
     if rows:
-        await session.execute(insert_ignore(_dialect(session), WebhookDelivery, ["endpoint_id", "event_seq"]), rows)
+        await session.execute(insert_ignore(dialect_of(session), WebhookDelivery, ["endpoint_id", "event_seq"]), rows)
     moved = step.position
     cursor.seq, cursor.gap_seq, cursor.gap_seen_at = moved.seq, moved.gap_seq, moved.gap_seen_at
     await session.commit()
@@ -281,7 +278,7 @@ async def _claim(session: AsyncSession, now: datetime) -> list[Outgoing]:
                    WebhookDelivery.attempts)
             .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(SEND_BATCH))
-    if _dialect(session) == "postgresql":
+    if dialect_of(session) == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     due = (await session.execute(stmt)).all()
     if not due:

@@ -14,7 +14,7 @@ from app.core import events
 from app.core.clock import as_utc, utcnow
 from app.core.errors import InvalidInput, NotFound, field_error
 from app.core.ids import new_id
-from app.db import insert_ignore
+from app.db import dialect_of, insert_ignore
 from app.merchants.models import Merchant
 from app.retail.campaigns import rules
 from app.retail.campaigns.models import Campaign, CampaignProduct, CampaignPromotion
@@ -51,7 +51,7 @@ async def _attach(session: AsyncSession, *, campaign: Campaign, merchant_id: str
                                  .where(CampaignProduct.campaign_id == campaign.id)) or 0
     if count + len(product_ids) > MAX_PRODUCTS:
         raise field_error("product_ids", f"a campaign holds at most {MAX_PRODUCTS} products")
-    dialect = session.get_bind().dialect.name
+    dialect = dialect_of(session)
     now = utcnow()
     if product_ids:
         await session.execute(insert_ignore(dialect, CampaignProduct, ["campaign_id", "product_id"]), [
