@@ -103,9 +103,7 @@ async def _run_once(session: AsyncSession, *, scope: str, key: str | None, finge
     try:
         status, body = await work()
     except Exception:
-        await session.rollback()
-        found = await _stored(session, scope, key, fingerprint)
-        await session.rollback()
+        found = await _answer_after_rollback(session, scope, key, fingerprint)
         if found is not None:
             return found
         raise
@@ -113,11 +111,17 @@ async def _run_once(session: AsyncSession, *, scope: str, key: str | None, finge
         "scope": scope, "key": key, "request_hash": fingerprint, "status_code": status,
         "response_body": orjson.dumps(body).decode(), "created_at": utcnow()})).first()
     if recorded is None:
-        await session.rollback()
-        found = await _stored(session, scope, key, fingerprint)
-        await session.rollback()
+        found = await _answer_after_rollback(session, scope, key, fingerprint)
         if found is None:  # the other request's row is gone again (it cannot be: answers are kept)
             raise Conflict(f"a request with Idempotency-Key {key!r} is still in progress")
         return found
     await session.commit()
     return status, body
+
+
+async def _answer_after_rollback(session: AsyncSession, scope: str, key: str, fingerprint: str) -> Result | None:
+    """Undo this attempt's work and read the answer stored for the key, if any (409 if the body differs)."""
+    await session.rollback()
+    found = await _stored(session, scope, key, fingerprint)
+    await session.rollback()
+    return found

@@ -159,7 +159,7 @@ async def _promotions_for(session: AsyncSession, code: str, merchant_ids: set[st
     return live
 
 
-async def _use_promotion(session: AsyncSession, promo_id: str) -> None:
+async def use_promotion(session: AsyncSession, promo_id: str) -> None:
     """Count one use; under any concurrency the usage limit holds (conditional UPDATE)."""
     result = await session.execute(
         update(Promotion).where(Promotion.id == promo_id,
@@ -297,7 +297,7 @@ async def checkout(*, session: AsyncSession, settings: Settings, principal: Prin
         for d in drafts:
             d.payment_id = payment["id"] if payment else None
         for promo_id in promo_ids:
-            await _use_promotion(session, promo_id)
+            await use_promotion(session, promo_id)
         orders = await orders_service.place_orders(session, drafts=drafts, checkout_id=checkout_id,
                                                    hold_minutes=settings.shop_order_hold_minutes)
         out: dict[str, Any] = {"orders": orders, "payment": None}

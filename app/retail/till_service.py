@@ -91,7 +91,7 @@ async def _redeem(session: AsyncSession, *, device: Principal, body: TillRedeemI
             raise Conflict(f"redemption {body.redemption_id} is being recorded; retry")
         return _redemption_view(earlier, "duplicate")
     try:
-        await retail_service._use_promotion(session, promo.id)  # checkout's UPDATE: one limit for both channels
+        await retail_service.use_promotion(session, promo.id)  # checkout's UPDATE: one limit for both channels
     except Conflict:
         message = "this coupon has been used up"
         raise Conflict(message, extra={"field": "code", "errors": [{"field": "code", "message": message}]}) from None
