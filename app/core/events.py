@@ -37,14 +37,28 @@ async def emit_many(session: AsyncSession, events: Sequence[tuple[str, str | Non
 
 
 # Many events in one statement on PostgreSQL (a POS upload or a big order emits hundreds at a time).
-_PG_INSERT_MANY = text("""
+# A statement that writes other rows too may embed it; `pg_params` gives its parameters.
+PG_INSERT_MANY_SQL = """
 INSERT INTO event (kind, merchant_id, payload, created_at)
 SELECT u.kind, u.merchant_id, CAST(u.payload AS jsonb), u.created_at
   FROM unnest(CAST(:kinds AS varchar[]), CAST(:merchant_ids AS varchar[]), CAST(:payloads AS text[]),
               CAST(:created AS timestamptz[])) WITH ORDINALITY AS u(kind, merchant_id, payload, created_at, n)
  ORDER BY u.n
-""")
+"""
+_PG_INSERT_MANY = text(PG_INSERT_MANY_SQL)
 _MANY = 8  # from this many rows on, one unnest statement beats an executemany
+
+
+def take_pending(session: AsyncSession) -> list[dict[str, Any]]:
+    """The events emitted so far and not yet written, for a statement that writes them itself (`pg_params`)."""
+    return cast(list[dict[str, Any]], session.info.pop(_KEY, None) or [])
+
+
+def pg_params(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The parameters of `PG_INSERT_MANY_SQL` for these events."""
+    return {"kinds": [r["kind"] for r in rows], "merchant_ids": [r["merchant_id"] for r in rows],
+            "payloads": [orjson.dumps(r["payload"], option=orjson.OPT_NON_STR_KEYS).decode() for r in rows],
+            "created": [r["created_at"] for r in rows]}
 
 
 @event.listens_for(Session, "before_commit")
@@ -56,10 +70,7 @@ def _write_outbox(session: Session) -> None:
     if len(rows) < _MANY or conn.dialect.name != "postgresql":
         conn.execute(_INSERT, rows)
         return
-    conn.execute(_PG_INSERT_MANY, {
-        "kinds": [r["kind"] for r in rows], "merchant_ids": [r["merchant_id"] for r in rows],
-        "payloads": [orjson.dumps(r["payload"], option=orjson.OPT_NON_STR_KEYS).decode() for r in rows],
-        "created": [r["created_at"] for r in rows]})
+    conn.execute(_PG_INSERT_MANY, pg_params(rows))
 
 
 @event.listens_for(Session, "after_rollback")

@@ -66,15 +66,21 @@ async def run_idempotent(
     key: str | None,
     fingerprint: str,
     work: Callable[[], Awaitable[Result]],
+    then: Callable[[], Awaitable[None]] | None = None,
 ) -> Result:
     """Run `work` (which must not commit) once per (scope, key) and commit it with its stored response.
+
+    `then`, if given, runs after the response is recorded and before the commit, in the same transaction:
+    work whose outcome the response does not depend on, kept out of `work` so that it runs as late as
+    possible (a POS upload folds its events into the locked stock levels there, so the locks are held
+    for that step and the commit only).
 
     A transaction that loses a deadlock or serialization race is rolled back and run again, so such
     errors never reach the client.
     """
     for attempt in range(1, RETRIES + 1):
         try:
-            return await _run_once(session, scope=scope, key=key, fingerprint=fingerprint, work=work)
+            return await _run_once(session, scope=scope, key=key, fingerprint=fingerprint, work=work, then=then)
         except DBAPIError as exc:
             await session.rollback()
             if attempt == RETRIES or not is_retryable(exc):
@@ -90,9 +96,11 @@ def is_retryable(exc: DBAPIError) -> bool:
 
 
 async def _run_once(session: AsyncSession, *, scope: str, key: str | None, fingerprint: str,
-                    work: Callable[[], Awaitable[Result]]) -> Result:
+                    work: Callable[[], Awaitable[Result]], then: Callable[[], Awaitable[None]] | None) -> Result:
     if key is None:
         result = await work()
+        if then is not None:
+            await then()
         await session.commit()
         return result
     # The work runs first and the key is recorded with its answer as the last statement of the same
@@ -115,6 +123,8 @@ async def _run_once(session: AsyncSession, *, scope: str, key: str | None, finge
         if found is None:  # the other request's row is gone again (it cannot be: answers are kept)
             raise Conflict(f"a request with Idempotency-Key {key!r} is still in progress")
         return found
+    if then is not None:
+        await then()
     await session.commit()
     return status, body
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.core.deps import DeviceDep, IdempotencyKey, MerchantDep, SessionDep, SettingsDep
@@ -17,14 +17,14 @@ router = APIRouter(prefix="/v1", tags=["pos"])
 
 
 @router.post("/pos/events", response_model=PosUploadOut, response_model_exclude_none=True)
-async def upload_events(body: PosUpload, device: DeviceDep, session: SessionDep, settings: SettingsDep,
-                        idempotency_key: IdempotencyKey = None) -> Response:
+async def upload_events(request: Request, body: PosUpload, device: DeviceDep, session: SessionDep,
+                        settings: SettingsDep, idempotency_key: IdempotencyKey = None) -> Response:
     """Apply a batch of till events (up to 10,000), all or nothing; each gets applied, duplicate or rejected.
 
     A POS sale without a `unit_price` is valued at the variant's current price (for channel reports).
     """
     out = await service.upload(session, device=device, idempotency_key=idempotency_key, events_in=body.events,
-                               sync_lag_minutes=settings.shop_pos_sync_lag_minutes)
+                               sync_lag_minutes=settings.shop_pos_sync_lag_minutes, raw_body=await request.body())
     return Response(orjson.dumps(out), media_type="application/json")  # shaped by the service; 10,000 results
 
 

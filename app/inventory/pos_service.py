@@ -6,29 +6,40 @@ An upload is set-based, a handful of statements whatever its size:
 2. insert the events, sorted by event id, with ON CONFLICT DO NOTHING ... RETURNING, plus a ledger row
    per applied movement (on PostgreSQL one statement over unnested arrays). What comes back is
    `applied`; the rest was seen before (`duplicate`). The unique (merchant, event_id) index makes
-   concurrent uploads of one event wait for each other, so an event applies exactly once;
-3. lock the touched levels in variant order (`FOR UPDATE` on PostgreSQL; SQLite serialises writers)
-   and fold the new events in with `app.inventory.pos.advance`, from the latest count each level
-   remembers (`last_count_at`, `last_count_event_id`). Only a level that gets a later count is
-   recomputed, in SQL: that count, plus the POS movements ordered after it, plus the other ledger
-   movements (online fulfilment, restocks, ...) that occurred after it;
-4. one executemany sets the levels; a `pos_fold` ledger row per level carries the part of the change
-   the events' own rows do not (a count, or a late event superseded by a count), so the ledger still
-   sums to the levels; `stock.changed` per level;
-5. record an oversell conflict (and `stock.oversold`) where on_hand now falls short of what is reserved.
+   concurrent uploads of one event wait for each other, so an event applies exactly once. The answer
+   is known now and is recorded with the `Idempotency-Key`;
+3. only then lock the touched levels in variant order (`FOR UPDATE` on PostgreSQL; SQLite serialises
+   writers), taking the feed number and reading the open conflicts in the same statement, and fold the
+   new events in with `app.inventory.pos.advance`, from the latest count each level remembers
+   (`last_count_at`, `last_count_event_id`). Only a level that gets a later count is recomputed, in SQL:
+   that count, plus the POS movements ordered after it, plus the other ledger movements (online
+   fulfilment, restocks, ...) that occurred after it;
+4. one statement writes the rest: the levels; a `pos_fold` ledger row per level for the part of the
+   change the events' own rows do not carry (a count, or a late event superseded by a count), so the
+   ledger still sums to the levels; an oversell conflict where on_hand now falls short of what is
+   reserved (new, or its shortfall brought up to date); and the outbox events (`stock.changed` per
+   level, `stock.oversold`).
+
+Uploads to one store queue for its levels, so the time between the lock and the commit bounds how many
+a store takes per second: that stretch is two or three statements and the commit, nothing else.
 
 Everything commits at once with the stored idempotent response: a crash leaves all or none of it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.catalog.models import Variant
@@ -38,7 +49,7 @@ from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, NotFound, field_error
 from app.core.ids import new_id
 from app.core.pagination import decode_cursor, encode_cursor, keyset_page
-from app.db import dialect_of, insert_ignore
+from app.db import dialect_of, insert_ignore, run
 from app.inventory import pos, sync
 from app.inventory import service as inventory_service
 from app.inventory.bulk import one_of
@@ -60,14 +71,14 @@ POS_EVENTS = cast(Table, PosEventRecord.__table__)
 POS_KIND_PREFIX = "pos_"  # ledger kinds written here: pos_sale, pos_return, pos_receive, pos_adjust, pos_fold
 
 
-def _event_error(event: PosEventIn) -> str | None:
+def _event_error(event: PosEventIn, occurred_at: datetime, latest: datetime) -> str | None:
     if event.type in ("sale", "return", "receive") and event.quantity < 1:
         return f"quantity of a {event.type} must be at least 1"
     if event.type == "count" and event.quantity < 0:
         return "a count cannot be negative"
     if event.type == "adjust" and event.quantity == 0:
         return "an adjust of 0 changes nothing"
-    if as_utc(event.occurred_at) > utcnow() + MAX_CLOCK_SKEW:
+    if occurred_at > latest:
         return "occurred_at is in the future; check the till's clock"
     return None
 
@@ -78,81 +89,131 @@ def _binary(session: AsyncSession, column: Any) -> Any:
 
 
 async def upload(session: AsyncSession, *, device: Principal, idempotency_key: str | None,
-                 events_in: Sequence[PosEventIn], sync_lag_minutes: int) -> dict[str, Any]:
+                 events_in: Sequence[PosEventIn], sync_lag_minutes: int, raw_body: bytes | None = None
+                 ) -> dict[str, Any]:
     """Apply a batch of till events (all or nothing); a retry with the same key returns the first answer.
 
-    The upload is also the till's sync (app/inventory/sync.py), in the same transaction.
+    The upload is also the till's sync (app/inventory/sync.py), in the same transaction. With `raw_body`
+    (the request as sent) the key's fingerprint is the body's digest, which costs nothing per event.
     """
-    fingerprint = idempotency.request_hash("pos-events", [e.model_dump(mode="json") for e in events_in])
+    fingerprint = idempotency.request_hash(
+        "pos-events", hashlib.sha256(raw_body).hexdigest() if raw_body is not None
+        else [e.model_dump(mode="json") for e in events_in])
+    fold: _Fold | None = None
 
     async def work() -> tuple[int, Any]:
-        out = await _apply(session, device=device, events_in=events_in)
+        nonlocal fold
         await sync.record_sync(session, device_id=device.subject_id, lag_minutes=sync_lag_minutes)
+        out, fold = await _record(session, device=device, events_in=events_in)
         return 200, out
 
+    async def then() -> None:  # the answer is recorded: lock the levels for the fold and the commit only
+        if fold is not None:
+            await _fold_in(session, fold)
+
     _, body = await idempotency.run_idempotent(session, scope=device.scope, key=idempotency_key,
-                                               fingerprint=fingerprint, work=work)
+                                               fingerprint=fingerprint, work=work, then=then)
     return dict(body)
 
 
 def _screen(events_in: Sequence[PosEventIn], skus: set[str]
-            ) -> tuple[dict[int, tuple[str, str | None]], list[tuple[int, PosEventIn]]]:
-    """Per event: rejected (with the reason) or a repeat within the upload; the rest are candidates."""
+            ) -> tuple[dict[int, tuple[str, str | None]], list[tuple[int, PosEventIn, datetime]]]:
+    """Per event: rejected (with the reason) or a repeat within the upload; the rest are candidates, each with
+    its time in UTC, sorted by event id (the one order every writer takes the event ids in: no deadlocks)."""
     status: dict[int, tuple[str, str | None]] = {}
     seen: set[str] = set()
-    candidates: list[tuple[int, PosEventIn]] = []
+    candidates: list[tuple[int, PosEventIn, datetime]] = []
+    latest = utcnow() + MAX_CLOCK_SKEW
     for i, e in enumerate(events_in):
         if e.event_id in seen:
             status[i] = ("duplicate", None)
             continue
         seen.add(e.event_id)
-        error = "unknown sku" if e.sku not in skus else _event_error(e)
+        occurred_at = as_utc(e.occurred_at)
+        error = "unknown sku" if e.sku not in skus else _event_error(e, occurred_at, latest)
         if error:
             status[i] = ("rejected", error)
         else:
-            candidates.append((i, e))
+            candidates.append((i, e, occurred_at))
+    candidates.sort(key=lambda c: c[1].event_id)
     return status, candidates
 
 
-async def _apply(session: AsyncSession, *, device: Principal, events_in: Sequence[PosEventIn]) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Fold:
+    """Events an upload applied, waiting to be folded into their levels (`_fold_in`)."""
+
+    merchant_id: str
+    location_id: str
+    device_id: str
+    events: dict[str, list[pos.PosEvent]]  # by variant id
+    sku_of: dict[str, str]  # variant id -> SKU
+
+
+async def _record(session: AsyncSession, *, device: Principal, events_in: Sequence[PosEventIn]
+                  ) -> tuple[dict[str, Any], _Fold | None]:
+    """Store the new events and their ledger rows; returns the answer and what is left to fold."""
     merchant_id, location_id, device_id = device.tenant, device.location_id, device.subject_id or "-"
     if location_id is None:
         raise NotFound("location")
     variants = {r.sku: r for r in (await session.execute(
         select(Variant.sku, Variant.id, Variant.price, Variant.currency)
-        .where(Variant.merchant_id == merchant_id, Variant.sku.in_({e.sku for e in events_in})))).all()}
+        .where(Variant.merchant_id == merchant_id, one_of(session, Variant.sku, list({e.sku for e in events_in}))))
+    ).all()}
+    # The changes made from here on come after this position, so the feed lists them from it.
+    position = encode_cursor(f"{await session.scalar(_FEED_POSITION, {'location_id': location_id}) or 0}:")
     status, candidates = _screen(events_in, set(variants))
-    now = utcnow()
-    rows = []
-    for _, e in sorted(candidates, key=lambda c: c[1].event_id):  # one order for every writer: no deadlocks
-        v = variants[e.sku]
-        unit_price = e.unit_price if e.unit_price is not None else v.price
-        rows.append({"merchant_id": merchant_id, "location_id": location_id, "variant_id": v.id,
-                     "device_id": device_id, "event_id": e.event_id, "type": e.type, "quantity": e.quantity,
-                     "on_hand_delta": pos.delta(e.type, e.quantity),
-                     "unit_price": unit_price if e.type in ("sale", "return") else 0,
-                     "amount": e.quantity * unit_price if e.type == "sale" else 0, "currency": v.currency,
-                     "occurred_at": as_utc(e.occurred_at), "recorded_at": now})
-    applied = await _insert_events(session, rows, source=f"pos:{device_id}") if rows else set()
-    for i, e in candidates:
-        status[i] = ("applied", None) if e.event_id in applied else ("duplicate", None)
-
-    new_rows = [r for r in rows if r["event_id"] in applied]
-    seq = None
-    if new_rows:
-        seq = await _write_levels(session, merchant_id=merchant_id, location_id=location_id, device_id=device_id,
-                                  new_rows=new_rows, sku_of={v.id: s for s, v in variants.items()})
-    if seq is None:
-        seq = int(await session.scalar(select(StockChangeCounter.seq)
-                                       .where(StockChangeCounter.location_id == location_id)) or 0)
-        position = encode_cursor(f"{seq}:")
-    else:
-        position = encode_cursor(f"{seq - 1}:")  # just before this upload's changes
+    rows = _EventRows(merchant_id=merchant_id, location_id=location_id, device_id=device_id, recorded_at=utcnow())
+    for _, e, occurred_at in candidates:
+        rows.add(e, occurred_at, variants[e.sku])
+    applied = await _insert_events(session, rows, source=f"pos:{device_id}") if rows.rows else set()
+    by_variant: dict[str, list[pos.PosEvent]] = defaultdict(list)
+    for i, e, occurred_at in candidates:
+        if e.event_id in applied:
+            status[i] = ("applied", None)
+            by_variant[variants[e.sku].id].append(pos.PosEvent(e.event_id, e.type, e.quantity, occurred_at))
+        else:
+            status[i] = ("duplicate", None)
     results = []
     for i, e in enumerate(events_in):
         state, error = status[i]
-        results.append({"event_id": e.event_id, "status": state, **({"error": error} if error else {})})
-    return {"results": results, "cursor": position}
+        results.append({"event_id": e.event_id, "status": state, "error": error} if error
+                       else {"event_id": e.event_id, "status": state})
+    answer = {"results": results, "cursor": position}
+    if not applied:
+        return answer, None
+    return answer, _Fold(merchant_id, location_id, device_id, dict(by_variant),
+                         {v.id: sku for sku, v in variants.items()})
+
+
+_FEED_POSITION = select(StockChangeCounter.seq).where(StockChangeCounter.location_id == bindparam("location_id"))
+
+
+class _EventRows:
+    """The events to insert, as (variant, event id, type, quantity, delta, unit price, amount, currency, time)."""
+
+    def __init__(self, *, merchant_id: str, location_id: str, device_id: str, recorded_at: datetime) -> None:
+        self.merchant_id, self.location_id, self.device_id = merchant_id, location_id, device_id
+        self.recorded_at = recorded_at
+        self.rows: list[tuple[str, str, str, int, int, int, int, str, datetime]] = []
+
+    def add(self, e: PosEventIn, occurred_at: datetime, variant: Any) -> None:
+        unit_price = e.unit_price if e.unit_price is not None else variant.price
+        self.rows.append((variant.id, e.event_id, e.type, e.quantity, pos.delta(e.type, e.quantity),
+                          unit_price if e.type in ("sale", "return") else 0,
+                          e.quantity * unit_price if e.type == "sale" else 0, variant.currency, occurred_at))
+
+    def json(self) -> str:
+        """The rows as one JSON array of objects: one parameter that PostgreSQL reads with json_to_recordset
+        (binding a column per array costs the driver a type check per element)."""
+        return orjson.dumps([{"v": v, "e": e, "t": t, "q": q, "d": d, "p": p, "a": a, "c": c, "o": o}
+                             for v, e, t, q, d, p, a, c, o in self.rows]).decode()
+
+    def dicts(self) -> list[dict[str, Any]]:
+        return [{"merchant_id": self.merchant_id, "location_id": self.location_id, "variant_id": v,
+                 "device_id": self.device_id, "event_id": e, "type": t, "quantity": q, "on_hand_delta": d,
+                 "unit_price": p, "amount": a, "currency": c, "occurred_at": o, "recorded_at": self.recorded_at}
+                for v, e, t, q, d, p, a, c, o in self.rows]
 
 
 # Ledger rows of applied events are written together with the events; PostgreSQL in one statement.
@@ -162,11 +223,9 @@ WITH ins AS (
                            unit_price, amount, currency, occurred_at, recorded_at)
     SELECT CAST(:merchant_id AS varchar), CAST(:location_id AS varchar), u.v, CAST(:device_id AS varchar), u.e, u.t,
            u.q, u.d, u.p, u.a, u.c, u.o, CAST(:recorded_at AS timestamptz)
-    FROM unnest(CAST(:variant_ids AS varchar[]), CAST(:event_ids AS varchar[]), CAST(:types AS varchar[]),
-                CAST(:quantities AS integer[]), CAST(:deltas AS integer[]), CAST(:prices AS bigint[]),
-                CAST(:amounts AS bigint[]), CAST(:currencies AS varchar[]), CAST(:occurred AS timestamptz[]))
-         AS u(v, e, t, q, d, p, a, c, o)
-    ORDER BY u.e
+    FROM json_to_recordset(CAST(:rows AS json))
+         AS u(v varchar, e varchar, t varchar, q integer, d integer, p bigint, a bigint, c varchar, o timestamptz)
+    ORDER BY u.e COLLATE "C"
     ON CONFLICT (merchant_id, event_id) DO NOTHING
     RETURNING merchant_id, location_id, variant_id, event_id, type, on_hand_delta, occurred_at, recorded_at
 ), moves AS (
@@ -180,29 +239,24 @@ SELECT event_id FROM ins
 """)
 
 
-async def _insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]], *, source: str) -> set[str]:
+async def _insert_events(session: AsyncSession, rows: _EventRows, *, source: str) -> set[str]:
     """Insert the events, skipping ids seen before, plus a ledger row per applied movement; returns applied ids.
 
     Rows come sorted by event id, so concurrent uploads take the unique-index entries in the same order.
     """
     if dialect_of(session) == "postgresql":
-        first = rows[0]
-        found = await session.execute(_PG_INSERT_EVENTS, {
-            "merchant_id": first["merchant_id"], "location_id": first["location_id"],
-            "device_id": first["device_id"], "recorded_at": first["recorded_at"], "source": source,
-            "variant_ids": [r["variant_id"] for r in rows], "event_ids": [r["event_id"] for r in rows],
-            "types": [r["type"] for r in rows], "quantities": [r["quantity"] for r in rows],
-            "deltas": [r["on_hand_delta"] for r in rows], "prices": [r["unit_price"] for r in rows],
-            "amounts": [r["amount"] for r in rows], "currencies": [r["currency"] for r in rows],
-            "occurred": [r["occurred_at"] for r in rows]})
+        found = await run(session, _PG_INSERT_EVENTS, {
+            "merchant_id": rows.merchant_id, "location_id": rows.location_id, "device_id": rows.device_id,
+            "recorded_at": rows.recorded_at, "source": source, "rows": rows.json()})
         return {row[0] for row in found.all()}
+    dicts = rows.dicts()
     stmt = insert_ignore(dialect_of(session), POS_EVENTS, ["merchant_id", "event_id"])
-    applied = set((await session.scalars(stmt.returning(POS_EVENTS.c.event_id), rows)).all())
+    applied = set((await session.scalars(stmt.returning(POS_EVENTS.c.event_id), dicts)).all())
     moves = [{"merchant_id": r["merchant_id"], "location_id": r["location_id"], "variant_id": r["variant_id"],
               "kind": POS_KIND_PREFIX + r["type"], "on_hand_delta": r["on_hand_delta"], "reserved_delta": 0,
               "source": source, "idempotency_key": f"pos:{r['merchant_id']}:{r['event_id']}",
               "occurred_at": r["occurred_at"], "recorded_at": r["recorded_at"]}
-             for r in rows if r["event_id"] in applied and r["type"] != "count"]
+             for r in dicts if r["event_id"] in applied and r["type"] != "count"]
     if moves:
         await session.execute(insert(MOVEMENTS), moves)
     return applied
@@ -211,76 +265,84 @@ async def _insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]], 
 async def _recount(session: AsyncSession, *, merchant_id: str, location_id: str,
                    counts: dict[str, pos.PosEvent]) -> dict[str, int]:
     """on_hand per `pos.fold` for levels whose latest count changed: the count, plus the POS movements ordered
-    after it, plus the other ledger movements (online fulfilment, restocks...) that occurred after it."""
-    ev = PosEventRecord
-    anchor = (select(ev.variant_id, ev.occurred_at, ev.event_id, ev.quantity)
-              .where(ev.merchant_id == merchant_id, ev.event_id.in_([c.event_id for c in counts.values()]))
+    after it, plus the other ledger movements (online fulfilment, restocks...) that occurred after it.
+
+    One statement; it runs once the levels are locked, so it sees every upload that folded before.
+    """
+    anchor = (select(PosEventRecord.variant_id, PosEventRecord.occurred_at, PosEventRecord.event_id,
+                     PosEventRecord.quantity)
+              .where(PosEventRecord.merchant_id == merchant_id,
+                     one_of(session, PosEventRecord.event_id, [c.event_id for c in counts.values()]))
               .subquery())
-    later = or_(ev.occurred_at > anchor.c.occurred_at,
-                and_(ev.occurred_at == anchor.c.occurred_at,
-                     _binary(session, ev.event_id) > _binary(session, anchor.c.event_id)))
-    pos_after = {r[0]: int(r[1]) + int(r[2]) for r in (await session.execute(
-        select(anchor.c.variant_id, anchor.c.quantity, func.coalesce(func.sum(ev.on_hand_delta), 0))
-        .outerjoin(ev, and_(ev.location_id == location_id, ev.variant_id == anchor.c.variant_id,
-                            ev.type != "count", later))
-        .group_by(anchor.c.variant_id, anchor.c.quantity))).all()}
+    ev = aliased(PosEventRecord)
+    pos_after = (select(func.coalesce(func.sum(ev.on_hand_delta), 0))
+                 .where(ev.location_id == location_id, ev.variant_id == anchor.c.variant_id,
+                        ev.occurred_at >= anchor.c.occurred_at, ev.type != "count",
+                        or_(ev.occurred_at > anchor.c.occurred_at,
+                            _binary(session, ev.event_id) > _binary(session, anchor.c.event_id)))
+                 .scalar_subquery())
     mv = StockMovement
-    other_after: dict[str, int] = {r[0]: int(r[1]) for r in (await session.execute(
-        select(anchor.c.variant_id, func.sum(mv.on_hand_delta))
-        .join(mv, and_(mv.location_id == location_id, mv.variant_id == anchor.c.variant_id,
-                       mv.occurred_at > anchor.c.occurred_at, mv.on_hand_delta != 0,
-                       ~mv.kind.startswith(POS_KIND_PREFIX)))
-        .group_by(anchor.c.variant_id))).all()}
-    return {v: pos_after[v] + other_after.get(v, 0) for v in counts}
+    other_after = (select(func.coalesce(func.sum(mv.on_hand_delta), 0))
+                   .where(mv.location_id == location_id, mv.variant_id == anchor.c.variant_id,
+                          mv.occurred_at > anchor.c.occurred_at, mv.on_hand_delta != 0,
+                          ~mv.kind.startswith(POS_KIND_PREFIX, autoescape=True))
+                   .scalar_subquery())
+    return {r[0]: int(r[1]) for r in (await session.execute(
+        select(anchor.c.variant_id, anchor.c.quantity + pos_after + other_after))).all()}
 
 
-_PG_SET_LEVELS = text("""
-UPDATE stock_level SET on_hand = u.on_hand, last_count_at = u.count_at, last_count_event_id = u.count_event_id,
-                       updated_at = CAST(:now AS timestamptz), change_seq = CAST(:seq AS bigint)
-FROM unnest(CAST(:ids AS varchar[]), CAST(:on_hands AS integer[]), CAST(:count_ats AS timestamptz[]),
-            CAST(:count_event_ids AS varchar[])) AS u(id, on_hand, count_at, count_event_id)
-WHERE stock_level.id = u.id
+# Lock the levels in variant order, then take the feed number (levels first, then the counter, like every
+# writer): one statement. The counter is taken only when every level exists already (a first stock at the
+# store creates levels first, and then takes it separately). Rows this statement did not lock are read
+# with the snapshot it started with, so whatever else the fold needs is read by the statements after it.
+_PG_LOCK_LEVELS = text("""
+WITH locked AS MATERIALIZED (
+    SELECT l.id, l.variant_id, l.on_hand, l.reserved, l.last_count_at, l.last_count_event_id
+      FROM stock_level l
+     WHERE l.location_id = CAST(:location_id AS varchar) AND l.variant_id = ANY(CAST(:variant_ids AS varchar[]))
+     ORDER BY l.variant_id
+       FOR UPDATE
+), counter AS (
+    UPDATE stock_change_counter SET seq = seq + 1
+     WHERE location_id = CAST(:location_id AS varchar) AND CAST(:take_seq AS boolean)
+       AND (SELECT count(*) FROM locked) = cardinality(CAST(:variant_ids AS varchar[]))
+    RETURNING seq
+)
+SELECT k.*, (SELECT seq FROM counter) AS seq FROM locked k
 """)
 
 
-async def _set_levels(session: AsyncSession, *, seq: int, now: datetime,
-                      rows: Sequence[tuple[str, int, datetime | None, str | None]]) -> None:
-    """Set (level id, on_hand, latest count) for locked levels, stamped with the feed number `seq`."""
-    if dialect_of(session) == "postgresql":  # one statement instead of one per level
-        await session.execute(_PG_SET_LEVELS, {
-            "now": now, "seq": seq, "ids": [r[0] for r in rows], "on_hands": [r[1] for r in rows],
-            "count_ats": [r[2] for r in rows], "count_event_ids": [r[3] for r in rows]})
-        return
-    await session.execute(update(LEVELS).where(LEVELS.c.id == bindparam("level_id"))
-                          .values(on_hand=bindparam("new_on_hand"), last_count_at=bindparam("count_at"),
-                                  last_count_event_id=bindparam("count_event_id"), updated_at=now, change_seq=seq),
-                          [{"level_id": r[0], "new_on_hand": r[1], "count_at": r[2], "count_event_id": r[3]}
-                           for r in rows])
-
-
-async def _lock_levels(session: AsyncSession, *, location_id: str, variant_ids: Sequence[str]) -> dict[str, Any]:
-    """The levels, locked in variant order (PostgreSQL; SQLite writers are serialised already)."""
+async def _lock_levels(session: AsyncSession, *, location_id: str, variant_ids: Sequence[str],
+                       take_seq: bool) -> tuple[dict[str, Any], int | None]:
+    """The levels, locked in variant order (PostgreSQL; SQLite writers are serialised already), and the feed
+    number if `take_seq` and every level exists (PostgreSQL; None otherwise)."""
+    if dialect_of(session) == "postgresql":
+        rows = (await run(session, _PG_LOCK_LEVELS, {"location_id": location_id, "variant_ids": list(variant_ids),
+                                                     "take_seq": take_seq})).all()
+        return {r.variant_id: r for r in rows}, (rows[0].seq if rows and rows[0].seq is not None else None)
     return {r.variant_id: r for r in (await session.execute(
         select(StockLevel.id, StockLevel.variant_id, StockLevel.on_hand, StockLevel.reserved,
                StockLevel.last_count_at, StockLevel.last_count_event_id)
-        .where(StockLevel.location_id == location_id, StockLevel.variant_id.in_(variant_ids))
-        .order_by(StockLevel.variant_id).with_for_update())).all()}
+        .where(StockLevel.location_id == location_id, StockLevel.variant_id.in_(variant_ids)))).all()}, None
 
 
-async def _write_levels(session: AsyncSession, *, merchant_id: str, location_id: str, device_id: str,
-                        new_rows: Sequence[dict[str, Any]], sku_of: dict[str, str]) -> int | None:
-    """Fold applied events into their levels; returns the change number stamped on them (None: no change)."""
-    source = f"pos:{device_id}"
-    by_variant: dict[str, list[pos.PosEvent]] = defaultdict(list)
-    for r in new_rows:
-        by_variant[r["variant_id"]].append(pos.PosEvent(r["event_id"], r["type"], r["quantity"], r["occurred_at"]))
-    touched = sorted(by_variant)
-    current = await _lock_levels(session, location_id=location_id, variant_ids=touched)
+async def _fold_in(session: AsyncSession, fold: _Fold) -> None:
+    """Fold applied events into their levels: lock, advance (or recount), write; the caller commits next.
+
+    The locks are held from here to the commit: on PostgreSQL the lock (with the feed number), a recount if a
+    count came in, the oversell conflicts if a sale left a level short, and one statement writing the rest.
+    """
+    merchant_id, location_id = fold.merchant_id, fold.location_id
+    touched = sorted(fold.events)
+    current, seq = await _lock_levels(session, location_id=location_id, variant_ids=touched, take_seq=True)
     missing = [v for v in touched if v not in current]
     if missing:  # first stock of these SKUs at this store
         await inventory_service.ensure_levels(session, merchant_id=merchant_id,
                                               pairs=[(location_id, v) for v in missing])
-        current.update(await _lock_levels(session, location_id=location_id, variant_ids=missing))
+        current.update((await _lock_levels(session, location_id=location_id, variant_ids=missing,
+                                           take_seq=False))[0])
+    if seq is None:
+        seq = await inventory_service.take_change_seq(session, location_id=location_id)
 
     target: dict[str, int] = {}
     anchor: dict[str, tuple[Any, str | None]] = {}
@@ -289,7 +351,7 @@ async def _write_levels(session: AsyncSession, *, merchant_id: str, location_id:
         level = current[v]
         key = ((as_utc(level.last_count_at), level.last_count_event_id or "")
                if level.last_count_at is not None else None)
-        count, change = pos.advance(key, by_variant[v])
+        count, change = pos.advance(key, fold.events[v])
         anchor[v] = (level.last_count_at, level.last_count_event_id)
         if count is None:
             target[v] = level.on_hand + change
@@ -301,69 +363,123 @@ async def _write_levels(session: AsyncSession, *, merchant_id: str, location_id:
 
     now = utcnow()
     batch = new_id("posb")
-    own = {v: sum(pos.delta(e.type, e.quantity) for e in by_variant[v]) for v in touched}
+    source = f"pos:{fold.device_id}"
+    own = {v: sum(pos.delta(e.type, e.quantity) for e in fold.events[v]) for v in touched}
     folds = [{"merchant_id": merchant_id, "location_id": location_id, "variant_id": v, "kind": "pos_fold",
               "on_hand_delta": target[v] - current[v].on_hand - own[v], "reserved_delta": 0, "source": source,
               "idempotency_key": f"posfold:{batch}:{v}", "occurred_at": now, "recorded_at": now}
              for v in touched if target[v] - current[v].on_hand - own[v] != 0]
-    await inventory_service.insert_movements(session, folds)
     changed = [v for v in touched if target[v] != current[v].on_hand or v in recount]
-    seq = None
-    if changed:  # every changed level is locked: take the feed number and stamp it in the same UPDATE
-        seq = await inventory_service.take_change_seq(session, location_id=location_id)
-        await _set_levels(session, seq=seq, now=now, rows=[(current[v].id, target[v], anchor[v][0], anchor[v][1])
-                                                           for v in changed])
+    levels = [(current[v].id, target[v], anchor[v][0], anchor[v][1]) for v in changed]
     await events.emit_many(session, [
-        ("stock.changed", merchant_id, {"location_id": location_id, "variant_id": v, "sku": sku_of[v],
+        ("stock.changed", merchant_id, {"location_id": location_id, "variant_id": v, "sku": fold.sku_of[v],
                                         "kind": "pos", "on_hand_delta": target[v] - current[v].on_hand,
                                         "reserved_delta": 0, "on_hand": target[v], "reserved": current[v].reserved,
                                         "source": "pos"})
         for v in changed if target[v] != current[v].on_hand])
-    sold = {v for v in touched if any(e.type == "sale" for e in by_variant[v])}
-    short = {v: current[v].reserved - target[v] for v in sorted(sold) if target[v] - current[v].reserved < 0}
-    if short:
-        await _record_oversells(session, merchant_id=merchant_id, location_id=location_id, short=short,
-                                sku_of=sku_of)
-    return seq
+    short = {v: current[v].reserved - target[v] for v in touched
+             if target[v] - current[v].reserved < 0 and any(e.type == "sale" for e in fold.events[v])}
+    await _write(session, merchant_id=merchant_id, location_id=location_id, seq=seq, now=now, folds=folds,
+                 levels=levels, oversells=[_Oversell(v, fold.sku_of[v], short[v]) for v in sorted(short)])
 
 
-_PG_SET_SHORTFALLS = text("""
-UPDATE stock_conflict SET shortfall = u.gap, updated_at = CAST(:now AS timestamptz)
-FROM unnest(CAST(:ids AS varchar[]), CAST(:gaps AS integer[])) AS u(id, gap)
-WHERE stock_conflict.id = u.id
-""")
+@dataclass(frozen=True, slots=True)
+class _Oversell:
+    """A level a store sale left short of what online orders hold: its open conflict is new or updated."""
+
+    variant_id: str
+    sku: str
+    shortfall: int
+
+    def event(self, merchant_id: str, location_id: str, conflict_id: str) -> tuple[str, str, dict[str, Any]]:
+        return ("stock.oversold", merchant_id, {"conflict_id": conflict_id, "location_id": location_id,
+                                                "variant_id": self.variant_id, "sku": self.sku,
+                                                "shortfall": self.shortfall})
 
 
-async def _record_oversells(session: AsyncSession, *, merchant_id: str, location_id: str, short: dict[str, int],
-                            sku_of: dict[str, str]) -> None:
-    """One open conflict per level: a new one, or the open one's shortfall brought up to date.
+_SQLITE_UPSERT = sqlite_insert(CONFLICTS)
+# One open conflict per level (a partial unique index): a new one, or the open one's shortfall brought up to
+# date. What it returns is what changed: a level that stays short by as much as before says nothing new.
+_SQLITE_UPSERT_CONFLICTS = _SQLITE_UPSERT.on_conflict_do_update(
+    index_elements=["location_id", "variant_id"], index_where=CONFLICTS.c.status == "open",
+    set_={"shortfall": _SQLITE_UPSERT.excluded.shortfall, "updated_at": _SQLITE_UPSERT.excluded.updated_at},
+    where=CONFLICTS.c.shortfall != _SQLITE_UPSERT.excluded.shortfall,
+).returning(CONFLICTS.c.id, CONFLICTS.c.variant_id)
 
-    `stock.oversold` is emitted for a new conflict and for one whose shortfall changed; a level that stays
-    short by as much as before says nothing new. Set-based: a handful of statements however many levels.
-    """
-    now = utcnow()
-    known = {r.variant_id: (r.id, r.shortfall) for r in (await session.execute(
-        select(StockConflict.variant_id, StockConflict.id, StockConflict.shortfall)
-        .where(StockConflict.location_id == location_id, StockConflict.status == "open",
-               one_of(session, StockConflict.variant_id, list(short))))).all()}
-    fresh = [{"id": new_id("cfl"), "merchant_id": merchant_id, "location_id": location_id, "variant_id": v,
-              "sku": sku_of[v], "shortfall": q, "status": "open", "created_at": now, "updated_at": now}
-             for v, q in short.items() if v not in known]
-    if fresh:
-        await session.execute(insert(CONFLICTS), fresh)
-    moved = {v: cid for v, (cid, gap) in known.items() if gap != short[v]}
-    if moved:
-        if dialect_of(session) == "postgresql":
-            await session.execute(_PG_SET_SHORTFALLS, {"now": now, "ids": list(moved.values()),
-                                                       "gaps": [short[v] for v in moved]})
-        else:
-            await session.execute(update(CONFLICTS).where(CONFLICTS.c.id == bindparam("conflict_id"))
-                                  .values(shortfall=bindparam("gap"), updated_at=now),
-                                  [{"conflict_id": cid, "gap": short[v]} for v, cid in moved.items()])
-    news = {**moved, **{f["variant_id"]: f["id"] for f in fresh}}
-    await events.emit_many(session, [
-        ("stock.oversold", merchant_id, {"conflict_id": cid, "location_id": location_id, "variant_id": v,
-                                         "sku": sku_of[v], "shortfall": short[v]}) for v, cid in sorted(news.items())])
+
+# Everything a fold writes in one statement on PostgreSQL: ledger rows, levels, the oversell conflicts (as
+# `_SQLITE_UPSERT_CONFLICTS`), `stock.oversold` for each conflict new or changed (the payload built in Python,
+# the conflict's id added here), and the other outbox events.
+_PG_WRITE = text(f"""
+WITH folds AS (
+    INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
+                                idempotency_key, occurred_at, recorded_at)
+    SELECT f.m, f.l, f.v, 'pos_fold', f.d, 0, f.s, f.k, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+      FROM unnest(CAST(:fold_merchants AS varchar[]), CAST(:fold_locations AS varchar[]),
+                  CAST(:fold_variants AS varchar[]), CAST(:fold_deltas AS integer[]), CAST(:fold_sources AS varchar[]),
+                  CAST(:fold_keys AS varchar[])) AS f(m, l, v, d, s, k)
+), levels AS (
+    UPDATE stock_level SET on_hand = u.on_hand, last_count_at = u.count_at, last_count_event_id = u.count_event_id,
+                           updated_at = CAST(:now AS timestamptz), change_seq = CAST(:seq AS bigint)
+      FROM unnest(CAST(:level_ids AS varchar[]), CAST(:on_hands AS integer[]), CAST(:count_ats AS timestamptz[]),
+                  CAST(:count_event_ids AS varchar[])) AS u(id, on_hand, count_at, count_event_id)
+     WHERE stock_level.id = u.id
+), conflicts AS (
+    INSERT INTO stock_conflict (id, merchant_id, location_id, variant_id, sku, shortfall, status, created_at,
+                                updated_at)
+    SELECT n.id, CAST(:merchant_id AS varchar), CAST(:location_id AS varchar), n.v, n.s, n.q, 'open',
+           CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+      FROM unnest(CAST(:conflict_ids AS varchar[]), CAST(:short_variants AS varchar[]), CAST(:short_skus AS varchar[]),
+                  CAST(:shortfalls AS integer[])) AS n(id, v, s, q)
+        ON CONFLICT (location_id, variant_id) WHERE status = 'open'
+        DO UPDATE SET shortfall = EXCLUDED.shortfall, updated_at = EXCLUDED.updated_at
+           WHERE stock_conflict.shortfall <> EXCLUDED.shortfall
+    RETURNING id, variant_id
+), oversold AS (
+    INSERT INTO event (kind, merchant_id, payload, created_at)
+    SELECT 'stock.oversold', CAST(:merchant_id AS varchar),
+           CAST(p.payload AS jsonb) || jsonb_build_object('conflict_id', c.id), CAST(:now AS timestamptz)
+      FROM conflicts c
+      JOIN unnest(CAST(:short_variants AS varchar[]), CAST(:short_payloads AS text[])) AS p(v, payload)
+        ON p.v = c.variant_id
+     ORDER BY c.variant_id
+)
+{events.PG_INSERT_MANY_SQL}""")
+
+
+async def _write(session: AsyncSession, *, merchant_id: str, location_id: str, seq: int, now: datetime,
+                 folds: Sequence[dict[str, Any]], levels: Sequence[tuple[str, int, datetime | None, str | None]],
+                 oversells: Sequence[_Oversell]) -> None:
+    """Write a fold: ledger rows, levels (stamped with the feed number `seq`), oversell conflicts with their
+    `stock.oversold`, and the outbox events emitted so far."""
+    if dialect_of(session) == "postgresql":
+        await run(session, _PG_WRITE, {
+            "now": now, "seq": seq, "merchant_id": merchant_id, "location_id": location_id,
+            "fold_merchants": [f["merchant_id"] for f in folds], "fold_locations": [f["location_id"] for f in folds],
+            "fold_variants": [f["variant_id"] for f in folds], "fold_deltas": [f["on_hand_delta"] for f in folds],
+            "fold_sources": [f["source"] for f in folds], "fold_keys": [f["idempotency_key"] for f in folds],
+            "level_ids": [r[0] for r in levels], "on_hands": [r[1] for r in levels],
+            "count_ats": [r[2] for r in levels], "count_event_ids": [r[3] for r in levels],
+            "conflict_ids": [new_id("cfl") for _ in oversells], "short_variants": [o.variant_id for o in oversells],
+            "short_skus": [o.sku for o in oversells], "shortfalls": [o.shortfall for o in oversells],
+            "short_payloads": [orjson.dumps(o.event(merchant_id, location_id, "")[2]).decode() for o in oversells],
+            **events.pg_params(events.take_pending(session))})
+        return
+    await inventory_service.insert_movements(session, folds)
+    if levels:
+        await session.execute(
+            update(LEVELS).where(LEVELS.c.id == bindparam("level_id"))
+            .values(on_hand=bindparam("new_on_hand"), last_count_at=bindparam("count_at"),
+                    last_count_event_id=bindparam("count_event_id"), updated_at=now, change_seq=seq),
+            [{"level_id": r[0], "new_on_hand": r[1], "count_at": r[2], "count_event_id": r[3]} for r in levels])
+    if oversells:
+        found = (await session.execute(_SQLITE_UPSERT_CONFLICTS, [
+            {"id": new_id("cfl"), "merchant_id": merchant_id, "location_id": location_id, "variant_id": o.variant_id,
+             "sku": o.sku, "shortfall": o.shortfall, "status": "open", "created_at": now, "updated_at": now}
+            for o in oversells])).all()
+        by_variant = {variant_id: conflict_id for conflict_id, variant_id in found}
+        await events.emit_many(session, [o.event(merchant_id, location_id, by_variant[o.variant_id])
+                                         for o in oversells if o.variant_id in by_variant])
 
 
 # ---- the changes feed -----------------------------------------------------------------------------------

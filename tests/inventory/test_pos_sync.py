@@ -229,19 +229,19 @@ async def test_a_crash_mid_upload_leaves_nothing_and_the_retry_applies_everythin
     s = await f.shop(client, on_hand=0, store_on_hand=5)
     till = await f.device(client, s.m, s.store)
     events = [f.pos_event("k1", "sale", s.sku, 1, soon(1)), f.pos_event("k2", "count", s.sku, 9, soon(2))]
-    real = pos_service._write_levels
+    real = pos_service._fold_in
 
     async def crash(*args: Any, **kwargs: Any) -> None:
         await real(*args, **kwargs)  # events, ledger and levels written, then the process dies
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(pos_service, "_write_levels", crash)
+    monkeypatch.setattr(pos_service, "_fold_in", crash)
     try:
         r = await client.post("/v1/pos/events", headers={**till, "Idempotency-Key": "once"}, json={"events": events})
         assert r.status_code == 500
     except RuntimeError:
         pass  # the test transport re-raises what the app did not handle
-    monkeypatch.setattr(pos_service, "_write_levels", real)
+    monkeypatch.setattr(pos_service, "_fold_in", real)
     async with app.state.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(PosEventRecord)) == 0
     assert await store_level(app, s) == (5, 0)
