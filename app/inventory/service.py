@@ -218,7 +218,8 @@ _AVAILABLE_AT = _AVAILABLE.where(StockLevel.location_id == bindparam("location_i
 _TAKE = (update(_LEVELS)
          .where(_LEVELS.c.location_id == bindparam("b_loc"), _LEVELS.c.variant_id == bindparam("b_var"),
                 _LEVELS.c.on_hand - _LEVELS.c.reserved - _LEVELS.c.safety_stock >= bindparam("b_q"))
-         .values(reserved=_LEVELS.c.reserved + bindparam("b_q"), updated_at=bindparam("b_at")))
+         .values(reserved=_LEVELS.c.reserved + bindparam("b_q"), updated_at=bindparam("b_at"))
+         .returning(_LEVELS.c.id))
 
 
 async def _available(session: AsyncSession, merchant_id: str, variant_ids: list[str],
@@ -237,7 +238,7 @@ async def _available(session: AsyncSession, merchant_id: str, variant_ids: list[
 async def _try_take(session: AsyncSession, take: Take) -> bool:
     result = await run(session, _TAKE, {"b_loc": take.location_id, "b_var": take.variant_id, "b_q": take.quantity,
                                         "b_at": utcnow()})
-    return result.rowcount == 1
+    return result.first() is not None
 
 
 async def reserve_order(session: AsyncSession, *, merchant_id: str, order_id: str, lines: Sequence[LineNeed],

@@ -1,0 +1,71 @@
+"""`app.db.run`: hot statements, on PostgreSQL straight to the driver, in the session's own transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.exc import IntegrityError
+
+from app.core import idempotency
+from app.core.models import IdempotencyRecord
+from app.db import _driver_form, dialect_of, run
+
+_RECORD = {"scope": "test", "request_hash": "h", "status_code": 200, "response_body": "{}"}
+_COUNT = select(IdempotencyRecord.key).where(IdempotencyRecord.scope == bindparam("scope"))
+_JSON = text("SELECT CAST(:doc AS jsonb) AS doc, 7 AS n")
+
+
+def _record(dialect: str) -> Any:
+    return idempotency._record(dialect)
+
+
+def _params(key: str) -> dict[str, Any]:
+    from app.core.clock import utcnow
+
+    return {**_RECORD, "key": key, "created_at": utcnow()}
+
+
+async def _keys(app: Any) -> list[str]:
+    async with app.state.sessionmaker() as session:
+        return sorted(r.key for r in (await run(session, _COUNT, {"scope": "test"})).all())
+
+
+async def test_statements_run_in_the_session_transaction(app: Any) -> None:
+    async with app.state.sessionmaker() as session:
+        if dialect_of(session) == "postgresql":  # the case under test: these go to asyncpg directly
+            assert _driver_form(_record("postgresql"), session.get_bind().dialect, _params("x")) is not None
+            assert _driver_form(_COUNT, session.get_bind().dialect, {"scope": "test"}) is not None
+        first = (await run(session, _record(dialect_of(session)), _params("undone"))).first()
+        assert first is not None and first.id > 0  # rows read by attribute, like SQLAlchemy's
+        await session.rollback()  # the first statement began the transaction: rolling back undoes it
+    assert await _keys(app) == []
+    async with app.state.sessionmaker() as session:
+        await run(session, _record(dialect_of(session)), _params("kept"))
+        assert [r.key for r in (await run(session, _COUNT, {"scope": "test"})).all()] == ["kept"]
+        await session.commit()
+    assert await _keys(app) == ["kept"]
+
+
+async def test_a_failing_statement_raises_what_sqlalchemy_raises_and_rolls_back(app: Any) -> None:
+    stmt = text("INSERT INTO idempotency_key (scope, key, request_hash, status_code, response_body, created_at) "
+                "VALUES (:scope, :key, :request_hash, :status_code, :response_body, :created_at)")
+    async with app.state.sessionmaker() as session:
+        await run(session, stmt, _params("twice"))
+        with pytest.raises(IntegrityError) as raised:
+            await run(session, stmt, _params("twice"))
+        if dialect_of(session) == "postgresql":
+            assert getattr(raised.value.orig, "sqlstate", None) == "23505"
+        await session.rollback()
+        await run(session, stmt, _params("after"))  # the session is usable again
+        await session.commit()
+    assert await _keys(app) == ["after"]
+
+
+async def test_json_results_are_decoded(app: Any, pg_only: None) -> None:
+    async with app.state.sessionmaker() as session:
+        assert _driver_form(_JSON, session.get_bind().dialect, {}) is not None
+        row = (await run(session, _JSON, {"doc": '{"a": [1, 2]}'})).first()
+        assert row is not None and (row.doc, row.n) == ({"a": [1, 2]}, 7)
+        await session.rollback()
