@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, cast
@@ -150,10 +150,15 @@ async def run(session: AsyncSession, statement: Executable,
     of CPU per statement, three times what the round trip to the database does.
     """
     conn = await session.connection()
-    if conn.dialect.name == "postgresql" and (params is None or isinstance(params, Mapping)):
-        form = _driver_form(statement, conn.dialect, params or {})
-        if form is not None:
-            return await _run_on_driver(conn, form, params or {})
+    if conn.dialect.name == "postgresql":
+        if params is None or isinstance(params, Mapping):
+            form = _driver_form(statement, conn.dialect, params or {})
+            if form is not None:
+                return await _run_on_driver(conn, form, [params or {}], many=False)
+        elif params and all(p.keys() == params[0].keys() for p in params):  # rows of one shape, no results
+            form = _driver_form(statement, conn.dialect, params[0])
+            if form is not None and not form.returns:
+                return await _run_on_driver(conn, form, params, many=True)
     return await conn.execute(statement, params)
 
 
@@ -161,15 +166,21 @@ async def run(session: AsyncSession, statement: Executable,
 class _DriverForm:
     sql: str  # with $1, $2... as asyncpg expects
     names: tuple[str, ...]  # the bind parameter of each position
+    processors: tuple[Callable[[Any], Any] | None, ...]  # SQLAlchemy's conversion of each (JSON to text...)
+    returns: bool  # has result rows
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        return [params[n] if p is None else p(params[n]) for n, p in zip(self.names, self.processors, strict=True)]
 
 
 _driver_forms: dict[tuple[int, tuple[str, ...] | None], tuple[Executable, _DriverForm | None]] = {}
 
 
 def _driver_form(statement: Executable, dialect: Dialect, params: Mapping[str, Any]) -> _DriverForm | None:
-    """The statement compiled once for asyncpg, or None if it needs SQLAlchemy when it runs: parameters
-    expanded per call (IN lists) or converted (JSON, enums...), Python-side column defaults, or result
-    columns SQLAlchemy would convert. Plain strings, numbers, booleans and datetimes pass as they are."""
+    """The statement compiled once for asyncpg, with SQLAlchemy's conversion of each parameter; or None if it
+    needs SQLAlchemy when it runs: parameters expanded per call (IN lists), Python-side column defaults, or
+    result columns SQLAlchemy would convert (plain strings, numbers, booleans, datetimes and JSON, which
+    asyncpg decodes itself, pass as they are)."""
     dml = getattr(statement, "is_insert", False) or getattr(statement, "is_update", False)
     columns = tuple(sorted(params)) if dml else None  # an INSERT or UPDATE sets the columns it is given
     key = (id(statement), columns)
@@ -177,9 +188,12 @@ def _driver_form(statement: Executable, dialect: Dialect, params: Mapping[str, A
     if cached is not None and cached[0] is statement:
         return cached[1]
     compiled = cast(Any, statement).compile(dialect=dialect, column_keys=list(columns) if columns else None)
-    form: _DriverForm | None = _DriverForm(compiled.string, tuple(compiled.positiontup or ()))
+    names = tuple(compiled.positiontup or ())
+    form: _DriverForm | None = _DriverForm(compiled.string, names,
+                                           tuple(compiled._bind_processors.get(n) for n in names),
+                                           bool(compiled._result_columns) or bool(compiled.returning)
+                                           or not (dml or getattr(statement, "is_delete", False)))
     if (compiled.literal_execute_params or compiled.post_compile_params
-            or any(not _plain_array(compiled.binds[name].type, dialect) for name in compiled._bind_processors)
             or getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None)
             or any(not isinstance(col[3], _PLAIN_RESULTS) or col[3]._cached_result_processor(dialect, None) is not None
                    for col in compiled._result_columns)):
@@ -190,12 +204,6 @@ def _driver_form(statement: Executable, dialect: Dialect, params: Mapping[str, A
 
 _PLAIN = (String, Integer, Boolean, DateTime, NullType)
 _PLAIN_RESULTS = (*_PLAIN, JSON)  # asyncpg decodes JSON itself (SQLAlchemy registers the codec)
-
-
-def _plain_array(type_: Any, dialect: Dialect) -> bool:
-    """An array of plain values, which asyncpg takes as a list (SQLAlchemy's processor only copies it)."""
-    return (isinstance(type_, postgresql.ARRAY) and isinstance(type_.item_type, _PLAIN)
-            and type_.item_type._cached_bind_processor(dialect) is None)
 
 
 _row_types: dict[tuple[str, ...], type] = {}
@@ -219,15 +227,20 @@ class _DriverRows:
         return self._rows[0] if self._rows else None
 
 
-async def _run_on_driver(conn: AsyncConnection, form: _DriverForm, params: Mapping[str, Any]) -> _DriverRows:
+async def _run_on_driver(conn: AsyncConnection, form: _DriverForm, params: Sequence[Mapping[str, Any]], *,
+                         many: bool) -> _DriverRows:
     raw = await conn.get_raw_connection()
     adapter = cast(Any, raw.dbapi_connection)  # SQLAlchemy's asyncpg adapter: it owns the transaction
-    args = [params[name] for name in form.names]
+    driver = cast(Any, raw.driver_connection)
+    args: Any = [form.args(p) for p in params] if many else form.args(params[0])
     async with adapter._execute_mutex:
         if adapter._transaction is None:  # BEGIN as SQLAlchemy itself would, on the first statement
             await adapter._start_transaction()
         try:
-            records = await cast(Any, raw.driver_connection).fetch(form.sql, *args)
+            if many:
+                await driver.executemany(form.sql, args)
+                return _DriverRows([])
+            records = await driver.fetch(form.sql, *args)
         except Exception as error:  # the same exception SQLAlchemy would raise (IntegrityError, ...)
             try:
                 adapter._handle_exception(error)

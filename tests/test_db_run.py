@@ -69,3 +69,21 @@ async def test_json_results_are_decoded(app: Any, pg_only: None) -> None:
         row = (await run(session, _JSON, {"doc": '{"a": [1, 2]}'})).first()
         assert row is not None and (row.doc, row.n) == ({"a": [1, 2]}, 7)
         await session.rollback()
+
+
+async def test_many_rows_with_converted_parameters(app: Any) -> None:
+    from app.core.clock import utcnow
+    from app.core.events import _INSERT as insert_events
+    from app.core.models import OutboxEvent
+
+    rows = [{"kind": "test.many", "merchant_id": None, "payload": {"n": n, "名": "流通"}, "created_at": utcnow()}
+            for n in range(3)]
+    async with app.state.sessionmaker() as session:
+        if dialect_of(session) == "postgresql":  # a JSON column: SQLAlchemy's conversion, applied by run
+            assert _driver_form(insert_events, session.get_bind().dialect, rows[0]) is not None
+        await run(session, insert_events, rows)
+        await session.commit()
+    async with app.state.sessionmaker() as session:
+        found = (await session.scalars(select(OutboxEvent.payload).where(OutboxEvent.kind == "test.many")
+                                       .order_by(OutboxEvent.seq))).all()
+    assert list(found) == [r["payload"] for r in rows]
