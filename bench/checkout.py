@@ -23,6 +23,7 @@ import asyncpg
 import httpx
 from harness import (
     ADDRESS,
+    CpuMeter,
     PgDatabase,
     Server,
     default_pg_transport,
@@ -109,8 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             run_wrk(server.base_url + "/v1/checkout", lua_script=lua_json_post_script("/v1/checkout", bodies),
                     connections=args.connections, duration_s=3)  # warm-up
             warm = asyncio.run(check(db.dsn))
-            result = run_wrk(server.base_url + "/v1/checkout", lua_script=lua_json_post_script("/v1/checkout", bodies),
-                             connections=args.connections, duration_s=args.duration)
+            with CpuMeter(server.pid) as cpu:
+                result = run_wrk(server.base_url + "/v1/checkout",
+                                 lua_script=lua_json_post_script("/v1/checkout", bodies),
+                                 connections=args.connections, duration_s=args.duration)
             health = run_wrk(server.base_url + "/healthz", lua_script="", connections=args.connections,
                              duration_s=5)
             rss = server.rss_mb()
@@ -124,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         ("oversold stock levels / ledger mismatches", f"{after['oversold']} / {after['ledger_mismatch']}", "0 / 0",
          command),
         ("units reserved = units ordered", f"{after['reserved']:,} = {after['ordered']:,}", "equal", command),
+        ("CPU per order: server (Python) / PostgreSQL",
+         f"{cpu.server_s * 1000 / max(created, 1):.2f} / {cpu.postgres_s * 1000 / max(created, 1):.2f} ms", "-",
+         command),
         ("same server GET /healthz", f"{health.rps:,.0f} req/s", "-", command),
         ("server memory after run (RSS)", f"{rss:.0f} MiB", "-", command),
     ]

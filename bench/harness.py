@@ -652,6 +652,51 @@ def tree_rss_mb(pid: int, *, proportional: bool = False) -> float:
     return total_kb / 1024.0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_pids() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+class CpuMeter:
+    """CPU seconds spent by the server's process tree and by PostgreSQL (all its processes on this host)
+    while the ``with`` block runs. On a shared machine whose speed drifts, CPU per request is a steadier
+    figure than requests per second: it does not count the time the machine gave to others."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.server_s = self.postgres_s = 0.0
+
+    def _read(self) -> tuple[dict[int, float], dict[int, float]]:
+        return ({p: _cpu_seconds(p) for p in _tree_pids(self.server_pid)},
+                {p: _cpu_seconds(p) for p in _postgres_pids()})
+
+    def __enter__(self) -> CpuMeter:
+        self._start = self._read()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = self._read()
+        # processes that ended inside the window are not counted (pooled connections and workers stay)
+        self.server_s = sum(t - self._start[0].get(p, 0.0) for p, t in end[0].items())
+        self.postgres_s = sum(t - self._start[1].get(p, 0.0) for p, t in end[1].items())
+
+
 class Server:
     """Run the app (default ``shop serve --host H --port P --workers N``) until the ``with`` block ends.
 

@@ -27,6 +27,7 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 import orjson
 from harness import (
+    CpuMeter,
     PgDatabase,
     Server,
     default_pg_transport,
@@ -91,7 +92,8 @@ async def post(c: httpx.AsyncClient, headers: dict[str, str], body: bytes, key: 
         raise RuntimeError(f"upload failed: {r.status_code} {r.text[:300]}")
 
 
-async def run(base_url: str, dsn: str, args: argparse.Namespace) -> tuple[list[tuple[str, str, str, str]], bool]:
+async def run(base_url: str, dsn: str, args: argparse.Namespace, server_pid: int
+              ) -> tuple[list[tuple[str, str, str, str]], bool]:
     command = shlex.join([sys.executable, *sys.argv])
     rnd = random.Random(args.seed)
     skus, tills = await setup(base_url)
@@ -116,11 +118,15 @@ async def run(base_url: str, dsn: str, args: argparse.Namespace) -> tuple[list[t
                 await post(c, tills[d], payload, f"d{d}-b{b}")
 
         log("concurrent.start", devices=DEVICES, events=total)
-        t0 = time.perf_counter()
-        await asyncio.gather(*(device(d) for d in range(DEVICES)))
-        wall = time.perf_counter() - t0
+        with CpuMeter(server_pid) as cpu:
+            t0 = time.perf_counter()
+            await asyncio.gather(*(device(d) for d in range(DEVICES)))
+            wall = time.perf_counter() - t0
         rows.append((f"{DEVICES} tills, one store, {args.batches} x {args.batch_size:,} events each",
                      f"{total / wall:,.0f} events/s ({total:,} in {wall:.1f} s)", CONCURRENT_TARGET, command))
+        rows.append(("CPU per 1,000 events then: server (Python) / PostgreSQL",
+                     f"{cpu.server_s * 1000 / (total / 1000):.0f} / {cpu.postgres_s * 1000 / (total / 1000):.0f} ms",
+                     "-", command))
     conn = await asyncpg.connect(dsn)
     try:
         events = await conn.fetchval("SELECT count(*) FROM pos_event")
@@ -154,7 +160,7 @@ def main() -> int:
         env = {"DATABASE_URL": server_db_url(db, args.pg_transport), "SHOP_ADMIN_TOKEN": ADMIN,
                "SHOP_BACKGROUND_JOBS": "false", "SHOP_DB_POOL_SIZE": "20"}
         with Server(env, workers=args.workers) as server:
-            rows, ok = asyncio.run(run(server.base_url, db.dsn, args))
+            rows, ok = asyncio.run(run(server.base_url, db.dsn, args, server.pid))
     print_table(f"POS sync on PostgreSQL over {args.pg_transport}: {args.workers} workers, {SKUS:,} SKUs, one store",
                 rows)
     return 0 if ok else 1
