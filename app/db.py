@@ -157,7 +157,7 @@ async def run(session: AsyncSession, statement: Executable,
                 return await _run_on_driver(conn, form, [params or {}], many=False)
         elif params and all(p.keys() == params[0].keys() for p in params):  # rows of one shape, no results
             form = _driver_form(statement, conn.dialect, params[0])
-            if form is not None and not form.returns:
+            if form is not None and not form.returns and form.compiled is None:
                 return await _run_on_driver(conn, form, params, many=True)
     return await conn.execute(statement, params)
 
@@ -168,19 +168,26 @@ class _DriverForm:
     names: tuple[str, ...]  # the bind parameter of each position
     processors: tuple[Callable[[Any], Any] | None, ...]  # SQLAlchemy's conversion of each (JSON to text...)
     returns: bool  # has result rows
+    compiled: Any  # for a statement with lists to expand (`IN :ids`), else None
 
-    def args(self, params: Mapping[str, Any]) -> list[Any]:
-        return [params[n] if p is None else p(params[n]) for n, p in zip(self.names, self.processors, strict=True)]
+    def bind(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL and the positional arguments for these parameters."""
+        if self.compiled is None:
+            return self.sql, [params[n] if p is None else p(params[n])
+                              for n, p in zip(self.names, self.processors, strict=True)]
+        state = self.compiled.construct_expanded_state(params)  # IN ($1, $2, ...) for these lists
+        return state.statement, [state.parameters[n] if n not in state.processors
+                                 else state.processors[n](state.parameters[n]) for n in state.positiontup]
 
 
 _driver_forms: dict[tuple[int, tuple[str, ...] | None], tuple[Executable, _DriverForm | None]] = {}
 
 
 def _driver_form(statement: Executable, dialect: Dialect, params: Mapping[str, Any]) -> _DriverForm | None:
-    """The statement compiled once for asyncpg, with SQLAlchemy's conversion of each parameter; or None if it
-    needs SQLAlchemy when it runs: parameters expanded per call (IN lists), Python-side column defaults, or
-    result columns SQLAlchemy would convert (plain strings, numbers, booleans, datetimes and JSON, which
-    asyncpg decodes itself, pass as they are)."""
+    """The statement compiled once for asyncpg, with SQLAlchemy's conversion of each parameter (IN lists are
+    expanded per call, as SQLAlchemy does); or None if it needs SQLAlchemy when it runs: literal parameters,
+    Python-side column defaults, or result columns SQLAlchemy would convert (plain strings, numbers,
+    booleans, datetimes and JSON, which asyncpg decodes itself, pass as they are)."""
     dml = getattr(statement, "is_insert", False) or getattr(statement, "is_update", False)
     columns = tuple(sorted(params)) if dml else None  # an INSERT or UPDATE sets the columns it is given
     key = (id(statement), columns)
@@ -192,8 +199,9 @@ def _driver_form(statement: Executable, dialect: Dialect, params: Mapping[str, A
     form: _DriverForm | None = _DriverForm(compiled.string, names,
                                            tuple(compiled._bind_processors.get(n) for n in names),
                                            bool(compiled._result_columns) or bool(compiled.returning)
-                                           or not (dml or getattr(statement, "is_delete", False)))
-    if (compiled.literal_execute_params or compiled.post_compile_params
+                                           or not (dml or getattr(statement, "is_delete", False)),
+                                           compiled if compiled.post_compile_params else None)
+    if (compiled.literal_execute_params
             or getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None)
             or any(not isinstance(col[3], _PLAIN_RESULTS) or col[3]._cached_result_processor(dialect, None) is not None
                    for col in compiled._result_columns)):
@@ -232,20 +240,23 @@ async def _run_on_driver(conn: AsyncConnection, form: _DriverForm, params: Seque
     raw = await conn.get_raw_connection()
     adapter = cast(Any, raw.dbapi_connection)  # SQLAlchemy's asyncpg adapter: it owns the transaction
     driver = cast(Any, raw.driver_connection)
-    args: Any = [form.args(p) for p in params] if many else form.args(params[0])
+    if many:
+        sql, args = form.sql, [form.bind(p)[1] for p in params]
+    else:
+        sql, args = form.bind(params[0])
     async with adapter._execute_mutex:
         if adapter._transaction is None:  # BEGIN as SQLAlchemy itself would, on the first statement
             await adapter._start_transaction()
         try:
             if many:
-                await driver.executemany(form.sql, args)
+                await driver.executemany(sql, args)
                 return _DriverRows([])
-            records = await driver.fetch(form.sql, *args)
+            records = await driver.fetch(sql, *args)
         except Exception as error:  # the same exception SQLAlchemy would raise (IntegrityError, ...)
             try:
                 adapter._handle_exception(error)
             except Exception as dbapi_error:
-                raise DBAPIError.instance(form.sql, args, dbapi_error, conn.dialect.loaded_dbapi.Error,
+                raise DBAPIError.instance(sql, args, dbapi_error, conn.dialect.loaded_dbapi.Error,
                                           dialect=conn.dialect) from error
             raise
     return _DriverRows(records)

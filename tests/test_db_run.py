@@ -87,3 +87,16 @@ async def test_many_rows_with_converted_parameters(app: Any) -> None:
         found = (await session.scalars(select(OutboxEvent.payload).where(OutboxEvent.kind == "test.many")
                                        .order_by(OutboxEvent.seq))).all()
     assert list(found) == [r["payload"] for r in rows]
+
+
+async def test_lists_expand_per_call(app: Any) -> None:
+    keys_in = select(IdempotencyRecord.key).where(IdempotencyRecord.key.in_(bindparam("keys", expanding=True)))
+    async with app.state.sessionmaker() as session:
+        if dialect_of(session) == "postgresql":
+            assert _driver_form(keys_in, session.get_bind().dialect, {}) is not None
+        for key in ("a", "b", "c"):
+            await run(session, _record(dialect_of(session)), _params(key))
+        for wanted in ([], ["b"], ["a", "c", "zz"], ["c", "b", "a"]):
+            found = sorted(r.key for r in (await run(session, keys_in, {"keys": wanted})).all())
+            assert found == sorted(k for k in wanted if k in "abc")
+        await session.rollback()
