@@ -38,12 +38,15 @@ async def emit_many(session: AsyncSession, events: Sequence[tuple[str, str | Non
 
 # Many events in one statement on PostgreSQL (a POS upload or a big order emits hundreds at a time).
 # A statement that writes other rows too may embed it; `pg_params` gives its parameters.
-PG_INSERT_MANY_SQL = """
-INSERT INTO event (kind, merchant_id, payload, created_at)
-SELECT u.kind, u.merchant_id, CAST(u.payload AS jsonb), u.created_at
+# The rows of `pg_params`, in the order they were emitted (`n`).
+PG_ROWS_SQL = """
+SELECT u.kind, u.merchant_id, CAST(u.payload AS jsonb) AS payload, u.created_at, u.n
   FROM unnest(CAST(:kinds AS varchar[]), CAST(:merchant_ids AS varchar[]), CAST(:payloads AS text[]),
               CAST(:created AS timestamptz[])) WITH ORDINALITY AS u(kind, merchant_id, payload, created_at, n)
- ORDER BY u.n
+"""
+PG_INSERT_MANY_SQL = f"""
+INSERT INTO event (kind, merchant_id, payload, created_at)
+SELECT kind, merchant_id, payload, created_at FROM ({PG_ROWS_SQL}) AS pending ORDER BY n
 """
 _PG_INSERT_MANY = text(PG_INSERT_MANY_SQL)
 _MANY = 8  # from this many rows on, one unnest statement beats an executemany

@@ -408,8 +408,9 @@ _SQLITE_UPSERT_CONFLICTS = _SQLITE_UPSERT.on_conflict_do_update(
 
 
 # Everything a fold writes in one statement on PostgreSQL: ledger rows, levels, the oversell conflicts (as
-# `_SQLITE_UPSERT_CONFLICTS`), `stock.oversold` for each conflict new or changed (the payload built in Python,
-# the conflict's id added here), and the other outbox events.
+# `_SQLITE_UPSERT_CONFLICTS`), and the outbox: the events emitted so far, then `stock.oversold` for each
+# conflict new or changed, by variant (the payload built in Python, the conflict's id added here); the
+# same order as on SQLite.
 _PG_WRITE = text(f"""
 WITH folds AS (
     INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
@@ -436,15 +437,20 @@ WITH folds AS (
            WHERE stock_conflict.shortfall <> EXCLUDED.shortfall
     RETURNING id, variant_id
 ), oversold AS (
-    INSERT INTO event (kind, merchant_id, payload, created_at)
-    SELECT 'stock.oversold', CAST(:merchant_id AS varchar),
-           CAST(p.payload AS jsonb) || jsonb_build_object('conflict_id', c.id), CAST(:now AS timestamptz)
+    SELECT CAST('stock.oversold' AS varchar) AS kind, CAST(:merchant_id AS varchar) AS merchant_id,
+           CAST(p.payload AS jsonb) || jsonb_build_object('conflict_id', c.id) AS payload,
+           CAST(:now AS timestamptz) AS created_at, c.variant_id
       FROM conflicts c
       JOIN unnest(CAST(:short_variants AS varchar[]), CAST(:short_payloads AS text[])) AS p(v, payload)
         ON p.v = c.variant_id
-     ORDER BY c.variant_id
 )
-{events.PG_INSERT_MANY_SQL}""")
+INSERT INTO event (kind, merchant_id, payload, created_at)
+SELECT kind, merchant_id, payload, created_at
+  FROM (SELECT kind, merchant_id, payload, created_at, 0 AS part, n, CAST('' AS varchar) AS variant_id
+          FROM ({events.PG_ROWS_SQL}) AS pending
+        UNION ALL
+        SELECT kind, merchant_id, payload, created_at, 1, 0, variant_id FROM oversold) AS e
+ ORDER BY part, n, variant_id""")
 
 
 async def _write(session: AsyncSession, *, merchant_id: str, location_id: str, seq: int, now: datetime,

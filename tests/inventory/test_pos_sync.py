@@ -195,6 +195,12 @@ async def test_store_sale_beyond_online_reservations_records_a_conflict(client: 
     assert listed.status_code == 200, listed.text
     [conflict] = listed.json()["items"]
     assert conflict["sku"] == s.sku and conflict["shortfall"] == 1 and conflict["order_ids"] == [order_id]
+    async with app.state.sessionmaker() as session:  # the upload's events: the stock change, then the oversell
+        last = (await session.execute(select(OutboxEvent.kind, OutboxEvent.payload)
+                                      .order_by(OutboxEvent.seq.desc()).limit(2))).all()
+    assert [k for k, _ in reversed(last)] == ["stock.changed", "stock.oversold"]
+    assert last[0].payload == {"conflict_id": conflict["id"], "location_id": s.store["id"],
+                               "variant_id": s.variant_id, "sku": s.sku, "shortfall": 1}
     other = await f.merchant(client)
     assert (await client.get("/v1/inventory/conflicts", headers=other.headers)).json()["items"] == []
     assert (await client.post(f"/v1/inventory/conflicts/{conflict['id']}/resolve", headers=other.headers,
