@@ -210,8 +210,8 @@ def _driver_form(statement: Executable, dialect: Dialect, params: Mapping[str, A
     return form
 
 
-_PLAIN = (String, Integer, Boolean, DateTime, NullType)
-_PLAIN_RESULTS = (*_PLAIN, JSON)  # asyncpg decodes JSON itself (SQLAlchemy registers the codec)
+# Result types SQLAlchemy does not convert on asyncpg (it registers the JSON codecs, so asyncpg decodes JSON).
+_PLAIN_RESULTS = (String, Integer, Boolean, DateTime, NullType, JSON)
 
 
 _row_types: dict[tuple[str, ...], type] = {}

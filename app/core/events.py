@@ -36,29 +36,29 @@ async def emit_many(session: AsyncSession, events: Sequence[tuple[str, str | Non
         {"kind": k, "merchant_id": m, "payload": p, "created_at": now} for k, m, p in events)
 
 
-# Many events in one statement on PostgreSQL (a POS upload or a big order emits hundreds at a time).
-# A statement that writes other rows too may embed it; `pg_params` gives its parameters.
-# The rows of `pg_params`, in the order they were emitted (`n`).
+# The events of `pg_params` as rows, numbered in the order they were emitted (`n`): a statement that writes
+# other rows too may insert them itself (a POS fold).
 PG_ROWS_SQL = """
 SELECT u.kind, u.merchant_id, CAST(u.payload AS jsonb) AS payload, u.created_at, u.n
   FROM unnest(CAST(:kinds AS varchar[]), CAST(:merchant_ids AS varchar[]), CAST(:payloads AS text[]),
               CAST(:created AS timestamptz[])) WITH ORDINALITY AS u(kind, merchant_id, payload, created_at, n)
 """
-PG_INSERT_MANY_SQL = f"""
+# Many events in one statement on PostgreSQL (a POS upload or a big order emits hundreds at a time).
+_PG_INSERT_MANY = text(f"""
 INSERT INTO event (kind, merchant_id, payload, created_at)
 SELECT kind, merchant_id, payload, created_at FROM ({PG_ROWS_SQL}) AS pending ORDER BY n
-"""
-_PG_INSERT_MANY = text(PG_INSERT_MANY_SQL)
+""")
 _MANY = 8  # from this many rows on, one unnest statement beats an executemany
 
 
 def take_pending(session: AsyncSession) -> list[dict[str, Any]]:
-    """The events emitted so far and not yet written, for a statement that writes them itself (`pg_params`)."""
+    """The events emitted so far and not yet written, for a statement that writes them itself (`pg_params`):
+    the commit will not write them again."""
     return cast(list[dict[str, Any]], session.info.pop(_KEY, None) or [])
 
 
 def pg_params(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
-    """The parameters of `PG_INSERT_MANY_SQL` for these events."""
+    """The parameters of `PG_ROWS_SQL` for these events."""
     return {"kinds": [r["kind"] for r in rows], "merchant_ids": [r["merchant_id"] for r in rows],
             "payloads": [orjson.dumps(r["payload"], option=orjson.OPT_NON_STR_KEYS).decode() for r in rows],
             "created": [r["created_at"] for r in rows]}

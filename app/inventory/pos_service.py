@@ -89,16 +89,13 @@ def _binary(session: AsyncSession, column: Any) -> Any:
 
 
 async def upload(session: AsyncSession, *, device: Principal, idempotency_key: str | None,
-                 events_in: Sequence[PosEventIn], sync_lag_minutes: int, raw_body: bytes | None = None
-                 ) -> dict[str, Any]:
+                 events_in: Sequence[PosEventIn], sync_lag_minutes: int, raw_body: bytes) -> dict[str, Any]:
     """Apply a batch of till events (all or nothing); a retry with the same key returns the first answer.
 
-    The upload is also the till's sync (app/inventory/sync.py), in the same transaction. With `raw_body`
-    (the request as sent) the key's fingerprint is the body's digest, which costs nothing per event.
+    The upload is also the till's sync (app/inventory/sync.py), in the same transaction. The key's
+    fingerprint is the digest of `raw_body` (the request as sent), which costs nothing per event.
     """
-    fingerprint = idempotency.request_hash(
-        "pos-events", hashlib.sha256(raw_body).hexdigest() if raw_body is not None
-        else [e.model_dump(mode="json") for e in events_in])
+    fingerprint = idempotency.request_hash("pos-events", hashlib.sha256(raw_body).hexdigest())
     fold: _Fold | None = None
 
     async def work() -> tuple[int, Any]:
@@ -391,10 +388,10 @@ class _Oversell:
     sku: str
     shortfall: int
 
-    def event(self, merchant_id: str, location_id: str, conflict_id: str) -> tuple[str, str, dict[str, Any]]:
-        return ("stock.oversold", merchant_id, {"conflict_id": conflict_id, "location_id": location_id,
-                                                "variant_id": self.variant_id, "sku": self.sku,
-                                                "shortfall": self.shortfall})
+    def payload(self, location_id: str) -> dict[str, Any]:
+        """`stock.oversold`'s payload but for `conflict_id`, which the conflict's upsert gives."""
+        return {"location_id": location_id, "variant_id": self.variant_id, "sku": self.sku,
+                "shortfall": self.shortfall}
 
 
 _SQLITE_UPSERT = sqlite_insert(CONFLICTS)
@@ -468,7 +465,7 @@ async def _write(session: AsyncSession, *, merchant_id: str, location_id: str, s
             "count_ats": [r[2] for r in levels], "count_event_ids": [r[3] for r in levels],
             "conflict_ids": [new_id("cfl") for _ in oversells], "short_variants": [o.variant_id for o in oversells],
             "short_skus": [o.sku for o in oversells], "shortfalls": [o.shortfall for o in oversells],
-            "short_payloads": [orjson.dumps(o.event(merchant_id, location_id, "")[2]).decode() for o in oversells],
+            "short_payloads": [orjson.dumps(o.payload(location_id)).decode() for o in oversells],
             **events.pg_params(events.take_pending(session))})
         return
     await inventory_service.insert_movements(session, folds)
@@ -484,8 +481,9 @@ async def _write(session: AsyncSession, *, merchant_id: str, location_id: str, s
              "sku": o.sku, "shortfall": o.shortfall, "status": "open", "created_at": now, "updated_at": now}
             for o in oversells])).all()
         by_variant = {variant_id: conflict_id for conflict_id, variant_id in found}
-        await events.emit_many(session, [o.event(merchant_id, location_id, by_variant[o.variant_id])
-                                         for o in oversells if o.variant_id in by_variant])
+        await events.emit_many(session, [
+            ("stock.oversold", merchant_id, {"conflict_id": by_variant[o.variant_id], **o.payload(location_id)})
+            for o in oversells if o.variant_id in by_variant])
 
 
 # ---- the changes feed -----------------------------------------------------------------------------------
