@@ -107,7 +107,7 @@ async def check(dsn: str) -> dict[str, int]:
         # One snapshot: requests wrk gave up on may still commit between separate statements.
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             orders = await conn.fetchval("SELECT count(*) FROM sales_order")
-            pos_events = await conn.fetchval("SELECT count(*) FROM pos_event")
+            pos_events = await conn.fetchval("SELECT count(*) FROM stock_movement WHERE event_id IS NOT NULL")
             ledger_off = await conn.fetchval("""
                 SELECT count(*) FROM stock_level l LEFT JOIN (
                   SELECT location_id, variant_id, sum(on_hand_delta) oh, sum(reserved_delta) rs

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -18,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
-from app.db import Base, BigIntPK
+from app.db import Base, BigIntPK, binary_string
 
 
 class StockLevel(Base):
@@ -62,30 +63,22 @@ class StockChangeCounter(Base):
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class PosEventRecord(Base):
-    """One POS event as the till sent it; `event_id` is unique per merchant, so it applies once."""
+class PosSalesDay(Base):
+    """Store sales a till uploaded, summed per Shanghai calendar day (the channel-share report reads these).
 
-    __tablename__ = "pos_event"
-    __table_args__ = (
-        UniqueConstraint("merchant_id", "event_id"),
-        Index("ix_pos_event_level", "location_id", "variant_id", "occurred_at"),
-        Index("ix_pos_event_merchant_id_occurred_at", "merchant_id", "occurred_at"),
-    )
+    Each till adds to its own rows, in the upload's transaction, so concurrent tills never wait on each other.
+    """
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    merchant_id: Mapped[str] = mapped_column(String(40))
-    location_id: Mapped[str] = mapped_column(String(40))
-    variant_id: Mapped[str] = mapped_column(String(40))
-    device_id: Mapped[str] = mapped_column(String(40))
-    event_id: Mapped[str] = mapped_column(String(100))
-    type: Mapped[str] = mapped_column(String(10))  # sale | return | receive | adjust | count
-    quantity: Mapped[int] = mapped_column(Integer)  # as sent (signed for adjust, the count for count)
-    on_hand_delta: Mapped[int] = mapped_column(Integer)  # what it moves; 0 for a count
-    unit_price: Mapped[int] = mapped_column(BigInteger, default=0)  # fen; sales and returns
-    amount: Mapped[int] = mapped_column(BigInteger, default=0)  # quantity x unit_price for sales, else 0
-    currency: Mapped[str] = mapped_column(String(3), default="CNY")
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __tablename__ = "pos_sales_day"
+    __table_args__ = (Index("ix_pos_sales_day_day", "day"),)  # the platform's figure, all merchants
+
+    merchant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    location_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
+    units: Mapped[int] = mapped_column(BigInteger, default=0)
+    sales: Mapped[int] = mapped_column(Integer, default=0)  # sale events
 
 
 class StockConflict(Base):
@@ -112,22 +105,33 @@ class StockConflict(Base):
 
 
 class StockMovement(Base):
-    """One change of on_hand and/or reserved. Levels = the sums of these deltas, always."""
+    """One change of on_hand and/or reserved. Levels = the sums of these deltas, always.
+
+    A till's event is a movement too, whatever it moves (kind `pos_sale`, `pos_return`, `pos_receive`,
+    `pos_adjust`, or `pos_count`, which moves nothing itself: the `pos_fold` rows carry what a count changes).
+    It keeps what the till sent: `event_id`, `quantity` and, for sales and returns, `unit_price` and `amount`.
+    Its idempotency key is `pos:<merchant>:<event id>`, so an event id applies once per merchant.
+    """
 
     __tablename__ = "stock_movement"
     __table_args__ = (Index("ix_stock_movement_level", "location_id", "variant_id", "occurred_at"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    merchant_id: Mapped[str] = mapped_column(String(40), index=True)
+    merchant_id: Mapped[str] = mapped_column(String(40))
     location_id: Mapped[str] = mapped_column(String(40))
     variant_id: Mapped[str] = mapped_column(String(40))
-    kind: Mapped[str] = mapped_column(String(20))  # count|receive|reserve|release|fulfil|restock|sale|...
+    kind: Mapped[str] = mapped_column(String(20))  # count|receive|reserve|release|fulfil|restock|sale|pos_...
     on_hand_delta: Mapped[int] = mapped_column(Integer, default=0)
     reserved_delta: Mapped[int] = mapped_column(Integer, default=0)
     source: Mapped[str] = mapped_column(String(80))  # e.g. "order:ord_...", "api", "pos:dev_..."
-    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(binary_string(200), unique=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    event_id: Mapped[str | None] = mapped_column(binary_string(100))  # a till's event id
+    quantity: Mapped[int | None] = mapped_column(Integer)  # as the till sent it (the counted on_hand for a count)
+    unit_price: Mapped[int | None] = mapped_column(BigInteger)  # fen; a till's sale or return
+    amount: Mapped[int | None] = mapped_column(BigInteger)  # quantity x unit_price for a till's sale
+    currency: Mapped[str | None] = mapped_column(String(3))
 
 
 class Allocation(Base):

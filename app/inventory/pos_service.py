@@ -3,9 +3,10 @@
 An upload is set-based, a handful of statements whatever its size:
 
 1. resolve the SKUs (one SELECT) and reject the events that break a rule, each with its reason;
-2. insert the events, sorted by event id, with ON CONFLICT DO NOTHING ... RETURNING, plus a ledger row
-   per applied movement (on PostgreSQL one statement over unnested arrays). What comes back is
-   `applied`; the rest was seen before (`duplicate`). The unique (merchant, event_id) index makes
+2. insert the events into the ledger, one row each (a count moves nothing by itself), sorted by event id,
+   with ON CONFLICT DO NOTHING ... RETURNING, and add the sales to the till's day totals (on PostgreSQL one
+   statement over the events as one JSON parameter). What comes back is `applied`; the rest was seen
+   before (`duplicate`). The ledger's unique idempotency key (`pos:<merchant>:<event id>`) makes
    concurrent uploads of one event wait for each other, so an event applies exactly once. The answer
    is known now and is recorded with the `Idempotency-Key`;
 3. only then lock the touched levels in variant order (`FOR UPDATE` on PostgreSQL; SQLite serialises
@@ -32,11 +33,11 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -45,7 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.catalog.models import Variant
 from app.core import events, idempotency
 from app.core.auth import Principal
-from app.core.clock import as_utc, utcnow
+from app.core.clock import SHANGHAI, as_utc, utcnow
 from app.core.errors import Conflict, NotFound, field_error
 from app.core.ids import new_id
 from app.core.pagination import decode_cursor, encode_cursor, keyset_page
@@ -55,7 +56,7 @@ from app.inventory import service as inventory_service
 from app.inventory.bulk import one_of
 from app.inventory.models import (
     Allocation,
-    PosEventRecord,
+    PosSalesDay,
     StockChangeCounter,
     StockConflict,
     StockLevel,
@@ -67,8 +68,9 @@ MAX_CLOCK_SKEW = timedelta(hours=1)  # a till's clock may run ahead; an event fu
 LEVELS = cast(Table, StockLevel.__table__)
 CONFLICTS = cast(Table, StockConflict.__table__)
 MOVEMENTS = cast(Table, StockMovement.__table__)
-POS_EVENTS = cast(Table, PosEventRecord.__table__)
-POS_KIND_PREFIX = "pos_"  # ledger kinds written here: pos_sale, pos_return, pos_receive, pos_adjust, pos_fold
+SALES_DAYS = cast(Table, PosSalesDay.__table__)
+POS_KIND_PREFIX = "pos_"  # ledger kinds written here: the till's `pos_<type>` and `pos_fold`
+POS_MOVE_KINDS = ("pos_sale", "pos_return", "pos_receive", "pos_adjust")  # a till's events that move stock
 
 
 def _event_error(event: PosEventIn, occurred_at: datetime, latest: datetime) -> str | None:
@@ -81,11 +83,6 @@ def _event_error(event: PosEventIn, occurred_at: datetime, latest: datetime) -> 
     if occurred_at > latest:
         return "occurred_at is in the future; check the till's clock"
     return None
-
-
-def _binary(session: AsyncSession, column: Any) -> Any:
-    """Compare event ids by code point on both databases (PostgreSQL's default collation does not)."""
-    return column.collate("C") if dialect_of(session) == "postgresql" else column
 
 
 async def upload(session: AsyncSession, *, device: Principal, idempotency_key: str | None,
@@ -206,56 +203,80 @@ class _EventRows:
         return orjson.dumps([{"v": v, "e": e, "t": t, "q": q, "d": d, "p": p, "a": a, "c": c, "o": o}
                              for v, e, t, q, d, p, a, c, o in self.rows]).decode()
 
-    def dicts(self) -> list[dict[str, Any]]:
+    def dicts(self, *, source: str, key_prefix: str) -> list[dict[str, Any]]:
+        """The ledger rows, as SQLAlchemy inserts them."""
         return [{"merchant_id": self.merchant_id, "location_id": self.location_id, "variant_id": v,
-                 "device_id": self.device_id, "event_id": e, "type": t, "quantity": q, "on_hand_delta": d,
-                 "unit_price": p, "amount": a, "currency": c, "occurred_at": o, "recorded_at": self.recorded_at}
+                 "kind": POS_KIND_PREFIX + t, "on_hand_delta": d, "reserved_delta": 0, "source": source,
+                 "idempotency_key": key_prefix + e, "event_id": e, "quantity": q, "unit_price": p, "amount": a,
+                 "currency": c, "occurred_at": o, "recorded_at": self.recorded_at}
                 for v, e, t, q, d, p, a, c, o in self.rows]
 
 
-# Ledger rows of applied events are written together with the events; PostgreSQL in one statement.
+# An applied event is one ledger row; a count moves nothing itself (its `pos_fold` row does). A till's sales
+# are also added to its day's totals (Shanghai days, for the channel-share report). PostgreSQL: one statement.
 _PG_INSERT_EVENTS = text("""
 WITH ins AS (
-    INSERT INTO pos_event (merchant_id, location_id, variant_id, device_id, event_id, type, quantity, on_hand_delta,
-                           unit_price, amount, currency, occurred_at, recorded_at)
-    SELECT CAST(:merchant_id AS varchar), CAST(:location_id AS varchar), u.v, CAST(:device_id AS varchar), u.e, u.t,
-           u.q, u.d, u.p, u.a, u.c, u.o, CAST(:recorded_at AS timestamptz)
+    INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
+                                idempotency_key, event_id, quantity, unit_price, amount, currency, occurred_at,
+                                recorded_at)
+    SELECT CAST(:merchant_id AS varchar), CAST(:location_id AS varchar), u.v, 'pos_' || u.t, u.d, 0,
+           CAST(:source AS varchar), CAST(:key_prefix AS varchar) || u.e, u.e, u.q, u.p, u.a, u.c, u.o,
+           CAST(:recorded_at AS timestamptz)
     FROM json_to_recordset(CAST(:rows AS json))
          AS u(v varchar, e varchar, t varchar, q integer, d integer, p bigint, a bigint, c varchar, o timestamptz)
     ORDER BY u.e COLLATE "C"
-    ON CONFLICT (merchant_id, event_id) DO NOTHING
-    RETURNING merchant_id, location_id, variant_id, event_id, type, on_hand_delta, occurred_at, recorded_at
-), moves AS (
-    INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
-                                idempotency_key, occurred_at, recorded_at)
-    SELECT merchant_id, location_id, variant_id, 'pos_' || type, on_hand_delta, 0, CAST(:source AS varchar),
-           'pos:' || merchant_id || ':' || event_id, occurred_at, recorded_at
-    FROM ins WHERE type <> 'count'
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING event_id, kind, quantity, amount, occurred_at
+), sales AS (
+    INSERT INTO pos_sales_day (merchant_id, day, location_id, device_id, amount, units, sales)
+    SELECT CAST(:merchant_id AS varchar), CAST(timezone('Asia/Shanghai', occurred_at) AS date),
+           CAST(:location_id AS varchar), CAST(:device_id AS varchar), sum(amount), sum(quantity), count(*)
+      FROM ins WHERE kind = 'pos_sale'
+     GROUP BY 2
+        ON CONFLICT (merchant_id, day, location_id, device_id)
+        DO UPDATE SET amount = pos_sales_day.amount + EXCLUDED.amount, units = pos_sales_day.units + EXCLUDED.units,
+                      sales = pos_sales_day.sales + EXCLUDED.sales
 )
 SELECT event_id FROM ins
 """)
 
+_SQLITE_ADD_SALES = sqlite_insert(SALES_DAYS)
+_SQLITE_ADD_SALES = _SQLITE_ADD_SALES.on_conflict_do_update(
+    index_elements=["merchant_id", "day", "location_id", "device_id"],
+    set_={"amount": SALES_DAYS.c.amount + _SQLITE_ADD_SALES.excluded.amount,
+          "units": SALES_DAYS.c.units + _SQLITE_ADD_SALES.excluded.units,
+          "sales": SALES_DAYS.c.sales + _SQLITE_ADD_SALES.excluded.sales})
+
+
+def _event_key(merchant_id: str, event_id: str) -> str:
+    """The ledger's idempotency key of a till's event: an event id applies once per merchant."""
+    return f"pos:{merchant_id}:{event_id}"
+
 
 async def _insert_events(session: AsyncSession, rows: _EventRows, *, source: str) -> set[str]:
-    """Insert the events, skipping ids seen before, plus a ledger row per applied movement; returns applied ids.
+    """Insert a ledger row per event, skipping ids seen before, and add the sales to the till's days; returns the
+    ids applied.
 
     Rows come sorted by event id, so concurrent uploads take the unique-index entries in the same order.
     """
     if dialect_of(session) == "postgresql":
         found = await run(session, _PG_INSERT_EVENTS, {
             "merchant_id": rows.merchant_id, "location_id": rows.location_id, "device_id": rows.device_id,
-            "recorded_at": rows.recorded_at, "source": source, "rows": rows.json()})
+            "recorded_at": rows.recorded_at, "source": source, "key_prefix": _event_key(rows.merchant_id, ""),
+            "rows": rows.json()})
         return {row[0] for row in found.all()}
-    dicts = rows.dicts()
-    stmt = insert_ignore(dialect_of(session), POS_EVENTS, ["merchant_id", "event_id"])
-    applied = set((await session.scalars(stmt.returning(POS_EVENTS.c.event_id), dicts)).all())
-    moves = [{"merchant_id": r["merchant_id"], "location_id": r["location_id"], "variant_id": r["variant_id"],
-              "kind": POS_KIND_PREFIX + r["type"], "on_hand_delta": r["on_hand_delta"], "reserved_delta": 0,
-              "source": source, "idempotency_key": f"pos:{r['merchant_id']}:{r['event_id']}",
-              "occurred_at": r["occurred_at"], "recorded_at": r["recorded_at"]}
-             for r in dicts if r["event_id"] in applied and r["type"] != "count"]
-    if moves:
-        await session.execute(insert(MOVEMENTS), moves)
+    dicts = rows.dicts(source=source, key_prefix=_event_key(rows.merchant_id, ""))
+    stmt = insert_ignore(dialect_of(session), MOVEMENTS, ["idempotency_key"])
+    applied = set((await session.scalars(stmt.returning(MOVEMENTS.c.event_id), dicts)).all())
+    days: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for r in dicts:
+        if r["kind"] == "pos_sale" and r["event_id"] in applied:
+            day = days[r["occurred_at"].astimezone(SHANGHAI).date()]
+            day[0], day[1], day[2] = day[0] + r["amount"], day[1] + r["quantity"], day[2] + 1
+    if days:
+        await session.execute(_SQLITE_ADD_SALES, [
+            {"merchant_id": rows.merchant_id, "day": d, "location_id": rows.location_id, "device_id": rows.device_id,
+             "amount": v[0], "units": v[1], "sales": v[2]} for d, v in sorted(days.items())])
     return applied
 
 
@@ -266,19 +287,18 @@ async def _recount(session: AsyncSession, *, merchant_id: str, location_id: str,
 
     One statement; it runs once the levels are locked, so it sees every upload that folded before.
     """
-    anchor = (select(PosEventRecord.variant_id, PosEventRecord.occurred_at, PosEventRecord.event_id,
-                     PosEventRecord.quantity)
-              .where(PosEventRecord.merchant_id == merchant_id,
-                     one_of(session, PosEventRecord.event_id, [c.event_id for c in counts.values()]))
+    ev = aliased(StockMovement)
+    anchor = (select(ev.variant_id, ev.occurred_at, ev.event_id, ev.quantity)
+              .where(one_of(session, ev.idempotency_key, [_event_key(merchant_id, c.event_id)
+                                                          for c in counts.values()]))
               .subquery())
-    ev = aliased(PosEventRecord)
-    pos_after = (select(func.coalesce(func.sum(ev.on_hand_delta), 0))
-                 .where(ev.location_id == location_id, ev.variant_id == anchor.c.variant_id,
-                        ev.occurred_at >= anchor.c.occurred_at, ev.type != "count",
-                        or_(ev.occurred_at > anchor.c.occurred_at,
-                            _binary(session, ev.event_id) > _binary(session, anchor.c.event_id)))
+    pos_after = (select(func.coalesce(func.sum(StockMovement.on_hand_delta), 0))
+                 .where(StockMovement.location_id == location_id, StockMovement.variant_id == anchor.c.variant_id,
+                        StockMovement.occurred_at >= anchor.c.occurred_at, StockMovement.kind.in_(POS_MOVE_KINDS),
+                        or_(StockMovement.occurred_at > anchor.c.occurred_at,
+                            StockMovement.event_id > anchor.c.event_id))  # event ids compare bytes
                  .scalar_subquery())
-    mv = StockMovement
+    mv = aliased(StockMovement)
     other_after = (select(func.coalesce(func.sum(mv.on_hand_delta), 0))
                    .where(mv.location_id == location_id, mv.variant_id == anchor.c.variant_id,
                           mv.occurred_at > anchor.c.occurred_at, mv.on_hand_delta != 0,

@@ -486,8 +486,8 @@ async def ledger_totals(session: AsyncSession, *, merchant_id: str | None = None
     stmt = select(StockMovement.location_id, StockMovement.variant_id, func.sum(StockMovement.on_hand_delta),
                   func.sum(StockMovement.reserved_delta)).group_by(StockMovement.location_id,
                                                                    StockMovement.variant_id)
-    if merchant_id:
-        stmt = stmt.where(StockMovement.merchant_id == merchant_id)
+    if merchant_id:  # through the merchant's locations: the ledger is indexed by level, not by merchant
+        stmt = stmt.where(StockMovement.location_id.in_(select(Location.id).where(Location.merchant_id == merchant_id)))
     return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in (await session.execute(stmt)).all()}
 
 

@@ -3,7 +3,8 @@
 Online sales are the totals of orders placed through the online channels (retail, wholesale,
 community) that were not cancelled, by the day they were placed. Store sales are POS `sale` events,
 by the day they occurred at the till, each valued at quantity x its `unit_price` (the till's price, or
-the variant's price when the upload happened if the till sent none).
+the variant's price when the upload happened if the till sent none). Uploads add them up per till and
+day as they arrive (`pos_sales_day`), so the report reads a few rows per store and day.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import SHANGHAI
 from app.core.errors import InvalidInput
 from app.db import dialect_of
-from app.inventory.models import PosEventRecord
+from app.inventory.models import PosSalesDay
 from app.orders.models import Order
 
 ONLINE_CHANNELS = ("retail", "wholesale", "community")
@@ -53,13 +54,11 @@ async def channel_share(session: AsyncSession, *, merchant_id: str | None, start
     online_q = (select(day_o, func.sum(Order.total))
                 .where(Order.channel.in_(ONLINE_CHANNELS), Order.status != "cancelled",
                        Order.created_at >= lo, Order.created_at < hi).group_by(day_o))
-    day_p = _local_day(session, PosEventRecord.occurred_at)
-    offline_q = (select(day_p, func.sum(PosEventRecord.amount))
-                 .where(PosEventRecord.type == "sale", PosEventRecord.occurred_at >= lo,
-                        PosEventRecord.occurred_at < hi).group_by(day_p))
+    offline_q = (select(PosSalesDay.day, func.sum(PosSalesDay.amount))
+                 .where(PosSalesDay.day >= start, PosSalesDay.day <= end).group_by(PosSalesDay.day))
     if merchant_id is not None:
         online_q = online_q.where(Order.merchant_id == merchant_id)
-        offline_q = offline_q.where(PosEventRecord.merchant_id == merchant_id)
+        offline_q = offline_q.where(PosSalesDay.merchant_id == merchant_id)
     by_day: dict[date, list[int]] = defaultdict(lambda: [0, 0])
     for d, total in (await session.execute(online_q)).all():
         by_day[_as_date(d)][0] += int(total or 0)

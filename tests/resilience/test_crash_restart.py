@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from app.core.clock import utcnow
 from app.db import make_engine, make_sessionmaker
 from app.inventory import service as inventory_service
-from app.inventory.models import PosEventRecord
+from app.inventory.models import StockMovement
 from app.orders.models import Order, Payment
 from tests import factories as f
 from tests.conftest import _empty_tables
@@ -119,7 +119,8 @@ async def _db_state(db_url: str, merchant_id: str, store_id: str) -> dict[str, A
                                       .where(Order.merchant_id == merchant_id))).scalar_one()
             payments_per_checkout = (await s.execute(
                 select(Payment.checkout_id, func.count()).group_by(Payment.checkout_id))).all()
-            pos_events = (await s.execute(select(func.count()).select_from(PosEventRecord))).scalar_one()
+            pos_events = (await s.execute(select(func.count()).select_from(StockMovement)
+                                          .where(StockMovement.event_id.is_not(None)))).scalar_one()
             levels = await inventory_service.level_totals(s)
             ledger = {k: v for k, v in (await inventory_service.ledger_totals(s)).items() if v != (0, 0)}
     finally:
