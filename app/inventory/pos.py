@@ -19,10 +19,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 EventType = Literal["sale", "return", "receive", "adjust", "count"]
 EVENT_TYPES: tuple[EventType, ...] = ("sale", "return", "receive", "adjust", "count")
+SIGN: dict[str, int] = {"sale": -1, "return": 1, "receive": 1, "adjust": 1, "count": 0}  # on_hand per unit
+
+
+class Event(Protocol):
+    """What the rule reads of an event (a validated upload's events are read as they are)."""
+
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def occurred_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,26 +47,22 @@ class PosEvent:
     occurred_at: datetime
 
 
-def order_key(event: PosEvent) -> tuple[datetime, str]:
+def order_key(event: Event) -> tuple[datetime, str]:
     """The total order of events: time first, then event id (the documented tie-break)."""
     return (event.occurred_at, event.event_id)
 
 
 def delta(event_type: str, quantity: int) -> int:
     """The on_hand change of a movement event (0 for a count, which sets rather than moves)."""
-    if event_type == "sale":
-        return -quantity
-    if event_type in ("return", "receive", "adjust"):
-        return quantity
-    return 0
+    return SIGN.get(event_type, 0) * quantity
 
 
-def latest_count(events: Iterable[PosEvent]) -> PosEvent | None:
+def latest_count(events: Iterable[Event]) -> Event | None:
     counts = [e for e in events if e.type == "count"]
     return max(counts, key=order_key) if counts else None
 
 
-def fold(events: Iterable[PosEvent], *, start: int = 0) -> int:
+def fold(events: Iterable[Event], *, start: int = 0) -> int:
     """on_hand from a set of events (order irrelevant); `start` is on_hand before any of them.
 
     Without a count: start plus every delta. With one: the latest count plus the deltas after it.
@@ -65,7 +75,7 @@ def fold(events: Iterable[PosEvent], *, start: int = 0) -> int:
     return anchor.quantity + sum(delta(e.type, e.quantity) for e in items if order_key(e) > key)
 
 
-def advance(anchor: tuple[datetime, str] | None, new: Iterable[PosEvent]) -> tuple[PosEvent | None, int]:
+def advance(anchor: tuple[datetime, str] | None, new: Iterable[Event]) -> tuple[Event | None, int]:
     """One upload's effect on a level whose latest count so far has key `anchor` (None: no count yet).
 
     Returns `(count, 0)` when the upload brings a count later than the anchor: on_hand must then be
@@ -80,7 +90,7 @@ def advance(anchor: tuple[datetime, str] | None, new: Iterable[PosEvent]) -> tup
                      if e.type != "count" and (anchor is None or order_key(e) > anchor))
 
 
-def apply_in_order(events: Iterable[PosEvent], *, start: int = 0) -> int:
+def apply_in_order(events: Iterable[Event], *, start: int = 0) -> int:
     """The reference: replay the events one by one, sorted by `order_key`."""
     on_hand = start
     for e in sorted(events, key=order_key):

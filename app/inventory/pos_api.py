@@ -8,6 +8,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from app.core import bodies
 from app.core.deps import DeviceDep, IdempotencyKey, MerchantDep, SessionDep, SettingsDep
 from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from app.inventory import pos_service as service
@@ -16,15 +17,18 @@ from app.inventory.pos_schemas import ChangesOut, ConflictOut, ConflictResolve, 
 router = APIRouter(prefix="/v1", tags=["pos"])
 
 
-@router.post("/pos/events", response_model=PosUploadOut, response_model_exclude_none=True)
-async def upload_events(request: Request, body: PosUpload, device: DeviceDep, session: SessionDep,
-                        settings: SettingsDep, idempotency_key: IdempotencyKey = None) -> Response:
+@router.post("/pos/events", response_model=PosUploadOut, response_model_exclude_none=True,
+             openapi_extra=bodies.openapi_body(PosUpload))
+async def upload_events(request: Request, device: DeviceDep, session: SessionDep, settings: SettingsDep,
+                        idempotency_key: IdempotencyKey = None) -> Response:
     """Apply a batch of till events (up to 10,000), all or nothing; each gets applied, duplicate or rejected.
 
     A POS sale without a `unit_price` is valued at the variant's current price (for channel reports).
     """
+    raw = await request.body()
+    body = bodies.parse(PosUpload, raw)  # from the bytes: 10,000 events validated in one pass
     out = await service.upload(session, device=device, idempotency_key=idempotency_key, events_in=body.events,
-                               sync_lag_minutes=settings.shop_pos_sync_lag_minutes, raw_body=await request.body())
+                               sync_lag_minutes=settings.shop_pos_sync_lag_minutes, raw_body=raw)
     return Response(orjson.dumps(out), media_type="application/json")  # shaped by the service; 10,000 results
 
 

@@ -75,6 +75,22 @@ async def test_upload_applies_rejects_and_detects_duplicates(client: httpx.Async
     assert await f.levels(app) == await f.ledger(app)
 
 
+async def test_upload_errors_name_the_field_and_the_body_is_documented(client: httpx.AsyncClient):
+    s = await f.shop(client, on_hand=0)
+    till = await f.device(client, s.m, s.store)
+    r = await client.post("/v1/pos/events", headers=till, json={"events": [
+        f.pos_event("x1", "sale", s.sku, 1, at(0)), f.pos_event("x2", "steal", s.sku, 1, at(0))]})
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["events.1.type"]
+    cut = await client.post("/v1/pos/events", headers={**till, "Content-Type": "application/json"},
+                            content=b'{"events": [{"event_id": "x1"')
+    assert cut.status_code == 422 and [e["field"] for e in cut.json()["errors"]] == ["body"]
+    spec = (await client.get("/openapi.json")).json()
+    body = spec["paths"]["/v1/pos/events"]["post"]["requestBody"]
+    event = body["content"]["application/json"]["schema"]["properties"]["events"]["items"]
+    assert body["required"] and event["properties"]["type"]["enum"] == ["sale", "return", "receive", "adjust", "count"]
+    assert set(event["required"]) == {"event_id", "type", "sku", "quantity", "occurred_at"}
+
+
 async def test_bad_uploads_are_refused_whole_and_change_nothing(client: httpx.AsyncClient, app):
     s = await f.shop(client, on_hand=0, store_on_hand=4)
     till = await f.device(client, s.m, s.store)

@@ -1,0 +1,45 @@
+"""Large JSON request bodies validated straight from the bytes.
+
+FastAPI decodes a body with `json.loads` and then validates the Python objects; for a 10,000-event POS upload
+that is most of the request's CPU. pydantic validates the raw JSON in one pass, about twice as fast. A route
+that takes its body this way reads `await request.body()`, calls `parse`, and documents the body with
+`openapi_body`: errors are the same 422 problem, naming the same fields, as FastAPI's own validation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], raw: bytes) -> M:
+    """`raw` validated as `model`; a `RequestValidationError` (422, fields under `body`) if it is not one."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}
+                                      for e in error.errors(include_url=False)]) from None
+
+
+def openapi_body(model: type[BaseModel], *, description: str | None = None) -> dict[str, Any]:
+    """`openapi_extra` for a route that parses its body itself: the model's schema, nested models inlined."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    body: dict[str, Any] = {"required": True, "content": {"application/json": {"schema": inline(schema)}}}
+    if description:
+        body["description"] = description
+    return {"requestBody": body}
