@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
@@ -44,14 +44,16 @@ class IdempotencyRecord(Base):
 
 
 class OutboxEvent(Base):
-    """A state change, written in the transaction that made it; relays and feeds read it by `seq`."""
+    """A state change, written in the transaction that made it; relays and feeds read it by `seq`.
+
+    Nothing else is indexed: every change writes rows here, and each index would cost each of them.
+    """
 
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_unpublished", "published_at", "seq"),)
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(60))
-    merchant_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    merchant_id: Mapped[str | None] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
