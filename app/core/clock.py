@@ -26,6 +26,11 @@ def reset() -> None:
     _offset = timedelta(0)
 
 
+def aware(value: datetime) -> datetime:
+    """`value` with a time zone: UTC if it has none. Cheaper than `as_utc` where any offset will do."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 def as_utc(value: datetime) -> datetime:
     """SQLite returns naive datetimes; everything we store is UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

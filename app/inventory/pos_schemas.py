@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from app.catalog.schemas import SKU_PATTERN
-from app.core.clock import as_utc
+from app.core.clock import aware
 from app.core.schemas import Amount, OutSchema, Schema, UtcDatetime
 
 MAX_EVENTS = 10_000
@@ -21,7 +21,7 @@ class PosEventIn(Schema):
     sku: str = Field(pattern=SKU_PATTERN)
     quantity: int = Field(ge=-100_000, le=100_000,
                          description="Units; signed for `adjust`, the counted on_hand for `count`")
-    occurred_at: Annotated[datetime, AfterValidator(as_utc)] = Field(
+    occurred_at: Annotated[datetime, AfterValidator(aware)] = Field(
         description="When it happened at the till (RFC 3339; no offset means UTC)")
     unit_price: Amount | None = Field(default=None, description="Sale price in fen; default: the variant's price")
 

@@ -164,7 +164,7 @@ async def _record(session: AsyncSession, *, device: Principal, events_in: Sequen
     merchant_id, location_id, device_id = device.tenant, device.location_id, device.subject_id or "-"
     if location_id is None:
         raise NotFound("location")
-    variants = {r.sku: (r.id, r.price, r.currency) for r in (await session.execute(
+    variants = {sku: (variant_id, price, currency) for sku, variant_id, price, currency in (await session.execute(
         select(Variant.sku, Variant.id, Variant.price, Variant.currency)
         .where(Variant.merchant_id == merchant_id, one_of(session, Variant.sku, list({e.sku for e in events_in}))))
     ).all()}
@@ -218,7 +218,8 @@ class _EventRows:
         return [{"merchant_id": self.merchant_id, "location_id": self.location_id, "variant_id": r["v"],
                  "kind": POS_KIND_PREFIX + r["t"], "on_hand_delta": r["d"], "reserved_delta": 0, "source": source,
                  "idempotency_key": key_prefix + r["e"], "event_id": r["e"], "quantity": r["q"], "unit_price": r["p"],
-                 "amount": r["a"], "currency": r["c"], "occurred_at": r["o"], "recorded_at": self.recorded_at}
+                 "amount": r["a"], "currency": r["c"], "occurred_at": as_utc(r["o"]),  # SQLite keeps no offset
+                 "recorded_at": self.recorded_at}
                 for r in self.rows]
 
 
@@ -385,7 +386,7 @@ async def _fold_in(session: AsyncSession, fold: _Fold) -> None:
             target[v] = level.on_hand + change
         else:
             recount[v] = count
-            anchor[v] = (count.occurred_at, count.event_id)
+            anchor[v] = (as_utc(count.occurred_at), count.event_id)  # events keep the offset the till sent
     if recount:
         target.update(await _recount(session, merchant_id=merchant_id, location_id=location_id, counts=recount))
 

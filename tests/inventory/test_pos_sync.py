@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -118,6 +118,29 @@ async def test_bad_uploads_are_refused_whole_and_change_nothing(client: httpx.As
     assert await f.levels(app) == before
     dear = await upload(client, till, [f.pos_event("x1", "sale", s.sku, 100_000, soon(1), unit_price=10**12)])
     assert dear["results"][0]["status"] == "applied"  # 10^17 fen: stored, not overflowed
+
+
+def shanghai(minutes: int) -> str:
+    """The same instant as `at(minutes)`, written as a till in China writes it: local time, +08:00."""
+    return (DAY + timedelta(minutes=minutes)).astimezone(timezone(timedelta(hours=8))).isoformat()
+
+
+async def test_till_local_times_with_an_offset_order_like_utc(client: httpx.AsyncClient, app):
+    s = await f.shop(client, on_hand=0, store_on_hand=0)
+    till = await f.device(client, s.m, s.store)
+    assert shanghai(20).endswith("+08:00") and shanghai(20)[11:13] == "10"  # 02:00Z is 10:00 in Shanghai
+    await upload(client, till, [f.pos_event("tz-s1", "sale", s.sku, 2, shanghai(10)),
+                                f.pos_event("tz-s2", "sale", s.sku, 1, at(30))])
+    await upload(client, till, [f.pos_event("tz-c1", "count", s.sku, 20, shanghai(20))])
+    assert await store_level(app, s) == (19, 0)  # the count is between the sales, whatever the offsets
+    await upload(client, till, [f.pos_event("tz-r0", "receive", s.sku, 50, shanghai(15)),
+                                f.pos_event("tz-r9", "receive", s.sku, 4, shanghai(25))])
+    assert await store_level(app, s) == (23, 0)
+    # A later count written in UTC, then one a minute earlier in local time: the UTC one stays the anchor.
+    await upload(client, till, [f.pos_event("tz-c2", "count", s.sku, 7, at(50))])
+    await upload(client, till, [f.pos_event("tz-c3", "count", s.sku, 99, shanghai(49))])
+    assert await store_level(app, s) == (7, 0)
+    assert await f.levels(app) == await f.ledger(app)
 
 
 async def test_a_late_count_supersedes_earlier_sales_but_not_later_ones(client: httpx.AsyncClient, app):
