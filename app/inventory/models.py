@@ -89,6 +89,9 @@ class StockConflict(Base):
         Index("ix_stock_conflict_merchant_id_status_id", "merchant_id", "status", "id"),
         Index("uq_stock_conflict_open", "location_id", "variant_id", unique=True,
               postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        # A store that keeps selling below zero updates its open conflicts' shortfall upload after upload:
+        # room on each page keeps those updates on the page (HOT), out of the three indexes.
+        {"postgresql_with": {"fillfactor": 50}},
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
