@@ -3,14 +3,15 @@
 An upload is set-based, a handful of statements whatever its size:
 
 1. resolve the SKUs (one SELECT) and reject the events that break a rule, each with its reason;
-2. insert the events into the ledger, one row each (a count moves nothing by itself), sorted by event id,
+2. insert the events into the ledger, one row each (a count moves nothing by itself, nor does a movement that
+   occurred before the level's latest count: it is superseded), sorted by event id,
    with ON CONFLICT DO NOTHING ... RETURNING, and add the sales to the till's day totals (on PostgreSQL one
    statement over the events as one JSON parameter). What comes back is `applied`; the rest was seen
    before (`duplicate`). The ledger's unique idempotency key (`pos:<merchant>:<event id>`) makes
    concurrent uploads of one event wait for each other, so an event applies exactly once. The answer
    is known now and is recorded with the `Idempotency-Key`;
 3. only then lock the touched levels in variant order (`FOR UPDATE` on PostgreSQL; SQLite serialises
-   writers), taking the feed number and reading the open conflicts in the same statement, and fold the
+   writers), taking the feed number in the same statement, and fold the
    new events in with `app.inventory.pos.advance`, from the latest count each level remembers
    (`last_count_at`, `last_count_event_id`). Only a level that gets a later count is recomputed, in SQL:
    that count, plus the POS movements ordered after it, plus the other ledger movements (online
@@ -114,15 +115,28 @@ _DUPLICATE = ("duplicate", None)
 _PRICED = frozenset(("sale", "return"))  # events that carry a unit price
 
 
+@dataclass(frozen=True, slots=True)
+class _Variant:
+    """What screening needs of an uploaded SKU: its variant, price, and the level's latest count so far."""
+
+    id: str
+    price: int
+    currency: str
+    counted: tuple[datetime, str] | None  # the (occurred_at, event id) key of the latest count folded in
+
+
 class _Screened:
     """An upload's events after the rules: rejected ones (with the reason) and repeats within the upload are
     settled; the rest are candidates, each as the ledger row PostgreSQL reads from JSON (`_PG_INSERT_EVENTS`).
 
+    A movement that occurred before the level's latest count is superseded by it: its row moves nothing
+    (on_hand_delta 0). Counts only ever get later, so that stays true whatever else is folded in first; a
+    count that arrives concurrently is caught by the fold, whose `pos_fold` row balances the ledger.
+
     One pass over the events, which is where an upload's Python time goes: 10,000 events per request.
     """
 
-    def __init__(self, events_in: Sequence[PosEventIn], variants: dict[str, tuple[str, int, str]],
-                 latest: datetime) -> None:
+    def __init__(self, events_in: Sequence[PosEventIn], variants: dict[str, _Variant], latest: datetime) -> None:
         self.status: list[tuple[str, str | None] | None] = [None] * len(events_in)  # None: a candidate
         self.candidates: list[PosEventIn] = []
         self.rows: list[dict[str, Any]] = []
@@ -140,11 +154,13 @@ class _Screened:
                 self.status[i] = ("rejected", error)
                 continue
             kind, quantity = e.type, e.quantity
-            price = variant[1] if e.unit_price is None else e.unit_price
+            price = variant.price if e.unit_price is None else e.unit_price
+            counted = variant.counted
+            moved = 0 if counted is not None and (e.occurred_at, event_id) < counted else sign[kind] * quantity
             self.candidates.append(e)
-            self.rows.append({"v": variant[0], "e": event_id, "t": kind, "q": quantity, "d": sign[kind] * quantity,
+            self.rows.append({"v": variant.id, "e": event_id, "t": kind, "q": quantity, "d": moved,
                               "p": price if kind in _PRICED else 0, "a": quantity * price if kind == "sale" else 0,
-                              "c": variant[2], "o": e.occurred_at})
+                              "c": variant.currency, "o": e.occurred_at})
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +171,7 @@ class _Fold:
     location_id: str
     device_id: str
     events: dict[str, list[pos.Event]]  # by variant id
+    moved: dict[str, int]  # by variant id: what the events' own ledger rows moved on_hand by
     sku_of: dict[str, str]  # variant id -> SKU
 
 
@@ -164,10 +181,15 @@ async def _record(session: AsyncSession, *, device: Principal, events_in: Sequen
     merchant_id, location_id, device_id = device.tenant, device.location_id, device.subject_id or "-"
     if location_id is None:
         raise NotFound("location")
-    variants = {sku: (variant_id, price, currency) for sku, variant_id, price, currency in (await session.execute(
-        select(Variant.sku, Variant.id, Variant.price, Variant.currency)
-        .where(Variant.merchant_id == merchant_id, one_of(session, Variant.sku, list({e.sku for e in events_in}))))
-    ).all()}
+    variants = {sku: _Variant(variant_id, price, currency,
+                              None if counted_at is None else (as_utc(counted_at), counted_event_id or ""))
+                for sku, variant_id, price, currency, counted_at, counted_event_id in (await session.execute(
+                    select(Variant.sku, Variant.id, Variant.price, Variant.currency, StockLevel.last_count_at,
+                           StockLevel.last_count_event_id)
+                    .outerjoin(StockLevel, and_(StockLevel.variant_id == Variant.id,
+                                                StockLevel.location_id == location_id))
+                    .where(Variant.merchant_id == merchant_id,
+                           one_of(session, Variant.sku, list({e.sku for e in events_in}))))).all()}
     # The changes made from here on come after this position, so the feed lists them from it.
     position = encode_cursor(f"{await session.scalar(_FEED_POSITION, {'location_id': location_id}) or 0}:")
     now = utcnow()
@@ -176,9 +198,11 @@ async def _record(session: AsyncSession, *, device: Principal, events_in: Sequen
                       rows=screened.rows)
     applied = await _insert_events(session, rows, source=f"pos:{device_id}") if rows.rows else set()
     by_variant: dict[str, list[pos.Event]] = defaultdict(list)
-    for e in screened.candidates:
+    moved: dict[str, int] = defaultdict(int)
+    for e, row in zip(screened.candidates, screened.rows, strict=True):
         if e.event_id in applied:
-            by_variant[variants[e.sku][0]].append(e)
+            by_variant[row["v"]].append(e)
+            moved[row["v"]] += row["d"]
     results = []
     for e, settled in zip(events_in, screened.status, strict=True):
         if settled is None:
@@ -190,8 +214,8 @@ async def _record(session: AsyncSession, *, device: Principal, events_in: Sequen
     answer = {"results": results, "cursor": position}
     if not applied:
         return answer, None
-    return answer, _Fold(merchant_id, location_id, device_id, dict(by_variant),
-                         {v[0]: sku for sku, v in variants.items()})
+    return answer, _Fold(merchant_id, location_id, device_id, dict(by_variant), dict(moved),
+                         {v.id: sku for sku, v in variants.items()})
 
 
 _FEED_POSITION = select(StockChangeCounter.seq).where(StockChangeCounter.location_id == bindparam("location_id"))
@@ -393,7 +417,7 @@ async def _fold_in(session: AsyncSession, fold: _Fold) -> None:
     now = utcnow()
     batch = new_id("posb")
     source = f"pos:{fold.device_id}"
-    own = {v: sum(pos.delta(e.type, e.quantity) for e in fold.events[v]) for v in touched}
+    own = fold.moved
     folds = [{"merchant_id": merchant_id, "location_id": location_id, "variant_id": v, "kind": "pos_fold",
               "on_hand_delta": target[v] - current[v].on_hand - own[v], "reserved_delta": 0, "source": source,
               "idempotency_key": f"posfold:{batch}:{v}", "occurred_at": now, "recorded_at": now}

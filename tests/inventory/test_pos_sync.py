@@ -156,6 +156,12 @@ async def test_a_late_count_supersedes_earlier_sales_but_not_later_ones(client: 
     await upload(client, till, [f.pos_event("r0", "receive", s.sku, 50, at(5)),
                                 f.pos_event("r9", "receive", s.sku, 4, at(40))])
     assert await store_level(app, s) == (23, 0)
+    async with app.state.sessionmaker() as session:  # the superseded receipt is on record but moved nothing
+        rows = (await session.execute(select(StockMovement.event_id, StockMovement.quantity,
+                                             StockMovement.on_hand_delta)
+                                      .where(StockMovement.event_id.in_(["r0", "r9"]))
+                                      .order_by(StockMovement.event_id))).all()
+    assert [tuple(r) for r in rows] == [("r0", 50, 0), ("r9", 4, 4)]
     assert await f.levels(app) == await f.ledger(app)
 
 
