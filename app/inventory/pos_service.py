@@ -172,6 +172,7 @@ class _Fold:
     device_id: str
     events: dict[str, list[pos.Event]]  # by variant id
     moved: dict[str, int]  # by variant id: what the events' own ledger rows moved on_hand by
+    counted: dict[str, tuple[datetime, str] | None]  # by variant id: the latest count when they were screened
     sku_of: dict[str, str]  # variant id -> SKU
 
 
@@ -215,7 +216,7 @@ async def _record(session: AsyncSession, *, device: Principal, events_in: Sequen
     if not applied:
         return answer, None
     return answer, _Fold(merchant_id, location_id, device_id, dict(by_variant), dict(moved),
-                         {v.id: sku for sku, v in variants.items()})
+                         {v.id: v.counted for v in variants.values()}, {v.id: sku for sku, v in variants.items()})
 
 
 _FEED_POSITION = select(StockChangeCounter.seq).where(StockChangeCounter.location_id == bindparam("location_id"))
@@ -404,6 +405,10 @@ async def _fold_in(session: AsyncSession, fold: _Fold) -> None:
         level = current[v]
         key = ((as_utc(level.last_count_at), level.last_count_event_id or "")
                if level.last_count_at is not None else None)
+        if key == fold.counted[v] and all(e.type != "count" for e in fold.events[v]):
+            target[v] = level.on_hand + fold.moved[v]  # no count since screening, none now: the rows say it all
+            anchor[v] = (level.last_count_at, level.last_count_event_id)
+            continue
         count, change = pos.advance(key, fold.events[v])
         anchor[v] = (level.last_count_at, level.last_count_event_id)
         if count is None:
@@ -454,7 +459,7 @@ _SQLITE_UPSERT = sqlite_insert(CONFLICTS)
 # One open conflict per level (a partial unique index): a new one, or the open one's shortfall brought up to
 # date. What it returns is what changed: a level that stays short by as much as before says nothing new.
 _SQLITE_UPSERT_CONFLICTS = _SQLITE_UPSERT.on_conflict_do_update(
-    index_elements=["location_id", "variant_id"], index_where=CONFLICTS.c.status == "open",
+    index_elements=["location_id", "variant_id"], index_where=text("status = 'open'"),  # no bound literal: executemany
     set_={"shortfall": _SQLITE_UPSERT.excluded.shortfall, "updated_at": _SQLITE_UPSERT.excluded.updated_at},
     where=CONFLICTS.c.shortfall != _SQLITE_UPSERT.excluded.shortfall,
 ).returning(CONFLICTS.c.id, CONFLICTS.c.variant_id)

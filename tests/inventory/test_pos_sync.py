@@ -198,6 +198,36 @@ async def test_same_events_in_three_batchings_give_identical_stock(client: httpx
     assert lv == await f.ledger(app)
 
 
+async def test_concurrent_tills_with_late_counts_give_the_levels_of_the_sorted_events(
+        client: httpx.AsyncClient, app):
+    """Counts race with movements of the same SKUs from other tills, each till uploading several batches: a
+    count folded in while another upload's events were being recorded must still supersede the earlier ones."""
+    skus = ("K-1", "K-2", "K-3")
+    s = await f.shop(client, on_hand=0, store_on_hand=0, skus=skus)
+    tills = [await f.device(client, s.m, s.store, name=f"till {i}") for i in range(8)]
+    rnd = random.Random(11)
+    plans: list[list[list[tuple[str, str, str, int, int]]]] = []
+    for i in range(8):
+        events = [(f"k{i}-{j}", kind, rnd.choice(skus), rnd.randint(0, 9) if kind == "count" else rnd.randint(1, 3),
+                   rnd.randint(0, 600))
+                  for j in range(45) for kind in [rnd.choice(["sale", "sale", "receive", "adjust", "count"])]]
+        plans.append([events[0:15], events[15:30], events[30:45]])
+
+    async def till(i: int) -> None:
+        for b, batch in enumerate(plans[i]):
+            await upload(client, tills[i], [f.pos_event(e, k, sku, q, at(m)) for e, k, sku, q, m in batch],
+                         key=f"late-{i}-{b}")
+
+    await asyncio.gather(*(till(i) for i in range(8)))
+    every = [e for plan in plans for batch in plan for e in batch]
+    want = {sku: apply_in_order([PosEvent(e, k, q, DAY + timedelta(minutes=m))  # type: ignore[arg-type]
+                                 for e, k, sku_, q, m in every if sku_ == sku]) for sku in skus}
+    variant_of = {v["sku"]: v["id"] for v in s.product["variants"]}
+    lv = await f.levels(app)
+    assert {sku: lv.get((s.store["id"], variant_of[sku]), (0, 0))[0] for sku in skus} == want
+    assert lv == await f.ledger(app)
+
+
 async def test_twenty_tills_upload_concurrently_without_loss_or_double_application(client: httpx.AsyncClient, app):
     s = await f.shop(client, on_hand=0, store_on_hand=0, skus=("C-1", "C-2", "C-3"))
     tills = [await f.device(client, s.m, s.store, name=f"till {i}") for i in range(20)]
