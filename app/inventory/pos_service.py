@@ -120,6 +120,7 @@ class _Variant:
     """What screening needs of an uploaded SKU: its variant, price, and the level's latest count so far."""
 
     id: str
+    sku: str
     price: int
     currency: str
     counted: tuple[datetime, str] | None  # the (occurred_at, event id) key of the latest count folded in
@@ -149,8 +150,11 @@ class _Screened:
                 continue
             seen.add(event_id)
             variant = variants.get(e.sku)
-            error = "unknown sku" if variant is None else _event_error(e, latest)
-            if error is not None or variant is None:
+            if variant is None:
+                self.status[i] = ("rejected", "unknown sku")
+                continue
+            error = _event_error(e, latest)
+            if error is not None:
                 self.status[i] = ("rejected", error)
                 continue
             kind, quantity = e.type, e.quantity
@@ -172,8 +176,7 @@ class _Fold:
     device_id: str
     events: dict[str, list[pos.Event]]  # by variant id
     moved: dict[str, int]  # by variant id: what the events' own ledger rows moved on_hand by
-    counted: dict[str, tuple[datetime, str] | None]  # by variant id: the latest count when they were screened
-    sku_of: dict[str, str]  # variant id -> SKU
+    variants: dict[str, _Variant]  # by variant id, as screened
 
 
 async def _record(session: AsyncSession, *, device: Principal, events_in: Sequence[PosEventIn]
@@ -182,7 +185,7 @@ async def _record(session: AsyncSession, *, device: Principal, events_in: Sequen
     merchant_id, location_id, device_id = device.tenant, device.location_id, device.subject_id or "-"
     if location_id is None:
         raise NotFound("location")
-    variants = {sku: _Variant(variant_id, price, currency,
+    variants = {sku: _Variant(variant_id, sku, price, currency,
                               None if counted_at is None else (as_utc(counted_at), counted_event_id or ""))
                 for sku, variant_id, price, currency, counted_at, counted_event_id in (await session.execute(
                     select(Variant.sku, Variant.id, Variant.price, Variant.currency, StockLevel.last_count_at,
@@ -216,7 +219,7 @@ async def _record(session: AsyncSession, *, device: Principal, events_in: Sequen
     if not applied:
         return answer, None
     return answer, _Fold(merchant_id, location_id, device_id, dict(by_variant), dict(moved),
-                         {v.id: v.counted for v in variants.values()}, {v.id: sku for sku, v in variants.items()})
+                         {v.id: v for v in variants.values()})
 
 
 _FEED_POSITION = select(StockChangeCounter.seq).where(StockChangeCounter.location_id == bindparam("location_id"))
@@ -329,20 +332,17 @@ async def _recount(session: AsyncSession, *, merchant_id: str, location_id: str,
               .where(one_of(session, ev.idempotency_key, [_event_key(merchant_id, c.event_id)
                                                           for c in counts.values()]))
               .subquery())
-    pos_after = (select(func.coalesce(func.sum(StockMovement.on_hand_delta), 0))
-                 .where(StockMovement.location_id == location_id, StockMovement.variant_id == anchor.c.variant_id,
-                        StockMovement.occurred_at >= anchor.c.occurred_at, StockMovement.kind.in_(POS_MOVE_KINDS),
-                        or_(StockMovement.occurred_at > anchor.c.occurred_at,
-                            StockMovement.event_id > anchor.c.event_id))  # event ids compare bytes
-                 .scalar_subquery())
-    mv = aliased(StockMovement)
-    other_after = (select(func.coalesce(func.sum(mv.on_hand_delta), 0))
-                   .where(mv.location_id == location_id, mv.variant_id == anchor.c.variant_id,
-                          mv.occurred_at > anchor.c.occurred_at, mv.on_hand_delta != 0,
-                          ~mv.kind.startswith(POS_KIND_PREFIX, autoescape=True))
-                   .scalar_subquery())
+    mv = StockMovement
+    later = or_(mv.occurred_at > anchor.c.occurred_at, mv.event_id > anchor.c.event_id)  # event ids compare bytes
+    after = (select(func.coalesce(func.sum(mv.on_hand_delta), 0))  # one pass over the level's rows from the count
+             .where(mv.location_id == location_id, mv.variant_id == anchor.c.variant_id,
+                    mv.occurred_at >= anchor.c.occurred_at, mv.on_hand_delta != 0,
+                    or_(and_(mv.kind.in_(POS_MOVE_KINDS), later),
+                        and_(~mv.kind.startswith(POS_KIND_PREFIX, autoescape=True),
+                             mv.occurred_at > anchor.c.occurred_at)))
+             .scalar_subquery())
     return {r[0]: int(r[1]) for r in (await session.execute(
-        select(anchor.c.variant_id, anchor.c.quantity + pos_after + other_after))).all()}
+        select(anchor.c.variant_id, anchor.c.quantity + after))).all()}
 
 
 # Lock the levels in variant order, then take the feed number (levels first, then the counter, like every
@@ -405,12 +405,11 @@ async def _fold_in(session: AsyncSession, fold: _Fold) -> None:
         level = current[v]
         key = ((as_utc(level.last_count_at), level.last_count_event_id or "")
                if level.last_count_at is not None else None)
-        if key == fold.counted[v] and all(e.type != "count" for e in fold.events[v]):
+        anchor[v] = (level.last_count_at, level.last_count_event_id)
+        if key == fold.variants[v].counted and all(e.type != "count" for e in fold.events[v]):
             target[v] = level.on_hand + fold.moved[v]  # no count since screening, none now: the rows say it all
-            anchor[v] = (level.last_count_at, level.last_count_event_id)
             continue
         count, change = pos.advance(key, fold.events[v])
-        anchor[v] = (level.last_count_at, level.last_count_event_id)
         if count is None:
             target[v] = level.on_hand + change
         else:
@@ -422,23 +421,23 @@ async def _fold_in(session: AsyncSession, fold: _Fold) -> None:
     now = utcnow()
     batch = new_id("posb")
     source = f"pos:{fold.device_id}"
-    own = fold.moved
     folds = [{"merchant_id": merchant_id, "location_id": location_id, "variant_id": v, "kind": "pos_fold",
-              "on_hand_delta": target[v] - current[v].on_hand - own[v], "reserved_delta": 0, "source": source,
+              "on_hand_delta": target[v] - current[v].on_hand - fold.moved[v], "reserved_delta": 0, "source": source,
               "idempotency_key": f"posfold:{batch}:{v}", "occurred_at": now, "recorded_at": now}
-             for v in touched if target[v] - current[v].on_hand - own[v] != 0]
+             for v in touched if target[v] - current[v].on_hand - fold.moved[v] != 0]
     changed = [v for v in touched if target[v] != current[v].on_hand or v in recount]
     levels = [(current[v].id, target[v], anchor[v][0], anchor[v][1]) for v in changed]
     await events.emit_many(session, [
-        ("stock.changed", merchant_id, {"location_id": location_id, "variant_id": v, "sku": fold.sku_of[v],
+        ("stock.changed", merchant_id, {"location_id": location_id, "variant_id": v, "sku": fold.variants[v].sku,
                                         "kind": "pos", "on_hand_delta": target[v] - current[v].on_hand,
                                         "reserved_delta": 0, "on_hand": target[v], "reserved": current[v].reserved,
                                         "source": "pos"})
         for v in changed if target[v] != current[v].on_hand])
     short = {v: current[v].reserved - target[v] for v in touched
              if target[v] - current[v].reserved < 0 and any(e.type == "sale" for e in fold.events[v])}
-    await _write(session, merchant_id=merchant_id, location_id=location_id, seq=seq, now=now, folds=folds,
-                 levels=levels, oversells=[_Oversell(v, fold.sku_of[v], short[v]) for v in sorted(short)])
+    oversells = [_Oversell(v, fold.variants[v].sku, short[v]) for v in sorted(short)]
+    await _write(session, merchant_id=merchant_id, location_id=location_id, source=source, seq=seq, now=now,
+                 folds=folds, levels=levels, oversells=oversells)
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,10 +472,10 @@ _PG_WRITE = text(f"""
 WITH folds AS (
     INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
                                 idempotency_key, occurred_at, recorded_at)
-    SELECT f.m, f.l, f.v, 'pos_fold', f.d, 0, f.s, f.k, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
-      FROM unnest(CAST(:fold_merchants AS varchar[]), CAST(:fold_locations AS varchar[]),
-                  CAST(:fold_variants AS varchar[]), CAST(:fold_deltas AS integer[]), CAST(:fold_sources AS varchar[]),
-                  CAST(:fold_keys AS varchar[])) AS f(m, l, v, d, s, k)
+    SELECT CAST(:merchant_id AS varchar), CAST(:location_id AS varchar), f.v, 'pos_fold', f.d, 0,
+           CAST(:source AS varchar), f.k, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+      FROM unnest(CAST(:fold_variants AS varchar[]), CAST(:fold_deltas AS integer[]), CAST(:fold_keys AS varchar[]))
+           AS f(v, d, k)
 ), levels AS (
     UPDATE stock_level SET on_hand = u.on_hand, last_count_at = u.count_at, last_count_event_id = u.count_event_id,
                            updated_at = CAST(:now AS timestamptz), change_seq = CAST(:seq AS bigint)
@@ -511,17 +510,17 @@ SELECT kind, merchant_id, payload, created_at
  ORDER BY part, n, variant_id""")
 
 
-async def _write(session: AsyncSession, *, merchant_id: str, location_id: str, seq: int, now: datetime,
-                 folds: Sequence[dict[str, Any]], levels: Sequence[tuple[str, int, datetime | None, str | None]],
+async def _write(session: AsyncSession, *, merchant_id: str, location_id: str, source: str, seq: int,
+                 now: datetime, folds: Sequence[dict[str, Any]],
+                 levels: Sequence[tuple[str, int, datetime | None, str | None]],
                  oversells: Sequence[_Oversell]) -> None:
     """Write a fold: ledger rows, levels (stamped with the feed number `seq`), oversell conflicts with their
     `stock.oversold`, and the outbox events emitted so far."""
     if dialect_of(session) == "postgresql":
         await run(session, _PG_WRITE, {
             "now": now, "seq": seq, "merchant_id": merchant_id, "location_id": location_id,
-            "fold_merchants": [f["merchant_id"] for f in folds], "fold_locations": [f["location_id"] for f in folds],
-            "fold_variants": [f["variant_id"] for f in folds], "fold_deltas": [f["on_hand_delta"] for f in folds],
-            "fold_sources": [f["source"] for f in folds], "fold_keys": [f["idempotency_key"] for f in folds],
+            "source": source, "fold_variants": [f["variant_id"] for f in folds],
+            "fold_deltas": [f["on_hand_delta"] for f in folds], "fold_keys": [f["idempotency_key"] for f in folds],
             "level_ids": [r[0] for r in levels], "on_hands": [r[1] for r in levels],
             "count_ats": [r[2] for r in levels], "count_event_ids": [r[3] for r in levels],
             "conflict_ids": [new_id("cfl") for _ in oversells], "short_variants": [o.variant_id for o in oversells],
