@@ -169,11 +169,7 @@ async def _announce(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> No
     """For ledger rows written: note the levels for the changes feed and emit `stock.changed` per row."""
     note_changes(session, ((r["location_id"], r["variant_id"]) for r in rows))
     if rows:
-        await events.emit_many(session, [
-            ("stock.changed", r["merchant_id"],
-             {"location_id": r["location_id"], "variant_id": r["variant_id"], "kind": r["kind"],
-              "on_hand_delta": r.get("on_hand_delta", 0), "reserved_delta": r.get("reserved_delta", 0)})
-            for r in rows])
+        await events.emit_many(session, stock_changed_events(rows))
 
 
 async def set_on_hand(session: AsyncSession, *, merchant_id: str, location_id: str, variant_id: str,
@@ -241,6 +237,19 @@ async def _try_take(session: AsyncSession, take: Take) -> bool:
     return result.first() is not None
 
 
+async def plan_takes(session: AsyncSession, *, merchant_id: str, needs: Mapping[str, int], sku_of: Mapping[str, str],
+                     pickup_location_id: str | None = None) -> list[Take]:
+    """Where to take `needs` (units by variant) from, by the allocation rule, from current levels; in the
+    (variant, location) order every stock writer locks in. OutOfStock names every SKU that cannot be covered."""
+    wanted = [Need(v, q) for v, q in sorted(needs.items()) if q > 0]
+    available, kinds = await _available(session, merchant_id, [n.variant_id for n in wanted], pickup_location_id)
+    plan: Plan = (plan_pickup(wanted, available, pickup_location_id) if pickup_location_id
+                  else plan_delivery(wanted, available, kinds))
+    if plan.short:
+        raise OutOfStock(sorted(sku_of[v] for v in plan.short))
+    return sorted(plan.takes, key=lambda t: (t.variant_id, t.location_id))
+
+
 async def reserve_order(session: AsyncSession, *, merchant_id: str, order_id: str, lines: Sequence[LineNeed],
                         pickup_location_id: str | None = None) -> list[Take]:
     """Reserve every line of an order or nothing (OutOfStock names every short SKU).
@@ -251,7 +260,7 @@ async def reserve_order(session: AsyncSession, *, merchant_id: str, order_id: st
 
     On PostgreSQL the takes of one attempt, their allocations and their ledger rows are one statement
     (`_PG_TAKE`); SQLite, whose writers are serialised anyway, runs a conditional UPDATE per take and
-    writes the rows afterwards.
+    writes the rows afterwards. (Placing orders on PostgreSQL goes further: `PG_RESERVE_ALL`.)
     """
     needs_by_var: dict[str, int] = defaultdict(int)
     sku_of = {ln.variant_id: ln.sku for ln in lines}
@@ -262,14 +271,8 @@ async def reserve_order(session: AsyncSession, *, merchant_id: str, order_id: st
     fused = dialect_of(session) == "postgresql"
     source = f"order:{order_id}"
     for attempt in range(MAX_REPLANS):
-        needs = [Need(v, q) for v, q in sorted(remaining.items()) if q > 0]
-        available, kinds = await _available(session, merchant_id, [n.variant_id for n in needs],
-                                            pickup_location_id)
-        plan: Plan = (plan_pickup(needs, available, pickup_location_id) if pickup_location_id
-                      else plan_delivery(needs, available, kinds))
-        if plan.short:
-            raise OutOfStock(sorted(sku_of[v] for v in plan.short))
-        takes = sorted(plan.takes, key=lambda t: (t.variant_id, t.location_id))
+        takes = await plan_takes(session, merchant_id=merchant_id, needs=remaining, sku_of=sku_of,
+                                 pickup_location_id=pickup_location_id)
         if fused:
             taken = await _take_and_record(session, merchant_id=merchant_id, order_id=order_id, source=source,
                                            takes=takes, attempt=attempt)
@@ -283,12 +286,70 @@ async def reserve_order(session: AsyncSession, *, merchant_id: str, order_id: st
     else:
         raise OutOfStock(sorted(sku_of[v] for v, q in remaining.items() if q > 0))
     if fused:  # rows written by the reserving statement: announce them
-        await _announce(session, [{"merchant_id": merchant_id, "location_id": t.location_id,
-                                   "variant_id": t.variant_id, "kind": "reserve", "reserved_delta": t.quantity}
-                                  for t in done])
+        await _announce(session, [reserve_announcement(merchant_id, t) for t in done])
     else:
         await record_reservations(session, merchant_id=merchant_id, order_id=order_id, takes=done)
     return done
+
+
+def reserve_announcement(merchant_id: str, take: Take) -> dict[str, Any]:
+    """The ledger row of a take, as `_announce` wants it (`stock.changed`, the changes feed)."""
+    return {"merchant_id": merchant_id, "location_id": take.location_id, "variant_id": take.variant_id,
+            "kind": "reserve", "reserved_delta": take.quantity}
+
+
+def stock_changed_events(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """The `stock.changed` event of each ledger row."""
+    return [("stock.changed", r["merchant_id"],
+             {"location_id": r["location_id"], "variant_id": r["variant_id"], "kind": r["kind"],
+              "on_hand_delta": r.get("on_hand_delta", 0), "reserved_delta": r.get("reserved_delta", 0)})
+            for r in rows]
+
+
+# The reservation part of one statement that places orders on PostgreSQL (`app.orders.service`): lock every
+# planned level in (variant, location) order, decide once they are all locked whether every take still fits
+# (`verdict`), and only then take them all, each with an allocation and a `reserve` ledger row. All or nothing:
+# the statement's other writes are conditioned on `verdict` too, and a take that no longer fits leaves the
+# whole statement without effect, for the caller to plan again from fresh levels. FOR UPDATE returns the
+# latest committed version of a row it had to wait for, so `free` is what the level holds once locked.
+PG_RESERVE_ALL = """
+want AS (
+    SELECT * FROM unnest(CAST(:r_locs AS varchar[]), CAST(:r_vars AS varchar[]), CAST(:r_qs AS integer[]),
+                         CAST(:r_merchants AS varchar[]), CAST(:r_orders AS varchar[]),
+                         CAST(:r_alloc_ids AS varchar[]), CAST(:r_keys AS varchar[]))
+             AS w(location_id, variant_id, q, merchant_id, order_id, alloc_id, key)
+), locked AS (
+    SELECT s.id, s.on_hand - s.reserved - s.safety_stock AS free, w.*
+      FROM stock_level AS s
+      JOIN want AS w ON s.location_id = w.location_id AND s.variant_id = w.variant_id
+     ORDER BY s.variant_id, s.location_id
+       FOR UPDATE OF s
+), verdict AS (
+    SELECT count(*) = cardinality(CAST(:r_locs AS varchar[])) AND coalesce(bool_and(free >= q), true) AS ok,
+           array_agg(variant_id) FILTER (WHERE free < q) AS short
+      FROM locked
+), took AS (
+    UPDATE stock_level AS s
+       SET reserved = s.reserved + l.q, updated_at = :now
+      FROM locked AS l
+     WHERE s.id = l.id AND (SELECT ok FROM verdict)
+ RETURNING l.location_id, l.variant_id, l.q, l.merchant_id, l.order_id, l.alloc_id, l.key
+), allocated AS (
+    INSERT INTO allocation (id, merchant_id, order_id, variant_id, location_id, quantity, status)
+    SELECT alloc_id, merchant_id, order_id, variant_id, location_id, q, 'reserved' FROM took
+), reserved AS (
+    INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
+                                idempotency_key, occurred_at, recorded_at)
+    SELECT merchant_id, location_id, variant_id, 'reserve', 0, q, 'order:' || order_id, key, :now, :now FROM took
+)"""
+
+
+def pg_reserve_params(takes: Sequence[tuple[str, str, Take]], attempt: int) -> dict[str, Any]:
+    """The parameters of `PG_RESERVE_ALL` for (merchant, order, take) triples in lock order."""
+    return {"r_locs": [t.location_id for _, _, t in takes], "r_vars": [t.variant_id for _, _, t in takes],
+            "r_qs": [t.quantity for _, _, t in takes], "r_merchants": [m for m, _, _ in takes],
+            "r_orders": [o for _, o, _ in takes], "r_alloc_ids": [new_id("alc") for _ in takes],
+            "r_keys": [f"reserve:{o}:{t.variant_id}:{t.location_id}:a{attempt}" for _, o, t in takes]}
 
 
 _PG_INSERT_ALLOCATIONS = text("""

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+import orjson
+from sqlalchemy import DateTime, Table, bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,6 +31,7 @@ from app.core.pagination import keyset_page
 from app.core.security import constant_time_equals
 from app.db import dialect_of, run
 from app.inventory import service as inventory_service
+from app.inventory.allocation import Take
 from app.inventory.errors import OutOfStock
 from app.merchants import service as merchants_service
 from app.orders import rules, states
@@ -113,67 +115,170 @@ async def place_orders(session: AsyncSession, *, drafts: Sequence[OrderDraft], c
     Stock is reserved merchant by merchant (each in variant order); every short SKU of every draft is
     collected before failing, so the buyer sees them all at once. `reserve` replaces the per-line
     reservation (`inventory.service.reserve_order`), e.g. with the set-based `inventory.bulk.reserve_order`
-    for orders of thousands of lines: same arguments, same OutOfStock.
+    for orders of thousands of lines: same arguments, same OutOfStock. On PostgreSQL the default reservation
+    and every row the orders need are one statement (`_place_in_one`).
     """
-    reserve_fn = reserve or inventory_service.reserve_order
     now = utcnow()
-    orders: list[dict[str, Any]] = []
-    line_rows: list[dict[str, Any]] = []
+    placed = [_build(draft, checkout_id=checkout_id, now=now, hold_minutes=hold_minutes)
+              for draft in sorted(drafts, key=lambda d: d.merchant_id)]
+    if reserve is None and dialect_of(session) == "postgresql":
+        await _place_in_one(session, placed, now)
+    else:
+        await _place_step_by_step(session, placed, reserve or inventory_service.reserve_order)
+    return [order_view(p.order, p.lines, []) for p in placed]
+
+
+@dataclass(slots=True)
+class _Placed:
+    """A draft made into the rows of its order, before its stock is reserved."""
+
+    draft: OrderDraft
+    order: dict[str, Any]
+    lines: list[dict[str, Any]]
+
+    def needs(self) -> list[inventory_service.LineNeed]:
+        return [inventory_service.LineNeed(ln.variant_id, ln.sku, ln.quantity) for ln in self.draft.lines]
+
+    def hold_at(self) -> str | None:
+        """Where its stock is held if it is collected: None for the delivery plan (see `OrderDraft.stock_hold`)."""
+        return self.draft.pickup_location_id if self.draft.stock_hold == "auto" else None
+
+    def events(self) -> list[tuple[str, str | None, dict[str, Any]]]:
+        o = self.order
+        return [("order.created", o["merchant_id"], {"order_id": o["id"], "channel": o["channel"],
+                                                     "total": o["total"], "status": o["status"]})]
+
+
+def _build(draft: OrderDraft, *, checkout_id: str, now: datetime, hold_minutes: int) -> _Placed:
+    order_id = new_id("ord")
+    promo = draft.promotion
+    totals = rules.price_order([(ln.quantity, ln.unit_price) for ln in draft.lines],
+                               promotion_kind=promo.kind if promo else None,
+                               promotion_value=promo.value if promo else 0,
+                               fulfilment_type=draft.fulfilment.get("type", "delivery"),
+                               charge_shipping=draft.charge_shipping)
+    status = states.initial_status(draft.payment_method)
+    order = {
+        "id": order_id, "number": rules.order_number(now), "merchant_id": draft.merchant_id,
+        "channel": draft.channel, "status": status, "payment_method": draft.payment_method,
+        "payment_status": "unpaid", "checkout_id": checkout_id, "payment_id": draft.payment_id,
+        "customer_id": draft.customer_id, "buyer_id": draft.buyer_id, "email": draft.email,
+        "currency": draft.currency, "subtotal": totals.subtotal, "discount": totals.discount,
+        "shipping": totals.shipping, "total": totals.total, "refunded": 0,
+        "promotion_code": promo.code if promo else None, "fulfilment": draft.fulfilment,
+        "pickup_location_id": draft.pickup_location_id,
+        "pickup_code": pickup_code() if draft.pickup_location_id else None,
+        "hold_expires_at": now + timedelta(minutes=hold_minutes) if status == "pending_payment" else None,
+        "created_at": now, "updated_at": now,
+    }
+    lines = [{
+        "id": new_id("oli"), "order_id": order_id, "merchant_id": draft.merchant_id,
+        "variant_id": ln.variant_id, "product_id": ln.product_id, "sku": ln.sku, "title": ln.title,
+        "category": ln.category, "returnable": ln.returnable, "quantity": ln.quantity,
+        "unit_price": ln.unit_price, "discount": priced.discount, "total": priced.total,
+        "returned_quantity": 0, "listing_revision_id": ln.listing_revision_id,
+        "return_class": ln.return_class, "return_reason": ln.return_reason,
+        "return_exclusion_confirmed_at":
+            now if ln.exclusion_confirmed and ln.return_class == "confirm_required" else None}
+        for ln, priced in zip(draft.lines, totals.lines, strict=True)]
+    return _Placed(draft, order, lines)
+
+
+async def _place_step_by_step(session: AsyncSession, placed: Sequence[_Placed], reserve: Reserver) -> None:
+    """Reserve each order's stock with `reserve`, then insert the orders, their lines and their events."""
     short: list[str] = []
-    for draft in sorted(drafts, key=lambda d: d.merchant_id):
-        order_id = new_id("ord")
-        promo = draft.promotion
-        totals = rules.price_order([(ln.quantity, ln.unit_price) for ln in draft.lines],
-                                   promotion_kind=promo.kind if promo else None,
-                                   promotion_value=promo.value if promo else 0,
-                                   fulfilment_type=draft.fulfilment.get("type", "delivery"),
-                                   charge_shipping=draft.charge_shipping)
+    for p in placed:
+        if p.draft.stock_hold == "none":
+            continue
         try:
-            if draft.stock_hold != "none":
-                await reserve_fn(
-                    session, merchant_id=draft.merchant_id, order_id=order_id,
-                    lines=[inventory_service.LineNeed(ln.variant_id, ln.sku, ln.quantity) for ln in draft.lines],
-                    pickup_location_id=draft.pickup_location_id if draft.stock_hold == "auto" else None)
+            await reserve(session, merchant_id=p.draft.merchant_id, order_id=p.order["id"], lines=p.needs(),
+                          pickup_location_id=p.hold_at())
         except OutOfStock as exc:
             short.extend(exc.skus)
-            continue
-        status = states.initial_status(draft.payment_method)
-        order = {
-            "id": order_id, "number": rules.order_number(now), "merchant_id": draft.merchant_id,
-            "channel": draft.channel, "status": status, "payment_method": draft.payment_method,
-            "payment_status": "unpaid", "checkout_id": checkout_id, "payment_id": draft.payment_id,
-            "customer_id": draft.customer_id, "buyer_id": draft.buyer_id, "email": draft.email,
-            "currency": draft.currency, "subtotal": totals.subtotal, "discount": totals.discount,
-            "shipping": totals.shipping, "total": totals.total, "refunded": 0,
-            "promotion_code": promo.code if promo else None, "fulfilment": draft.fulfilment,
-            "pickup_location_id": draft.pickup_location_id,
-            "pickup_code": pickup_code() if draft.pickup_location_id else None,
-            "hold_expires_at": now + timedelta(minutes=hold_minutes) if status == "pending_payment" else None,
-            "created_at": now, "updated_at": now,
-        }
-        orders.append(order)
-        for ln, priced in zip(draft.lines, totals.lines, strict=True):
-            line_rows.append({
-                "id": new_id("oli"), "order_id": order_id, "merchant_id": draft.merchant_id,
-                "variant_id": ln.variant_id, "product_id": ln.product_id, "sku": ln.sku, "title": ln.title,
-                "category": ln.category, "returnable": ln.returnable, "quantity": ln.quantity,
-                "unit_price": ln.unit_price, "discount": priced.discount, "total": priced.total,
-                "returned_quantity": 0, "listing_revision_id": ln.listing_revision_id,
-                "return_class": ln.return_class, "return_reason": ln.return_reason,
-                "return_exclusion_confirmed_at":
-                    now if ln.exclusion_confirmed and ln.return_class == "confirm_required" else None})
     if short:
         raise OutOfStock(sorted(set(short)))
-    await run(session, _INSERT_ORDERS, orders)
-    await run(session, _INSERT_LINES, line_rows)
-    await events.emit_many(session, [
-        ("order.created", o["merchant_id"], {"order_id": o["id"], "channel": o["channel"], "total": o["total"],
-                                            "status": o["status"]}) for o in orders]
-        + [(kind, d.merchant_id, payload) for d in drafts for kind, payload in d.extra_events])
-    lines_by_order: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in line_rows:
-        lines_by_order[row["order_id"]].append(row)
-    return [order_view(o, lines_by_order[o["id"]], []) for o in orders]
+    await run(session, _INSERT_ORDERS, [p.order for p in placed])
+    await run(session, _INSERT_LINES, [ln for p in placed for ln in p.lines])
+    await events.emit_many(session, [e for p in placed for e in p.events()]
+                           + [(kind, p.draft.merchant_id, payload) for p in placed
+                              for kind, payload in p.draft.extra_events])
+
+
+async def _place_in_one(session: AsyncSession, placed: Sequence[_Placed], now: datetime) -> None:
+    """PostgreSQL: plan every order's stock from current levels, then reserve it and write the orders, their
+    lines, allocations, ledger rows and outbox events in one statement (`_PG_PLACE`), which does all of that
+    or, if a planned level no longer has the units, nothing. Then plan again from fresh levels (a few times
+    at most): a concurrent order took them, and another location may still have them.
+    """
+    sku_of = {ln.variant_id: ln.sku for p in placed for ln in p.draft.lines}
+    pending = events.take_pending(session)  # earlier events keep their place before this statement's
+    for attempt in range(inventory_service.MAX_REPLANS):
+        takes: list[tuple[str, str, Take]] = []
+        short: list[str] = []
+        for p in placed:
+            if p.draft.stock_hold == "none":
+                continue
+            needs: dict[str, int] = defaultdict(int)
+            for need in p.needs():
+                needs[need.variant_id] += need.quantity
+            try:
+                planned = await inventory_service.plan_takes(session, merchant_id=p.draft.merchant_id, needs=needs,
+                                                             sku_of=sku_of, pickup_location_id=p.hold_at())
+            except OutOfStock as exc:
+                short.extend(exc.skus)
+                continue
+            takes.extend((p.draft.merchant_id, p.order["id"], t) for t in planned)
+        if short:
+            raise OutOfStock(sorted(set(short)))
+        takes.sort(key=lambda x: (x[2].variant_id, x[2].location_id))  # the order every stock writer locks in
+        ledger = [inventory_service.reserve_announcement(m, t) for m, _, t in takes]
+        outbox = [*pending, *_outbox_rows(inventory_service.stock_changed_events(ledger)
+                                          + [e for p in placed for e in p.events()]
+                                          + [(kind, p.draft.merchant_id, payload) for p in placed
+                                             for kind, payload in p.draft.extra_events], now)]
+        verdict = (await run(session, _PG_PLACE, {
+            **inventory_service.pg_reserve_params(takes, attempt), **events.pg_params(outbox),
+            "orders": _json_rows([p.order for p in placed]),
+            "lines": _json_rows([ln for p in placed for ln in p.lines]), "now": now})).first()
+        assert verdict is not None
+        if verdict.ok:
+            if verdict.taken != len(takes):  # cannot happen: every take was checked with its level locked
+                raise RuntimeError(f"placing orders took {verdict.taken} of {len(takes)} planned levels")
+            inventory_service.note_changes(session, ((t.location_id, t.variant_id) for _, _, t in takes))
+            return
+        short = sorted({sku_of[v] for v in verdict.short or [t.variant_id for _, _, t in takes]})
+    raise OutOfStock(short)
+
+
+def _outbox_rows(items: Sequence[tuple[str, str | None, dict[str, Any]]], now: datetime) -> list[dict[str, Any]]:
+    return [{"kind": k, "merchant_id": m, "payload": p, "created_at": now} for k, m, p in items]
+
+
+def _json_rows(rows: Sequence[dict[str, Any]]) -> str:
+    return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+_ORDER_COLUMNS = ", ".join(c.name for c in cast(Table, Order.__table__).columns)
+_LINE_COLUMNS = ", ".join(c.name for c in cast(Table, OrderLine.__table__).columns)
+# Reserve (inventory's `PG_RESERVE_ALL`) and, if every take fits, write the orders, their lines and the outbox
+# events; one round trip for a whole checkout. The rows come as JSON documents shaped like the tables.
+_PG_PLACE = text(f"""
+WITH {inventory_service.PG_RESERVE_ALL}, ordered AS (
+    INSERT INTO sales_order ({_ORDER_COLUMNS})
+    SELECT {_ORDER_COLUMNS} FROM jsonb_populate_recordset(NULL::sales_order, CAST(:orders AS jsonb))
+     WHERE (SELECT ok FROM verdict)
+), lined AS (
+    INSERT INTO order_line ({_LINE_COLUMNS})
+    SELECT {_LINE_COLUMNS} FROM jsonb_populate_recordset(NULL::order_line, CAST(:lines AS jsonb))
+     WHERE (SELECT ok FROM verdict)
+), announced AS (
+    INSERT INTO event (kind, merchant_id, payload, created_at)
+    SELECT kind, merchant_id, payload, created_at FROM ({events.PG_ROWS_SQL}) AS pending
+     WHERE (SELECT ok FROM verdict)
+     ORDER BY n
+)
+SELECT v.ok, v.short, (SELECT count(*) FROM took) AS taken FROM verdict AS v
+""").bindparams(bindparam("now", type_=DateTime(timezone=True)))
 
 
 _ORDER_KEYS = ("id", "number", "merchant_id", "channel", "status", "payment_method", "payment_status", "subtotal",
