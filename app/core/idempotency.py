@@ -11,6 +11,7 @@ import asyncio
 import functools
 import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
@@ -26,6 +27,43 @@ from app.db import dialect_of, insert_ignore, run
 Result = tuple[int, Any]  # (HTTP status, JSON-ready body)
 RETRIES = 5
 _RECORDS = cast(Table, IdempotencyRecord.__table__)
+_CLAIM = "idempotency.claim"
+
+
+@dataclass(slots=True)
+class Claim:
+    """The key a unit of work runs under. A statement of the work that knows the answer before it runs may
+    record it itself (`PG_RECORD_SQL`), saving the separate insert; it then sets `recorded`."""
+
+    scope: str
+    key: str
+    fingerprint: str
+    recorded: bool = False
+
+    def pg_params(self, result: Result) -> dict[str, Any]:
+        """The parameters of `PG_RECORD_SQL` for this key and its answer."""
+        status, body = result
+        return {"i_scope": self.scope, "i_key": self.key, "i_hash": self.fingerprint, "i_status": status,
+                "i_body": orjson.dumps(body).decode(), "i_at": utcnow()}
+
+
+class AlreadyAnswered(Conflict):
+    """The key got its answer from another request meanwhile: this one's work is undone and that answer given."""
+
+
+def claim(session: AsyncSession) -> Claim | None:
+    """The key the session's current unit of work runs under, if any (see `Claim`)."""
+    return cast(Claim | None, session.info.get(_CLAIM))
+
+
+# Record a claim's answer as part of a bigger statement (PostgreSQL): a CTE body, run only if `{when}` holds.
+# It returns the row's id, or nothing if the key has an answer already (waiting, as the separate insert does,
+# for a concurrent request with the key to commit or roll back).
+PG_RECORD_SQL = """
+INSERT INTO idempotency_key (scope, key, request_hash, status_code, response_body, created_at)
+SELECT :i_scope, :i_key, :i_hash, :i_status, :i_body, CAST(:i_at AS timestamptz) WHERE {when}
+    ON CONFLICT (scope, key) DO NOTHING
+RETURNING id"""
 
 
 @functools.cache
@@ -108,6 +146,7 @@ async def _run_once(session: AsyncSession, *, scope: str, key: str | None, finge
     # (the insert does nothing) or, if its work failed meanwhile (say the stock it reserved the first
     # time is gone now), when the failure is handled; either way it rolls back and gets that answer. A
     # concurrent request with the same key waits on the unique index until the first one commits.
+    claimed = session.info[_CLAIM] = Claim(scope, key, fingerprint)
     try:
         status, body = await work()
     except Exception:
@@ -115,10 +154,12 @@ async def _run_once(session: AsyncSession, *, scope: str, key: str | None, finge
         if found is not None:
             return found
         raise
-    recorded = (await run(session, _record(dialect_of(session)), {
+    finally:
+        session.info.pop(_CLAIM, None)
+    recorded = claimed.recorded or (await run(session, _record(dialect_of(session)), {
         "scope": scope, "key": key, "request_hash": fingerprint, "status_code": status,
         "response_body": orjson.dumps(body).decode(), "created_at": utcnow()})).first()
-    if recorded is None:
+    if not recorded:
         found = await _answer_after_rollback(session, scope, key, fingerprint)
         if found is None:  # the other request's row is gone again (it cannot be: answers are kept)
             raise Conflict(f"a request with Idempotency-Key {key!r} is still in progress")

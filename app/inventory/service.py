@@ -260,7 +260,7 @@ async def reserve_order(session: AsyncSession, *, merchant_id: str, order_id: st
 
     On PostgreSQL the takes of one attempt, their allocations and their ledger rows are one statement
     (`_PG_TAKE`); SQLite, whose writers are serialised anyway, runs a conditional UPDATE per take and
-    writes the rows afterwards. (Placing orders on PostgreSQL goes further: `PG_RESERVE_ALL`.)
+    writes the rows afterwards. (Placing orders on PostgreSQL goes further: `PG_RESERVE_CHECK`.)
     """
     needs_by_var: dict[str, int] = defaultdict(int)
     sku_of = {ln.variant_id: ln.sku for ln in lines}
@@ -306,13 +306,15 @@ def stock_changed_events(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str 
             for r in rows]
 
 
-# The reservation part of one statement that places orders on PostgreSQL (`app.orders.service`): lock every
-# planned level in (variant, location) order, decide once they are all locked whether every take still fits
-# (`verdict`), and only then take them all, each with an allocation and a `reserve` ledger row. All or nothing:
-# the statement's other writes are conditioned on `verdict` too, and a take that no longer fits leaves the
-# whole statement without effect, for the caller to plan again from fresh levels. FOR UPDATE returns the
-# latest committed version of a row it had to wait for, so `free` is what the level holds once locked.
-PG_RESERVE_ALL = """
+# The reservation part of one statement that places orders on PostgreSQL (`app.orders.service`), in two
+# pieces. `PG_RESERVE_CHECK` locks every planned level in (variant, location) order and decides, once they are
+# all locked, whether every take still fits (`fits`). The statement may then write rows of its own that
+# depend on that (`fits.ok`), and `pg_reserve_take(gate)` makes the takes, each with an allocation and a
+# `reserve` ledger row, if they fit and `gate` (SQL) holds (`verdict.ok`). All or nothing: the statement's
+# other writes are conditioned on `verdict` too, and a take that no longer fits leaves the whole statement
+# without effect, for the caller to plan again from fresh levels. FOR UPDATE returns the latest committed
+# version of a row it had to wait for, so `free` is what the level holds once locked.
+PG_RESERVE_CHECK = """
 want AS (
     SELECT * FROM unnest(CAST(:r_locs AS varchar[]), CAST(:r_vars AS varchar[]), CAST(:r_qs AS integer[]),
                          CAST(:r_merchants AS varchar[]), CAST(:r_orders AS varchar[]),
@@ -324,10 +326,18 @@ want AS (
       JOIN want AS w ON s.location_id = w.location_id AND s.variant_id = w.variant_id
      ORDER BY s.variant_id, s.location_id
        FOR UPDATE OF s
-), verdict AS (
+), fits AS (
     SELECT count(*) = cardinality(CAST(:r_locs AS varchar[])) AND coalesce(bool_and(free >= q), true) AS ok,
            array_agg(variant_id) FILTER (WHERE free < q) AS short
       FROM locked
+)"""
+
+
+def pg_reserve_take(gate: str = "true") -> str:
+    """The CTEs that make the checked takes if `gate` holds too (see `PG_RESERVE_CHECK`)."""
+    return f"""
+verdict AS (
+    SELECT fits.ok AND ({gate}) AS ok FROM fits
 ), took AS (
     UPDATE stock_level AS s
        SET reserved = s.reserved + l.q, updated_at = :now
@@ -345,7 +355,7 @@ want AS (
 
 
 def pg_reserve_params(takes: Sequence[tuple[str, str, Take]], attempt: int) -> dict[str, Any]:
-    """The parameters of `PG_RESERVE_ALL` for (merchant, order, take) triples in lock order."""
+    """The parameters of `PG_RESERVE_CHECK` for (merchant, order, take) triples in lock order."""
     return {"r_locs": [t.location_id for _, _, t in takes], "r_vars": [t.variant_id for _, _, t in takes],
             "r_qs": [t.quantity for _, _, t in takes], "r_merchants": [m for m, _, _ in takes],
             "r_orders": [o for _, o, _ in takes], "r_alloc_ids": [new_id("alc") for _ in takes],

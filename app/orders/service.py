@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import DateTime, Table, bindparam, insert, select, text, update
+from sqlalchemy import DateTime, Table, TextClause, bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.catalog import service as catalog_service
 from app.config import Settings
-from app.core import events
+from app.core import events, idempotency
 from app.core.auth import Principal
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
@@ -109,7 +109,9 @@ def _iso(value: datetime | None) -> str | None:
 # ---- placing ---------------------------------------------------------------------------------------------
 
 async def place_orders(session: AsyncSession, *, drafts: Sequence[OrderDraft], checkout_id: str,
-                       hold_minutes: int, reserve: Reserver | None = None) -> list[dict[str, Any]]:
+                       hold_minutes: int, reserve: Reserver | None = None,
+                       answer: Callable[[list[dict[str, Any]]], idempotency.Result] | None = None
+                       ) -> list[dict[str, Any]]:
     """Price, reserve and insert one order per draft; all or nothing. Never commits.
 
     Stock is reserved merchant by merchant (each in variant order); every short SKU of every draft is
@@ -117,15 +119,20 @@ async def place_orders(session: AsyncSession, *, drafts: Sequence[OrderDraft], c
     reservation (`inventory.service.reserve_order`), e.g. with the set-based `inventory.bulk.reserve_order`
     for orders of thousands of lines: same arguments, same OutOfStock. On PostgreSQL the default reservation
     and every row the orders need are one statement (`_place_in_one`).
+
+    `answer` is what the caller will respond with, given the orders' views: if the work runs under an
+    Idempotency-Key (`idempotency.claim`), that statement records it with the orders.
     """
     now = utcnow()
     placed = [_build(draft, checkout_id=checkout_id, now=now, hold_minutes=hold_minutes)
               for draft in sorted(drafts, key=lambda d: d.merchant_id)]
+    views = [order_view(p.order, p.lines, []) for p in placed]
     if reserve is None and dialect_of(session) == "postgresql":
-        await _place_in_one(session, placed, now)
+        claim = idempotency.claim(session) if answer else None
+        await _place_in_one(session, placed, now, record=(claim, answer(views)) if claim and answer else None)
     else:
         await _place_step_by_step(session, placed, reserve or inventory_service.reserve_order)
-    return [order_view(p.order, p.lines, []) for p in placed]
+    return views
 
 
 @dataclass(slots=True)
@@ -204,11 +211,15 @@ async def _place_step_by_step(session: AsyncSession, placed: Sequence[_Placed], 
                               for kind, payload in p.draft.extra_events])
 
 
-async def _place_in_one(session: AsyncSession, placed: Sequence[_Placed], now: datetime) -> None:
+async def _place_in_one(session: AsyncSession, placed: Sequence[_Placed], now: datetime,
+                        record: tuple[idempotency.Claim, idempotency.Result] | None) -> None:
     """PostgreSQL: plan every order's stock from current levels, then reserve it and write the orders, their
     lines, allocations, ledger rows and outbox events in one statement (`_PG_PLACE`), which does all of that
     or, if a planned level no longer has the units, nothing. Then plan again from fresh levels (a few times
     at most): a concurrent order took them, and another location may still have them.
+
+    With `record`, the statement also records the answer to the claimed Idempotency-Key, and does nothing
+    if the key has an answer already (`AlreadyAnswered`: the caller gives that one instead).
     """
     sku_of = {ln.variant_id: ln.sku for p in placed for ln in p.draft.lines}
     pending = events.take_pending(session)  # earlier events keep their place before this statement's
@@ -236,8 +247,9 @@ async def _place_in_one(session: AsyncSession, placed: Sequence[_Placed], now: d
                                           + [e for p in placed for e in p.events()]
                                           + [(kind, p.draft.merchant_id, payload) for p in placed
                                              for kind, payload in p.draft.extra_events], now)]
-        verdict = (await run(session, _PG_PLACE, {
+        verdict = (await run(session, _PG_PLACE[record is not None], {
             **inventory_service.pg_reserve_params(takes, attempt), **events.pg_params(outbox),
+            **(record[0].pg_params(record[1]) if record else {}),
             "orders": _json_rows([p.order for p in placed]),
             "lines": _json_rows([ln for p in placed for ln in p.lines]), "now": now})).first()
         assert verdict is not None
@@ -245,7 +257,11 @@ async def _place_in_one(session: AsyncSession, placed: Sequence[_Placed], now: d
             if verdict.taken != len(takes):  # cannot happen: every take was checked with its level locked
                 raise RuntimeError(f"placing orders took {verdict.taken} of {len(takes)} planned levels")
             inventory_service.note_changes(session, ((t.location_id, t.variant_id) for _, _, t in takes))
+            if record:
+                record[0].recorded = True
             return
+        if verdict.fits:
+            raise idempotency.AlreadyAnswered("this Idempotency-Key was answered by another request meanwhile")
         short = sorted({sku_of[v] for v in verdict.short or [t.variant_id for _, _, t in takes]})
     raise OutOfStock(short)
 
@@ -260,10 +276,16 @@ def _json_rows(rows: Sequence[dict[str, Any]]) -> str:
 
 _ORDER_COLUMNS = ", ".join(c.name for c in cast(Table, Order.__table__).columns)
 _LINE_COLUMNS = ", ".join(c.name for c in cast(Table, OrderLine.__table__).columns)
-# Reserve (inventory's `PG_RESERVE_ALL`) and, if every take fits, write the orders, their lines and the outbox
-# events; one round trip for a whole checkout. The rows come as JSON documents shaped like the tables.
-_PG_PLACE = text(f"""
-WITH {inventory_service.PG_RESERVE_ALL}, ordered AS (
+def _pg_place(recording: bool) -> TextClause:
+    """Reserve (inventory's `PG_RESERVE_CHECK`) and, if every take fits, write the orders, their lines and the
+    outbox events, and with `recording` the Idempotency-Key's answer (`idempotency.PG_RECORD_SQL`); then the
+    takes are made only if that answer was recorded. One round trip for a whole checkout. The rows come as
+    JSON documents shaped like the tables."""
+    recorded = (f"recorded AS ({idempotency.PG_RECORD_SQL.format(when='(SELECT ok FROM fits)')}),"
+                if recording else "")
+    gate = "EXISTS (SELECT 1 FROM recorded)" if recording else "true"
+    return text(f"""
+WITH {inventory_service.PG_RESERVE_CHECK}, {recorded} {inventory_service.pg_reserve_take(gate)}, ordered AS (
     INSERT INTO sales_order ({_ORDER_COLUMNS})
     SELECT {_ORDER_COLUMNS} FROM jsonb_populate_recordset(NULL::sales_order, CAST(:orders AS jsonb))
      WHERE (SELECT ok FROM verdict)
@@ -277,8 +299,11 @@ WITH {inventory_service.PG_RESERVE_ALL}, ordered AS (
      WHERE (SELECT ok FROM verdict)
      ORDER BY n
 )
-SELECT v.ok, v.short, (SELECT count(*) FROM took) AS taken FROM verdict AS v
+SELECT v.ok, f.ok AS fits, f.short, (SELECT count(*) FROM took) AS taken FROM verdict AS v, fits AS f
 """).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+
+
+_PG_PLACE = {recording: _pg_place(recording) for recording in (False, True)}
 
 
 _ORDER_KEYS = ("id", "number", "merchant_id", "channel", "status", "payment_method", "payment_status", "subtotal",

@@ -298,18 +298,21 @@ async def checkout(*, session: AsyncSession, settings: Settings, principal: Prin
             d.payment_id = payment["id"] if payment else None
         for promo_id in promo_ids:
             await use_promotion(session, promo_id)
+        public = {k: payment[k] for k in ("id", "provider", "amount", "currency", "client_secret")} if payment else None
+
+        def answer(orders: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+            return 201, {"orders": orders, "payment": public}
+
         orders = await orders_service.place_orders(session, drafts=drafts, checkout_id=checkout_id,
-                                                   hold_minutes=settings.shop_order_hold_minutes)
-        out: dict[str, Any] = {"orders": orders, "payment": None}
+                                                   hold_minutes=settings.shop_order_hold_minutes, answer=answer)
         if payment is not None:
             await orders_service.record_payment(
                 session, payment_id=payment["id"], checkout_id=checkout_id, provider_name=payment["provider"],
                 provider_ref=payment["provider_ref"], amount=payment["amount"], currency=payment["currency"])
-            out["payment"] = {k: payment[k] for k in ("id", "provider", "amount", "currency", "client_secret")}
         if cart_id:
             await session.execute(update(Cart).where(Cart.id == cart_id).values(status="checked_out",
                                                                                updated_at=utcnow()))
-        return 201, out
+        return answer(orders)
 
     try:
         return await idempotency.run_idempotent(session, scope=scope, key=idempotency_key, fingerprint=fingerprint,
