@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, cast
 
@@ -180,15 +180,33 @@ class _DriverForm:
     returns: bool  # has result rows
     compiled: Any  # for a statement with lists to expand (`IN :ids`), else None
 
+    expanded: dict[tuple[int, ...], tuple[str, tuple[tuple[str, int | None, Callable[[Any], Any] | None], ...]]] = (
+        field(default_factory=dict))  # per length of each list: the SQL, and what each position takes
+
     def bind(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """The SQL and the positional arguments for these parameters."""
         if self.compiled is None:
             return self.sql, [params[n] if p is None else p(params[n])
                               for n, p in zip(self.names, self.processors, strict=True)]
-        state = self.compiled.construct_expanded_state(params)  # IN ($1, $2, ...) for these lists
-        return state.statement, [state.parameters[n] if n not in state.processors
-                                 else state.processors[n](state.parameters[n]) for n in state.positiontup]
+        lists = self.compiled.post_compile_params
+        lengths = tuple(len(params[b.key]) for b in lists)
+        form = self.expanded.get(lengths)
+        if form is None:  # compile IN ($1, $2, ...) for lists of these lengths, once
+            state = self.compiled.construct_expanded_state(params)
+            slots = []
+            for name in state.positiontup:
+                base, _, index = name.rpartition("_")
+                item = (base, int(index) - 1) if name not in params and base in params else (name, None)
+                slots.append((*item, state.processors.get(name)))
+            form = (state.statement, tuple(slots))
+            if sum(lengths) <= _CACHED_EXPANSIONS:
+                self.expanded[lengths] = form
+        sql, positions = form
+        args = [params[name] if index is None else params[name][index] for name, index, _ in positions]
+        return sql, [a if p is None else p(a) for a, (_, _, p) in zip(args, positions, strict=True)]
 
+
+_CACHED_EXPANSIONS = 32  # lists up to this many values in all keep their compiled form (a checkout's few lines)
 
 _driver_forms: dict[tuple[int, tuple[str, ...] | None], tuple[Executable, _DriverForm | None]] = {}
 

@@ -96,7 +96,12 @@ async def test_lists_expand_per_call(app: Any) -> None:
             assert _driver_form(keys_in, session.get_bind().dialect, {}) is not None
         for key in ("a", "b", "c"):
             await run(session, _record(dialect_of(session)), _params(key))
-        for wanted in ([], ["b"], ["a", "c", "zz"], ["c", "b", "a"]):
+        for wanted in ([], ["b"], ["a", "c", "zz"], ["c", "b", "a"], ["zz"], ["a"], [], ["b", "c", "a"]):
             found = sorted(r.key for r in (await run(session, keys_in, {"keys": wanted})).all())
             assert found == sorted(k for k in wanted if k in "abc")
+        # A list beside plain parameters, of a length seen before: the cached expansion binds these values.
+        scoped = keys_in.where(IdempotencyRecord.scope == bindparam("scope"))
+        for scope, wanted in (("test", ["a", "b"]), ("other", ["a", "b"]), ("test", ["c", "zz"]), ("test", ["a"] * 40)):
+            found = sorted(r.key for r in (await run(session, scoped, {"keys": wanted, "scope": scope})).all())
+            assert found == (sorted({k for k in wanted if k in "abc"}) if scope == "test" else [])
         await session.rollback()
