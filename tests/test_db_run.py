@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 
-from app.core import idempotency
+from app.core import events, idempotency
 from app.core.models import IdempotencyRecord
 from app.db import _driver_form, dialect_of, run
 
@@ -105,3 +105,39 @@ async def test_lists_expand_per_call(app: Any) -> None:
             found = sorted(r.key for r in (await run(session, scoped, {"keys": wanted, "scope": scope})).all())
             assert found == (sorted({k for k in wanted if k in "abc"}) if scope == "test" else [])
         await session.rollback()
+
+
+async def test_a_last_write_alone_commits_at_once_and_nothing_may_follow_it(app: Any) -> None:
+    async with app.state.sessionmaker() as session:
+        pg = dialect_of(session) == "postgresql"
+        assert (await run(session, _COUNT, {"scope": "test"}, alone=True)).all() == []  # a read alone
+        await run(session, _record(dialect_of(session)), _params("alone"), alone=True)
+        if pg:  # it ran as its own transaction: another session sees it before this one commits
+            assert await _keys(app) == ["alone"]
+            assert (await run(session, _COUNT, {"scope": "test"}, alone=True)).all()  # reads alone still may
+            with pytest.raises(RuntimeError, match="last write"):
+                await run(session, _record("postgresql"), _params("after"))
+            with pytest.raises(RuntimeError, match="last write"):  # nor through the session
+                await session.execute(select(IdempotencyRecord.key))
+            session.add(IdempotencyRecord(**_params("added")))
+            with pytest.raises(RuntimeError, match="last write"):
+                await session.flush()
+            session.expunge_all()
+            await events.emit(session, kind="test.after", merchant_id=None, payload={})
+            with pytest.raises(RuntimeError, match="last write"):  # nor at commit, as an outbox event
+                await session.commit()
+        await session.rollback()
+        # A rollback ends the unit (and cannot undo a write that committed alone); the next unit runs as usual.
+        await run(session, _record(dialect_of(session)), _params("next"))
+        await session.commit()
+    assert await _keys(app) == (["alone", "next"] if pg else ["next"])
+
+
+async def test_a_statement_alone_joins_a_transaction_already_begun(app: Any, pg_only: None) -> None:
+    async with app.state.sessionmaker() as session:
+        await run(session, _record(dialect_of(session)), _params("first"))
+        await run(session, _record(dialect_of(session)), _params("second"), alone=True)
+        assert await _keys(app) == []  # neither is visible: both wait for the unit's commit
+        await run(session, _record(dialect_of(session)), _params("third"))
+        await session.rollback()
+    assert await _keys(app) == []

@@ -462,7 +462,7 @@ async def sellable_variants(*, session: AsyncSession, variant_ids: Sequence[str]
     """The variants (by id) with what a checkout needs, in one query. Missing ids are simply absent."""
     if not variant_ids:
         return {}
-    rows = (await run(session, _SELLABLE, {"ids": sorted(set(variant_ids))})).all()
+    rows = (await run(session, _SELLABLE, {"ids": sorted(set(variant_ids))}, alone=True)).all()
     return {r.id: SellableVariant(r.id, r.product_id, r.merchant_id, r.sku, r.title, r.category, r.returnable,
                                   r.price, r.currency, r.attributes or {},
                                   r.status == "active" and r.merchant_status == "active", r.current_revision_id,

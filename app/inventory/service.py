@@ -27,7 +27,7 @@ from app.core import events
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.ids import new_id
-from app.db import dialect_of, insert_ignore, run
+from app.db import dialect_of, ensure_unit_open, insert_ignore, run
 from app.inventory.allocation import Need, Plan, Take, plan_delivery, plan_pickup
 from app.inventory.errors import OutOfStock
 from app.inventory.models import Allocation, StockChangeCounter, StockLevel, StockMovement
@@ -76,6 +76,12 @@ _FEED_KINDS = ("store", "pickup_point")
 _has_feed: dict[str, bool] = {}
 
 
+def may_feed_changes(location_ids: Iterable[str]) -> bool:
+    """Whether a change at any of these locations may need a change number (a store or pickup point, or a
+    location whose kind this process has not seen yet)."""
+    return any(_has_feed.get(loc, True) for loc in location_ids)
+
+
 def _feed_locations(session: Session, location_ids: Iterable[str]) -> list[str]:
     """The locations among these that have a changes feed: stores and pickup points, where tills are.
 
@@ -98,6 +104,7 @@ def _stamp(session: Session) -> dict[str, int]:
     locations = _feed_locations(session, pending)
     if not locations:
         return {}
+    ensure_unit_open(session)
     stmt = insert_ignore(dialect_of(session), StockChangeCounter, ["location_id"])
     session.execute(stmt, [{"location_id": loc, "seq": 0} for loc in locations])
     stamped: dict[str, int] = {}
@@ -225,9 +232,11 @@ async def _available(session: AsyncSession, merchant_id: str, variant_ids: list[
         params["location_id"] = only_location
     available: dict[tuple[str, str], int] = {}
     kinds: dict[str, str] = {}
-    for loc, var, avail, kind in (await run(session, _AVAILABLE_AT if only_location else _AVAILABLE, params)).all():
+    rows = (await run(session, _AVAILABLE_AT if only_location else _AVAILABLE, params, alone=True)).all()
+    for loc, var, avail, kind in rows:
         available[(loc, var)] = int(avail)
         kinds[loc] = kind
+        _has_feed[loc] = kind in _FEED_KINDS
     return available, kinds
 
 

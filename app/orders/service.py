@@ -110,8 +110,8 @@ def _iso(value: datetime | None) -> str | None:
 
 async def place_orders(session: AsyncSession, *, drafts: Sequence[OrderDraft], checkout_id: str,
                        hold_minutes: int, reserve: Reserver | None = None,
-                       answer: Callable[[list[dict[str, Any]]], idempotency.Result] | None = None
-                       ) -> list[dict[str, Any]]:
+                       answer: Callable[[list[dict[str, Any]]], idempotency.Result] | None = None,
+                       final: bool = False) -> list[dict[str, Any]]:
     """Price, reserve and insert one order per draft; all or nothing. Never commits.
 
     Stock is reserved merchant by merchant (each in variant order); every short SKU of every draft is
@@ -122,6 +122,10 @@ async def place_orders(session: AsyncSession, *, drafts: Sequence[OrderDraft], c
 
     `answer` is what the caller will respond with, given the orders' views: if the work runs under an
     Idempotency-Key (`idempotency.claim`), that statement records it with the orders.
+
+    `final`: the caller writes nothing after this. If nothing was written before it either, and no stock
+    it takes needs a change number (warehouses), that statement is then the whole transaction (`run`'s
+    `alone`): no BEGIN and COMMIT round trips.
     """
     now = utcnow()
     placed = [_build(draft, checkout_id=checkout_id, now=now, hold_minutes=hold_minutes)
@@ -129,7 +133,8 @@ async def place_orders(session: AsyncSession, *, drafts: Sequence[OrderDraft], c
     views = [order_view(p.order, p.lines, []) for p in placed]
     if reserve is None and dialect_of(session) == "postgresql":
         claim = idempotency.claim(session) if answer else None
-        await _place_in_one(session, placed, now, record=(claim, answer(views)) if claim and answer else None)
+        await _place_in_one(session, placed, now, record=(claim, answer(views)) if claim and answer else None,
+                            final=final)
     else:
         await _place_step_by_step(session, placed, reserve or inventory_service.reserve_order)
     return views
@@ -212,7 +217,7 @@ async def _place_step_by_step(session: AsyncSession, placed: Sequence[_Placed], 
 
 
 async def _place_in_one(session: AsyncSession, placed: Sequence[_Placed], now: datetime,
-                        record: tuple[idempotency.Claim, idempotency.Result] | None) -> None:
+                        record: tuple[idempotency.Claim, idempotency.Result] | None, final: bool) -> None:
     """PostgreSQL: plan every order's stock from current levels, then reserve it and write the orders, their
     lines, allocations, ledger rows and outbox events in one statement (`_PG_PLACE`), which does all of that
     or, if a planned level no longer has the units, nothing. Then plan again from fresh levels (a few times
@@ -247,11 +252,12 @@ async def _place_in_one(session: AsyncSession, placed: Sequence[_Placed], now: d
                                           + [e for p in placed for e in p.events()]
                                           + [(kind, p.draft.merchant_id, payload) for p in placed
                                              for kind, payload in p.draft.extra_events], now)]
+        alone = final and not inventory_service.may_feed_changes(t.location_id for _, _, t in takes)
         verdict = (await run(session, _PG_PLACE[record is not None], {
             **inventory_service.pg_reserve_params(takes, attempt), **events.pg_params(outbox),
             **(record[0].pg_params(record[1]) if record else {}),
             "orders": _json_rows([p.order for p in placed]),
-            "lines": _json_rows([ln for p in placed for ln in p.lines]), "now": now})).first()
+            "lines": _json_rows([ln for p in placed for ln in p.lines]), "now": now}, alone=alone)).first()
         assert verdict is not None
         if verdict.ok:
             if verdict.taken != len(takes):  # cannot happen: every take was checked with its level locked

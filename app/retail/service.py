@@ -304,7 +304,8 @@ async def checkout(*, session: AsyncSession, settings: Settings, principal: Prin
             return 201, {"orders": orders, "payment": public}
 
         orders = await orders_service.place_orders(session, drafts=drafts, checkout_id=checkout_id,
-                                                   hold_minutes=settings.shop_order_hold_minutes, answer=answer)
+                                                   hold_minutes=settings.shop_order_hold_minutes, answer=answer,
+                                                   final=payment is None and cart_id is None)
         if payment is not None:
             await orders_service.record_payment(
                 session, payment_id=payment["id"], checkout_id=checkout_id, provider_name=payment["provider"],
