@@ -447,8 +447,9 @@ class SellableVariant:
     return_reason: str | None = None
 
 
-# Built once (the checkout's catalogue read): the variant ids are one expanding parameter.
-_SELLABLE = (select(Variant.id, Variant.product_id, Variant.merchant_id, Variant.sku, Product.title, Product.category,
+# Built once (the checkout's catalogue read): the variant ids are one expanding parameter. A checkout joins
+# the stock it may take to it (`app.retail.service`), so both come in one round trip; `sellable_of` reads a row.
+SELLABLE = (select(Variant.id, Variant.product_id, Variant.merchant_id, Variant.sku, Product.title, Product.category,
                     Category.returnable, Variant.price, Variant.currency, Variant.attributes, Product.status,
                     Merchant.status.label("merchant_status"), Product.current_revision_id, Product.return_class,
                     Product.return_reason)
@@ -462,9 +463,12 @@ async def sellable_variants(*, session: AsyncSession, variant_ids: Sequence[str]
     """The variants (by id) with what a checkout needs, in one query. Missing ids are simply absent."""
     if not variant_ids:
         return {}
-    rows = (await run(session, _SELLABLE, {"ids": sorted(set(variant_ids))}, alone=True)).all()
-    return {r.id: SellableVariant(r.id, r.product_id, r.merchant_id, r.sku, r.title, r.category, r.returnable,
-                                  r.price, r.currency, r.attributes or {},
-                                  r.status == "active" and r.merchant_status == "active", r.current_revision_id,
-                                  r.return_class, r.return_reason)
-            for r in rows}
+    rows = (await run(session, SELLABLE, {"ids": sorted(set(variant_ids))}, alone=True)).all()
+    return {r.id: sellable_of(r) for r in rows}
+
+
+def sellable_of(r: Any) -> SellableVariant:
+    """A row of `SELLABLE` (or of a statement built on it)."""
+    return SellableVariant(r.id, r.product_id, r.merchant_id, r.sku, r.title, r.category, r.returnable, r.price,
+                           r.currency, r.attributes or {}, r.status == "active" and r.merchant_status == "active",
+                           r.current_revision_id, r.return_class, r.return_reason)

@@ -225,6 +225,25 @@ _TAKE = (update(_LEVELS)
          .returning(_LEVELS.c.id))
 
 
+# What each in-touch location can promise of each variant: joined to a read of the variants, a checkout plans
+# from it without a read of its own (`Snapshot`). `:now` is the time the sync health is judged at.
+AVAILABLE_LEVELS = (select(StockLevel.merchant_id, StockLevel.location_id, StockLevel.variant_id,
+                           (StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock).label("free"),
+                           Location.kind.label("location_kind"))
+                    .join(Location, Location.id == StockLevel.location_id)
+                    .where(in_touch(StockLevel.location_id, bindparam("now", type_=DateTime(timezone=True))))
+                    .subquery("available"))
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What a merchant's locations could promise of some variants when they were read (`AVAILABLE_LEVELS`):
+    enough to plan a reservation, which checks every take again under lock."""
+
+    available: dict[tuple[str, str], int]  # (location_id, variant_id) -> units
+    kinds: dict[str, str]  # location_id -> kind
+
+
 async def _available(session: AsyncSession, merchant_id: str, variant_ids: list[str],
                      only_location: str | None) -> tuple[dict[tuple[str, str], int], dict[str, str]]:
     params: dict[str, Any] = {"merchant_id": merchant_id, "variant_ids": variant_ids, "now": utcnow()}
@@ -247,11 +266,18 @@ async def _try_take(session: AsyncSession, take: Take) -> bool:
 
 
 async def plan_takes(session: AsyncSession, *, merchant_id: str, needs: Mapping[str, int], sku_of: Mapping[str, str],
-                     pickup_location_id: str | None = None) -> list[Take]:
-    """Where to take `needs` (units by variant) from, by the allocation rule, from current levels; in the
-    (variant, location) order every stock writer locks in. OutOfStock names every SKU that cannot be covered."""
+                     pickup_location_id: str | None = None, snapshot: Snapshot | None = None) -> list[Take]:
+    """Where to take `needs` (units by variant) from, by the allocation rule, from current levels (or from
+    `snapshot`, the merchant's levels read a moment ago); in the (variant, location) order every stock writer
+    locks in. OutOfStock names every SKU that cannot be covered."""
     wanted = [Need(v, q) for v, q in sorted(needs.items()) if q > 0]
-    available, kinds = await _available(session, merchant_id, [n.variant_id for n in wanted], pickup_location_id)
+    if snapshot is None:
+        available, kinds = await _available(session, merchant_id, [n.variant_id for n in wanted], pickup_location_id)
+    else:
+        available, kinds = snapshot.available, snapshot.kinds
+        _has_feed.update((loc, kind in _FEED_KINDS) for loc, kind in kinds.items())
+        if pickup_location_id:
+            available = {key: n for key, n in available.items() if key[0] == pickup_location_id}
     plan: Plan = (plan_pickup(wanted, available, pickup_location_id) if pickup_location_id
                   else plan_delivery(wanted, available, kinds))
     if plan.short:

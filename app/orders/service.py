@@ -93,6 +93,7 @@ class OrderDraft:
     # "network" (by the delivery plan although collected at the pickup location: the goods travel there,
     # as for community group-buys), "none" (nothing to hold: bookable services).
     stock_hold: str = "auto"
+    stock: inventory_service.Snapshot | None = None  # the merchant's levels, read with the lines (first plan only)
 
 
 _INSERT_ORDERS = insert(cast(Table, Order.__table__))  # built once (see `app.db.run`)
@@ -238,8 +239,9 @@ async def _place_in_one(session: AsyncSession, placed: Sequence[_Placed], now: d
             for need in p.needs():
                 needs[need.variant_id] += need.quantity
             try:
-                planned = await inventory_service.plan_takes(session, merchant_id=p.draft.merchant_id, needs=needs,
-                                                             sku_of=sku_of, pickup_location_id=p.hold_at())
+                planned = await inventory_service.plan_takes(
+                    session, merchant_id=p.draft.merchant_id, needs=needs, sku_of=sku_of,
+                    pickup_location_id=p.hold_at(), snapshot=p.draft.stock if attempt == 0 else None)
             except OutOfStock as exc:
                 short.extend(exc.skus)
                 continue

@@ -7,12 +7,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import returns
 from app.catalog import service as catalog_service
+from app.catalog.models import Variant
 from app.catalog.service import SellableVariant
 from app.config import Settings
 from app.core import events, idempotency
@@ -21,6 +22,9 @@ from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated, field_error
 from app.core.ids import new_id
 from app.core.security import hash_password, issue_access_token, verify_password
+from app.db import run
+from app.inventory import service as inventory_service
+from app.inventory.service import Snapshot
 from app.merchants.models import Location
 from app.orders import rules
 from app.orders import service as orders_service
@@ -194,11 +198,36 @@ async def _checkout_lines(session: AsyncSession, principal: Principal | None,
     return [(i.variant_id, i.quantity) for i in items], cart.id
 
 
+_AVAILABLE = inventory_service.AVAILABLE_LEVELS
+# The catalogue's read of the lines' variants with what each of the seller's locations can promise of them:
+# validation, prices and the first reservation plan from one round trip.
+_LINES_AND_STOCK = (catalog_service.SELLABLE
+                    .add_columns(_AVAILABLE.c.location_id, _AVAILABLE.c.free, _AVAILABLE.c.location_kind)
+                    .outerjoin(_AVAILABLE, and_(_AVAILABLE.c.variant_id == Variant.id,
+                                                _AVAILABLE.c.merchant_id == Variant.merchant_id)))
+
+
+async def _lines_and_stock(session: AsyncSession, variant_ids: Sequence[str]
+                           ) -> tuple[dict[str, SellableVariant], dict[str, Snapshot]]:
+    """The variants (as `catalog_service.sellable_variants`) and each merchant's stock of them."""
+    rows = (await run(session, _LINES_AND_STOCK, {"ids": sorted(set(variant_ids)), "now": utcnow()},
+                      alone=True)).all()
+    info: dict[str, SellableVariant] = {}
+    stock: dict[str, Snapshot] = {}
+    for r in rows:
+        v = info.get(r.id) or info.setdefault(r.id, catalog_service.sellable_of(r))
+        snapshot = stock.get(v.merchant_id) or stock.setdefault(v.merchant_id, Snapshot({}, {}))
+        if r.location_id is not None:
+            snapshot.available[(r.location_id, r.id)] = int(r.free)
+            snapshot.kinds[r.location_id] = r.location_kind
+    return info, stock
+
+
 async def _drafts(session: AsyncSession, *, principal: Principal | None, body: CheckoutIn, email: str
                   ) -> tuple[list[OrderDraft], str | None, list[str]]:
     """Validate the request against the catalogue and build one draft per merchant (prices snapshotted)."""
     lines, cart_id = await _checkout_lines(session, principal, body)
-    info = await catalog_service.sellable_variants(session=session, variant_ids=[v for v, _ in lines])
+    info, stock = await _lines_and_stock(session, [v for v, _ in lines])
     field = "lines" if body.lines is not None else "cart_id"
     errors = [{"field": f"{field}.{i}.variant_id", "message": "no such product for sale"}
               for i, (v, _) in enumerate(lines) if v not in info or not info[v].sellable]
@@ -227,7 +256,7 @@ async def _drafts(session: AsyncSession, *, principal: Principal | None, body: C
     drafts = [OrderDraft(
         merchant_id=merchant_id, channel="retail", payment_method=body.payment_method,
         currency=variants[0].currency, fulfilment=fulfilment, pickup_location_id=pickup_location,
-        customer_id=customer_id, email=email,
+        customer_id=customer_id, email=email, stock=stock[merchant_id],
         promotion=PromotionTerms(promos[merchant_id].code, promos[merchant_id].kind, promos[merchant_id].value)
         if merchant_id in promos else None,
         lines=[DraftLine(v.variant_id, v.product_id, v.sku, v.title, v.category, v.returnable,
