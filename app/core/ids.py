@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import threading
@@ -10,12 +11,15 @@ import time
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
 
+# base32hex ("0123456789ABCDEFGHIJKLMNOPQRSTUV", encoded in C) spelled in `_ALPHABET`, digit for digit.
+_FROM_B32HEX = bytes.maketrans(b"0123456789ABCDEFGHIJKLMNOPQRSTUV", _ALPHABET.encode())
+
+
 def _b32(value: int, length: int) -> str:
-    out = []
-    for _ in range(length):
-        value, rem = divmod(value, 32)
-        out.append(_ALPHABET[rem])
-    return "".join(reversed(out))
+    """`value` in `length` base-32 digits (`_ALPHABET`), most significant first; `value < 32**length`."""
+    width = (length + 7) // 8 * 5  # bytes: whole 40-bit groups, 8 digits each
+    digits = base64.b32hexencode(value.to_bytes(width, "big")).translate(_FROM_B32HEX)
+    return digits[len(digits) - length:].decode()
 
 
 _lock = threading.Lock()
@@ -37,7 +41,7 @@ def new_id(prefix: str) -> str:
         else:
             rand = int.from_bytes(os.urandom(10), "big") >> 1  # leave room to increment
         _last = (ms, rand)
-    return f"{prefix}_{_b32(ms, 10)}{_b32(rand, 16)}"
+    return f"{prefix}_{_b32(ms << 80 | rand, 26)}"  # 10 digits of time, 16 of the random part
 
 
 def new_token(prefix: str) -> str:

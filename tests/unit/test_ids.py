@@ -1,4 +1,9 @@
-from app.core.ids import new_id, new_token, pickup_code
+import time
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.core.ids import _ALPHABET, _b32, new_id, new_token, pickup_code
 from app.core.security import hash_password, hash_token, verify_password
 
 
@@ -7,6 +12,20 @@ def test_ids_are_prefixed_unique_and_time_ordered():
     assert len(set(ids)) == 1000
     assert all(i.startswith("ord_") and len(i) == 30 for i in ids)
     assert ids == sorted(ids)
+
+
+@given(st.integers(min_value=0, max_value=32**26 - 1))
+def test_id_digits_are_base32_most_significant_first(value: int) -> None:
+    digits = "".join(_ALPHABET[value >> (5 * i) & 31] for i in reversed(range(26)))
+    assert _b32(value, 26) == digits
+    assert _b32(value % 32**10, 10) == digits[-10:]
+
+
+def test_an_id_starts_with_its_creation_time_in_milliseconds() -> None:
+    before = time.time_ns() // 1_000_000
+    made = new_id("ord")[4:14]
+    after = time.time_ns() // 1_000_000
+    assert before <= sum(_ALPHABET.index(c) << (5 * i) for i, c in enumerate(reversed(made))) <= after
 
 
 def test_tokens_are_random_and_hashing_is_stable():
