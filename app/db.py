@@ -290,6 +290,12 @@ async def _run_alone(session: AsyncSession, conn: AsyncConnection, form: _Driver
     return rows
 
 
+def wrote_nothing(session: AsyncSession) -> None:
+    """The statement just run `alone` changed nothing (its own checks held it back): the unit of work may go on
+    as if it had not run, in a transaction of its own if it writes after all."""
+    session.info.pop(_ALONE, None)
+
+
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _unit_over(session: Session) -> None:

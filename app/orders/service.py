@@ -29,7 +29,7 @@ from app.core.ids import new_id, pickup_code
 from app.core.logging import get_logger
 from app.core.pagination import keyset_page
 from app.core.security import constant_time_equals
-from app.db import dialect_of, run
+from app.db import dialect_of, run, wrote_nothing
 from app.inventory import service as inventory_service
 from app.inventory.allocation import Take
 from app.inventory.errors import OutOfStock
@@ -268,6 +268,8 @@ async def _place_in_one(session: AsyncSession, placed: Sequence[_Placed], now: d
             if record:
                 record[0].recorded = True
             return
+        if alone:  # the statement did nothing: the next attempt may need a transaction (a store's change number)
+            wrote_nothing(session)
         if verdict.fits:
             raise idempotency.AlreadyAnswered("this Idempotency-Key was answered by another request meanwhile")
         short = sorted({sku_of[v] for v in verdict.short or [t.variant_id for _, _, t in takes]})

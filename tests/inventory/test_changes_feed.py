@@ -83,3 +83,32 @@ async def test_feed_is_gap_free_under_concurrent_writers(client: httpx.AsyncClie
     await poll(client, reader, cursor, seen)
     lv = await f.levels(app)
     assert seen == {sku: lv[(s.store["id"], variant_of[sku])] for sku in skus}
+
+
+async def test_a_delivery_planned_from_stale_stock_is_planned_again_and_the_store_feed_hears_of_it(
+        client: httpx.AsyncClient, app: Any, monkeypatch: Any) -> None:
+    """The checkout plans from the stock it read with its lines. If the warehouse sold out since, the order is
+    planned again from fresh levels and ships from the store, whose till must see the reservation."""
+    from app.retail import service as retail_service
+
+    s = await f.shop(client, on_hand=0, store_on_hand=2)
+    till = await f.device(client, s.m, s.store)
+    seen: dict[str, tuple[int, int]] = {}
+    cursor = await poll(client, till, None, seen)
+    read = retail_service._lines_and_stock
+
+    async def read_before_the_warehouse_sold_out(session: Any, variant_ids: Any) -> Any:
+        info, stock = await read(session, variant_ids)
+        stock[s.m.id].available[(s.warehouse["id"], s.variant_id)] = 5
+        stock[s.m.id].kinds[s.warehouse["id"]] = "warehouse"
+        return info, stock
+
+    monkeypatch.setattr(retail_service, "_lines_and_stock", read_before_the_warehouse_sold_out)
+    r = await client.post("/v1/checkout", json=f.checkout_body([(s.variant_id, 1)]))
+    assert r.status_code == 201, r.text
+    levels = await f.levels(app)
+    assert levels.get((s.warehouse["id"], s.variant_id), (0, 0)) == (0, 0)
+    assert levels[(s.store["id"], s.variant_id)] == (2, 1)
+    await poll(client, till, cursor, seen)
+    assert seen == {s.sku: (2, 1)}
+    assert levels == await f.ledger(app)
