@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -274,12 +274,15 @@ def _amount(drafts: Sequence[OrderDraft]) -> int:
                                  fulfilment_type=d.fulfilment.get("type", "delivery")).total for d in drafts)
 
 
+_CUSTOMER_EMAIL = select(Customer.email).where(Customer.id == bindparam("id"))
+
+
 async def _customer_email(session: AsyncSession, principal: Principal | None, body: CheckoutIn) -> str:
     if principal is not None and principal.kind == "customer":
-        email = await session.scalar(select(Customer.email).where(Customer.id == principal.subject_id))
-        if email is None:
+        row = (await run(session, _CUSTOMER_EMAIL, {"id": principal.subject_id}, alone=True)).first()
+        if row is None:
             raise Unauthenticated("the customer account no longer exists")
-        return email
+        return str(row.email)
     if body.email is None:
         raise field_error("email", "guests must give an e-mail address")
     return body.email.lower()
