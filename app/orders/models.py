@@ -27,7 +27,7 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(20))
     payment_method: Mapped[str] = mapped_column(String(20))  # stripe | cod | terms | ...
     payment_status: Mapped[str] = mapped_column(String(20), default="unpaid")
-    checkout_id: Mapped[str] = mapped_column(String(40), index=True)
+    checkout_id: Mapped[str] = mapped_column(String(40))  # not indexed: no query looks orders up by it
     payment_id: Mapped[str | None] = mapped_column(String(40), index=True)
     customer_id: Mapped[str | None] = mapped_column(String(40))
     buyer_id: Mapped[str | None] = mapped_column(String(40), index=True)
