@@ -115,8 +115,9 @@ async def place_orders(session: AsyncSession, *, drafts: Sequence[OrderDraft], c
                        final: bool = False) -> list[dict[str, Any]]:
     """Price, reserve and insert one order per draft; all or nothing. Never commits.
 
-    Stock is reserved merchant by merchant (each in variant order); every short SKU of every draft is
-    collected before failing, so the buyer sees them all at once. `reserve` replaces the per-line
+    Stock is reserved merchant by merchant (each in variant order; on PostgreSQL all drafts' takes at once, in
+    (variant, location) order); every short SKU of every draft is collected before failing, so the buyer sees
+    them all at once. `reserve` replaces the per-line
     reservation (`inventory.service.reserve_order`), e.g. with the set-based `inventory.bulk.reserve_order`
     for orders of thousands of lines: same arguments, same OutOfStock. On PostgreSQL the default reservation
     and every row the orders need are one statement (`_place_in_one`).
