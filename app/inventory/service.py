@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import DateTime, Table, bindparam, event, func, insert, select, text, update
@@ -210,14 +210,6 @@ class LineNeed:
     quantity: int
 
 
-# The reservation's statements, built once (see `app.db.run`).
-_AVAILABLE = (select(StockLevel.location_id, StockLevel.variant_id,
-                     StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock, Location.kind)
-              .join(Location, Location.id == StockLevel.location_id)
-              .where(StockLevel.merchant_id == bindparam("merchant_id"),
-                     StockLevel.variant_id.in_(bindparam("variant_ids", expanding=True)),
-                     in_touch(StockLevel.location_id, bindparam("now", type_=DateTime(timezone=True)))))
-_AVAILABLE_AT = _AVAILABLE.where(StockLevel.location_id == bindparam("location_id"))
 _TAKE = (update(_LEVELS)
          .where(_LEVELS.c.location_id == bindparam("b_loc"), _LEVELS.c.variant_id == bindparam("b_var"),
                 _LEVELS.c.on_hand - _LEVELS.c.reserved - _LEVELS.c.safety_stock >= bindparam("b_q"))
@@ -235,28 +227,37 @@ AVAILABLE_LEVELS = (select(StockLevel.merchant_id, StockLevel.location_id, Stock
                     .subquery("available"))
 
 
+# The reservation's reads of a merchant's levels, built once (see `app.db.run`).
+_AVAILABLE = (select(AVAILABLE_LEVELS.c.location_id, AVAILABLE_LEVELS.c.variant_id, AVAILABLE_LEVELS.c.free,
+                     AVAILABLE_LEVELS.c.location_kind)
+              .where(AVAILABLE_LEVELS.c.merchant_id == bindparam("merchant_id"),
+                     AVAILABLE_LEVELS.c.variant_id.in_(bindparam("variant_ids", expanding=True))))
+_AVAILABLE_AT = _AVAILABLE.where(AVAILABLE_LEVELS.c.location_id == bindparam("location_id"))
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """What a merchant's locations could promise of some variants when they were read (`AVAILABLE_LEVELS`):
     enough to plan a reservation, which checks every take again under lock."""
 
-    available: dict[tuple[str, str], int]  # (location_id, variant_id) -> units
-    kinds: dict[str, str]  # location_id -> kind
+    available: dict[tuple[str, str], int] = field(default_factory=dict)  # (location_id, variant_id) -> units
+    kinds: dict[str, str] = field(default_factory=dict)  # location_id -> kind
+
+    def add(self, location_id: str, variant_id: str, free: int, kind: str) -> None:
+        """One row of `AVAILABLE_LEVELS`."""
+        self.available[(location_id, variant_id)] = int(free)
+        self.kinds[location_id] = kind
 
 
 async def _available(session: AsyncSession, merchant_id: str, variant_ids: list[str],
-                     only_location: str | None) -> tuple[dict[tuple[str, str], int], dict[str, str]]:
+                     only_location: str | None) -> Snapshot:
     params: dict[str, Any] = {"merchant_id": merchant_id, "variant_ids": variant_ids, "now": utcnow()}
     if only_location:
         params["location_id"] = only_location
-    available: dict[tuple[str, str], int] = {}
-    kinds: dict[str, str] = {}
-    rows = (await run(session, _AVAILABLE_AT if only_location else _AVAILABLE, params, alone=True)).all()
-    for loc, var, avail, kind in rows:
-        available[(loc, var)] = int(avail)
-        kinds[loc] = kind
-        _has_feed[loc] = kind in _FEED_KINDS
-    return available, kinds
+    snapshot = Snapshot()
+    for row in (await run(session, _AVAILABLE_AT if only_location else _AVAILABLE, params, alone=True)).all():
+        snapshot.add(*row)
+    return snapshot
 
 
 async def _try_take(session: AsyncSession, take: Take) -> bool:
@@ -272,14 +273,10 @@ async def plan_takes(session: AsyncSession, *, merchant_id: str, needs: Mapping[
     locks in. OutOfStock names every SKU that cannot be covered."""
     wanted = [Need(v, q) for v, q in sorted(needs.items()) if q > 0]
     if snapshot is None:
-        available, kinds = await _available(session, merchant_id, [n.variant_id for n in wanted], pickup_location_id)
-    else:
-        available, kinds = snapshot.available, snapshot.kinds
-        _has_feed.update((loc, kind in _FEED_KINDS) for loc, kind in kinds.items())
-        if pickup_location_id:
-            available = {key: n for key, n in available.items() if key[0] == pickup_location_id}
-    plan: Plan = (plan_pickup(wanted, available, pickup_location_id) if pickup_location_id
-                  else plan_delivery(wanted, available, kinds))
+        snapshot = await _available(session, merchant_id, [n.variant_id for n in wanted], pickup_location_id)
+    _has_feed.update((loc, kind in _FEED_KINDS) for loc, kind in snapshot.kinds.items())
+    plan: Plan = (plan_pickup(wanted, snapshot.available, pickup_location_id) if pickup_location_id
+                  else plan_delivery(wanted, snapshot.available, snapshot.kinds))
     if plan.short:
         raise OutOfStock(sorted(sku_of[v] for v in plan.short))
     return sorted(plan.takes, key=lambda t: (t.variant_id, t.location_id))

@@ -216,10 +216,9 @@ async def _lines_and_stock(session: AsyncSession, variant_ids: Sequence[str]
     stock: dict[str, Snapshot] = {}
     for r in rows:
         v = info.get(r.id) or info.setdefault(r.id, catalog_service.sellable_of(r))
-        snapshot = stock.get(v.merchant_id) or stock.setdefault(v.merchant_id, Snapshot({}, {}))
+        snapshot = stock.get(v.merchant_id) or stock.setdefault(v.merchant_id, Snapshot())
         if r.location_id is not None:
-            snapshot.available[(r.location_id, r.id)] = int(r.free)
-            snapshot.kinds[r.location_id] = r.location_kind
+            snapshot.add(r.location_id, r.id, r.free, r.location_kind)
     return info, stock
 
 
