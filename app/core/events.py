@@ -30,11 +30,14 @@ async def emit(session: AsyncSession, *, kind: str, merchant_id: str | None, pay
 
 async def emit_many(session: AsyncSession, events: Sequence[tuple[str, str | None, dict[str, Any]]]) -> None:
     """Record many events (written with the commit, in the order they were emitted)."""
-    if not events:
-        return
+    if events:
+        session.info.setdefault(_KEY, []).extend(rows(events))
+
+
+def rows(events: Sequence[tuple[str, str | None, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Events as outbox rows, made now: what `emit_many` buffers, and what `pg_params` takes."""
     now = utcnow()
-    session.info.setdefault(_KEY, []).extend(
-        {"kind": k, "merchant_id": m, "payload": p, "created_at": now} for k, m, p in events)
+    return [{"kind": k, "merchant_id": m, "payload": p, "created_at": now} for k, m, p in events]
 
 
 # The events of `pg_params` as rows, numbered in the order they were emitted (`n`): a statement that writes

@@ -40,11 +40,11 @@ class Claim:
     fingerprint: str
     recorded: bool = False
 
-    def pg_params(self, result: Result) -> dict[str, Any]:
-        """The parameters of `PG_RECORD_SQL` for this key and its answer."""
+    def row(self, result: Result) -> dict[str, Any]:
+        """The record of this key and its answer: the parameters of `PG_RECORD_SQL`, or of the separate insert."""
         status, body = result
-        return {"i_scope": self.scope, "i_key": self.key, "i_hash": self.fingerprint, "i_status": status,
-                "i_body": orjson.dumps(body).decode(), "i_at": utcnow()}
+        return {"scope": self.scope, "key": self.key, "request_hash": self.fingerprint, "status_code": status,
+                "response_body": orjson.dumps(body).decode(), "created_at": utcnow()}
 
 
 class AlreadyAnswered(Conflict):
@@ -61,7 +61,7 @@ def claim(session: AsyncSession) -> Claim | None:
 # for a concurrent request with the key to commit or roll back).
 PG_RECORD_SQL = """
 INSERT INTO idempotency_key (scope, key, request_hash, status_code, response_body, created_at)
-SELECT :i_scope, :i_key, :i_hash, :i_status, :i_body, CAST(:i_at AS timestamptz) WHERE {when}
+SELECT :scope, :key, :request_hash, :status_code, :response_body, CAST(:created_at AS timestamptz) WHERE {when}
     ON CONFLICT (scope, key) DO NOTHING
 RETURNING id"""
 
@@ -156,9 +156,8 @@ async def _run_once(session: AsyncSession, *, scope: str, key: str | None, finge
         raise
     finally:
         session.info.pop(_CLAIM, None)
-    recorded = claimed.recorded or (await run(session, _record(dialect_of(session)), {
-        "scope": scope, "key": key, "request_hash": fingerprint, "status_code": status,
-        "response_body": orjson.dumps(body).decode(), "created_at": utcnow()})).first()
+    recorded = claimed.recorded or (await run(session, _record(dialect_of(session)),
+                                              claimed.row((status, body)))).first()
     if not recorded:
         found = await _answer_after_rollback(session, scope, key, fingerprint)
         if found is None:  # the other request's row is gone again (it cannot be: answers are kept)

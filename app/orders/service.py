@@ -135,8 +135,10 @@ async def place_orders(session: AsyncSession, *, drafts: Sequence[OrderDraft], c
     views = [order_view(p.order, p.lines, []) for p in placed]
     if reserve is None and dialect_of(session) == "postgresql":
         claim = idempotency.claim(session) if answer else None
-        await _place_in_one(session, placed, now, record=(claim, answer(views)) if claim and answer else None,
-                            final=final)
+        record = claim.row(answer(views)) if claim and answer else None
+        await _place_in_one(session, placed, now, record=record, final=final)
+        if claim and record:
+            claim.recorded = True
     else:
         await _place_step_by_step(session, placed, reserve or inventory_service.reserve_order)
     return views
@@ -218,14 +220,15 @@ async def _place_step_by_step(session: AsyncSession, placed: Sequence[_Placed], 
                               for kind, payload in p.draft.extra_events])
 
 
-async def _place_in_one(session: AsyncSession, placed: Sequence[_Placed], now: datetime,
-                        record: tuple[idempotency.Claim, idempotency.Result] | None, final: bool) -> None:
+async def _place_in_one(session: AsyncSession, placed: Sequence[_Placed], now: datetime, *,
+                        record: dict[str, Any] | None, final: bool) -> None:
     """PostgreSQL: plan every order's stock from current levels, then reserve it and write the orders, their
     lines, allocations, ledger rows and outbox events in one statement (`_PG_PLACE`), which does all of that
     or, if a planned level no longer has the units, nothing. Then plan again from fresh levels (a few times
     at most): a concurrent order took them, and another location may still have them.
 
-    With `record`, the statement also records the answer to the claimed Idempotency-Key, and does nothing
+    With `record` (`idempotency.Claim.row`), the statement also records the answer to the claimed
+    Idempotency-Key, and does nothing
     if the key has an answer already (`AlreadyAnswered`: the caller gives that one instead).
     """
     sku_of = {ln.variant_id: ln.sku for p in placed for ln in p.draft.lines}
@@ -251,23 +254,21 @@ async def _place_in_one(session: AsyncSession, placed: Sequence[_Placed], now: d
             raise OutOfStock(sorted(set(short)))
         takes.sort(key=lambda x: (x[2].variant_id, x[2].location_id))  # the order every stock writer locks in
         ledger = [inventory_service.reserve_announcement(m, t) for m, _, t in takes]
-        outbox = [*pending, *_outbox_rows(inventory_service.stock_changed_events(ledger)
-                                          + [e for p in placed for e in p.events()]
-                                          + [(kind, p.draft.merchant_id, payload) for p in placed
-                                             for kind, payload in p.draft.extra_events], now)]
+        outbox = [*pending, *events.rows(inventory_service.stock_changed_events(ledger)
+                                         + [e for p in placed for e in p.events()]
+                                         + [(kind, p.draft.merchant_id, payload) for p in placed
+                                            for kind, payload in p.draft.extra_events])]
         alone = final and not inventory_service.may_feed_changes(t.location_id for _, _, t in takes)
         verdict = (await run(session, _PG_PLACE[record is not None], {
             **inventory_service.pg_reserve_params(takes, attempt), **events.pg_params(outbox),
-            **(record[0].pg_params(record[1]) if record else {}),
-            "orders": _json_rows([p.order for p in placed]),
-            "lines": _json_rows([ln for p in placed for ln in p.lines]), "now": now}, alone=alone)).first()
+            **(record or {}), "orders": _json_rows([p.order for p in placed]),
+            "lines": _json_rows([ln for p in placed for ln in p.lines]), "now": now},
+            alone=alone)).first()
         assert verdict is not None
         if verdict.ok:
             if verdict.taken != len(takes):  # cannot happen: every take was checked with its level locked
                 raise RuntimeError(f"placing orders took {verdict.taken} of {len(takes)} planned levels")
             inventory_service.note_changes(session, ((t.location_id, t.variant_id) for _, _, t in takes))
-            if record:
-                record[0].recorded = True
             return
         if alone:  # the statement did nothing: the next attempt may need a transaction (a store's change number)
             wrote_nothing(session)
@@ -275,10 +276,6 @@ async def _place_in_one(session: AsyncSession, placed: Sequence[_Placed], now: d
             raise idempotency.AlreadyAnswered("this Idempotency-Key was answered by another request meanwhile")
         short = sorted({sku_of[v] for v in verdict.short or [t.variant_id for _, _, t in takes]})
     raise OutOfStock(short)
-
-
-def _outbox_rows(items: Sequence[tuple[str, str | None, dict[str, Any]]], now: datetime) -> list[dict[str, Any]]:
-    return [{"kind": k, "merchant_id": m, "payload": p, "created_at": now} for k, m, p in items]
 
 
 def _json_rows(rows: Sequence[dict[str, Any]]) -> str:
