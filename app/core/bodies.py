@@ -34,7 +34,12 @@ def openapi_body(model: type[BaseModel], *, description: str | None = None) -> d
         if isinstance(node, dict):
             if "$ref" in node:
                 return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
-            return {k: inline(v) for k, v in node.items()}
+            out = {k: inline(v) for k, v in node.items()}
+            if "oneOf" in out and "discriminator" in out:
+                # Its mapping names the members by reference, and inlined they have no name; the property
+                # alone still tells them apart (each member fixes its value).
+                out["discriminator"] = {k: v for k, v in out["discriminator"].items() if k != "mapping"}
+            return out
         if isinstance(node, list):
             return [inline(v) for v in node]
         return node

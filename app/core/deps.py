@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -23,23 +24,37 @@ async def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+@contextlib.asynccontextmanager
+async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session (`SessionDep`); a hot route that takes no dependencies opens it itself."""
     async for session in session_scope(request.app.state.sessionmaker):
+        yield session
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with unit_of_work(request) as session:
         yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
+# The `Authorization` header, as a parameter of a route that resolves its caller itself (`principal_of`).
+AuthorizationHeader = Annotated[str | None, Header(include_in_schema=False)]
 
-async def get_principal(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Principal | None:
+
+async def get_principal(request: Request, session: SessionDep, authorization: AuthorizationHeader = None
+                        ) -> Principal | None:
     """The caller, or None when no token was sent. A malformed or unknown token is a 401."""
+    return await principal_of(request, session, authorization)
+
+
+async def principal_of(request: Request, session: AsyncSession, authorization: str | None) -> Principal | None:
+    """`OptionalPrincipal` without FastAPI's dependency resolution, which costs a hot route (checkout) about
+    a tenth of its CPU: the route declares `authorization: AuthorizationHeader` and calls this first, before
+    it reads its body, so errors come in the same order (401 before 422)."""
     if authorization is None:
         return None
+    settings: Settings = request.app.state.settings
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > 2048:

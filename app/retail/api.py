@@ -7,7 +7,18 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from starlette.responses import Response
 
-from app.core.deps import CustomerDep, IdempotencyKey, MerchantDep, OptionalPrincipal, SessionDep, SettingsDep
+from app.core import bodies
+from app.core.deps import (
+    AuthorizationHeader,
+    CustomerDep,
+    IdempotencyKey,
+    MerchantDep,
+    OptionalPrincipal,
+    SessionDep,
+    SettingsDep,
+    principal_of,
+    unit_of_work,
+)
 from app.core.pagination import Page
 from app.retail import service, till_service
 from app.retail.models import Promotion
@@ -75,12 +86,17 @@ async def remove_item(cart_id: str, variant_id: str, session: SessionDep, princi
     return CartOut.model_validate(cart)
 
 
-@router.post("/checkout", status_code=201, response_model=CheckoutOut)
-async def checkout(body: CheckoutIn, session: SessionDep, settings: SettingsDep, principal: OptionalPrincipal,
-                   idempotency_key: IdempotencyKey = None) -> Response:
+@router.post("/checkout", status_code=201, response_model=CheckoutOut, openapi_extra=bodies.openapi_body(CheckoutIn))
+async def checkout(request: Request, idempotency_key: IdempotencyKey = None,
+                   authorization: AuthorizationHeader = None) -> Response:
     """Reserve stock and create one order per merchant (409 naming every short SKU; nothing reserved then)."""
-    status, out = await service.checkout(session=session, settings=settings, principal=principal, body=body,
-                                         idempotency_key=idempotency_key)
+    # The platform's busiest write takes no FastAPI dependencies (see `principal_of`): the same session,
+    # caller and body, resolved in the same order, for less CPU.
+    async with unit_of_work(request) as session:
+        principal = await principal_of(request, session, authorization)
+        body = bodies.parse(CheckoutIn, await request.body())
+        status, out = await service.checkout(session=session, settings=request.app.state.settings,
+                                             principal=principal, body=body, idempotency_key=idempotency_key)
     return Response(orjson.dumps(out), status_code=status, media_type="application/json")
 
 

@@ -170,3 +170,22 @@ async def test_promotion_discount_and_usage_limit(client: httpx.AsyncClient):
         "code": "BAD", "kind": "percent", "value": 150, "channels": ["online"],
         "starts_at": "2020-01-01T00:00:00Z", "ends_at": "2019-01-01T00:00:00Z"})
     assert bad.status_code == 422
+
+
+async def test_checkout_checks_the_caller_before_the_body_and_documents_the_body(client: httpx.AsyncClient):
+    """The route resolves its caller and body itself (no FastAPI dependencies): the same order and the same
+    documentation as a declared body."""
+    bad_token = {"Authorization": "Bearer not-a-token"}
+    r = await client.post("/v1/checkout", headers=bad_token, json={"lines": "none"})
+    assert r.status_code == 401, r.text
+    broken = await client.post("/v1/checkout", headers={"Content-Type": "application/json"},
+                               content=b'{"lines": [{"variant_id": ')
+    assert broken.status_code == 422 and [e["field"] for e in broken.json()["errors"]] == ["body"]
+    spec = (await client.get("/openapi.json")).json()
+    body = spec["paths"]["/v1/checkout"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert body["required"] and {"lines", "cart_id", "fulfilment", "payment_method"} <= set(schema["properties"])
+    fulfilment = schema["properties"]["fulfilment"]
+    assert fulfilment["discriminator"] == {"propertyName": "type"}
+    assert sorted(m["properties"]["type"]["const"] for m in fulfilment["oneOf"]) == ["delivery", "pickup"]
+    assert "#/$defs/" not in str(spec)  # every reference in the document resolves
