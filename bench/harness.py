@@ -748,7 +748,7 @@ class Server:
         self.ready_timeout_s = ready_timeout_s
         self.ready_successes = ready_successes if ready_successes is not None else max(2, 2 * workers)
         self.stop_timeout_s = stop_timeout_s
-        self.keep_log = keep_log
+        self.keep_log = keep_log or os.environ.get("BENCH_KEEP_LOG", "") not in ("", "0")
         self.log_dir: Path | None = None
         self.log_path: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
