@@ -11,6 +11,7 @@ class DomainError(Exception):
     status = 400
     type_slug = "bad-request"
     title = "Bad request"
+    headers: dict[str, str] = {}  # noqa: RUF012 (read only)
 
     def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
@@ -43,6 +44,15 @@ class Conflict(DomainError):
     status = 409
     type_slug = "conflict"
     title = "Conflict"
+
+
+class TryAgain(DomainError):
+    """A rare clash with a concurrent request that changed nothing: the same request, sent again, succeeds."""
+
+    status = 503
+    type_slug = "try-again"
+    title = "Try again"
+    headers = {"Retry-After": "1"}  # noqa: RUF012 (read only)
 
 
 class InvalidInput(DomainError):

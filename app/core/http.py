@@ -28,7 +28,7 @@ LATENCY = Histogram("shop_http_request_seconds", "HTTP request latency", ["metho
 _TITLES = {400: "Bad request", 401: "Authentication required", 403: "Forbidden", 404: "Not found",
            405: "Method not allowed", 409: "Conflict", 413: "Payload too large",
            415: "Unsupported media type", 422: "Invalid input", 429: "Too many requests",
-           500: "Internal server error"}
+           500: "Internal server error", 503: "Try again"}
 
 
 _RESERVED = {"type", "title", "status", "detail", "instance", "headers", "type_slug"}
@@ -68,7 +68,7 @@ async def _domain_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     extra = {k: v for k, v in exc.extra.items() if k not in _RESERVED}
     return problem(exc.status, exc.detail, type_slug=exc.type_slug, title=exc.title,
-                   instance=request.url.path, **extra)
+                   instance=request.url.path, headers=exc.headers or None, **extra)
 
 
 async def _http_handler(request: Request, exc: Exception) -> Response:

@@ -24,7 +24,7 @@ from app.config import Settings
 from app.core import events, idempotency
 from app.core.auth import Principal
 from app.core.clock import as_utc, utcnow
-from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
+from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, TryAgain, field_error
 from app.core.ids import new_id, pickup_code
 from app.core.logging import get_logger
 from app.core.pagination import keyset_page
@@ -133,15 +133,29 @@ async def place_orders(session: AsyncSession, *, drafts: Sequence[OrderDraft], c
     placed = [_build(draft, checkout_id=checkout_id, now=now, hold_minutes=hold_minutes)
               for draft in sorted(drafts, key=lambda d: d.merchant_id)]
     views = [order_view(p.order, p.lines, []) for p in placed]
-    if reserve is None and dialect_of(session) == "postgresql":
-        claim = idempotency.claim(session) if answer else None
-        record = claim.row(answer(views)) if claim and answer else None
-        await _place_in_one(session, placed, now, record=record, final=final)
-        if claim and record:
-            claim.recorded = True
-    else:
-        await _place_step_by_step(session, placed, reserve or inventory_service.reserve_order)
+    try:
+        if reserve is None and dialect_of(session) == "postgresql":
+            claim = idempotency.claim(session) if answer else None
+            record = claim.row(answer(views)) if claim and answer else None
+            await _place_in_one(session, placed, now, record=record, final=final)
+            if claim and record:
+                claim.recorded = True
+        else:
+            await _place_step_by_step(session, placed, reserve or inventory_service.reserve_order)
+    except IntegrityError as error:
+        if not _number_taken(error):
+            raise
+        # Another order drew the same number (`rules.order_number`): this one's statements failed whole, and
+        # the caller rolls back its transaction. Sent again, it draws a new number.
+        raise TryAgain("an order number was drawn twice at the same moment; nothing was placed, send the "
+                       "request again") from None
     return views
+
+
+def _number_taken(error: IntegrityError) -> bool:
+    """The unique order number was violated (PostgreSQL names the constraint; SQLite the column)."""
+    message = str(error.orig)
+    return "uq_sales_order_number" in message or "sales_order.number" in message
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ async def test_cod_checkout_reserves_and_snapshots_prices(client: httpx.AsyncCli
     assert o["channel"] == "retail" and o["status"] == "confirmed" and o["payment_method"] == "cod"
     assert o["lines"][0]["unit_price"] == 4_950 and o["lines"][0]["total"] == 9_900
     assert o["subtotal"] == 9_900 and o["shipping"] == 0 and o["total"] == 9_900 and o["currency"] == "CNY"
-    assert len(o["number"]) == 13
+    assert len(o["number"]) == len("261128-7K3F9-QM2XA")
     inv = await client.get(f"/v1/inventory/{s.sku}", params={"merchant_id": s.m.id}, headers=s.m.headers)
     wh = next(loc for loc in inv.json()["locations"] if loc["location_id"] == s.warehouse["id"])
     assert (wh["on_hand"], wh["reserved"], wh["available"]) == (10, 2, 8)
@@ -189,3 +189,26 @@ async def test_checkout_checks_the_caller_before_the_body_and_documents_the_body
     assert fulfilment["discriminator"] == {"propertyName": "type"}
     assert sorted(m["properties"]["type"]["const"] for m in fulfilment["oneOf"]) == ["delivery", "pickup"]
     assert "#/$defs/" not in str(spec)  # every reference in the document resolves
+
+
+async def test_an_order_number_drawn_twice_is_refused_whole_and_placed_when_sent_again(
+        client: httpx.AsyncClient, app, monkeypatch):
+    from app.orders import rules
+
+    s = await f.shop(client, on_hand=5)
+    first = await client.post("/v1/checkout", json=f.checkout_body([(s.variant_id, 1)]))
+    taken = first.json()["orders"][0]["number"]
+    before = await f.levels(app)
+    draw = rules.order_number
+    draws = iter([taken])
+    monkeypatch.setattr(rules, "order_number", lambda now: next(draws, None) or draw(now))
+    key = {"Idempotency-Key": "clash-1"}
+    clash = await client.post("/v1/checkout", headers=key, json=f.checkout_body([(s.variant_id, 2)]))
+    assert clash.status_code == 503, clash.text
+    assert clash.headers["Retry-After"] == "1" and clash.json()["type"].endswith("/try-again")
+    assert await f.levels(app) == before  # nothing reserved, nothing recorded under the key
+    again = await client.post("/v1/checkout", headers=key, json=f.checkout_body([(s.variant_id, 2)]))
+    assert again.status_code == 201, again.text
+    assert again.json()["orders"][0]["number"] != taken
+    assert len((await client.get("/v1/orders", headers=s.m.headers)).json()["items"]) == 2
+    assert await f.levels(app) == await f.ledger(app)
