@@ -24,11 +24,9 @@ async def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-@contextlib.asynccontextmanager
-async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+def unit_of_work(request: Request) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
     """The request's session (`SessionDep`); a hot route that takes no dependencies opens it itself."""
-    async for session in session_scope(request.app.state.sessionmaker):
-        yield session
+    return session_scope(request.app.state.sessionmaker)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

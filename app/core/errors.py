@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 
 class DomainError(Exception):
@@ -11,7 +12,7 @@ class DomainError(Exception):
     status = 400
     type_slug = "bad-request"
     title = "Bad request"
-    headers: dict[str, str] = {}  # noqa: RUF012 (read only)
+    headers: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
@@ -52,7 +53,7 @@ class TryAgain(DomainError):
     status = 503
     type_slug = "try-again"
     title = "Try again"
-    headers = {"Retry-After": "1"}  # noqa: RUF012 (read only)
+    headers: ClassVar[Mapping[str, str]] = {"Retry-After": "1"}
 
 
 class InvalidInput(DomainError):

@@ -28,7 +28,7 @@ LATENCY = Histogram("shop_http_request_seconds", "HTTP request latency", ["metho
 _TITLES = {400: "Bad request", 401: "Authentication required", 403: "Forbidden", 404: "Not found",
            405: "Method not allowed", 409: "Conflict", 413: "Payload too large",
            415: "Unsupported media type", 422: "Invalid input", 429: "Too many requests",
-           500: "Internal server error", 503: "Try again"}
+           500: "Internal server error"}
 
 
 _RESERVED = {"type", "title", "status", "detail", "instance", "headers", "type_slug"}
