@@ -63,7 +63,7 @@ def serve(
 @cli.command("expire-holds")
 def expire_holds() -> None:
     """Cancel unpaid orders whose hold has run out and release their stock (also runs inside `serve`)."""
-    from app.orders.service import expire_holds as run
+    from app.orders.cancellation import expire_holds as run
 
     typer.echo(f"expired {_run_job(run)} orders")
 
@@ -71,7 +71,7 @@ def expire_holds() -> None:
 @cli.command("retry-refunds")
 def retry_refunds() -> None:
     """Retry refunds a payment provider failed to carry out."""
-    from app.orders.service import retry_refunds as run
+    from app.orders.payments import retry_refunds as run
 
     typer.echo(f"retried {_run_job(run)} refunds")
 
@@ -79,7 +79,7 @@ def retry_refunds() -> None:
 @cli.command("refund-due-returns")
 def refund_due_returns() -> None:
     """Pay returns whose goods came back 7 days ago and were not refused (also runs inside `serve`)."""
-    from app.orders.service import refund_due_returns as run
+    from app.orders.returns.service import refund_due_returns as run
 
     typer.echo(f"refunded {_run_job(run)} returns")
 

@@ -10,17 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, cast
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, MetaData, String, event, text
+import asyncpg
+from sqlalchemy import JSON, BigInteger, ColumnElement, Integer, MetaData, String, any_, event, literal, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session
+from sqlalchemy.engine import CursorResult, Dialect, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.base import Executable
-from sqlalchemy.sql.sqltypes import NullType
 from sqlalchemy.types import TypeEngine
 
 NAMING = {
@@ -118,10 +118,18 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
                 await session.rollback()
         finally:
             # Closing forgets the session's objects (its connection went back with the commit or rollback).
-            # SQLAlchemy shields a close in a task of its own, about a third of what a checkout's session
+            # SQLAlchemy shields a close in a task of its own, a large part of what a small request's session
             # costs; a unit that loaded no objects (the hot paths run Core statements) has nothing to close.
             if session.in_transaction() or session.sync_session.identity_map:
                 await asyncio.shield(session.close())
+
+
+def one_of(session: AsyncSession, column: QueryableAttribute[str], values: Sequence[str]) -> ColumnElement[bool]:
+    """`column IN values` for thousands of values: one array parameter on PostgreSQL (`= ANY(:array)`), which
+    compiles and plans in constant time; an expanded IN on SQLite."""
+    if dialect_of(session) == "postgresql":
+        return column == any_(literal(list(values), postgresql.ARRAY(String)))
+    return column.in_(list(values))
 
 
 def insert_ignore(session_dialect: str, table: Any, index_elements: list[str]) -> Any:
@@ -150,72 +158,105 @@ def dialect_of(session: AsyncSession | Session) -> str:
 
 
 class Rows(Protocol):
-    """What `run` returns: the rows of a statement (attribute access by column name, tuple unpacking)."""
+    """The rows of a statement run by `fetch`, `execute` or `finish` (attribute access by column name, tuple
+    unpacking)."""
 
     def all(self) -> Sequence[Any]: ...
 
     def first(self) -> Any | None: ...
 
 
-_ALONE = "db.committed_alone"
+# ---- the hot statements ----------------------------------------------------------------------------------
+#
+# The few statements every checkout, token lookup and POS upload runs are built once, at import, with bind
+# parameters, and run through `fetch`, `execute`, `execute_many` or `finish`. On PostgreSQL they go to asyncpg,
+# the driver under SQLAlchemy, as SQL compiled once per statement: SQLAlchemy's execution machinery costs more
+# CPU than the round trip to the database does (bench/checkout.py). On SQLite they run through the session.
+#
+# Transactions stay SQLAlchemy's: the session begins one with its first statement and `session.commit()` ends it.
+# A hot statement runs in the transaction the connection has open (asyncpg tells whether it has one). What it
+# does when none is open is what its function says:
+#
+#   fetch    a read: runs as a transaction of its own. Under READ COMMITTED a statement sees its own snapshot
+#            anyway; reads before a unit's first write need no BEGIN and COMMIT.
+#   execute  a write: begins the session's transaction (through SQLAlchemy) and runs in it.
+#   finish   the unit's last write: runs as a transaction of its own, or in the open one, which it then commits.
+#            Either way the unit of work is over when it returns.
 
 
-async def run(session: AsyncSession, statement: Executable,
-              params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None, *, alone: bool = False) -> Rows:
-    """Execute a Core statement on the session's connection, in its transaction, without ORM processing.
+async def fetch(session: AsyncSession, statement: Executable, params: Mapping[str, Any] | None = None) -> Rows:
+    """Run a read in the session's open transaction, or as a transaction of its own if none is open."""
+    driver = await _driver(session)
+    if driver is None:
+        return await session.execute(statement, params)
+    return await _on_driver(driver, session.get_bind().dialect, statement, params or {})
 
-    The hot paths (checkout, reservation, idempotency, POS uploads) build their statements once, at import,
-    with bind parameters, and run them here: no per-call statement construction, cache-key generation or
-    ORM bulk-persistence bookkeeping, which is most of the CPU a small statement otherwise costs.
 
-    On PostgreSQL a statement that needs nothing from SQLAlchemy at run time (see `_driver_form`) goes
-    straight to asyncpg, inside the same transaction: SQLAlchemy's execution machinery costs about 0.2 ms
-    of CPU per statement, three times what the round trip to the database does.
+async def execute(session: AsyncSession, statement: Executable, params: Mapping[str, Any] | None = None) -> Rows:
+    """Run a write in the session's transaction (beginning it if none is open)."""
+    driver = await _driver(session)
+    if driver is None or not driver.is_in_transaction():
+        return await session.execute(statement, params)  # SQLAlchemy begins the transaction, then runs it
+    return await _on_driver(driver, session.get_bind().dialect, statement, params or {})
 
-    `alone`: if the unit of work has not begun its transaction yet, the statement runs as a transaction of its
-    own (PostgreSQL, on that path), saving the BEGIN and COMMIT round trips. For a read that needs no snapshot
-    shared with later statements (under READ COMMITTED it gets one of its own anyway), or for the last write
-    of a unit that wrote nothing before it: that write commits at once, so a statement run after it in the
-    same unit, except another such read, is an error (RuntimeError) until the session commits or rolls back.
-    """
-    if not alone:
-        ensure_unit_open(session.sync_session)
-    conn = await session.connection()
-    if conn.dialect.name == "postgresql":
-        if params is None or isinstance(params, Mapping):
-            form = _driver_form(statement, conn.dialect, params or {})
-            if form is not None:
-                if alone:
-                    return await _run_alone(session, conn, form, params or {})
-                return await _run_on_driver(conn, form, [params or {}], many=False)
-        elif params and all(p.keys() == params[0].keys() for p in params):  # rows of one shape, no results
-            form = _driver_form(statement, conn.dialect, params[0])
-            if form is not None and not form.returns and form.compiled is None:
-                return await _run_on_driver(conn, form, params, many=True)
-    return await conn.execute(statement, params)
+
+async def execute_many(session: AsyncSession, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Run a write once per row (an executemany: rows of one shape, nothing returned) in the session's transaction."""
+    if not rows:
+        return
+    driver = await _driver(session)
+    if driver is None or not driver.is_in_transaction() or any(r.keys() != rows[0].keys() for r in rows):
+        await session.execute(statement, rows)
+        return
+    form = driver_form(statement, session.get_bind().dialect, rows[0])
+    if form.returns or form.expands:
+        raise TypeError("execute_many runs statements without results or lists")
+    await _guarded(form.sql, [form.bind(r) for r in rows], driver.executemany)
+
+
+async def finish(session: AsyncSession, statement: Executable, params: Mapping[str, Any] | None = None) -> Rows:
+    """Run the unit of work's last write and end the unit: in the open transaction, which is then committed, or,
+    if none is open (PostgreSQL), as a transaction of its own, which saves the BEGIN and COMMIT round trips."""
+    driver = await _driver(session)
+    if driver is None or driver.is_in_transaction():
+        result = cast(CursorResult[Any], await session.execute(statement, params))
+        rows = _Buffered(list(result.all()) if result.returns_rows else [])
+    else:
+        rows = await _on_driver(driver, session.get_bind().dialect, statement, params or {})
+    await session.commit()
+    return rows
+
+
+async def _driver(session: AsyncSession) -> Any | None:
+    """The asyncpg connection under the session's connection (PostgreSQL), else None."""
+    if dialect_of(session) != "postgresql":
+        return None
+    raw = await (await session.connection()).get_raw_connection()
+    return raw.driver_connection
 
 
 @dataclass(frozen=True, slots=True)
-class _DriverForm:
-    sql: str  # with $1, $2... as asyncpg expects
-    names: tuple[str, ...]  # the bind parameter of each position
-    processors: tuple[Callable[[Any], Any] | None, ...]  # SQLAlchemy's conversion of each (JSON to text...)
-    returns: bool  # has result rows
-    compiled: Any  # for a statement with lists to expand (`IN :ids`), else None
-    writes: bool  # anything but a plain SELECT (text, DML, SELECT ... FOR UPDATE): it may change or lock rows
+class DriverForm:
+    """A statement as asyncpg runs it: SQL with $1, $2 ..., and what each position takes."""
 
-    expanded: dict[tuple[int, ...], tuple[str, tuple[tuple[str, int | None, Callable[[Any], Any] | None], ...]]] = (
+    sql: str
+    names: tuple[str, ...]  # the bind parameter of each position
+    processors: tuple[Callable[[Any], Any] | None, ...]  # SQLAlchemy's conversion of each (JSON to text ...)
+    returns: bool  # has result rows
+    compiled: Any  # the compiled statement
+    expands: bool  # has lists to expand (`IN :ids`), bound per call
+    expansions: dict[tuple[int, ...], tuple[str, tuple[tuple[str, int | None, Callable[[Any], Any] | None], ...]]] = (
         field(default_factory=dict))  # per length of each list: the SQL, and what each position takes
 
-    def bind(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
-        """The SQL and the positional arguments for these parameters."""
-        if self.compiled is None:
-            return self.sql, [params[n] if p is None else p(params[n])
-                              for n, p in zip(self.names, self.processors, strict=True)]
-        lists = self.compiled.post_compile_params
-        lengths = tuple(len(params[b.key]) for b in lists)
-        form = self.expanded.get(lengths)
-        if form is None:  # compile IN ($1, $2, ...) for lists of these lengths, once
+    def bind(self, params: Mapping[str, Any]) -> list[Any]:
+        """The positional arguments for these parameters (a statement without lists)."""
+        return [params[n] if p is None else p(params[n]) for n, p in zip(self.names, self.processors, strict=True)]
+
+    def bind_expanded(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL and the positional arguments for these parameters, lists expanded (`IN ($1, $2, ...)`)."""
+        lengths = tuple(len(params[b.key]) for b in self.compiled.post_compile_params)
+        form = self.expansions.get(lengths)
+        if form is None:  # compile IN ($1, $2, ...) for lists of these lengths
             state = self.compiled.construct_expanded_state(params)
             slots = []
             for name in state.positiontup:
@@ -224,133 +265,78 @@ class _DriverForm:
                 slots.append((*item, state.processors.get(name)))
             form = (state.statement, tuple(slots))
             if sum(lengths) <= _CACHED_EXPANSIONS:
-                self.expanded[lengths] = form
+                self.expansions[lengths] = form
         sql, positions = form
         args = [params[name] if index is None else params[name][index] for name, index, _ in positions]
         return sql, [a if p is None else p(a) for a, (_, _, p) in zip(args, positions, strict=True)]
 
 
 _CACHED_EXPANSIONS = 32  # lists up to this many values in all keep their compiled form (a checkout's few lines)
+_forms: dict[tuple[int, tuple[str, ...] | None], tuple[Executable, DriverForm]] = {}
 
-_driver_forms: dict[tuple[int, tuple[str, ...] | None], tuple[Executable, _DriverForm | None]] = {}
 
-
-def _driver_form(statement: Executable, dialect: Dialect, params: Mapping[str, Any]) -> _DriverForm | None:
-    """The statement compiled once for asyncpg, with SQLAlchemy's conversion of each parameter (IN lists are
-    expanded per call, as SQLAlchemy does); or None if it needs SQLAlchemy when it runs: literal parameters,
-    Python-side column defaults, or result columns SQLAlchemy would convert (plain strings, numbers,
-    booleans, datetimes and JSON, which asyncpg decodes itself, pass as they are)."""
-    dml = getattr(statement, "is_insert", False) or getattr(statement, "is_update", False)
-    columns = tuple(sorted(params)) if dml else None  # an INSERT or UPDATE sets the columns it is given
+def driver_form(statement: Executable, dialect: Dialect, params: Mapping[str, Any]) -> DriverForm:
+    """The statement compiled once for asyncpg (per set of columns, for an INSERT or UPDATE, which sets the columns
+    it is given). TypeError if it needs SQLAlchemy when it runs: literal parameters, Python-side column defaults,
+    or result columns SQLAlchemy would convert (strings, numbers, booleans, times and JSON pass as asyncpg
+    decodes them)."""
+    dml = bool(getattr(statement, "is_insert", False) or getattr(statement, "is_update", False))
+    columns = tuple(sorted(params)) if dml else None
     key = (id(statement), columns)
-    cached = _driver_forms.get(key)
+    cached = _forms.get(key)
     if cached is not None and cached[0] is statement:
         return cached[1]
-    compiled = cast(Any, statement).compile(dialect=dialect, column_keys=list(columns) if columns else None)
+    compiled: Any = cast(Any, statement).compile(dialect=dialect, column_keys=list(columns) if columns else None)
+    if compiled.literal_execute_params or compiled.insert_prefetch or compiled.update_prefetch:
+        raise TypeError(f"not a statement for the driver (literal parameters or Python-side defaults): {statement}")
+    results = tuple(getattr(statement, "exported_columns", ()) or ())
+    converted = [c for c in results if c.type.dialect_impl(dialect).result_processor(dialect, None) is not None]
+    if converted:
+        raise TypeError(f"results SQLAlchemy would convert ({', '.join(str(c) for c in converted)}): {statement}")
     names = tuple(compiled.positiontup or ())
-    form: _DriverForm | None = _DriverForm(compiled.string, names,
-                                           tuple(compiled._bind_processors.get(n) for n in names),
-                                           bool(compiled._result_columns) or bool(compiled.returning)
-                                           or not (dml or getattr(statement, "is_delete", False)),
-                                           compiled if compiled.post_compile_params else None,
-                                           not (getattr(statement, "is_select", False)
-                                                and getattr(statement, "_for_update_arg", None) is None))
-    if (compiled.literal_execute_params
-            or getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None)
-            or any(not isinstance(col[3], _PLAIN_RESULTS) or col[3]._cached_result_processor(dialect, None) is not None
-                   for col in compiled._result_columns)):
-        form = None
-    _driver_forms[key] = (statement, form)  # the statement is kept, so its id is never reused
+    returns = bool(results) or not (dml or getattr(statement, "is_delete", False))
+    form = DriverForm(compiled.string, names,
+                      tuple(compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names),
+                      returns, compiled, bool(compiled.post_compile_params))
+    _forms[key] = (statement, form)  # the statement is kept, so its id is never reused
     return form
 
 
-# Result types SQLAlchemy does not convert on asyncpg (it registers the JSON codecs, so asyncpg decodes JSON).
-_PLAIN_RESULTS = (String, Integer, Boolean, DateTime, NullType, JSON)
+@dataclass(frozen=True, slots=True)
+class _Buffered:
+    rows: list[Any]
+
+    def all(self) -> list[Any]:
+        return self.rows
+
+    def first(self) -> Any | None:
+        return self.rows[0] if self.rows else None
 
 
 _row_types: dict[tuple[str, ...], type] = {}
 
 
-class _DriverRows:
-    def __init__(self, records: list[Any]) -> None:
-        if records:
-            keys = tuple(records[0].keys())
-            row = _row_types.get(keys)
-            if row is None:
-                row = _row_types[keys] = namedtuple("Row", keys, rename=True)
-            self._rows: list[Any] = [row(*r) for r in records]
-        else:
-            self._rows = []
-
-    def all(self) -> list[Any]:
-        return self._rows
-
-    def first(self) -> Any | None:
-        return self._rows[0] if self._rows else None
+def _rows(records: list[Any]) -> _Buffered:
+    """asyncpg's records as rows read by attribute, like SQLAlchemy's."""
+    if not records:
+        return _Buffered([])
+    keys = tuple(records[0].keys())
+    row = _row_types.get(keys)
+    if row is None:
+        row = _row_types[keys] = namedtuple("Row", keys, rename=True)
+    return _Buffered([row(*r) for r in records])
 
 
-async def _run_alone(session: AsyncSession, conn: AsyncConnection, form: _DriverForm,
-                     params: Mapping[str, Any]) -> _DriverRows:
-    adapter = cast(Any, (await conn.get_raw_connection()).dbapi_connection)
-    if adapter._transaction is not None:  # the unit's transaction has begun: the statement is part of it
-        return await _run_on_driver(conn, form, [params], many=False)
-    rows = await _run_on_driver(conn, form, [params], many=False, begin=False)
-    if form.writes:
-        session.info[_ALONE] = True
-    return rows
+async def _on_driver(driver: Any, dialect: Dialect, statement: Executable, params: Mapping[str, Any]) -> _Buffered:
+    form = driver_form(statement, dialect, params)
+    sql, args = form.bind_expanded(params) if form.expands else (form.sql, form.bind(params))
+    return _rows(await _guarded(sql, args, lambda q, a: driver.fetch(q, *a)))
 
 
-def wrote_nothing(session: AsyncSession) -> None:
-    """The statement just run `alone` changed nothing (its own checks held it back): the unit of work may go on
-    as if it had not run, in a transaction of its own if it writes after all."""
-    session.info.pop(_ALONE, None)
-
-
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _unit_over(session: Session) -> None:
-    session.info.pop(_ALONE, None)
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _nothing_after_alone(state: ORMExecuteState) -> None:
-    ensure_unit_open(state.session)
-
-
-@event.listens_for(Session, "before_flush")
-def _no_flush_after_alone(session: Session, _context: Any, _instances: Any) -> None:
-    ensure_unit_open(session)
-
-
-def ensure_unit_open(session: Session) -> None:
-    """Raise if the unit of work's last write committed alone (`run`'s `alone`): whatever would be written now
-    could not commit with it. Writers at commit time (outbox events, change numbers) call this too."""
-    if session.info.get(_ALONE):
-        raise RuntimeError("a statement after the unit of work's last write, which has committed already")
-
-
-async def _run_on_driver(conn: AsyncConnection, form: _DriverForm, params: Sequence[Mapping[str, Any]], *,
-                         many: bool, begin: bool = True) -> _DriverRows:
-    raw = await conn.get_raw_connection()
-    adapter = cast(Any, raw.dbapi_connection)  # SQLAlchemy's asyncpg adapter: it owns the transaction
-    driver = cast(Any, raw.driver_connection)
-    if many:
-        sql, args = form.sql, [form.bind(p)[1] for p in params]
-    else:
-        sql, args = form.bind(params[0])
-    async with adapter._execute_mutex:
-        if adapter._transaction is None and begin:  # BEGIN as SQLAlchemy itself would, on the first statement
-            await adapter._start_transaction()
-        try:
-            if many:
-                await driver.executemany(sql, args)
-                return _DriverRows([])
-            records = await driver.fetch(sql, *args)
-        except Exception as error:  # the same exception SQLAlchemy would raise (IntegrityError, ...)
-            try:
-                adapter._handle_exception(error)
-            except Exception as dbapi_error:
-                raise DBAPIError.instance(sql, args, dbapi_error, conn.dialect.loaded_dbapi.Error,
-                                          dialect=conn.dialect) from error
-            raise
-    return _DriverRows(records)
+async def _guarded(sql: str, args: Any, call: Callable[[str, Any], Any]) -> Any:
+    """Run a driver call, raising what SQLAlchemy would for a database error (IntegrityError, DBAPIError)."""
+    try:
+        return await call(sql, args)
+    except asyncpg.PostgresError as error:
+        kind = IntegrityError if str(error.sqlstate or "").startswith("23") else DBAPIError
+        raise kind(sql, args, error) from error

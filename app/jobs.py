@@ -60,16 +60,18 @@ class JobRunner:
 def all_jobs() -> list[Job]:
     """Every periodic job of the platform."""
     from app.community import service as community_service
-    from app.orders import service as orders_service
-    from app.trust import service as trust_service
+    from app.orders import cancellation as orders_cancellation
+    from app.orders import payments as orders_payments
+    from app.orders.returns import service as orders_returns
+    from app.trust import sellers as trust_sellers
     from app.webhooks import service as webhooks_service
 
     return [
-        Job("expire_holds", 15.0, orders_service.expire_holds),
-        Job("retry_refunds", 60.0, orders_service.retry_refunds),
-        Job("refund_due_returns", 300.0, orders_service.refund_due_returns),
+        Job("expire_holds", 15.0, orders_cancellation.expire_holds),
+        Job("retry_refunds", 60.0, orders_payments.retry_refunds),
+        Job("refund_due_returns", 300.0, orders_returns.refund_due_returns),
         Job("close_group_buys", 30.0, community_service.close_due_group_buys),
-        Job("flag_overdue_reverification", 3600.0, trust_service.flag_overdue_reverification),
-        Job("flag_individual_turnover", 3600.0, trust_service.flag_individual_turnover),
+        Job("flag_overdue_reverification", 3600.0, trust_sellers.flag_overdue_reverification),
+        Job("flag_individual_turnover", 3600.0, trust_sellers.flag_individual_turnover),
         Job("deliver_webhooks", 5.0, webhooks_service.deliver_webhooks),
     ]

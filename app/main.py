@@ -25,7 +25,8 @@ from app.db import make_engine, make_sessionmaker
 from app.inventory.api import router as inventory_router
 from app.inventory.pos_api import router as pos_router
 from app.merchants.api import router as merchants_router
-from app.orders import service as orders_service
+from app.orders import lifecycle as orders_lifecycle
+from app.orders import payments as orders_payments
 from app.orders.api import router as orders_router
 from app.payments.api import router as payments_router
 from app.reports.api import router as reports_router
@@ -42,10 +43,9 @@ from app.wholesale.api import router as wholesale_router
 
 log = get_logger("app")
 # Objects of a request mostly die by reference counting; the collector only needs to find cycles. With
-# the default first threshold (700) a 10,000-event upload or a large order triggered hundreds of young
-# collections, each promoting the objects of every request in flight, and then full collections over
-# all of them: a fifth of a worker's CPU under load. Collecting young objects every 50,000 allocations
-# lets most of them die first.
+# the default first threshold a big upload or a large order triggers many young collections, each promoting
+# the objects of every request in flight, and then full collections over all of them. Collecting young
+# objects far less often lets most of them die first (bench/soak.py shows the effect).
 GC_THRESHOLDS = (50_000, 20, 20)
 
 DESCRIPTION = """Liutong (流通) — one order core and one stock pool for retail storefronts, wholesale
@@ -54,8 +54,10 @@ are RFC 9457 problem documents."""
 
 
 def install_hooks() -> None:
-    """Wire what the order core calls back into channels without importing them (coupon uses given back)."""
-    orders_service.install_coupon_release(retail_service.release_promotion_use)
+    """Wire what calls back across layers without importing upwards: the order core gives coupon uses back through
+    retail, and payment notifications reach the order core."""
+    orders_lifecycle.install_coupon_release(retail_service.release_promotion_use)
+    orders_payments.install()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

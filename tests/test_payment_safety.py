@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import func, select
 
 from app.core.models import OutboxEvent
-from app.orders import service as orders_service
+from app.orders import payments as orders_payments
 from app.orders.models import Order, Payment, ProcessedWebhook, Refund
 from tests import factories as f
 from tests.conftest import WEBHOOK_SECRET
@@ -278,10 +278,10 @@ async def test_replaying_a_refund_does_not_pay_it_twice(client: httpx.AsyncClien
     assert (first.status, second.status) == ("pending", "pending") and fake_stripe.refunds == {}
 
     # The retry job runs twice in a row: the first sends the refunds, the second finds nothing to do.
-    assert await orders_service.retry_refunds(app.state.sessionmaker, settings) == 2
-    assert await orders_service.retry_refunds(app.state.sessionmaker, settings) == 0
+    assert await orders_payments.retry_refunds(app.state.sessionmaker, settings) == 2
+    assert await orders_payments.retry_refunds(app.state.sessionmaker, settings) == 0
     async with app.state.sessionmaker() as session:  # a stray replay of an already settled refund
-        assert await orders_service.settle_refunds(session, settings=settings, refund_ids=[first.id])
+        assert await orders_payments.settle_refunds(session, settings=settings, refund_ids=[first.id])
     assert [fake_stripe.refunded_amount(pi) for pi in intents] == [20_000, 20_000]
     assert len(fake_stripe.refunds) == 2
 
@@ -296,7 +296,7 @@ async def test_replaying_a_refund_does_not_pay_it_twice(client: httpx.AsyncClien
 
     async def settle() -> bool:
         async with app.state.sessionmaker() as session:
-            return await orders_service.settle_refunds(session, settings=settings, refund_ids=[pending.id])
+            return await orders_payments.settle_refunds(session, settings=settings, refund_ids=[pending.id])
 
     assert all(await asyncio.gather(settle(), settle()))
     assert fake_stripe.refunded_amount(pi3) == 20_000 and len(fake_stripe.refunds) == 3

@@ -207,7 +207,7 @@ def _emitted_kinds() -> tuple[set[str], set[str]]:
                 roots += [*node.args, *(k.value for k in node.keywords)]
             if isinstance(node, ast.Call):
                 roots += [k.value for k in node.keywords if k.arg == "extra_events"]
-            if ("emit_many" in source and isinstance(node, ast.Tuple) and len(node.elts) == 3
+            if (("emit_many" in source or "outbox" in source) and isinstance(node, ast.Tuple) and len(node.elts) == 3
                     and isinstance(node.elts[0], ast.Constant)):  # (kind, merchant_id, payload) lists
                 roots.append(node.elts[0])
             for root in roots:

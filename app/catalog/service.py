@@ -20,7 +20,7 @@ from app.core import cache, events
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
-from app.db import custom_plans, dialect_of, run
+from app.db import custom_plans, dialect_of, fetch
 from app.merchants import verification
 from app.merchants.models import Merchant
 
@@ -463,7 +463,7 @@ async def sellable_variants(*, session: AsyncSession, variant_ids: Sequence[str]
     """The variants (by id) with what a checkout needs, in one query. Missing ids are simply absent."""
     if not variant_ids:
         return {}
-    rows = (await run(session, SELLABLE, {"ids": sorted(set(variant_ids))}, alone=True)).all()
+    rows = (await fetch(session, SELLABLE, {"ids": sorted(set(variant_ids))})).all()
     return {r.id: sellable_of(r) for r in rows}
 
 

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from app.core.schemas import Address, Amount, OutSchema, Schema, UtcDatetime
 from app.orders.schemas import OrderOut
+from app.payments import registry
 
 
 class PickupPointIn(Schema):
@@ -80,7 +81,8 @@ class GroupBuyOut(OutSchema):
 class JoinIn(Schema):
     quantity: int = Field(ge=1, le=10_000)
     pickup_point_id: str = Field(min_length=1, max_length=40)
-    payment_method: Literal["stripe", "cod"] = Field(default="cod", description="`cod`: pay at pickup")
+    payment_method: Annotated[str, *registry.accepts("community")] = Field(default="cod",
+                                                                         description="`cod`: pay at pickup")
     contact_name: str | None = Field(default=None, max_length=100, description="Shown to the leader")
     contact_phone: str | None = Field(default=None, max_length=30, pattern=r"^\+?[0-9 ()-]{3,30}$")
 
@@ -166,7 +168,7 @@ class ServiceSlotOut(OutSchema):
 
 
 class BookingIn(Schema):
-    payment_method: Literal["stripe", "cod"] = "cod"
+    payment_method: Annotated[str, *registry.accepts("community")] = "cod"
     address: Address | None = Field(default=None, description="Where the service is done (home services)")
     note: str | None = Field(default=None, max_length=500)
 

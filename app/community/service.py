@@ -1,7 +1,7 @@
 """Community use cases: pickup points and their leaders, group-buys (create, join, close), manifests,
 collection at the point, leader commission, and bookable local services.
 
-Every order is made by the order core (`orders_service.place_orders`, channel `community`). A group-buy
+Every order is placed by the order core (`orders.placing.pipeline`, channel `community`). A group-buy
 never holds more than `max_quantity` units: a join counts its units with one conditional UPDATE of the
 group-buy's `joined_quantity`, in the transaction that places the order, so concurrent joins cannot
 overshoot. Service slots count bookings the same way.
@@ -9,9 +9,8 @@ overshoot. Service slots count bookings the same way.
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -34,10 +33,12 @@ from app.core.logging import get_logger
 from app.core.pagination import keyset_page
 from app.merchants import service as merchants_service
 from app.merchants.schemas import LocationCreate
-from app.orders import service as orders_service
+from app.orders import cancellation, fulfilment, payments
 from app.orders.models import Order, OrderLine
-from app.orders.service import DraftLine, OrderDraft
-from app.payments.providers import provider as payment_provider
+from app.orders.placing import pipeline
+from app.orders.placing.drafts import DraftLine, OrderDraft
+from app.orders.placing.pipeline import Priced
+from app.orders.views import view
 
 log = get_logger("app.community")
 
@@ -248,7 +249,7 @@ async def join_group_buy(*, session: AsyncSession, settings: Settings, principal
             raise field_error(field, message)
         raise Conflict(message, extra={"field": field})
     assert point is not None
-    gb_id, merchant_id, point_id = gb.id, gb.merchant_id, point.id  # plain values: the session may roll back
+    gb_id, point_id = gb.id, point.id  # plain values: the session may roll back
     info = await _variant(session, gb.variant_id)
     if info is None or not info.sellable:
         raise Conflict("the product of this group-buy is no longer on sale")
@@ -264,25 +265,43 @@ async def join_group_buy(*, session: AsyncSession, settings: Settings, principal
         stock_hold="network",
         extra_events=[("group_buy.joined", {"group_buy_id": gb.id, "quantity": body.quantity,
                                             "pickup_point_id": point.id})])
-    checkout_id = new_id("chk")
+    channel = _Join(draft, group_buy_id=gb_id, pickup_point_id=point_id, customer_id=str(principal.subject_id),
+                    quantity=body.quantity)
+    return await pipeline.place(session, settings=settings, channel=channel, request=pipeline.Request(
+        scope=scope, key=idempotency_key, fingerprint=fingerprint, payment_method=body.payment_method,
+        hold_minutes=settings.shop_order_hold_minutes))
 
-    async def place() -> dict[str, Any]:
-        if not await _count_join(session, gb_id, body.quantity, 0):
-            freed = await _release_cancelled_joins(session, gb_id)
-            if not freed or not await _count_join(session, gb_id, body.quantity, freed):
-                raise await _join_refused(session, gb_id, body.quantity)
-        [order] = await orders_service.place_orders(session, drafts=[draft], checkout_id=checkout_id,
-                                                    hold_minutes=settings.shop_order_hold_minutes)
+
+class _Join:
+    """A group-buy join as a placement channel: its units counted on the group-buy before the order, the join
+    recorded after it."""
+
+    name = "community"
+    lookup_first = False
+
+    def __init__(self, draft: OrderDraft, *, group_buy_id: str, pickup_point_id: str, customer_id: str,
+                 quantity: int) -> None:
+        self.draft, self.group_buy_id, self.pickup_point_id = draft, group_buy_id, pickup_point_id
+        self.customer_id, self.quantity = customer_id, quantity
+
+    async def price(self, session: AsyncSession) -> Priced:
+        return Priced([self.draft], writes_before=True, writes_after=True)
+
+    async def before(self, session: AsyncSession, priced: Priced) -> None:
+        if not await _count_join(session, self.group_buy_id, self.quantity, 0):
+            freed = await _release_cancelled_joins(session, self.group_buy_id)
+            if not freed or not await _count_join(session, self.group_buy_id, self.quantity, freed):
+                raise await _join_refused(session, self.group_buy_id, self.quantity)
+
+    async def after(self, session: AsyncSession, priced: Priced, orders: Sequence[dict[str, Any]]) -> None:
         await session.execute(insert(GroupBuyJoin).values(
-            id=new_id("gbj"), group_buy_id=gb_id, merchant_id=merchant_id, pickup_point_id=point_id,
-            order_id=order["id"], customer_id=principal.subject_id, quantity=body.quantity, status="held",
-            created_at=utcnow()))
-        return {**order, "group_buy_id": gb_id}
+            id=new_id("gbj"), group_buy_id=self.group_buy_id, merchant_id=self.draft.merchant_id,
+            pickup_point_id=self.pickup_point_id, order_id=orders[0]["id"], customer_id=self.customer_id,
+            quantity=self.quantity, status="held", created_at=utcnow()))
 
-    return await _order_with_payment(session, settings=settings, method_name=body.payment_method,
-                                      amount=gb.price * body.quantity, currency=gb.currency, checkout_id=checkout_id,
-                                      drafts=[draft], scope=scope, key=idempotency_key, fingerprint=fingerprint,
-                                      place=place)
+    def answer(self, priced: Priced, orders: list[dict[str, Any]], payment: dict[str, Any] | None
+               ) -> dict[str, Any]:
+        return {**orders[0], "group_buy_id": self.group_buy_id, "payment": payment}
 
 
 async def _join_refused(session: AsyncSession, group_buy_id: str, quantity: int) -> Conflict:
@@ -292,43 +311,6 @@ async def _join_refused(session: AsyncSession, group_buy_id: str, quantity: int)
                                  max_quantity=gb.max_quantity, quantity=quantity, serves_point=True)
     field, message = refusal or ("quantity", "this group-buy is full")
     return Conflict(message, extra={"field": field})
-
-
-async def _order_with_payment(session: AsyncSession, *, settings: Settings, method_name: str, amount: int,
-                              currency: str, checkout_id: str, drafts: Sequence[OrderDraft], scope: str,
-                              key: str | None, fingerprint: str,
-                              place: Callable[[], Awaitable[dict[str, Any]]]) -> tuple[int, dict[str, Any]]:
-    """Start a Stripe payment outside the transaction, then place the order idempotently (as retail checkout)."""
-    method = payment_provider(settings, method_name)
-    payment: dict[str, Any] | None = None
-    if method.prepaid:
-        payment_id = new_id("pay")
-        await session.rollback()  # hold no locks while the provider is called
-        started = await method.start(payment_id=payment_id, amount=amount, currency=currency,
-                                     metadata={"checkout_id": checkout_id})
-        payment = {"id": payment_id, "provider": method.name, "amount": amount, "currency": currency,
-                   "client_secret": started.client_secret, "provider_ref": started.provider_ref}
-        for d in drafts:
-            d.payment_id = payment_id
-
-    async def work() -> tuple[int, dict[str, Any]]:
-        out = await place()
-        out["payment"] = None
-        if payment is not None:
-            await orders_service.record_payment(
-                session, payment_id=payment["id"], checkout_id=checkout_id, provider_name=payment["provider"],
-                provider_ref=payment["provider_ref"], amount=payment["amount"], currency=payment["currency"])
-            out["payment"] = {k: payment[k] for k in ("id", "provider", "amount", "currency", "client_secret")}
-        return 201, out
-
-    try:
-        return await idempotency.run_idempotent(session, scope=scope, key=key, fingerprint=fingerprint, work=work)
-    except BaseException:
-        await session.rollback()
-        if payment is not None and payment["provider_ref"]:
-            with contextlib.suppress(Exception):  # nothing was charged; an unconfirmed intent expires anyway
-                await method.cancel(provider_ref=payment["provider_ref"])
-        raise
 
 
 # ---- closing ---------------------------------------------------------------------------------------------
@@ -359,7 +341,7 @@ async def _close(session: AsyncSession, group_buy_id: str, closed_by: str) -> li
     reason = ("group-buy failed: minimum not reached" if decision.outcome == "failed"
               else "group-buy closed before payment arrived")
     for order_id in decision.cancel_order_ids:
-        refund_id = await orders_service.cancel_in_tx(session, order=orders[order_id], reason=reason)
+        refund_id = await cancellation.cancel_in_tx(session, order=orders[order_id], reason=reason)
         if refund_id:
             refunds.append(refund_id)
     gb.status = decision.outcome
@@ -382,7 +364,7 @@ async def _close_and_settle(session: AsyncSession, settings: Settings, group_buy
     await idempotency.run_idempotent(session, scope="group-buy-close", key=None, fingerprint="", work=work)
     if refunds is None:
         return False
-    await orders_service.settle_refunds(session, settings=settings, refund_ids=refunds)
+    await payments.settle_refunds(session, settings=settings, refund_ids=refunds)
     return True
 
 
@@ -485,8 +467,8 @@ async def collect(*, session: AsyncSession, principal: Principal, pickup_point_i
         raise Conflict("several orders here share this pickup code; send order_id as well",
                        extra={"order_ids": [o.id for o in orders]})
     order = orders[0]
-    await orders_service.collect_in_tx(session, order=order, code=code)
-    out = await orders_service.view(session, order=order)
+    await fulfilment.collect_in_tx(session, order=order, code=code)
+    out = await view(session, order=order)
     await session.commit()
     return out
 
@@ -583,7 +565,6 @@ async def book_slot(*, session: AsyncSession, settings: Settings, principal: Pri
     info = await _variant(session, slot.variant_id)
     if info is None or not info.sellable:
         raise Conflict("this service is no longer offered")
-    merchant_id = slot.merchant_id  # a plain value: the session may roll back before the order is placed
     fulfilment: dict[str, Any] = {"type": "service", "slot_id": slot.id,
                                   "starts_at": as_utc(slot.starts_at).isoformat().replace("+00:00", "Z"),
                                   "ends_at": as_utc(slot.ends_at).isoformat().replace("+00:00", "Z")}
@@ -598,24 +579,40 @@ async def book_slot(*, session: AsyncSession, settings: Settings, principal: Pri
         lines=[DraftLine(info.variant_id, info.product_id, info.sku, info.title, info.category, info.returnable,
                          1, info.price, info.listing_revision_id)],
         extra_events=[("service_slot.booked", {"slot_id": slot.id})])
-    checkout_id = new_id("chk")
+    return await pipeline.place(session, settings=settings, channel=_Booking(draft, slot_id=slot_id,
+                                                                              customer_id=str(principal.subject_id)),
+                                request=pipeline.Request(scope=scope, key=idempotency_key, fingerprint=fingerprint,
+                                                         payment_method=body.payment_method,
+                                                         hold_minutes=settings.shop_order_hold_minutes))
 
-    async def place() -> dict[str, Any]:
-        if not await _count_booking(session, slot_id, 0):
-            freed = await _release_cancelled_bookings(session, slot_id)
-            if not freed or not await _count_booking(session, slot_id, freed):
-                fresh = await session.get(ServiceSlot, slot_id, populate_existing=True)
+
+class _Booking:
+    """A service booking as a placement channel: a place in the slot counted before the order (no stock is held),
+    the booking recorded after it."""
+
+    name = "community"
+    lookup_first = False
+
+    def __init__(self, draft: OrderDraft, *, slot_id: str, customer_id: str) -> None:
+        self.draft, self.slot_id, self.customer_id = draft, slot_id, customer_id
+
+    async def price(self, session: AsyncSession) -> Priced:
+        return Priced([self.draft], writes_before=True, writes_after=True)
+
+    async def before(self, session: AsyncSession, priced: Priced) -> None:
+        if not await _count_booking(session, self.slot_id, 0):
+            freed = await _release_cancelled_bookings(session, self.slot_id)
+            if not freed or not await _count_booking(session, self.slot_id, freed):
+                fresh = await session.get(ServiceSlot, self.slot_id, populate_existing=True)
                 assert fresh is not None
                 raise Conflict(rules.slot_refusal(starts_at=fresh.starts_at, now=utcnow(), booked=fresh.booked,
                                                   capacity=fresh.capacity) or "this slot is fully booked")
-        [order] = await orders_service.place_orders(session, drafts=[draft], checkout_id=checkout_id,
-                                                    hold_minutes=settings.shop_order_hold_minutes)
-        await session.execute(insert(ServiceBooking).values(
-            id=new_id("bkg"), slot_id=slot_id, merchant_id=merchant_id, order_id=order["id"],
-            customer_id=principal.subject_id, status="held", created_at=utcnow()))
-        return {**order, "slot_id": slot_id}
 
-    return await _order_with_payment(session, settings=settings, method_name=body.payment_method,
-                                      amount=info.price, currency=info.currency, checkout_id=checkout_id,
-                                      drafts=[draft], scope=scope, key=idempotency_key, fingerprint=fingerprint,
-                                      place=place)
+    async def after(self, session: AsyncSession, priced: Priced, orders: Sequence[dict[str, Any]]) -> None:
+        await session.execute(insert(ServiceBooking).values(
+            id=new_id("bkg"), slot_id=self.slot_id, merchant_id=self.draft.merchant_id, order_id=orders[0]["id"],
+            customer_id=self.customer_id, status="held", created_at=utcnow()))
+
+    def answer(self, priced: Priced, orders: list[dict[str, Any]], payment: dict[str, Any] | None
+               ) -> dict[str, Any]:
+        return {**orders[0], "slot_id": self.slot_id, "payment": payment}

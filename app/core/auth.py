@@ -13,7 +13,7 @@ from app.core.errors import Forbidden, Unauthenticated
 from app.core.ids import new_id, new_token
 from app.core.models import AccessToken
 from app.core.security import constant_time_equals, hash_token, read_access_token
-from app.db import run
+from app.db import fetch
 
 Kind = Literal["admin", "merchant", "device", "customer", "buyer", "leader"]
 # Token prefixes by kind: visible to humans and secret scanners.
@@ -56,7 +56,7 @@ async def revoke_tokens(session: AsyncSession, *, subject_id: str) -> None:
                                                     AccessToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
 
 
-# A token by its hash: built once, and run as a read of its own (no transaction is begun for it).
+# A token by its hash: built once; a read of its own unless the request has a transaction open (`db.fetch`).
 _BY_HASH = (select(AccessToken.kind, AccessToken.merchant_id, AccessToken.location_id, AccessToken.subject_id)
             .where(AccessToken.token_hash == bindparam("token_hash"), AccessToken.revoked_at.is_(None)))
 
@@ -70,7 +70,7 @@ async def resolve(session: AsyncSession, *, token: str, admin_token: str | None,
         if claims is None or claims.get("kind") != "customer":
             raise Unauthenticated("the access token is invalid or expired")
         return Principal(kind="customer", subject_id=str(claims["sub"]))
-    row = (await run(session, _BY_HASH, {"token_hash": hash_token(token)}, alone=True)).first()
+    row = (await fetch(session, _BY_HASH, {"token_hash": hash_token(token)})).first()
     if row is None:
         raise Unauthenticated("unknown or revoked token")
     kind, merchant_id, location_id, subject_id = row

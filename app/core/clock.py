@@ -34,3 +34,12 @@ def aware(value: datetime) -> datetime:
 def as_utc(value: datetime) -> datetime:
     """SQLite returns naive datetimes; everything we store is UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def rfc3339(value: datetime) -> str:
+    """A time as the API writes it: RFC 3339 in UTC, `Z` for the offset."""
+    return as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+def rfc3339_or_none(value: datetime | None) -> str | None:
+    return rfc3339(value) if value is not None else None

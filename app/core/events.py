@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from app.core.clock import utcnow
 from app.core.models import OutboxEvent
-from app.db import ensure_unit_open
 
 _KEY = "outbox"
 _INSERT = insert(cast(Table, OutboxEvent.__table__))  # built once; a Core insert skips ORM bulk bookkeeping
@@ -73,7 +72,6 @@ def _write_outbox(session: Session) -> None:
     rows = session.info.pop(_KEY, None)
     if not rows:
         return
-    ensure_unit_open(session)
     conn = session.connection()
     if len(rows) < _MANY or conn.dialect.name != "postgresql":
         conn.execute(_INSERT, rows)

@@ -1,8 +1,8 @@
 """`Idempotency-Key` handling: a retry with the same key and body gets the first response.
 
-The key is recorded with the response as the last statement of the unit of work, in the same
-transaction as the change it describes, so an answer exists exactly when the change does; a concurrent
-retry blocks on the unique index until the first request commits, then rolls back and reads the answer.
+The key is recorded with the response as the last write of the unit of work, in the same transaction as the
+change it describes, so an answer exists exactly when the change does; a concurrent retry blocks on the unique
+index until the first request commits, then rolls back and reads the answer.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import asyncio
 import functools
 import hashlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
@@ -22,54 +21,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import utcnow
 from app.core.errors import Conflict, IdempotencyConflict
 from app.core.models import IdempotencyRecord
-from app.db import dialect_of, insert_ignore, run
+from app.db import dialect_of, execute, insert_ignore
 
 Result = tuple[int, Any]  # (HTTP status, JSON-ready body)
 RETRIES = 5
 _RECORDS = cast(Table, IdempotencyRecord.__table__)
-_CLAIM = "idempotency.claim"
 
 
-@dataclass(slots=True)
-class Claim:
-    """The key a unit of work runs under. A statement of the work that knows the answer before it runs may
-    record it itself (`PG_RECORD_SQL`), saving the separate insert; it then sets `recorded`."""
-
-    scope: str
-    key: str
-    fingerprint: str
-    recorded: bool = False
-
-    def row(self, result: Result) -> dict[str, Any]:
-        """The record of this key and its answer: the parameters of `PG_RECORD_SQL`, or of the separate insert."""
-        status, body = result
-        return {"scope": self.scope, "key": self.key, "request_hash": self.fingerprint, "status_code": status,
-                "response_body": orjson.dumps(body).decode(), "created_at": utcnow()}
+def answer_row(*, scope: str, key: str, fingerprint: str, result: Result) -> dict[str, Any]:
+    """The record of a key and its answer: the parameters of `record`, or of a statement that records it itself
+    (placing orders, `app.orders.placing.statement`)."""
+    status, body = result
+    return {"scope": scope, "key": key, "request_hash": fingerprint, "status_code": status,
+            "response_body": orjson.dumps(body).decode(), "created_at": utcnow()}
 
 
 class AlreadyAnswered(Conflict):
     """The key got its answer from another request meanwhile: this one's work is undone and that answer given."""
 
 
-def claim(session: AsyncSession) -> Claim | None:
-    """The key the session's current unit of work runs under, if any (see `Claim`)."""
-    return cast(Claim | None, session.info.get(_CLAIM))
-
-
-# Record a claim's answer as part of a bigger statement (PostgreSQL): a CTE body, run only if `{when}` holds.
-# It returns the row's id, or nothing if the key has an answer already (waiting, as the separate insert does,
-# for a concurrent request with the key to commit or roll back).
-PG_RECORD_SQL = """
-INSERT INTO idempotency_key (scope, key, request_hash, status_code, response_body, created_at)
-SELECT :scope, :key, :request_hash, :status_code, :response_body, CAST(:created_at AS timestamptz) WHERE {when}
-    ON CONFLICT (scope, key) DO NOTHING
-RETURNING id"""
-
-
 @functools.cache
 def _record(dialect: str) -> Any:
     """INSERT the key and its answer unless the key exists, returning its id: built once per dialect."""
     return insert_ignore(dialect, _RECORDS, ["scope", "key"]).returning(_RECORDS.c.id)
+
+
+async def record(session: AsyncSession, row: dict[str, Any]) -> bool:
+    """Record a key's answer (`answer_row`) in the session's transaction; False if the key has an answer already
+    (a concurrent request with the key waits on the unique index for the first one to commit or roll back)."""
+    return (await execute(session, _record(dialect_of(session)), row)).first() is not None
 
 
 def request_hash(*parts: Any) -> str:
@@ -142,34 +122,29 @@ async def _run_once(session: AsyncSession, *, scope: str, key: str | None, finge
         await session.commit()
         return result
     # The work runs first and the key is recorded with its answer as the last statement of the same
-    # transaction: one statement per request. A request whose key already has an answer finds out there
-    # (the insert does nothing) or, if its work failed meanwhile (say the stock it reserved the first
-    # time is gone now), when the failure is handled; either way it rolls back and gets that answer. A
-    # concurrent request with the same key waits on the unique index until the first one commits.
-    claimed = session.info[_CLAIM] = Claim(scope, key, fingerprint)
+    # transaction. A request whose key already has an answer finds out there (the insert does nothing) or, if
+    # its work failed meanwhile (say the stock it reserved the first time is gone now), when the failure is
+    # handled; either way it rolls back and gets that answer. A concurrent request with the same key waits on
+    # the unique index until the first one commits.
     try:
-        status, body = await work()
+        result = await work()
     except Exception:
-        found = await _answer_after_rollback(session, scope, key, fingerprint)
+        found = await answer_after_rollback(session, scope=scope, key=key, fingerprint=fingerprint)
         if found is not None:
             return found
         raise
-    finally:
-        session.info.pop(_CLAIM, None)
-    recorded = claimed.recorded or (await run(session, _record(dialect_of(session)),
-                                              claimed.row((status, body)))).first()
-    if not recorded:
-        found = await _answer_after_rollback(session, scope, key, fingerprint)
+    if not await record(session, answer_row(scope=scope, key=key, fingerprint=fingerprint, result=result)):
+        found = await answer_after_rollback(session, scope=scope, key=key, fingerprint=fingerprint)
         if found is None:  # the other request's row is gone again (it cannot be: answers are kept)
             raise Conflict(f"a request with Idempotency-Key {key!r} is still in progress")
         return found
     if then is not None:
         await then()
     await session.commit()
-    return status, body
+    return result
 
 
-async def _answer_after_rollback(session: AsyncSession, scope: str, key: str, fingerprint: str) -> Result | None:
+async def answer_after_rollback(session: AsyncSession, *, scope: str, key: str, fingerprint: str) -> Result | None:
     """Undo this attempt's work and read the answer stored for the key, if any (409 if the body differs)."""
     await session.rollback()
     found = await _stored(session, scope, key, fingerprint)

@@ -31,7 +31,7 @@ from app.retail.campaigns.models import Campaign
 from app.retail.campaigns.schemas import CampaignIn, CampaignJoin
 from app.retail.models import Promotion
 from app.retail.schemas import PromotionIn
-from app.trust import service as trust_service
+from app.trust import sellers as trust_sellers
 from app.trust.schemas import SellerProfileIn
 
 log = get_logger("app.demo")
@@ -75,10 +75,10 @@ async def _locations(session: AsyncSession, merchant: Merchant, spec: data.Merch
 async def _trading_model(session: AsyncSession, settings: Settings, merchant: Merchant,
                          spec: data.MerchantSpec) -> None:
     """Each demo merchant trades under one of the SB/T 10518 models, so the demo shows all five."""
-    current = await trust_service.get_seller_profile(session=session, merchant_id=merchant.id)
+    current = await trust_sellers.get_seller_profile(session=session, merchant_id=merchant.id)
     if (current is None or current.trading_model != spec.trading_model
             or (spec.self_declaration and current.self_declaration != spec.self_declaration)):
-        await trust_service.set_seller_profile(session=session, settings=settings, merchant_id=merchant.id,
+        await trust_sellers.set_seller_profile(session=session, settings=settings, merchant_id=merchant.id,
                                                profile_in=SellerProfileIn.model_validate({
                                                    "trading_model": spec.trading_model,
                                                    "self_declaration": spec.self_declaration}))

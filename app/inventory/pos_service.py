@@ -51,10 +51,9 @@ from app.core.clock import SHANGHAI, as_utc, utcnow
 from app.core.errors import Conflict, NotFound, field_error
 from app.core.ids import new_id
 from app.core.pagination import decode_cursor, encode_cursor, keyset_page
-from app.db import dialect_of, insert_ignore, run
+from app.db import dialect_of, execute, insert_ignore, one_of
 from app.inventory import pos, sync
 from app.inventory import service as inventory_service
-from app.inventory.bulk import one_of
 from app.inventory.models import (
     Allocation,
     PosSalesDay,
@@ -300,7 +299,7 @@ async def _insert_events(session: AsyncSession, rows: _EventRows, *, source: str
     (SQLite serialises writers).
     """
     if dialect_of(session) == "postgresql":
-        found = await run(session, _PG_INSERT_EVENTS, {
+        found = await execute(session, _PG_INSERT_EVENTS, {
             "merchant_id": rows.merchant_id, "location_id": rows.location_id, "device_id": rows.device_id,
             "recorded_at": rows.recorded_at, "source": source, "key_prefix": _event_key(rows.merchant_id, ""),
             "rows": rows.json()})
@@ -371,7 +370,7 @@ async def _lock_levels(session: AsyncSession, *, location_id: str, variant_ids: 
     """The levels, locked in variant order (PostgreSQL; SQLite writers are serialised already), and the feed
     number if `take_seq` and every level exists (PostgreSQL; None otherwise)."""
     if dialect_of(session) == "postgresql":
-        rows = (await run(session, _PG_LOCK_LEVELS, {"location_id": location_id, "variant_ids": list(variant_ids),
+        rows = (await execute(session, _PG_LOCK_LEVELS, {"location_id": location_id, "variant_ids": list(variant_ids),
                                                      "take_seq": take_seq})).all()
         return {r.variant_id: r for r in rows}, (rows[0].seq if rows and rows[0].seq is not None else None)
     return {r.variant_id: r for r in (await session.execute(
@@ -517,7 +516,7 @@ async def _write(session: AsyncSession, *, merchant_id: str, location_id: str, s
     """Write a fold: ledger rows, levels (stamped with the feed number `seq`), oversell conflicts with their
     `stock.oversold`, and the outbox events emitted so far."""
     if dialect_of(session) == "postgresql":
-        await run(session, _PG_WRITE, {
+        await execute(session, _PG_WRITE, {
             "now": now, "seq": seq, "merchant_id": merchant_id, "location_id": location_id,
             "source": source, "fold_variants": [f["variant_id"] for f in folds],
             "fold_deltas": [f["on_hand_delta"] for f in folds], "fold_keys": [f["idempotency_key"] for f in folds],

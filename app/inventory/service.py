@@ -18,7 +18,23 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Table, bindparam, event, func, insert, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    DateTime,
+    Select,
+    String,
+    Table,
+    any_,
+    bindparam,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -27,14 +43,13 @@ from app.core import events
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.ids import new_id
-from app.db import dialect_of, ensure_unit_open, insert_ignore, run
+from app.db import dialect_of, execute, execute_many, fetch, insert_ignore
 from app.inventory.allocation import Need, Plan, Take, plan_delivery, plan_pickup
 from app.inventory.errors import OutOfStock
 from app.inventory.models import Allocation, StockChangeCounter, StockLevel, StockMovement
 from app.inventory.sync import in_touch, sync_status
 from app.merchants.models import Location, Merchant
 
-MAX_REPLANS = 3
 _LEVELS = cast(Table, StockLevel.__table__)
 
 
@@ -104,7 +119,6 @@ def _stamp(session: Session) -> dict[str, int]:
     locations = _feed_locations(session, pending)
     if not locations:
         return {}
-    ensure_unit_open(session)
     stmt = insert_ignore(dialect_of(session), StockChangeCounter, ["location_id"])
     session.execute(stmt, [{"location_id": loc, "seq": 0} for loc in locations])
     stamped: dict[str, int] = {}
@@ -155,9 +169,9 @@ async def insert_movements(session: AsyncSession, rows: Sequence[dict[str, Any]]
     if not rows:
         return
     if len(rows) < _MANY or dialect_of(session) != "postgresql":
-        await run(session, _INSERT_MOVEMENTS, rows)
+        await execute_many(session, _INSERT_MOVEMENTS, rows)
         return
-    await run(session, _PG_INSERT_MOVEMENTS, {
+    await execute(session, _PG_INSERT_MOVEMENTS, {
         "merchant_ids": [r["merchant_id"] for r in rows], "location_ids": [r["location_id"] for r in rows],
         "variant_ids": [r["variant_id"] for r in rows], "kinds": [r["kind"] for r in rows],
         "on_hand": [r["on_hand_delta"] for r in rows], "reserved": [r["reserved_delta"] for r in rows],
@@ -210,13 +224,6 @@ class LineNeed:
     quantity: int
 
 
-_TAKE = (update(_LEVELS)
-         .where(_LEVELS.c.location_id == bindparam("b_loc"), _LEVELS.c.variant_id == bindparam("b_var"),
-                _LEVELS.c.on_hand - _LEVELS.c.reserved - _LEVELS.c.safety_stock >= bindparam("b_q"))
-         .values(reserved=_LEVELS.c.reserved + bindparam("b_q"), updated_at=bindparam("b_at"))
-         .returning(_LEVELS.c.id))
-
-
 # What each in-touch location can promise of each variant: joined to a read of the variants, a checkout plans
 # from it without a read of its own (`Snapshot`). `:now` is the time the sync health is judged at.
 AVAILABLE_LEVELS = (select(StockLevel.merchant_id, StockLevel.location_id, StockLevel.variant_id,
@@ -227,12 +234,21 @@ AVAILABLE_LEVELS = (select(StockLevel.merchant_id, StockLevel.location_id, Stock
                     .subquery("available"))
 
 
-# The reservation's reads of a merchant's levels, built once (see `app.db.run`).
-_AVAILABLE = (select(AVAILABLE_LEVELS.c.location_id, AVAILABLE_LEVELS.c.variant_id, AVAILABLE_LEVELS.c.free,
-                     AVAILABLE_LEVELS.c.location_kind)
-              .where(AVAILABLE_LEVELS.c.merchant_id == bindparam("merchant_id"),
-                     AVAILABLE_LEVELS.c.variant_id.in_(bindparam("variant_ids", expanding=True))))
-_AVAILABLE_AT = _AVAILABLE.where(AVAILABLE_LEVELS.c.location_id == bindparam("location_id"))
+# The reservation's reads of a merchant's levels, built once: PostgreSQL takes the variant ids as one array
+# parameter (any number of them, one prepared statement), SQLite as an expanded IN list.
+def _available_levels(variants: ColumnElement[bool]) -> Select[Any]:
+    return (select(AVAILABLE_LEVELS.c.location_id, AVAILABLE_LEVELS.c.variant_id, AVAILABLE_LEVELS.c.free,
+                   AVAILABLE_LEVELS.c.location_kind)
+            .where(AVAILABLE_LEVELS.c.merchant_id == bindparam("merchant_id"), variants))
+
+
+_AVAILABLE = {
+    "postgresql": _available_levels(AVAILABLE_LEVELS.c.variant_id == any_(bindparam("variant_ids",
+                                                                                     type_=ARRAY(String)))),
+    "sqlite": _available_levels(AVAILABLE_LEVELS.c.variant_id.in_(bindparam("variant_ids", expanding=True))),
+}
+_AVAILABLE_AT = {dialect: stmt.where(AVAILABLE_LEVELS.c.location_id == bindparam("location_id"))
+                 for dialect, stmt in _AVAILABLE.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,21 +265,17 @@ class Snapshot:
         self.kinds[location_id] = kind
 
 
-async def _available(session: AsyncSession, merchant_id: str, variant_ids: list[str],
-                     only_location: str | None) -> Snapshot:
-    params: dict[str, Any] = {"merchant_id": merchant_id, "variant_ids": variant_ids, "now": utcnow()}
+async def read_snapshot(session: AsyncSession, *, merchant_id: str, variant_ids: Sequence[str],
+                   only_location: str | None = None) -> Snapshot:
+    """What the merchant's in-touch locations (or one of them) can promise of these variants now (a read)."""
+    params: dict[str, Any] = {"merchant_id": merchant_id, "variant_ids": list(variant_ids), "now": utcnow()}
     if only_location:
         params["location_id"] = only_location
-    snapshot = Snapshot()
-    for row in (await run(session, _AVAILABLE_AT if only_location else _AVAILABLE, params, alone=True)).all():
-        snapshot.add(*row)
-    return snapshot
-
-
-async def _try_take(session: AsyncSession, take: Take) -> bool:
-    result = await run(session, _TAKE, {"b_loc": take.location_id, "b_var": take.variant_id, "b_q": take.quantity,
-                                        "b_at": utcnow()})
-    return result.first() is not None
+    statements = _AVAILABLE_AT if only_location else _AVAILABLE
+    found = Snapshot()
+    for row in (await fetch(session, statements[dialect_of(session)], params)).all():
+        found.add(*row)
+    return found
 
 
 async def plan_takes(session: AsyncSession, *, merchant_id: str, needs: Mapping[str, int], sku_of: Mapping[str, str],
@@ -273,55 +285,14 @@ async def plan_takes(session: AsyncSession, *, merchant_id: str, needs: Mapping[
     locks in. OutOfStock names every SKU that cannot be covered."""
     wanted = [Need(v, q) for v, q in sorted(needs.items()) if q > 0]
     if snapshot is None:
-        snapshot = await _available(session, merchant_id, [n.variant_id for n in wanted], pickup_location_id)
+        snapshot = await read_snapshot(session, merchant_id=merchant_id, variant_ids=[n.variant_id for n in wanted],
+                                       only_location=pickup_location_id)
     _has_feed.update((loc, kind in _FEED_KINDS) for loc, kind in snapshot.kinds.items())
     plan: Plan = (plan_pickup(wanted, snapshot.available, pickup_location_id) if pickup_location_id
                   else plan_delivery(wanted, snapshot.available, snapshot.kinds))
     if plan.short:
         raise OutOfStock(sorted(sku_of[v] for v in plan.short))
     return sorted(plan.takes, key=lambda t: (t.variant_id, t.location_id))
-
-
-async def reserve_order(session: AsyncSession, *, merchant_id: str, order_id: str, lines: Sequence[LineNeed],
-                        pickup_location_id: str | None = None) -> list[Take]:
-    """Reserve every line of an order or nothing (OutOfStock names every short SKU).
-
-    Plan from a snapshot, then take each planned amount with a conditional UPDATE in (variant, location)
-    order. If a concurrent order won a row in between, re-plan the lines still uncovered from fresh
-    levels (a few times at most). The caller rolls back on OutOfStock, which undoes partial takes.
-
-    On PostgreSQL the takes of one attempt, their allocations and their ledger rows are one statement
-    (`_PG_TAKE`); SQLite, whose writers are serialised anyway, runs a conditional UPDATE per take and
-    writes the rows afterwards. (Placing orders on PostgreSQL goes further: `PG_RESERVE_CHECK`.)
-    """
-    needs_by_var: dict[str, int] = defaultdict(int)
-    sku_of = {ln.variant_id: ln.sku for ln in lines}
-    for ln in lines:
-        needs_by_var[ln.variant_id] += ln.quantity
-    remaining = dict(needs_by_var)
-    done: list[Take] = []
-    fused = dialect_of(session) == "postgresql"
-    source = f"order:{order_id}"
-    for attempt in range(MAX_REPLANS):
-        takes = await plan_takes(session, merchant_id=merchant_id, needs=remaining, sku_of=sku_of,
-                                 pickup_location_id=pickup_location_id)
-        if fused:
-            taken = await _take_and_record(session, merchant_id=merchant_id, order_id=order_id, source=source,
-                                           takes=takes, attempt=attempt)
-        else:
-            taken = [t for t in takes if await _try_take(session, t)]
-        for take in taken:
-            done.append(take)
-            remaining[take.variant_id] -= take.quantity
-        if not any(remaining.values()):
-            break
-    else:
-        raise OutOfStock(sorted(sku_of[v] for v, q in remaining.items() if q > 0))
-    if fused:  # rows written by the reserving statement: announce them
-        await _announce(session, [reserve_announcement(merchant_id, t) for t in done])
-    else:
-        await record_reservations(session, merchant_id=merchant_id, order_id=order_id, takes=done)
-    return done
 
 
 def reserve_announcement(merchant_id: str, take: Take) -> dict[str, Any]:
@@ -338,137 +309,51 @@ def stock_changed_events(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str 
             for r in rows]
 
 
-# The reservation part of one statement that places orders on PostgreSQL (`app.orders.service`), in two
-# pieces. `PG_RESERVE_CHECK` locks every planned level in (variant, location) order and decides, once they are
-# all locked, whether every take still fits (`fits`). The statement may then write rows of its own that
-# depend on that (`fits.ok`), and `pg_reserve_take(gate)` makes the takes, each with an allocation and a
-# `reserve` ledger row, if they fit and `gate` (SQL) holds (`verdict.ok`). All or nothing: the statement's
-# other writes are conditioned on `verdict` too, and a take that no longer fits leaves the whole statement
-# without effect, for the caller to plan again from fresh levels. FOR UPDATE returns the latest committed
-# version of a row it had to wait for, so `free` is what the level holds once locked.
-PG_RESERVE_CHECK = """
-want AS (
-    SELECT * FROM unnest(CAST(:r_locs AS varchar[]), CAST(:r_vars AS varchar[]), CAST(:r_qs AS integer[]),
-                         CAST(:r_merchants AS varchar[]), CAST(:r_orders AS varchar[]),
-                         CAST(:r_alloc_ids AS varchar[]), CAST(:r_keys AS varchar[]))
-             AS w(location_id, variant_id, q, merchant_id, order_id, alloc_id, key)
-), locked AS (
-    SELECT s.id, s.on_hand - s.reserved - s.safety_stock AS free, w.*
-      FROM stock_level AS s
-      JOIN want AS w ON s.location_id = w.location_id AND s.variant_id = w.variant_id
-     ORDER BY s.variant_id, s.location_id
-       FOR UPDATE OF s
-), fits AS (
-    SELECT count(*) = cardinality(CAST(:r_locs AS varchar[])) AND coalesce(bool_and(free >= q), true) AS ok,
-           array_agg(variant_id) FILTER (WHERE free < q) AS short
-      FROM locked
-)"""
+# A take on SQLite: the level's units are taken only where they are still free (checked by row count).
+_SQLITE_TAKE = (update(_LEVELS)
+                .where(_LEVELS.c.location_id == bindparam("b_loc"), _LEVELS.c.variant_id == bindparam("b_var"),
+                       _LEVELS.c.on_hand - _LEVELS.c.reserved - _LEVELS.c.safety_stock >= bindparam("b_q"))
+                .values(reserved=_LEVELS.c.reserved + bindparam("b_q"), updated_at=bindparam("b_at")))
 
 
-def pg_reserve_take(gate: str = "true") -> str:
-    """The CTEs that make the checked takes if `gate` holds too (see `PG_RESERVE_CHECK`)."""
-    return f"""
-verdict AS (
-    SELECT fits.ok AND ({gate}) AS ok FROM fits
-), took AS (
-    UPDATE stock_level AS s
-       SET reserved = s.reserved + l.q, updated_at = :now
-      FROM locked AS l
-     WHERE s.id = l.id AND (SELECT ok FROM verdict)
- RETURNING l.location_id, l.variant_id, l.q, l.merchant_id, l.order_id, l.alloc_id, l.key
-), allocated AS (
-    INSERT INTO allocation (id, merchant_id, order_id, variant_id, location_id, quantity, status)
-    SELECT alloc_id, merchant_id, order_id, variant_id, location_id, q, 'reserved' FROM took
-), reserved AS (
-    INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
-                                idempotency_key, occurred_at, recorded_at)
-    SELECT merchant_id, location_id, variant_id, 'reserve', 0, q, 'order:' || order_id, key, :now, :now FROM took
-)"""
+async def take_sqlite(session: AsyncSession, takes: Sequence[tuple[str, str, Take]]) -> bool:
+    """SQLite's reservation of (merchant, order, take)s, all or nothing: one conditional UPDATE per take in one
+    executemany, then an allocation, a `reserve` ledger row and a `stock.changed` event per take. False (and nothing
+    recorded; the caller rolls back the takes made) if any no longer fits: levels changed since the plan was read.
 
-
-def pg_reserve_params(takes: Sequence[tuple[str, str, Take]], attempt: int) -> dict[str, Any]:
-    """The parameters of `PG_RESERVE_CHECK` for (merchant, order, take) triples in lock order."""
-    return {"r_locs": [t.location_id for _, _, t in takes], "r_vars": [t.variant_id for _, _, t in takes],
-            "r_qs": [t.quantity for _, _, t in takes], "r_merchants": [m for m, _, _ in takes],
-            "r_orders": [o for _, o, _ in takes], "r_alloc_ids": [new_id("alc") for _ in takes],
-            "r_keys": [f"reserve:{o}:{t.variant_id}:{t.location_id}:a{attempt}" for _, o, t in takes]}
-
-
-_PG_INSERT_ALLOCATIONS = text("""
-INSERT INTO allocation (id, merchant_id, order_id, variant_id, location_id, quantity, status)
-SELECT a.id, :merchant_id, :order_id, a.variant_id, a.location_id, a.q, 'reserved'
-  FROM unnest(CAST(:ids AS varchar[]), CAST(:vars AS varchar[]), CAST(:locs AS varchar[]), CAST(:qs AS integer[]))
-       AS a(id, variant_id, location_id, q)
-""")
+    SQLite serialises writers (every transaction begins IMMEDIATE), so levels read in the writing transaction cannot
+    change before the takes. (PostgreSQL places orders in one statement: `app.orders.placing.statement`.)
+    """
+    if not takes:
+        return True
+    now = utcnow()
+    result = await session.execute(_SQLITE_TAKE, [
+        {"b_loc": t.location_id, "b_var": t.variant_id, "b_q": t.quantity, "b_at": now} for _, _, t in takes])
+    if cast(CursorResult[Any], result).rowcount != len(takes):
+        return False
+    by_order: dict[tuple[str, str], list[Take]] = defaultdict(list)
+    for merchant_id, order_id, take in takes:
+        by_order[(merchant_id, order_id)].append(take)
+    for (merchant_id, order_id), order_takes in by_order.items():
+        await record_reservations(session, merchant_id=merchant_id, order_id=order_id, takes=order_takes)
+    return True
 
 
 async def record_reservations(session: AsyncSession, *, merchant_id: str, order_id: str,
                               takes: Sequence[Take]) -> None:
     """Allocation rows, `reserve` ledger rows and `stock.changed` events for takes already made on the levels:
-    one statement each, whatever their number (PostgreSQL: INSERT ... SELECT FROM unnest)."""
+    one statement each, whatever their number."""
     if not takes:
         return
     base = new_id("alc")  # one time-ordered id, then a 5-digit suffix per row: unique, in take order
     ids = [f"{base}{i:05d}" for i in range(len(takes))]
-    if len(takes) >= _MANY and dialect_of(session) == "postgresql":
-        await run(session, _PG_INSERT_ALLOCATIONS, {
-            "ids": ids, "vars": [t.variant_id for t in takes], "locs": [t.location_id for t in takes],
-            "qs": [t.quantity for t in takes], "merchant_id": merchant_id, "order_id": order_id})
-    else:
-        await run(session, _INSERT_ALLOCATIONS, [
-            {"id": ids[i], "merchant_id": merchant_id, "order_id": order_id, "variant_id": t.variant_id,
-             "location_id": t.location_id, "quantity": t.quantity, "status": "reserved"}
-            for i, t in enumerate(takes)])
+    await execute_many(session, _INSERT_ALLOCATIONS, [
+        {"id": ids[i], "merchant_id": merchant_id, "order_id": order_id, "variant_id": t.variant_id,
+         "location_id": t.location_id, "quantity": t.quantity, "status": "reserved"} for i, t in enumerate(takes)])
     await record_movements(session, [
         {"merchant_id": merchant_id, "location_id": t.location_id, "variant_id": t.variant_id, "kind": "reserve",
          "on_hand_delta": 0, "reserved_delta": t.quantity, "source": f"order:{order_id}",
          "idempotency_key": f"reserve:{order_id}:{t.variant_id}:{t.location_id}:{i}"} for i, t in enumerate(takes)])
-
-
-# One round trip for the takes of a reservation attempt on PostgreSQL: lock the levels in (variant,
-# location) order (the order every stock writer uses, so two orders never deadlock), take each amount
-# only where it is still available, and write an allocation and a `reserve` ledger row per take made.
-# The rows returned are the takes made; a take that lost a race to a concurrent order is simply absent.
-_PG_TAKE = text("""
-WITH want AS (
-    SELECT * FROM unnest(CAST(:locs AS varchar[]), CAST(:vars AS varchar[]), CAST(:qs AS integer[]),
-                         CAST(:alloc_ids AS varchar[]), CAST(:keys AS varchar[]))
-             AS w(location_id, variant_id, q, alloc_id, key)
-), locked AS (
-    SELECT s.id, w.location_id, w.variant_id, w.q, w.alloc_id, w.key
-      FROM stock_level AS s
-      JOIN want AS w ON s.location_id = w.location_id AND s.variant_id = w.variant_id
-     ORDER BY s.variant_id, s.location_id
-       FOR UPDATE OF s
-), took AS (
-    UPDATE stock_level AS s
-       SET reserved = s.reserved + l.q, updated_at = :now
-      FROM locked AS l
-     WHERE s.id = l.id AND s.on_hand - s.reserved - s.safety_stock >= l.q
- RETURNING l.location_id, l.variant_id, l.q, l.alloc_id, l.key
-), allocated AS (
-    INSERT INTO allocation (id, merchant_id, order_id, variant_id, location_id, quantity, status)
-    SELECT alloc_id, :merchant_id, :order_id, variant_id, location_id, q, 'reserved' FROM took
-)
-INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
-                            idempotency_key, occurred_at, recorded_at)
-SELECT :merchant_id, location_id, variant_id, 'reserve', 0, q, :source, key, :now, :now FROM took
-RETURNING location_id, variant_id
-""").bindparams(bindparam("now", type_=DateTime(timezone=True)))
-
-
-async def _take_and_record(session: AsyncSession, *, merchant_id: str, order_id: str, source: str,
-                           takes: Sequence[Take], attempt: int) -> list[Take]:
-    """PostgreSQL: take, allocate and record `takes` in one statement; returns the takes made."""
-    if not takes:
-        return []
-    result = await run(session, _PG_TAKE, {
-        "locs": [t.location_id for t in takes], "vars": [t.variant_id for t in takes],
-        "qs": [t.quantity for t in takes], "alloc_ids": [new_id("alc") for _ in takes],
-        "keys": [f"reserve:{order_id}:{t.variant_id}:{t.location_id}:a{attempt}" for t in takes],
-        "merchant_id": merchant_id, "order_id": order_id, "source": source, "now": utcnow()})
-    made = {(loc, var) for loc, var in result.all()}
-    return [t for t in takes if (t.location_id, t.variant_id) in made]
 
 
 async def _allocations(session: AsyncSession, order_id: str, status: str) -> list[Allocation]:

@@ -7,7 +7,13 @@ from fastapi import APIRouter, Query
 from app.catalog.schemas import ListingRevisionOut
 from app.core.deps import AnyPrincipalDep, SessionDep, SettingsDep
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
-from app.orders import service, snapshots
+from app.orders import access as orders_access
+from app.orders import cancellation as orders_cancellation
+from app.orders import fulfilment as orders_fulfilment
+from app.orders import payments as orders_payments
+from app.orders import snapshots
+from app.orders import views as orders_views
+from app.orders.returns import service as orders_returns
 from app.orders.schemas import (
     CancelIn,
     CollectIn,
@@ -25,8 +31,8 @@ router = APIRouter(prefix="/v1", tags=["orders"])
 
 @router.get("/orders/{order_id}", response_model=OrderOut)
 async def get_order(order_id: str, principal: AnyPrincipalDep, session: SessionDep) -> OrderOut:
-    order = await service.get_visible(session, principal=principal, order_id=order_id)
-    return OrderOut.model_validate(await service.view(session, order=order))
+    order = await orders_access.get_visible(session, principal=principal, order_id=order_id)
+    return OrderOut.model_validate(await orders_views.view(session, order=order))
 
 
 @router.get("/orders", response_model=OrderPage)
@@ -36,7 +42,7 @@ async def list_orders(
     channel: Annotated[str | None, Query(pattern="^(retail|wholesale|community|pos)$")] = None,
 ) -> OrderPage:
     """The caller's own orders (customer, merchant, buyer; the admin sees all), newest first."""
-    items, last = await service.list_for(session, principal=principal, status=status, channel=channel,
+    items, last = await orders_access.list_for(session, principal=principal, status=status, channel=channel,
                                          before=decode_cursor(cursor), limit=limit)
     return OrderPage(items=[OrderOut.model_validate(i) for i in items],
                      next_cursor=encode_cursor(last) if last else None)
@@ -46,38 +52,38 @@ async def list_orders(
 async def cancel_order(order_id: str, principal: AnyPrincipalDep, session: SessionDep, settings: SettingsDep,
                        body: CancelIn | None = None) -> OrderOut:
     """Cancel before shipping: stock is released and paid money refunded."""
-    out = await service.cancel(session, settings=settings, principal=principal, order_id=order_id,
+    out = await orders_cancellation.cancel(session, settings=settings, principal=principal, order_id=order_id,
                                reason=body.reason if body else "requested")
     return OrderOut.model_validate(out)
 
 
 @router.post("/orders/{order_id}/shipments", status_code=201, response_model=OrderOut)
 async def ship_order(order_id: str, body: ShipmentIn, principal: AnyPrincipalDep, session: SessionDep) -> OrderOut:
-    out = await service.ship(session, principal=principal, order_id=order_id, carrier=body.carrier,
+    out = await orders_fulfilment.ship(session, principal=principal, order_id=order_id, carrier=body.carrier,
                              tracking_no=body.tracking_no)
     return OrderOut.model_validate(out)
 
 
 @router.post("/orders/{order_id}/deliver", response_model=OrderOut)
 async def deliver_order(order_id: str, principal: AnyPrincipalDep, session: SessionDep) -> OrderOut:
-    return OrderOut.model_validate(await service.deliver(session, principal=principal, order_id=order_id))
+    return OrderOut.model_validate(await orders_fulfilment.deliver(session, principal=principal, order_id=order_id))
 
 
 @router.post("/orders/{order_id}/complete", response_model=OrderOut)
 async def complete_order(order_id: str, principal: AnyPrincipalDep, session: SessionDep) -> OrderOut:
-    return OrderOut.model_validate(await service.complete(session, principal=principal, order_id=order_id))
+    return OrderOut.model_validate(await orders_fulfilment.complete(session, principal=principal, order_id=order_id))
 
 
 @router.post("/orders/{order_id}/mark-paid", response_model=OrderOut)
 async def mark_order_paid(order_id: str, principal: AnyPrincipalDep, session: SessionDep) -> OrderOut:
     """Merchant: the buyer paid an order bought on credit terms; the buyer's open credit grows back."""
-    return OrderOut.model_validate(await service.mark_paid(session, principal=principal, order_id=order_id))
+    return OrderOut.model_validate(await orders_payments.mark_paid(session, principal=principal, order_id=order_id))
 
 
 @router.post("/orders/{order_id}/collect", response_model=OrderOut)
 async def collect_order(order_id: str, body: CollectIn, principal: AnyPrincipalDep, session: SessionDep) -> OrderOut:
     """Store pick-up: the pickup store's device hands the goods over against the pickup code."""
-    out = await service.collect(session, principal=principal, order_id=order_id, code=body.pickup_code)
+    out = await orders_fulfilment.collect(session, principal=principal, order_id=order_id, code=body.pickup_code)
     return OrderOut.model_validate(out)
 
 
@@ -87,7 +93,7 @@ async def return_order(order_id: str, body: ReturnIn, principal: AnyPrincipalDep
     """Return units: `no_reason` within 7 Shanghai days after delivery (listings excluded by law, or confirmed as
     excluded at checkout, are refused), `quality` within 15 days. Refunded through the payment method at once, or
     once the goods are back when the merchant refunds on receipt (`status: awaiting_goods`)."""
-    out = await service.request_return(session, settings=settings, principal=principal, order_id=order_id,
+    out = await orders_returns.request_return(session, settings=settings, principal=principal, order_id=order_id,
                                        lines=[(ln.variant_id, ln.quantity) for ln in body.lines], reason=body.reason,
                                        kind=body.kind)
     return ReturnOut.model_validate(out)
@@ -96,7 +102,7 @@ async def return_order(order_id: str, body: ReturnIn, principal: AnyPrincipalDep
 @router.get("/orders/{order_id}/returns", response_model=ReturnPage)
 async def list_returns(order_id: str, principal: AnyPrincipalDep, session: SessionDep) -> ReturnPage:
     """The order's returns with their status history (its customer, its merchant)."""
-    items = await service.list_returns(session, principal=principal, order_id=order_id)
+    items = await orders_returns.list_returns(session, principal=principal, order_id=order_id)
     return ReturnPage(items=[ReturnOut.model_validate(i) for i in items])
 
 
@@ -104,7 +110,7 @@ async def list_returns(order_id: str, principal: AnyPrincipalDep, session: Sessi
 async def receive_return(order_id: str, return_id: str, principal: AnyPrincipalDep,
                          session: SessionDep) -> ReturnOut:
     """Merchant: the goods are back. The refund is paid automatically 7 days later unless rejected."""
-    out = await service.receive_return(session, principal=principal, order_id=order_id, return_id=return_id)
+    out = await orders_returns.receive_return(session, principal=principal, order_id=order_id, return_id=return_id)
     return ReturnOut.model_validate(out)
 
 
@@ -112,7 +118,7 @@ async def receive_return(order_id: str, return_id: str, principal: AnyPrincipalD
 async def approve_return(order_id: str, return_id: str, principal: AnyPrincipalDep, session: SessionDep,
                          settings: SettingsDep) -> ReturnOut:
     """Merchant: refund now, without waiting for the 7 days after receipt."""
-    out = await service.approve_return(session, settings=settings, principal=principal, order_id=order_id,
+    out = await orders_returns.approve_return(session, settings=settings, principal=principal, order_id=order_id,
                                        return_id=return_id)
     return ReturnOut.model_validate(out)
 
@@ -121,7 +127,7 @@ async def approve_return(order_id: str, return_id: str, principal: AnyPrincipalD
 async def reject_return(order_id: str, return_id: str, body: ReturnRejectIn, principal: AnyPrincipalDep,
                         session: SessionDep) -> ReturnOut:
     """Merchant: refuse received goods that are not intact, with an R7 art. 9 code and at least one photo."""
-    out = await service.reject_return(session, principal=principal, order_id=order_id, return_id=return_id,
+    out = await orders_returns.reject_return(session, principal=principal, order_id=order_id, return_id=return_id,
                                       code=body.code, photos=body.evidence, note=body.note)
     return ReturnOut.model_validate(out)
 

@@ -50,9 +50,9 @@ def next_status(status: str, event: str) -> str:
         raise InvalidTransition(status, event) from None
 
 
-def initial_status(payment_method: str) -> str:
+def initial_status(*, prepaid: bool) -> str:
     """Prepaid orders wait for payment; cash on delivery and credit terms are confirmed at once."""
-    return "pending_payment" if payment_method == "stripe" else "confirmed"
+    return "pending_payment" if prepaid else "confirmed"
 
 
 def can_cancel(status: str) -> bool:

@@ -7,6 +7,7 @@ from pydantic import AwareDatetime, Field, model_validator
 from app.catalog.schemas import ReturnLabel
 from app.core.schemas import Address, Email, OutSchema, Schema, UtcDatetime
 from app.orders.schemas import OrderOut
+from app.payments import registry
 
 
 class CustomerCreate(Schema):
@@ -79,7 +80,8 @@ class CheckoutIn(Schema):
     cart_id: str | None = Field(default=None, max_length=40)
     email: Email | None = None
     fulfilment: Fulfilment
-    payment_method: Literal["stripe", "cod"]
+    payment_method: Annotated[str, *registry.accepts("retail")] = Field(
+        description="A way to pay this platform offers (`cod`, `stripe`, ...); see the storefront's choices")
     coupon_code: str | None = Field(default=None, min_length=1, max_length=40)
     confirm_return_exclusions: bool = Field(default=False, description=(
         "The buyer confirms that the checkout's `confirm_required` items (return_class on the product) cannot be "
@@ -97,7 +99,7 @@ class PaymentOut(OutSchema):
     provider: str
     amount: int
     currency: str
-    client_secret: str | None = None
+    client_secret: str | None = Field(default=None, description="Stripe: confirm the PaymentIntent in the browser")
 
 
 class CheckoutOut(OutSchema):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, select, update
@@ -22,15 +22,13 @@ from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated, field_error
 from app.core.ids import new_id
 from app.core.security import hash_password, issue_access_token, verify_password
-from app.db import run
+from app.db import fetch
 from app.inventory import service as inventory_service
 from app.inventory.service import Snapshot
 from app.merchants.models import Location
-from app.orders import rules
-from app.orders import service as orders_service
-from app.orders.service import DraftLine, OrderDraft
-from app.orders.service import Promotion as PromotionTerms
-from app.payments.providers import provider as payment_provider
+from app.orders.placing import pipeline
+from app.orders.placing.drafts import DraftLine, OrderDraft, PromotionTerms
+from app.orders.placing.pipeline import Priced
 from app.retail.models import Cart, CartItem, Customer, Promotion
 from app.retail.schemas import CheckoutIn, PromotionIn
 
@@ -210,8 +208,7 @@ _LINES_AND_STOCK = (catalog_service.SELLABLE
 async def _lines_and_stock(session: AsyncSession, variant_ids: Sequence[str]
                            ) -> tuple[dict[str, SellableVariant], dict[str, Snapshot]]:
     """The variants (as `catalog_service.sellable_variants`) and each merchant's stock of them."""
-    rows = (await run(session, _LINES_AND_STOCK, {"ids": sorted(set(variant_ids)), "now": utcnow()},
-                      alone=True)).all()
+    rows = (await fetch(session, _LINES_AND_STOCK, {"ids": sorted(set(variant_ids)), "now": utcnow()})).all()
     info: dict[str, SellableVariant] = {}
     stock: dict[str, Snapshot] = {}
     for r in rows:
@@ -266,19 +263,12 @@ async def _drafts(session: AsyncSession, *, principal: Principal | None, body: C
     return drafts, cart_id, [promos[m].id for m in sorted(promos)]
 
 
-def _amount(drafts: Sequence[OrderDraft]) -> int:
-    return sum(rules.price_order([(ln.quantity, ln.unit_price) for ln in d.lines],
-                                 promotion_kind=d.promotion.kind if d.promotion else None,
-                                 promotion_value=d.promotion.value if d.promotion else 0,
-                                 fulfilment_type=d.fulfilment.get("type", "delivery")).total for d in drafts)
-
-
 _CUSTOMER_EMAIL = select(Customer.email).where(Customer.id == bindparam("id"))
 
 
 async def _customer_email(session: AsyncSession, principal: Principal | None, body: CheckoutIn) -> str:
     if principal is not None and principal.kind == "customer":
-        row = (await run(session, _CUSTOMER_EMAIL, {"id": principal.subject_id}, alone=True)).first()
+        row = (await fetch(session, _CUSTOMER_EMAIL, {"id": principal.subject_id})).first()
         if row is None:
             raise Unauthenticated("the customer account no longer exists")
         return str(row.email)
@@ -287,74 +277,57 @@ async def _customer_email(session: AsyncSession, principal: Principal | None, bo
     return body.email.lower()
 
 
-async def checkout(*, session: AsyncSession, settings: Settings, principal: Principal | None, body: CheckoutIn,
-                   idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
-    """Reserve stock and create one order per merchant, all or nothing; start the payment.
+GUEST_SCOPE = "guest"  # guests' Idempotency-Keys: one scope, so a key reused with another body (say another
+# e-mail address) is the 409 the contract promises; an answer is given only to the request that matches it.
 
-    Steps: (1) read and validate, price every order (no locks held); (2) for Stripe, create the
-    PaymentIntent for the checkout's total outside any transaction; (3) in one transaction: count
-    coupon uses, reserve stock, insert orders, the payment and the idempotency record. If (3) fails,
-    the PaymentIntent is cancelled. A retry with the same Idempotency-Key returns the first answer.
-    """
+
+@dataclass
+class _Priced(Priced):
+    cart_id: str | None = None
+    promotion_ids: list[str] = field(default_factory=list)
+
+
+class _Checkout:
+    """The retail checkout as a placement channel: a cart or lines, for a customer or a guest."""
+
+    name = "retail"
+    lookup_first = False
+
+    def __init__(self, principal: Principal | None, body: CheckoutIn, email: str) -> None:
+        self.principal, self.body, self.email = principal, body, email
+
+    async def price(self, session: AsyncSession) -> _Priced:
+        drafts, cart_id, promotion_ids = await _drafts(session, principal=self.principal, body=self.body,
+                                                       email=self.email)
+        return _Priced(drafts, writes_before=bool(promotion_ids), writes_after=cart_id is not None,
+                       cart_id=cart_id, promotion_ids=promotion_ids)
+
+    async def before(self, session: AsyncSession, priced: _Priced) -> None:
+        for promotion_id in priced.promotion_ids:
+            await use_promotion(session, promotion_id)
+
+    async def after(self, session: AsyncSession, priced: _Priced, orders: Sequence[dict[str, Any]]) -> None:
+        await session.execute(update(Cart).where(Cart.id == priced.cart_id)
+                              .values(status="checked_out", updated_at=utcnow()))
+
+    def answer(self, priced: _Priced, orders: list[dict[str, Any]], payment: dict[str, Any] | None
+               ) -> dict[str, Any]:
+        return {"orders": orders, "payment": payment}
+
+
+async def checkout(*, session: AsyncSession, settings: Settings, principal: Principal | None, body: CheckoutIn,
+                   idempotency_key: str | None) -> idempotency.Result:
+    """Reserve stock and create one order per merchant, all or nothing, and start the payment (`pipeline.place`).
+    A retry with the same Idempotency-Key returns the first answer."""
     if principal is not None and principal.kind != "customer":
         raise InvalidInput("checkout is for customers and guests",
                            errors=[{"field": "Authorization", "message": f"a {principal.kind} token cannot check out"}])
     email = await _customer_email(session, principal, body)
-    scope = principal.scope if principal else f"guest:{email}"
-    fingerprint = idempotency.request_hash("checkout", body.model_dump(mode="json"))
-    method = payment_provider(settings, body.payment_method)
-    checkout_id = new_id("chk")
-    payment: dict[str, Any] | None = None
-    prepared: tuple[list[OrderDraft], str | None, list[str]] | None = None
-    if method.prepaid:
-        if idempotency_key:  # a retry must not start a second payment
-            found = await idempotency.lookup(session, scope=scope, key=idempotency_key, fingerprint=fingerprint)
-            if found is not None:
-                return found
-        prepared = await _drafts(session, principal=principal, body=body, email=email)
-        amount = _amount(prepared[0])
-        payment_id = new_id("pay")
-        await session.rollback()  # hold no locks while the provider is called
-        currency = prepared[0][0].currency
-        started = await method.start(payment_id=payment_id, amount=amount, currency=currency,
-                                     metadata={"checkout_id": checkout_id})
-        payment = {"id": payment_id, "provider": method.name, "amount": amount, "currency": currency,
-                   "client_secret": started.client_secret, "provider_ref": started.provider_ref}
-
-    async def work() -> tuple[int, dict[str, Any]]:
-        # Without a payment to start, validation runs after the key is claimed: a replay is answered
-        # from the stored response even if the catalogue or the cart has changed since.
-        drafts, cart_id, promo_ids = prepared or await _drafts(session, principal=principal, body=body, email=email)
-        for d in drafts:
-            d.payment_id = payment["id"] if payment else None
-        for promo_id in promo_ids:
-            await use_promotion(session, promo_id)
-        public = {k: payment[k] for k in ("id", "provider", "amount", "currency", "client_secret")} if payment else None
-
-        def answer(orders: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
-            return 201, {"orders": orders, "payment": public}
-
-        orders = await orders_service.place_orders(session, drafts=drafts, checkout_id=checkout_id,
-                                                   hold_minutes=settings.shop_order_hold_minutes, answer=answer,
-                                                   final=payment is None and cart_id is None)
-        if payment is not None:
-            await orders_service.record_payment(
-                session, payment_id=payment["id"], checkout_id=checkout_id, provider_name=payment["provider"],
-                provider_ref=payment["provider_ref"], amount=payment["amount"], currency=payment["currency"])
-        if cart_id:
-            await session.execute(update(Cart).where(Cart.id == cart_id).values(status="checked_out",
-                                                                               updated_at=utcnow()))
-        return answer(orders)
-
-    try:
-        return await idempotency.run_idempotent(session, scope=scope, key=idempotency_key, fingerprint=fingerprint,
-                                                work=work)
-    except BaseException:
-        await session.rollback()
-        if payment is not None and payment["provider_ref"]:
-            with contextlib.suppress(Exception):  # an unconfirmed intent expires on its own; nothing was charged
-                await method.cancel(provider_ref=payment["provider_ref"])
-        raise
+    request = pipeline.Request(scope=principal.scope if principal else GUEST_SCOPE, key=idempotency_key,
+                               fingerprint=idempotency.request_hash("checkout", body.model_dump(mode="json")),
+                               payment_method=body.payment_method, hold_minutes=settings.shop_order_hold_minutes)
+    return await pipeline.place(session, settings=settings, channel=_Checkout(principal, body, email),
+                                request=request)
 
 
 async def close_account(*, session: AsyncSession, customer_id: str, hold_years: int) -> dict[str, Any]:

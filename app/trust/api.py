@@ -18,7 +18,7 @@ from app.core.deps import (
 from app.core.errors import field_error
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.merchants.schemas import MerchantAdminOut
-from app.trust import service
+from app.trust import audit_log, complaints, enforcement, export, licence_changes, reputation, reviews, sellers
 from app.trust.schemas import (
     AuditOut,
     AuditPage,
@@ -56,21 +56,21 @@ async def merchant_profile(merchant_id: str, session: SessionDep, settings: Sett
     """Public shop profile of an active merchant: licence data or self-declaration, verified date, rating,
     credit score, completed orders and the platform's ICP number and rules (the merchant itself and the admin
     also see other states)."""
-    out = await service.profile(session=session, settings=settings, principal=principal, merchant_id=merchant_id)
+    out = await reputation.profile(session=session, settings=settings, principal=principal, merchant_id=merchant_id)
     return MerchantProfileOut.model_validate(out)
 
 
 @router.get("/platform", response_model=PlatformInfo)
 async def platform(settings: SettingsDep) -> PlatformInfo:
     """The platform's ICP number, licence and rules links, for every storefront page footer."""
-    return PlatformInfo.model_validate(service.platform_info(settings))
+    return PlatformInfo.model_validate(reputation.platform_info(settings))
 
 
 @router.put("/seller-profile", response_model=SellerProfileOut, tags=["merchants"])
 async def set_seller_profile(body: SellerProfileIn, merchant: MerchantDep, session: SessionDep,
                              settings: SettingsDep) -> SellerProfileOut:
     """The seller's trading model (SB/T 10518) and, for unregistered individuals, their self-declaration."""
-    out = await service.set_seller_profile(session=session, settings=settings, merchant_id=merchant.tenant,
+    out = await sellers.set_seller_profile(session=session, settings=settings, merchant_id=merchant.tenant,
                                            profile_in=body)
     return SellerProfileOut.model_validate(out)
 
@@ -79,7 +79,7 @@ async def set_seller_profile(body: SellerProfileIn, merchant: MerchantDep, sessi
 async def sellers_over_threshold(_: AdminDep, session: SessionDep) -> dict[str, list[dict[str, object]]]:
     """Unregistered individuals whose sales this year passed ¥100,000 across their shops (reminded, and
     marked in the report to the regulator)."""
-    return {"items": list(await service.over_threshold_sellers(session=session))}
+    return {"items": list(await sellers.over_threshold_sellers(session=session))}
 
 
 # ---- licence changes (C4) --------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ async def submit_licence_change(body: LicenceChangeIn, merchant: MerchantDep, se
     """Report a change of your licence or registration data (name, kind, licence number, ICP number). The shop
     page keeps the data on record until the platform approves it (due within 7 working days); one request at
     a time."""
-    out = await service.submit_licence_change(session=session, principal=merchant, change_in=body)
+    out = await licence_changes.submit_licence_change(session=session, principal=merchant, change_in=body)
     return LicenceChangeOut.model_validate(out)
 
 
@@ -98,7 +98,7 @@ async def submit_licence_change(body: LicenceChangeIn, merchant: MerchantDep, se
 async def my_licence_changes(merchant: MerchantDep, session: SessionDep, limit: LimitQuery = 50,
                              cursor: CursorQuery = None) -> LicenceChangePage:
     """Your licence change requests, oldest first, with their decisions."""
-    items, last = await service.list_licence_changes(session=session, merchant_id=merchant.tenant, status=None,
+    items, last = await licence_changes.list_licence_changes(session=session, merchant_id=merchant.tenant, status=None,
                                                      after=decode_cursor(cursor), limit=limit)
     return LicenceChangePage(items=[LicenceChangeOut.model_validate(i) for i in items],
                              next_cursor=encode_cursor(last) if last else None)
@@ -107,7 +107,7 @@ async def my_licence_changes(merchant: MerchantDep, session: SessionDep, limit: 
 @router.get("/licence-changes/{change_id}", response_model=LicenceChangeOut, tags=["merchants"])
 async def get_licence_change(change_id: str, principal: MerchantOrAdminDep, session: SessionDep
                              ) -> LicenceChangeOut:
-    out = await service.get_licence_change(session=session, principal=principal, change_id=change_id)
+    out = await licence_changes.get_licence_change(session=session, principal=principal, change_id=change_id)
     return LicenceChangeOut.model_validate(out)
 
 
@@ -118,7 +118,7 @@ async def licence_change_queue(
 ) -> LicenceChangePage:
     """The review queue (`?status=pending`), oldest first; `sla_breached` marks requests pending past their
     7-working-day deadline."""
-    items, last = await service.list_licence_changes(session=session, merchant_id=None, status=status,
+    items, last = await licence_changes.list_licence_changes(session=session, merchant_id=None, status=status,
                                                      after=decode_cursor(cursor), limit=limit)
     return LicenceChangePage(items=[LicenceChangeOut.model_validate(i) for i in items],
                              next_cursor=encode_cursor(last) if last else None)
@@ -128,8 +128,8 @@ async def licence_change_queue(
 async def approve_licence_change(change_id: str, admin: AdminDep, session: SessionDep,
                                  body: LicenceApprovalIn | None = None) -> LicenceChangeOut:
     """The new data was verified: the shop page shows it from now on."""
-    out = await service.decide_licence_change(session=session, actor=admin.scope, change_id=change_id, approve=True,
-                                              reason=body.reason if body else None)
+    out = await licence_changes.decide_licence_change(session=session, actor=admin.scope, change_id=change_id,
+                                                      approve=True, reason=body.reason if body else None)
     return LicenceChangeOut.model_validate(out)
 
 
@@ -137,7 +137,7 @@ async def approve_licence_change(change_id: str, admin: AdminDep, session: Sessi
 async def reject_licence_change(change_id: str, body: LicenceDecisionIn, admin: AdminDep,
                                 session: SessionDep) -> LicenceChangeOut:
     """The new data could not be verified; the data on record stays. The reason is shown to the merchant."""
-    out = await service.decide_licence_change(session=session, actor=admin.scope, change_id=change_id,
+    out = await licence_changes.decide_licence_change(session=session, actor=admin.scope, change_id=change_id,
                                               approve=False, reason=body.reason)
     return LicenceChangeOut.model_validate(out)
 
@@ -147,21 +147,21 @@ async def reject_licence_change(change_id: str, body: LicenceDecisionIn, admin: 
 @router.post("/orders/{order_id}/reviews", status_code=201, response_model=ReviewOut)
 async def add_review(order_id: str, body: ReviewIn, customer: CustomerDep, session: SessionDep) -> ReviewOut:
     """The order's customer rates it once it is delivered; one review per order, never deleted."""
-    out = await service.add_review(session=session, principal=customer, order_id=order_id, review_in=body)
+    out = await reviews.add_review(session=session, principal=customer, order_id=order_id, review_in=body)
     return ReviewOut.model_validate(out)
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewOut)
 async def get_review(review_id: str, session: SessionDep) -> ReviewOut:
     """A review (there is no way to delete one: masked content keeps its original on record)."""
-    return ReviewOut.model_validate(await service.get_review(session=session, review_id=review_id))
+    return ReviewOut.model_validate(await reviews.get_review(session=session, review_id=review_id))
 
 
 @router.get("/merchants/{merchant_id}/reviews", response_model=ReviewPage, tags=["merchants"])
 async def list_reviews(merchant_id: str, session: SessionDep, limit: LimitQuery = 50,
                        cursor: CursorQuery = None) -> ReviewPage:
     """Every review of a merchant, newest first, bad ones included."""
-    items, last = await service.list_reviews(session=session, merchant_id=merchant_id, before=decode_cursor(cursor),
+    items, last = await reviews.list_reviews(session=session, merchant_id=merchant_id, before=decode_cursor(cursor),
                                              limit=limit)
     return ReviewPage(items=[ReviewOut.model_validate(i) for i in items],
                       next_cursor=encode_cursor(last) if last else None)
@@ -169,7 +169,7 @@ async def list_reviews(merchant_id: str, session: SessionDep, limit: LimitQuery 
 
 @router.post("/reviews/{review_id}/reply", response_model=ReviewOut)
 async def reply_review(review_id: str, body: ReviewReplyIn, merchant: MerchantDep, session: SessionDep) -> ReviewOut:
-    out = await service.reply_review(session=session, merchant_id=merchant.tenant, review_id=review_id,
+    out = await reviews.reply_review(session=session, merchant_id=merchant.tenant, review_id=review_id,
                                      reply=body.reply)
     return ReviewOut.model_validate(out)
 
@@ -177,7 +177,7 @@ async def reply_review(review_id: str, body: ReviewReplyIn, merchant: MerchantDe
 @router.post("/admin/reviews/{review_id}/mask", response_model=ReviewOut)
 async def mask_review(review_id: str, body: MaskIn, admin: AdminDep, session: SessionDep) -> ReviewOut:
     """Mask content the law forbids; the original and the legal reason stay on record."""
-    out = await service.mask_review(session=session, actor=admin.scope, review_id=review_id, reason=body.reason)
+    out = await reviews.mask_review(session=session, actor=admin.scope, review_id=review_id, reason=body.reason)
     return ReviewOut.model_validate(out)
 
 
@@ -188,13 +188,13 @@ async def file_complaint(body: ComplaintIn, session: SessionDep, settings: Setti
                          principal: OptionalPrincipal) -> ComplaintOut:
     """Complain about a listing or a merchant. Open to anyone (ECL art. 59); a token, when sent, identifies the
     complainant, who can then follow the complaint with `GET /v1/complaints/{id}`."""
-    out = await service.file_complaint(session=session, settings=settings, principal=principal, complaint_in=body)
+    out = await complaints.file_complaint(session=session, settings=settings, principal=principal, complaint_in=body)
     return ComplaintOut.model_validate(out)
 
 
 @router.get("/complaints/{complaint_id}", response_model=ComplaintOut)
 async def get_complaint(complaint_id: str, session: SessionDep, principal: OptionalPrincipal) -> ComplaintOut:
-    out = await service.get_complaint(session=session, principal=principal, complaint_id=complaint_id)
+    out = await complaints.get_complaint(session=session, principal=principal, complaint_id=complaint_id)
     return ComplaintOut.model_validate(out)
 
 
@@ -204,7 +204,7 @@ async def list_complaints(
     status: Annotated[str | None, Query(pattern="^(open|upheld|rejected)$")] = None,
 ) -> ComplaintPage:
     """The complaint queue, oldest first, with each one's deadline (`overdue` once it has passed)."""
-    items, last = await service.list_complaints(session=session, status=status, before=decode_cursor(cursor),
+    items, last = await complaints.list_complaints(session=session, status=status, before=decode_cursor(cursor),
                                                 limit=limit)
     return ComplaintPage(items=[ComplaintOut.model_validate(i) for i in items],
                          next_cursor=encode_cursor(last) if last else None)
@@ -212,7 +212,7 @@ async def list_complaints(
 
 @router.post("/admin/complaints/{complaint_id}/resolve", response_model=ComplaintOut)
 async def resolve_complaint(complaint_id: str, body: ResolveIn, admin: AdminDep, session: SessionDep) -> ComplaintOut:
-    out = await service.resolve_complaint(session=session, actor=admin.scope, complaint_id=complaint_id,
+    out = await complaints.resolve_complaint(session=session, actor=admin.scope, complaint_id=complaint_id,
                                           outcome=body.outcome, note=body.note)
     return ComplaintOut.model_validate(out)
 
@@ -222,19 +222,19 @@ async def resolve_complaint(complaint_id: str, body: ResolveIn, admin: AdminDep,
 @router.post("/admin/products/{product_id}/takedown", response_model=EnforcementOut)
 async def take_down(product_id: str, body: TakedownIn, admin: AdminDep, session: SessionDep) -> EnforcementOut:
     """Hide a listing at once (search, pages, carts and checkout) and publish the measure."""
-    out = await service.take_down(session=session, actor=admin.scope, product_id=product_id, reason=body.reason)
+    out = await enforcement.take_down(session=session, actor=admin.scope, product_id=product_id, reason=body.reason)
     return EnforcementOut.model_validate(out)
 
 
 @router.post("/admin/products/{product_id}/approve")
 async def approve_listing(product_id: str, admin: AdminDep, session: SessionDep) -> dict[str, str]:
     """Release a listing that moderation held (`pending_review`): it goes live."""
-    return await service.approve_listing(session=session, actor=admin.scope, product_id=product_id)
+    return await enforcement.approve_listing(session=session, actor=admin.scope, product_id=product_id)
 
 
 @router.post("/admin/enforcement/warnings", status_code=201, response_model=EnforcementOut)
 async def warn(body: WarningIn, admin: AdminDep, session: SessionDep) -> EnforcementOut:
-    entry = await service.warn(session=session, actor=admin.scope, merchant_id=body.merchant_id, reason=body.reason,
+    entry = await enforcement.warn(session=session, actor=admin.scope, merchant_id=body.merchant_id, reason=body.reason,
                                ends_at=body.ends_at)
     return EnforcementOut.model_validate(entry)
 
@@ -244,7 +244,7 @@ async def suspend_merchant(merchant_id: str, admin: AdminDep, session: SessionDe
                            body: SuspendIn | None = None) -> MerchantAdminOut:
     """Suspend: every listing disappears and nothing of theirs can be bought, at once; published on
     `GET /v1/enforcement` (until `ends_at`, when given)."""
-    merchant = await service.suspend(session=session, actor=admin.scope, merchant_id=merchant_id,
+    merchant = await enforcement.suspend(session=session, actor=admin.scope, merchant_id=merchant_id,
                                      reason=body.reason if body else None, ends_at=body.ends_at if body else None)
     return MerchantAdminOut.model_validate(merchant)
 
@@ -253,7 +253,7 @@ async def suspend_merchant(merchant_id: str, admin: AdminDep, session: SessionDe
 async def list_enforcement(session: SessionDep, limit: LimitQuery = 50, cursor: CursorQuery = None
                            ) -> EnforcementPage:
     """Public list of measures in force (takedowns, warnings, ...), newest first."""
-    rows, last = await service.list_enforcement(session=session, before=decode_cursor(cursor), limit=limit)
+    rows, last = await enforcement.list_enforcement(session=session, before=decode_cursor(cursor), limit=limit)
     return EnforcementPage(items=[EnforcementOut.model_validate(r) for r in rows],
                            next_cursor=encode_cursor(last) if last else None)
 
@@ -261,13 +261,13 @@ async def list_enforcement(session: SessionDep, limit: LimitQuery = 50, cursor: 
 @router.get("/admin/merchants-due-reverification")
 async def reverification_due(_: AdminDep, session: SessionDep) -> dict[str, list[dict[str, object]]]:
     """Merchants flagged by the nightly check as overdue for re-verification."""
-    return {"items": list(await service.reverification_flags(session=session))}
+    return {"items": list(await sellers.reverification_flags(session=session))}
 
 
 # ---- records ---------------------------------------------------------------------------------------------
 
 @router.get("/admin/audit-log", response_model=AuditPage)
-async def audit_log(
+async def list_audit_log(
     _: AdminDep, session: SessionDep, limit: LimitQuery = 50, cursor: CursorQuery = None,
     actor: Annotated[str | None, Query(max_length=60)] = None,
     merchant_id: Annotated[str | None, Query(max_length=40)] = None,
@@ -276,7 +276,7 @@ async def audit_log(
     raw = decode_cursor(cursor)
     if raw is not None and not raw.isdigit():
         raise field_error("cursor", "not a valid cursor")
-    rows = await service.list_audit(session=session, before=int(raw) if raw else None, limit=limit, actor=actor,
+    rows = await audit_log.list_audit(session=session, before=int(raw) if raw else None, limit=limit, actor=actor,
                                     merchant_id=merchant_id)
     return AuditPage(items=[AuditOut.model_validate(r) for r in rows],
                      next_cursor=encode_cursor(str(rows[-1].id)) if len(rows) == limit else None)
@@ -294,7 +294,7 @@ async def export_transactions(
     end: Annotated[datetime, Query(alias="to", description="Exclusive")],
 ) -> StreamingResponse:
     """Every order created in [from, to) as CSV for regulators, streamed in batches (flat memory)."""
-    rows = await service.start_export(session=session, factory=request.app.state.sessionmaker, actor=admin.scope,
+    rows = await export.start_export(session=session, factory=request.app.state.sessionmaker, actor=admin.scope,
                                       start=_utc(start), end=_utc(end))
     name = f"transactions_{_utc(start):%Y%m%d}_{_utc(end):%Y%m%d}.csv"
     return StreamingResponse(rows, media_type="text/csv; charset=utf-8",

@@ -13,7 +13,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.logging import get_logger
-from app.trust import service
+from app.trust import audit_log as trust_audit_log
 
 log = get_logger("app.trust.audit")
 
@@ -89,7 +89,7 @@ class AuditMiddleware:
         target_type, target_id = target_of(route, scope.get("path_params") or {},
                                            body if isinstance(body, dict) else None)
         try:
-            await service.record_request(
+            await trust_audit_log.record_request(
                 scope["app"].state.sessionmaker, actor=principal.scope, action=f"{scope['method']} {route}",
                 target_type=target_type, target_id=target_id, merchant_id=principal.merchant_id,
                 after={"status": status, "path": scope["path"]})

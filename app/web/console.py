@@ -22,7 +22,10 @@ from app.core.errors import DomainError, NotFound
 from app.inventory import pos_service
 from app.inventory import service as inventory_service
 from app.merchants import service as merchants_service
-from app.orders import service as orders_service
+from app.orders import access as orders_access
+from app.orders import cancellation as orders_cancellation
+from app.orders import fulfilment as orders_fulfilment
+from app.orders import views as orders_views
 from app.reports import service as reports_service
 from app.retail.campaigns import service as campaigns_service
 from app.retail.campaigns.schemas import CampaignIn, CampaignJoin
@@ -120,7 +123,7 @@ async def dashboard(request: Request, session: SessionDep) -> Response:
     merchant = await merchant_of(request, session)
     first, last = _period(None, None)
     report, svg = await _share(request, session, merchant.tenant, first, last)
-    orders, _ = await orders_service.list_for(session, principal=merchant, status=None, channel=None, before=None,
+    orders, _ = await orders_access.list_for(session, principal=merchant, status=None, channel=None, before=None,
                                               limit=10)
     info = await merchants_service.get(session=session, merchant_id=merchant.tenant)
     return render(request, "console/dashboard.html", {"report": report, "svg": svg, "orders": orders,
@@ -211,7 +214,7 @@ async def set_stock(request: Request, session: SessionDep) -> Response:
 @router.get("/orders")
 async def orders(request: Request, session: SessionDep, status: str | None = None) -> Response:
     merchant = await merchant_of(request, session)
-    found, _ = await orders_service.list_for(session, principal=merchant, status=status or None, channel=None,
+    found, _ = await orders_access.list_for(session, principal=merchant, status=status or None, channel=None,
                                              before=None, limit=100)
     return render(request, "console/orders.html", {"orders": found, "status": status or ""})
 
@@ -219,8 +222,8 @@ async def orders(request: Request, session: SessionDep, status: str | None = Non
 @router.get("/orders/{order_id}")
 async def order_detail(request: Request, order_id: str, session: SessionDep) -> Response:
     merchant = await merchant_of(request, session)
-    order = await orders_service.get_visible(session, principal=merchant, order_id=order_id)
-    return render(request, "console/order.html", {"order": await orders_service.view(session, order=order)})
+    order = await orders_access.get_visible(session, principal=merchant, order_id=order_id)
+    return render(request, "console/order.html", {"order": await orders_views.view(session, order=order)})
 
 
 @router.post("/orders/{order_id}/{action}")
@@ -231,15 +234,15 @@ async def order_action(request: Request, order_id: str, action: str, session: Se
     v = await _form(request)
     match action:
         case "ship":
-            await orders_service.ship(session, principal=merchant, order_id=order_id,
+            await orders_fulfilment.ship(session, principal=merchant, order_id=order_id,
                                       carrier=v.get("carrier", "")[:60] or "-",
                                       tracking_no=v.get("tracking_no", "")[:60] or "-")
         case "deliver":
-            await orders_service.deliver(session, principal=merchant, order_id=order_id)
+            await orders_fulfilment.deliver(session, principal=merchant, order_id=order_id)
         case "complete":
-            await orders_service.complete(session, principal=merchant, order_id=order_id)
+            await orders_fulfilment.complete(session, principal=merchant, order_id=order_id)
         case "cancel":
-            await orders_service.cancel(session, settings=settings, principal=merchant, order_id=order_id,
+            await orders_cancellation.cancel(session, settings=settings, principal=merchant, order_id=order_id,
                                         reason=v.get("reason", "")[:200] or "cancelled by the merchant")
         case _:
             raise NotFound("action", action)

@@ -48,8 +48,6 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "province": ("省份", "Province"),
     "postal_code": ("邮编", "Postal code"),
     "payment": ("支付方式", "Payment"),
-    "cod": ("货到付款 / 到店付款", "Cash on delivery / at pick-up"),
-    "stripe": ("银行卡（Stripe）", "Card (Stripe)"),
     "coupon": ("优惠码", "Coupon code"),
     "order": ("订单", "Order"),
     "order_placed": ("下单成功！", "Your order is placed!"),

@@ -18,13 +18,16 @@ from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import Conflict, DomainError, NotFound
 from app.inventory import service as inventory_service
 from app.merchants import service as merchants_service
-from app.orders import service as orders_service
+from app.orders import access as orders_access
+from app.orders import views as orders_views
 from app.orders.models import Order
+from app.orders.returns import service as orders_returns
+from app.payments import registry as payments_registry
 from app.retail import service as retail_service
 from app.retail.campaigns import rules as campaign_rules
 from app.retail.campaigns import service as campaigns_service
 from app.retail.schemas import CheckoutIn, CustomerCreate
-from app.trust import service as trust_service
+from app.trust import reviews as trust_reviews
 from app.trust.schemas import ReviewIn
 from app.web import i18n
 from app.web.pages import (
@@ -189,6 +192,7 @@ async def _checkout_page(request: Request, session: AsyncSession, principal: Pri
         return redirect("/cart")
     return render(request, "checkout.html", {
         "cart": cart, "stores": await _pickup_stores(session, cart), "signed_in": principal is not None,
+        "payment_options": payments_registry.offered(request.app.state.settings, "retail"),
         "values": values, "errors": errors, "key": values.get("key") or secrets.token_urlsafe(16)}, status=status)
 
 
@@ -245,8 +249,8 @@ async def _visible_order(request: Request, session: AsyncSession, order_id: str
     principal = await customer_of(request, session)
     if principal is not None:
         try:
-            order = await orders_service.get_visible(session, principal=principal, order_id=order_id)
-            return await orders_service.view(session, order=order), principal
+            order = await orders_access.get_visible(session, principal=principal, order_id=order_id)
+            return await orders_views.view(session, order=order), principal
         except NotFound:
             pass
     if order_id not in (read_cookie(request, ORDERS) or "").split(","):
@@ -254,13 +258,13 @@ async def _visible_order(request: Request, session: AsyncSession, order_id: str
     found = await session.get(Order, order_id)
     if found is None:
         raise NotFound("order", order_id)
-    return await orders_service.view(session, order=found), principal
+    return await orders_views.view(session, order=found), principal
 
 
 @router.get("/orders/{order_id}")
 async def order_page(request: Request, order_id: str, session: SessionDep, settings: SettingsDep) -> Response:
     order, principal = await _visible_order(request, session, order_id)
-    pay_secret = read_cookie(request, PAYMENT) if order["payment_method"] == "stripe" else None
+    pay_secret = read_cookie(request, PAYMENT) if payments_registry.prepaid(order["payment_method"]) else None
     return render(request, "order.html", {
         "order": order, "placed": request.query_params.get("placed") == "1", "customer": principal is not None,
         "notice": request.query_params.get("done"), "pay_secret": pay_secret if order["status"] ==
@@ -276,7 +280,7 @@ async def request_return(request: Request, order_id: str, session: SessionDep, s
         return redirect(f"/account/login?next=/orders/{order_id}")
     lines = [(ln["variant_id"], ln["quantity"] - ln["returned_quantity"]) for ln in order["lines"]
              if ln["quantity"] > ln["returned_quantity"]]
-    await orders_service.request_return(session, settings=settings, principal=principal, order_id=order_id,
+    await orders_returns.request_return(session, settings=settings, principal=principal, order_id=order_id,
                                         lines=lines, reason=str(form.get("reason", ""))[:500] or "-",
                                         kind="quality" if form.get("kind") == "quality" else "no_reason")
     return redirect(f"/orders/{order_id}?done=return")
@@ -293,7 +297,7 @@ async def review(request: Request, order_id: str, session: SessionDep) -> Respon
         review_in = ReviewIn.model_validate({"rating": form.get("rating"), "text": form.get("text", "")})
     except ValidationError as exc:
         return render(request, "error.html", {"messages": form_errors(exc)}, status=422)
-    await trust_service.add_review(session=session, principal=principal, order_id=order_id, review_in=review_in)
+    await trust_reviews.add_review(session=session, principal=principal, order_id=order_id, review_in=review_in)
     return redirect(f"/orders/{order_id}?done=review")
 
 
@@ -347,6 +351,6 @@ async def account(request: Request, session: SessionDep) -> Response:
     principal = await customer_of(request, session)
     if principal is None:
         return redirect("/account/login?next=/account")
-    orders, _ = await orders_service.list_for(session, principal=principal, status=None, channel=None, before=None,
+    orders, _ = await orders_access.list_for(session, principal=principal, status=None, channel=None, before=None,
                                               limit=50)
     return render(request, "account.html", {"orders": orders})

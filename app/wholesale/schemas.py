@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from app.core.schemas import Address, Amount, OutSchema, Schema, UtcDatetime
+from app.payments import registry
 
 MAX_LINES = 10_000
 Mode = Literal["all_or_nothing", "partial"]
-PaymentKind = Literal["terms", "stripe"]
+PaymentKind = Annotated[str, *registry.accepts("wholesale")]
 
 
 class BuyerCreate(Schema):

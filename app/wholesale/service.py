@@ -2,7 +2,7 @@
 
 A batch order is checked line by line but read and written set-based: one query for the variants of
 every SKU, one for their tiers, one for the buyer's price list, one (locking) read of stock, then the
-order core (`orders.service.place_orders`) with the set-based reservation of `inventory.bulk`.
+order core's placement (`orders.placing.pipeline`), which reserves and writes set-based too.
 
 Duplicate SKUs are *reported*, not merged: the first row with a SKU is taken, every later row with the
 same SKU is a line error (`duplicate_sku`) naming the first row, so a quantity is never silently added up.
@@ -11,12 +11,10 @@ Row numbers are 1-based positions in the JSON `lines` list, or line numbers in t
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, insert, select, update
@@ -30,13 +28,17 @@ from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
 from app.core.pagination import keyset_page
-from app.inventory import bulk as inventory_bulk
-from app.inventory.allocation import Need
+from app.db import one_of
+from app.inventory import service as inventory_service
+from app.inventory.allocation import Need, plan_delivery
+from app.inventory.service import Snapshot
 from app.merchants.models import Merchant
-from app.orders import service as orders_service
+from app.orders.access import get_visible
 from app.orders.models import Order
-from app.orders.service import DraftLine, OrderDraft
-from app.payments.providers import provider as payment_provider
+from app.orders.placing import pipeline
+from app.orders.placing.drafts import DraftLine, OrderDraft
+from app.orders.placing.pipeline import Priced
+from app.orders.views import view
 from app.wholesale import pricing
 from app.wholesale.csvfile import MalformedCsv, decode, parse_order_csv
 from app.wholesale.models import Buyer, BuyerPrice, Quote, QuoteLine, WholesaleOrder
@@ -192,7 +194,7 @@ class Outcome:
 
     results: list[dict[str, Any]]  # the public line results, in request order
     fields: list[str]  # where each line is in the request ("lines.17", "line 18")
-    stock: inventory_bulk.Availability
+    stock: Snapshot
     accepted: list[DraftLine] = field(default_factory=list)
 
     @property
@@ -204,6 +206,10 @@ class Outcome:
     def total(self) -> int:
         return sum(ln.quantity * ln.unit_price for ln in self.accepted)
 
+    @property
+    def rejected(self) -> int:
+        return sum(1 for r in self.results if r["status"] == "rejected")
+
 
 async def _catalog(session: AsyncSession, merchant_id: str, skus: set[str]) -> dict[str, CatalogItem]:
     rows = (await session.execute(
@@ -213,7 +219,7 @@ async def _catalog(session: AsyncSession, merchant_id: str, skus: set[str]) -> d
         .join(Product, Product.id == Variant.product_id)
         .join(Category, Category.slug == Product.category)
         .join(Merchant, Merchant.id == Variant.merchant_id)
-        .where(Variant.merchant_id == merchant_id, inventory_bulk.one_of(session, Variant.sku, list(skus))))).all()
+        .where(Variant.merchant_id == merchant_id, one_of(session, Variant.sku, list(skus))))).all()
     return {sku: CatalogItem(vid, pid, sku, title, category, returnable, price,
                              pricing.Terms(wholesale, moq, pack_size), bool(sellable), revision_id)
             for vid, pid, sku, title, category, returnable, price, wholesale, moq, pack_size, sellable, revision_id
@@ -225,7 +231,7 @@ async def _tiers(session: AsyncSession, variant_ids: list[str]) -> dict[str, lis
     if variant_ids:
         rows = (await session.execute(
             select(PriceTier.variant_id, PriceTier.min_qty, PriceTier.unit_price)
-            .where(inventory_bulk.one_of(session, PriceTier.variant_id, variant_ids)))).all()
+            .where(one_of(session, PriceTier.variant_id, variant_ids)))).all()
         for vid, min_qty, price in rows:
             tiers[vid].append(Tier(min_qty, price))
     return tiers
@@ -244,9 +250,10 @@ def _reject(result: dict[str, Any], code: str, message: str) -> None:
     result.update(status="rejected", error_code=code, error=message, unit_price=None, total=None)
 
 
-async def _evaluate(session: AsyncSession, *, buyer: Buyer, lines: Sequence[RequestLine], mode: str, lock: bool,
+async def _evaluate(session: AsyncSession, *, buyer: Buyer, lines: Sequence[RequestLine], mode: str,
                     quoted: dict[str, int] | None) -> Outcome:
-    """Check and price every line; in partial mode lines without stock are rejected, the rest accepted."""
+    """Check and price every line; in partial mode lines without stock are rejected, the rest accepted. Reads only:
+    the stock read is what the orders' takes are planned from, and placing them checks every take again."""
     catalog = await _catalog(session, buyer.merchant_id, {ln.sku for ln in lines})
     tiers = await _tiers(session, [c.variant_id for c in catalog.values() if c.terms.wholesale and c.sellable])
     own = await _buyer_tiers(session, buyer.id)
@@ -281,11 +288,12 @@ async def _evaluate(session: AsyncSession, *, buyer: Buyer, lines: Sequence[Requ
                                     quantity=ln.quantity, buyer_tiers=own.get(item.variant_id, ())))
         result.update(unit_price=price, total=price * ln.quantity)
         candidates.append((result, item, ln.quantity))
-    stock = await inventory_bulk.availability(session, merchant_id=buyer.merchant_id,
-                                              variant_ids=[c[1].variant_id for c in candidates], lock=lock)
+    stock = await inventory_service.read_snapshot(session, merchant_id=buyer.merchant_id,
+                                                  variant_ids=sorted({c[1].variant_id for c in candidates}))
     live = candidates
     while live:
-        planned = inventory_bulk.plan([Need(item.variant_id, q) for _, item, q in live], stock)
+        planned = plan_delivery(sorted((Need(item.variant_id, q) for _, item, q in live), key=lambda n: n.variant_id),
+                                stock.available, stock.kinds)
         if not planned.short:
             break
         short = set(planned.short)
@@ -328,91 +336,84 @@ class OrderRequest:
     on_placed: Callable[[str], Awaitable[None]] | None = None  # runs in the order's transaction
 
 
+@dataclass
+class _Priced(Priced):
+    outcome: Outcome | None = None
+    payment_terms_days: int = 0
+
+
+class _BatchOrder:
+    """A buyer's batch order as a placement channel: priced from its lines, one order, the buyer's credit checked
+    in the placing transaction with the buyer locked, the wholesale record and the caller's step written after."""
+
+    name = "wholesale"
+    lookup_first = True  # pricing reads thousands of lines: a retry is answered before it
+
+    def __init__(self, *, principal: Principal, request: OrderRequest, buyer_id: str) -> None:
+        self.principal, self.request, self.buyer_id = principal, request, buyer_id
+
+    async def price(self, session: AsyncSession) -> _Priced:
+        buyer = await _owned_buyer(session, self.principal.tenant, self.buyer_id)
+        outcome = await _evaluate(session, buyer=buyer, lines=self.request.lines, mode=self.request.mode,
+                                  quoted=self.request.quoted)
+        _refuse_if_needed(outcome, self.request.mode)
+        fulfilment: dict[str, Any] = {"type": "delivery"}
+        if self.request.ship_to:
+            fulfilment["address"] = self.request.ship_to
+        draft = OrderDraft(merchant_id=buyer.merchant_id, channel="wholesale", lines=outcome.accepted,
+                           payment_method=self.request.payment, currency=buyer.currency, fulfilment=fulfilment,
+                           buyer_id=buyer.id, charge_shipping=False, stock=outcome.stock)
+        return _Priced([draft], writes_before=True, writes_after=True, outcome=outcome,
+                       payment_terms_days=buyer.payment_terms_days)
+
+    async def before(self, session: AsyncSession, priced: _Priced) -> None:
+        """Orders of one buyer are checked against its open credit one after the other (the buyer row locked)."""
+        buyer = await _owned_buyer(session, self.principal.tenant, self.buyer_id, lock=True)
+        if self.request.payment != "terms":
+            return
+        credit = pricing.Credit(buyer.credit_limit, await _credit_used(session, buyer.id))
+        total = priced.total
+        if not credit.allows(total):
+            raise CreditLimitExceeded(
+                f"the order total {total} exceeds the open credit {credit.open} "
+                f"(limit {credit.limit}, unpaid {credit.used})",
+                extra={"order_total": total, "credit_limit": credit.limit, "credit_used": credit.used,
+                       "open_credit": credit.open, "currency": buyer.currency})
+
+    async def after(self, session: AsyncSession, priced: _Priced, orders: Sequence[dict[str, Any]]) -> None:
+        order = orders[0]
+        assert priced.outcome is not None
+        created = datetime.fromisoformat(order["created_at"])
+        await session.execute(insert(WholesaleOrder).values(
+            order_id=order["id"], merchant_id=order["merchant_id"], buyer_id=self.buyer_id,
+            source=self.request.source, mode=self.request.mode, rejected_lines=priced.outcome.rejected,
+            due_at=self._due(priced, created), created_at=created))
+        if self.request.on_placed is not None:
+            await self.request.on_placed(order["id"])
+
+    def answer(self, priced: _Priced, orders: list[dict[str, Any]], payment: dict[str, Any] | None
+               ) -> dict[str, Any]:
+        assert priced.outcome is not None
+        return {"order": orders[0], "lines": priced.outcome.results, "accepted": len(priced.outcome.accepted),
+                "rejected": priced.outcome.rejected,
+                "due_at": _iso(self._due(priced, datetime.fromisoformat(orders[0]["created_at"]))),
+                "payment": payment}
+
+    def _due(self, priced: _Priced, created: datetime) -> datetime | None:
+        return pricing.due_at(created, priced.payment_terms_days) if self.request.payment == "terms" else None
+
+
 async def place_order(*, session: AsyncSession, settings: Settings, principal: Principal, request: OrderRequest,
                       idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
-    """Check, price, reserve and place a batch order for the calling buyer; all or nothing, or partial.
-
-    Terms orders lock the buyer row first, so concurrent orders of one buyer are checked against its
-    open credit one after the other. Stripe orders are priced once without locks to start the payment
-    outside any transaction, then again inside it: if stock moved meanwhile and the total changed,
-    the order is refused (409) and the payment cancelled.
-    """
+    """Check, price, reserve and place a batch order for the calling buyer; all or nothing, or partial
+    (`pipeline.place`). Stripe orders are priced once to start the payment; if stock moves before the order is
+    placed and its total changes, the order is refused (409) and the payment cancelled."""
     if request.merchant_id != principal.tenant or principal.subject_id is None:
         raise NotFound("merchant", request.merchant_id)
-    buyer_id = principal.subject_id
-    scope = principal.scope
-    if idempotency_key:
-        found = await idempotency.lookup(session, scope=scope, key=idempotency_key, fingerprint=request.fingerprint)
-        if found is not None:
-            return found
-    method = payment_provider(settings, request.payment)
-    payment: dict[str, Any] | None = None
-    if method.prepaid:
-        buyer = await _owned_buyer(session, principal.tenant, buyer_id)
-        outcome = await _evaluate(session, buyer=buyer, lines=request.lines, mode=request.mode, lock=False,
-                                  quoted=request.quoted)
-        _refuse_if_needed(outcome, request.mode)
-        payment_id, currency = new_id("pay"), buyer.currency
-        await session.rollback()  # hold no locks while the provider is called
-        started = await method.start(payment_id=payment_id, amount=outcome.total, currency=currency,
-                                     metadata={"buyer_id": buyer_id})
-        payment = {"id": payment_id, "provider": method.name, "amount": outcome.total, "currency": currency,
-                   "client_secret": started.client_secret, "provider_ref": started.provider_ref}
-
-    async def work() -> tuple[int, dict[str, Any]]:
-        buyer = await _owned_buyer(session, principal.tenant, buyer_id, lock=True)
-        outcome = await _evaluate(session, buyer=buyer, lines=request.lines, mode=request.mode, lock=True,
-                                  quoted=request.quoted)
-        _refuse_if_needed(outcome, request.mode)
-        total = outcome.total
-        if payment is not None and total != payment["amount"]:
-            raise Conflict("stock changed while the payment was being prepared; send the order again")
-        if request.payment == "terms":
-            credit = pricing.Credit(buyer.credit_limit, await _credit_used(session, buyer.id))
-            if not credit.allows(total):
-                raise CreditLimitExceeded(
-                    f"the order total {total} exceeds the open credit {credit.open} "
-                    f"(limit {credit.limit}, unpaid {credit.used})",
-                    extra={"order_total": total, "credit_limit": credit.limit, "credit_used": credit.used,
-                           "open_credit": credit.open, "currency": buyer.currency})
-        fulfilment: dict[str, Any] = {"type": "delivery"}
-        if request.ship_to:
-            fulfilment["address"] = request.ship_to
-        draft = OrderDraft(merchant_id=buyer.merchant_id, channel="wholesale", lines=outcome.accepted,
-                           payment_method=request.payment, currency=buyer.currency, fulfilment=fulfilment,
-                           buyer_id=buyer.id, charge_shipping=False,
-                           payment_id=payment["id"] if payment else None)
-        checkout_id = new_id("chk")
-        order = (await orders_service.place_orders(session, drafts=[draft], checkout_id=checkout_id,
-                                                   hold_minutes=settings.shop_order_hold_minutes,
-                                                   reserve=partial(inventory_bulk.reserve_order,
-                                                                   stock=outcome.stock)))[0]
-        now = datetime.fromisoformat(order["created_at"])
-        due = pricing.due_at(now, buyer.payment_terms_days) if request.payment == "terms" else None
-        rejected = sum(1 for r in outcome.results if r["status"] == "rejected")
-        await session.execute(insert(WholesaleOrder).values(
-            order_id=order["id"], merchant_id=buyer.merchant_id, buyer_id=buyer.id, source=request.source,
-            mode=request.mode, rejected_lines=rejected, due_at=due, created_at=now))
-        out: dict[str, Any] = {"order": order, "lines": outcome.results, "accepted": len(outcome.accepted),
-                               "rejected": rejected, "due_at": _iso(due), "payment": None}
-        if payment is not None:
-            await orders_service.record_payment(
-                session, payment_id=payment["id"], checkout_id=checkout_id, provider_name=payment["provider"],
-                provider_ref=payment["provider_ref"], amount=payment["amount"], currency=payment["currency"])
-            out["payment"] = {k: payment[k] for k in ("id", "provider", "amount", "currency", "client_secret")}
-        if request.on_placed is not None:
-            await request.on_placed(order["id"])
-        return 201, out
-
-    try:
-        return await idempotency.run_idempotent(session, scope=scope, key=idempotency_key,
-                                                fingerprint=request.fingerprint, work=work)
-    except BaseException:
-        await session.rollback()
-        if payment is not None and payment["provider_ref"]:
-            with contextlib.suppress(Exception):  # an unconfirmed intent expires on its own; nothing was charged
-                await method.cancel(provider_ref=payment["provider_ref"])
-        raise
+    channel = _BatchOrder(principal=principal, request=request, buyer_id=principal.subject_id)
+    return await pipeline.place(session, settings=settings, channel=channel, request=pipeline.Request(
+        scope=principal.scope, key=idempotency_key, fingerprint=request.fingerprint, payment_method=request.payment,
+        hold_minutes=settings.shop_order_hold_minutes))
 
 
 def json_lines(lines: Sequence[tuple[str, int]]) -> list[RequestLine]:
@@ -435,10 +436,10 @@ def csv_lines(body: bytes) -> list[RequestLine]:
 async def reorder(*, session: AsyncSession, settings: Settings, principal: Principal, order_id: str, mode: str,
                   payment: str | None, idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
     """Order again what an earlier wholesale order of this buyer contained, at today's prices."""
-    order = await orders_service.get_visible(session, principal=principal, order_id=order_id)
+    order = await get_visible(session, principal=principal, order_id=order_id)
     if order.channel != "wholesale":
         raise NotFound("wholesale order", order_id)
-    previous = await orders_service.view(session, order=order)
+    previous = await view(session, order=order)
     lines = json_lines([(ln["sku"], ln["quantity"]) for ln in previous["lines"]])
     method = payment or order.payment_method
     request = OrderRequest(

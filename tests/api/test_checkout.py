@@ -212,3 +212,20 @@ async def test_an_order_number_drawn_twice_is_refused_whole_and_placed_when_sent
     assert again.json()["orders"][0]["number"] != taken
     assert len((await client.get("/v1/orders", headers=s.m.headers)).json()["items"]) == 2
     assert await f.levels(app) == await f.ledger(app)
+
+
+async def test_a_guests_key_reused_with_another_email_is_a_conflict_not_a_second_order(client: httpx.AsyncClient,
+                                                                                       app):
+    s = await f.shop(client, on_hand=10)
+    first = await client.post("/v1/checkout", json=f.checkout_body([(s.variant_id, 2)], email="a@example.com"),
+                              headers={"Idempotency-Key": "guest-key"})
+    assert first.status_code == 201, first.text
+    changed = await client.post("/v1/checkout", json=f.checkout_body([(s.variant_id, 2)], email="b@example.com"),
+                                headers={"Idempotency-Key": "guest-key"})
+    assert changed.status_code == 409 and "different request" in changed.json()["detail"]
+    # The same request again is the same answer, and it is given only to the request that matches it.
+    again = await client.post("/v1/checkout", json=f.checkout_body([(s.variant_id, 2)], email="a@example.com"),
+                              headers={"Idempotency-Key": "guest-key"})
+    assert again.status_code == 201 and again.json() == first.json()
+    assert (await f.levels(app))[(s.warehouse["id"], s.variant_id)] == (10, 2)
+    assert len((await client.get("/v1/orders", headers=s.m.headers)).json()["items"]) == 1

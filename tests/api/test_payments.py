@@ -5,7 +5,7 @@ from datetime import timedelta
 import httpx
 
 from app.core import clock
-from app.orders.service import expire_holds
+from app.orders.cancellation import expire_holds
 from tests import factories as f
 from tests.conftest import WEBHOOK_SECRET
 from tests.fakes.stripe_server import FakeStripe, sign_payload
@@ -133,3 +133,34 @@ async def test_failed_reservation_cancels_the_intent(client: httpx.AsyncClient, 
     r = await client.post("/v1/checkout", json=f.checkout_body([(s.variant_id, 2)], method="stripe"))
     assert r.status_code == 409
     assert [pi["status"] for pi in fake_stripe.payment_intents.values()] in ([], ["canceled"])
+
+
+async def test_a_provider_the_platform_has_no_settings_for_is_neither_offered_nor_listening(db_url: str):
+    """Without STRIPE_API_KEY, Stripe's webhook is 404 (not a 5xx, and not the 400 of a bad signature), a checkout
+    asking for Stripe is refused naming `payment_method`, and the storefront does not offer it."""
+    from app.core import clock as app_clock
+    from app.main import create_app
+    from app.web import security
+    from tests.conftest import _empty_tables, make_settings
+
+    await _empty_tables(db_url)
+    app_clock.reset()
+    app = create_app(make_settings(db_url, stripe_api_key=None, stripe_webhook_secret=None))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+            s = await f.shop(c, on_hand=5)
+            hook = await c.post("/v1/payments/stripe/webhook", content=b"{}",
+                                headers={"Stripe-Signature": "t=1,v1=00", "content-type": "application/json"})
+            assert hook.status_code == 404, hook.text
+            assert hook.headers["content-type"].startswith("application/problem+json")
+            r = await c.post("/v1/checkout", json=f.checkout_body([(s.variant_id, 1)], method="stripe"))
+            assert r.status_code == 422, r.text
+            assert [e["field"] for e in r.json()["errors"]] == ["payment_method"]
+            assert (await c.post("/v1/checkout", json=f.checkout_body([(s.variant_id, 1)]))).status_code == 201
+            cart = (await c.post("/v1/carts")).json()
+            await c.post(f"/v1/carts/{cart['id']}/items", json={"variant_id": s.variant_id, "quantity": 1})
+            c.cookies.set("cart", security.sign(app.state.secret_key, "cart", cart["id"]))
+            page = await c.get("/checkout")
+            assert 'value="cod"' in page.text and 'value="stripe"' not in page.text
+    finally:
+        await app.state.engine.dispose()

@@ -15,7 +15,7 @@ import httpx
 from app.core import clock
 from app.core.clock import SHANGHAI
 from app.orders import rules
-from app.orders import service as orders_service
+from app.orders.returns import service as orders_returns
 from tests import factories as f
 from tests.conftest import WEBHOOK_SECRET
 
@@ -81,7 +81,7 @@ async def _returns(client: httpx.AsyncClient, headers: dict[str, str], order_id:
 
 
 async def _run_refund_job(app: Any) -> int:
-    return await orders_service.refund_due_returns(app.state.sessionmaker, app.state.settings)
+    return await orders_returns.refund_due_returns(app.state.sessionmaker, app.state.settings)
 
 
 # ---- C29: the window -------------------------------------------------------------------------------------
@@ -432,6 +432,6 @@ def test_the_refund_job_runs_inside_serve_and_from_the_cli():
     from app.cli import cli
     from app.jobs import all_jobs
 
-    assert any(j.run is orders_service.refund_due_returns for j in all_jobs())
+    assert any(j.run is orders_returns.refund_due_returns for j in all_jobs())
     assert "refund-due-returns" in CliRunner().invoke(cli, ["--help"]).output
     assert rules.REFUND_DAYS_AFTER_RECEIPT == 7

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from app.community.service import close_due_group_buys
 from app.core import clock
+from app.orders.cancellation import expire_holds
 from app.orders.models import Order
-from app.orders.service import expire_holds
 from tests import factories as f
 from tests.conftest import WEBHOOK_SECRET
 from tests.fakes.stripe_server import FakeStripe

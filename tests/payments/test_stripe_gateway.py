@@ -1,4 +1,4 @@
-"""Drive app.payments.stripe_gateway through the real stripe SDK against the local FakeStripe."""
+"""Drive app.payments.stripe.gateway through the real stripe SDK against the local FakeStripe."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import stripe
 
-from app.payments import stripe_gateway as gw
-from app.payments.stripe_gateway import InvalidWebhook, PaymentGatewayError, StripeConfig
+from app.payments.stripe import gateway as gw
+from app.payments.stripe.gateway import InvalidWebhook, PaymentGatewayError, StripeConfig
 from tests.fakes.stripe_server import FakeStripe, parse_form, sign_payload
 
 API_KEY = "sk_test_liutong_gateway"

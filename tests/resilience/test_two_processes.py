@@ -16,8 +16,8 @@ from app.core import clock
 from app.core.models import OutboxEvent
 from app.db import make_engine, make_sessionmaker
 from app.inventory import service as inventory_service
+from app.orders.cancellation import expire_holds
 from app.orders.models import Order
-from app.orders.service import expire_holds
 from tests import factories as f
 from tests.conftest import _empty_tables
 from tests.resilience.servers import Server, free_port

@@ -83,7 +83,7 @@ async def test_regulator_export_streams_the_period_as_csv(client: httpx.AsyncCli
 
 
 async def test_export_spans_many_batches(client: httpx.AsyncClient, admin_headers, monkeypatch):
-    from app.trust import service
+    from app.trust import export as service
 
     monkeypatch.setattr(service, "EXPORT_BATCH", 2)
     shop = await f.shop(client, on_hand=50)
@@ -150,7 +150,7 @@ async def test_an_exports_batches_leave_no_cyclic_garbage(client: httpx.AsyncCli
     """The workers collect old objects rarely (`app.main.GC_THRESHOLDS`): garbage that only the cycle
     collector frees, made per batch, grew a worker by 17 MiB per 200,000 exported rows. Exporting the same
     orders in 8 batches must leave no more of it than in one."""
-    from app.trust import service
+    from app.trust import export as service
 
     shop = await f.shop(client, on_hand=50)
     start = clock.utcnow() - timedelta(minutes=1)

@@ -94,7 +94,7 @@ async def test_no_one_deletes_a_review_merchant_replies_admin_masks(client: http
 
 async def test_credit_counts_fulfilment_speed_and_returns_and_is_recomputable(client: httpx.AsyncClient, app,
                                                                             admin_headers):
-    from app.trust import service as trust_service
+    from app.trust import reputation as trust_reputation
 
     shop = await f.shop(client, on_hand=50)
     buyer = await f.customer(client)
@@ -113,7 +113,7 @@ async def test_credit_counts_fulfilment_speed_and_returns_and_is_recomputable(cl
     # 600 + 10 (one 5-star rating) + 50 (all shipped within 48 h) − 20 (2 of 10 returned) − 40 (upheld complaint)
     assert (await client.get(f"/v1/merchants/{shop.m.id}")).json()["credit_score"] == 600
     async with app.state.sessionmaker() as s:
-        running = await trust_service.credit_facts(s, merchant_id=shop.m.id)
-        rebuilt = await trust_service.recompute_credit(s, merchant_id=shop.m.id)
+        running = await trust_reputation.credit_facts(s, merchant_id=shop.m.id)
+        rebuilt = await trust_reputation.recompute_credit(s, merchant_id=shop.m.id)
     assert running == rebuilt
     assert (rebuilt.shipped_orders, rebuilt.shipped_within_48h, rebuilt.returned_orders) == (10, 10, 2)

@@ -2,7 +2,7 @@ import httpx
 from sqlalchemy import select
 
 from app.core.models import OutboxEvent
-from app.trust import service as trust_service
+from app.trust import sellers as trust_sellers
 from tests import factories as f
 from tests.trust.helpers import order_for, ship_and_deliver
 
@@ -83,10 +83,10 @@ async def test_one_persons_yearly_sales_across_shops_are_flagged_over_100k(clien
     await _sell(client, first, 6_000_000)  # ¥60,000
     await _sell(client, other, 9_000_000)  # someone else: not added to this person
     factory, settings = app.state.sessionmaker, app.state.settings
-    assert await trust_service.flag_individual_turnover(factory, settings) == 0
+    assert await trust_sellers.flag_individual_turnover(factory, settings) == 0
     await _sell(client, second, 4_000_100)  # ¥40,001: together ¥100,001
-    assert await trust_service.flag_individual_turnover(factory, settings) == 2
-    assert await trust_service.flag_individual_turnover(factory, settings) == 0  # once a year
+    assert await trust_sellers.flag_individual_turnover(factory, settings) == 2
+    assert await trust_sellers.flag_individual_turnover(factory, settings) == 0  # once a year
     flagged = (await client.get("/v1/admin/sellers-over-threshold", headers=admin_headers)).json()["items"]
     assert sorted(x["merchant_id"] for x in flagged) == sorted([first.id, second.id])
     assert {x["person_yearly_sales"] for x in flagged} == {10_000_100}

@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from app.core import clock
-from app.trust import service as trust_service
+from app.trust import sellers as trust_sellers
 from tests import factories as f
 
 # Codes published on business licences (GB 32100-2015), and the same codes with one character changed.
@@ -79,10 +79,10 @@ async def test_overdue_reverification_is_flagged_then_blocks_new_listings(client
     m = await f.merchant(client)
     await f.product(client, m)
     clock.travel(timedelta(days=150))
-    assert await trust_service.flag_overdue_reverification(app.state.sessionmaker, app.state.settings) == 0
+    assert await trust_sellers.flag_overdue_reverification(app.state.sessionmaker, app.state.settings) == 0
     clock.travel(timedelta(days=35))  # past six months
-    assert await trust_service.flag_overdue_reverification(app.state.sessionmaker, app.state.settings) == 1
-    assert await trust_service.flag_overdue_reverification(app.state.sessionmaker, app.state.settings) == 0
+    assert await trust_sellers.flag_overdue_reverification(app.state.sessionmaker, app.state.settings) == 1
+    assert await trust_sellers.flag_overdue_reverification(app.state.sessionmaker, app.state.settings) == 0
     due = (await client.get("/v1/admin/merchants-due-reverification", headers=admin_headers)).json()["items"]
     assert [d["merchant_id"] for d in due] == [m.id]
     # Flagged but within the grace period: still allowed.
@@ -94,5 +94,5 @@ async def test_overdue_reverification_is_flagged_then_blocks_new_listings(client
     assert len((await client.get("/v1/products", params={"merchant_id": m.id})).json()["items"]) == 2
     await client.post(f"/v1/admin/merchants/{m.id}/verify", headers=admin_headers)
     assert (await client.post("/v1/products", headers=m.headers, json=f.product_body())).status_code == 201
-    await trust_service.flag_overdue_reverification(app.state.sessionmaker, app.state.settings)
+    await trust_sellers.flag_overdue_reverification(app.state.sessionmaker, app.state.settings)
     assert (await client.get("/v1/admin/merchants-due-reverification", headers=admin_headers)).json()["items"] == []

@@ -1,4 +1,4 @@
-"""An order's rows are built in Python for every database (`orders.service._build`). On PostgreSQL they reach
+"""An order's rows are built in Python for every database (`orders.placing.drafts.build`). On PostgreSQL they reach
 the table as JSON (`jsonb_populate_recordset`), where a missing key is written as NULL, not as the column's
 default: every column with a default must be set by the builder, and no key may name a column that is not there.
 """
@@ -11,7 +11,7 @@ from typing import cast
 from sqlalchemy import Table
 
 from app.orders.models import Order, OrderLine
-from app.orders.service import DraftLine, OrderDraft, Promotion, _build
+from app.orders.placing.drafts import DraftLine, OrderDraft, PromotionTerms, build
 
 
 def _with_default(table: Table) -> set[str]:
@@ -23,8 +23,9 @@ def test_order_rows_set_every_defaulted_column_and_name_only_real_ones() -> None
                      returnable=True, quantity=2, unit_price=1_500)
     draft = OrderDraft(merchant_id="mer_1", channel="retail", lines=[line], payment_method="stripe", currency="CNY",
                        fulfilment={"type": "pickup"}, pickup_location_id="loc_1", customer_id="cus_1",
-                       promotion=Promotion(code="TEN", kind="percent", value=10))
-    placed = _build(draft, checkout_id="chk_1", now=datetime(2026, 11, 28, tzinfo=UTC), hold_minutes=30)
+                       promotion=PromotionTerms(code="TEN", kind="percent", value=10))
+    placed = build(draft, checkout_id="chk_1", payment_id="pay_1", now=datetime(2026, 11, 28, tzinfo=UTC),
+                   hold_minutes=30)
     for table, rows in ((cast(Table, Order.__table__), [placed.order]),
                         (cast(Table, OrderLine.__table__), placed.lines)):
         columns = {c.name for c in table.columns}

@@ -5,6 +5,7 @@ import itertools
 import pytest
 
 from app.orders.states import EVENTS, STATUSES, InvalidTransition, initial_status, next_status
+from app.payments import registry
 
 ALLOWED = {
     ("pending_payment", "pay"): "paid",
@@ -38,6 +39,6 @@ def test_no_cancel_after_shipping() -> None:
 
 
 def test_initial_status_by_payment_method() -> None:
-    assert initial_status("stripe") == "pending_payment"
-    assert initial_status("cod") == "confirmed"
-    assert initial_status("terms") == "confirmed"
+    assert initial_status(prepaid=registry.prepaid("stripe")) == "pending_payment"
+    assert initial_status(prepaid=registry.prepaid("cod")) == "confirmed"
+    assert initial_status(prepaid=registry.prepaid("terms")) == "confirmed"

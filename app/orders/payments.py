@@ -1,0 +1,208 @@
+"""Money in and out of orders: payments recorded and confirmed, refunds owed and carried out, credit terms.
+
+Payment provider calls never happen inside a transaction: refunds are recorded as `pending` and carried out
+after the commit by `settle_refunds` (and retried by a job)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.core import events
+from app.core.auth import Principal
+from app.core.clock import utcnow
+from app.core.errors import Conflict
+from app.core.ids import new_id
+from app.core.logging import get_logger
+from app.orders.access import get_visible, merchant_only
+from app.orders.lifecycle import move
+from app.orders.models import (
+    Order,
+    Payment,
+    ProcessedWebhook,
+    Refund,
+    ReturnRequest,
+)
+from app.orders.returns.history import return_step
+from app.orders.views import view
+from app.payments import base as payments_base
+from app.payments import registry
+from app.payments.base import Paid
+
+log = get_logger("app.orders")
+
+
+async def record_payment(session: AsyncSession, *, payment_id: str, checkout_id: str, provider_name: str,
+                         provider_ref: str | None, amount: int, currency: str) -> None:
+    """The payment a checkout started (before its transaction); its orders carry `payment_id`."""
+    await session.execute(insert(Payment).values(
+        id=payment_id, checkout_id=checkout_id, provider=provider_name, provider_ref=provider_ref, amount=amount,
+        currency=currency, status="pending", created_at=utcnow()))
+
+
+
+async def record_refund(session: AsyncSession, order: Order, amount: int, reason: str) -> str | None:
+    """Owe `amount` back to the payer: a pending refund row, carried out after commit."""
+    if amount <= 0:
+        return None
+    refund_id = new_id("ref")
+    await session.execute(insert(Refund).values(
+        id=refund_id, order_id=order.id, merchant_id=order.merchant_id, payment_id=order.payment_id,
+        provider=order.payment_method, amount=amount, reason=reason, status="pending", created_at=utcnow()))
+    order.refunded += amount
+    order.payment_status = "refunded" if order.refunded >= order.total else "partially_refunded"
+    await events.emit(session, kind="refund.created", merchant_id=order.merchant_id,
+                      payload={"order_id": order.id, "refund_id": refund_id, "amount": amount, "reason": reason})
+    return refund_id
+
+
+
+async def settle_refunds(session: AsyncSession, *, settings: Settings, refund_ids: Sequence[str]) -> bool:
+    """Carry out pending refunds through their provider, after the commit that recorded them.
+
+    Returns True when all succeeded. A failure leaves the refund pending for `retry_refunds`.
+    """
+    ok = True
+    for refund_id in refund_ids:
+        refund = await session.get(Refund, refund_id)
+        if refund is None or refund.status != "pending":
+            continue
+        payment_ref = None
+        if refund.payment_id:
+            payment = await session.get(Payment, refund.payment_id)
+            payment_ref = payment.provider_ref if payment else None
+        await session.commit()  # no transaction open while we talk to the provider
+        try:
+            gateway = registry.gateway(settings, refund.provider)
+            ref = await gateway.refund(provider_ref=payment_ref, amount=refund.amount, refund_id=refund.id)
+        except Exception as exc:
+            log.warning("refund_failed", refund_id=refund_id, error=str(exc))
+            ok = False
+            continue
+        settled = await session.execute(update(Refund).where(Refund.id == refund_id, Refund.status == "pending")
+                                        .values(status="succeeded", provider_ref=ref))
+        if settled.rowcount != 1:  # type: ignore[attr-defined]  # another worker settled it meanwhile
+            await session.commit()
+            continue
+        if refund.reason == "return":
+            await _return_refunded(session, refund_id)
+        await events.emit(session, kind="refund.succeeded", merchant_id=refund.merchant_id,
+                          payload={"refund_id": refund_id, "order_id": refund.order_id, "amount": refund.amount})
+        await session.commit()
+    return ok
+
+
+async def _return_refunded(session: AsyncSession, refund_id: str) -> None:
+    """The provider paid a return's refund: the return is refunded."""
+    ret = await session.scalar(select(ReturnRequest).where(ReturnRequest.refund_id == refund_id,
+                                                           ReturnRequest.status == "refund_pending"))
+    if ret is not None:
+        ret.refunded_at = utcnow()
+        await return_step(session, ret, "refunded", "system", "refund paid through the payment method")
+
+
+async def retry_refunds(factory: async_sessionmaker[AsyncSession], settings: Settings, limit: int = 100) -> int:
+    """Job: retry refunds left pending by a provider failure."""
+    async with factory() as session:
+        ids = list((await session.scalars(select(Refund.id).where(Refund.status == "pending")
+                                          .order_by(Refund.id).limit(limit))).all())
+        await session.commit()
+        if ids:
+            await settle_refunds(session, settings=settings, refund_ids=ids)
+    return len(ids)
+
+
+def install() -> None:
+    """Payment notifications reach the order core through `payment_succeeded` (the payments package never imports
+    orders)."""
+    payments_base.install(paid=payment_succeeded)
+
+
+async def payment_succeeded(session: AsyncSession, settings: Settings, notice: Paid) -> bool:
+    """A provider says the money arrived: the payment's orders become paid. Each event id counts once.
+
+    An order cancelled meanwhile (its hold expired) is refunded at once: money is never kept for
+    goods that are no longer reserved. Returns False for a duplicate event.
+    """
+    provider_name, event_id, provider_ref = notice.provider, notice.event_id, notice.provider_ref
+    amount_received = notice.amount_received
+    try:
+        await session.execute(insert(ProcessedWebhook).values(id=new_id("whk"), provider=provider_name,
+                                                              event_id=event_id, kind=notice.event_kind,
+                                                              created_at=utcnow()))
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        return False
+    payment = await session.scalar(select(Payment).where(Payment.provider == provider_name,
+                                                        Payment.provider_ref == provider_ref).with_for_update())
+    if payment is None:
+        log.warning("payment_unknown", provider_ref=provider_ref, event_id=event_id)
+        await session.commit()
+        return True
+    if amount_received is not None and amount_received != payment.amount:
+        log.error("payment_amount_mismatch", payment_id=payment.id, expected=payment.amount, got=amount_received)
+    payment.status = "succeeded"
+    orders = (await session.scalars(select(Order).where(Order.payment_id == payment.id).order_by(Order.id)
+                                    .with_for_update())).all()
+    refunds: list[str] = []
+    now = utcnow()
+    for order in orders:
+        if order.payment_status != "unpaid":
+            continue
+        order.payment_status, order.paid_at = "paid", now
+        if order.status == "pending_payment":
+            await move(session, order, "pay")  # emits order.paid
+            order.hold_expires_at = None
+        elif order.status == "cancelled":
+            refund_id = await record_refund(session, order, order.total, "paid_after_cancel")
+            if refund_id:
+                refunds.append(refund_id)
+    await session.commit()
+    await settle_refunds(session, settings=settings, refund_ids=refunds)
+    return True
+
+
+
+async def cancel_payment_if_unused(session: AsyncSession, settings: Settings, payment_id: str) -> None:
+    payment = await session.get(Payment, payment_id)
+    open_orders = await session.scalar(select(Order.id).where(Order.payment_id == payment_id,
+                                                             Order.status != "cancelled").limit(1))
+    await session.commit()
+    if payment is None or open_orders or payment.status != "pending" or not payment.provider_ref:
+        return
+    try:
+        await registry.gateway(settings, payment.provider).cancel(provider_ref=payment.provider_ref)
+    except Exception as exc:
+        log.warning("payment_cancel_failed", payment_id=payment_id, error=str(exc))
+        return
+    await session.execute(update(Payment).where(Payment.id == payment_id, Payment.status == "pending")
+                          .values(status="cancelled"))
+    await session.commit()
+
+
+
+async def mark_paid(session: AsyncSession, *, principal: Principal, order_id: str) -> dict[str, Any]:
+    """The merchant records that a buyer paid an order bought on credit terms.
+
+    The buyer's open credit is derived from its unpaid terms orders, so it grows back by this order's total.
+    """
+    merchant_only(principal)
+    order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
+    if order.payment_method != "terms":
+        raise Conflict(f"only orders on payment terms are marked paid by hand (this one is {order.payment_method})")
+    if order.status == "cancelled":
+        raise Conflict("the order is cancelled")
+    if order.payment_status != "unpaid":
+        raise Conflict(f"the order is already {order.payment_status}")
+    order.payment_status, order.paid_at, order.updated_at = "paid", utcnow(), utcnow()
+    await events.emit(session, kind="order.paid", merchant_id=order.merchant_id,
+                      payload={"order_id": order.id, "method": "terms", "amount": order.total})
+    out = await view(session, order=order)
+    await session.commit()
+    return out

@@ -1,0 +1,209 @@
+"""Placing orders: reserve their stock and write their rows, all or nothing, or nothing at all.
+
+`place` takes the orders' rows (`drafts.build`) and the planned takes of their stock, in the (variant, location)
+order every stock writer locks in, and either reserves every take and writes the orders, their lines, the
+allocations, the `reserve` ledger rows, the outbox events and the Idempotency-Key's answer, or, if a take no longer
+fits (a concurrent order took the units since the plan was read), writes nothing and says which variants are short.
+
+On PostgreSQL that is one statement (`_PG_PLACE`, below): it locks every planned level, decides once they are all
+locked whether every take still fits, and only then takes them and inserts the rows. FOR UPDATE returns the latest
+committed version of a row it waited for, so what it checks is what the level holds once locked. On SQLite, whose
+writers are serialised, the same happens one statement at a time (`inventory.service.take_sqlite`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import orjson
+from sqlalchemy import DateTime, Table, bindparam, insert, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import events, idempotency
+from app.core.errors import TryAgain
+from app.core.ids import new_id
+from app.db import dialect_of, execute, execute_many, finish
+from app.inventory import service as inventory_service
+from app.inventory.allocation import Take
+from app.orders.models import Order, OrderLine
+from app.orders.placing.drafts import Placed
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTake:
+    """A planned take of stock for one order."""
+
+    merchant_id: str
+    order_id: str
+    take: Take
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    placed: bool  # everything was written
+    short: tuple[str, ...] = ()  # else: the variants a take no longer fits (plan again from fresh levels)
+    answered: bool = False  # else: every take fit, but the Idempotency-Key got its answer from another request
+
+
+_ORDER_COLUMNS = ", ".join(c.name for c in cast(Table, Order.__table__).columns)
+_LINE_COLUMNS = ", ".join(c.name for c in cast(Table, OrderLine.__table__).columns)
+_INSERT_ORDERS = insert(cast(Table, Order.__table__))
+_INSERT_LINES = insert(cast(Table, OrderLine.__table__))
+
+
+def _pg_place(recording: bool) -> Any:
+    """The placing statement; `recording`: it also records the Idempotency-Key's answer, and then makes the takes
+    only if that answer was recorded (a concurrent request with the key waits here for the first to end)."""
+    record = """
+), recorded AS (
+    INSERT INTO idempotency_key (scope, key, request_hash, status_code, response_body, created_at)
+    SELECT :scope, :key, :request_hash, :status_code, :response_body, CAST(:created_at AS timestamptz)
+     WHERE (SELECT ok FROM fits)
+        ON CONFLICT (scope, key) DO NOTHING
+    RETURNING id""" if recording else ""
+    gate = "EXISTS (SELECT 1 FROM recorded)" if recording else "true"
+    return text(f"""
+WITH want AS (
+    SELECT * FROM unnest(CAST(:r_locs AS varchar[]), CAST(:r_vars AS varchar[]), CAST(:r_qs AS bigint[]),
+                         CAST(:r_merchants AS varchar[]), CAST(:r_orders AS varchar[]),
+                         CAST(:r_alloc_ids AS varchar[]), CAST(:r_keys AS varchar[]))
+             AS w(location_id, variant_id, q, merchant_id, order_id, alloc_id, key)
+), locked AS (
+    SELECT s.id, s.on_hand - s.reserved - s.safety_stock AS free, w.*
+      FROM stock_level AS s
+      JOIN want AS w ON s.location_id = w.location_id AND s.variant_id = w.variant_id
+     ORDER BY s.variant_id, s.location_id
+       FOR UPDATE OF s
+), fits AS (
+    SELECT count(*) = cardinality(CAST(:r_locs AS varchar[])) AND coalesce(bool_and(free >= q), true) AS ok,
+           array_agg(variant_id) FILTER (WHERE free < q) AS short
+      FROM locked{record}
+), verdict AS (
+    SELECT fits.ok AND ({gate}) AS ok FROM fits
+), took AS (
+    UPDATE stock_level AS s
+       SET reserved = s.reserved + l.q, updated_at = :now
+      FROM locked AS l
+     WHERE s.id = l.id AND (SELECT ok FROM verdict)
+ RETURNING l.location_id, l.variant_id, l.q, l.merchant_id, l.order_id, l.alloc_id, l.key
+), allocated AS (
+    INSERT INTO allocation (id, merchant_id, order_id, variant_id, location_id, quantity, status)
+    SELECT alloc_id, merchant_id, order_id, variant_id, location_id, q, 'reserved' FROM took
+), reserved AS (
+    INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
+                                idempotency_key, occurred_at, recorded_at)
+    SELECT merchant_id, location_id, variant_id, 'reserve', 0, q, 'order:' || order_id, key, :now, :now FROM took
+), ordered AS (
+    INSERT INTO sales_order ({_ORDER_COLUMNS})
+    SELECT {_ORDER_COLUMNS} FROM jsonb_populate_recordset(NULL::sales_order, CAST(:orders AS jsonb))
+     WHERE (SELECT ok FROM verdict)
+), lined AS (
+    INSERT INTO order_line ({_LINE_COLUMNS})
+    SELECT {_LINE_COLUMNS} FROM jsonb_populate_recordset(NULL::order_line, CAST(:lines AS jsonb))
+     WHERE (SELECT ok FROM verdict)
+), announced AS (
+    INSERT INTO event (kind, merchant_id, payload, created_at)
+    SELECT u.kind, u.merchant_id, CAST(u.payload AS jsonb), u.created_at
+      FROM unnest(CAST(:kinds AS varchar[]), CAST(:merchant_ids AS varchar[]), CAST(:payloads AS text[]),
+                  CAST(:created AS timestamptz[])) WITH ORDINALITY AS u(kind, merchant_id, payload, created_at, n)
+     WHERE (SELECT ok FROM verdict)
+     ORDER BY u.n
+)
+SELECT v.ok, f.ok AS fits, f.short, (SELECT count(*) FROM took) AS taken FROM verdict AS v, fits AS f
+""").bindparams(bindparam("now", type_=DateTime(timezone=True)))
+
+
+_PG_PLACE = {recording: _pg_place(recording) for recording in (False, True)}
+
+
+async def place(session: AsyncSession, placed: Sequence[Placed], takes: Sequence[OrderTake], *, attempt: int,
+                record: dict[str, Any] | None, now: datetime, commit: bool) -> Outcome:
+    """Reserve `takes` and write the orders of `placed`, all or nothing (see the module).
+
+    `record`: the Idempotency-Key's row with its answer (`idempotency.answer_row`), written with the orders.
+    `commit`: nothing follows in this unit of work: the orders are committed before this returns (on PostgreSQL,
+    when no store's change number is needed, as a statement that is its own transaction). Otherwise the caller's
+    transaction goes on and the caller commits.
+
+    TryAgain if another order drew the same number at the same moment (nothing was written).
+    """
+    try:
+        if dialect_of(session) == "postgresql":
+            outcome = await _place_pg(session, placed, takes, attempt=attempt, record=record, now=now, commit=commit)
+        else:
+            outcome = await _place_sqlite(session, placed, takes, record=record, commit=commit)
+    except IntegrityError as error:
+        if not _number_taken(error):
+            raise
+        # Another order drew the same number (`rules.order_number`): this one's statements failed whole, and
+        # the caller rolls back. Sent again, it draws a new number.
+        raise TryAgain("an order number was drawn twice at the same moment; nothing was placed, send the "
+                       "request again") from None
+    return outcome
+
+
+def _number_taken(error: IntegrityError) -> bool:
+    """The unique order number was violated (PostgreSQL names the constraint; SQLite the column)."""
+    message = str(error.orig)
+    return "uq_sales_order_number" in message or "sales_order.number" in message
+
+
+def _announcements(placed: Sequence[Placed], takes: Sequence[OrderTake]) -> list[tuple[str, str | None, Any]]:
+    """The outbox events of a placement: `stock.changed` per take, then each order's own."""
+    ledger = [{"merchant_id": t.merchant_id, "location_id": t.take.location_id, "variant_id": t.take.variant_id,
+               "kind": "reserve", "reserved_delta": t.take.quantity} for t in takes]
+    return [*inventory_service.stock_changed_events(ledger), *(e for p in placed for e in p.events())]
+
+
+def _levels(takes: Iterable[OrderTake]) -> list[tuple[str, str]]:
+    return [(t.take.location_id, t.take.variant_id) for t in takes]
+
+
+async def _place_pg(session: AsyncSession, placed: Sequence[Placed], takes: Sequence[OrderTake], *, attempt: int,
+                    record: dict[str, Any] | None, now: datetime, commit: bool) -> Outcome:
+    outbox = [*events.take_pending(session), *events.rows(_announcements(placed, takes))]
+    params = {
+        "r_locs": [t.take.location_id for t in takes], "r_vars": [t.take.variant_id for t in takes],
+        "r_qs": [t.take.quantity for t in takes], "r_merchants": [t.merchant_id for t in takes],
+        "r_orders": [t.order_id for t in takes], "r_alloc_ids": [new_id("alc") for _ in takes],
+        "r_keys": [f"reserve:{t.order_id}:{t.take.variant_id}:{t.take.location_id}:a{attempt}" for t in takes],
+        **events.pg_params(outbox), **(record or {}), "now": now,
+        "orders": _json_rows([p.order for p in placed]), "lines": _json_rows([ln for p in placed for ln in p.lines])}
+    statement = _PG_PLACE[record is not None]
+    # A store's levels get the store's next change number (the tills' feed) in the same transaction.
+    feeds = inventory_service.may_feed_changes(t.take.location_id for t in takes)
+    if commit and not feeds:
+        verdict = (await finish(session, statement, params)).first()
+    else:
+        verdict = (await execute(session, statement, params)).first()
+    assert verdict is not None
+    if not verdict.ok:
+        return Outcome(False, short=tuple(verdict.short or ()), answered=bool(verdict.fits))
+    if verdict.taken != len(takes):  # cannot happen: every take was checked with its level locked
+        raise RuntimeError(f"placing orders took {verdict.taken} of {len(takes)} planned levels")
+    inventory_service.note_changes(session, _levels(takes))
+    if commit and feeds:
+        await session.commit()
+    return Outcome(True)
+
+
+async def _place_sqlite(session: AsyncSession, placed: Sequence[Placed], takes: Sequence[OrderTake], *,
+                        record: dict[str, Any] | None, commit: bool) -> Outcome:
+    if not await inventory_service.take_sqlite(session, [(t.merchant_id, t.order_id, t.take) for t in takes]):
+        return Outcome(False, short=tuple(sorted({t.take.variant_id for t in takes})))
+    await execute_many(session, _INSERT_ORDERS, [p.order for p in placed])
+    await execute_many(session, _INSERT_LINES, [ln for p in placed for ln in p.lines])
+    await events.emit_many(session, [e for p in placed for e in p.events()])
+    if record is not None and not await idempotency.record(session, record):
+        return Outcome(False, answered=True)
+    if commit:
+        await session.commit()
+    return Outcome(True)
+
+
+def _json_rows(rows: Sequence[dict[str, Any]]) -> str:
+    return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()
