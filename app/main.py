@@ -23,7 +23,7 @@ from app.core.logging import get_logger
 from app.core.ratelimit import RateLimitMiddleware, make_counter
 from app.db import make_engine, make_sessionmaker
 from app.inventory.api import router as inventory_router
-from app.inventory.pos_api import router as pos_router
+from app.inventory.pos.api import router as pos_router
 from app.merchants.api import router as merchants_router
 from app.orders import lifecycle as orders_lifecycle
 from app.orders import payments as orders_payments
@@ -33,7 +33,7 @@ from app.reports.api import router as reports_router
 from app.retail import service as retail_service
 from app.retail.api import router as retail_router
 from app.retail.campaigns.api import router as campaigns_router
-from app.retail.till_api import router as till_router
+from app.retail.tills.api import router as till_router
 from app.trust.api import router as trust_router
 from app.trust.audit import AuditMiddleware
 from app.web.routes import mount_static

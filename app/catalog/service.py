@@ -17,7 +17,7 @@ from app.catalog import listing, moderation, returns, revisions, search
 from app.catalog.models import Category, ListingRevision, PriceTier, Product, Variant
 from app.catalog.schemas import ProductCreate, ProductPatch, VariantIn, VariantPatch, WholesaleIn
 from app.core import cache, events
-from app.core.clock import as_utc, utcnow
+from app.core.clock import as_utc, rfc3339, utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
 from app.db import custom_plans, dialect_of, fetch
@@ -27,8 +27,6 @@ from app.merchants.models import Merchant
 DEFAULT_POLICY = moderation.ListingPolicy()
 
 
-def _iso(value: datetime) -> str:
-    return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
 
@@ -335,7 +333,7 @@ async def _with_variants(session: AsyncSession, rows: Sequence[Any]) -> list[dic
              "category": r.category, "status": r.status, "variants": variants[r.id],
              "return_class": r.return_class, "return_reason": r.return_reason,
              "return_label": returns.label(r.category, r.return_class, r.return_reason),
-             "created_at": _iso(r.created_at), "updated_at": _iso(r.updated_at)} for r in rows]
+             "created_at": rfc3339(r.created_at), "updated_at": rfc3339(r.updated_at)} for r in rows]
 
 
 def _visible(stmt: _Sel, viewer_merchant_id: str | None) -> _Sel:

@@ -26,7 +26,7 @@ from app.community.schemas import BookingIn, GroupBuyIn, JoinIn, PickupPointIn, 
 from app.config import Settings
 from app.core import auth, events, idempotency
 from app.core.auth import Principal
-from app.core.clock import SHANGHAI, as_utc, utcnow
+from app.core.clock import SHANGHAI, as_utc, rfc3339, utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
 from app.core.logging import get_logger
@@ -38,7 +38,7 @@ from app.orders.models import Order, OrderLine
 from app.orders.placing import pipeline
 from app.orders.placing.drafts import DraftLine, OrderDraft
 from app.orders.placing.pipeline import Priced
-from app.orders.views import view
+from app.orders.views import OrderView, view
 
 log = get_logger("app.community")
 
@@ -293,13 +293,13 @@ class _Join:
             if not freed or not await _count_join(session, self.group_buy_id, self.quantity, freed):
                 raise await _join_refused(session, self.group_buy_id, self.quantity)
 
-    async def after(self, session: AsyncSession, priced: Priced, orders: Sequence[dict[str, Any]]) -> None:
+    async def after(self, session: AsyncSession, priced: Priced, orders: Sequence[OrderView]) -> None:
         await session.execute(insert(GroupBuyJoin).values(
             id=new_id("gbj"), group_buy_id=self.group_buy_id, merchant_id=self.draft.merchant_id,
             pickup_point_id=self.pickup_point_id, order_id=orders[0]["id"], customer_id=self.customer_id,
             quantity=self.quantity, status="held", created_at=utcnow()))
 
-    def answer(self, priced: Priced, orders: list[dict[str, Any]], payment: dict[str, Any] | None
+    def answer(self, priced: Priced, orders: list[OrderView], payment: dict[str, Any] | None
                ) -> dict[str, Any]:
         return {**orders[0], "group_buy_id": self.group_buy_id, "payment": payment}
 
@@ -449,7 +449,7 @@ async def manifest(*, session: AsyncSession, principal: Principal, pickup_point_
 
 
 async def collect(*, session: AsyncSession, principal: Principal, pickup_point_id: str, code: str,
-                  order_id: str | None) -> dict[str, Any]:
+                  order_id: str | None) -> OrderView:
     """The leader (or merchant) hands a resident's goods over against the pickup code: the order completes."""
     point = await get_pickup_point(session=session, principal=principal, pickup_point_id=pickup_point_id)
     stmt = (select(Order).join(GroupBuyJoin, GroupBuyJoin.order_id == Order.id)
@@ -566,8 +566,8 @@ async def book_slot(*, session: AsyncSession, settings: Settings, principal: Pri
     if info is None or not info.sellable:
         raise Conflict("this service is no longer offered")
     fulfilment: dict[str, Any] = {"type": "service", "slot_id": slot.id,
-                                  "starts_at": as_utc(slot.starts_at).isoformat().replace("+00:00", "Z"),
-                                  "ends_at": as_utc(slot.ends_at).isoformat().replace("+00:00", "Z")}
+                                  "starts_at": rfc3339(slot.starts_at),
+                                  "ends_at": rfc3339(slot.ends_at)}
     if body.address:
         fulfilment["address"] = body.address.model_dump(exclude_none=True)
     if body.note:
@@ -608,11 +608,11 @@ class _Booking:
                 raise Conflict(rules.slot_refusal(starts_at=fresh.starts_at, now=utcnow(), booked=fresh.booked,
                                                   capacity=fresh.capacity) or "this slot is fully booked")
 
-    async def after(self, session: AsyncSession, priced: Priced, orders: Sequence[dict[str, Any]]) -> None:
+    async def after(self, session: AsyncSession, priced: Priced, orders: Sequence[OrderView]) -> None:
         await session.execute(insert(ServiceBooking).values(
             id=new_id("bkg"), slot_id=self.slot_id, merchant_id=self.draft.merchant_id, order_id=orders[0]["id"],
             customer_id=self.customer_id, status="held", created_at=utcnow()))
 
-    def answer(self, priced: Priced, orders: list[dict[str, Any]], payment: dict[str, Any] | None
+    def answer(self, priced: Priced, orders: list[OrderView], payment: dict[str, Any] | None
                ) -> dict[str, Any]:
         return {**orders[0], "slot_id": self.slot_id, "payment": payment}

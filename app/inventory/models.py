@@ -43,7 +43,7 @@ class StockLevel(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Position of the last change in its location's changes feed (see StockChangeCounter).
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    # The latest POS count folded into on_hand, by (occurred_at, event_id); see app.inventory.pos.
+    # The latest POS count folded into on_hand, by (occurred_at, event_id); see app.inventory.pos.rules.
     last_count_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_count_event_id: Mapped[str | None] = mapped_column(String(100))
 

@@ -202,7 +202,7 @@ async def set_on_hand(session: AsyncSession, *, merchant_id: str, location_id: s
         .with_for_update())).one()
     delta = on_hand - level.on_hand
     note_changes(session, [(location_id, variant_id)])
-    # A count made now: POS events that occurred before it are superseded (see app.inventory.pos).
+    # A count made now: POS events that occurred before it are superseded (see app.inventory.pos.rules).
     now = utcnow()
     values: dict[str, Any] = {"on_hand": on_hand, "updated_at": now, "last_count_at": now,
                               "last_count_event_id": ""}

@@ -16,7 +16,7 @@ from app.orders.models import (
     OrderLine,
     Shipment,
 )
-from app.orders.views import order_view, row
+from app.orders.views import OrderView, order_view, row
 
 
 def can_see(principal: Principal, order: Order) -> bool:
@@ -44,7 +44,7 @@ async def get_visible(session: AsyncSession, *, principal: Principal, order_id: 
 
 
 async def list_for(session: AsyncSession, *, principal: Principal, status: str | None, channel: str | None,
-                   before: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+                   before: str | None, limit: int) -> tuple[list[OrderView], str | None]:
     """The caller's own orders, newest first."""
     stmt = select(Order)
     match principal.kind:

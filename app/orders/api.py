@@ -14,6 +14,7 @@ from app.orders import payments as orders_payments
 from app.orders import snapshots
 from app.orders import views as orders_views
 from app.orders.returns import service as orders_returns
+from app.orders.rules import Channel
 from app.orders.schemas import (
     CancelIn,
     CollectIn,
@@ -39,7 +40,7 @@ async def get_order(order_id: str, principal: AnyPrincipalDep, session: SessionD
 async def list_orders(
     principal: AnyPrincipalDep, session: SessionDep, limit: LimitQuery = 50, cursor: CursorQuery = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
-    channel: Annotated[str | None, Query(pattern="^(retail|wholesale|community|pos)$")] = None,
+    channel: Channel | None = None,
 ) -> OrderPage:
     """The caller's own orders (customer, merchant, buyer; the admin sees all), newest first."""
     items, last = await orders_access.list_for(session, principal=principal, status=status, channel=channel,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,7 +17,7 @@ from app.orders.models import (
     Order,
 )
 from app.orders.payments import cancel_payment_if_unused, record_refund, settle_refunds
-from app.orders.views import view
+from app.orders.views import OrderView, view
 
 
 async def cancel_in_tx(session: AsyncSession, *, order: Order, reason: str, event: str = "cancel") -> str | None:
@@ -32,7 +30,7 @@ async def cancel_in_tx(session: AsyncSession, *, order: Order, reason: str, even
 
 
 async def cancel(session: AsyncSession, *, settings: Settings, principal: Principal, order_id: str,
-                 reason: str) -> dict[str, Any]:
+                 reason: str) -> OrderView:
     """Cancel before shipping (customer, merchant or admin); stock goes back, money is refunded."""
     order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
     if principal.kind not in ("customer", "merchant", "admin", "buyer"):

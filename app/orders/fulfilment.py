@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,11 +18,11 @@ from app.orders.models import (
     Order,
     Shipment,
 )
-from app.orders.views import view
+from app.orders.views import OrderView, view
 
 
 async def ship(session: AsyncSession, *, principal: Principal, order_id: str, carrier: str,
-               tracking_no: str) -> dict[str, Any]:
+               tracking_no: str) -> OrderView:
     """Hand the goods to a carrier: stock leaves the shelf (on_hand and reserved both drop)."""
     merchant_only(principal)
     order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
@@ -39,7 +37,7 @@ async def ship(session: AsyncSession, *, principal: Principal, order_id: str, ca
     return out
 
 
-async def deliver(session: AsyncSession, *, principal: Principal, order_id: str) -> dict[str, Any]:
+async def deliver(session: AsyncSession, *, principal: Principal, order_id: str) -> OrderView:
     """The carrier delivered; cash on delivery is paid now. The return window starts."""
     merchant_only(principal)
     order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
@@ -54,7 +52,7 @@ async def deliver(session: AsyncSession, *, principal: Principal, order_id: str)
     return out
 
 
-async def complete(session: AsyncSession, *, principal: Principal, order_id: str) -> dict[str, Any]:
+async def complete(session: AsyncSession, *, principal: Principal, order_id: str) -> OrderView:
     """The customer confirms receipt (or the merchant closes a delivered order)."""
     order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
     if principal.kind not in ("customer", "merchant", "admin", "buyer"):
@@ -65,7 +63,7 @@ async def complete(session: AsyncSession, *, principal: Principal, order_id: str
     return out
 
 
-async def collect(session: AsyncSession, *, principal: Principal, order_id: str, code: str) -> dict[str, Any]:
+async def collect(session: AsyncSession, *, principal: Principal, order_id: str, code: str) -> OrderView:
     """A store's till hands over a pick-up order against its code; cash is taken if not prepaid."""
     if principal.kind != "device":
         raise Forbidden("orders are collected at the pickup store's device")

@@ -6,7 +6,6 @@ after the commit by `settle_refunds` (and retried by a job)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +28,7 @@ from app.orders.models import (
     ReturnRequest,
 )
 from app.orders.returns.history import return_step
-from app.orders.views import view
+from app.orders.views import OrderView, view
 from app.payments import base as payments_base
 from app.payments import registry
 from app.payments.base import Paid
@@ -187,7 +186,7 @@ async def cancel_payment_if_unused(session: AsyncSession, settings: Settings, pa
 
 
 
-async def mark_paid(session: AsyncSession, *, principal: Principal, order_id: str) -> dict[str, Any]:
+async def mark_paid(session: AsyncSession, *, principal: Principal, order_id: str) -> OrderView:
     """The merchant records that a buyer paid an order bought on credit terms.
 
     The buyer's open credit is derived from its unpaid terms orders, so it grows back by this order's total.

@@ -6,9 +6,15 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal, get_args
 
 from app.core.clock import SHANGHAI, as_utc
 from app.core.money import allocate, percent_of
+
+# The channels an order can come from, listed once. Online: sold through the platform; `pos`: at a store's till.
+Channel = Literal["retail", "wholesale", "community", "pos"]
+CHANNELS: tuple[str, ...] = get_args(Channel)
+ONLINE_CHANNELS = ("retail", "wholesale", "community")
 
 FREE_SHIPPING_FROM = 9_900  # fen: delivery is free from ¥99 (after discount)
 DELIVERY_FEE = 1_000  # fen: ¥10 below that

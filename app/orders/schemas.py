@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from app.core.schemas import OutSchema, Schema
+from app.orders.rules import Channel
 
 
 class OrderLineOut(OutSchema):
@@ -38,7 +39,7 @@ class OrderOut(OutSchema):
     id: str
     number: str
     merchant_id: str
-    channel: Literal["retail", "wholesale", "community", "pos"]
+    channel: Channel
     status: str
     payment_method: str
     payment_status: str

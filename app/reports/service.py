@@ -21,8 +21,8 @@ from app.core.errors import InvalidInput
 from app.db import dialect_of
 from app.inventory.models import PosSalesDay
 from app.orders.models import Order
+from app.orders.rules import ONLINE_CHANNELS
 
-ONLINE_CHANNELS = ("retail", "wholesale", "community")
 MAX_DAYS = 366
 
 

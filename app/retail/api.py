@@ -20,7 +20,7 @@ from app.core.deps import (
     unit_of_work,
 )
 from app.core.pagination import Page
-from app.retail import service, till_service
+from app.retail import service
 from app.retail.models import Promotion
 from app.retail.schemas import (
     AccountClosed,
@@ -34,6 +34,7 @@ from app.retail.schemas import (
     PromotionOut,
     TokenOut,
 )
+from app.retail.tills import service as till_service
 
 router = APIRouter(prefix="/v1", tags=["retail"])
 

@@ -29,6 +29,7 @@ from app.merchants.models import Location
 from app.orders.placing import pipeline
 from app.orders.placing.drafts import DraftLine, OrderDraft, PromotionTerms
 from app.orders.placing.pipeline import Priced
+from app.orders.views import OrderView
 from app.retail.models import Cart, CartItem, Customer, Promotion
 from app.retail.schemas import CheckoutIn, PromotionIn
 
@@ -306,11 +307,11 @@ class _Checkout:
         for promotion_id in priced.promotion_ids:
             await use_promotion(session, promotion_id)
 
-    async def after(self, session: AsyncSession, priced: _Priced, orders: Sequence[dict[str, Any]]) -> None:
+    async def after(self, session: AsyncSession, priced: _Priced, orders: Sequence[OrderView]) -> None:
         await session.execute(update(Cart).where(Cart.id == priced.cart_id)
                               .values(status="checked_out", updated_at=utcnow()))
 
-    def answer(self, priced: _Priced, orders: list[dict[str, Any]], payment: dict[str, Any] | None
+    def answer(self, priced: _Priced, orders: list[OrderView], payment: dict[str, Any] | None
                ) -> dict[str, Any]:
         return {"orders": orders, "payment": payment}
 

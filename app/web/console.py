@@ -19,8 +19,8 @@ from app.core.auth import Principal
 from app.core.clock import SHANGHAI, utcnow
 from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import DomainError, NotFound
-from app.inventory import pos_service
 from app.inventory import service as inventory_service
+from app.inventory.pos import service as pos_service
 from app.merchants import service as merchants_service
 from app.orders import access as orders_access
 from app.orders import cancellation as orders_cancellation

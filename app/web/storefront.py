@@ -244,7 +244,7 @@ async def checkout(request: Request, session: SessionDep, settings: SettingsDep)
 
 
 async def _visible_order(request: Request, session: AsyncSession, order_id: str
-                         ) -> tuple[dict[str, Any], Principal | None]:
+                         ) -> tuple[orders_views.OrderView, Principal | None]:
     """An order this browser placed (signed cookie) or the signed-in customer's; 404 otherwise."""
     principal = await customer_of(request, session)
     if principal is not None:

@@ -29,7 +29,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.core.clock import as_utc, utcnow
+from app.core.clock import as_utc, rfc3339, utcnow
 from app.core.errors import Conflict, field_error
 from app.core.ids import new_id
 from app.core.logging import get_logger
@@ -311,7 +311,7 @@ async def _claim(session: AsyncSession, now: datetime) -> list[Outgoing]:
     for d in sendable:
         event, ep = found[d.event_seq], endpoints[d.endpoint_id]
         body = orjson.dumps({"id": event_id(d.event_seq), "type": event.kind,
-                             "created_at": as_utc(event.created_at).isoformat().replace("+00:00", "Z"),
+                             "created_at": rfc3339(event.created_at),
                              "merchant_id": ep.merchant_id, "data": event.payload})
         batch.append(Outgoing(delivery_id=d.id, attempt=d.attempts + 1, endpoint_id=ep.id, url=ep.url,
                               secret=ep.secret, event_id=event_id(d.event_seq), kind=event.kind, body=body))

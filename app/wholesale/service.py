@@ -24,7 +24,7 @@ from app.catalog.models import Category, PriceTier, Product, Variant
 from app.config import Settings
 from app.core import idempotency
 from app.core.auth import Principal, create_token
-from app.core.clock import as_utc, utcnow
+from app.core.clock import as_utc, rfc3339_or_none, utcnow
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
 from app.core.pagination import keyset_page
@@ -38,7 +38,7 @@ from app.orders.models import Order
 from app.orders.placing import pipeline
 from app.orders.placing.drafts import DraftLine, OrderDraft
 from app.orders.placing.pipeline import Priced
-from app.orders.views import view
+from app.orders.views import OrderView, view
 from app.wholesale import pricing
 from app.wholesale.csvfile import MalformedCsv, decode, parse_order_csv
 from app.wholesale.models import Buyer, BuyerPrice, Quote, QuoteLine, WholesaleOrder
@@ -62,8 +62,6 @@ class MalformedCsvFile(DomainError):
     title = "The CSV file cannot be read"
 
 
-def _iso(value: datetime | None) -> str | None:
-    return as_utc(value).isoformat().replace("+00:00", "Z") if value else None
 
 
 # ---- buyers ----------------------------------------------------------------------------------------------
@@ -380,7 +378,7 @@ class _BatchOrder:
                 extra={"order_total": total, "credit_limit": credit.limit, "credit_used": credit.used,
                        "open_credit": credit.open, "currency": buyer.currency})
 
-    async def after(self, session: AsyncSession, priced: _Priced, orders: Sequence[dict[str, Any]]) -> None:
+    async def after(self, session: AsyncSession, priced: _Priced, orders: Sequence[OrderView]) -> None:
         order = orders[0]
         assert priced.outcome is not None
         created = datetime.fromisoformat(order["created_at"])
@@ -391,12 +389,12 @@ class _BatchOrder:
         if self.request.on_placed is not None:
             await self.request.on_placed(order["id"])
 
-    def answer(self, priced: _Priced, orders: list[dict[str, Any]], payment: dict[str, Any] | None
+    def answer(self, priced: _Priced, orders: list[OrderView], payment: dict[str, Any] | None
                ) -> dict[str, Any]:
         assert priced.outcome is not None
         return {"order": orders[0], "lines": priced.outcome.results, "accepted": len(priced.outcome.accepted),
                 "rejected": priced.outcome.rejected,
-                "due_at": _iso(self._due(priced, datetime.fromisoformat(orders[0]["created_at"]))),
+                "due_at": rfc3339_or_none(self._due(priced, datetime.fromisoformat(orders[0]["created_at"]))),
                 "payment": payment}
 
     def _due(self, priced: _Priced, created: datetime) -> datetime | None:
@@ -546,7 +544,7 @@ async def accept_quote(*, session: AsyncSession, settings: Settings, principal: 
         raise Conflict(f"the quote is {quote.status}; only an answered quote can be accepted")
     if quote.valid_until is None or as_utc(quote.valid_until) <= utcnow():
         raise Conflict("the quote has expired; ask for a new one",
-                       extra={"valid_until": _iso(quote.valid_until)})
+                       extra={"valid_until": rfc3339_or_none(quote.valid_until)})
 
     async def mark_accepted(order_id: str) -> None:
         done = await session.execute(update(Quote).where(Quote.id == quote_id, Quote.status == "answered")

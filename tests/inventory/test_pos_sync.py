@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.core.clock import utcnow
 from app.core.models import OutboxEvent
 from app.inventory.models import StockMovement
-from app.inventory.pos import PosEvent, apply_in_order
+from app.inventory.pos.rules import PosEvent, apply_in_order
 from tests import factories as f
 
 DAY = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # three days before the tests' "today"
@@ -306,7 +306,7 @@ async def test_store_sale_beyond_online_reservations_records_a_conflict(client: 
 
 async def test_a_crash_mid_upload_leaves_nothing_and_the_retry_applies_everything(client: httpx.AsyncClient, app,
                                                                                    monkeypatch):
-    from app.inventory import pos_service
+    from app.inventory.pos import service as pos_service
 
     s = await f.shop(client, on_hand=0, store_on_hand=5)
     till = await f.device(client, s.m, s.store)

@@ -14,8 +14,8 @@ from app.core import clock
 from app.core.clock import utcnow
 from app.core.models import OutboxEvent
 from app.orders.rules import order_discount
-from app.retail import till
 from app.retail.models import PromotionRedemption
+from app.retail.tills import rules as till
 from tests import factories as f
 
 _ids = itertools.count(1)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.inventory.pos import PosEvent, advance, apply_in_order, delta, fold, order_key
+from app.inventory.pos.rules import PosEvent, advance, apply_in_order, delta, fold, order_key
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 

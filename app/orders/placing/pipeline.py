@@ -43,7 +43,7 @@ from app.inventory.errors import OutOfStock
 from app.orders.models import Payment
 from app.orders.placing import statement
 from app.orders.placing.drafts import OrderDraft, Placed, build
-from app.orders.views import order_view
+from app.orders.views import OrderView, order_view
 from app.payments import registry
 from app.payments.base import Gateway
 
@@ -100,10 +100,10 @@ class Channel(Protocol, Generic[P]):
     async def before(self, session: AsyncSession, priced: P) -> None:
         """In the placing transaction, before the orders (only if `priced.writes_before`)."""
 
-    async def after(self, session: AsyncSession, priced: P, orders: Sequence[dict[str, Any]]) -> None:
+    async def after(self, session: AsyncSession, priced: P, orders: Sequence[OrderView]) -> None:
         """In the placing transaction, after the orders (only if `priced.writes_after`)."""
 
-    def answer(self, priced: P, orders: list[dict[str, Any]], payment: dict[str, Any] | None) -> dict[str, Any]:
+    def answer(self, priced: P, orders: list[OrderView], payment: dict[str, Any] | None) -> dict[str, Any]:
         """The 201 body: given before the orders are written, so that it is recorded with them."""
 
 

@@ -25,15 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import events, idempotency
 from app.core.auth import Principal
-from app.core.clock import as_utc, utcnow
+from app.core.clock import as_utc, rfc3339, utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
 from app.db import dialect_of, insert_ignore
 from app.orders import rules
 from app.retail import service as retail_service
-from app.retail import till
 from app.retail.models import Promotion, PromotionRedemption
-from app.retail.till_schemas import TillRedeemIn
+from app.retail.tills import rules as till
+from app.retail.tills.schemas import TillRedeemIn
 
 R = PromotionRedemption
 _COLUMNS = (R.id, R.redemption_id, R.promotion_id, R.code, R.status, R.amount, R.discount, R.occurred_at,
@@ -145,7 +145,7 @@ async def _void(session: AsyncSession, *, device: Principal, redemption_id: str,
         await events.emit(session, kind="promotion.redemption_voided", merchant_id=merchant_id, payload={
             "promotion_id": found.promotion_id, "code": found.code, "channel": till.STORE_CHANNEL,
             "redemption_id": redemption_id, "location_id": device.location_id, "device_id": device.subject_id,
-            "discount": found.discount, "voided_at": _iso(at)})
+            "discount": found.discount, "voided_at": rfc3339(at)})
     voided = await _redemption(session, merchant_id, redemption_id)
     assert voided is not None
     return _void_view(voided)
@@ -174,12 +174,11 @@ def _redemption_view(row: RedemptionRow | dict[str, Any], status: str) -> dict[s
     r = row if isinstance(row, dict) else row._mapping
     return {"redemption_id": r["redemption_id"], "code": r["code"], "status": status, "amount": r["amount"],
             "discount": r["discount"], "total_after": r["amount"] - r["discount"],
-            "occurred_at": _iso(r["occurred_at"])}
+            "occurred_at": rfc3339(r["occurred_at"])}
 
 
 def _void_view(row: RedemptionRow) -> dict[str, Any]:
-    return {"redemption_id": row.redemption_id, "code": row.code, "status": "voided", "voided_at": _iso(row.voided_at)}
+    return {"redemption_id": row.redemption_id, "code": row.code, "status": "voided",
+            "voided_at": rfc3339(row.voided_at)}
 
 
-def _iso(value: datetime) -> str:
-    return as_utc(value).isoformat().replace("+00:00", "Z")

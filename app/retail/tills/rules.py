@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from app.core.clock import SHANGHAI, as_utc
+from app.core.clock import SHANGHAI, as_utc, rfc3339
 
 MAX_CLOCK_SKEW = timedelta(hours=1)  # as for POS events: a till clock may run ahead this much
 STORE_CHANNEL = "store"
@@ -34,8 +34,8 @@ def redemption_refusal(*, channels: Sequence[str], starts_at: datetime, ends_at:
         return ("code",), "this promotion is not valid in stores"
     at = as_utc(occurred_at)
     if not as_utc(starts_at) <= at < as_utc(ends_at):
-        return ("occurred_at", "code"), (f"the promotion runs from {_iso(starts_at)} to {_iso(ends_at)}, "
-                                         f"not at {_iso(occurred_at)}")
+        return ("occurred_at", "code"), (f"the promotion runs from {rfc3339(starts_at)} to {rfc3339(ends_at)}, "
+                                         f"not at {rfc3339(occurred_at)}")
     return None
 
 
@@ -48,5 +48,3 @@ def void_refusal(*, redeemed_at: datetime, voided_at: datetime) -> str | None:
     return None
 
 
-def _iso(value: datetime) -> str:
-    return as_utc(value).isoformat().replace("+00:00", "Z")

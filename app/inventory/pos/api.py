@@ -11,8 +11,8 @@ from starlette.responses import Response
 from app.core import bodies
 from app.core.deps import DeviceDep, IdempotencyKey, MerchantDep, SessionDep, SettingsDep
 from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
-from app.inventory import pos_service as service
-from app.inventory.pos_schemas import ChangesOut, ConflictOut, ConflictResolve, PosUpload, PosUploadOut
+from app.inventory.pos import service
+from app.inventory.pos.schemas import ChangesOut, ConflictOut, ConflictResolve, PosUpload, PosUploadOut
 
 router = APIRouter(prefix="/v1", tags=["pos"])
 

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path
 
 from app.core.deps import DeviceDep, IdempotencyKey, SessionDep
-from app.inventory.pos_schemas import EVENT_ID_PATTERN
-from app.retail import till_service as service
-from app.retail.till_schemas import TillRedeemIn, TillRedemptionOut, TillVoidIn, TillVoidOut
+from app.inventory.pos.schemas import EVENT_ID_PATTERN
+from app.retail.tills import service
+from app.retail.tills.schemas import TillRedeemIn, TillRedemptionOut, TillVoidIn, TillVoidOut
 
 router = APIRouter(prefix="/v1", tags=["pos"])
 

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from app.core.schemas import OutSchema, Schema, UtcDatetime
-from app.inventory.pos_schemas import EVENT_ID_PATTERN
+from app.inventory.pos.schemas import EVENT_ID_PATTERN
 
 
 class TillRedeemIn(Schema):

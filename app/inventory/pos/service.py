@@ -52,8 +52,8 @@ from app.core.errors import Conflict, NotFound, field_error
 from app.core.ids import new_id
 from app.core.pagination import decode_cursor, encode_cursor, keyset_page
 from app.db import dialect_of, execute, insert_ignore, one_of
-from app.inventory import pos, sync
 from app.inventory import service as inventory_service
+from app.inventory import sync
 from app.inventory.models import (
     Allocation,
     PosSalesDay,
@@ -62,7 +62,8 @@ from app.inventory.models import (
     StockLevel,
     StockMovement,
 )
-from app.inventory.pos_schemas import PosEventIn
+from app.inventory.pos import rules as pos
+from app.inventory.pos.schemas import PosEventIn
 
 MAX_CLOCK_SKEW = timedelta(hours=1)  # a till's clock may run ahead; an event further in the future is rejected
 LEVELS = cast(Table, StockLevel.__table__)

@@ -1,0 +1,1 @@
+"""Store tills (POS devices): event uploads folded into the stock pool, the changes feed, oversell conflicts."""
