@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from app.core.clock import SHANGHAI
 from app.core.money import fen_to_yuan, yuan_to_fen
 from app.payments.sandbox.keys import public_pem, rsa_key
-from app.payments.sandbox.server import Delivery, Request, Response, SandboxServer, post_to_loopback
+from app.payments.sandbox.server import Delivery, Request, Response, SandboxServer, post_to_loopback, sandbox_page
 
 __all__ = ["AlipayNotice", "AlipaySandbox", "BillEntry", "SandboxRefund", "SandboxTrade"]
 
@@ -370,7 +370,7 @@ class AlipaySandbox(SandboxServer):
                                                                                           auth_app_id)})
             except _Refusal as refusal:
                 if client_side:
-                    return Response.text(400, _page("支付失败 / Payment failed",
+                    return Response.text(400, sandbox_page("支付失败 / Payment failed",
                                                     f"<p>{html.escape(str(refusal))}</p>"), "text/html; charset=utf-8")
                 return self._answer(method or "error", refusal.answer, signed=refusal.signed)
 
@@ -454,19 +454,19 @@ class AlipaySandbox(SandboxServer):
             f'<input type=hidden name=out_trade_no value="{html.escape(out_trade_no)}">'
             f"<button>确认付款 / Pay</button></form>"
         )
-        return Response.text(200, _page("支付宝收银台 / Alipay cashier", body), "text/html; charset=utf-8")
+        return Response.text(200, sandbox_page("支付宝收银台 / Alipay cashier", body), "text/html; charset=utf-8")
 
     def _cashier_pay(self, form: dict[str, str]) -> Response:
         out_trade_no, seller_id = form.get("out_trade_no", ""), form.get("seller_id", "")
         try:
             self.pay(out_trade_no, seller_id=seller_id, deliver=True)
         except (KeyError, ValueError) as exc:
-            return Response.text(400, _page("支付失败 / Payment failed", f"<p>{html.escape(str(exc))}</p>"),
+            return Response.text(400, sandbox_page("支付失败 / Payment failed", f"<p>{html.escape(str(exc))}</p>"),
                                  "text/html; charset=utf-8")
         back = self.return_url(out_trade_no, seller_id=seller_id)
         if back:
             return Response.redirect(back)
-        return Response.text(200, _page("支付成功 / Paid", "<p>✓</p>"), "text/html; charset=utf-8")
+        return Response.text(200, sandbox_page("支付成功 / Paid", "<p>✓</p>"), "text/html; charset=utf-8")
 
     def _trade_fields(self, trade: SandboxTrade) -> dict[str, str]:
         paid = trade.paid_at is not None
@@ -676,16 +676,6 @@ def _amount(biz: dict[str, Any], name: str) -> int:
     if not 1 <= amount <= _MAX_AMOUNT:
         raise _business("ACQ.INVALID_PARAMETER", f"参数有误: {name} 超出范围")
     return amount
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        "<!doctype html><html lang=zh><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>{html.escape(title)} · 沙箱 / sandbox</title>"
-        "<p style='background:#c00;color:#fff;padding:4px 8px'>沙箱 / sandbox — 不会扣款 / no money moves</p>"
-        f"<h1>{html.escape(title)}</h1>{body}</html>"
-    )
 
 
 def _later(function: Any, *args: Any) -> None:

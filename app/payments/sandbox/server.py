@@ -7,6 +7,7 @@ server is a forward proxy (WeChat Pay's) talk to the sandbox unmodified. Nothing
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import json
 import ssl
@@ -24,7 +25,7 @@ import httpx
 
 from app.payments.sandbox.keys import tls_identity
 
-__all__ = ["Delivery", "Request", "Response", "SandboxServer", "post_to_loopback"]
+__all__ = ["Delivery", "Request", "Response", "SandboxServer", "post_to_loopback", "sandbox_page"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,17 @@ def post_to_loopback(url: str, *, content: bytes, headers: Mapping[str, str]) ->
     with httpx.Client(timeout=10, trust_env=False) as client:
         response = client.post(url, content=content, headers=dict(headers))
     return Delivery(response.status_code, response.text)
+
+
+def sandbox_page(title: str, body_html: str) -> str:
+    """A sandbox page, marked as one on top: no money moves here."""
+    return (
+        "<!doctype html><html lang=zh><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{html.escape(title)} · 沙箱 / sandbox</title>"
+        "<p style='background:#c00;color:#fff;padding:4px 8px'>沙箱 / sandbox — 不会扣款 / no money moves</p>"
+        f"<h1>{html.escape(title)}</h1>{body_html}</html>"
+    )
 
 
 class _Server(ThreadingHTTPServer):
