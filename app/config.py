@@ -29,6 +29,26 @@ class Settings(BaseSettings):
     stripe_webhook_secret: str | None = None
     stripe_publishable_key: str | None = Field(default=None, description="pk_... for Stripe.js on the order page")
     stripe_api_base: str | None = Field(default=None, description="Point the Stripe SDK at another host")
+    # Alipay (RSA2; the platform's app, merchants through third-party app authorisation). Keys: PEM, base64 or @path
+    alipay_app_id: str | None = None
+    alipay_app_private_key: str | None = Field(default=None, repr=False, description="The app's private key")
+    alipay_public_key: str | None = Field(default=None, description="Alipay's public key (not the app's own)")
+    alipay_gateway: str = Field(default="https://openapi.alipay.com/gateway.do",
+                                description="Alipay's OpenAPI gateway (a local fake in tests and the sandbox)")
+    # WeChat Pay API v3 in service-provider mode: each merchant is a sub_mchid under this mchid
+    wechatpay_mchid: str | None = Field(default=None, description="The service provider's merchant id (sp_mchid)")
+    wechatpay_appid: str | None = Field(default=None, description="The service provider's app id (sp_appid)")
+    wechatpay_apiv3_key: str | None = Field(default=None, repr=False, description="API v3 key (32 bytes)")
+    wechatpay_private_key: str | None = Field(default=None, repr=False,
+                                              description="The merchant API certificate's private key")
+    wechatpay_cert_serial_no: str | None = Field(default=None, description="The merchant API certificate's serial")
+    wechatpay_public_key: str | None = Field(default=None, description="WeChat Pay's platform public key (unset: "
+                                             "platform certificates, downloaded by the SDK)")
+    wechatpay_public_key_id: str | None = Field(default=None, description="PUB_KEY_ID_... of that public key")
+    wechatpay_api_base: str = Field(default="https://api.mch.weixin.qq.com",
+                                    description="WeChat Pay's API; any other URL is a forward proxy the SDK's "
+                                    "requests go through (the SDK has no base-URL option): a local fake in tests "
+                                    "and the sandbox, or an egress proxy")
     shop_order_hold_minutes: int = Field(default=30, ge=1, description="How long an unpaid order holds stock")
     shop_pos_sync_lag_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60,
                                            description="A store whose till has not synced for this long may be "

@@ -74,10 +74,10 @@ async def _seed(dsn: str, merchant_id: str, location_id: str) -> list[str]:
                 "updated_at) VALUES ($1, $2, $3, $4, 100000000, 0, 0, $5)",
                 [(new_id("stk"), merchant_id, location_id, i, now) for i in ids])
             await conn.executemany(
-                "INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, "
-                "source, idempotency_key, occurred_at, recorded_at) "
-                "VALUES ($1, $2, $3, 'count', 100000000, 0, 'bench', 'bench:' || $3, $4, $4)",
-                [(merchant_id, location_id, i, now) for i in ids])
+                "INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, "
+                "reserved_delta, source, idempotency_key, occurred_at, recorded_at) "
+                "VALUES ($1, $2, $3, 'count', 100000000, 0, 'bench', $4, $5, $5)",
+                [(merchant_id, location_id, i, f"bench:{i}", now) for i in ids])
     finally:
         await conn.close()
     return skus

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 
@@ -35,3 +36,29 @@ def format_amount(amount: int, currency: str = "CNY") -> str:
     symbol = {"CNY": "¥", "USD": "$", "EUR": "€"}.get(currency, currency + " ")
     sign = "-" if amount < 0 else ""
     return f"{sign}{symbol}{abs(amount) // 100}.{abs(amount) % 100:02d}"
+
+
+_YUAN_RE = re.compile(r"(-?)(0|[1-9][0-9]{0,15})(?:\.([0-9]{1,2}))?")  # ASCII digits only
+
+
+def yuan_to_fen(text: str, *, allow_negative: bool = False) -> int:
+    """Parse a provider's yuan amount ("0.10", "1234.56", "12") into fen, exactly (no floats).
+
+    Raises ValueError for anything else: three decimals, exponents, spaces, a sign unless allowed.
+    """
+    match = _YUAN_RE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not a yuan amount: {text!r}")
+    sign, whole, cents = match.groups()
+    if sign and not allow_negative:
+        raise ValueError(f"negative amount: {text!r}")
+    fen = int(whole) * 100 + int((cents or "0").ljust(2, "0"))
+    return -fen if sign else fen
+
+
+def fen_to_yuan(amount: int) -> str:
+    """Fen as the yuan text payment providers take: 10 -> "0.10", 123456 -> "1234.56"."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ValueError(f"amount must be an integer number of fen, got {amount!r}")
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{abs(amount) // 100}.{abs(amount) % 100:02d}"
