@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, cast
 
 import asyncpg
-from sqlalchemy import JSON, BigInteger, ColumnElement, Integer, MetaData, String, any_, event, literal, text
+from sqlalchemy import JSON, BigInteger, ColumnElement, Integer, MetaData, String, any_, bindparam, event, literal, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -122,6 +122,17 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
             # costs; a unit that loaded no objects (the hot paths run Core statements) has nothing to close.
             if session.in_transaction() or session.sync_session.identity_map:
                 await asyncio.shield(session.close())
+
+
+DIALECTS = ("postgresql", "sqlite")
+
+
+def in_list(column: ColumnElement[Any] | QueryableAttribute[Any], name: str, dialect: str) -> ColumnElement[bool]:
+    """`column IN :name` in a statement built once (per dialect) that takes a list of any length: one array
+    parameter on PostgreSQL (`= ANY`), planned once; an expanded list on SQLite."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(String)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 def one_of(session: AsyncSession, column: QueryableAttribute[str], values: Sequence[str]) -> ColumnElement[bool]:
@@ -245,15 +256,20 @@ class DriverForm:
     returns: bool  # has result rows
     compiled: Any  # the compiled statement
     expands: bool  # has lists to expand (`IN :ids`), bound per call
+    constants: dict[str, Any]  # the values of parameters the statement carries itself (`status == "active"`)
     expansions: dict[tuple[int, ...], tuple[str, tuple[tuple[str, int | None, Callable[[Any], Any] | None], ...]]] = (
         field(default_factory=dict))  # per length of each list: the SQL, and what each position takes
 
     def bind(self, params: Mapping[str, Any]) -> list[Any]:
         """The positional arguments for these parameters (a statement without lists)."""
+        if self.constants:
+            params = {**self.constants, **params}
         return [params[n] if p is None else p(params[n]) for n, p in zip(self.names, self.processors, strict=True)]
 
     def bind_expanded(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """The SQL and the positional arguments for these parameters, lists expanded (`IN ($1, $2, ...)`)."""
+        if self.constants:
+            params = {**self.constants, **params}
         lengths = tuple(len(params[b.key]) for b in self.compiled.post_compile_params)
         form = self.expansions.get(lengths)
         if form is None:  # compile IN ($1, $2, ...) for lists of these lengths
@@ -297,7 +313,8 @@ def driver_form(statement: Executable, dialect: Dialect, params: Mapping[str, An
     returns = bool(results) or not (dml or getattr(statement, "is_delete", False))
     form = DriverForm(compiled.string, names,
                       tuple(compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names),
-                      returns, compiled, bool(compiled.post_compile_params))
+                      returns, compiled, bool(compiled.post_compile_params),
+                      {n: b.effective_value for n, b in compiled.binds.items() if not b.required})
     _forms[key] = (statement, form)  # the statement is kept, so its id is never reused
     return form
 

@@ -65,3 +65,15 @@ async def test_migrations_build_the_models_schema(db_url: str) -> None:
     wanted = {name: _plain(where) for name, where in _partial_indexes(dialect).items()}
     assert "ix_sales_order_customer_id_id" in wanted
     assert {name: _plain(where) for name, where in rows} == wanted
+
+
+async def test_idempotency_answers_are_compressed_with_lz4(db_url: str, pg_only: None) -> None:
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            compression = (await conn.execute(text(
+                "SELECT attcompression FROM pg_attribute WHERE attrelid = 'idempotency_key'::regclass "
+                "AND attname = 'response_body'"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert compression == "l"

@@ -19,13 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     DateTime,
     Select,
-    String,
     Table,
-    any_,
     bindparam,
     event,
     func,
@@ -43,7 +40,7 @@ from app.core import events
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.ids import new_id
-from app.db import dialect_of, execute, execute_many, fetch, insert_ignore
+from app.db import DIALECTS, dialect_of, execute, execute_many, fetch, in_list, insert_ignore
 from app.inventory.allocation import Need, Plan, Take, plan_delivery, plan_pickup
 from app.inventory.errors import OutOfStock
 from app.inventory.models import Allocation, StockChangeCounter, StockLevel, StockMovement
@@ -242,11 +239,7 @@ def _available_levels(variants: ColumnElement[bool]) -> Select[Any]:
             .where(AVAILABLE_LEVELS.c.merchant_id == bindparam("merchant_id"), variants))
 
 
-_AVAILABLE = {
-    "postgresql": _available_levels(AVAILABLE_LEVELS.c.variant_id == any_(bindparam("variant_ids",
-                                                                                     type_=ARRAY(String)))),
-    "sqlite": _available_levels(AVAILABLE_LEVELS.c.variant_id.in_(bindparam("variant_ids", expanding=True))),
-}
+_AVAILABLE = {d: _available_levels(in_list(AVAILABLE_LEVELS.c.variant_id, "variant_ids", d)) for d in DIALECTS}
 _AVAILABLE_AT = {dialect: stmt.where(AVAILABLE_LEVELS.c.location_id == bindparam("location_id"))
                  for dialect, stmt in _AVAILABLE.items()}
 

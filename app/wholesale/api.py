@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Body, Query, Request
 from starlette.responses import Response
 
-from app.core import idempotency
+from app.core import bodies, idempotency
 from app.core.deps import AnyPrincipalDep, BuyerDep, IdempotencyKey, MerchantDep, SessionDep, SettingsDep
 from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from app.wholesale import service
@@ -84,18 +85,22 @@ async def set_buyer_prices(buyer_id: str, body: BuyerPricesIn, merchant: Merchan
     return BuyerPricesOut.model_validate(out)
 
 
-@router.post("/orders", status_code=201, response_model=WholesaleOrderOut)
-async def place_order(body: WholesaleOrderIn, buyer: BuyerDep, session: SessionDep, settings: SettingsDep,
+@router.post("/orders", status_code=201, response_model=WholesaleOrderOut,
+             openapi_extra=bodies.openapi_body(WholesaleOrderIn))
+async def place_order(request: Request, buyer: BuyerDep, session: SessionDep, settings: SettingsDep,
                       idempotency_key: IdempotencyKey = None) -> Response:
     """A batch order of up to 10,000 lines. `all_or_nothing`: 422 listing every bad line (row, SKU, reason) and
     nothing ordered; `partial`: the good lines are ordered and the bad ones listed as `rejected`.
-    The same SKU on two rows is reported (`duplicate_sku`), not merged."""
-    request = service.OrderRequest(
+    The same SKU on two rows is reported (`duplicate_sku`), not merged. A retry under the same Idempotency-Key
+    sends the same bytes."""
+    raw = await request.body()  # validated from the bytes (`bodies`); the key's fingerprint is their digest
+    body = bodies.parse(WholesaleOrderIn, raw)
+    order = service.OrderRequest(
         merchant_id=body.merchant_id, mode=body.mode, payment=body.payment,
         lines=service.json_lines([(ln.sku, ln.quantity) for ln in body.lines]), source="json",
-        fingerprint=idempotency.request_hash("wholesale-order", body.model_dump(mode="json")),
+        fingerprint=idempotency.request_hash("wholesale-order", hashlib.sha256(raw).hexdigest()),
         ship_to=body.ship_to.model_dump(exclude_none=True) if body.ship_to else None)
-    status, out = await service.place_order(session=session, settings=settings, principal=buyer, request=request,
+    status, out = await service.place_order(session=session, settings=settings, principal=buyer, request=order,
                                             idempotency_key=idempotency_key)
     return _json(status, out)
 

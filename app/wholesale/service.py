@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import Category, PriceTier, Product, Variant
@@ -28,7 +28,7 @@ from app.core.clock import as_utc, rfc3339_or_none, utcnow
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
 from app.core.pagination import keyset_page
-from app.db import one_of
+from app.db import DIALECTS, dialect_of, fetch, in_list
 from app.inventory import service as inventory_service
 from app.inventory.allocation import Need, plan_delivery
 from app.inventory.service import Snapshot
@@ -209,15 +209,25 @@ class Outcome:
         return sum(1 for r in self.results if r["status"] == "rejected")
 
 
+# The reads of a batch order, built once per dialect: a list of thousands of SKUs or variants is one parameter.
+_CATALOG = {d: select(Variant.id, Variant.product_id, Variant.sku, Product.title, Product.category, Category.returnable,
+                      Variant.price, Variant.wholesale, Variant.moq, Variant.pack_size,
+                      ((Product.status == "active") & (Merchant.status == "active")).label("sellable"),
+                      Product.current_revision_id)
+               .join(Product, Product.id == Variant.product_id)
+               .join(Category, Category.slug == Product.category)
+               .join(Merchant, Merchant.id == Variant.merchant_id)
+               .where(Variant.merchant_id == bindparam("merchant_id"), in_list(Variant.sku, "skus", d))
+            for d in DIALECTS}
+_TIERS = {d: select(PriceTier.variant_id, PriceTier.min_qty, PriceTier.unit_price)
+          .where(in_list(PriceTier.variant_id, "variant_ids", d)) for d in DIALECTS}
+_BUYER_TIERS = (select(BuyerPrice.variant_id, BuyerPrice.min_qty, BuyerPrice.unit_price)
+                .where(BuyerPrice.buyer_id == bindparam("buyer_id")))
+
+
 async def _catalog(session: AsyncSession, merchant_id: str, skus: set[str]) -> dict[str, CatalogItem]:
-    rows = (await session.execute(
-        select(Variant.id, Variant.product_id, Variant.sku, Product.title, Product.category, Category.returnable,
-               Variant.price, Variant.wholesale, Variant.moq, Variant.pack_size,
-               (Product.status == "active") & (Merchant.status == "active"), Product.current_revision_id)
-        .join(Product, Product.id == Variant.product_id)
-        .join(Category, Category.slug == Product.category)
-        .join(Merchant, Merchant.id == Variant.merchant_id)
-        .where(Variant.merchant_id == merchant_id, one_of(session, Variant.sku, list(skus))))).all()
+    rows = (await fetch(session, _CATALOG[dialect_of(session)], {"merchant_id": merchant_id,
+                                                                 "skus": sorted(skus)})).all()
     return {sku: CatalogItem(vid, pid, sku, title, category, returnable, price,
                              pricing.Terms(wholesale, moq, pack_size), bool(sellable), revision_id)
             for vid, pid, sku, title, category, returnable, price, wholesale, moq, pack_size, sellable, revision_id
@@ -227,19 +237,15 @@ async def _catalog(session: AsyncSession, merchant_id: str, skus: set[str]) -> d
 async def _tiers(session: AsyncSession, variant_ids: list[str]) -> dict[str, list[Tier]]:
     tiers: dict[str, list[Tier]] = defaultdict(list)
     if variant_ids:
-        rows = (await session.execute(
-            select(PriceTier.variant_id, PriceTier.min_qty, PriceTier.unit_price)
-            .where(one_of(session, PriceTier.variant_id, variant_ids)))).all()
-        for vid, min_qty, price in rows:
+        for vid, min_qty, price in (await fetch(session, _TIERS[dialect_of(session)],
+                                                {"variant_ids": variant_ids})).all():
             tiers[vid].append(Tier(min_qty, price))
     return tiers
 
 
 async def _buyer_tiers(session: AsyncSession, buyer_id: str) -> dict[str, list[Tier]]:
     tiers: dict[str, list[Tier]] = defaultdict(list)
-    for vid, min_qty, price in (await session.execute(
-            select(BuyerPrice.variant_id, BuyerPrice.min_qty, BuyerPrice.unit_price)
-            .where(BuyerPrice.buyer_id == buyer_id))).all():
+    for vid, min_qty, price in (await fetch(session, _BUYER_TIERS, {"buyer_id": buyer_id})).all():
         tiers[vid].append(Tier(min_qty, price))
     return tiers
 
