@@ -39,9 +39,8 @@ def rows(events: Sequence[tuple[str, str | None, dict[str, Any]]]) -> list[dict[
     return [{"kind": k, "merchant_id": m, "payload": p, "created_at": now} for k, m, p in events]
 
 
-# The events of `pg_params` as rows, numbered in the order they were emitted (`n`): a statement that writes
-# other rows too may insert them itself (a POS fold).
-PG_ROWS_SQL = """
+# The events of `pg_params` as rows, numbered in the order they were emitted (`n`).
+_PG_ROWS_SQL = """
 SELECT u.kind, u.merchant_id, CAST(u.payload AS jsonb) AS payload, u.created_at, u.n
   FROM unnest(CAST(:kinds AS varchar[]), CAST(:merchant_ids AS varchar[]), CAST(:payloads AS text[]),
               CAST(:created AS timestamptz[])) WITH ORDINALITY AS u(kind, merchant_id, payload, created_at, n)
@@ -49,7 +48,7 @@ SELECT u.kind, u.merchant_id, CAST(u.payload AS jsonb) AS payload, u.created_at,
 # Many events in one statement on PostgreSQL (a POS upload or a big order emits hundreds at a time).
 _PG_INSERT_MANY = text(f"""
 INSERT INTO event (kind, merchant_id, payload, created_at)
-SELECT kind, merchant_id, payload, created_at FROM ({PG_ROWS_SQL}) AS pending ORDER BY n
+SELECT kind, merchant_id, payload, created_at FROM ({_PG_ROWS_SQL}) AS pending ORDER BY n
 """)
 _MANY = 8  # from this many rows on, one unnest statement beats an executemany
 
@@ -61,7 +60,9 @@ def take_pending(session: AsyncSession) -> list[dict[str, Any]]:
 
 
 def pg_params(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
-    """The parameters of `PG_ROWS_SQL` for these events."""
+    """These events as four arrays (`:kinds`, `:merchant_ids`, `:payloads`, `:created`), in the order they were
+    emitted: the parameters of a statement that inserts them with `unnest(...) WITH ORDINALITY` (this module's
+    own, the placing statement, a POS fold)."""
     return {"kinds": [r["kind"] for r in rows], "merchant_ids": [r["merchant_id"] for r in rows],
             "payloads": [orjson.dumps(r["payload"], option=orjson.OPT_NON_STR_KEYS).decode() for r in rows],
             "created": [r["created_at"] for r in rows]}

@@ -468,7 +468,7 @@ _SQLITE_UPSERT_CONFLICTS = _SQLITE_UPSERT.on_conflict_do_update(
 # `_SQLITE_UPSERT_CONFLICTS`), and the outbox: the events emitted so far, then `stock.oversold` for each
 # conflict new or changed, by variant (the payload built in Python, the conflict's id added here); the
 # same order as on SQLite.
-_PG_WRITE = text(f"""
+_PG_WRITE = text("""
 WITH folds AS (
     INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
                                 idempotency_key, occurred_at, recorded_at)
@@ -504,7 +504,10 @@ WITH folds AS (
 INSERT INTO event (kind, merchant_id, payload, created_at)
 SELECT kind, merchant_id, payload, created_at
   FROM (SELECT kind, merchant_id, payload, created_at, 0 AS part, n, CAST('' AS varchar) AS variant_id
-          FROM ({events.PG_ROWS_SQL}) AS pending
+          FROM (SELECT u.kind, u.merchant_id, CAST(u.payload AS jsonb) AS payload, u.created_at, u.n
+                  FROM unnest(CAST(:kinds AS varchar[]), CAST(:merchant_ids AS varchar[]),
+                              CAST(:payloads AS text[]), CAST(:created AS timestamptz[]))
+                       WITH ORDINALITY AS u(kind, merchant_id, payload, created_at, n)) AS pending
         UNION ALL
         SELECT kind, merchant_id, payload, created_at, 1, 0, variant_id FROM oversold) AS e
  ORDER BY part, n, variant_id""")
