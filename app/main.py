@@ -16,6 +16,7 @@ from app import jobs
 from app.catalog.api import router as catalog_router
 from app.community.api import router as community_router
 from app.config import Settings, get_settings
+from app.core import openapi
 from app.core.cache import PageCache
 from app.core.http import BodyLimitMiddleware, MetricsMiddleware, install_error_handlers, problem
 from app.core.logging import configure as configure_logging
@@ -124,4 +125,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    till_router, webhooks_router, web_router):
         app.include_router(router)
     mount_static(app)
+    openapi.install(app)
     return app
