@@ -41,7 +41,7 @@ from app.merchants.models import Location
 _PG_RESERVE = text("""
 UPDATE stock_level AS s
    SET reserved = s.reserved + v.q, updated_at = :now
-  FROM unnest(CAST(:locs AS varchar[]), CAST(:vars AS varchar[]), CAST(:qs AS integer[]))
+  FROM unnest(CAST(:locs AS varchar[]), CAST(:vars AS varchar[]), CAST(:qs AS bigint[]))
        AS v(location_id, variant_id, q)
  WHERE s.location_id = v.location_id AND s.variant_id = v.variant_id
    AND s.on_hand - s.reserved - s.safety_stock >= v.q

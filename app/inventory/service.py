@@ -143,8 +143,8 @@ _PG_INSERT_MOVEMENTS = text("""
 INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
                             idempotency_key, occurred_at, recorded_at)
 SELECT * FROM unnest(CAST(:merchant_ids AS varchar[]), CAST(:location_ids AS varchar[]),
-                     CAST(:variant_ids AS varchar[]), CAST(:kinds AS varchar[]), CAST(:on_hand AS integer[]),
-                     CAST(:reserved AS integer[]), CAST(:sources AS varchar[]), CAST(:keys AS varchar[]),
+                     CAST(:variant_ids AS varchar[]), CAST(:kinds AS varchar[]), CAST(:on_hand AS bigint[]),
+                     CAST(:reserved AS bigint[]), CAST(:sources AS varchar[]), CAST(:keys AS varchar[]),
                      CAST(:occurred AS timestamptz[]), CAST(:recorded AS timestamptz[]))
 """)
 _MANY = 8  # from this many rows on, one unnest statement beats an executemany
@@ -348,7 +348,7 @@ def stock_changed_events(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str 
 # version of a row it had to wait for, so `free` is what the level holds once locked.
 PG_RESERVE_CHECK = """
 want AS (
-    SELECT * FROM unnest(CAST(:r_locs AS varchar[]), CAST(:r_vars AS varchar[]), CAST(:r_qs AS integer[]),
+    SELECT * FROM unnest(CAST(:r_locs AS varchar[]), CAST(:r_vars AS varchar[]), CAST(:r_qs AS bigint[]),
                          CAST(:r_merchants AS varchar[]), CAST(:r_orders AS varchar[]),
                          CAST(:r_alloc_ids AS varchar[]), CAST(:r_keys AS varchar[]))
              AS w(location_id, variant_id, q, merchant_id, order_id, alloc_id, key)
@@ -397,7 +397,7 @@ def pg_reserve_params(takes: Sequence[tuple[str, str, Take]], attempt: int) -> d
 _PG_INSERT_ALLOCATIONS = text("""
 INSERT INTO allocation (id, merchant_id, order_id, variant_id, location_id, quantity, status)
 SELECT a.id, :merchant_id, :order_id, a.variant_id, a.location_id, a.q, 'reserved'
-  FROM unnest(CAST(:ids AS varchar[]), CAST(:vars AS varchar[]), CAST(:locs AS varchar[]), CAST(:qs AS integer[]))
+  FROM unnest(CAST(:ids AS varchar[]), CAST(:vars AS varchar[]), CAST(:locs AS varchar[]), CAST(:qs AS bigint[]))
        AS a(id, variant_id, location_id, q)
 """)
 
@@ -431,7 +431,7 @@ async def record_reservations(session: AsyncSession, *, merchant_id: str, order_
 # The rows returned are the takes made; a take that lost a race to a concurrent order is simply absent.
 _PG_TAKE = text("""
 WITH want AS (
-    SELECT * FROM unnest(CAST(:locs AS varchar[]), CAST(:vars AS varchar[]), CAST(:qs AS integer[]),
+    SELECT * FROM unnest(CAST(:locs AS varchar[]), CAST(:vars AS varchar[]), CAST(:qs AS bigint[]),
                          CAST(:alloc_ids AS varchar[]), CAST(:keys AS varchar[]))
              AS w(location_id, variant_id, q, alloc_id, key)
 ), locked AS (
