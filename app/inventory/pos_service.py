@@ -64,6 +64,7 @@ from app.inventory.models import (
     StockMovement,
 )
 from app.inventory.pos_schemas import PosEventIn
+from app.inventory.schemas import MAX_ON_HAND
 
 MAX_CLOCK_SKEW = timedelta(hours=1)  # a till's clock may run ahead; an event further in the future is rejected
 LEVELS = cast(Table, StockLevel.__table__)
@@ -119,13 +120,15 @@ _PRICED = frozenset(("sale", "return"))  # events that carry a unit price
 
 @dataclass(frozen=True, slots=True)
 class _Variant:
-    """What screening needs of an uploaded SKU: its variant, price, and the level's latest count so far."""
+    """What screening needs of an uploaded SKU: its variant, price, and the level's on_hand and latest count so
+    far."""
 
     id: str
     sku: str
     price: int
     currency: str
     counted: tuple[datetime, str] | None  # the (occurred_at, event id) key of the latest count folded in
+    on_hand: int
 
 
 class _Screened:
@@ -136,6 +139,10 @@ class _Screened:
     (on_hand_delta 0). Counts only ever get later, so that stays true whatever else is folded in first; a
     count that arrives concurrently is caught by the fold, whose `pos_fold` row balances the ledger.
 
+    A movement that would take on_hand, as read for the upload plus the upload's earlier movements, past
+    `MAX_ON_HAND` is rejected: the rest of the upload applies, and the till can go on syncing. (Concurrent
+    uploads to one store may pass the cap by what they add at once; the 64-bit levels hold that.)
+
     One pass over the events, which is where an upload's Python time goes: 10,000 events per request.
     """
 
@@ -145,6 +152,7 @@ class _Screened:
         self.rows: list[dict[str, Any]] = []
         seen: set[str] = set()
         sign = pos.SIGN
+        on_hand = {v.id: v.on_hand for v in variants.values()}  # as the upload's earlier movements leave it
         for i, e in enumerate(events_in):
             event_id = e.event_id
             if event_id in seen:
@@ -163,6 +171,12 @@ class _Screened:
             price = variant.price if e.unit_price is None else e.unit_price
             counted = variant.counted
             moved = 0 if counted is not None and (e.occurred_at, event_id) < counted else sign[kind] * quantity
+            if moved:
+                after = on_hand[variant.id] + moved
+                if moved > 0 and after > MAX_ON_HAND:
+                    self.status[i] = ("rejected", f"on_hand would exceed {MAX_ON_HAND}; count the stock first")
+                    continue
+                on_hand[variant.id] = after
             self.candidates.append(e)
             self.rows.append({"v": variant.id, "e": event_id, "t": kind, "q": quantity, "d": moved,
                               "p": price if kind in _PRICED else 0, "a": quantity * price if kind == "sale" else 0,
@@ -188,10 +202,11 @@ async def _record(session: AsyncSession, *, device: Principal, events_in: Sequen
     if location_id is None:
         raise NotFound("location")
     variants = {sku: _Variant(variant_id, sku, price, currency,
-                              None if counted_at is None else (as_utc(counted_at), counted_event_id or ""))
-                for sku, variant_id, price, currency, counted_at, counted_event_id in (await session.execute(
+                              None if counted_at is None else (as_utc(counted_at), counted_event_id or ""),
+                              on_hand or 0)
+                for sku, variant_id, price, currency, counted_at, counted_event_id, on_hand in (await session.execute(
                     select(Variant.sku, Variant.id, Variant.price, Variant.currency, StockLevel.last_count_at,
-                           StockLevel.last_count_event_id)
+                           StockLevel.last_count_event_id, StockLevel.on_hand)
                     .outerjoin(StockLevel, and_(StockLevel.variant_id == Variant.id,
                                                 StockLevel.location_id == location_id))
                     .where(Variant.merchant_id == merchant_id,
