@@ -16,8 +16,10 @@ from app import jobs
 from app.catalog.api import router as catalog_router
 from app.community.api import router as community_router
 from app.config import Settings, get_settings
+from app.core import openapi
 from app.core.cache import PageCache
 from app.core.http import BodyLimitMiddleware, MetricsMiddleware, install_error_handlers, problem
+from app.core.inputs import InputGuardMiddleware
 from app.core.logging import configure as configure_logging
 from app.core.logging import get_logger
 from app.core.ratelimit import RateLimitMiddleware, make_counter
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_key = settings.shop_secret_key or secrets.token_urlsafe(32)
 
     install_error_handlers(app)
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.shop_max_body_bytes)
     app.add_middleware(RateLimitMiddleware, per_ip=settings.shop_rate_limit_ip_per_minute,
                        per_token=settings.shop_rate_limit_token_per_minute, counter=make_counter(settings.redis_url))
@@ -126,4 +129,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    till_router, webhooks_router, web_router):
         app.include_router(router)
     mount_static(app)
+    openapi.install(app)
     return app

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
+from app.core.columns import Int64
 from app.db import Base
 
 # Search tokens: a text[] with a GIN index on PostgreSQL; unused (NULL) on SQLite.
@@ -73,12 +74,12 @@ class Variant(Base):
     product_id: Mapped[str] = mapped_column(ForeignKey("product.id"), index=True)
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"))
     sku: Mapped[str] = mapped_column(String(64))
-    price: Mapped[int] = mapped_column(Integer)
+    price: Mapped[int] = mapped_column(Int64)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     attributes: Mapped[dict[str, Any]]
     wholesale: Mapped[bool] = mapped_column(Boolean, default=False)
-    moq: Mapped[int] = mapped_column(Integer, default=1)
-    pack_size: Mapped[int] = mapped_column(Integer, default=1)
+    moq: Mapped[int] = mapped_column(Int64, default=1)
+    pack_size: Mapped[int] = mapped_column(Int64, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     product: Mapped[Product] = relationship(back_populates="variants", lazy="raise")
@@ -110,8 +111,8 @@ class PriceTier(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     variant_id: Mapped[str] = mapped_column(ForeignKey("variant.id"), index=True)
-    min_qty: Mapped[int] = mapped_column(Integer)
-    unit_price: Mapped[int] = mapped_column(Integer)
+    min_qty: Mapped[int] = mapped_column(Int64)
+    unit_price: Mapped[int] = mapped_column(Int64)
 
 
 CATEGORIES: list[tuple[str, str, str, bool]] = [

@@ -11,7 +11,10 @@ CategorySlug = Literal["apparel", "appliances", "home", "books-media", "agri", "
                        "production-materials", "fresh", "services"]
 ProductStatus = Literal["draft", "active"]
 Sku = str
-SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,63}$"
+# A SKU is part of URLs (`/v1/inventory/{sku}`, `.../stock/{sku}`), where `/` (even sent as %2F) would split it:
+# new SKUs take none. `ANY_SKU_PATTERN` reads the SKUs made before, which a till may still send.
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+ANY_SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,63}$"
 
 
 class TierIn(Schema):

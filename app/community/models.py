@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integ
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
+from app.core.columns import Int64
 from app.db import Base
 
 
@@ -41,17 +42,17 @@ class GroupBuy(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"))
     variant_id: Mapped[str] = mapped_column(ForeignKey("variant.id"))
-    price: Mapped[int] = mapped_column(Integer)
+    price: Mapped[int] = mapped_column(Int64)
     currency: Mapped[str] = mapped_column(String(3))
-    min_quantity: Mapped[int] = mapped_column(Integer)
-    max_quantity: Mapped[int] = mapped_column(Integer)
-    joined_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    min_quantity: Mapped[int] = mapped_column(Int64)
+    max_quantity: Mapped[int] = mapped_column(Int64)
+    joined_quantity: Mapped[int] = mapped_column(Int64, default=0)
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | succeeded | failed
     closes_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     pickup_date: Mapped[date] = mapped_column(Date)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_by: Mapped[str | None] = mapped_column(String(20))  # schedule | merchant
-    committed_quantity: Mapped[int | None] = mapped_column(Integer)  # what counted at the close
+    committed_quantity: Mapped[int | None] = mapped_column(Int64)  # what counted at the close
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -80,7 +81,7 @@ class GroupBuyJoin(Base):
     pickup_point_id: Mapped[str] = mapped_column(ForeignKey("pickup_point.id"), index=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("sales_order.id"), unique=True)
     customer_id: Mapped[str] = mapped_column(String(40), index=True)
-    quantity: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Int64)
     status: Mapped[str] = mapped_column(String(20), default="held")  # held | released
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -18,6 +19,8 @@ from app.db import fetch
 Kind = Literal["admin", "merchant", "device", "customer", "buyer", "leader"]
 # Token prefixes by kind: visible to humans and secret scanners.
 TOKEN_PREFIX: dict[str, str] = {"merchant": "sk", "device": "pos", "buyer": "byr", "leader": "ldr"}
+# What `new_token` makes: a prefix and 256 random bits, url-safe. Anything else is refused without a lookup.
+_ISSUED = re.compile(rf"(?:{'|'.join(TOKEN_PREFIX.values())})_[A-Za-z0-9_-]{{43}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,8 @@ async def resolve(session: AsyncSession, *, token: str, admin_token: str | None,
         if claims is None or claims.get("kind") != "customer":
             raise Unauthenticated("the access token is invalid or expired")
         return Principal(kind="customer", subject_id=str(claims["sub"]))
+    if _ISSUED.fullmatch(token) is None:
+        raise Unauthenticated("unknown or revoked token")
     row = (await fetch(session, _BY_HASH, {"token_hash": hash_token(token)})).first()
     if row is None:
         raise Unauthenticated("unknown or revoked token")

@@ -74,7 +74,20 @@ async def _domain_handler(request: Request, exc: Exception) -> Response:
 async def _http_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "error")
+    if isinstance(exc, InputProblem) and exc.errors:
+        return problem(exc.status_code, detail, type_slug="validation-error" if exc.status_code == 422 else None,
+                       instance=request.url.path, headers=exc.headers, errors=exc.errors)
     return problem(exc.status_code, detail, instance=request.url.path, headers=exc.headers)
+
+
+class InputProblem(FastAPIHTTPException):
+    """A body refused while it is read (from `receive`): FastAPI passes HTTP exceptions met there on to the
+    handlers, which answer the problem with its `errors`."""
+
+    def __init__(self, status: int, detail: str, *, errors: list[dict[str, Any]] | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(status_code=status, detail=detail, headers=dict(headers) if headers else None)
+        self.errors = errors or []
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+# The largest amount any request may name, and the largest total of one line of goods (¥10,000,000,000): a line
+# of the most units any channel takes at such a price still fits the 64-bit columns, and so do its sums.
+MAX_AMOUNT = 10**12
+
 
 def percent_of(amount: int, basis_points: int) -> int:
     """`amount` × `basis_points` / 10,000, rounded half up (10,000 bp = 100 %)."""

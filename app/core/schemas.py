@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from app.core.clock import rfc3339
+from app.core.money import MAX_AMOUNT
 
 
 class Schema(BaseModel):
@@ -25,7 +26,7 @@ def _upper(value: str) -> str:
 
 
 Currency = Annotated[str, Field(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$"), AfterValidator(_upper)]
-Amount = Annotated[int, Field(ge=0, le=10**12, description="Minor units (fen)")]
+Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT, description="Minor units (fen)")]
 UtcDatetime = Annotated[datetime, PlainSerializer(rfc3339, return_type=str)]
 Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 

@@ -11,7 +11,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
-    Integer,
     String,
     UniqueConstraint,
     text,
@@ -19,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
+from app.core.columns import Int64
 from app.db import Base, BigIntPK, binary_string
 
 
@@ -37,9 +37,9 @@ class StockLevel(Base):
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"), index=True)
     location_id: Mapped[str] = mapped_column(ForeignKey("location.id"))
     variant_id: Mapped[str] = mapped_column(ForeignKey("variant.id"))
-    on_hand: Mapped[int] = mapped_column(Integer, default=0)  # may go negative after store oversells
-    reserved: Mapped[int] = mapped_column(Integer, default=0)  # promised to open orders
-    safety_stock: Mapped[int] = mapped_column(Integer, default=0)  # kept back from online sale
+    on_hand: Mapped[int] = mapped_column(Int64, default=0)  # may go negative after store oversells
+    reserved: Mapped[int] = mapped_column(Int64, default=0)  # promised to open orders
+    safety_stock: Mapped[int] = mapped_column(Int64, default=0)  # kept back from online sale
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Position of the last change in its location's changes feed (see StockChangeCounter).
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
@@ -78,7 +78,7 @@ class PosSalesDay(Base):
     device_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     amount: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
     units: Mapped[int] = mapped_column(BigInteger, default=0)
-    sales: Mapped[int] = mapped_column(Integer, default=0)  # sale events
+    sales: Mapped[int] = mapped_column(Int64, default=0)  # sale events
 
 
 class StockConflict(Base):
@@ -99,7 +99,7 @@ class StockConflict(Base):
     location_id: Mapped[str] = mapped_column(String(40))
     variant_id: Mapped[str] = mapped_column(String(40))
     sku: Mapped[str] = mapped_column(String(64))
-    shortfall: Mapped[int] = mapped_column(Integer)  # reserved - on_hand when last seen
+    shortfall: Mapped[int] = mapped_column(Int64)  # reserved - on_hand when last seen
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | resolved
     resolution: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -124,14 +124,14 @@ class StockMovement(Base):
     location_id: Mapped[str] = mapped_column(String(40))
     variant_id: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(20))  # count|receive|reserve|release|fulfil|restock|sale|pos_...
-    on_hand_delta: Mapped[int] = mapped_column(Integer, default=0)
-    reserved_delta: Mapped[int] = mapped_column(Integer, default=0)
+    on_hand_delta: Mapped[int] = mapped_column(Int64, default=0)
+    reserved_delta: Mapped[int] = mapped_column(Int64, default=0)
     source: Mapped[str] = mapped_column(String(80))  # e.g. "order:ord_...", "api", "pos:dev_..."
     idempotency_key: Mapped[str] = mapped_column(binary_string(200), unique=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     event_id: Mapped[str | None] = mapped_column(binary_string(100))  # a till's event id
-    quantity: Mapped[int | None] = mapped_column(Integer)  # as the till sent it (the counted on_hand for a count)
+    quantity: Mapped[int | None] = mapped_column(Int64)  # as the till sent it (the counted on_hand for a count)
     unit_price: Mapped[int | None] = mapped_column(BigInteger)  # fen; a till's sale or return
     amount: Mapped[int | None] = mapped_column(BigInteger)  # quantity x unit_price for a till's sale
     currency: Mapped[str | None] = mapped_column(String(3))
@@ -148,5 +148,5 @@ class Allocation(Base):
     order_id: Mapped[str] = mapped_column(String(40))
     variant_id: Mapped[str] = mapped_column(String(40))
     location_id: Mapped[str] = mapped_column(String(40))
-    quantity: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Int64)
     status: Mapped[str] = mapped_column(String(20), default="reserved")  # reserved | released | fulfilled

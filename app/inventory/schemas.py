@@ -4,10 +4,12 @@ from pydantic import Field
 
 from app.core.schemas import OutSchema, Schema
 
+MAX_ON_HAND = 10**9  # units of a SKU one location may hold; a till's receipt that would pass it is refused
+
 
 class StockSet(Schema):
-    on_hand: int = Field(ge=0, le=10**9, description="Counted quantity at this location")
-    safety_stock: int | None = Field(default=None, ge=0, le=10**9, description="Kept back from online sale")
+    on_hand: int = Field(ge=0, le=MAX_ON_HAND, description="Counted quantity at this location")
+    safety_stock: int | None = Field(default=None, ge=0, le=MAX_ON_HAND, description="Kept back from online sale")
 
 
 class StockLevelOut(OutSchema):

@@ -154,8 +154,8 @@ _PG_INSERT_MOVEMENTS = text("""
 INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
                             idempotency_key, occurred_at, recorded_at)
 SELECT * FROM unnest(CAST(:merchant_ids AS varchar[]), CAST(:location_ids AS varchar[]),
-                     CAST(:variant_ids AS varchar[]), CAST(:kinds AS varchar[]), CAST(:on_hand AS integer[]),
-                     CAST(:reserved AS integer[]), CAST(:sources AS varchar[]), CAST(:keys AS varchar[]),
+                     CAST(:variant_ids AS varchar[]), CAST(:kinds AS varchar[]), CAST(:on_hand AS bigint[]),
+                     CAST(:reserved AS bigint[]), CAST(:sources AS varchar[]), CAST(:keys AS varchar[]),
                      CAST(:occurred AS timestamptz[]), CAST(:recorded AS timestamptz[]))
 """)
 _MANY = 8  # from this many rows on, one unnest statement beats an executemany

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
+from app.core.columns import Int64
 from app.db import Base
 
 
@@ -76,11 +77,11 @@ class OrderLine(Base):
     title: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(40))
     returnable: Mapped[bool] = mapped_column(default=True)
-    quantity: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Int64)
     unit_price: Mapped[int] = mapped_column(BigInteger)  # snapshot at checkout
     discount: Mapped[int] = mapped_column(BigInteger, default=0)  # this line's share of the order discount
     total: Mapped[int] = mapped_column(BigInteger)  # quantity × unit_price − discount
-    returned_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    returned_quantity: Mapped[int] = mapped_column(Int64, default=0)
     listing_revision_id: Mapped[str | None] = mapped_column(String(40))  # the listing as sold (C11, C25)
     # The listing's return class at checkout (app/catalog/returns.py), and when the buyer confirmed that a
     # `confirm_required` item cannot be returned without reason (C30).

@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
+from app.core.columns import Int64
 from app.db import Base
 
 
@@ -39,7 +40,7 @@ class CartItem(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     cart_id: Mapped[str] = mapped_column(ForeignKey("cart.id"), index=True)
     variant_id: Mapped[str] = mapped_column(String(40))
-    quantity: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Int64)
 
 
 class Promotion(Base):
@@ -50,7 +51,7 @@ class Promotion(Base):
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"), index=True)
     code: Mapped[str] = mapped_column(String(40), index=True)
     kind: Mapped[str] = mapped_column(String(10))  # percent | amount
-    value: Mapped[int] = mapped_column(Integer)  # percent: 1–100; amount: fen
+    value: Mapped[int] = mapped_column(Int64)  # percent: 1–100; amount: fen
     channels: Mapped[dict[str, Any]]  # {"channels": ["online", "store"]}
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

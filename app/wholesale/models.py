@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
+from app.core.columns import Int64
 from app.db import Base
 
 
@@ -35,8 +36,8 @@ class BuyerPrice(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     buyer_id: Mapped[str] = mapped_column(ForeignKey("wholesale_buyer.id"))
     variant_id: Mapped[str] = mapped_column(ForeignKey("variant.id"))
-    min_qty: Mapped[int] = mapped_column(Integer, default=1)
-    unit_price: Mapped[int] = mapped_column(Integer)
+    min_qty: Mapped[int] = mapped_column(Int64, default=1)
+    unit_price: Mapped[int] = mapped_column(Int64)
 
 
 class WholesaleOrder(Base):
@@ -77,5 +78,5 @@ class QuoteLine(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     quote_id: Mapped[str] = mapped_column(ForeignKey("wholesale_quote.id"), index=True)
     sku: Mapped[str] = mapped_column(String(64))
-    quantity: Mapped[int] = mapped_column(Integer)
-    unit_price: Mapped[int | None] = mapped_column(Integer)  # set by the merchant's answer
+    quantity: Mapped[int] = mapped_column(Int64)
+    unit_price: Mapped[int | None] = mapped_column(Int64)  # set by the merchant's answer

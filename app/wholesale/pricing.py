@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from app.core.money import MAX_AMOUNT
+
 
 # Tuples, not dataclasses: an order holds tens of thousands of these, and tuples of plain values are
 # left alone by the cyclic garbage collector.
@@ -36,6 +38,7 @@ NOT_FOR_WHOLESALE = "not_for_wholesale"
 BELOW_MOQ = "below_moq"
 NOT_PACK_MULTIPLE = "not_pack_multiple"
 OUT_OF_STOCK = "out_of_stock"
+LINE_TOO_LARGE = "line_too_large"
 MAX_QUANTITY = 10_000_000
 
 
@@ -65,6 +68,14 @@ def line_error(terms: Terms, quantity: int) -> tuple[str, str] | None:
         return BELOW_MOQ, f"below the minimum order quantity of {terms.moq}"
     if quantity % terms.pack_size:
         return NOT_PACK_MULTIPLE, f"quantity must be a multiple of the pack size {terms.pack_size}"
+    return None
+
+
+def total_error(unit_price: int, quantity: int) -> tuple[str, str] | None:
+    """Why a line priced at `unit_price` cannot be ordered in `quantity` (its total is beyond any amount); None
+    when it can."""
+    if unit_price * quantity > MAX_AMOUNT:
+        return LINE_TOO_LARGE, f"the line's total (quantity x unit price) may not exceed {MAX_AMOUNT} fen"
     return None
 
 

@@ -290,6 +290,10 @@ async def _evaluate(session: AsyncSession, *, buyer: Buyer, lines: Sequence[Requ
         price = (quoted[ln.sku] if quoted is not None else
                  pricing.unit_price(list_price=item.price, tiers=tiers.get(item.variant_id, ()),
                                     quantity=ln.quantity, buyer_tiers=own.get(item.variant_id, ())))
+        error = pricing.total_error(price, ln.quantity)
+        if error is not None:
+            _reject(result, *error)
+            continue
         result.update(unit_price=price, total=price * ln.quantity)
         candidates.append((result, item, ln.quantity))
     stock = await inventory_service.read_snapshot(session, merchant_id=buyer.merchant_id,

@@ -1,7 +1,7 @@
 """Idempotency answers are compressed with lz4 on PostgreSQL
 
 Revision ID: d4a8f1c6e2b7
-Revises: c7a4e2f9d815
+Revises: d3f8a1b6c472
 Create Date: 2026-12-02 23:00:00.000000
 
 A 10,000-line wholesale order's answer is several megabytes of JSON, stored with the order in the statement that
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = 'd4a8f1c6e2b7'
-down_revision: str | None = 'c7a4e2f9d815'
+down_revision: str | None = 'd3f8a1b6c472'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

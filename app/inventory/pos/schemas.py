@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from app.catalog.schemas import SKU_PATTERN
+from app.catalog.schemas import ANY_SKU_PATTERN
 from app.core.clock import aware
 from app.core.schemas import Amount, OutSchema, Schema, UtcDatetime
 
@@ -18,7 +18,7 @@ EVENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}$"
 class PosEventIn(Schema):
     event_id: str = Field(pattern=EVENT_ID_PATTERN, description="Unique per merchant; a repeat is `duplicate`")
     type: Literal["sale", "return", "receive", "adjust", "count"]
-    sku: str = Field(pattern=SKU_PATTERN)
+    sku: str = Field(pattern=ANY_SKU_PATTERN)
     quantity: int = Field(ge=-100_000, le=100_000,
                          description="Units; signed for `adjust`, the counted on_hand for `count`")
     occurred_at: Annotated[datetime, AfterValidator(aware)] = Field(

@@ -38,7 +38,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, case, func, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -64,6 +64,7 @@ from app.inventory.models import (
 )
 from app.inventory.pos import rules as pos
 from app.inventory.pos.schemas import PosEventIn
+from app.inventory.schemas import MAX_ON_HAND
 
 MAX_CLOCK_SKEW = timedelta(hours=1)  # a till's clock may run ahead; an event further in the future is rejected
 LEVELS = cast(Table, StockLevel.__table__)
@@ -72,6 +73,8 @@ MOVEMENTS = cast(Table, StockMovement.__table__)
 SALES_DAYS = cast(Table, PosSalesDay.__table__)
 POS_KIND_PREFIX = "pos_"  # ledger kinds written here: the till's `pos_<type>` and `pos_fold`
 POS_MOVE_KINDS = ("pos_sale", "pos_return", "pos_receive", "pos_adjust")  # a till's events that move stock
+# A till's day total stops at what the column holds: 10,000 sales of 100,000 units at the top price are 10^21 fen.
+MAX_DAY_AMOUNT = 2**63 - 1
 
 
 def _event_error(event: PosEventIn, latest: datetime) -> str | None:
@@ -117,13 +120,15 @@ _PRICED = frozenset(("sale", "return"))  # events that carry a unit price
 
 @dataclass(frozen=True, slots=True)
 class _Variant:
-    """What screening needs of an uploaded SKU: its variant, price, and the level's latest count so far."""
+    """What screening needs of an uploaded SKU: its variant, price, and the level's on_hand and latest count so
+    far."""
 
     id: str
     sku: str
     price: int
     currency: str
     counted: tuple[datetime, str] | None  # the (occurred_at, event id) key of the latest count folded in
+    on_hand: int
 
 
 class _Screened:
@@ -134,6 +139,10 @@ class _Screened:
     (on_hand_delta 0). Counts only ever get later, so that stays true whatever else is folded in first; a
     count that arrives concurrently is caught by the fold, whose `pos_fold` row balances the ledger.
 
+    A movement that would take on_hand, as read for the upload plus the upload's earlier movements, past
+    `MAX_ON_HAND` is rejected: the rest of the upload applies, and the till can go on syncing. (Concurrent
+    uploads to one store may pass the cap by what they add at once; the 64-bit levels hold that.)
+
     One pass over the events, which is where an upload's Python time goes: 10,000 events per request.
     """
 
@@ -143,6 +152,7 @@ class _Screened:
         self.rows: list[dict[str, Any]] = []
         seen: set[str] = set()
         sign = pos.SIGN
+        on_hand = {v.id: v.on_hand for v in variants.values()}  # as the upload's earlier movements leave it
         for i, e in enumerate(events_in):
             event_id = e.event_id
             if event_id in seen:
@@ -161,6 +171,12 @@ class _Screened:
             price = variant.price if e.unit_price is None else e.unit_price
             counted = variant.counted
             moved = 0 if counted is not None and (e.occurred_at, event_id) < counted else sign[kind] * quantity
+            if moved:
+                after = on_hand[variant.id] + moved
+                if moved > 0 and after > MAX_ON_HAND:
+                    self.status[i] = ("rejected", f"on_hand would exceed {MAX_ON_HAND}; count the stock first")
+                    continue
+                on_hand[variant.id] = after
             self.candidates.append(e)
             self.rows.append({"v": variant.id, "e": event_id, "t": kind, "q": quantity, "d": moved,
                               "p": price if kind in _PRICED else 0, "a": quantity * price if kind == "sale" else 0,
@@ -186,10 +202,11 @@ async def _record(session: AsyncSession, *, device: Principal, events_in: Sequen
     if location_id is None:
         raise NotFound("location")
     variants = {sku: _Variant(variant_id, sku, price, currency,
-                              None if counted_at is None else (as_utc(counted_at), counted_event_id or ""))
-                for sku, variant_id, price, currency, counted_at, counted_event_id in (await session.execute(
+                              None if counted_at is None else (as_utc(counted_at), counted_event_id or ""),
+                              on_hand or 0)
+                for sku, variant_id, price, currency, counted_at, counted_event_id, on_hand in (await session.execute(
                     select(Variant.sku, Variant.id, Variant.price, Variant.currency, StockLevel.last_count_at,
-                           StockLevel.last_count_event_id)
+                           StockLevel.last_count_event_id, StockLevel.on_hand)
                     .outerjoin(StockLevel, and_(StockLevel.variant_id == Variant.id,
                                                 StockLevel.location_id == location_id))
                     .where(Variant.merchant_id == merchant_id,
@@ -262,19 +279,21 @@ WITH ins AS (
            CAST(:source AS varchar), CAST(:key_prefix AS varchar) || u.e, u.e, u.q, u.p, u.a, u.c, u.o,
            CAST(:recorded_at AS timestamptz)
     FROM json_to_recordset(CAST(:rows AS json))
-         AS u(v varchar, e varchar, t varchar, q integer, d integer, p bigint, a bigint, c varchar, o timestamptz)
+         AS u(v varchar, e varchar, t varchar, q bigint, d bigint, p bigint, a bigint, c varchar, o timestamptz)
     ORDER BY u.e COLLATE "C"
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING event_id, kind, quantity, amount, occurred_at
 ), sales AS (
     INSERT INTO pos_sales_day (merchant_id, day, location_id, device_id, amount, units, sales)
     SELECT CAST(:merchant_id AS varchar), CAST(timezone('Asia/Shanghai', occurred_at) AS date),
-           CAST(:location_id AS varchar), CAST(:device_id AS varchar), sum(amount), sum(quantity), count(*)
+           CAST(:location_id AS varchar), CAST(:device_id AS varchar), LEAST(sum(amount), CAST(:max_amount AS bigint)),
+           sum(quantity), count(*)
       FROM ins WHERE kind = 'pos_sale'
      GROUP BY 2
         ON CONFLICT (merchant_id, day, location_id, device_id)
-        DO UPDATE SET amount = pos_sales_day.amount + EXCLUDED.amount, units = pos_sales_day.units + EXCLUDED.units,
-                      sales = pos_sales_day.sales + EXCLUDED.sales
+        DO UPDATE SET amount = CASE WHEN EXCLUDED.amount > CAST(:max_amount AS bigint) - pos_sales_day.amount
+                                    THEN CAST(:max_amount AS bigint) ELSE pos_sales_day.amount + EXCLUDED.amount END,
+                      units = pos_sales_day.units + EXCLUDED.units, sales = pos_sales_day.sales + EXCLUDED.sales
 )
 SELECT event_id FROM ins
 """)
@@ -282,7 +301,8 @@ SELECT event_id FROM ins
 _SQLITE_ADD_SALES = sqlite_insert(SALES_DAYS)
 _SQLITE_ADD_SALES = _SQLITE_ADD_SALES.on_conflict_do_update(
     index_elements=["merchant_id", "day", "location_id", "device_id"],
-    set_={"amount": SALES_DAYS.c.amount + _SQLITE_ADD_SALES.excluded.amount,
+    set_={"amount": case((_SQLITE_ADD_SALES.excluded.amount > MAX_DAY_AMOUNT - SALES_DAYS.c.amount, MAX_DAY_AMOUNT),
+                         else_=SALES_DAYS.c.amount + _SQLITE_ADD_SALES.excluded.amount),
           "units": SALES_DAYS.c.units + _SQLITE_ADD_SALES.excluded.units,
           "sales": SALES_DAYS.c.sales + _SQLITE_ADD_SALES.excluded.sales})
 
@@ -303,7 +323,7 @@ async def _insert_events(session: AsyncSession, rows: _EventRows, *, source: str
         found = await execute(session, _PG_INSERT_EVENTS, {
             "merchant_id": rows.merchant_id, "location_id": rows.location_id, "device_id": rows.device_id,
             "recorded_at": rows.recorded_at, "source": source, "key_prefix": _event_key(rows.merchant_id, ""),
-            "rows": rows.json()})
+            "rows": rows.json(), "max_amount": MAX_DAY_AMOUNT})
         return {row[0] for row in found.all()}
     dicts = rows.dicts(source=source, key_prefix=_event_key(rows.merchant_id, ""))
     stmt = insert_ignore(dialect_of(session), MOVEMENTS, ["idempotency_key"])
@@ -316,7 +336,7 @@ async def _insert_events(session: AsyncSession, rows: _EventRows, *, source: str
     if days:
         await session.execute(_SQLITE_ADD_SALES, [
             {"merchant_id": rows.merchant_id, "day": d, "location_id": rows.location_id, "device_id": rows.device_id,
-             "amount": v[0], "units": v[1], "sales": v[2]} for d, v in sorted(days.items())])
+             "amount": min(v[0], MAX_DAY_AMOUNT), "units": v[1], "sales": v[2]} for d, v in sorted(days.items())])
     return applied
 
 
@@ -474,12 +494,12 @@ WITH folds AS (
                                 idempotency_key, occurred_at, recorded_at)
     SELECT CAST(:merchant_id AS varchar), CAST(:location_id AS varchar), f.v, 'pos_fold', f.d, 0,
            CAST(:source AS varchar), f.k, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
-      FROM unnest(CAST(:fold_variants AS varchar[]), CAST(:fold_deltas AS integer[]), CAST(:fold_keys AS varchar[]))
+      FROM unnest(CAST(:fold_variants AS varchar[]), CAST(:fold_deltas AS bigint[]), CAST(:fold_keys AS varchar[]))
            AS f(v, d, k)
 ), levels AS (
     UPDATE stock_level SET on_hand = u.on_hand, last_count_at = u.count_at, last_count_event_id = u.count_event_id,
                            updated_at = CAST(:now AS timestamptz), change_seq = CAST(:seq AS bigint)
-      FROM unnest(CAST(:level_ids AS varchar[]), CAST(:on_hands AS integer[]), CAST(:count_ats AS timestamptz[]),
+      FROM unnest(CAST(:level_ids AS varchar[]), CAST(:on_hands AS bigint[]), CAST(:count_ats AS timestamptz[]),
                   CAST(:count_event_ids AS varchar[])) AS u(id, on_hand, count_at, count_event_id)
      WHERE stock_level.id = u.id
 ), conflicts AS (
@@ -488,7 +508,7 @@ WITH folds AS (
     SELECT n.id, CAST(:merchant_id AS varchar), CAST(:location_id AS varchar), n.v, n.s, n.q, 'open',
            CAST(:now AS timestamptz), CAST(:now AS timestamptz)
       FROM unnest(CAST(:conflict_ids AS varchar[]), CAST(:short_variants AS varchar[]), CAST(:short_skus AS varchar[]),
-                  CAST(:shortfalls AS integer[])) AS n(id, v, s, q)
+                  CAST(:shortfalls AS bigint[])) AS n(id, v, s, q)
         ON CONFLICT (location_id, variant_id) WHERE status = 'open'
         DO UPDATE SET shortfall = EXCLUDED.shortfall, updated_at = EXCLUDED.updated_at
            WHERE stock_conflict.shortfall <> EXCLUDED.shortfall
