@@ -124,11 +124,12 @@ def make_settings(url: str, **overrides: object) -> Settings:
 
 
 @pytest.fixture
-async def app(db_url: str, fake_stripe: FakeStripe) -> AsyncIterator[object]:
+async def app(db_url: str, fake_stripe: FakeStripe, tmp_path: Path) -> AsyncIterator[object]:
     await _empty_tables(db_url)
     clock.reset()
     fake_stripe.reset()
-    application = create_app(make_settings(db_url, stripe_api_base=fake_stripe.url))
+    application = create_app(make_settings(db_url, stripe_api_base=fake_stripe.url,
+                                           shop_media_root=str(tmp_path / "media")))
     yield application
     clock.reset()
     await application.state.engine.dispose()

@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from app.catalog.media.schemas import MediaOut
 from app.catalog.returns import ReturnClass, ReturnReason
 from app.core.schemas import Amount, Currency, OutSchema, Schema, UtcDatetime
 
@@ -101,6 +102,7 @@ class VariantOut(OutSchema):
     currency: str
     attributes: Attributes
     wholesale: WholesaleOut | None = None
+    media: list[MediaOut] = Field(default_factory=list, description="Pictures of this variant, in page order")
 
 
 class ReturnLabel(OutSchema):
@@ -116,6 +118,7 @@ class ProductOut(OutSchema):
     category: str
     status: str
     variants: list[VariantOut]
+    media: list[MediaOut] = Field(default_factory=list, description="The product's pictures, in page order")
     return_class: str
     return_reason: str | None = None
     return_label: ReturnLabel

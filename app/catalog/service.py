@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import listing, moderation, returns, revisions, search
+from app.catalog.media import service as media_service
 from app.catalog.models import Category, ListingRevision, PriceTier, Product, Variant
 from app.catalog.schemas import ProductCreate, ProductPatch, VariantIn, VariantPatch, WholesaleIn
 from app.core import cache, events
@@ -252,7 +253,7 @@ async def _revise(session: AsyncSession, product_ids: Sequence[str], *, lock: bo
     if lock:
         stmt = stmt.with_for_update(of=Product)
     rows = (await session.execute(stmt)).all()
-    products = await _with_variants(session, rows)
+    products = await _with_variants(session, rows, media=False)
     current_ids = [r.current_revision_id for r in rows if r.current_revision_id]
     current = {rev.product_id: rev for rev in (await session.execute(
         select(ListingRevision.id, ListingRevision.product_id, ListingRevision.revision, ListingRevision.content_hash)
@@ -309,11 +310,13 @@ _PRODUCT_COLS = (Product.id, Product.merchant_id, Product.title, Product.descrip
                  Product.status, Product.created_at, Product.updated_at, Product.return_class, Product.return_reason)
 
 
-async def _with_variants(session: AsyncSession, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """Attach variants (and their tiers) to product rows with two queries in all."""
+async def _with_variants(session: AsyncSession, rows: Sequence[Any], *, media: bool = True
+                         ) -> list[dict[str, Any]]:
+    """Attach variants (and their tiers) and, with `media`, pictures to product rows: a few queries in all."""
     ids = [r.id for r in rows]
     variants: dict[str, list[dict[str, Any]]] = defaultdict(list)
     wholesale_ids: list[str] = []
+    media_by_product, media_by_variant = await media_service.media_of(session, ids if media else [])
     if ids:
         vrows = (await session.execute(
             select(Variant.id, Variant.product_id, Variant.sku, Variant.price, Variant.currency,
@@ -330,9 +333,11 @@ async def _with_variants(session: AsyncSession, rows: Sequence[Any]) -> list[dic
             variants[v.product_id].append({
                 "id": v.id, "sku": v.sku, "price": v.price, "currency": v.currency, "attributes": v.attributes,
                 "wholesale": ({"moq": v.moq, "pack_size": v.pack_size, "tiers": tiers[v.id]}
-                              if v.wholesale else None)})
+                              if v.wholesale else None),
+                "media": media_by_variant.get(v.id, [])})
     return [{"id": r.id, "merchant_id": r.merchant_id, "title": r.title, "description": r.description,
              "category": r.category, "status": r.status, "variants": variants[r.id],
+             "media": media_by_product.get(r.id, []),
              "return_class": r.return_class, "return_reason": r.return_reason,
              "return_label": returns.label(r.category, r.return_class, r.return_reason),
              "created_at": _iso(r.created_at), "updated_at": _iso(r.updated_at)} for r in rows]
