@@ -118,6 +118,9 @@ def _renditions(img: Image.Image) -> tuple[Rendition, ...]:
     made: list[Rendition] = []
     current = img
     for label, width in reversed(RENDITIONS):
+        if made and current.width <= width:  # a small picture: this rendition is the one before (one object)
+            made.append(Rendition(label, current.width, current.height, made[-1].data))
+            continue
         if current.width > width:
             height = max(1, round(current.height * width / current.width))
             current = current.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=2.0)

@@ -8,12 +8,13 @@ threads, and one short transaction then records it. A file uploaded before (same
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
@@ -96,22 +97,82 @@ def _store(storage: MediaStorage, picture: images.Picture) -> dict[str, Any]:
             "created_at": utcnow()}
 
 
-async def store_picture(*, session: AsyncSession, storage: MediaStorage, limits: Limits, data: bytes) -> str:
-    """The asset id of an uploaded file: found if it was uploaded before, else processed, stored and recorded.
-    Commits (the asset alone: stored files are recorded whatever becomes of the upload that brought them)."""
-    if len(data) > limits.max_bytes:
-        raise images.too_large(limits.max_bytes)
-    digest = images.source_hash(data)
-    known = await session.scalar(select(MediaAsset.id).where(MediaAsset.id == digest))
-    await session.commit()  # hold no transaction while the picture is processed
-    if known is not None:
-        return digest
-    picture = await run_in_threadpool(images.process, data, max_bytes=limits.max_bytes,
-                                      max_pixels=limits.max_pixels)
-    row = await run_in_threadpool(_store, storage, picture)
-    await session.execute(insert_ignore(dialect_of(session), MediaAsset, ["id"]), [row])
+def _process_and_store(storage: MediaStorage, limits: Limits, data: bytes) -> dict[str, Any]:
+    picture = images.process(data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
+    return _store(storage, picture)
+
+
+async def store_pictures(*, session: AsyncSession, storage: MediaStorage, limits: Limits,
+                         files: Sequence[bytes], threads: int = 2) -> list[str]:
+    """The asset ids of uploaded files: found if uploaded before, else processed, stored and recorded, up to
+    `threads` at a time. Commits (the assets alone: stored files are recorded whatever becomes of the uploads
+    that brought them). The first refused file raises its error."""
+    for data in files:
+        if len(data) > limits.max_bytes:
+            raise images.too_large(limits.max_bytes)
+    digests = [images.source_hash(data) for data in files]
+    known = set((await session.scalars(select(MediaAsset.id).where(MediaAsset.id.in_(set(digests))))).all())
+    await session.commit()  # hold no transaction while pictures are processed
+    todo = list({d: data for d, data in zip(digests, files, strict=True) if d not in known}.values())
+    if not todo:
+        return digests
+    gate = asyncio.Semaphore(threads)
+
+    async def one(data: bytes) -> dict[str, Any]:
+        async with gate:
+            return await run_in_threadpool(_process_and_store, storage, limits, data)
+
+    rows = await asyncio.gather(*(one(data) for data in todo))
+    await session.execute(insert_ignore(dialect_of(session), MediaAsset, ["id"]), rows)
     await session.commit()
-    return digest
+    return digests
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A stored picture to add at the end of a product's pictures, showing these variants."""
+
+    product_id: str
+    asset_id: str
+    alt: str = ""
+    variant_ids: tuple[str, ...] = ()
+
+
+async def attach(*, session: AsyncSession, merchant_id: str, attachments: Sequence[Attachment]) -> list[str]:
+    """Add stored pictures to the merchant's products, after the ones they have; never commits. Set-based:
+    one read of the products' picture counts, one insert each for pictures and variant links. The caller
+    has checked that products and variants are the merchant's. Returns the new media ids."""
+    if not attachments:
+        return []
+    product_ids = sorted({a.product_id for a in attachments})
+    counts = await picture_counts(session=session, product_ids=product_ids)
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    for a in attachments:
+        position = counts.get(a.product_id, 0)
+        counts[a.product_id] = position + 1
+        rows.append({"id": new_id("med"), "merchant_id": merchant_id, "product_id": a.product_id,
+                     "asset_id": a.asset_id, "alt": _clean_alt(a.alt), "position": position, "created_at": now})
+        links += [{"variant_id": vid, "media_id": rows[-1]["id"], "merchant_id": merchant_id}
+                  for vid in dict.fromkeys(a.variant_ids)]
+    await session.execute(insert(ProductMedia), rows)
+    if links:
+        await session.execute(insert(VariantMedia), links)
+    await session.execute(update(Product).where(Product.id.in_(product_ids)).values(updated_at=now))
+    await events.emit_many(session, [("product.updated", merchant_id, {"id": pid, "fields": ["media"]})
+                                     for pid in product_ids])
+    cache.mark_changed(session)
+    return [r["id"] for r in rows]
+
+
+async def picture_counts(*, session: AsyncSession, product_ids: Sequence[str]) -> dict[str, int]:
+    """How many pictures each of these products has (absent: none)."""
+    if not product_ids:
+        return {}
+    return dict((await session.execute(
+        select(ProductMedia.product_id, func.count()).where(ProductMedia.product_id.in_(list(product_ids)))
+        .group_by(ProductMedia.product_id))).all())
 
 
 async def add_media(*, session: AsyncSession, storage: MediaStorage, limits: Limits, merchant_id: str,
@@ -121,7 +182,7 @@ async def add_media(*, session: AsyncSession, storage: MediaStorage, limits: Lim
     alt = _clean_alt(alt)
     await _owned_product(session, merchant_id, product_id)  # 404 before any work on the file
     await _check_variants(session, product_id, [variant_id] if variant_id else [], "variant_id")
-    asset_id = await store_picture(session=session, storage=storage, limits=limits, data=data)
+    (asset_id,) = await store_pictures(session=session, storage=storage, limits=limits, files=[data])
     await _owned_product(session, merchant_id, product_id, lock=True)
     order = await _media_order(session, product_id)
     if len(order) >= MAX_PER_PRODUCT:
