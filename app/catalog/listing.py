@@ -53,7 +53,7 @@ def _media_sql(source: str, where: str) -> str:
 _PAGE_JSON = text("""
 SELECT coalesce(json_agg(json_build_object(
     'id', p.id, 'merchant_id', p.merchant_id, 'title', p.title, 'description', p.description,
-    'category', p.category, 'status', p.status,
+    'category', p.category, 'status', p.status, 'options', p.options,
     'return_class', p.return_class, 'return_reason', p.return_reason,
     'return_label', json_build_object('zh', """ + _label_sql(0) + """, 'en', """ + _label_sql(1) + """),
     'variants', (
@@ -65,6 +65,7 @@ SELECT coalesce(json_agg(json_build_object(
                                                                     'unit_price', t.unit_price)
                                                    ORDER BY t.min_qty), '[]'::json)
                           FROM price_tier t WHERE t.variant_id = v.id)) END,
+            'barcode', v.barcode, 'weight', v.weight,
             'media', """ + _media_sql("variant_media vm JOIN product_media m ON m.id = vm.media_id",
                                  "vm.variant_id = v.id") + """)
             ORDER BY v.id), '[]'::json)

@@ -228,6 +228,19 @@ async def update_media(*, session: AsyncSession, merchant_id: str, product_id: s
     return await _require(session, product_id, media_id)
 
 
+async def set_variant_image(*, session: AsyncSession, merchant_id: str, product_id: str, variant_id: str,
+                            media_id: str | None, field: str) -> None:
+    """The one product picture that shows a variant (None: none); never commits. `field` names the input."""
+    if media_id is not None and await session.scalar(select(ProductMedia.id).where(
+            ProductMedia.id == media_id, ProductMedia.product_id == product_id)) is None:
+        raise field_error(field, f"{media_id} is not a picture of this product")
+    await session.execute(delete(VariantMedia).where(VariantMedia.variant_id == variant_id))
+    if media_id is not None:
+        await session.execute(insert(VariantMedia).values(variant_id=variant_id, media_id=media_id,
+                                                          merchant_id=merchant_id))
+    cache.mark_changed(session)
+
+
 async def delete_media(*, session: AsyncSession, merchant_id: str, product_id: str, media_id: str) -> None:
     """Take a picture off the product (its stored files stay: other uploads may show the same ones)."""
     await _owned_product(session, merchant_id, product_id, lock=True)
