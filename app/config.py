@@ -62,6 +62,10 @@ class Settings(BaseSettings):
                                                  "(a CDN); default: the endpoint and bucket")
     shop_media_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="Largest picture upload")
     shop_media_max_pixels: int = Field(default=40_000_000, ge=1, description="Largest picture, in pixels")
+    shop_import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, description="Largest import request "
+                                       "(the CSV and the pictures sent with it)")
+    shop_import_allow_private_urls: bool = Field(default=False, description="Let imports fetch pictures from "
+                                                 "loopback and private networks (tests; an intranet image server)")
     # Trust and compliance (see app/trust/)
     shop_platform_icp_no: str = Field(default="沪ICP备00000000号-1", description="The platform's own ICP number "
                                       "(a placeholder in the demo; set the real one in production)")

@@ -24,6 +24,7 @@ from app.core.logging import configure as configure_logging
 from app.core.logging import get_logger
 from app.core.ratelimit import RateLimitMiddleware, make_counter
 from app.db import make_engine, make_sessionmaker
+from app.imports.api import router as imports_router
 from app.inventory.api import router as inventory_router
 from app.inventory.pos_api import router as pos_router
 from app.merchants.api import router as merchants_router
@@ -97,7 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # A picture upload may be twice the picture limit, so that one too large is refused naming its field.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.shop_max_body_bytes,
-                       larger={r"^/v1/products/[^/]+/media$": 2 * settings.shop_media_max_bytes})
+                       larger={r"^/v1/products/[^/]+/media$": 2 * settings.shop_media_max_bytes,
+                               r"^/v1/imports/": settings.shop_import_max_bytes})
     app.add_middleware(RateLimitMiddleware, per_ip=settings.shop_rate_limit_ip_per_minute,
                        per_token=settings.shop_rate_limit_token_per_minute, counter=make_counter(settings.redis_url))
     app.add_middleware(MetricsMiddleware)
@@ -126,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # pos_router first: its /v1/inventory/conflicts must win over /v1/inventory/{sku}
     for router in (merchants_router, catalog_router, media_router, pos_router, inventory_router, retail_router,
                    orders_router, payments_router, wholesale_router, reports_router, community_router, trust_router,
-                   campaigns_router, till_router, webhooks_router, web_router):
+                   campaigns_router, till_router, webhooks_router, imports_router, web_router):
         app.include_router(router)
     mount_static(app)
     return app

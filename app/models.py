@@ -8,6 +8,7 @@ def load_all() -> None:
     import app.catalog.models
     import app.community.models
     import app.core.models
+    import app.imports.models
     import app.inventory.models
     import app.merchants.models
     import app.orders.models

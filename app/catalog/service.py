@@ -33,7 +33,7 @@ def _iso(value: datetime) -> str:
 
 
 
-def _search_fields(session: AsyncSession, title: str, description: str) -> dict[str, Any]:
+def search_fields(session: AsyncSession, title: str, description: str) -> dict[str, Any]:
     text = f"{title}\n{description}"
     tokens = search.index_tokens(text) if dialect_of(session) == "postgresql" else None
     return {"search_text": search.normalise(text), "search_tokens": tokens}
@@ -48,7 +48,7 @@ async def _check_new_skus(session: AsyncSession, merchant_id: str, skus: list[tu
         raise InvalidInput("some SKUs are already in use", errors=errors)
 
 
-def _variant_row(merchant_id: str, product_id: str, v: VariantIn | VariantPatch, now: datetime) -> dict[str, Any]:
+def variant_row(merchant_id: str, product_id: str, v: VariantIn | VariantPatch, now: datetime) -> dict[str, Any]:
     w = v.wholesale
     return {"id": new_id("var"), "product_id": product_id, "merchant_id": merchant_id, "sku": v.sku,
             "price": v.price, "currency": v.currency or "CNY", "attributes": v.attributes or {},
@@ -132,12 +132,12 @@ async def create_product(*, session: AsyncSession, merchant_id: str, product_in:
         options=product_options,
         return_class=product_in.return_class, return_reason=product_in.return_reason,
         created_at=now, updated_at=now,
-        **_search_fields(session, product_in.title, product_in.description)))
-    rows = [_variant_row(merchant_id, product_id, v, now) for v in product_in.variants]
+        **search_fields(session, product_in.title, product_in.description)))
+    rows = [variant_row(merchant_id, product_id, v, now) for v in product_in.variants]
     await session.execute(insert(Variant), rows)
     await _write_tiers(session, {r["id"]: v.wholesale for r, v in zip(rows, product_in.variants, strict=True)
                                  if v.wholesale is not None})
-    await _revise(session, [product_id])
+    await revise(session, [product_id])
     await events.emit(session, kind="product.created", merchant_id=merchant_id, payload={"id": product_id})
     cache.mark_changed(session)
     if held:
@@ -180,7 +180,7 @@ async def update_product(*, session: AsyncSession, merchant_id: str, product_id:
         elif was_held and "status" not in changes:
             product.status = "draft"
     if "title" in changes or "description" in changes:
-        for k, v in _search_fields(session, product.title, product.description).items():
+        for k, v in search_fields(session, product.title, product.description).items():
             setattr(product, k, v)
     product.updated_at = utcnow()
     cache.mark_changed(session)
@@ -188,7 +188,7 @@ async def update_product(*, session: AsyncSession, merchant_id: str, product_id:
         await _patch_variants(session, merchant_id, product_id, patch.variants)
         await _fit_options(session, product)
     await session.flush()
-    await _revise(session, [product_id])
+    await revise(session, [product_id])
     await events.emit(session, kind="product.updated", merchant_id=merchant_id,
                       payload={"id": product_id, "fields": sorted(patch.model_dump(exclude_unset=True))})
     try:
@@ -211,7 +211,7 @@ async def _patch_variants(session: AsyncSession, merchant_id: str, product_id: s
     if new:
         await _check_new_skus(session, merchant_id, [(i, p.sku) for i, p in new])
         now = utcnow()
-        rows = [_variant_row(merchant_id, product_id, p, now) for _, p in new]
+        rows = [variant_row(merchant_id, product_id, p, now) for _, p in new]
         await session.execute(insert(Variant), rows)
         await _write_tiers(session, {r["id"]: p.wholesale for r, (_, p) in zip(rows, new, strict=True)
                                      if p.wholesale is not None})
@@ -294,7 +294,7 @@ async def set_options(*, session: AsyncSession, merchant_id: str, product_id: st
     product.updated_at = utcnow()
     cache.mark_changed(session)
     await session.flush()
-    await _revise(session, [product_id])
+    await revise(session, [product_id])
     await events.emit(session, kind="product.updated", merchant_id=merchant_id,
                       payload={"id": product_id, "fields": ["options", "variants"]})
     try:
@@ -323,7 +323,7 @@ async def _add_combinations(session: AsyncSession, merchant_id: str, product_id:
             unique = f"{sku[:60]}-{n}"
             n += 1
         taken.add(unique)
-        rows.append(_variant_row(merchant_id, product_id, VariantIn(
+        rows.append(variant_row(merchant_id, product_id, VariantIn(
             sku=unique, price=fill.price, attributes=combination, barcode=None, weight=fill.weight), now))
     await session.execute(insert(Variant), rows)
 
@@ -352,7 +352,7 @@ async def set_status_by_platform(*, session: AsyncSession, product_id: str, stat
 REVISE_BATCH = 500
 
 
-async def _revise(session: AsyncSession, product_ids: Sequence[str], *, lock: bool = False) -> dict[str, str]:
+async def revise(session: AsyncSession, product_ids: Sequence[str], *, lock: bool = False) -> dict[str, str]:
     """Append a listing revision for each product whose content differs from its current one; never commits.
 
     Three reads for the whole batch (products with seller and category, variants with tiers, current
@@ -394,6 +394,9 @@ async def _revise(session: AsyncSession, product_ids: Sequence[str], *, lock: bo
     return out
 
 
+_revise = revise  # the name tests knew it by
+
+
 async def revise_merchant_listings(*, session: AsyncSession, merchant_id: str) -> int:
     """Re-snapshot every listing of a merchant (its display name changed); never commits. Returns how many
     products got a new revision."""
@@ -407,7 +410,7 @@ async def revise_merchant_listings(*, session: AsyncSession, merchant_id: str) -
             return changed
         before = {pid: rid for pid, rid in (await session.execute(
             select(Product.id, Product.current_revision_id).where(Product.id.in_(ids)))).all()}
-        after = await _revise(session, ids, lock=True)
+        after = await revise(session, ids, lock=True)
         changed += sum(1 for pid, rid in after.items() if before.get(pid) != rid)
         last = ids[-1]
 

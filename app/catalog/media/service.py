@@ -166,6 +166,28 @@ async def attach(*, session: AsyncSession, merchant_id: str, attachments: Sequen
     return [r["id"] for r in rows]
 
 
+async def assets_of(*, session: AsyncSession, product_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    """product id -> {asset id: media id} of the pictures these products show."""
+    out: dict[str, dict[str, str]] = defaultdict(dict)
+    if product_ids:
+        for pid, asset_id, media_id in (await session.execute(
+                select(ProductMedia.product_id, ProductMedia.asset_id, ProductMedia.id)
+                .where(ProductMedia.product_id.in_(list(product_ids))).order_by(ProductMedia.position))).all():
+            out[pid].setdefault(asset_id, media_id)
+    return out
+
+
+async def assets_by_url(*, session: AsyncSession, urls: Sequence[str]) -> dict[str, str]:
+    """url -> asset id, for URLs of pictures stored here (a re-imported export points at its own pictures)."""
+    found: dict[str, str] = {}
+    wanted = list(set(urls))
+    if wanted:
+        for column in (MediaAsset.large_url, MediaAsset.medium_url, MediaAsset.thumb_url):
+            for url, asset_id in (await session.execute(select(column, MediaAsset.id).where(column.in_(wanted)))).all():
+                found[url] = asset_id
+    return found
+
+
 async def picture_counts(*, session: AsyncSession, product_ids: Sequence[str]) -> dict[str, int]:
     """How many pictures each of these products has (absent: none)."""
     if not product_ids:
