@@ -61,6 +61,7 @@ def all_jobs() -> list[Job]:
     """Every periodic job of the platform."""
     from app.community import service as community_service
     from app.imports import service as imports_service
+    from app.inventory.moves import service as moves_service
     from app.orders import service as orders_service
     from app.trust import service as trust_service
     from app.webhooks import service as webhooks_service
@@ -74,4 +75,5 @@ def all_jobs() -> list[Job]:
         Job("flag_individual_turnover", 3600.0, trust_service.flag_individual_turnover),
         Job("deliver_webhooks", 5.0, webhooks_service.deliver_webhooks),
         Job("run_imports", 30.0, imports_service.run_queued),
+        Job("low_stock", 60.0, moves_service.low_stock_job),
     ]

@@ -26,6 +26,7 @@ from app.core.ratelimit import RateLimitMiddleware, make_counter
 from app.db import make_engine, make_sessionmaker
 from app.imports.api import router as imports_router
 from app.inventory.api import router as inventory_router
+from app.inventory.moves.api import router as moves_router
 from app.inventory.pos_api import router as pos_router
 from app.merchants.api import router as merchants_router
 from app.orders import service as orders_service
@@ -126,9 +127,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     # pos_router first: its /v1/inventory/conflicts must win over /v1/inventory/{sku}
-    for router in (merchants_router, catalog_router, media_router, pos_router, inventory_router, retail_router,
-                   orders_router, payments_router, wholesale_router, reports_router, community_router, trust_router,
-                   campaigns_router, till_router, webhooks_router, imports_router, web_router):
+    for router in (merchants_router, catalog_router, media_router, pos_router, moves_router, inventory_router,
+                   retail_router, orders_router, payments_router, wholesale_router, reports_router, community_router,
+                   trust_router, campaigns_router, till_router, webhooks_router, imports_router, web_router):
         app.include_router(router)
     mount_static(app)
     return app

@@ -10,6 +10,7 @@ def load_all() -> None:
     import app.core.models
     import app.imports.models
     import app.inventory.models
+    import app.inventory.moves.models
     import app.merchants.models
     import app.orders.models
     import app.retail.campaigns.models

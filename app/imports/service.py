@@ -34,8 +34,8 @@ from app.core.ids import new_id
 from app.core.logging import get_logger
 from app.imports import fetch
 from app.imports.models import ImportJob
-from app.inventory import moves
 from app.inventory import transfer as stock_transfer
+from app.inventory.moves import counts as moves
 
 log = get_logger("app.imports")
 MAX_ROWS = 10_000
