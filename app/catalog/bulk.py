@@ -39,10 +39,13 @@ async def check(session: AsyncSession, *, merchant_id: str, products: Mapping[st
     """The keys that are the merchant's existing products, and the errors of rows the database refuses."""
     keys = list(products)
     existing: dict[str, list[dict[str, Any]]] = {}
+    taken_down: set[str] = set()
     for chunk in _chunks(keys):
-        for pid, opts in (await session.execute(select(Product.id, Product.options).where(
+        for pid, opts, status in (await session.execute(select(Product.id, Product.options, Product.status).where(
                 Product.merchant_id == merchant_id, Product.id.in_(list(chunk))))).all():
             existing[pid] = opts or []
+            if status == "taken_down":
+                taken_down.add(pid)
     skus = [v.sku for g in products.values() for v in g.variants]
     owner: dict[str, str] = {}
     for chunk in _chunks(skus, 5_000):
@@ -55,6 +58,10 @@ async def check(session: AsyncSession, *, merchant_id: str, products: Mapping[st
                 errors += [RowError(line, "product", f"{key} is not one of your products") for line in group.lines]
                 continue
             errors += missing_product_fields(group)
+        if key in taken_down:
+            errors += [RowError(line, "product", "taken down by the platform (see GET /v1/enforcement)")
+                       for line in group.lines]
+            continue
         names = {o["name"] for o in existing.get(key, [])}
         for v in group.variants:
             if v.sku in owner and owner[v.sku] != key:
@@ -100,7 +107,7 @@ async def apply(session: AsyncSession, *, merchant_id: str, products: Mapping[st
     updated = [g for k, g in products.items() if k in existing and g.variants]
     for g in updated:
         product_ids[g.key] = g.key
-    await _update_existing(session, merchant_id, updated, now)
+    held += await _update_existing(session, merchant_id, updated, now, policy)
     await _attach_pictures(session, merchant_id, [*new, *updated], product_ids, pictures)
     ids = list(product_ids.values())
     for chunk in _chunks(ids):
@@ -118,9 +125,11 @@ def _variant_in(v: Any) -> VariantIn:
 
 
 async def _update_existing(session: AsyncSession, merchant_id: str, groups: Sequence[ProductRows],
-                           now: Any) -> None:
+                           now: Any, policy: moderation.ListingPolicy) -> list[tuple[str, list[str]]]:
+    """Update the merchant's products from their rows; returns the ones held for review (prohibited words)."""
+    held: list[tuple[str, list[str]]] = []
     if not groups:
-        return
+        return held
     keys = [g.key for g in groups]
     current = {v.sku: v.id for v in (await session.execute(
         select(Variant.sku, Variant.id).where(Variant.product_id.in_(keys)))).all()}
@@ -149,17 +158,22 @@ async def _update_existing(session: AsyncSession, merchant_id: str, groups: Sequ
         g = by_id[product.id]
         for name in ("title", "category", "status", "description"):
             value = getattr(g, name)
-            if value is not None and product.status not in ("taken_down", "pending_review"):
-                setattr(product, name, value)
+            if value is not None and not (name == "status" and product.status == "pending_review"):
+                setattr(product, name, value)  # a held listing stays held until the platform approves it
         if g.title is not None or g.description is not None:
             for k, v in service.search_fields(session, product.title, product.description).items():
                 setattr(product, k, v)
+            terms = moderation.held_for({"title": product.title, "description": product.description}, policy)
+            if terms and product.status != "taken_down":
+                product.status = "pending_review"
+                held.append((product.id, terms))
         product.updated_at = now
         attributes = list((await session.scalars(select(Variant.attributes).where(
             Variant.product_id == product.id).order_by(Variant.id))).all())
         if not product.options or options.mismatches(product.options, attributes):
             product.options = options.derive(attributes)
     await session.flush()
+    return held
 
 
 async def _attach_pictures(session: AsyncSession, merchant_id: str, groups: Sequence[ProductRows],

@@ -191,3 +191,20 @@ async def test_pictures_by_url_and_by_file_and_the_export_read_back(client: http
     gbk = await client.get("/v1/exports/products.csv", headers=m.headers, params={"encoding": "gbk"})
     assert gbk.content.decode("gb18030") == text.replace(",TEE-B-M,79.90,", ",TEE-B-M,69.90,")
     assert (await _import(client, m, gbk.content))["encoding"] == "gbk"
+
+
+async def test_imported_listings_are_moderated_like_any_other(client: httpx.AsyncClient) -> None:
+    m = await f.merchant(client)
+    rows = [{"product": "a", "title": "仿真枪模型 toy", "category": "home", "status": "active", "sku": "HOLD-1",
+             "price": "10"},
+            {"product": "b", "title": "瓷碗", "category": "home", "description": "一经售出，概不退换",
+             "sku": "BOWL-1", "price": "10"}]
+    job = await _import(client, m, _csv(rows), apply_good_rows=True)
+    assert [(e["line"], e["field"]) for e in job["errors"]] == [(3, "description")]  # a clause against the law
+    (held,) = await _products(client, m)
+    assert held["status"] == "pending_review"  # a prohibited word: the platform reviews it first
+    renamed = await _import(client, m, _csv([{"product": held["id"], "title": "毒品 X", "sku": "HOLD-1",
+                                              "price": "10"}]))
+    assert renamed["status"] == "succeeded"
+    (after,) = await _products(client, m)
+    assert after["status"] == "pending_review" and after["title"] == "毒品 X"
