@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import StreamingResponse
 
@@ -36,6 +36,8 @@ async def _read_upload(request: Request) -> tuple[bytes, list[tuple[str, bytes]]
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind in ("text/csv", "text/plain", "application/csv"):
         return await request.body(), []
+    if not kind and not await request.body():
+        raise field_error("file", "required: the CSV, as text/csv or as `file` in multipart/form-data")
     if kind != "multipart/form-data":
         raise UnsupportedMediaType("send the CSV as text/csv, or as `file` in multipart/form-data")
     form = await request.form(max_files=MAX_PICTURES + 1, max_fields=10)
@@ -50,16 +52,32 @@ async def _read_upload(request: Request) -> tuple[bytes, list[tuple[str, bytes]]
     return await upload.read(), pictures
 
 
-@router.post("/v1/imports/{kind}", status_code=202, response_model=ImportJobOut, openapi_extra=_BODY)
-async def create_import(
-    kind: Annotated[Kind, Path(description="products or stock")], request: Request, merchant: MerchantDep,
-    session: SessionDep, settings: SettingsDep, storage: StorageDep, background: BackgroundTasks,
-    apply_good_rows: Annotated[bool, Query(description="Apply the good rows even if some are bad")] = False,
-) -> ImportJobOut:
-    """Start importing a CSV (UTF-8 or GBK, detected; at most 10,000 rows): poll `GET /v1/imports/{id}`.
-    The formats are those of the exports; see the README."""
+ApplyGoodRows = Annotated[bool, Query(description="Apply the good rows even if some are bad")]
+
+
+@router.post("/v1/imports/products", status_code=202, response_model=ImportJobOut, openapi_extra=_BODY)
+async def import_products(request: Request, merchant: MerchantDep, session: SessionDep, settings: SettingsDep,
+                          storage: StorageDep, background: BackgroundTasks, apply_good_rows: ApplyGoodRows = False
+                          ) -> ImportJobOut:
+    """Start importing products, one row per variant, with their pictures (UTF-8 or GBK, detected; at most
+    10,000 rows): poll `GET /v1/imports/{id}`. The format is the export's; see the README."""
+    return await _start(request, "products", merchant.tenant, session, settings, storage, background,
+                        apply_good_rows)
+
+
+@router.post("/v1/imports/stock", status_code=202, response_model=ImportJobOut, openapi_extra=_BODY)
+async def import_stock(request: Request, merchant: MerchantDep, session: SessionDep, settings: SettingsDep,
+                       storage: StorageDep, background: BackgroundTasks, apply_good_rows: ApplyGoodRows = False
+                       ) -> ImportJobOut:
+    """Start importing counted stock levels (sku, location code, on_hand, safety_stock): poll
+    `GET /v1/imports/{id}`."""
+    return await _start(request, "stock", merchant.tenant, session, settings, storage, background, apply_good_rows)
+
+
+async def _start(request: Request, kind: Kind, merchant_id: str, session: SessionDep, settings: SettingsDep,
+                 storage: StorageDep, background: BackgroundTasks, apply_good_rows: bool) -> ImportJobOut:
     body, pictures = await _read_upload(request)
-    job = await service.create_job(session=session, storage=storage, settings=settings, merchant_id=merchant.tenant,
+    job = await service.create_job(session=session, storage=storage, settings=settings, merchant_id=merchant_id,
                                    kind=kind, body=body, pictures=pictures, apply_good_rows=apply_good_rows)
     background.add_task(service.run_job, request.app.state.sessionmaker, settings, storage, job["id"])
     return ImportJobOut.model_validate(job)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import secrets
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from app.catalog.media import images
 from app.main import create_app
 from tests import factories as f
 from tests import pictures
@@ -241,3 +244,24 @@ async def test_a_store_that_does_not_answer_is_a_503_and_records_nothing(db_url:
             assert (await client.get(f"/v1/products/{p['id']}")).json()["media"] == []
     finally:
         await application.state.engine.dispose()
+
+
+async def test_an_upload_being_processed_does_not_hold_up_other_requests(client: httpx.AsyncClient,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    m = await f.merchant(client)
+    p = await f.product(client, m)
+    entered, release = threading.Event(), threading.Event()
+    real = images.process
+
+    def held(*args: Any, **kwargs: Any) -> images.Picture:
+        entered.set()
+        release.wait(30)  # were this on the event loop, nothing else could answer meanwhile
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(images, "process", held)
+    upload = asyncio.create_task(_upload(client, m, p["id"], pictures.png()))
+    assert await asyncio.to_thread(entered.wait, 30)
+    other = await client.get(f"/v1/products/{p['id']}")
+    assert other.status_code == 200 and not upload.done()
+    release.set()
+    assert (await upload).status_code == 201
