@@ -116,6 +116,35 @@ def tour(
     raise typer.Exit(run_tour(base_url=base_url, admin_token=token, credentials=Path(credentials)))
 
 
+@cli.command("import")
+def import_csv(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The CSV (UTF-8 or GBK)")],
+    api_key: Annotated[str, typer.Option(envvar="SHOP_API_KEY", show_envvar=True, help="The merchant's API key")],
+    kind: Annotated[str, typer.Option(help="products or stock")] = "products",
+    apply_good_rows: Annotated[bool, typer.Option(help="Apply the good rows even if some are bad")] = False,
+    image: Annotated[list[Path] | None, typer.Option(exists=True, dir_okay=False,
+                                                     help="A picture the CSV names by file name (repeat it)")] = None,
+    base_url: Annotated[str, typer.Option(help="The running server")] = "http://127.0.0.1:8000",
+) -> None:
+    """Import products or stock levels from a CSV into a running server, showing progress and every bad row."""
+    import httpx
+    from rich.console import Console
+
+    from app.imports.cli import read_files, run_import
+
+    if kind not in ("products", "stock"):
+        raise typer.BadParameter("products or stock", param_hint="--kind")
+    csv_file, pictures = read_files(path, image or [])
+
+    async def go() -> int:
+        async with httpx.AsyncClient(base_url=base_url, timeout=120,
+                                     headers={"Authorization": f"Bearer {api_key}"}) as client:
+            return await run_import(client, csv_file=csv_file, kind=kind, apply_good_rows=apply_good_rows,
+                                    images=pictures, console=Console())
+
+    raise typer.Exit(asyncio.run(go()))
+
+
 def _run_job(job: Any) -> int:
     from app.db import make_engine, make_sessionmaker
     from app.main import install_hooks

@@ -67,6 +67,25 @@ class Settings(BaseSettings):
     shop_catalog_cache_seconds: float = Field(default=1.0, ge=0, le=60,
                                               description="Anonymous catalogue pages kept this long (0: off)")
     shop_currency: str = Field(default="CNY", min_length=3, max_length=3)
+    # Product pictures (app/catalog/media/): a local folder unless an S3-compatible store is configured
+    shop_media_root: str = Field(default="var/media", description="Folder of stored pictures, served at /media/")
+    shop_media_s3_endpoint: str | None = Field(default=None, description="S3-compatible endpoint URL (MinIO, "
+                                               "Aliyun OSS, Tencent COS ...)")
+    shop_media_s3_bucket: str | None = Field(default=None, description="Bucket of stored pictures; set, it "
+                                             "replaces the local folder")
+    shop_media_s3_key: str | None = Field(default=None, description="Access key id")
+    shop_media_s3_secret: str | None = Field(default=None, description="Secret access key")
+    shop_media_s3_region: str = Field(default="us-east-1", description="Region the signatures name")
+    shop_media_s3_addressing: Literal["path", "virtual"] = Field(
+        default="path", description="`virtual` (bucket in the host name) for stores that require it, e.g. OSS")
+    shop_media_s3_public_url: str | None = Field(default=None, description="Where buyers fetch the pictures "
+                                                 "(a CDN); default: the endpoint and bucket")
+    shop_media_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="Largest picture upload")
+    shop_media_max_pixels: int = Field(default=40_000_000, ge=1, description="Largest picture, in pixels")
+    shop_import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, description="Largest import request "
+                                       "(the CSV and the pictures sent with it)")
+    shop_import_allow_private_urls: bool = Field(default=False, description="Let imports fetch pictures from "
+                                                 "loopback and private networks (tests; an intranet image server)")
     # Trust and compliance (see app/trust/)
     shop_platform_icp_no: str = Field(default="沪ICP备00000000号-1", description="The platform's own ICP number "
                                       "(a placeholder in the demo; set the real one in production)")

@@ -60,6 +60,8 @@ class JobRunner:
 def all_jobs() -> list[Job]:
     """Every periodic job of the platform."""
     from app.community import service as community_service
+    from app.imports import service as imports_service
+    from app.inventory.moves import service as moves_service
     from app.orders import cancellation as orders_cancellation
     from app.orders import payments as orders_payments
     from app.orders.returns import service as orders_returns
@@ -74,4 +76,6 @@ def all_jobs() -> list[Job]:
         Job("flag_overdue_reverification", 3600.0, trust_sellers.flag_overdue_reverification),
         Job("flag_individual_turnover", 3600.0, trust_sellers.flag_individual_turnover),
         Job("deliver_webhooks", 5.0, webhooks_service.deliver_webhooks),
+        Job("run_imports", 30.0, imports_service.run_queued),
+        Job("low_stock", 60.0, moves_service.low_stock_job),
     ]

@@ -14,6 +14,8 @@ from starlette.responses import Response
 
 from app import jobs
 from app.catalog.api import router as catalog_router
+from app.catalog.media import storage as media_storage
+from app.catalog.media.api import router as media_router
 from app.community.api import router as community_router
 from app.config import Settings, get_settings
 from app.core import openapi
@@ -24,7 +26,9 @@ from app.core.logging import configure as configure_logging
 from app.core.logging import get_logger
 from app.core.ratelimit import RateLimitMiddleware, make_counter
 from app.db import make_engine, make_sessionmaker
+from app.imports.api import router as imports_router
 from app.inventory.api import router as inventory_router
+from app.inventory.moves.api import router as moves_router
 from app.inventory.pos.api import router as pos_router
 from app.merchants.api import router as merchants_router
 from app.orders import lifecycle as orders_lifecycle
@@ -91,13 +95,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.catalog_cache = PageCache(settings.shop_catalog_cache_seconds)
+    app.state.media_storage = media_storage.from_settings(settings)
     if not settings.shop_secret_key:
         log.warning("no SHOP_SECRET_KEY set: customer tokens are signed with a per-process key")
     app.state.secret_key = settings.shop_secret_key or secrets.token_urlsafe(32)
 
     install_error_handlers(app)
     app.add_middleware(InputGuardMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.shop_max_body_bytes)
+    # A picture upload may be twice the picture limit, so that one too large is refused naming its field.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.shop_max_body_bytes,
+                       larger={r"^/v1/products/[^/]+/media$": 2 * settings.shop_media_max_bytes,
+                               r"^/v1/imports/": settings.shop_import_max_bytes})
     app.add_middleware(RateLimitMiddleware, per_ip=settings.shop_rate_limit_ip_per_minute,
                        per_token=settings.shop_rate_limit_token_per_minute, counter=make_counter(settings.redis_url))
     app.add_middleware(MetricsMiddleware)
@@ -124,9 +132,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     # pos_router first: its /v1/inventory/conflicts must win over /v1/inventory/{sku}
-    for router in (merchants_router, catalog_router, pos_router, inventory_router, retail_router, orders_router,
-                   payments_router, wholesale_router, reports_router, community_router, trust_router, campaigns_router,
-                   till_router, webhooks_router, web_router):
+    for router in (merchants_router, catalog_router, media_router, pos_router, moves_router, inventory_router,
+                   retail_router, orders_router, payments_router, wholesale_router, reports_router, community_router,
+                   trust_router, campaigns_router, till_router, webhooks_router, imports_router, web_router):
         app.include_router(router)
     mount_static(app)
     openapi.install(app)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 
 def load_all() -> None:
+    import app.catalog.media.models
     import app.catalog.models
     import app.community.models
     import app.core.models
+    import app.imports.models
     import app.inventory.models
+    import app.inventory.moves.models
     import app.merchants.models
     import app.orders.models
     import app.retail.campaigns.models

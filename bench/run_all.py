@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "wholesale": (["--rounds", "3"], ["--rounds", "1"]),
     "community": (["--duration", "15"], ["--duration", "3"]),
     "export": (["--orders", "200000", "--small", "50000"], ["--orders", "5000", "--small", "1000"]),
+    "catalog_import": ([], ["--db", "sqlite"]),
     "web_pages": (["--duration", "10"], ["--duration", "2", "--warmup", "0", "--products", "50"]),
     # The sale-day soak is 5 minutes by itself (`bench/soak.py`); here it runs 60 s to keep `make bench` short.
     "soak": (["--duration", "60"], ["--duration", "5", "--products", "20"]),

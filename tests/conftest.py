@@ -118,17 +118,19 @@ def make_settings(url: str, **overrides: object) -> Settings:
         "shop_background_jobs": False, "shop_log_json": False, "shop_log_level": "warning",
         "shop_db_pool_size": 20, "shop_rate_limit_ip_per_minute": 0, "shop_rate_limit_token_per_minute": 0,
         "shop_webhook_allow_private": True,  # the tests' receivers listen on 127.0.0.1
+        "shop_import_allow_private_urls": True,  # and so do the picture servers imports fetch from
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
-async def app(db_url: str, fake_stripe: FakeStripe) -> AsyncIterator[object]:
+async def app(db_url: str, fake_stripe: FakeStripe, tmp_path: Path) -> AsyncIterator[object]:
     await _empty_tables(db_url)
     clock.reset()
     fake_stripe.reset()
-    application = create_app(make_settings(db_url, stripe_api_base=fake_stripe.url))
+    application = create_app(make_settings(db_url, stripe_api_base=fake_stripe.url,
+                                           shop_media_root=str(tmp_path / "media")))
     yield application
     clock.reset()
     await application.state.engine.dispose()

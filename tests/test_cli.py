@@ -37,6 +37,17 @@ def test_migrate_demo_twice_and_jobs(shop_env: Path) -> None:
                           ).fetchone()[0]
         categories = {r[0] for r in db.execute("SELECT DISTINCT category FROM product")}
         titles = [r[0] for r in db.execute("SELECT title FROM product WHERE title LIKE '%羽绒%'")]
+        unpictured = db.execute("SELECT count(*) FROM product WHERE id NOT IN (SELECT product_id FROM product_media)"
+                                ).fetchone()[0]
+        pictures = db.execute("SELECT count(*), count(DISTINCT asset_id) FROM product_media").fetchone()
+        coloured = db.execute("SELECT count(DISTINCT v.variant_id) FROM variant_media v JOIN variant ON "
+                              "variant.id = v.variant_id WHERE json_extract(variant.attributes, '$.colour') "
+                              "IS NOT NULL").fetchone()[0]
+        urls = [r[0] for r in db.execute("SELECT large_url FROM media_asset")]
+    assert unpictured == 0 and pictures[0] >= counts[1] and pictures[1] >= 50  # every product has pictures
+    assert coloured > 100  # a colour's variants show that colour's picture
+    stored = sorted(p for p in (Path("var") / "media").rglob("*.webp"))
+    assert {f"/media/{p.relative_to(Path('var') / 'media')}" for p in stored} >= set(urls) and urls
     assert counts[0] >= 3 and counts[1] >= 500 and counts[2] > 500
     assert {"apparel", "appliances", "home", "books-media", "agri", "daily-goods", "production-materials",
             "fresh", "services"} <= categories
@@ -49,7 +60,9 @@ def test_migrate_demo_twice_and_jobs(shop_env: Path) -> None:
         again = [db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                  for t in ("merchant", "product", "stock_movement", "location", "campaign", "campaign_product",
                            "promotion", "seller_profile")]
-    assert again == counts
+        pictures_again = db.execute("SELECT count(*), count(DISTINCT asset_id) FROM product_media").fetchone()
+    assert again == counts and pictures_again == pictures
+    assert sorted(p for p in (Path("var") / "media").rglob("*.webp")) == stored
     assert (Path("var") / "demo-credentials.json").exists()
     expired = runner.invoke(cli, ["expire-holds"])
     assert expired.exit_code == 0 and "expired 0 orders" in expired.output

@@ -6,17 +6,20 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from app.catalog import moderation, service
+from app.catalog import moderation, options, service
 from app.catalog.schemas import (
     CategoryOut,
     CategorySlug,
+    OptionsPut,
     ProductCreate,
     ProductOut,
     ProductPage,
     ProductPatch,
+    VariantOut,
 )
 from app.core.cache import PageCache
 from app.core.deps import MerchantDep, OptionalPrincipal, SessionDep, SettingsDep
+from app.core.errors import NotFound, field_error
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
@@ -49,6 +52,32 @@ async def get_product(product_id: str, session: SessionDep, principal: OptionalP
     """Public when active and its merchant is active; the owner also sees drafts."""
     viewer = principal.merchant_id if principal and principal.kind == "merchant" else None
     return _json(await service.get_product(session=session, product_id=product_id, viewer_merchant_id=viewer))
+
+
+@router.put("/products/{product_id}/options", response_model=ProductOut)
+async def set_options(product_id: str, body: OptionsPut, merchant: MerchantDep, session: SessionDep) -> Response:
+    """Replace the options (颜色, 尺码 ...): a new value brings the variants it makes, priced from `fill`."""
+    return _json(await service.set_options(session=session, merchant_id=merchant.tenant, product_id=product_id,
+                                           body=body))
+
+
+@router.get("/products/{product_id}/variant", response_model=VariantOut)
+async def pick_variant(product_id: str, session: SessionDep, principal: OptionalPrincipal,
+                       option: Annotated[list[str], Query(max_length=3, description="`name:value`, once per option, "
+                                                          "e.g. `颜色:红色`")]) -> Response:
+    """The variant a shopper picked by its option values (with its pictures)."""
+    chosen: dict[str, str] = {}
+    for i, pair in enumerate(option):
+        name, sep, value = pair.partition(":")
+        if not sep or not name or not value or len(pair) > 100:
+            raise field_error(f"option.{i}", "write it as name:value")
+        chosen[name] = value
+    viewer = principal.merchant_id if principal and principal.kind == "merchant" else None
+    product = await service.get_product(session=session, product_id=product_id, viewer_merchant_id=viewer)
+    variant = options.pick(product["variants"], chosen)
+    if variant is None:
+        raise NotFound("variant with those options")
+    return _json(variant)
 
 
 @router.get("/products", response_model=ProductPage)

@@ -37,10 +37,23 @@ def _label_sql(lang: int) -> str:
             f"{by_class} ELSE {fallback} END END")
 
 
+def _media_sql(source: str, where: str) -> str:
+    """A JSON array of media items (app/catalog/media/service.py `_item`), in page order."""
+    return f"""(
+        SELECT coalesce(json_agg(json_build_object(
+            'id', m.id, 'url', a.large_url, 'width', a.width, 'height', a.height, 'alt', m.alt,
+            'position', m.position,
+            'variant_ids', (SELECT coalesce(json_agg(l.variant_id ORDER BY l.variant_id), '[]'::json)
+                              FROM variant_media l WHERE l.media_id = m.id),
+            'renditions', json_build_object('thumb', a.thumb_url, 'medium', a.medium_url, 'large', a.large_url))
+            ORDER BY m.position, m.id), '[]'::json)
+        FROM {source} JOIN media_asset a ON a.id = m.asset_id WHERE {where})"""
+
+
 _PAGE_JSON = text("""
 SELECT coalesce(json_agg(json_build_object(
     'id', p.id, 'merchant_id', p.merchant_id, 'title', p.title, 'description', p.description,
-    'category', p.category, 'status', p.status,
+    'category', p.category, 'status', p.status, 'options', p.options,
     'return_class', p.return_class, 'return_reason', p.return_reason,
     'return_label', json_build_object('zh', """ + _label_sql(0) + """, 'en', """ + _label_sql(1) + """),
     'variants', (
@@ -51,9 +64,13 @@ SELECT coalesce(json_agg(json_build_object(
                 'tiers', (SELECT coalesce(json_agg(json_build_object('min_qty', t.min_qty,
                                                                     'unit_price', t.unit_price)
                                                    ORDER BY t.min_qty), '[]'::json)
-                          FROM price_tier t WHERE t.variant_id = v.id)) END)
+                          FROM price_tier t WHERE t.variant_id = v.id)) END,
+            'barcode', v.barcode, 'weight', v.weight,
+            'media', """ + _media_sql("variant_media vm JOIN product_media m ON m.id = vm.media_id",
+                                 "vm.variant_id = v.id") + """)
             ORDER BY v.id), '[]'::json)
         FROM variant v WHERE v.product_id = p.id),
+    'media', """ + _media_sql("product_media m", "m.product_id = p.id") + """,
     'created_at', to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
     'updated_at', to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
     ORDER BY p.id DESC), '[]'::json)::text

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
 from app.core.columns import Int64
-from app.db import Base
+from app.db import Base, JSONType
 
 # Search tokens: a text[] with a GIN index on PostgreSQL; unused (NULL) on SQLite.
 TokenArray = postgresql.ARRAY(Text).with_variant(JSON(), "sqlite")
@@ -61,6 +61,8 @@ class Product(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # The listing as buyers see it now (`listing_revision`); order lines record the one they were sold under.
     current_revision_id: Mapped[str | None] = mapped_column(String(40))
+    # [{name, values: [...]}] in order (app/catalog/options.py); a variant's attributes pick one value of each.
+    options: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list, server_default="[]")
 
     variants: Mapped[list[Variant]] = relationship(back_populates="product", order_by="Variant.id",
                                                    lazy="raise")
@@ -81,6 +83,8 @@ class Variant(Base):
     moq: Mapped[int] = mapped_column(Int64, default=1)
     pack_size: Mapped[int] = mapped_column(Int64, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    barcode: Mapped[str | None] = mapped_column(String(64))  # EAN-13, UPC ... as printed
+    weight: Mapped[int | None] = mapped_column(Integer)  # grams, for shipping
 
     product: Mapped[Product] = relationship(back_populates="variants", lazy="raise")
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from app.catalog.media.schemas import MediaOut
 from app.catalog.returns import ReturnClass, ReturnReason
 from app.core.schemas import Amount, Currency, OutSchema, Schema, UtcDatetime
 
@@ -36,6 +37,30 @@ class WholesaleIn(Schema):
 
 
 Attributes = dict[str, str]
+OptionText = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f]+$")]
+Barcode = Annotated[str, Field(pattern=r"^[0-9A-Za-z\-]{1,64}$", description="EAN-13, UPC ... as printed")]
+Grams = Annotated[int, Field(ge=0, le=10**8, description="Weight in grams")]
+
+
+class OptionIn(Schema):
+    name: OptionText = Field(description="颜色, 尺码, 规格 ...")
+    values: list[OptionText] = Field(min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> OptionIn:
+        if len(set(self.values)) != len(self.values):
+            raise ValueError("each value once")
+        return self
+
+
+def _distinct_names(options: list[OptionIn] | None) -> None:
+    if options and len({o.name for o in options}) != len(options):
+        raise ValueError("each option needs its own name")
+
+
+class OptionOut(OutSchema):
+    name: str
+    values: list[str]
 
 RETURN_CLASS_HELP = ("7-day no-reason returns: `standard` (returnable), `statutory_excluded` (excluded by law, R7 "
                      "art. 6) or `confirm_required` (excluded only when the buyer confirms at checkout, R7 art. 7)")
@@ -47,8 +72,10 @@ class VariantIn(Schema):
     sku: str = Field(pattern=SKU_PATTERN)
     price: Amount
     currency: Currency = "CNY"
-    attributes: Attributes = Field(default_factory=dict, max_length=20)
+    attributes: Attributes = Field(default_factory=dict, max_length=20, description="Option name -> value")
     wholesale: WholesaleIn | None = None
+    barcode: Barcode | None = None
+    weight: Grams | None = None
 
 
 class ProductCreate(Schema):
@@ -57,6 +84,8 @@ class ProductCreate(Schema):
     description: str = Field(default="", max_length=10_000)
     status: ProductStatus = "draft"
     variants: list[VariantIn] = Field(min_length=1, max_length=100)
+    options: list[OptionIn] | None = Field(default=None, max_length=3, description="Each variant's attributes "
+                                           "pick one value of each; omitted, they are read off the attributes")
     return_class: ReturnClass = Field(default="standard", description=RETURN_CLASS_HELP)
     return_reason: ReturnReason | None = Field(default=None, description=RETURN_REASON_HELP)
 
@@ -65,6 +94,7 @@ class ProductCreate(Schema):
         skus = [v.sku for v in self.variants]
         if len(set(skus)) != len(skus):
             raise ValueError("each variant needs its own sku")
+        _distinct_names(self.options)
         return self
 
 
@@ -74,6 +104,30 @@ class VariantPatch(Schema):
     currency: Currency | None = None
     attributes: Attributes | None = Field(default=None, max_length=20)
     wholesale: WholesaleIn | None = None
+    barcode: Barcode | None = None
+    weight: Grams | None = None
+    image_id: str | None = Field(default=None, max_length=40, description="The product picture (media id) that "
+                                 "shows this variant; null: none")
+
+
+class NewVariantsFill(Schema):
+    """What the variants a new option value brings get (the merchant edits them afterwards)."""
+
+    price: Amount
+    sku_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,39}$",
+                                   description="SKU of a new variant: this, then each value (default: the "
+                                   "product's first SKU)")
+    weight: Grams | None = None
+
+
+class OptionsPut(Schema):
+    options: list[OptionIn] = Field(max_length=3)
+    fill: NewVariantsFill | None = Field(default=None, description="Required when new combinations appear")
+
+    @model_validator(mode="after")
+    def _names(self) -> OptionsPut:
+        _distinct_names(self.options)
+        return self
 
 
 class ProductPatch(Schema):
@@ -104,6 +158,9 @@ class VariantOut(OutSchema):
     currency: str
     attributes: Attributes
     wholesale: WholesaleOut | None = None
+    barcode: str | None = None
+    weight: int | None = Field(default=None, description="Grams")
+    media: list[MediaOut] = Field(default_factory=list, description="Pictures of this variant, in page order")
 
 
 class ReturnLabel(OutSchema):
@@ -118,7 +175,9 @@ class ProductOut(OutSchema):
     description: str
     category: str
     status: str
+    options: list[OptionOut] = Field(default_factory=list)
     variants: list[VariantOut]
+    media: list[MediaOut] = Field(default_factory=list, description="The product's pictures, in page order")
     return_class: str
     return_reason: str | None = None
     return_label: ReturnLabel

@@ -11,8 +11,12 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.concurrency import run_in_threadpool
 
 from app.catalog import service as catalog_service
+from app.catalog.media import service as media_service
+from app.catalog.media import storage as media_storage
+from app.catalog.media.storage.base import MediaStorage
 from app.catalog.models import Product, Variant
 from app.catalog.schemas import ProductCreate
 from app.config import Settings
@@ -20,7 +24,7 @@ from app.core import auth
 from app.core.clock import SHANGHAI, as_utc, utcnow
 from app.core.logging import get_logger
 from app.db import make_engine, make_sessionmaker
-from app.demo import data
+from app.demo import data, pictures
 from app.inventory import service as inventory_service
 from app.merchants import service as merchant_service
 from app.merchants.models import Merchant
@@ -117,6 +121,41 @@ async def _festival(session: AsyncSession, merchant_ids: dict[str, str]) -> bool
     return created
 
 
+async def _pictures(session: AsyncSession, storage: MediaStorage, limits: media_service.Limits, merchant_id: str,
+                    spec: data.MerchantSpec) -> int:
+    """Drawn pictures for the merchant's products that have none: one per colour (showing that colour's
+    variants), or one for the product. Products of one kind and colour share a picture. Returns how many
+    products got pictures."""
+    variants = {r.sku: (r.id, r.product_id) for r in (await session.execute(
+        select(Variant.sku, Variant.id, Variant.product_id).where(Variant.merchant_id == merchant_id))).all()}
+    product_of = {i: variants[p.variants[0].sku][1] for i, p in enumerate(spec.products)
+                  if p.variants[0].sku in variants}
+    counts = await media_service.picture_counts(session=session, product_ids=list(product_of.values()))
+    wanted: list[tuple[str, pictures.Sketch, str, tuple[str, ...]]] = []
+    for i, product_id in product_of.items():
+        if counts.get(product_id):
+            continue
+        p = spec.products[i]
+        code = p.variants[0].sku.split("-")[1]
+        by_colour: dict[str | None, list[str]] = {}
+        for v in p.variants:
+            by_colour.setdefault(v.attributes.get("colour"), []).append(variants[v.sku][0])
+        for colour, ids in by_colour.items():
+            wanted.append((product_id, pictures.sketch_for(p.category, code, colour),
+                           f"{p.title} {colour}" if colour else p.title, tuple(ids) if colour else ()))
+    if not wanted:
+        return 0
+    sketches = list(dict.fromkeys(w[1] for w in wanted))
+    files = await run_in_threadpool(lambda: [pictures.draw(s) for s in sketches])
+    asset_of = dict(zip(sketches, await media_service.store_pictures(session=session, storage=storage,
+                                                                     limits=limits, files=files), strict=True))
+    await media_service.attach(session=session, merchant_id=merchant_id, attachments=[
+        media_service.Attachment(product_id, asset_of[sketch], alt[:500], ids)
+        for product_id, sketch, alt, ids in wanted])
+    await session.commit()
+    return len({w[0] for w in wanted})
+
+
 def _product_in(p: data.ProductSpec) -> ProductCreate:
     return ProductCreate.model_validate({
         "title": p.title, "category": p.category, "description": p.description, "status": p.status,
@@ -137,6 +176,8 @@ async def load_demo(settings: Settings, creds: dict[str, Any]) -> dict[str, Any]
     """Create what is missing of the demo set; a second run changes nothing. `creds` gains new API keys."""
     engine = make_engine(settings.database_url, pool_size=2)
     factory = make_sessionmaker(engine)
+    storage = media_storage.from_settings(settings)
+    limits = media_service.Limits(settings.shop_media_max_bytes, settings.shop_media_max_pixels)
     specs = data.merchants()
     total = sum(len(s.products) for s in specs)
     created = 0
@@ -169,6 +210,8 @@ async def load_demo(settings: Settings, creds: dict[str, Any]) -> dict[str, Any]
                     await inventory_service.load_counts(session, merchant_id=merchant.id, counts=counts,
                                                         source="demo")
                     await session.commit()
+                    progress.update(task, description=f"{spec.name}: 图片 pictures")
+                    await _pictures(session, storage, limits, merchant.id, spec)
         async with factory() as session:
             festival = await _festival(session, merchant_ids)
     finally:

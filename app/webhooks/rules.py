@@ -27,7 +27,8 @@ EVENT_KINDS: frozenset[str] = frozenset({
     "review.created",
     "seller.over_threshold",
     "service_slot.booked", "service_slot.created",
-    "stock.changed", "stock.conflict_resolved", "stock.oversold",
+    "stock.changed", "stock.conflict_resolved", "stock.low", "stock.oversold",
+    "stock.transfer_cancelled", "stock.transfer_received", "stock.transfer_sent",
 })
 
 MAX_URL_LENGTH = 2048

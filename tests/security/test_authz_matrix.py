@@ -27,6 +27,7 @@ from sqlalchemy import select
 from app.core.clock import SHANGHAI, utcnow
 from app.db import Base
 from tests import factories as f
+from tests import pictures
 
 DENIED = {401, 403, 404, 405, 409, 422}
 
@@ -37,6 +38,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/v1/merchants"): "merchant sign-up",
     ("GET", "/v1/products"): "the public catalogue (active products of verified merchants)",
     ("GET", "/v1/products/{product_id}"): "a public product page (drafts answer 404 to non-owners)",
+    ("GET", "/v1/products/{product_id}/variant"): "the storefront's pick of a variant by its options",
     ("GET", "/v1/categories"): "the category tree",
     ("GET", "/v1/inventory/{sku}"): "public availability; on_hand is shown only to the owner",
     ("POST", "/v1/customers"): "shopper sign-up",
@@ -134,6 +136,16 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
     redemption = await client.post("/v1/pos/promotions/redeem", headers=till, json={
         "code": "A-STORE", "redemption_id": "a-till-1", "amount": 1_000, "occurred_at": _later(seconds=0)})
     assert redemption.status_code == 200, redemption.text
+    picture = await client.post(f"/v1/products/{s.product['id']}/media", headers=a.headers,
+                                files={"file": ("a.png", pictures.png())})
+    assert picture.status_code == 201, picture.text
+    transfer = await client.post("/v1/transfers", headers=a.headers, json={
+        "from_location_id": s.warehouse["id"], "to_location_id": s.store["id"],
+        "lines": [{"sku": s.sku, "quantity": 1}]})
+    assert transfer.status_code == 201, transfer.text
+    job = await client.post("/v1/imports/stock", headers={**a.headers, "content-type": "text/csv"},
+                            content=f"sku,location,on_hand\n{s.sku},NOWHERE,1\n".encode())
+    assert job.status_code == 202, job.text
 
     b = await f.shop(client, on_hand=5, store_on_hand=5)
     b_point = await f.pickup_point(client, b.m)
@@ -155,9 +167,12 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "revision_id": order["orders"][0]["lines"][0]["listing_revision_id"],
         "change_id": licence_change.json()["id"],
         "redemption_id": redemption.json()["redemption_id"],
+        "media_id": picture.json()["id"], "transfer_id": transfer.json()["id"], "job_id": job.json()["id"],
+        "warehouse_id": s.warehouse["id"],
     }
     private = {ids[k] for k in ("device_id", "cart_id", "order_id", "buyer_id", "quote_id", "conflict_id",
-                                "complaint_id", "webhook_id", "return_id", "change_id")} | {
+                                "complaint_id", "webhook_id", "return_id", "change_id", "transfer_id",
+                                "job_id")} | {
         order_id, device["token"], buyer.token, point["leader_token"], webhook.json()["secret"]}
     return {"a": a, "shop": s, "ids": ids, "principals": principals, "private": private,
             "completed_order_id": order_id}
@@ -222,6 +237,13 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], Any]:
                                     "product_ids": [ids["product_id"]]},
         ("POST", "/v1/campaigns/{campaign_id}/items"): {"product_ids": [ids["product_id"]]},
         ("POST", "/v1/webhooks"): {"url": "https://evil.example.com/hooks", "events": ["*"]},
+        ("PATCH", "/v1/products/{product_id}/media/{media_id}"): {"alt": "hacked", "position": 0},
+        ("PUT", "/v1/products/{product_id}/options"): {"options": [{"name": "size", "values": ["L", "XL"]}],
+                                                       "fill": {"price": 1}},
+        ("POST", "/v1/locations/{location_id}/stock/{sku}/adjust"): {"quantity": -1, "reason": "damaged"},
+        ("PUT", "/v1/locations/{location_id}/stock/{sku}/threshold"): {"low_stock": 1},
+        ("POST", "/v1/transfers"): {"from_location_id": ids["warehouse_id"], "to_location_id": ids["location_id"],
+                                    "lines": [{"sku": ids["sku"], "quantity": 1}]},
     }
 
 
