@@ -114,7 +114,7 @@ class NewVariantsFill(Schema):
     """What the variants a new option value brings get (the merchant edits them afterwards)."""
 
     price: Amount
-    sku_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,39}$",
+    sku_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$",
                                    description="SKU of a new variant: this, then each value (default: the "
                                    "product's first SKU)")
     weight: Grams | None = None

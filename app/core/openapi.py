@@ -72,8 +72,9 @@ def declare_errors(document: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             errors = {**ERRORS, **(BODY_ERRORS if "requestBody" in operation else {})}
             for status, (description, headers) in sorted(errors.items()):
-                if str(status) in responses and status != 422:  # FastAPI's 422 is not our problem document
-                    continue
+                own = responses.get(str(status))
+                if own is not None and status != 422:  # FastAPI's 422 is not our problem document
+                    description = own.get("description", description)  # a route's own words, our body
                 response: dict[str, Any] = {"description": description,
                                             "content": {PROBLEM: {"schema": PROBLEM_REF}}}
                 if headers:

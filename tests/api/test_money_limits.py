@@ -18,6 +18,7 @@ MONEY_FIELDS = {
     ("POST", "/v1/products", "variants.wholesale.tiers.unit_price"),
     ("PATCH", "/v1/products/{product_id}", "variants.price"),
     ("PATCH", "/v1/products/{product_id}", "variants.wholesale.tiers.unit_price"),
+    ("PUT", "/v1/products/{product_id}/options", "fill.price"),
     ("POST", "/v1/wholesale/buyers", "credit_limit"),
     ("PUT", "/v1/wholesale/buyers/{buyer_id}/prices", "prices.unit_price"),
     ("POST", "/v1/wholesale/quotes/{quote_id}/respond", "lines.unit_price"),
@@ -81,6 +82,14 @@ async def test_every_money_field_takes_its_schema_maximum(client: httpx.AsyncCli
         {"sku": "MAX-2", "price": top}]})
     assert patched.status_code == 200, patched.text
     assert [v["price"] for v in patched.json()["variants"]] == [top, top]
+    # New option values bring variants at the top price.
+    other = await client.post("/v1/products", headers=m.headers,
+                              json=f.product_body(skus=("MAXO",), price=top, category="agri"))
+    assert other.status_code == 201, other.text
+    grown = await client.put(f"/v1/products/{other.json()['id']}/options", headers=m.headers, json={
+        "options": [{"name": "规格", "values": ["一", "二", "三"]}], "fill": {"price": top, "sku_prefix": "MAXO"}})
+    assert grown.status_code == 200, grown.text
+    assert [v["price"] for v in grown.json()["variants"]] == [top, top, top]
     for sku in ("MAX-1", "MAX-2"):
         await f.stock(client, m, wh, sku, 10**9)
         await f.stock(client, m, store, sku, 10**9)
