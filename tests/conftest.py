@@ -150,19 +150,22 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _sqlite_copy(source: Path, target: Path) -> None:
-    """A consistent copy of a SQLite database (its write-ahead log included)."""
+def sqlite_copy(source: Path, target: Path) -> str:
+    """A consistent copy of a SQLite database (its write-ahead log included); the copy's URL."""
     src, dst = sqlite3.connect(source), sqlite3.connect(target)
     try:
         src.backup(dst)
     finally:
         src.close()
         dst.close()
+    return f"sqlite+aiosqlite:///{target}"
 
 
 @pytest.fixture(scope="session")
-def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    # The workers of one run share the parent of their base folders; a run without workers has its own.
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's migrated SQLite file, to copy (`sqlite_copy`), never to open: made by the first process
+    that needs it. The workers of one run share the parent of their base folders; a run without workers
+    has its own."""
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if WORKER != "main" else base
     template = shared / f"liutong-{RUN}-template.db"
@@ -170,10 +173,13 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         if not template.exists():
             building = shared / f"liutong-{RUN}-building.db"
             upgrade(f"sqlite+aiosqlite:///{building}")
-            _sqlite_copy(building, template)
-    path: Path = tmp_path_factory.mktemp("db") / "shop.db"
-    _sqlite_copy(template, path)
-    return f"sqlite+aiosqlite:///{path}"
+            sqlite_copy(building, template)
+    return template
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return sqlite_copy(sqlite_template, tmp_path_factory.mktemp("db") / "shop.db")
 
 
 @pytest.fixture

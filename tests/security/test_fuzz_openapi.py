@@ -27,9 +27,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from app.main import create_app
-from app.migrate import upgrade
 from tests import factories as f
-from tests.conftest import ADMIN_TOKEN, make_settings
+from tests.conftest import ADMIN_TOKEN, make_settings, sqlite_copy
 
 # One live app for the module and its calls in the same order on one worker, as in a run without workers, so
 # a failure found in one run is found in the next.
@@ -69,10 +68,8 @@ def _seed(base: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    path: Path = tmp_path_factory.mktemp("fuzz") / "shop.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url)
+def live_app(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[dict[str, Any]]:
+    url = sqlite_copy(sqlite_template, tmp_path_factory.mktemp("fuzz") / "shop.db")
     app = create_app(make_settings(url))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
