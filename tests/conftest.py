@@ -15,6 +15,7 @@ import fcntl
 import os
 import secrets
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db_url" in metafunc.fixturenames:
         backends = ["postgresql"] if "pg_only" in metafunc.fixturenames else ["sqlite", "postgresql"]
         metafunc.parametrize("db_url", backends, indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuses two tests with one id: pytest-xdist schedules by id and would run only one of them."""
+    ids = Counter(item.nodeid for item in items)
+    twins = sorted(nodeid for nodeid, count in ids.items() if count > 1)
+    if twins:
+        raise pytest.UsageError("tests that share an id (give each its own parameter id):\n  " + "\n  ".join(twins))
 
 
 # Children before parents: the order rows can be deleted in.

@@ -104,10 +104,16 @@ def _principal_for(path: str) -> str:
 schema = schemathesis.openapi.from_dict(create_app(make_settings("sqlite+aiosqlite:///:memory:")).openapi())
 
 
+CHECKS = [not_a_server_error, response_schema_conformance]
+
+
+# The checks are a parameter so that each operation's test has an id of its own: pytest builds an item's id from
+# its parametrisation, and without one all of schemathesis's items here share one id, which pytest-xdist
+# would run only once (tests/conftest.py refuses a collection with such twins).
 @schema.parametrize()
+@pytest.mark.parametrize("checks", [CHECKS], ids=["no-5xx-and-schema-conformance"])
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
-def test_api_never_fails_and_matches_its_schema(case: Any, live_app: dict[str, Any]) -> None:
+def test_api_never_fails_and_matches_its_schema(case: Any, checks: list[Any], live_app: dict[str, Any]) -> None:
     token = live_app[_principal_for(case.path)]
-    case.call_and_validate(base_url=live_app["base"], headers={"Authorization": f"Bearer {token}"},
-                           checks=[not_a_server_error, response_schema_conformance])
+    case.call_and_validate(base_url=live_app["base"], headers={"Authorization": f"Bearer {token}"}, checks=checks)
