@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# `make test` runs on every core (pytest-xdist); each worker has its own databases (tests/conftest.py), and tests
-# that must share one server or fixture are kept on one worker with `xdist_group`. TEST_WORKERS=0 runs serially.
+# `make test` runs on every core (pytest-xdist); each worker has its own databases (tests/conftest.py) and runs
+# whole modules, largest first, so a module's tests share its fixtures and keep their order. TEST_WORKERS=0 runs
+# them in one process.
 TEST_WORKERS ?= auto
 
 .PHONY: install run test lint bench clean
@@ -25,7 +26,7 @@ run: install
 	$(BIN)/shop serve --host $(HOST) --port $(PORT)
 
 test: install
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope
 
 lint: install
 	$(BIN)/ruff check .

@@ -18,9 +18,6 @@ import pytest
 SHOP = Path(sys.executable).parent / "shop"
 ADMIN = "tour-admin-" + uuid.uuid4().hex
 
-# One served demo for the module, its tests in order on one worker: the second tour runs after the first.
-pytestmark = pytest.mark.xdist_group("tour")
-
 
 def _free_port() -> int:
     with socket.socket() as s:

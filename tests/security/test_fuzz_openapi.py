@@ -30,10 +30,6 @@ from app.main import create_app
 from tests import factories as f
 from tests.conftest import ADMIN_TOKEN, make_settings, sqlite_copy
 
-# One live app for the module and its calls in the same order on one worker, as in a run without workers, so
-# a failure found in one run is found in the next.
-pytestmark = pytest.mark.xdist_group("fuzz")
-
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "15"))  # raise it locally for a deeper hunt
 
 
