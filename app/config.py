@@ -50,6 +50,12 @@ class Settings(BaseSettings):
                                     "requests go through (the SDK has no base-URL option): a local fake in tests "
                                     "and the sandbox, or an egress proxy")
     shop_order_hold_minutes: int = Field(default=30, ge=1, description="How long an unpaid order holds stock")
+    shop_flash_hold_minutes: int = Field(default=5, ge=1, description="How long an unpaid flash-sale order holds "
+                                         "its unit before it goes back on sale")
+    shop_flash_customer_per_second: int = Field(default=2, ge=0, description="Flash-sale order attempts per "
+                                                "customer per second (0: off)")
+    shop_flash_address_per_second: int = Field(default=200, ge=0, description="Flash-sale order attempts per "
+                                               "client address per second (0: off)")
     shop_pos_sync_lag_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60,
                                            description="A store whose till has not synced for this long may be "
                                            "selling offline: online shoppers see none of its stock until it does")

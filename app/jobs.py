@@ -65,6 +65,7 @@ def all_jobs() -> list[Job]:
     from app.orders import cancellation as orders_cancellation
     from app.orders import payments as orders_payments
     from app.orders.returns import service as orders_returns
+    from app.retail.flash import service as flash_service
     from app.trust import sellers as trust_sellers
     from app.webhooks import service as webhooks_service
 
@@ -78,4 +79,6 @@ def all_jobs() -> list[Job]:
         Job("deliver_webhooks", 5.0, webhooks_service.deliver_webhooks),
         Job("run_imports", 30.0, imports_service.run_queued),
         Job("low_stock", 60.0, moves_service.low_stock_job),
+        Job("end_flash_sales", 10.0, flash_service.end_due_sales),
+        Job("reconcile_flash_sales", 10.0, flash_service.reconcile),
     ]

@@ -39,6 +39,9 @@ from app.reports.api import router as reports_router
 from app.retail import service as retail_service
 from app.retail.api import router as retail_router
 from app.retail.campaigns.api import router as campaigns_router
+from app.retail.flash import service as flash_service
+from app.retail.flash.admission import make_gate
+from app.retail.flash.api import router as flash_router
 from app.retail.tills.api import router as till_router
 from app.trust.api import router as trust_router
 from app.trust.audit import AuditMiddleware
@@ -63,6 +66,7 @@ def install_hooks() -> None:
     """Wire what calls back across layers without importing upwards: the order core gives coupon uses back through
     retail, and payment notifications reach the order core."""
     orders_lifecycle.install_coupon_release(retail_service.release_promotion_use)
+    orders_lifecycle.install_cancel_hook("flash_sale", flash_service.give_back)
     orders_payments.install()
 
 
@@ -88,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if runner:
                 await runner.stop()
+            if app.state.flash_gate is not None:
+                await app.state.flash_gate.close()
             await engine.dispose()
 
     app = FastAPI(title="Liutong", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
@@ -106,6 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.shop_max_body_bytes,
                        larger={r"^/v1/products/[^/]+/media$": 2 * settings.shop_media_max_bytes,
                                r"^/v1/imports/": settings.shop_import_max_bytes})
+    app.state.flash_gate = make_gate(settings.redis_url)
+    app.state.flash_counter = make_counter(settings.redis_url)  # per-second windows: a counter of its own
     app.add_middleware(RateLimitMiddleware, per_ip=settings.shop_rate_limit_ip_per_minute,
                        per_token=settings.shop_rate_limit_token_per_minute, counter=make_counter(settings.redis_url))
     app.add_middleware(MetricsMiddleware)
@@ -134,7 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # pos_router first: its /v1/inventory/conflicts must win over /v1/inventory/{sku}
     for router in (merchants_router, catalog_router, media_router, pos_router, moves_router, inventory_router,
                    retail_router, orders_router, payments_router, wholesale_router, reports_router, community_router,
-                   trust_router, campaigns_router, till_router, webhooks_router, imports_router, web_router):
+                   trust_router, campaigns_router, flash_router, till_router, webhooks_router, imports_router,
+                   web_router):
         app.include_router(router)
     mount_static(app)
     openapi.install(app)

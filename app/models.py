@@ -14,6 +14,7 @@ def load_all() -> None:
     import app.merchants.models
     import app.orders.models
     import app.retail.campaigns.models
+    import app.retail.flash.models
     import app.retail.models
     import app.trust.models
     import app.webhooks.models

@@ -10,6 +10,7 @@ a new `Channel`, not a new copy of this protocol.
     payment = provider.start(amount)           prepaid only; outside any transaction
     transaction:
         channel.before(priced)                 e.g. count a coupon use (refused: nothing happens)
+        plan the takes of stock                from the levels read at pricing, or now
         placing.place(orders, takes, answer)   stock, orders, events and the key's answer, or nothing
         record the payment; channel.after(priced, orders)
     on failure: rollback, cancel the payment
@@ -217,10 +218,10 @@ async def _transaction(session: AsyncSession, channel: Channel[P], request: Requ
     result = (201, channel.answer(priced, orders, payment.public() if payment else None))
     record = (idempotency.answer_row(scope=request.scope, key=request.key, fingerprint=request.fingerprint,
                                      result=result) if request.key else None)
-    takes = await plan(session, placed, fresh=attempt > 1)
     last = payment is None and not priced.writes_before and not priced.writes_after
-    if priced.writes_before:
+    if priced.writes_before:  # first: what it writes may free the units the orders take (a flash sale's hold)
         await channel.before(session, priced)
+    takes = await plan(session, placed, fresh=attempt > 1)
     outcome = await statement.place(session, placed, takes, attempt=attempt, record=record, now=now, commit=last)
     if outcome.answered:
         raise idempotency.AlreadyAnswered("this Idempotency-Key was answered by another request meanwhile")
