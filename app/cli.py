@@ -76,6 +76,51 @@ def retry_refunds() -> None:
     typer.echo(f"retried {_run_job(run)} refunds")
 
 
+@cli.command("settle-payments")
+def settle_payments() -> None:
+    """Ask Alipay and WeChat Pay about pending payments whose notification never came (also runs in `serve`)."""
+    from app.orders.payments import settle_lost_payments as run
+
+    typer.echo(f"settled {_run_job(run)} payments")
+
+
+@cli.command()
+def reconcile(
+    provider: Annotated[str, typer.Option(help="alipay or wechatpay")],
+    day: Annotated[str, typer.Option("--date", help="The statement's day, YYYY-MM-DD (Asia/Shanghai)")],
+) -> None:
+    """Compare a provider's daily statement with our payments: missing on either side, amounts that differ.
+    The run is kept (the console shows the last one); exit status 1 when anything differs."""
+    from datetime import date
+
+    from app.orders.reconciliation import NotReconcilable
+    from app.orders.reconciliation import reconcile as run_reconcile
+
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        raise typer.BadParameter("YYYY-MM-DD", param_hint="--date") from None
+    if provider not in ("alipay", "wechatpay"):
+        raise typer.BadParameter("alipay or wechatpay", param_hint="--provider")
+
+    async def job(factory: Any, settings: Any) -> Any:
+        return await run_reconcile(factory, settings, provider=provider, day=when)
+
+    try:
+        run = _run_job_value(job)
+    except NotReconcilable as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{provider} {when}: {run.statement_lines} statement lines, {run.matched} payments match, "
+               f"{len(run.findings)} differences (run {run.id})")
+    words = {"missing_here": "paid at the provider, not paid here", "missing_there": "paid here, not on the "
+             "statement", "amount_mismatch": "amounts differ"}
+    for finding in run.findings:
+        typer.echo(f"  {finding['kind']:16} {finding['out_trade_no']}  ours={finding['ours']} "
+                   f"theirs={finding['theirs']}  ({words[finding['kind']]})")
+    raise typer.Exit(1 if run.findings else 0)
+
+
 @cli.command("refund-due-returns")
 def refund_due_returns() -> None:
     """Pay returns whose goods came back 7 days ago and were not refused (also runs inside `serve`)."""
@@ -146,16 +191,20 @@ def import_csv(
 
 
 def _run_job(job: Any) -> int:
+    return int(_run_job_value(job))
+
+
+def _run_job_value(job: Any) -> Any:
     from app.db import make_engine, make_sessionmaker
     from app.main import install_hooks
 
     settings = get_settings()
     install_hooks()
 
-    async def go() -> int:
+    async def go() -> Any:
         engine = make_engine(settings.database_url, pool_size=2)
         try:
-            return int(await job(make_sessionmaker(engine), settings))
+            return await job(make_sessionmaker(engine), settings)
         finally:
             await engine.dispose()
 

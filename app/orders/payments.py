@@ -153,8 +153,9 @@ async def payment_succeeded(session: AsyncSession, settings: Settings, notice: P
     payment = await session.scalar(select(Payment).where(Payment.id == found).with_for_update())
     assert payment is not None  # payments are never deleted
     if notice.amount_received is not None and notice.amount_received != payment.amount:
+        expected = payment.amount
         await session.rollback()  # the event stays unprocessed: a corrected notice may still come
-        await _record_discrepancy(session, notice, payment)
+        await _record_discrepancy(session, notice, found, expected)
         return "mismatch"
     payment.status = "succeeded"
     orders = (await session.scalars(select(Order).where(Order.payment_id == payment.id).order_by(Order.id)
@@ -177,16 +178,16 @@ async def payment_succeeded(session: AsyncSession, settings: Settings, notice: P
     return "processed"
 
 
-async def _record_discrepancy(session: AsyncSession, notice: Paid, payment: Payment) -> None:
+async def _record_discrepancy(session: AsyncSession, notice: Paid, payment_id: str, expected: int) -> None:
     """Keep a provider's amount that differs from ours for the operator, once per event."""
-    log.error("payment_amount_mismatch", payment_id=payment.id, expected=payment.amount, got=notice.amount_received)
+    log.error("payment_amount_mismatch", payment_id=payment_id, expected=expected, got=notice.amount_received)
     try:
         await session.execute(insert(PaymentDiscrepancy).values(
-            id=new_id("pdi"), provider=notice.provider, event_id=notice.event_id, payment_id=payment.id,
-            provider_ref=notice.provider_ref, kind="amount", expected=payment.amount,
+            id=new_id("pdi"), provider=notice.provider, event_id=notice.event_id, payment_id=payment_id,
+            provider_ref=notice.provider_ref, kind="amount", expected=expected,
             received=notice.amount_received, created_at=utcnow()))
         await events.emit(session, kind="payment.mismatch", merchant_id=None, payload={
-            "payment_id": payment.id, "provider": notice.provider, "expected": payment.amount,
+            "payment_id": payment_id, "provider": notice.provider, "expected": expected,
             "received": notice.amount_received})
         await session.commit()
     except IntegrityError:  # the same event again
