@@ -42,10 +42,19 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    sandbox_payments: Annotated[bool, typer.Option(help="Start the Alipay and WeChat Pay sandbox (沙箱) and pay "
+                                                   "through it: no real credentials, no money moves")] = False,
 ) -> None:
     """Serve the API with uvicorn."""
     import uvicorn
 
+    if sandbox_payments:
+        from app.payments.sandbox.run import start_sandbox
+
+        sandbox = start_sandbox(os.environ.get("SHOP_PUBLIC_URL") or f"http://{host}:{port}")
+        os.environ.update(sandbox.env)
+        typer.echo(f"payment sandbox (沙箱): Alipay {sandbox.alipay.gateway_url}, WeChat Pay {sandbox.wechat.url}")
+        get_settings.cache_clear()
     settings = get_settings()
     if not settings.shop_secret_key:
         # Every worker must sign and accept the same customer tokens.
@@ -58,6 +67,35 @@ def serve(
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.shop_log_level, access_log=False, proxy_headers=True,
                 timeout_graceful_shutdown=10)
+
+
+@cli.command("sandbox-payments")
+def sandbox_payments(
+    public_url: Annotated[str, typer.Option(help="Where the platform is reached (notifications go there)")]
+    = "http://127.0.0.1:8000",
+    env_file: Annotated[str, typer.Option(help="Write the settings that point a server at the sandbox here")]
+    = "var/sandbox-payments.env",
+) -> None:
+    """Run the Alipay and WeChat Pay sandbox on its own (until Ctrl-C); start `shop serve` with the settings it
+    writes (`set -a; . var/sandbox-payments.env; set +a`). `shop serve --sandbox-payments` does both at once."""
+    import shlex
+    import signal
+
+    from app.payments.sandbox.run import start_sandbox
+
+    sandbox = start_sandbox(public_url)
+    target = Path(env_file)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.touch(mode=0o600)
+    target.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in sandbox.env.items()))
+    typer.echo(f"payment sandbox (沙箱): Alipay {sandbox.alipay.gateway_url}, WeChat Pay {sandbox.wechat.url}; "
+               f"settings in {target}")
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
 
 
 @cli.command("expire-holds")
