@@ -108,6 +108,8 @@ class PaymentOut(OutSchema):
                                          "parameters of WeixinJSBridge's getBrandWCPayRequest")
     sandbox: bool | None = Field(default=None, description="True: the provider is the local sandbox (沙箱); no "
                                  "money moves")
+    sandbox_pay_url: str | None = Field(default=None, description="Sandbox only: the page that pays a WeChat Pay "
+                                        "QR code without scanning it")
 
 
 class CheckoutOut(OutSchema):

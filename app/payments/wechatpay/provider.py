@@ -10,6 +10,7 @@ from datetime import date, datetime
 from app.config import Settings
 from app.payments.base import Paid, PaymentUnavailable, StartedPayment, StatementLine
 from app.payments.credentials import resolve_pem
+from app.payments.sandbox.run import wechat_pay_page
 from app.payments.wechatpay import gateway
 
 NOTIFY_PATH = "/v1/payments/wechatpay/notify"
@@ -47,6 +48,8 @@ class WechatPayGateway:
             raise PaymentUnavailable(f"WeChat Pay refused the payment: {exc}") from exc
         if self.sandbox:
             client["sandbox"] = True
+            if "code_url" in client:  # where a buyer pays without scanning
+                client["sandbox_pay_url"] = wechat_pay_page(self.config.api_base, str(client["code_url"]))
         return StartedPayment(payment_id, client)
 
     async def cancel(self, *, provider_ref: str, account: str | None = None) -> None:
