@@ -13,7 +13,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,11 +61,12 @@ ProviderName = Annotated[str, Path(max_length=20, description="A provider that p
                                    "(`alipay`, `wechatpay`)")]
 
 
-@router.put("/payment-accounts/{provider}", response_model=PaymentAccountOut)
+@router.put("/payment-accounts/{provider}", response_model=PaymentAccountOut,
+            responses={201: {"model": PaymentAccountOut, "description": "Set for the first time"}})
 async def put_account(provider: ProviderName, body: PaymentAccountIn, merchant: MerchantDep, session: SessionDep,
-                      settings: SettingsDep) -> PaymentAccountOut:
-    """Set the merchant's own account at a provider; its goods become payable that way (when the platform offers
-    the provider). Setting it again replaces it; payments already started keep the account they were made on."""
+                      settings: SettingsDep, response: Response) -> PaymentAccountOut:
+    """Set the merchant's own account at a provider (201 the first time, 200 when replaced); its goods become
+    payable that way (when the platform offers the provider). Payments already started keep their account."""
     found = registry.PROVIDERS.get(provider)
     if found is None or not found.accounts or found.gateway(settings) is None:
         raise NotFound("payment provider", provider)
@@ -83,6 +84,7 @@ async def put_account(provider: ProviderName, body: PaymentAccountIn, merchant: 
     if account is None:
         account = PaymentAccount(id=new_id("pac"), merchant_id=merchant.tenant, provider=provider, created_at=now)
         session.add(account)
+        response.status_code = 201
     account.sub_merchant_id, account.auth_token, account.updated_at = body.sub_merchant_id, body.app_auth_token, now
     await session.flush()
     out = _out(account)

@@ -349,7 +349,7 @@ class Tour:
                     "wechatpay": {"sub_merchant_id": f"19{int(self.s.run, 16) % 10**8:08d}"}}
         for provider, body in accounts.items():
             set_ = self.api.call("PUT", f"/v1/payment-accounts/{provider}", step=f"{provider} account",
-                                 token=retail.api_key, json=body, expect=(200, 404))
+                                 token=retail.api_key, json=body, expect=(200, 201, 404))
             if set_ is None or "sub_merchant_id" not in set_:
                 self.out.note(f"{provider} is not configured on this server: start it with "
                               "`shop serve --sandbox-payments` (or set ALIPAY_* / WECHATPAY_*) to see it pay")

@@ -122,9 +122,9 @@ async def cn_shop(client: httpx.AsyncClient, alipay: FakeAlipay, wechat: FakeWec
     wechat.bind(sub_mchid)
     r = await client.put("/v1/payment-accounts/alipay", headers=shop.m.headers,
                          json={"sub_merchant_id": seller_id, "app_auth_token": token})
-    assert r.status_code == 200, r.text
+    assert r.status_code == 201, r.text
     r = await client.put("/v1/payment-accounts/wechatpay", headers=shop.m.headers, json={"sub_merchant_id": sub_mchid})
-    assert r.status_code == 200, r.text
+    assert r.status_code == 201, r.text
     return CnShop(shop, seller_id, sub_mchid)
 
 

@@ -96,12 +96,15 @@ async def test_payment_accounts_are_the_merchants_own_and_gate_checkout(cn_clien
     assert (await cn_client.put("/v1/payment-accounts/wechatpay", json={"sub_merchant_id": "1"})).status_code == 401
     wechat.bind("1900000109")
     r = await cn_client.put("/v1/payment-accounts/wechatpay", headers=s.m.headers,
-                            json={"sub_merchant_id": "1900000109"})
+                            json={"sub_merchant_id": "1900000108"})
+    assert r.status_code == 201 and r.json()["sub_merchant_id"] == "1900000108"
+    r = await cn_client.put("/v1/payment-accounts/wechatpay", headers=s.m.headers,
+                            json={"sub_merchant_id": "1900000109"})  # replaced
     assert r.status_code == 200 and r.json()["sub_merchant_id"] == "1900000109"
     token = alipay.issue_token("2088000000000555")
     r = await cn_client.put("/v1/payment-accounts/alipay", headers=s.m.headers,
                             json={"sub_merchant_id": "2088000000000555", "app_auth_token": token})
-    assert r.status_code == 200 and r.json()["authorised"] is True and token not in r.text
+    assert r.status_code == 201 and r.json()["authorised"] is True and token not in r.text
     listed = (await cn_client.get("/v1/payment-accounts", headers=s.m.headers)).json()["items"]
     assert [(a["provider"], a["sub_merchant_id"]) for a in listed] == [("alipay", "2088000000000555"),
                                                                        ("wechatpay", "1900000109")]
