@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.payments import accounts
+from app.payments import accounts, operator
 from app.payments.registry import PROVIDERS
 
 router = APIRouter()
@@ -13,3 +13,4 @@ for _provider in PROVIDERS.values():
     if _provider.router is not None:
         router.include_router(_provider.router)
 router.include_router(accounts.router)
+router.include_router(operator.router)

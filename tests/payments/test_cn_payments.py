@@ -20,7 +20,7 @@ from app.orders.models import Order, Payment, ProcessedWebhook, Refund
 from app.payments.models import PaymentDiscrepancy
 from app.payments.sandbox.keys import rsa_key
 from tests import factories as f
-from tests.conftest import make_settings
+from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.fakes.alipay_server import FakeAlipay
 from tests.fakes.wechatpay_server import FakeWechatPay
 from tests.payments.conftest import CnShop, checkout, cn_shop
@@ -171,6 +171,9 @@ async def test_alipay_notifications_that_do_not_check_change_nothing(cn_client: 
     async with cn_app.state.sessionmaker() as session:
         [found] = (await session.scalars(select(PaymentDiscrepancy))).all()
     assert (found.payment_id, found.expected, found.received, found.kind) == (pay_id, 10_000, 1, "amount")
+    listed = (await cn_client.get("/v1/admin/payments/discrepancies",
+                                  headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})).json()["items"]
+    assert [(d["payment_id"], d["expected"], d["received"]) for d in listed] == [(pay_id, 10_000, 1)]
     assert await _count(cn_app, ProcessedWebhook) == 0
     # Alipay's real notification still lands.
     r = await _alipay_notify(cn_client, good)
@@ -386,3 +389,11 @@ async def test_reconciliation_finds_missing_and_mismatched_payments(cn_client: h
     assert [(f["kind"], f["out_trade_no"]) for f in run.findings] == [("amount_mismatch", w2["payment"]["id"])]
     async with cn_app.state.sessionmaker() as session:
         assert [r.provider for r in await last_runs(session, provider=None, limit=5)] == ["wechatpay", "alipay"]
+    # The operator reads the runs, the last first, a page at a time.
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    page = (await cn_client.get("/v1/admin/payments/reconciliations", headers=admin, params={"limit": 1})).json()
+    assert [r["provider"] for r in page["items"]] == ["wechatpay"] and page["next_cursor"]
+    page = (await cn_client.get("/v1/admin/payments/reconciliations", headers=admin,
+                                params={"limit": 1, "cursor": page["next_cursor"]})).json()
+    assert [(r["provider"], len(r["findings"])) for r in page["items"]] == [("alipay", 3)]
+    assert (await cn_client.get("/v1/admin/payments/reconciliations", headers=s.m.headers)).status_code == 403
