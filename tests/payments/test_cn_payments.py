@@ -397,3 +397,29 @@ async def test_reconciliation_finds_missing_and_mismatched_payments(cn_client: h
                                 params={"limit": 1, "cursor": page["next_cursor"]})).json()
     assert [(r["provider"], len(r["findings"])) for r in page["items"]] == [("alipay", 3)]
     assert (await cn_client.get("/v1/admin/payments/reconciliations", headers=s.m.headers)).status_code == 403
+
+
+async def test_a_stripe_event_for_another_amount_is_recorded_and_pays_nothing(client: httpx.AsyncClient, app: Any,
+                                                                              fake_stripe: Any):
+    from tests.conftest import WEBHOOK_SECRET
+
+    s = await f.shop(client, on_hand=5, price=10_000)
+    r = await client.post("/v1/checkout", json=f.checkout_body([(s.variant_id, 1)], method="stripe"))
+    assert r.status_code == 201, r.text
+    out = r.json()
+    [pi_id] = [k for k, pi in fake_stripe.payment_intents.items()
+               if pi["client_secret"] == out["payment"]["client_secret"]]
+    paid = fake_stripe.succeed(pi_id)
+    short, sig = fake_stripe.webhook("payment_intent.succeeded", {**paid, "amount_received": 9_999}, WEBHOOK_SECRET)
+    r = await client.post("/v1/payments/stripe/webhook", content=short,
+                          headers={"content-type": "application/json", "Stripe-Signature": sig})
+    assert r.status_code == 200 and r.json() == {"status": "mismatch"}
+    order = (await client.get(f"/v1/orders/{out['orders'][0]['id']}", headers=s.m.headers)).json()
+    assert (order["status"], order["payment_status"]) == ("pending_payment", "unpaid")
+    async with app.state.sessionmaker() as session:
+        [found] = (await session.scalars(select(PaymentDiscrepancy))).all()
+    assert (found.provider, found.expected, found.received) == ("stripe", 10_000, 9_999)
+    good, sig = fake_stripe.webhook("payment_intent.succeeded", paid, WEBHOOK_SECRET)
+    r = await client.post("/v1/payments/stripe/webhook", content=good,
+                          headers={"content-type": "application/json", "Stripe-Signature": sig})
+    assert r.json() == {"status": "processed"}
