@@ -196,14 +196,17 @@ async def _record_discrepancy(session: AsyncSession, notice: Paid, payment_id: s
 
 async def settle_lost_payments(factory: async_sessionmaker[AsyncSession], settings: Settings,
                                limit: int = 100) -> int:
-    """Job: ask the providers about pending payments whose notification has not come (after a minute), and settle
-    the paid ones as their notification would have. Returns how many were settled."""
+    """Job: ask the providers about pending payments whose notification has not come (after a minute, for a day),
+    and settle the paid ones as their notification would have. Returns how many were settled."""
     settled = 0
     async with factory() as session:
-        cutoff = utcnow() - timedelta(minutes=1)
+        now = utcnow()
+        # abandoned payments are closed when their hold expires; a day bounds the ones whose closing failed
+        oldest = now - timedelta(minutes=settings.shop_order_hold_minutes) - timedelta(days=1)
         pending = (await session.execute(
             select(Payment.provider, Payment.provider_ref, Payment.account)
-            .where(Payment.status == "pending", Payment.provider_ref.is_not(None), Payment.created_at <= cutoff)
+            .where(Payment.status == "pending", Payment.provider_ref.is_not(None),
+                   Payment.created_at <= now - timedelta(minutes=1), Payment.created_at >= oldest)
             .order_by(Payment.created_at).limit(limit))).all()
         await session.commit()
         for provider_name, provider_ref, account in pending:

@@ -140,6 +140,14 @@ async def test_alipay_paid_into_the_merchants_account_once(cn_client: httpx.Asyn
     assert await _count(cn_app, OutboxEvent, OutboxEvent.kind == "order.paid") == 1
     assert await _count(cn_app, ProcessedWebhook) == 1
 
+    # The buyer's way back from the cashier, signed by Alipay, leads to the order page; a forged one is refused.
+    back = alipay.return_url(payment["id"])
+    assert back is not None
+    r = await cn_client.get(back.replace("http://127.0.0.1:8000", ""))
+    assert r.status_code == 303 and r.headers["location"] == f"/payments/return?payment_id={payment['id']}"
+    r = await cn_client.get(back.replace("http://127.0.0.1:8000", "").replace("total_amount=", "total_amount=1"))
+    assert r.status_code == 400
+
     # A phone's browser gets Alipay's phone cashier.
     out = await checkout(cn_client, s, "alipay", phone=True)
     assert dict(parse_qsl(urlsplit(out["payment"]["pay_url"]).query))["method"] == "alipay.trade.wap.pay"
