@@ -49,6 +49,10 @@ class Settings(BaseSettings):
                                     description="WeChat Pay's API; any other URL is a forward proxy the SDK's "
                                     "requests go through (the SDK has no base-URL option): a local fake in tests "
                                     "and the sandbox, or an egress proxy")
+    shop_public_url: str = Field(default="http://127.0.0.1:8000", description="Where this platform is reached from "
+                                 "outside: the payment companies' notifications and the buyer's way back")
+    shop_payments_sandbox: bool = Field(default=False, description="Alipay and WeChat Pay are the local sandbox "
+                                        "(`shop serve --sandbox-payments`): pages say 沙箱 / sandbox")
     shop_order_hold_minutes: int = Field(default=30, ge=1, description="How long an unpaid order holds stock")
     shop_flash_hold_minutes: int = Field(default=5, ge=1, description="How long an unpaid flash-sale order holds "
                                          "its unit before it goes back on sale")

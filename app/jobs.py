@@ -72,6 +72,7 @@ def all_jobs() -> list[Job]:
     return [
         Job("expire_holds", 15.0, orders_cancellation.expire_holds),
         Job("retry_refunds", 60.0, orders_payments.retry_refunds),
+        Job("settle_lost_payments", 120.0, orders_payments.settle_lost_payments),
         Job("refund_due_returns", 300.0, orders_returns.refund_due_returns),
         Job("close_group_buys", 30.0, community_service.close_due_group_buys),
         Job("flag_overdue_reverification", 3600.0, trust_sellers.flag_overdue_reverification),

@@ -13,6 +13,7 @@ def load_all() -> None:
     import app.inventory.moves.models
     import app.merchants.models
     import app.orders.models
+    import app.payments.models
     import app.retail.campaigns.models
     import app.retail.flash.models
     import app.retail.models

@@ -317,7 +317,8 @@ class _Checkout:
 
 
 async def checkout(*, session: AsyncSession, settings: Settings, principal: Principal | None, body: CheckoutIn,
-                   idempotency_key: str | None) -> idempotency.Result:
+                   idempotency_key: str | None, device: str = "desktop",
+                   client_ip: str | None = None) -> idempotency.Result:
     """Reserve stock and create one order per merchant, all or nothing, and start the payment (`pipeline.place`).
     A retry with the same Idempotency-Key returns the first answer."""
     if principal is not None and principal.kind != "customer":
@@ -326,7 +327,8 @@ async def checkout(*, session: AsyncSession, settings: Settings, principal: Prin
     email = await _customer_email(session, principal, body)
     request = pipeline.Request(scope=principal.scope if principal else GUEST_SCOPE, key=idempotency_key,
                                fingerprint=idempotency.request_hash("checkout", body.model_dump(mode="json")),
-                               payment_method=body.payment_method, hold_minutes=settings.shop_order_hold_minutes)
+                               payment_method=body.payment_method, hold_minutes=settings.shop_order_hold_minutes,
+                               device=device, client_ip=client_ip)
     return await pipeline.place(session, settings=settings, channel=_Checkout(principal, body, email),
                                 request=request)
 

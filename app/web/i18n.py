@@ -57,6 +57,13 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "pickup_hint": ("到店出示取货码即可取货。", "Show this code at the store to collect your order."),
     "pay_card": ("银行卡支付", "Pay by card"),
     "pay_card_hint": ("正在加载 Stripe 支付……", "Loading the Stripe payment form…"),
+    "pay_wechat": ("微信扫码支付", "Scan to pay with WeChat"),
+    "pay_wechat_hint": ("请用微信扫描二维码付款，付款后本页自动更新。", "Scan the code with WeChat to pay; this page "
+                        "updates by itself once paid."),
+    "pay_waiting": ("等待付款……", "Waiting for the payment…"),
+    "sandbox": ("沙箱", "Sandbox"),
+    "sandbox_hint": ("沙箱环境：不会扣款", "Sandbox: no money moves"),
+    "sandbox_pay": ("在沙箱中付款", "Pay in the sandbox"),
     "request_return": ("申请退货（7天无理由）", "Request a return (7 days, no reason needed)"),
     "return_terms": ("退货说明", "Returns"),
     "return_kind": ("退货类型", "Type of return"),

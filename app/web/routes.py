@@ -7,11 +7,12 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.web import console, leader, storefront
+from app.web import console, leader, payment, storefront
 
 router = APIRouter(include_in_schema=False)
 router.include_router(console.router)
 router.include_router(leader.router)
+router.include_router(payment.router)
 router.include_router(storefront.router)
 
 STATIC_DIR = Path(__file__).parent / "static"

@@ -168,7 +168,7 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "change_id": licence_change.json()["id"],
         "redemption_id": redemption.json()["redemption_id"],
         "media_id": picture.json()["id"], "transfer_id": transfer.json()["id"], "job_id": job.json()["id"],
-        "warehouse_id": s.warehouse["id"],
+        "warehouse_id": s.warehouse["id"], "provider": "wechatpay",
     }
     private = {ids[k] for k in ("device_id", "cart_id", "order_id", "buyer_id", "quote_id", "conflict_id",
                                 "complaint_id", "webhook_id", "return_id", "change_id", "transfer_id",
