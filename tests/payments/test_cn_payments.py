@@ -286,6 +286,23 @@ async def test_payment_before_and_after_the_hold_expired(cn_client: httpx.AsyncC
     assert list(trade.refunds) == [refund.id]  # the refund's own request number
 
 
+async def test_wechatpay_payment_after_the_hold_expired_is_refunded_at_once(
+        cn_client: httpx.AsyncClient, cn_app: Any, alipay: FakeAlipay, wechat: FakeWechatPay):
+    s = await cn_shop(cn_client, alipay, wechat, price=10_000)
+    out = await checkout(cn_client, s, "wechatpay")
+    notice = wechat.pay(out["payment"]["id"], deliver=False)  # paid as the hold runs out
+    clock.travel(timedelta(minutes=31))
+    assert await cancellation.expire_holds(cn_app.state.sessionmaker, cn_app.state.settings) == 1
+    assert (await _wechat_notify(cn_client, notice)).status_code == 200
+    order = await _order(cn_client, s, out["orders"][0]["id"])
+    assert (order["status"], order["payment_status"], order["refunded"]) == ("cancelled", "refunded", 10_000)
+    [made] = wechat.refunds.values()
+    async with cn_app.state.sessionmaker() as session:
+        [refund] = (await session.scalars(select(Refund))).all()
+    assert (made.out_refund_no, made.refund, made.total, made.sub_mchid) == (refund.id, 10_000, 10_000, s.sub_mchid)
+    assert refund.status == "succeeded"
+
+
 async def test_partial_refunds_then_a_retry_never_refund_twice(cn_client: httpx.AsyncClient, cn_app: Any,
                                                               alipay: FakeAlipay, wechat: FakeWechatPay):
     s = await cn_shop(cn_client, alipay, wechat, price=5_000)
