@@ -448,3 +448,26 @@ async def test_a_stripe_event_for_another_amount_is_recorded_and_pays_nothing(cl
     r = await client.post("/v1/payments/stripe/webhook", content=good,
                           headers={"content-type": "application/json", "Stripe-Signature": sig})
     assert r.json() == {"status": "processed"}
+
+
+async def test_the_console_sets_the_merchants_payment_accounts(cn_client: httpx.AsyncClient, alipay: FakeAlipay,
+                                                               wechat: FakeWechatPay):
+    from tests.web.helpers import assert_good_page, csrf
+
+    s = await f.shop(cn_client, on_hand=5, price=10_000)
+    login = (await cn_client.get("/console/login")).text
+    await cn_client.post("/console/login", data={"csrf": csrf(login), "api_key": s.m.api_key})
+    page = assert_good_page(await cn_client.get("/console/payments"))
+    assert "收款账户" in page and page.count("尚未设置") == 2
+    r = await cn_client.post("/console/payments/wechatpay", data={"csrf": csrf(page), "sub_merchant_id": "19x"})
+    assert r.status_code == 422 and "sub_merchant_id" in r.text
+    r = await cn_client.post("/console/payments/alipay",
+                             data={"csrf": csrf(page), "sub_merchant_id": "2088000000000777"})
+    assert r.status_code == 422 and "app_auth_token" in r.text
+    r = await cn_client.post("/console/payments/wechatpay", data={"csrf": csrf(page), "sub_merchant_id": "1900000222"})
+    page = assert_good_page(r)
+    assert "已保存" in page and "1900000222" in page and page.count("尚未设置") == 1
+    listed = (await cn_client.get("/v1/payment-accounts", headers=s.m.headers)).json()["items"]
+    assert [(a["provider"], a["sub_merchant_id"]) for a in listed] == [("wechatpay", "1900000222")]
+    assert (await cn_client.post("/console/payments/cod", data={"csrf": csrf(page),
+                                                                "sub_merchant_id": "1"})).status_code == 422
