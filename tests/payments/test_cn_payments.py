@@ -471,3 +471,14 @@ async def test_the_console_sets_the_merchants_payment_accounts(cn_client: httpx.
     assert [(a["provider"], a["sub_merchant_id"]) for a in listed] == [("wechatpay", "1900000222")]
     assert (await cn_client.post("/console/payments/cod", data={"csrf": csrf(page),
                                                                 "sub_merchant_id": "1"})).status_code == 422
+
+
+def test_shop_reconcile_refuses_bad_arguments() -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    r = CliRunner().invoke(cli, ["reconcile", "--provider", "paypal", "--date", "2026-12-03"])
+    assert r.exit_code == 2 and "alipay or wechatpay" in r.output
+    r = CliRunner().invoke(cli, ["reconcile", "--provider", "alipay", "--date", "03/12/2026"])
+    assert r.exit_code == 2 and "YYYY-MM-DD" in r.output
