@@ -48,6 +48,11 @@ def serve(
     """Serve the API with uvicorn."""
     import uvicorn
 
+    configured = get_settings()
+    if sandbox_payments and (configured.alipay_app_id or configured.wechatpay_mchid):
+        # real credentials (environment or .env) win: `make run` asks for the sandbox only when it sees none
+        typer.echo("Alipay or WeChat Pay settings found: the payment sandbox is not started")
+        sandbox_payments = False
     if sandbox_payments:
         from app.payments.sandbox.run import start_sandbox
 

@@ -18,6 +18,7 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.core.clock import utcnow
 from app.core.deps import MerchantDep, SessionDep, SettingsDep
 from app.core.errors import NotFound, field_error
@@ -67,8 +68,25 @@ async def put_account(provider: ProviderName, body: PaymentAccountIn, merchant: 
                       settings: SettingsDep, response: Response) -> PaymentAccountOut:
     """Set the merchant's own account at a provider (201 the first time, 200 when replaced); its goods become
     payable that way (when the platform offers the provider). Payments already started keep their account."""
-    found = registry.PROVIDERS.get(provider)
-    if found is None or not found.accounts or found.gateway(settings) is None:
+    account, created = await set_account(session, settings, merchant_id=merchant.tenant, provider=provider,
+                                         body=body)
+    out = _out(account)
+    await session.commit()
+    if created:
+        response.status_code = 201
+    return out
+
+
+def providers_with_accounts(settings: Settings) -> list[str]:
+    """The providers this platform offers that pay merchants' own accounts."""
+    return [p.name for p in registry.PROVIDERS.values() if p.accounts and p.gateway(settings) is not None]
+
+
+async def set_account(session: AsyncSession, settings: Settings, *, merchant_id: str, provider: str,
+                      body: PaymentAccountIn) -> tuple[PaymentAccount, bool]:
+    """Check and set (or replace) a merchant's account at `provider`, in the caller's transaction; whether it is
+    new. 404 for a provider this platform does not offer that way; 422 naming the field that is wrong."""
+    if provider not in providers_with_accounts(settings):
         raise NotFound("payment provider", provider)
     pattern, shape = _SHAPES[provider]
     if not pattern.fullmatch(body.sub_merchant_id):
@@ -77,27 +95,28 @@ async def put_account(provider: ProviderName, body: PaymentAccountIn, merchant: 
         raise field_error("app_auth_token", "Alipay pays the merchant through its app authorisation: send its token")
     if provider != "alipay" and body.app_auth_token is not None:
         raise field_error("app_auth_token", f"{provider} takes no app_auth_token")
-    account = await session.scalar(select(PaymentAccount).where(PaymentAccount.merchant_id == merchant.tenant,
+    account = await session.scalar(select(PaymentAccount).where(PaymentAccount.merchant_id == merchant_id,
                                                                 PaymentAccount.provider == provider)
                                    .with_for_update())
     now: datetime = utcnow()
+    created = account is None
     if account is None:
-        account = PaymentAccount(id=new_id("pac"), merchant_id=merchant.tenant, provider=provider, created_at=now)
+        account = PaymentAccount(id=new_id("pac"), merchant_id=merchant_id, provider=provider, created_at=now)
         session.add(account)
-        response.status_code = 201
     account.sub_merchant_id, account.auth_token, account.updated_at = body.sub_merchant_id, body.app_auth_token, now
     await session.flush()
-    out = _out(account)
-    await session.commit()
-    return out
+    return account, created
+
+
+async def accounts_of(session: AsyncSession, merchant_id: str) -> list[PaymentAccount]:
+    return list((await session.scalars(select(PaymentAccount).where(PaymentAccount.merchant_id == merchant_id)
+                                       .order_by(PaymentAccount.provider))).all())
 
 
 @router.get("/payment-accounts", response_model=Page[PaymentAccountOut])
 async def list_accounts(merchant: MerchantDep, session: SessionDep) -> Page[PaymentAccountOut]:
     """The merchant's accounts at the providers (one per provider: the list is never longer than the registry)."""
-    rows = (await session.scalars(select(PaymentAccount).where(PaymentAccount.merchant_id == merchant.tenant)
-                                  .order_by(PaymentAccount.provider))).all()
-    return Page[PaymentAccountOut](items=[_out(a) for a in rows])
+    return Page[PaymentAccountOut](items=[_out(a) for a in await accounts_of(session, merchant.tenant)])
 
 
 def credential(account: PaymentAccount) -> str:

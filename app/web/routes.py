@@ -7,10 +7,11 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.web import console, leader, payment, storefront
+from app.web import console, console_payments, leader, payment, storefront
 
 router = APIRouter(include_in_schema=False)
 router.include_router(console.router)
+router.include_router(console_payments.router)
 router.include_router(leader.router)
 router.include_router(payment.router)
 router.include_router(storefront.router)

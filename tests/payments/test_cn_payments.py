@@ -286,6 +286,23 @@ async def test_payment_before_and_after_the_hold_expired(cn_client: httpx.AsyncC
     assert list(trade.refunds) == [refund.id]  # the refund's own request number
 
 
+async def test_wechatpay_payment_after_the_hold_expired_is_refunded_at_once(
+        cn_client: httpx.AsyncClient, cn_app: Any, alipay: FakeAlipay, wechat: FakeWechatPay):
+    s = await cn_shop(cn_client, alipay, wechat, price=10_000)
+    out = await checkout(cn_client, s, "wechatpay")
+    notice = wechat.pay(out["payment"]["id"], deliver=False)  # paid as the hold runs out
+    clock.travel(timedelta(minutes=31))
+    assert await cancellation.expire_holds(cn_app.state.sessionmaker, cn_app.state.settings) == 1
+    assert (await _wechat_notify(cn_client, notice)).status_code == 200
+    order = await _order(cn_client, s, out["orders"][0]["id"])
+    assert (order["status"], order["payment_status"], order["refunded"]) == ("cancelled", "refunded", 10_000)
+    [made] = wechat.refunds.values()
+    async with cn_app.state.sessionmaker() as session:
+        [refund] = (await session.scalars(select(Refund))).all()
+    assert (made.out_refund_no, made.refund, made.total, made.sub_mchid) == (refund.id, 10_000, 10_000, s.sub_mchid)
+    assert refund.status == "succeeded"
+
+
 async def test_partial_refunds_then_a_retry_never_refund_twice(cn_client: httpx.AsyncClient, cn_app: Any,
                                                               alipay: FakeAlipay, wechat: FakeWechatPay):
     s = await cn_shop(cn_client, alipay, wechat, price=5_000)
@@ -431,3 +448,37 @@ async def test_a_stripe_event_for_another_amount_is_recorded_and_pays_nothing(cl
     r = await client.post("/v1/payments/stripe/webhook", content=good,
                           headers={"content-type": "application/json", "Stripe-Signature": sig})
     assert r.json() == {"status": "processed"}
+
+
+async def test_the_console_sets_the_merchants_payment_accounts(cn_client: httpx.AsyncClient, alipay: FakeAlipay,
+                                                               wechat: FakeWechatPay):
+    from tests.web.helpers import assert_good_page, csrf
+
+    s = await f.shop(cn_client, on_hand=5, price=10_000)
+    login = (await cn_client.get("/console/login")).text
+    await cn_client.post("/console/login", data={"csrf": csrf(login), "api_key": s.m.api_key})
+    page = assert_good_page(await cn_client.get("/console/payments"))
+    assert "收款账户" in page and page.count("尚未设置") == 2
+    r = await cn_client.post("/console/payments/wechatpay", data={"csrf": csrf(page), "sub_merchant_id": "19x"})
+    assert r.status_code == 422 and "sub_merchant_id" in r.text
+    r = await cn_client.post("/console/payments/alipay",
+                             data={"csrf": csrf(page), "sub_merchant_id": "2088000000000777"})
+    assert r.status_code == 422 and "app_auth_token" in r.text
+    r = await cn_client.post("/console/payments/wechatpay", data={"csrf": csrf(page), "sub_merchant_id": "1900000222"})
+    page = assert_good_page(r)
+    assert "已保存" in page and "1900000222" in page and page.count("尚未设置") == 1
+    listed = (await cn_client.get("/v1/payment-accounts", headers=s.m.headers)).json()["items"]
+    assert [(a["provider"], a["sub_merchant_id"]) for a in listed] == [("wechatpay", "1900000222")]
+    assert (await cn_client.post("/console/payments/cod", data={"csrf": csrf(page),
+                                                                "sub_merchant_id": "1"})).status_code == 422
+
+
+def test_shop_reconcile_refuses_bad_arguments() -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    r = CliRunner().invoke(cli, ["reconcile", "--provider", "paypal", "--date", "2026-12-03"])
+    assert r.exit_code == 2 and "alipay or wechatpay" in r.output
+    r = CliRunner().invoke(cli, ["reconcile", "--provider", "alipay", "--date", "03/12/2026"])
+    assert r.exit_code == 2 and "YYYY-MM-DD" in r.output

@@ -104,6 +104,7 @@ async def test_desktop_wechat_checkout_shows_a_qr_code_and_turns_paid_without_a_
             wechat = page.get_by_label("微信支付")
             await wechat.check()
             assert "沙箱" in await page.locator("label", has=wechat).inner_text()
+            await page.screenshot(path=ARTIFACTS / "checkout-wechat-desktop.png", full_page=True)
             await page.get_by_role("button", name="提交订单").click()
 
             qr = page.get_by_test_id("wechat-qr").locator("svg")
