@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 
 cli = typer.Typer(help="Liutong (流通) commerce platform", no_args_is_help=True, add_completion=False)
 
@@ -44,6 +44,9 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
     sandbox_payments: Annotated[bool, typer.Option(help="Start the Alipay and WeChat Pay sandbox (沙箱) and pay "
                                                    "through it: no real credentials, no money moves")] = False,
+    http: Annotated[str, typer.Option(help="HTTP/1.1 parser: auto (httptools, the fastest) or h11, which also "
+                                      "bounds the request head (SHOP_MAX_HEADER_BYTES): use it without a proxy "
+                                      "in front")] = "auto",
 ) -> None:
     """Serve the API with uvicorn."""
     import uvicorn
@@ -60,6 +63,8 @@ def serve(
         os.environ.update(sandbox.env)
         typer.echo(f"payment sandbox (沙箱): Alipay {sandbox.alipay.gateway_url}, WeChat Pay {sandbox.wechat.url}")
         get_settings.cache_clear()
+    if http not in ("auto", "h11", "httptools"):
+        raise typer.BadParameter("auto, h11 or httptools", param_hint="--http")
     settings = get_settings()
     if not settings.shop_secret_key:
         # Every worker must sign and accept the same customer tokens.
@@ -68,10 +73,33 @@ def serve(
         # The embedded set-up (`make run`) gets an operator token of its own, kept beside the database.
         os.environ["SHOP_ADMIN_TOKEN"] = local_admin_token(create=True) or ""
         typer.echo(f"admin token: {LOCAL_ADMIN_TOKEN} (export SHOP_ADMIN_TOKEN=$(cat {LOCAL_ADMIN_TOKEN}))")
+    if not settings.is_sqlite:
+        # Every worker gets the same pool, sized here once from what the database allows.
+        os.environ["SHOP_DB_POOL_SIZE"] = str(size_pools(settings, workers))
     get_settings.cache_clear()  # the app (built in this process with one worker) must see what was set above
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.shop_log_level, access_log=False, proxy_headers=True,
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, http=http, timeout_keep_alive=settings.shop_keep_alive_seconds,
+                h11_max_incomplete_event_size=settings.shop_max_header_bytes)
+
+
+def size_pools(settings: Settings, workers: int) -> int:
+    """Each worker's connection pool, from SHOP_DB_POOL_SIZE or the database's limits; says what it chose, and
+    warns when the workers' pools cannot fit."""
+    from app.db import connection_limit, plan_pool, usable_connections
+
+    allowed = settings.shop_db_connections
+    if allowed is None:
+        try:
+            allowed = usable_connections(asyncio.run(connection_limit(settings.database_url)))
+        except Exception as exc:  # the server still starts; the database may come up later
+            typer.echo(f"warning: could not read the database's connection limit ({exc}); pools sized blind", err=True)
+    plan = plan_pool(workers=workers, requested=settings.shop_db_pool_size, allowed=allowed)
+    typer.echo(f"database pool: {workers} worker(s) x {plan.pool_size} connections"
+               + (f" (this server may hold {plan.allowed})" if plan.allowed is not None else ""))
+    if plan.warning:
+        typer.echo(f"warning: {plan.warning}", err=True)
+    return plan.pool_size
 
 
 @cli.command("sandbox-payments")

@@ -69,7 +69,21 @@ class Settings(BaseSettings):
     shop_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="Request body limit")
     shop_log_level: Literal["debug", "info", "warning", "error"] = "info"
     shop_log_json: bool = Field(default=True, description="JSON log lines (false: human-readable)")
-    shop_db_pool_size: int = Field(default=20, ge=1)
+    shop_db_pool_size: int | None = Field(default=None, ge=1, description="Database connections per worker process "
+                                          "(PostgreSQL). Unset: `shop serve` sizes it from its workers and the "
+                                          "connections the database allows")
+    shop_db_connections: int | None = Field(default=None, ge=1, description="Connections this `shop serve` may hold "
+                                            "across its workers (its share when several servers use one database). "
+                                            "Unset: what the database allows, less a tenth for other clients")
+    shop_db_pool_timeout: float = Field(default=5.0, gt=0, le=300, description="Seconds a request waits for a free "
+                                        "connection before it is answered 503 with Retry-After")
+    shop_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600, description="A request body must arrive "
+                                             "within this many seconds of being read, plus one per 64 KiB received "
+                                             "(408 otherwise)")
+    shop_keep_alive_seconds: int = Field(default=5, ge=1, le=300, description="An idle keep-alive connection is "
+                                         "closed after this long (`shop serve`)")
+    shop_max_header_bytes: int = Field(default=16 * 1024, ge=4096, description="Largest request head (request line "
+                                       "and headers) with `shop serve --http h11`; 400 above it")
     shop_background_jobs: bool = Field(default=True, description="Run periodic jobs inside `shop serve`")
     shop_rate_limit_ip_per_minute: int = Field(default=1200, ge=0, description="Anonymous requests per IP (0: off)")
     shop_rate_limit_token_per_minute: int = Field(default=12000, ge=0, description="Requests per token (0: off)")

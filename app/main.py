@@ -25,7 +25,7 @@ from app.core.inputs import InputGuardMiddleware
 from app.core.logging import configure as configure_logging
 from app.core.logging import get_logger
 from app.core.ratelimit import RateLimitMiddleware, make_counter
-from app.db import make_engine, make_sessionmaker
+from app.db import DEFAULT_POOL_SIZE, make_engine, make_sessionmaker
 from app.imports.api import router as imports_router
 from app.inventory.api import router as inventory_router
 from app.inventory.moves.api import router as moves_router
@@ -74,7 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     install_hooks()
     configure_logging(settings.shop_log_level, json=settings.shop_log_json)
-    engine = make_engine(settings.database_url, pool_size=settings.shop_db_pool_size)
+    engine = make_engine(settings.database_url, pool_size=settings.shop_db_pool_size or DEFAULT_POOL_SIZE,
+                         pool_timeout=settings.shop_db_pool_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -111,7 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # A picture upload may be twice the picture limit, so that one too large is refused naming its field.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.shop_max_body_bytes,
                        larger={r"^/v1/products/[^/]+/media$": 2 * settings.shop_media_max_bytes,
-                               r"^/v1/imports/": settings.shop_import_max_bytes})
+                               r"^/v1/imports/": settings.shop_import_max_bytes},
+                       read_seconds=settings.shop_body_timeout_seconds)
     app.state.flash_gate = make_gate(settings.redis_url)
     app.state.flash_counter = make_counter(settings.redis_url)  # per-second windows: a counter of its own
     app.add_middleware(RateLimitMiddleware, per_ip=settings.shop_rate_limit_ip_per_minute,

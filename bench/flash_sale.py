@@ -50,7 +50,7 @@ from harness import (
 )
 
 from app.core.ids import new_id
-from app.core.security import hash_password, issue_access_token
+from app.core.security import hash_password
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -101,18 +101,27 @@ async def seed(base_url: str, admin: str, units: int, opens_at: datetime) -> dic
         return {"merchant_id": merchant_id, "sale_id": sale.json()["id"]}
 
 
-async def make_buyers(dsn: str, secret: str, n: int) -> list[str]:
-    """`n` customers in the database and their access tokens."""
+async def make_buyers(db_url: str, secret: str, n: int) -> list[str]:
+    """`n` customers in the database and their access tokens, issued as a login issues them."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from app.core.auth import create_signed_token
+    from app.retail.models import Customer
+
     pw = hash_password("bench-pass-1")
     ids = [new_id("cus") for _ in range(n)]
-    now = datetime.now(UTC)
-    conn = await asyncpg.connect(dsn)
+    engine = create_async_engine(db_url)
     try:
-        await conn.executemany("INSERT INTO customer (id, email, password_hash, name, created_at) "
-                               "VALUES ($1, $2, $3, '买家', $4)", [(i, f"{i}@example.com", pw, now) for i in ids])
+        async with async_sessionmaker(engine)() as session:
+            session.add_all([Customer(id=i, email=f"{i}@example.com", password_hash=pw, name="买家",
+                                      created_at=datetime.now(UTC)) for i in ids])
+            await session.flush()
+            tokens = [await create_signed_token(session, kind="customer", subject_id=i, secret=secret, minutes=120)
+                      for i in ids]
+            await session.commit()
     finally:
-        await conn.close()
-    return [issue_access_token(secret=secret, subject=i, kind="customer", minutes=120) for i in ids]
+        await engine.dispose()
+    return tokens
 
 
 async def check(dsn: str, sale_id: str) -> dict[str, int]:
@@ -156,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
                "SHOP_SECRET_KEY": secret, "REDIS_URL": REDIS_URL, "SHOP_FLASH_ADDRESS_PER_SECOND": "0"}
         with Server(env, workers=args.workers) as server:
             started = time.perf_counter()
-            tokens = asyncio.run(make_buyers(db.dsn, secret, args.buyers))
+            tokens = asyncio.run(make_buyers(db.url, secret, args.buyers))
             log("buyers", count=len(tokens), seconds=round(time.perf_counter() - started, 1))
             opens_at = (datetime.now(UTC) + timedelta(seconds=4)).replace(microsecond=0)
             s = asyncio.run(seed(server.base_url, admin, args.units, opens_at))

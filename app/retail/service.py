@@ -16,12 +16,12 @@ from app.catalog import service as catalog_service
 from app.catalog.models import Variant
 from app.catalog.service import SellableVariant
 from app.config import Settings
-from app.core import events, idempotency
+from app.core import auth, events, idempotency
 from app.core.auth import Principal
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated, field_error
 from app.core.ids import new_id
-from app.core.security import hash_password, issue_access_token, verify_password
+from app.core.security import hash_password, verify_password
 from app.db import fetch
 from app.inventory import service as inventory_service
 from app.inventory.service import Snapshot
@@ -55,7 +55,10 @@ async def issue_token(*, session: AsyncSession, settings: Settings, secret: str,
     if customer is None or not verify_password(customer.password_hash, password):
         raise Unauthenticated("wrong e-mail or password")
     minutes = settings.shop_access_token_minutes
-    return issue_access_token(secret=secret, subject=customer.id, kind="customer", minutes=minutes), minutes * 60
+    token = await auth.create_signed_token(session, kind="customer", subject_id=customer.id, secret=secret,
+                                           minutes=minutes)
+    await session.commit()
+    return token, minutes * 60
 
 
 # ---- carts -----------------------------------------------------------------------------------------------
@@ -343,6 +346,7 @@ async def close_account(*, session: AsyncSession, customer_id: str, hold_years: 
     await session.execute(delete(CartItem).where(CartItem.cart_id.in_(carts)))
     await session.execute(delete(Cart).where(Cart.customer_id == customer_id))
     await session.delete(customer)
+    await auth.revoke_tokens(session, subject_id=customer_id)  # its tokens die with it, in every process
     await events.emit(session, kind="customer.closed", merchant_id=None, payload={"customer_id": customer_id})
     await session.commit()
     return {"id": customer_id, "status": "closed", "records_retained_years": hold_years}

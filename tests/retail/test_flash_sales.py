@@ -20,9 +20,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core import clock
+from app.core.auth import create_signed_token
 from app.core.clock import utcnow
 from app.core.ids import new_id
-from app.core.security import hash_password, issue_access_token
+from app.core.security import hash_password
 from app.main import create_app
 from app.orders.cancellation import expire_holds
 from app.orders.models import Order
@@ -52,9 +53,11 @@ async def _buyers(app: Any, n: int) -> list[dict[str, str]]:
     ids = [new_id("cus") for _ in range(n)]
     async with app.state.sessionmaker() as session:
         session.add_all([Customer(id=i, email=f"{i}@example.com", password_hash=pw, name="买家") for i in ids])
+        await session.flush()
+        tokens = [await create_signed_token(session, kind="customer", subject_id=i, secret=app.state.secret_key,
+                                            minutes=60) for i in ids]
         await session.commit()
-    return [f.bearer(issue_access_token(secret=app.state.secret_key, subject=i, kind="customer", minutes=60))
-            for i in ids]
+    return [f.bearer(t) for t in tokens]
 
 
 def _order_body(**over: Any) -> dict[str, Any]:
