@@ -16,7 +16,7 @@ import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Unpack
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import orjson
@@ -30,7 +30,7 @@ from app.core.errors import field_error
 from app.core.pagination import encode_cursor
 from app.web import i18n
 
-Rows = Select[Unpack[tuple[Any, ...]]]  # a list's statement: any columns, one of them `id`
+Rows = Select[*tuple[Any, ...]]  # a list's statement: any columns, one of them `id`
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200

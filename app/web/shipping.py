@@ -118,8 +118,8 @@ async def import_csv(request: Request, session: SessionDep) -> Response:
                                                            f"{e['field']}: {e['message']}" for e in
                                                            exc.extra["errors"]]}, status=422)
     numbers = sorted({n.upper() for _, n, _, _ in rows if n})
-    ids = dict((await session.execute(select(Order.number, Order.id).where(
-        Order.merchant_id == ctx.merchant_id, Order.number.in_(numbers)))).tuples().all()) if numbers else {}
+    ids = {number: ident for number, ident in (await session.execute(select(Order.number, Order.id).where(
+        Order.merchant_id == ctx.merchant_id, Order.number.in_(numbers)))).all()} if numbers else {}
     await session.rollback()  # each row's shipment is a transaction of its own
     results: list[RowResult] = []
     seen: set[str] = set()
