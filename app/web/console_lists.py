@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import String, case, cast, exists, func, literal, or_, select
+from sqlalchemy import BigInteger, String, case, cast, exists, func, literal, or_, select
 
 from app.catalog.models import Product, Variant
 from app.community.models import GroupBuy
@@ -162,7 +162,7 @@ def customers_stmt(ctx: StaffCtx, query: ListQuery, locations: list[tuple[str, s
                    func.max(address["name"].as_string()).label("name"),
                    func.max(address["phone"].as_string()).label("phone"),
                    func.count(Order.id).label("orders"),
-                   func.sum(Order.total - Order.refunded).label("spent"),
+                   cast(func.sum(Order.total - Order.refunded), BigInteger).label("spent"),
                    func.max(Order.created_at).label("last_order"))
             .where(Order.merchant_id == ctx.merchant_id, Order.status != "cancelled", Order.channel != "pos")
             .group_by(who))

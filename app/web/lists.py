@@ -16,6 +16,7 @@ import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -97,6 +98,8 @@ class ListPage:
 
 
 def _pack(value: Any, ident: str) -> str:
+    if isinstance(value, Decimal):
+        value = int(value)
     if isinstance(value, datetime):
         value = {"t": value.isoformat()}
     elif isinstance(value, date):
