@@ -200,6 +200,9 @@ CONSOLE: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "ready_to_ship": ("待发货", "Ready to ship"),
     "print_slips": ("打印选中订单的发货单（PDF）", "Print packing slips (PDF)"),
     "print_slips_n": ("打印这 {n} 单的发货单（PDF）", "Print these {n} packing slips (PDF)"),
+    "policy_goal": ("政策目标：线上 ≥ 5%", "Policy goal: online ≥ 5 %"),
+    "goal_met": ("✓ 已达到", "✓ Met"),
+    "goal_not_met": ("未达到", "Not met"),
     # marketing
     "pick_products": ("选择商品", "Choose products"),
     "find_products": ("查找商品", "Find products"),
