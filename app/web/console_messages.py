@@ -11,7 +11,7 @@ CONSOLE: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "password": ("密码", "Password"),
     "totp_code": ("动态验证码（已开启时填写）", "Authenticator code (if set up)"),
     "wrong_login": ("账号、密码或验证码不正确。", "Wrong login, password or code."),
-    "owner_by_key": ("店主（API 密钥）", "Owner (API key)"),
+    "owner_by_key": ("API 密钥登录", "Signed in with the API key"),
     "not_allowed": ("你的角色不能进行此操作。", "Your role cannot do this."),
     "cannot_remove_self": ("不能移除自己。", "You cannot remove yourself."),
     "staff": ("员工", "Staff"),
