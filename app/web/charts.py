@@ -35,7 +35,7 @@ def channel_bars(days: Sequence[DayBar], *, title: str, online_label: str, offli
             h = round(plot_h * value / peak, 1)
             parts.append(f'<rect class="bar-{cls}" x="{x + j * bar:.1f}" y="{top + plot_h - h}" width="{bar:.1f}" '
                          f'height="{h}"><title>{escape(d.label)} {escape(name)}: {money(value)}</title></rect>')
-        if i % every == 0 or i == len(days) - 1 and every == 1:
+        if i % every == 0 or (i == len(days) - 1 and every == 1):
             parts.append(f'<text x="{x + bar:.1f}" y="{height - 10}" text-anchor="middle" font-size="11">'
                          f'{escape(d.label)}</text>')
     parts.append(f'<rect class="bar-online" x="{left}" y="4" width="12" height="12"/>'
