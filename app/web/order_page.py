@@ -42,6 +42,19 @@ def refund_lines(form: dict[str, str]) -> list[tuple[str, int]]:
     return lines
 
 
+def place(address: dict[str, Any]) -> str:
+    """Province, city, district and street as one line, a municipality's name once (上海 is both)."""
+    parts: list[str] = []
+    for key in ("province", "city", "district", "line1"):
+        value = str(address.get(key) or "").strip()
+        if value and (not parts or parts[-1].rstrip("市省") != value.rstrip("市省")):
+            parts.append(value)
+    text = "".join(parts)
+    if address.get("line2"):
+        text += f" {address['line2']}"
+    return text
+
+
 def _who(entry: AuditEntry, lang: i18n.Lang) -> str:
     after = entry.after or {}
     name = str(after.get("name") or entry.actor)
@@ -112,7 +125,8 @@ async def context(session: AsyncSession, order: Order, lang: i18n.Lang) -> dict[
     store = await session.get(Location, order.pickup_location_id) if order.pickup_location_id else None
     address = order.fulfilment.get("address") or {}
     refundable = [ln for ln in view["lines"] if ln["quantity"] > ln["returned_quantity"]]
-    return {"order": view, "address": address, "note": order.fulfilment.get("note"), "store": store,
+    return {"order": view, "address": address, "place": place(address), "note": order.fulfilment.get("note"),
+            "store": store,
             "returns": returns, "refunds": refunds, "timeline": await timeline(session, order, returns, lang),
             "refundable": refundable if order.status in ("shipped", "delivered", "completed") and
             order.payment_status in ("paid", "partially_refunded") else [],

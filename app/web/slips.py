@@ -21,6 +21,7 @@ from reportlab.pdfgen import canvas
 
 from app.core.errors import DomainError
 from app.web import i18n
+from app.web.order_page import place
 
 FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
               "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -76,10 +77,7 @@ def packing_slips(shop_name: str, orders: Sequence[dict[str, Any]]) -> bytes:
         pdf.setFont(font, 12)
         pdf.drawString(left, y, f"收货人：{address.get('name', '')}    电话：{address.get('phone', '')}")
         y -= 7 * mm
-        place = "".join(str(address.get(k) or "") for k in ("province", "city", "district", "line1"))
-        if address.get("line2"):
-            place += f" {address['line2']}"
-        for line in _wrap(f"地址：{place}（{address.get('postal_code', '')}）", right - left, 12):
+        for line in _wrap(f"地址：{place(address)}（{address.get('postal_code', '')}）", right - left, 12):
             pdf.drawString(left, y, line)
             y -= 6 * mm
         if o.get("note"):
