@@ -126,10 +126,9 @@ async def audit(session: AsyncSession, ctx: StaffCtx, action: str, target_type: 
 
 def page(request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200) -> Response:
     ctx: StaffCtx | None = getattr(request.state, "console_user", None)
-    lang = lang_of(request)
     base: dict[str, Any] = {
         "me": ctx, "nav": NAV, "may": (lambda action: ctx is not None and staff_service.may(ctx.role, action)),
-        "cell": (lambda col, value: lists.cell_text(col, value, lang)), "errors": [], "notice": None}
+        "zip": zip, "errors": [], "notice": None}
     base.update(context or {})
     return render(request, name, base, status=status)
 

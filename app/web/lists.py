@@ -96,6 +96,13 @@ class ListPage:
     next_cursor: str | None
     prev_cursor: str | None
 
+    def table(self, lang: i18n.Lang) -> list[list[tuple[str, str, str, str | None]]]:
+        """Each row's cells as (kind, column label, text, link), formatted once here rather than cell by cell
+        in the template (a page of 200 rows is 2,000 cells)."""
+        labels = [i18n.translate(lang, c.label) for c in self.spec.columns]
+        return [[(c.kind, label, cell_text(c, r.get(c.key), lang), c.href.format(**r) if c.href else None)
+                 for c, label in zip(self.spec.columns, labels, strict=True)] for r in self.rows]
+
 
 def _pack(value: Any, ident: str) -> str:
     if isinstance(value, Decimal):
