@@ -148,8 +148,9 @@ def stock_stmt(ctx: StaffCtx, query: ListQuery, locations: list[tuple[str, str]]
 
 CUSTOMERS = ListSpec(
     name="customers", title="customers", default_sort="spent", search_hint="customer_search_hint",
-    columns=(Col("name", "name"), Col("email", "email"), Col("phone", "phone"),
-             Col("orders", "order_count", "int", sortable=True), Col("spent", "total_spent", "money", sortable=True),
+    columns=(Col("name", "name"), Col("email", "email", "link", href="/console/orders?q={email}"),
+             Col("phone", "phone"), Col("orders", "order_count", "int", sortable=True),
+             Col("spent", "total_spent", "money", sortable=True),
              Col("last_order", "last_order", "time", sortable=True)))
 
 
@@ -166,10 +167,11 @@ def customers_stmt(ctx: StaffCtx, query: ListQuery, locations: list[tuple[str, s
                    func.max(Order.created_at).label("last_order"))
             .where(Order.merchant_id == ctx.merchant_id, Order.status != "cancelled", Order.channel != "pos")
             .group_by(who))
-    if query.q:
-        stmt = stmt.having(or_(_text(func.max(Order.email), query.q),
-                               _text(func.max(address["name"].as_string()), query.q),
-                               _text(func.max(address["phone"].as_string()), query.q)))
+    if query.q:  # a customer any of whose orders matches, with all their orders counted
+        matching = select(who).where(Order.merchant_id == ctx.merchant_id, or_(
+            _text(Order.email, query.q), _text(address["name"].as_string(), query.q),
+            _text(address["phone"].as_string(), query.q)))
+        stmt = stmt.where(who.in_(matching))
     return stmt
 
 

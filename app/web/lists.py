@@ -13,7 +13,7 @@ import base64
 import binascii
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -100,8 +100,13 @@ class ListPage:
         """Each row's cells as (kind, column label, text, link), formatted once here rather than cell by cell
         in the template (a page of 200 rows is 2,000 cells)."""
         labels = [i18n.translate(lang, c.label) for c in self.spec.columns]
-        return [[(c.kind, label, cell_text(c, r.get(c.key), lang), c.href.format(**r) if c.href else None)
+        return [[(c.kind, label, cell_text(c, r.get(c.key), lang), _href(c.href, r) if c.href else None)
                  for c, label in zip(self.spec.columns, labels, strict=True)] for r in self.rows]
+
+
+def _href(template: str, row: Mapping[str, Any]) -> str:
+    """A link of a row: its values quoted into the template (an e-mail in a query string stays one value)."""
+    return template.format(**{k: quote(str(v), safe="") for k, v in row.items()})
 
 
 def _pack(value: Any, ident: str) -> str:

@@ -157,6 +157,9 @@ async def test_orders_list_pages_to_the_end_searches_by_phone_and_exports_csv(cl
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert rows[0][0] == "订单号" and [r[0] for r in rows[1:]] == [placed[2]["number"]]
     assert "¥199.00" in rows[1]
+    customers = assert_good_page(await owner.get("/console/customers", params={"q": "顾客5"}))
+    assert "buyer@example.com" in customers and "¥1,393.00" in customers  # all seven of that e-mail's orders
+    assert 'href="/console/orders?q=buyer%40example.com"' in customers  # the customer's orders, one click away
     bad = await owner.get("/console/orders", params={"after": "!!not-a-cursor"})
     assert bad.status_code == 422 and "after" in bad.text
 
