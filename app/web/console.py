@@ -74,7 +74,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/console/customers", "customers", "customers.view"), ("/console/promotions", "promotions", "marketing.manage"),
     ("/console/group-buys", "group_buys", "marketing.manage"), ("/console/campaigns", "campaigns", "marketing.manage"),
     ("/console/devices", "devices", "devices.manage"), ("/console/conflicts", "conflicts", "conflicts.manage"),
-    ("/console/wholesale", "wholesale", "wholesale.manage"), ("/console/complaints", "complaints", "orders.view"),
+    ("/console/wholesale", "wholesale", "wholesale.manage"), ("/console/complaints", "complaints", "customers.view"),
     ("/console/reports/channel-share", "channel_share", "reports.view"), ("/console/staff", "staff", "staff.manage"),
 )
 
@@ -381,7 +381,7 @@ async def returns(request: Request, session: SessionDep) -> Response:
 
 @router.get("/complaints")
 async def complaints(request: Request, session: SessionDep) -> Response:
-    ctx = await staff_of(request, session, "orders.view")
+    ctx = await staff_of(request, session, "customers.view")  # complaints are about the shop: not for a clerk
     return page(request, "console/list.html", await _list_context(request, session, "complaints", ctx))
 
 

@@ -367,7 +367,7 @@ LISTS: dict[str, tuple[ListSpec, Builder, str]] = {  # name: (spec, statement, c
     "group-buys": (GROUP_BUYS, group_buys_stmt, "marketing.manage"),
     "conflicts": (CONFLICTS, conflicts_stmt, "conflicts.manage"),
     "returns": (RETURNS, returns_stmt, "orders.refund"),
-    "complaints": (COMPLAINTS, complaints_stmt, "orders.view"),
+    "complaints": (COMPLAINTS, complaints_stmt, "customers.view"),
     "campaigns": (CAMPAIGNS, campaigns_stmt, "marketing.manage"),
     "promotions": (PROMOTIONS, promotions_stmt, "marketing.manage"),
     "staff": (STAFF, staff_stmt, "staff.manage"),
