@@ -40,9 +40,9 @@ Builder = Callable[[StaffCtx, ListQuery, list[tuple[str, str]]], Rows]
 # ---- orders ----------------------------------------------------------------------------------------------
 
 ORDERS = ListSpec(
-    name="orders", title="orders", default_sort="created_at", search_hint="order_search_hint",
+    name="orders", title="orders", default_sort="id", search_hint="order_search_hint",
     columns=(Col("number", "order_no", "link", href="/console/orders/{id}", sortable=True),
-             Col("created_at", "created", "time", sortable=True),
+             Col("created_at", "created", "time", sortable=True, sort_key="id"),
              Col("buyer", "customer"), Col("phone", "phone"),
              Col("channel", "channel", "channel"), Col("fulfilment", "fulfilment", "status"),
              Col("status", "status", "status"), Col("payment_status", "payment_status", "status"),
@@ -94,10 +94,10 @@ def orders_stmt(ctx: StaffCtx, query: ListQuery, locations: list[tuple[str, str]
 # ---- products and stock ----------------------------------------------------------------------------------
 
 PRODUCTS = ListSpec(
-    name="products", title="products", default_sort="created_at", search_hint="product_search_hint",
+    name="products", title="products", default_sort="id", search_hint="product_search_hint",
     columns=(Col("title", "title", sortable=True), Col("skus", "SKU"), Col("price", "price", "money", sortable=True),
              Col("category", "category"), Col("status", "status", "status"),
-             Col("created_at", "created", "time", sortable=True)),
+             Col("created_at", "created", "time", sortable=True, sort_key="id")),
     filters=(Filter("status", "status", choices=(("active", "active"), ("draft", "draft"),
                                                  ("pending_review", "pending_review"),
                                                  ("taken_down", "taken_down"))),))

@@ -46,6 +46,11 @@ class Col:
     kind: str = "text"  # text | int | money | time | status | channel | link
     sortable: bool = False
     href: str | None = None  # "/console/orders/{id}" for kind "link"
+    sort_key: str | None = None  # what its header sorts by, when not its own column ("id": time-ordered ids)
+
+    @property
+    def sorts_by(self) -> str:
+        return self.sort_key or self.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +72,7 @@ class ListSpec:
     search_hint: str = "search_hint"
 
     def sorts(self) -> set[str]:
-        return {c.key for c in self.columns if c.sortable}
+        return {c.sorts_by for c in self.columns if c.sortable}
 
 
 @dataclass(slots=True)
@@ -187,13 +192,17 @@ async def page(session: AsyncSession, spec: ListSpec, stmt: Rows, query: ListQue
     key, ident = sq.c[query.sort], sq.c["id"]
     backwards = query.before is not None and query.after is None
     cursor = query.before if backwards else query.after
-    out = sq.select()
-    if cursor is not None:
-        bound = tuple_(literal(cursor[0], key.type), literal(cursor[1], ident.type))
-        ahead = tuple_(key, ident) < bound if query.desc != backwards else tuple_(key, ident) > bound
-        out = out.where(ahead)
     descending = query.desc != backwards
-    out = out.order_by(key.desc() if descending else key, ident.desc() if descending else ident)
+    out = sq.select()
+    if query.sort == "id":  # ids sort by creation time: one indexed range, (merchant_id, id), page after page
+        if cursor is not None:
+            out = out.where(ident < cursor[1] if descending else ident > cursor[1])
+        out = out.order_by(ident.desc() if descending else ident)
+    else:
+        if cursor is not None:
+            bound = tuple_(literal(cursor[0], key.type), literal(cursor[1], ident.type))
+            out = out.where(tuple_(key, ident) < bound if descending else tuple_(key, ident) > bound)
+        out = out.order_by(key.desc() if descending else key, ident.desc() if descending else ident)
     rows = [dict(r) for r in (await session.execute(out.limit(query.limit + 1))).mappings().all()]
     more = len(rows) > query.limit
     rows = rows[:query.limit]
