@@ -31,17 +31,17 @@ from harness import PgDatabase, install_sigterm_handler, log, migrate, print_tab
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert
 
-from app.catalog.models import Product, Variant  # noqa: E402
-from app.core.auth import create_token  # noqa: E402
-from app.core.ids import new_id  # noqa: E402
-from app.db import make_engine, make_sessionmaker  # noqa: E402
-from app.inventory.models import StockLevel  # noqa: E402
-from app.main import create_app  # noqa: E402
-from app.merchants.models import Location, Merchant  # noqa: E402
-from app.orders import rules  # noqa: E402
-from app.orders.models import Order, OrderLine  # noqa: E402
+from app.catalog.models import Product, Variant
+from app.core.auth import create_token
+from app.core.ids import new_id
+from app.db import make_engine, make_sessionmaker
+from app.inventory.models import StockLevel
+from app.main import create_app
+from app.merchants.models import Location, Merchant
+from app.orders import rules
+from app.orders.models import Order, OrderLine
 
 DEFAULTS = {"products": 2000, "orders": 20000, "repeat": 5}
 TARGET = "≤ 150 ms"
