@@ -31,7 +31,7 @@ from harness import PgDatabase, install_sigterm_handler, log, migrate, print_tab
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from app.catalog.models import Product, Variant
 from app.core.auth import create_token
@@ -126,6 +126,9 @@ async def seed(url: str, products: int, orders: int) -> tuple[str, str]:
                 await session.execute(insert(Order), order_rows[i:i + 2000])
                 await session.execute(insert(OrderLine), line_rows[i:i + 2000])
             await session.commit()
+        async with engine.connect() as conn:  # fresh statistics, as autovacuum would have them after a bulk load
+            await conn.execute(text("ANALYZE"))
+            await conn.commit()
     finally:
         await engine.dispose()
     return key, phone
