@@ -147,6 +147,30 @@ async def create_promotion(*, session: AsyncSession, merchant_id: str, body: Pro
     return promo
 
 
+async def get_promotion(*, session: AsyncSession, merchant_id: str, promotion_id: str) -> Promotion:
+    promo = await session.get(Promotion, promotion_id)
+    if promo is None or promo.merchant_id != merchant_id:
+        raise NotFound("promotion", promotion_id)
+    return promo
+
+
+async def update_promotion(*, session: AsyncSession, merchant_id: str, promotion_id: str,
+                           body: PromotionIn) -> Promotion:
+    """Change a promotion's terms; its code and the uses it already counted stay."""
+    promo = await session.get(Promotion, promotion_id, with_for_update=True)
+    if promo is None or promo.merchant_id != merchant_id:
+        raise NotFound("promotion", promotion_id)
+    if body.code.upper() != promo.code:
+        raise field_error("code", "a promotion's code cannot change; create a new one")
+    if body.usage_limit is not None and body.usage_limit < promo.used_count:
+        raise field_error("usage_limit", f"already used {promo.used_count} times")
+    promo.kind, promo.value = body.kind, body.value
+    promo.channels = {"channels": sorted(set(body.channels))}
+    promo.starts_at, promo.ends_at, promo.usage_limit = body.starts_at, body.ends_at, body.usage_limit
+    await session.commit()
+    return promo
+
+
 async def list_promotions(*, session: AsyncSession, merchant_id: str) -> Sequence[Promotion]:
     return (await session.scalars(select(Promotion).where(Promotion.merchant_id == merchant_id)
                                   .order_by(Promotion.id.desc()))).all()

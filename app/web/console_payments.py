@@ -12,30 +12,34 @@ from app.core.auth import Principal
 from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import DomainError
 from app.payments import accounts
-from app.web.console import merchant_of
-from app.web.pages import WebRoute, check_csrf, form_errors, render
+from app.web.console import as_merchant, page, staff_of
+from app.web.pages import WebRoute, check_csrf, form_errors
 
 router = APIRouter(prefix="/console", route_class=WebRoute, include_in_schema=False)
+
+
+async def _merchant(request: Request, session: AsyncSession) -> Principal:
+    return as_merchant(await staff_of(request, session, "payments.manage"))
 
 
 async def _page(request: Request, session: AsyncSession, merchant: Principal, *, errors: list[str],
                 saved: str | None = None, status: int = 200) -> Response:
     settings = request.app.state.settings
     have = {a.provider: a for a in await accounts.accounts_of(session, merchant.tenant)}
-    return render(request, "console/payments.html", {
+    return page(request, "console/payments.html", {
         "providers": accounts.providers_with_accounts(settings), "accounts": have, "errors": errors,
         "saved": saved, "sandbox": settings.shop_payments_sandbox}, status=status)
 
 
 @router.get("/payments")
 async def payment_accounts(request: Request, session: SessionDep) -> Response:
-    return await _page(request, session, await merchant_of(request, session), errors=[])
+    return await _page(request, session, await _merchant(request, session), errors=[])
 
 
 @router.post("/payments/{provider}")
 async def set_payment_account(request: Request, provider: str, session: SessionDep,
                               settings: SettingsDep) -> Response:
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session)
     form = await request.form()
     check_csrf(request, form)
     values = {k: str(v).strip()[:200] for k, v in form.items() if isinstance(v, str) and k != "csrf"}

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
+
+from app.core.clock import SHANGHAI
+from app.web.console_messages import CONSOLE
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -210,6 +214,29 @@ def pick(value: str | None) -> Lang:
 
 def translate(lang: Lang, key: str, **kwargs: object) -> str:
     """The message in `lang`; the key itself when it is missing (visible in review, never a 500)."""
-    pair = MESSAGES.get(key) or STATUS.get(key)
+    pair = MESSAGES.get(key) or STATUS.get(key) or CONSOLE.get(key)
     text = key if pair is None else pair[0 if lang == "zh" else 1]
     return text.format(**kwargs) if kwargs else text
+
+
+def money(amount: int | None, currency: str | None = "CNY") -> str:
+    """Fen as a person reads it, with thousands separators: 789000000 -> '¥7,890,000.00'."""
+    value = int(amount or 0)
+    symbol = {"CNY": "¥", "USD": "$", "EUR": "€"}.get(currency or "CNY", f"{currency} ")
+    sign = "-" if value < 0 else ""
+    return f"{sign}{symbol}{abs(value) // 100:,}.{abs(value) % 100:02d}"
+
+
+def local_time(value: datetime | str | None, *, seconds: bool = False) -> str:
+    """A UTC time (a datetime or RFC 3339 text) in Asia/Shanghai, to the minute: '2026-12-03 15:45'."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        text = value
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

@@ -7,9 +7,10 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.web import console, console_payments, leader, payment, storefront
+from app.web import console, console_payments, leader, payment, shipping, storefront
 
 router = APIRouter(include_in_schema=False)
+router.include_router(shipping.router)
 router.include_router(console.router)
 router.include_router(console_payments.router)
 router.include_router(leader.router)

@@ -1,7 +1,7 @@
 """Merchant payment accounts, payment discrepancies, reconciliation runs; a payment's account
 
 Revision ID: a7c3e91b5d20
-Revises: 25fc570217d3
+Revises: 38a1445308d7
 Create Date: 2026-12-03 08:00:00.000000
 
 Alipay and WeChat Pay pay each merchant's own account (service-provider mode): `payment_account` holds it per
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = 'a7c3e91b5d20'
-down_revision: str | None = '25fc570217d3'
+down_revision: str | None = '38a1445308d7'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
