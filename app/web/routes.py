@@ -7,10 +7,11 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.web import console, leader, storefront
+from app.web import console, console_catalog, leader, storefront
 
 router = APIRouter(include_in_schema=False)
 router.include_router(console.router)
+router.include_router(console_catalog.router)
 router.include_router(leader.router)
 router.include_router(storefront.router)
 
