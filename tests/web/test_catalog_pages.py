@@ -58,7 +58,7 @@ async def test_a_merchant_builds_a_product_with_its_matrix_pictures_and_prices(c
     assert after[1]["alt"] == "背面"
     # Bulk price and stock fill, one picture for a variant, a barcode and a weight.
     form: dict[str, str] = {"csrf": token, "fill_price": "1,299.50", "fill_stock": "20", "location_id": store["id"]}
-    for i, v in enumerate(p["variants"]):
+    for i in range(len(p["variants"])):
         form |= {f"price_{i}": "79.00", f"barcode_{i}": "", f"weight_{i}": "", f"image_{i}": ""}
     form |= {"barcode_0": "6901234567892", "weight_0": "180", "image_0": media[1]["id"]}
     r = await client.post(f"{edit_url}/variants", data=form)
