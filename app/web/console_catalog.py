@@ -164,14 +164,20 @@ def _translator(lang: i18n.Lang) -> Callable[..., str]:
     return t
 
 
-def _cny(amount: int | None) -> str:
+def cny(amount: int | None) -> str:
     """¥7,890.00: thousands separated, exact (fen are integers)."""
     value = int(amount or 0)
     sign = "-" if value < 0 else ""
     return f"{sign}¥{abs(value) // 100:,}.{abs(value) % 100:02d}"
 
 
-TEMPLATES.env.filters["cny"] = _cny
+TEMPLATES.env.filters["cny"] = cny
+
+
+async def _merchant(request: Request, session: AsyncSession, action: str) -> Principal:
+    """The signed-in merchant, for a console `action` (products.view, products.edit, stock.view, stock.edit): the
+    one place these pages ask who is signed in and what they may do."""
+    return await merchant_of(request, session)
 
 
 def _page(request: Request, name: str, context: dict[str, Any], *, status: int = 200) -> Response:
@@ -247,12 +253,12 @@ async def _list_page(request: Request, session: AsyncSession, merchant: Principa
 
 @router.get("/products")
 async def product_list(request: Request, session: SessionDep) -> Response:
-    return await _list_page(request, session, await merchant_of(request, session), errors=[])
+    return await _list_page(request, session, await _merchant(request, session, "products.view"), errors=[])
 
 
 @router.post("/products/bulk")
 async def product_bulk(request: Request, session: SessionDep) -> Response:
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.edit")
     v, form = await _form(request)
     ids = [str(x)[:40] for x in form.getlist("product_id")][:500]
     percent: Decimal | None = None
@@ -283,14 +289,14 @@ async def _new_page(request: Request, session: AsyncSession, *, values: dict[str
 
 @router.get("/products/new")
 async def new_product(request: Request, session: SessionDep) -> Response:
-    await merchant_of(request, session)
+    await _merchant(request, session, "products.edit")
     return await _new_page(request, session, values={}, errors=[])
 
 
 @router.post("/products/new")
 async def create_product(request: Request, session: SessionDep) -> Response:
     """A product with its whole options matrix: one variant per combination, SKUs from the prefix."""
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.edit")
     v, _ = await _form(request)
     chosen = _options_from(v)
     prefix = v.get("sku_prefix", "")
@@ -322,7 +328,7 @@ async def _edit_page(request: Request, session: AsyncSession, merchant: Principa
 
 @router.get("/products/{product_id}")
 async def edit_product(request: Request, product_id: str, session: SessionDep) -> Response:
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.view")
     return await _edit_page(request, session, merchant, product_id, errors=[])
 
 
@@ -340,7 +346,7 @@ async def _apply(request: Request, session: AsyncSession, merchant: Principal, p
 
 @router.post("/products/{product_id}")
 async def save_basics(request: Request, product_id: str, session: SessionDep) -> Response:
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.edit")
     v, _ = await _form(request)
 
     async def change() -> None:
@@ -354,7 +360,7 @@ async def save_basics(request: Request, product_id: str, session: SessionDep) ->
 @router.post("/products/{product_id}/status/{status}")
 async def set_status(request: Request, product_id: str, status: str, session: SessionDep) -> Response:
     """The archive / restore buttons."""
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.edit")
     await _form(request)
 
     async def change() -> None:
@@ -366,7 +372,7 @@ async def set_status(request: Request, product_id: str, status: str, session: Se
 
 @router.post("/products/{product_id}/duplicate")
 async def duplicate(request: Request, product_id: str, session: SessionDep) -> Response:
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.edit")
     v, _ = await _form(request)
     await _own_product(session, merchant, product_id)
     try:
@@ -382,7 +388,7 @@ async def duplicate(request: Request, product_id: str, session: SessionDep) -> R
 
 @router.post("/products/{product_id}/options")
 async def save_options(request: Request, product_id: str, session: SessionDep) -> Response:
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.edit")
     v, _ = await _form(request)
 
     async def change() -> None:
@@ -398,7 +404,7 @@ async def save_options(request: Request, product_id: str, session: SessionDep) -
 async def save_variants(request: Request, product_id: str, session: SessionDep, settings: SettingsDep) -> Response:
     """Every variant's price, barcode, weight and picture in one save; the fill fields set all prices (and the
     stock at one location) at once. Prices first, in one transaction; then the stock counts."""
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.edit")
     v, _ = await _form(request)
     product = await _own_product(session, merchant, product_id)
     fill_price = _fen(v.get("fill_price")) if v.get("fill_price") else None
@@ -442,7 +448,7 @@ async def save_variants(request: Request, product_id: str, session: SessionDep, 
 
 @router.post("/products/{product_id}/media")
 async def upload_pictures(request: Request, product_id: str, session: SessionDep, settings: SettingsDep) -> Response:
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.edit")
     v, form = await _form(request)
     await _own_product(session, merchant, product_id)
     files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename][:MAX_UPLOADS]
@@ -467,7 +473,7 @@ async def upload_pictures(request: Request, product_id: str, session: SessionDep
 @router.post("/products/{product_id}/media/{media_id}")
 async def picture_action(request: Request, product_id: str, media_id: str, session: SessionDep) -> Response:
     """Save a picture's alt text, move it one place, or delete it."""
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.edit")
     v, _ = await _form(request)
     product = await _own_product(session, merchant, product_id)
     order = [m["id"] for m in product["media"]]
@@ -511,12 +517,12 @@ async def _collections_page(request: Request, session: AsyncSession, merchant: P
 
 @router.get("/collections")
 async def collections(request: Request, session: SessionDep) -> Response:
-    return await _collections_page(request, session, await merchant_of(request, session), errors=[])
+    return await _collections_page(request, session, await _merchant(request, session, "products.view"), errors=[])
 
 
 @router.post("/collections")
 async def create_collection(request: Request, session: SessionDep) -> Response:
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.edit")
     v, form = await _form(request)
     kind = v.get("kind") or "manual"
     try:
@@ -560,14 +566,14 @@ async def _collection_page(request: Request, session: AsyncSession, merchant: Pr
 
 @router.get("/collections/{collection_id}")
 async def collection(request: Request, collection_id: str, session: SessionDep) -> Response:
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.view")
     return await _collection_page(request, session, merchant, collection_id, errors=[])
 
 
 @router.post("/collections/{collection_id}")
 async def collection_action(request: Request, collection_id: str, session: SessionDep) -> Response:
     """Save the texts (and the rule), add ticked products, remove one, or delete the collection."""
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.edit")
     v, form = await _form(request)
     action = v.get("action", "save")
     try:
@@ -615,14 +621,14 @@ async def _imports_page(request: Request, session: AsyncSession, merchant: Princ
 
 @router.get("/imports")
 async def imports(request: Request, session: SessionDep) -> Response:
-    return await _imports_page(request, session, await merchant_of(request, session), errors=[])
+    return await _imports_page(request, session, await _merchant(request, session, "products.view"), errors=[])
 
 
 @router.post("/imports")
 async def start_import(request: Request, session: SessionDep, settings: SettingsDep,
                        background: BackgroundTasks) -> Response:
     """Keep the file and start the job (as `POST /v1/imports/...` does); the page then shows its progress."""
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.edit")
     v, form = await _form(request)
     upload = form.get("file")
     kind = v.get("kind") or "products"
@@ -645,7 +651,7 @@ async def start_import(request: Request, session: SessionDep, settings: Settings
 @router.get("/exports/{kind}.csv")
 async def export(request: Request, kind: str, session: SessionDep) -> Response:
     """The API's exports for a signed-in merchant, in GBK: what Excel in China opens directly."""
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.view")
     await session.commit()  # the export reads in its own sessions: end this one's transaction (SQLite's lock)
     factory = request.app.state.sessionmaker
     if kind == "products":
@@ -660,7 +666,7 @@ async def export(request: Request, kind: str, session: SessionDep) -> Response:
 
 @router.get("/imports/{job_id}")
 async def import_job(request: Request, job_id: str, session: SessionDep) -> Response:
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "products.view")
     job = await imports_service.get_job(session=session, merchant_id=merchant.tenant, job_id=job_id[:40])
     return _page(request, "import.html", {"job": job, "local": _local,
                                           "running": job["status"] in ("queued", "running")})
@@ -681,13 +687,13 @@ async def _stock_page(request: Request, session: AsyncSession, merchant: Princip
 
 @router.get("/stock")
 async def stock(request: Request, session: SessionDep) -> Response:
-    return await _stock_page(request, session, await merchant_of(request, session), errors=[])
+    return await _stock_page(request, session, await _merchant(request, session, "stock.view"), errors=[])
 
 
 @router.post("/stock/{action}")
 async def stock_action(request: Request, action: str, session: SessionDep) -> Response:
     """Adjust with a reason, send a transfer, receive or cancel one, or set a low-stock alert."""
-    merchant = await merchant_of(request, session)
+    merchant = await _merchant(request, session, "stock.edit")
     v, _ = await _form(request)
     tenant = merchant.tenant
     try:

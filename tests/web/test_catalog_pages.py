@@ -241,3 +241,18 @@ async def test_stock_moves_page(client: httpx.AsyncClient) -> None:
     levels = (await client.get(f"/v1/inventory/{shop.sku}", params={"merchant_id": shop.m.id},
                                headers=shop.m.headers)).json()["locations"]
     assert {loc["location_id"]: loc["on_hand"] for loc in levels} == on_hand
+
+
+async def test_a_collection_has_a_storefront_page(client: httpx.AsyncClient) -> None:
+    m = await f.merchant(client)
+    on_sale = await f.product(client, m, title="红富士苹果", price=1_289_900)
+    draft = await f.product(client, m, title="未上架", status="draft")
+    up = await client.post(f"/v1/products/{on_sale['id']}/media", headers=m.headers,
+                           files={"file": ("a.png", pictures.png(), "image/png")}, data={"alt": "苹果"})
+    assert up.status_code == 201
+    c = (await client.post("/v1/collections", headers=m.headers, json={
+        "title": "当季水果", "product_ids": [on_sale["id"], draft["id"]]})).json()
+    page = assert_good_page(await client.get(f"/collections/{c['id']}"))
+    assert "当季水果" in page and "红富士苹果" in page and "未上架" not in page
+    assert "¥12,899.00" in page and up.json()["renditions"]["medium"] in page
+    assert (await client.get("/collections/col_nope")).status_code == 404
