@@ -108,7 +108,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "add_products": ("加入商品", "Add products"),
     "remove": ("移出", "Remove"),
     "any_category": ("任意分类", "Any category"),
-    "public_page": ("店铺页面", "Shop page"),
+    "public_page": ("在店铺中查看", "View in the shop"),
     "imports": ("批量导入", "Import"),
     "import_kind": ("导入内容", "What"),
     "import_products": ("商品（每行一个规格）", "Products (one row per variant)"),
@@ -315,6 +315,17 @@ async def create_product(request: Request, session: SessionDep) -> Response:
     return redirect(f"/console/catalog/products/{product['id']}")
 
 
+def _common_prefix(product: dict[str, Any]) -> str:
+    """What the variants' SKUs start with (MY-TS of MY-TS-V1-M ...): the suggested prefix for new ones."""
+    parts = [v["sku"].split("-") for v in product["variants"]]
+    shared: list[str] = []
+    for column in zip(*parts, strict=False):  # the leading parts every SKU has in the same place
+        if len(set(column)) != 1:
+            break
+        shared.append(column[0])
+    return "-".join(shared) or (parts[0][0] if parts else "")
+
+
 async def _edit_page(request: Request, session: AsyncSession, merchant: Principal, product_id: str, *,
                      errors: list[str], status: int = 200) -> Response:
     product = await _own_product(session, merchant, product_id)
@@ -322,7 +333,7 @@ async def _edit_page(request: Request, session: AsyncSession, merchant: Principa
     return _page(request, "edit.html", {
         "p": product, "categories": await catalog_service.list_categories(session=session), "errors": errors,
         "locations": await merchants_service.list_locations(session=session, merchant_id=merchant.tenant),
-        "image_of": image_of, "max_options": options.MAX_OPTIONS,
+        "image_of": image_of, "max_options": options.MAX_OPTIONS, "sku_prefix": _common_prefix(product),
         "saved": request.query_params.get("saved") == "1"}, status=status)
 
 
