@@ -123,6 +123,8 @@ async def test_merchant_builds_a_product_and_sees_it_in_the_shop(server: str, tm
             collection_id = page.url.rstrip("/").split("/")[-1].split("?")[0]
             await page.goto("/console/catalog/products")
             assert "¥89.90 起" in await page.locator("table.plist").inner_text()
+            await page.get_by_label("全选").check()
+            assert await page.locator('input[name="product_id"]:checked').count() == 1
             await page.screenshot(path=ARTIFACTS / "catalog-list-laptop.png", full_page=True)
             assert await _no_wrapped_money(page) == []
 
