@@ -222,6 +222,50 @@ def _options_from(v: dict[str, str]) -> list[dict[str, Any]]:
     return out
 
 
+# What a refused form field is called on the page, and what pydantic's refusals mean, in the merchant's words.
+FIELD_NAMES = {"title": "标题", "category": "分类", "description": "描述", "status": "状态", "price": "价格",
+               "sku": "SKU", "sku_suffix": "SKU 后缀", "barcode": "条码", "weight": "重量", "options": "规格",
+               "name": "规格名称", "values": "规格值", "fill": "新规格价格", "product_ids": "所选商品",
+               "price_percent": "价格调整", "rule": "条件", "keyword": "关键词", "price_min": "最低价",
+               "price_max": "最高价", "quantity": "数量", "reason": "原因", "lines": "调拨明细", "note": "备注",
+               "from_location_id": "调出地点", "to_location_id": "调入地点", "file": "文件", "image_id": "图片"}
+PYDANTIC_ZH = {"missing": "必填", "string_too_short": "不能为空", "too_short": "至少选一项",
+               "string_too_long": "太长了", "too_long": "太多了", "literal_error": "请从列表中选择",
+               "string_pattern_mismatch": "格式不对（只能用字母、数字和 - _ .）", "int_type": "请填写整数",
+               "int_parsing": "请填写整数", "decimal_parsing": "请填写数字", "decimal_type": "请填写数字",
+               "decimal_max_places": "最多两位小数", "decimal_max_digits": "数字太大",
+               "greater_than_equal": "太小了", "less_than_equal": "太大了", "int_from_float": "请填写整数"}
+
+
+def _errors(exc: ValidationError | DomainError, lang: i18n.Lang) -> list[str]:
+    """Each refusal as `字段：怎么改` on a Chinese page (the API's own words for rules pydantic does not check)."""
+    if lang != "zh":
+        return form_errors(exc)
+    if isinstance(exc, DomainError):
+        listed = [e for e in exc.extra.get("errors", []) if isinstance(e, dict)]
+        if not listed:
+            return form_errors(exc)
+        return [f"{_where(str(e.get('field', '')).split('.'))}：{e.get('message')}" for e in listed]
+    out = []
+    for e in exc.errors():
+        loc = [str(p) for p in e["loc"]]
+        where = _where(loc)
+        message = PYDANTIC_ZH.get(e["type"]) or str(e["msg"]).removeprefix("Value error, ")
+        out.append(f"{where}：{message}" if where else message)
+    return out
+
+
+def _where(loc: list[str]) -> str:
+    """`variants.2.price` -> 第 3 个价格: the field's name on the page, with the row it is in."""
+    names = [FIELD_NAMES.get(p, p) for p in loc if p and not p.isdigit()]
+    rows = [f"第 {int(p) + 1} 个" for p in loc if p.isdigit()]
+    return "".join(rows) + (names[-1] if names else "")
+
+
+def _why(request: Request, exc: ValidationError | DomainError) -> list[str]:
+    return _errors(exc, lang_of(request))
+
+
 def _policy(request: Request) -> moderation.ListingPolicy:
     return moderation.policy_from(request.app.state.settings)
 
@@ -266,7 +310,7 @@ async def product_bulk(request: Request, session: SessionDep) -> Response:
         try:
             percent = Decimal(v["price_percent"].replace("%", ""))
         except InvalidOperation:
-            return await _list_page(request, session, merchant, errors=["price_percent: 请输入数字，如 -10"],
+            return await _list_page(request, session, merchant, errors=["价格调整：请填写数字，如 -10"],
                                     status=422)
     try:
         body = BulkEdit.model_validate({"product_ids": ids, "status": v.get("status") or None,
@@ -274,7 +318,7 @@ async def product_bulk(request: Request, session: SessionDep) -> Response:
         out = await work.bulk_edit(session=session, merchant_id=merchant.tenant, body=body, policy=_policy(request))
     except (ValidationError, DomainError) as exc:
         await session.rollback()
-        return await _list_page(request, session, merchant, errors=form_errors(exc), status=422)
+        return await _list_page(request, session, merchant, errors=_why(request, exc), status=422)
     return redirect(f"/console/catalog/products?done={out['updated']}")
 
 
@@ -311,7 +355,7 @@ async def create_product(request: Request, session: SessionDep) -> Response:
                                                        product_in=body, policy=_policy(request))
     except (ValidationError, DomainError) as exc:
         await session.rollback()
-        return await _new_page(request, session, values=v, errors=form_errors(exc), status=422)
+        return await _new_page(request, session, values=v, errors=_why(request, exc), status=422)
     return redirect(f"/console/catalog/products/{product['id']}")
 
 
@@ -351,7 +395,7 @@ async def _apply(request: Request, session: AsyncSession, merchant: Principal, p
         await change()
     except (ValidationError, DomainError) as exc:
         await session.rollback()
-        return await _edit_page(request, session, merchant, product_id, errors=form_errors(exc), status=422)
+        return await _edit_page(request, session, merchant, product_id, errors=_why(request, exc), status=422)
     return redirect(f"/console/catalog/products/{product_id}?saved=1")
 
 
@@ -393,7 +437,7 @@ async def duplicate(request: Request, product_id: str, session: SessionDep) -> R
                                             policy=_policy(request))
     except (ValidationError, DomainError) as exc:
         await session.rollback()
-        return await _edit_page(request, session, merchant, product_id, errors=form_errors(exc), status=422)
+        return await _edit_page(request, session, merchant, product_id, errors=_why(request, exc), status=422)
     return redirect(f"/console/catalog/products/{copy['id']}")
 
 
@@ -421,26 +465,26 @@ async def save_variants(request: Request, product_id: str, session: SessionDep, 
     fill_price = _fen(v.get("fill_price")) if v.get("fill_price") else None
     errors: list[str] = []
     if v.get("fill_price") and fill_price is None:
-        errors.append(f"fill_price: {v['fill_price']} 不是有效金额")
+        errors.append(f"统一价格：{v['fill_price']} 不是金额，请填写如 79.00")
     rows: list[dict[str, Any]] = []
     for i, variant in enumerate(product["variants"]):
         price = fill_price if fill_price is not None else _fen(v.get(f"price_{i}"))
         if price is None:
-            errors.append(f"variants.{i}.price ({variant['sku']}): 请填写价格，如 79.00")
+            errors.append(f"{variant['sku']} 的价格：请填写金额，如 79.00")
         weight = v.get(f"weight_{i}", "")
         row: dict[str, Any] = {"sku": variant["sku"], "price": price, "barcode": v.get(f"barcode_{i}") or None,
                                "weight": _int(weight) if weight else None,
                                "image_id": v.get(f"image_{i}") or None}
         if weight and row["weight"] is None:
-            errors.append(f"variants.{i}.weight ({variant['sku']}): 请填写整数克数")
+            errors.append(f"{variant['sku']} 的重量：请填写整数克数")
         rows.append(row)
     stock = _int(v.get("fill_stock")) if v.get("fill_stock") else None
     location_id = v.get("location_id", "")
     if v.get("fill_stock") and (stock is None or not 0 <= stock <= 10**9):
-        errors.append("fill_stock: 请填写 0 或正整数")
+        errors.append("统一库存：请填写 0 或正整数")
     if stock is not None and await merchants_service.get_location(
             session=session, merchant_id=merchant.tenant, location_id=location_id) is None:
-        errors.append("location_id: 请选择库存地点")
+        errors.append("库存地点：请选择您的库存地点")
     if errors:
         return await _edit_page(request, session, merchant, product_id, errors=errors, status=422)
 
@@ -464,7 +508,7 @@ async def upload_pictures(request: Request, product_id: str, session: SessionDep
     await _own_product(session, merchant, product_id)
     files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename][:MAX_UPLOADS]
     if not files:
-        return await _edit_page(request, session, merchant, product_id, errors=["files: 请选择图片"], status=422)
+        return await _edit_page(request, session, merchant, product_id, errors=["图片：请选择要上传的图片"], status=422)
     limits = media_service.Limits(settings.shop_media_max_bytes, settings.shop_media_max_pixels)
     errors: list[str] = []
     for upload in files:  # each picture is its own upload, as through the API: a bad one does not stop the rest
@@ -475,7 +519,7 @@ async def upload_pictures(request: Request, product_id: str, session: SessionDep
                                           variant_id=None, position=None)
         except DomainError as exc:
             await session.rollback()
-            errors += [f"{upload.filename}: {m}" for m in form_errors(exc)]
+            errors += [f"{upload.filename}: {m}" for m in _why(request, exc)]
     if errors:
         return await _edit_page(request, session, merchant, product_id, errors=errors, status=422)
     return redirect(f"/console/catalog/products/{product_id}?saved=1#pictures")
@@ -545,7 +589,7 @@ async def create_collection(request: Request, session: SessionDep) -> Response:
                                                               body=body, policy=_policy(request))
     except (ValidationError, DomainError) as exc:
         await session.rollback()
-        return await _collections_page(request, session, merchant, errors=form_errors(exc), values=v, status=422)
+        return await _collections_page(request, session, merchant, errors=_why(request, exc), values=v, status=422)
     return redirect(f"/console/catalog/collections/{created['id']}")
 
 
@@ -613,7 +657,7 @@ async def collection_action(request: Request, collection_id: str, session: Sessi
         await session.rollback()
         if isinstance(exc, NotFound):
             raise
-        return await _collection_page(request, session, merchant, collection_id, errors=form_errors(exc),
+        return await _collection_page(request, session, merchant, collection_id, errors=_why(request, exc),
                                       status=422)
     return redirect(f"/console/catalog/collections/{collection_id}")
 
@@ -646,7 +690,7 @@ async def start_import(request: Request, session: SessionDep, settings: Settings
     if kind not in imports_service.KINDS:
         kind = "products"
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return await _imports_page(request, session, merchant, errors=["file: 请选择 CSV 文件"], status=422)
+        return await _imports_page(request, session, merchant, errors=["文件：请选择 CSV 文件"], status=422)
     storage = request.app.state.media_storage
     try:
         job = await imports_service.create_job(session=session, storage=storage, settings=settings,
@@ -654,7 +698,7 @@ async def start_import(request: Request, session: SessionDep, settings: Settings
                                                pictures=[], apply_good_rows=v.get("apply_good_rows") == "1")
     except DomainError as exc:
         await session.rollback()
-        return await _imports_page(request, session, merchant, errors=form_errors(exc), status=422)
+        return await _imports_page(request, session, merchant, errors=_why(request, exc), status=422)
     background.add_task(imports_service.run_job, request.app.state.sessionmaker, settings, storage, job["id"])
     return redirect(f"/console/catalog/imports/{job['id']}")
 
@@ -737,7 +781,7 @@ async def stock_action(request: Request, action: str, session: SessionDep) -> Re
             case "threshold":
                 low = _int(v.get("low_stock")) if v.get("low_stock") else None
                 if v.get("low_stock") and (low is None or not 0 <= low <= 10**9):
-                    raise ValueError("low_stock: 请填写 0 或正整数")
+                    raise ValueError("提醒阈值：请填写 0 或正整数")
                 await _location(session, tenant, v.get("location_id", ""))
                 await moves_service.set_threshold(session, merchant_id=tenant, location_id=v["location_id"],
                                                   sku=v.get("sku", "")[:64], low_stock=low)
@@ -747,7 +791,7 @@ async def stock_action(request: Request, action: str, session: SessionDep) -> Re
         await session.rollback()
         if isinstance(exc, NotFound) and exc.detail.startswith("action"):
             raise
-        messages = [str(exc)] if not isinstance(exc, ValidationError | DomainError) else form_errors(exc)
+        messages = [str(exc)] if not isinstance(exc, ValidationError | DomainError) else _why(request, exc)
         return await _stock_page(request, session, merchant, errors=messages, status=422)
     return redirect("/console/catalog/stock")
 
@@ -755,4 +799,4 @@ async def stock_action(request: Request, action: str, session: SessionDep) -> Re
 async def _location(session: AsyncSession, merchant_id: str, location_id: str) -> None:
     if await merchants_service.get_location(session=session, merchant_id=merchant_id,
                                             location_id=location_id[:40]) is None:
-        raise ValueError("location_id: 请选择您的库存地点")
+        raise ValueError("地点：请选择您的库存地点")
