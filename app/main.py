@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from app import jobs
 from app.catalog.api import router as catalog_router
+from app.catalog.collections.api import router as collections_router
 from app.catalog.media import storage as media_storage
 from app.catalog.media.api import router as media_router
 from app.community.api import router as community_router
@@ -142,9 +143,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     # pos_router first: its /v1/inventory/conflicts must win over /v1/inventory/{sku}
-    for router in (merchants_router, catalog_router, media_router, pos_router, moves_router, inventory_router,
-                   retail_router, orders_router, payments_router, wholesale_router, reports_router, community_router,
-                   trust_router, campaigns_router, flash_router, till_router, webhooks_router, imports_router,
+    for router in (merchants_router, catalog_router, collections_router, media_router, pos_router, moves_router,
+                   inventory_router, retail_router, orders_router, payments_router, wholesale_router, reports_router,
+                   community_router, trust_router, campaigns_router, flash_router, till_router, webhooks_router,
+                   imports_router,
                    web_router):
         app.include_router(router)
     mount_static(app)

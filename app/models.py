@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def load_all() -> None:
+    import app.catalog.collections.models
     import app.catalog.media.models
     import app.catalog.models
     import app.community.models

@@ -70,7 +70,8 @@ TEMPLATES.env.filters["local_time"] = i18n.local_time
 NAV: tuple[tuple[str, str, str], ...] = (
     ("/console/", "dashboard", "dashboard.view"), ("/console/orders", "orders", "orders.view"),
     ("/console/shipping", "bulk_shipping", "orders.ship"), ("/console/returns", "returns", "orders.refund"),
-    ("/console/products", "products", "products.view"), ("/console/stock", "stock", "stock.view"),
+    ("/console/products", "products", "products.view"), ("/console/catalog/products", "catalog", "products.view"),
+    ("/console/stock", "stock", "stock.view"),
     ("/console/customers", "customers", "customers.view"), ("/console/promotions", "promotions", "marketing.manage"),
     ("/console/group-buys", "group_buys", "marketing.manage"), ("/console/campaigns", "campaigns", "marketing.manage"),
     ("/console/devices", "devices", "devices.manage"), ("/console/conflicts", "conflicts", "conflicts.manage"),

@@ -15,6 +15,7 @@ CONSOLE: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "not_allowed": ("你的角色不能进行此操作。", "Your role cannot do this."),
     "cannot_remove_self": ("不能移除自己。", "You cannot remove yourself."),
     "staff": ("员工", "Staff"),
+    "catalog": ("商品管理", "Catalogue"),
     "invite_staff": ("邀请员工", "Invite staff"),
     "send_invite": ("生成邀请链接", "Create the invitation"),
     "invite_link": ("邀请链接（只显示一次，请发给对方）", "Invitation link (shown once: send it to them)"),

@@ -53,6 +53,9 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/v1/complaints"): "anyone may complain about a product or merchant",
     ("GET", "/v1/enforcement"): "the public enforcement list",
     ("GET", "/v1/campaigns"): "public campaign list",
+    ("GET", "/v1/collections"): "an active merchant's collections are its shop's public groupings",
+    ("GET", "/v1/collections/{collection_id}"): "a public collection (of an active merchant)",
+    ("GET", "/v1/collections/{collection_id}/products"): "its products on sale (drafts only to the owner)",
     ("GET", "/v1/campaigns/{campaign_id}"): "a public campaign page",
     ("GET", "/v1/community/group-buys"): "open group-buys are public",
     ("GET", "/v1/community/group-buys/{group_buy_id}"): "an open group-buy is public",
@@ -143,6 +146,9 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "from_location_id": s.warehouse["id"], "to_location_id": s.store["id"],
         "lines": [{"sku": s.sku, "quantity": 1}]})
     assert transfer.status_code == 201, transfer.text
+    collection = await client.post("/v1/collections", headers=a.headers, json={
+        "title": "春季上新", "product_ids": [s.product["id"]]})
+    assert collection.status_code == 201, collection.text
     job = await client.post("/v1/imports/stock", headers={**a.headers, "content-type": "text/csv"},
                             content=f"sku,location,on_hand\n{s.sku},NOWHERE,1\n".encode())
     assert job.status_code == 202, job.text
@@ -168,7 +174,7 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "change_id": licence_change.json()["id"],
         "redemption_id": redemption.json()["redemption_id"],
         "media_id": picture.json()["id"], "transfer_id": transfer.json()["id"], "job_id": job.json()["id"],
-        "warehouse_id": s.warehouse["id"], "provider": "wechatpay",
+        "warehouse_id": s.warehouse["id"], "provider": "wechatpay", "collection_id": collection.json()["id"],
     }
     private = {ids[k] for k in ("device_id", "cart_id", "order_id", "buyer_id", "quote_id", "conflict_id",
                                 "complaint_id", "webhook_id", "return_id", "change_id", "transfer_id",
@@ -235,13 +241,20 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/admin/merchants/{merchant_id}/suspend"): {"reason": "hacked"},
         ("POST", "/v1/campaigns"): {"slug": "evil", "title": "evil", "starts_at": _later(days=1), "ends_at": later,
                                     "product_ids": [ids["product_id"]]},
-        ("POST", "/v1/campaigns/{campaign_id}/items"): {"product_ids": [ids["product_id"]]},
         ("POST", "/v1/webhooks"): {"url": "https://evil.example.com/hooks", "events": ["*"]},
         ("PATCH", "/v1/products/{product_id}/media/{media_id}"): {"alt": "hacked", "position": 0},
         ("PUT", "/v1/products/{product_id}/options"): {"options": [{"name": "size", "values": ["L", "XL"]}],
                                                        "fill": {"price": 1}},
         ("POST", "/v1/locations/{location_id}/stock/{sku}/adjust"): {"quantity": -1, "reason": "damaged"},
         ("PUT", "/v1/locations/{location_id}/stock/{sku}/threshold"): {"low_stock": 1},
+        ("POST", "/v1/products/bulk-edit"): {"product_ids": [ids["product_id"]], "status": "archived",
+                                             "price_percent": 50},
+        ("POST", "/v1/products/{product_id}/duplicate"): {"sku_suffix": "-EVIL"},
+        ("POST", "/v1/collections"): {"title": "evil", "product_ids": [ids["product_id"]]},
+        ("PATCH", "/v1/collections/{collection_id}"): {"title": "hacked"},
+        ("POST", "/v1/collections/{collection_id}/products"): {"product_ids": [ids["product_id"]]},
+        ("POST", "/v1/campaigns/{campaign_id}/items"): {"product_ids": [ids["product_id"]],
+                                                        "collection_ids": [ids["collection_id"]]},
         ("POST", "/v1/transfers"): {"from_location_id": ids["warehouse_id"], "to_location_id": ids["location_id"],
                                     "lines": [{"sku": ids["sku"], "quantity": 1}]},
     }
