@@ -63,12 +63,15 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/v1/community/service-slots"): "bookable slots are public",
     ("POST", "/v1/community/service-slots/{slot_id}/book"): "any shopper may book A's service",
     ("POST", "/v1/payments/stripe/webhook"): "authenticated by Stripe's signature, not a principal",
+    ("GET", "/v1/flash-sales/{sale_id}"): "a flash sale's price, what is left and its countdown are public",
+    ("POST", "/v1/flash-sales/{sale_id}/orders"): "any signed-in shopper may buy A's flash sale",
 }
 # Public operations that create A's rows when they succeed: called only by their own tests, not here.
 PUBLIC_WRITES = {
     ("POST", "/v1/checkout"), ("POST", "/v1/community/group-buys/{group_buy_id}/join"),
     ("POST", "/v1/community/service-slots/{slot_id}/book"), ("POST", "/v1/complaints"),
     ("POST", "/v1/carts"), ("POST", "/v1/customers"), ("POST", "/v1/merchants"),
+    ("POST", "/v1/flash-sales/{sale_id}/orders"),
 }
 # Rows nobody's request may change, except these (they record the attempts themselves).
 # Reads whose owner is the shopper, not the merchant (the merchant's own view is elsewhere).
@@ -126,6 +129,10 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "slug": "a-spring", "title": "春节年货节", "starts_at": _later(days=1), "ends_at": _later(days=10),
         "product_ids": [s.product["id"]]})
     assert campaign.status_code == 201, campaign.text
+    flash = await client.post("/v1/flash-sales", headers=a.headers, json={
+        "variant_id": s.variant_id, "price": 990, "quantity": 2, "per_buyer_limit": 1,
+        "starts_at": _later(days=1), "ends_at": _later(days=2)})
+    assert flash.status_code == 201, flash.text
     webhook = await client.post("/v1/webhooks", headers=a.headers, json={
         "url": "https://erp.example.com/hooks", "events": ["*"]})
     assert webhook.status_code == 201, webhook.text
@@ -175,6 +182,7 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "redemption_id": redemption.json()["redemption_id"],
         "media_id": picture.json()["id"], "transfer_id": transfer.json()["id"], "job_id": job.json()["id"],
         "warehouse_id": s.warehouse["id"], "provider": "wechatpay", "collection_id": collection.json()["id"],
+        "sale_id": flash.json()["id"],
     }
     private = {ids[k] for k in ("device_id", "cart_id", "order_id", "buyer_id", "quote_id", "conflict_id",
                                 "complaint_id", "webhook_id", "return_id", "change_id", "transfer_id",
@@ -239,6 +247,8 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/admin/enforcement/warnings"): {"merchant_id": ids["merchant_id"], "reason": "hacked",
                                                      "ends_at": later},
         ("POST", "/v1/admin/merchants/{merchant_id}/suspend"): {"reason": "hacked"},
+        ("POST", "/v1/flash-sales"): {"variant_id": ids["variant_id"], "price": 1, "quantity": 1,
+                                      "per_buyer_limit": 1, "starts_at": _later(seconds=1), "ends_at": later},
         ("POST", "/v1/campaigns"): {"slug": "evil", "title": "evil", "starts_at": _later(days=1), "ends_at": later,
                                     "product_ids": [ids["product_id"]]},
         ("POST", "/v1/webhooks"): {"url": "https://evil.example.com/hooks", "events": ["*"]},
