@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.responses import Response
@@ -42,8 +43,7 @@ from app.retail.campaigns.api import router as campaigns_router
 from app.retail.tills.api import router as till_router
 from app.trust.api import router as trust_router
 from app.trust.audit import AuditMiddleware
-from app.web.routes import mount_static
-from app.web.routes import router as web_router
+from app.web.routes import mount_pages
 from app.webhooks.api import router as webhooks_router
 from app.wholesale.api import router as wholesale_router
 
@@ -90,7 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await runner.stop()
             await engine.dispose()
 
-    app = FastAPI(title="Liutong", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # Swagger UI and ReDoc from the package's own copies (no CDN): /docs works offline and where CDNs are blocked.
+    app = FastAPIOffline(title="Liutong", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
@@ -134,8 +135,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # pos_router first: its /v1/inventory/conflicts must win over /v1/inventory/{sku}
     for router in (merchants_router, catalog_router, media_router, pos_router, moves_router, inventory_router,
                    retail_router, orders_router, payments_router, wholesale_router, reports_router, community_router,
-                   trust_router, campaigns_router, till_router, webhooks_router, imports_router, web_router):
+                   trust_router, campaigns_router, till_router, webhooks_router, imports_router):
         app.include_router(router)
-    mount_static(app)
+    mount_pages(app)
     openapi.install(app)
     return app

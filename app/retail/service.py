@@ -99,6 +99,25 @@ async def add_item(*, session: AsyncSession, principal: Principal | None, cart_i
     return await cart_view(session, cart)
 
 
+async def set_quantity(*, session: AsyncSession, principal: Principal | None, cart_id: str, variant_id: str,
+                       quantity: int) -> dict[str, Any]:
+    """Set a cart line's quantity (the storefront's quantity box); 0 removes the line."""
+    cart = await _owned_cart(session, principal, cart_id)
+    if cart.status != "open":
+        raise Conflict("this cart has been checked out")
+    item = await session.scalar(select(CartItem).where(CartItem.cart_id == cart.id,
+                                                       CartItem.variant_id == variant_id))
+    if item is None:
+        raise field_error("variant_id", "this product is not in the cart")
+    if quantity <= 0:
+        await session.delete(item)
+    else:
+        item.quantity = min(quantity, 10_000)
+    cart.updated_at = utcnow()
+    await session.commit()
+    return await cart_view(session, cart)
+
+
 async def remove_item(*, session: AsyncSession, principal: Principal | None, cart_id: str,
                       variant_id: str) -> dict[str, Any]:
     cart = await _owned_cart(session, principal, cart_id)

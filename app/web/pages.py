@@ -14,12 +14,12 @@ from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from app.core.errors import DomainError
-from app.core.money import format_amount
 from app.web import i18n, security
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.auto_reload = False  # templates ship with the code: no stat() per render
-TEMPLATES.env.filters["money"] = lambda amount, currency="CNY": format_amount(int(amount or 0), currency or "CNY")
+TEMPLATES.env.filters["money"] = lambda amount, currency="CNY": i18n.money(int(amount or 0), currency or "CNY")
+TEMPLATES.env.filters["local_time"] = i18n.local_time
 TEMPLATES.env.filters["yuan"] = lambda amount: f"{int(amount or 0) / 100:.2f}"
 
 SID_COOKIE = "sid"
