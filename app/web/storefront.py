@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from app.catalog import service as catalog_service
 from app.catalog.media import service as media_service
-from app.catalog.models import Product
+from app.catalog.models import Product, Variant
 from app.catalog.options import pick as pick_variant
 from app.core import auth
 from app.core.auth import Principal
@@ -379,11 +379,13 @@ async def _dress_lines(session: AsyncSession, lines: list[dict[str, Any]], lang:
     variant_ids = [str(ln["variant_id"]) for ln in lines]
     if not variant_ids:
         return
-    from app.catalog.models import Variant
-    rows = (await session.execute(select(Variant.id, Variant.product_id, Variant.attributes)
+    rows = (await session.execute(select(Variant.id, Variant.product_id, Variant.attributes, Product.options)
+                                  .join(Product, Product.id == Variant.product_id)
                                   .where(Variant.id.in_(variant_ids)))).all()
     product_of = {r.id: r.product_id for r in rows}
-    attrs = {r.id: r.attributes or {} for r in rows}
+    # In the product's option order (颜色 before 尺码): JSONB keeps an object's keys in its own order.
+    attrs = {r.id: [(r.attributes or {}).get(o["name"], "") for o in (r.options or [])]
+             or list((r.attributes or {}).values()) for r in rows}
     by_product, by_variant = await media_service.media_of(session, sorted(set(product_of.values())))
     stock = await shop_reads.availability(session, variant_ids)
     for ln in lines:
@@ -391,7 +393,7 @@ async def _dress_lines(session: AsyncSession, lines: list[dict[str, Any]], lang:
         pics = by_variant.get(vid) or by_product.get(product_of.get(vid, ""), [])
         ln["picture"] = pics[0] if pics else None
         ln["product_id"] = product_of.get(vid)
-        ln["options_text"] = " / ".join(str(x) for x in attrs.get(vid, {}).values())
+        ln["options_text"] = " / ".join(str(x) for x in attrs.get(vid, []) if x)
         ln["stock"] = stock.get(vid, {"available": 0, "pickup": []})
 
 
