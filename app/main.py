@@ -133,10 +133,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     # pos_router first: its /v1/inventory/conflicts must win over /v1/inventory/{sku}
-    for router in (merchants_router, catalog_router, media_router, pos_router, moves_router, inventory_router,
+    api_routers = (merchants_router, catalog_router, media_router, pos_router, moves_router, inventory_router,
                    retail_router, orders_router, payments_router, wholesale_router, reports_router, community_router,
-                   trust_router, campaigns_router, till_router, webhooks_router, imports_router):
+                   trust_router, campaigns_router, till_router, webhooks_router, imports_router)
+    for router in api_routers:
         app.include_router(router)
-    mount_pages(app)
+    mount_pages(app, api_routers)
     openapi.install(app)
     return app

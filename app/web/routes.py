@@ -2,12 +2,13 @@
 
 Routing walks a list; with the pages behind the API's ~170 routes every page paid for a failed match against
 each of them. The pages live in an app of their own behind one route that takes every path except the API's
-(`API_PREFIXES`), so a page is matched among the pages' few routes and an API call pays one prefix test.
+(the first path segments of the API app's routes: /v1, /media, /docs ...), so a page is matched among the pages' few routes and an API call pays one prefix test.
 The console and leader pages come before the storefront's catch-alls.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
@@ -27,20 +28,15 @@ router.include_router(leader.router)
 router.include_router(storefront.router)
 
 STATIC_DIR = Path(__file__).parent / "static"
-# Paths served by the API app (everything else is a page): the API, its docs, operations.
-API_PREFIXES = ("/v1/", "/v1?", "/docs", "/redoc", "/openapi.json", "/static-offline-docs/", "/healthz", "/readyz",
-                "/metrics")
-
-
 class PagesRoute(BaseRoute):
     """Hands every request whose path is not the API's to the pages' app."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, api_segments: frozenset[str]) -> None:
         self.app = app
+        self.api_segments = api_segments
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        path = scope.get("path", "")
-        if scope["type"] == "http" and path != "/v1" and not path.startswith(API_PREFIXES):
+        if scope["type"] == "http" and scope.get("path", "/").split("/", 2)[1] not in self.api_segments:
             return Match.FULL, {}
         return Match.NONE, {}
 
@@ -66,6 +62,17 @@ def pages_app(api: FastAPI) -> FastAPI:
     return app
 
 
-def mount_pages(api: FastAPI) -> None:
-    """Put the pages first in the API app's routes."""
-    api.router.routes.insert(0, PagesRoute(pages_app(api)))
+def mount_pages(api: FastAPI, api_routers: Sequence[APIRouter]) -> None:
+    """Put the pages first in the API app's routes. The API's paths are those of `api_routers` (as included) and
+    of the routes the app declares itself (docs, health)."""
+    paths = [str(getattr(r, "path", "")) for r in api.router.routes]
+    paths += [a.prefix + str(getattr(r, "path", "")) for a in api_routers for r in a.routes]
+    segments = frozenset(_first_segment(p) for p in paths) - {""}
+    overlap = segments & {_first_segment(str(getattr(r, "path", ""))) for r in router.routes}
+    if overlap:  # a page and an API route under the same first segment would hide one of them
+        raise RuntimeError(f"pages and API routes share {sorted(overlap)}")
+    api.router.routes.insert(0, PagesRoute(pages_app(api), segments))
+
+
+def _first_segment(path: str) -> str:
+    return path.split("/", 2)[1] if path.startswith("/") else ""
