@@ -19,7 +19,7 @@ from app.catalog.media import storage as media_storage
 from app.catalog.media.api import router as media_router
 from app.community.api import router as community_router
 from app.config import Settings, get_settings
-from app.core import openapi
+from app.core import docs, openapi
 from app.core.cache import PageCache
 from app.core.http import BodyLimitMiddleware, MetricsMiddleware, install_error_handlers, problem
 from app.core.inputs import InputGuardMiddleware
@@ -91,7 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     # Swagger UI and ReDoc from the package's own copies (no CDN): /docs works offline and where CDNs are blocked.
-    app = FastAPIOffline(title="Liutong", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPIOffline(title="Liutong", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, redoc_url=None)
+    docs.install(app)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
