@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.catalog_cache = PageCache(settings.shop_catalog_cache_seconds)
+    app.state.page_cache = PageCache(settings.shop_page_cache_seconds)
     app.state.media_storage = media_storage.from_settings(settings)
     if not settings.shop_secret_key:
         log.warning("no SHOP_SECRET_KEY set: customer tokens are signed with a per-process key")

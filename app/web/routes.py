@@ -1,9 +1,9 @@
 """The pages: their own small application, tried before the API's routes.
 
 Routing walks a list; with the pages behind the API's ~170 routes every page paid for a failed match against
-each of them. The pages live in an app of their own behind one route that takes every path except the API's
-(the first path segments of the API app's routes: /v1, /media, /docs ...), so a page is matched among the pages' few routes and an API call pays one prefix test.
-The console and leader pages come before the storefront's catch-alls.
+each of them. The pages live in an app of their own behind one route that takes every path whose first segment
+is not one of the API's (/v1, /media, /docs ...), so a page is matched among the pages' few routes and an API
+call pays one set lookup. The console and leader pages come before the storefront's catch-alls.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from app.retail.schemas import CheckoutIn, CustomerCreate
 from app.trust import reputation
 from app.trust import reviews as trust_reviews
 from app.trust.schemas import ReviewIn
-from app.web import checkout_form, i18n, shop_reads
+from app.web import checkout_form, i18n, page_cache, shop_reads
 from app.web.pages import (
     LANG_COOKIE,
     YEAR,
@@ -109,11 +109,15 @@ async def _listing(request: Request, session: AsyncSession, template: str, base:
     return render(request, template, ctx)
 
 
-@router.get("/")
-async def home(request: Request, session: SessionDep) -> Response:
+async def _home(request: Request, session: AsyncSession) -> Response:
     campaigns = await campaigns_service.list_campaigns(session=session, merchant_id=None, include_ended=False,
                                                        limit=5)
     return await _listing(request, session, "home.html", "/", {"campaigns": campaigns})
+
+
+@router.get("/")
+async def home(request: Request, session: SessionDep) -> Response:
+    return await page_cache.serve(request, lambda: _home(request, session))
 
 
 @router.get("/campaigns/{slug}")
@@ -129,7 +133,8 @@ async def campaign_page(request: Request, slug: str, session: SessionDep) -> Res
 
 @router.get("/search")
 async def search(request: Request, session: SessionDep) -> Response:
-    return await _listing(request, session, "search.html", "/search", {}, search_only=True)
+    return await page_cache.serve(request, lambda: _listing(request, session, "search.html", "/search", {},
+                                                            search_only=True))
 
 
 @router.get("/shops/{merchant_id}")
@@ -198,6 +203,10 @@ def _json_ld(request: Request, product: dict[str, Any], seller: dict[str, Any], 
 
 @router.get("/products/{product_id}")
 async def product_page(request: Request, product_id: str, session: SessionDep) -> Response:
+    return await page_cache.serve(request, lambda: _product_page(request, product_id, session))
+
+
+async def _product_page(request: Request, product_id: str, session: AsyncSession) -> Response:
     lang = i18n.pick(request.cookies.get(LANG_COOKIE) or request.query_params.get("lang"))
     product = await catalog_service.get_product(session=session, product_id=product_id[:40],
                                                  viewer_merchant_id=None)

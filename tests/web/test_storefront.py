@@ -234,3 +234,20 @@ def test_money_and_times_for_people() -> None:
     assert i18n.money(5) == "¥0.05" and i18n.money(-123_456) == "-¥1,234.56"
     assert i18n.local_time(datetime(2026, 12, 3, 16, 30, tzinfo=UTC)) == "2026-12-04 00:30"
     assert i18n.local_time("2026-12-03T16:30:00Z", with_time=False) == "2026-12-04"
+
+
+async def test_anonymous_pages_are_shared_but_each_browser_gets_its_own_form_token(
+        client: httpx.AsyncClient) -> None:
+    shop = await f.shop(client, on_hand=3)
+    path = f"/products/{shop.product['id']}"
+    tokens, sids = [], []
+    for _ in range(2):
+        async with httpx.AsyncClient(transport=client._transport, base_url="http://testserver") as fresh:
+            r = await fresh.get(path)
+            assert r.status_code == 200 and "csrf-placeholder" not in r.text
+            tokens.append(csrf(r.text))
+            sids.append(r.cookies["sid"])
+            added = await fresh.post("/cart/items", data={"csrf": tokens[-1], "variant_id": shop.variant_id,
+                                                          "quantity": "1", "next": path})
+            assert added.status_code == 303 and "added=1" in added.headers["location"]
+    assert tokens[0] != tokens[1] and sids[0] != sids[1]
