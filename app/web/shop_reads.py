@@ -90,7 +90,7 @@ def _yuan_text(fen: int | None) -> str | None:
 
 def _public() -> Select[Any]:
     return (select(Product.id).join(Merchant, Merchant.id == Product.merchant_id)
-            .where(Product.status == "active", Merchant.status == "active"))
+            .where(Product.status == "active", Merchant.status == "active", Merchant.listed))
 
 
 def _free() -> Any:
@@ -187,7 +187,7 @@ async def pickup_cities(session: AsyncSession) -> list[str]:
     """Cities with a store or pickup point of an active merchant, for the "pick up near me" filter."""
     rows = (await session.scalars(
         select(Location.address["city"].as_string()).join(Merchant, Merchant.id == Location.merchant_id)
-        .where(Location.kind.in_(PICKUP_KINDS), Merchant.status == "active").distinct())).all()
+        .where(Location.kind.in_(PICKUP_KINDS), Merchant.status == "active", Merchant.listed).distinct())).all()
     return sorted({str(c).removesuffix("市") for c in rows if c})
 
 

@@ -255,7 +255,7 @@ async def sitemap(request: Request, session: SessionDep) -> Response:
     base = str(request.base_url).rstrip("/")
     rows = (await session.execute(
         select(Product.id, Product.merchant_id, Product.updated_at).join(Merchant, Merchant.id == Product.merchant_id)
-        .where(Product.status == "active", Merchant.status == "active").order_by(Product.id.desc())
+        .where(Product.status == "active", Merchant.status == "active", Merchant.listed).order_by(Product.id.desc())
         .limit(SITEMAP_LIMIT - 100))).all()
     urls = [f"{base}/"] + [f"{base}/?category={c.slug}" for c in await catalog_service.list_categories(
         session=session)]
