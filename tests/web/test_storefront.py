@@ -251,3 +251,24 @@ async def test_anonymous_pages_are_shared_but_each_browser_gets_its_own_form_tok
                                                           "quantity": "1", "next": path})
             assert added.status_code == 303 and "added=1" in added.headers["location"]
     assert tokens[0] != tokens[1] and sids[0] != sids[1]
+
+
+async def test_an_unlisted_merchant_sells_by_link_but_stays_out_of_public_lists(client: httpx.AsyncClient) -> None:
+    shop = await f.shop(client, on_hand=3, store_on_hand=2)
+    title = shop.product["title"]
+    assert (await client.put(f"/v1/admin/merchants/{shop.m.id}/listing", json={"listed": False})).status_code == 401
+    r = await client.put(f"/v1/admin/merchants/{shop.m.id}/listing", headers=f.ADMIN, json={"listed": False})
+    assert r.status_code == 200 and r.json()["listed"] is False
+    listed = (await client.get("/v1/products", params={"q": title})).json()["items"]
+    assert listed == []
+    link = f'href="/products/{shop.product["id"]}"'
+    assert link not in assert_good_page(await client.get("/search", params={"q": title}))
+    assert link not in assert_good_page(await client.get("/"))
+    assert shop.product["id"] not in (await client.get("/sitemap.xml")).text
+    own = (await client.get("/v1/products", params={"q": title}, headers=shop.m.headers)).json()["items"]
+    assert [p["id"] for p in own] == [shop.product["id"]]  # the merchant still sees its own
+    await _cart_with_one(client, shop)  # still for sale by link
+    assert title in assert_good_page(await client.get("/cart"))
+    r = await client.put(f"/v1/admin/merchants/{shop.m.id}/listing", headers=f.ADMIN, json={"listed": True})
+    assert [p["id"] for p in (await client.get("/v1/products", params={"q": title})).json()["items"]] == \
+        [shop.product["id"]]
