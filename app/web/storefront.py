@@ -32,7 +32,7 @@ from app.payments import registry as payments_registry
 from app.retail import service as retail_service
 from app.retail.campaigns import rules as campaign_rules
 from app.retail.campaigns import service as campaigns_service
-from app.retail.schemas import CheckoutIn, CustomerCreate
+from app.retail.schemas import CheckoutIn, CustomerCreate, DeliveryFulfilment
 from app.trust import reputation
 from app.trust import reviews as trust_reviews
 from app.trust.schemas import ReviewIn
@@ -439,8 +439,11 @@ async def _checkout_page(request: Request, session: AsyncSession, principal: Pri
         return redirect("/cart")
     lang = i18n.pick(request.cookies.get(LANG_COOKIE) or request.query_params.get("lang"))
     await _dress_lines(session, cart["items"], lang)
+    book = (await retail_service.address_book(session=session, customer_id=principal.subject_id)
+            if principal is not None and principal.subject_id else [])
     return render(request, "checkout.html", {
         "cart": cart, "stores": await _pickup_stores(session, cart), "signed_in": principal is not None,
+        "address_book": book,
         "payment_options": payments_registry.offered(request.app.state.settings, "retail"),
         "values": values, "errors": errors, "field_errors": field_errors, "provinces": checkout_form.PROVINCES,
         "key": values.get("key") or secrets.token_urlsafe(16)}, status=status)
@@ -450,21 +453,14 @@ async def _checkout_page(request: Request, session: AsyncSession, principal: Pri
 async def checkout_page(request: Request, session: SessionDep) -> Response:
     principal = await customer_of(request, session)
     values = {"fulfilment": "delivery", "payment_method": "cod", "country": "CN"}
-    if principal is not None:  # the signed-in customer's address book: the address they last used
-        values.update(await _last_address(session, principal))
+    if principal is not None and principal.subject_id:  # the address book: the one chosen, else the one used last
+        book = await retail_service.address_book(session=session, customer_id=principal.subject_id)
+        wanted = request.query_params.get("address")
+        chosen = next((a for a in book if a["id"] == wanted), book[0] if book else None)
+        if chosen:
+            values.update({k: str(chosen.get(k) or "") for k in checkout_form.ADDRESS_FIELDS})
+            values["address_id"] = str(chosen["id"])
     return await _checkout_page(request, session, principal, values, {}, [])
-
-
-async def _last_address(session: AsyncSession, principal: Principal) -> dict[str, str]:
-    """The delivery address of the customer's latest delivery order, to fill the form with."""
-    orders, _ = await orders_access.list_for(session, principal=principal, status=None, channel="retail",
-                                              before=None, limit=20)
-    for order in orders:
-        fulfilment = order.get("fulfilment") if isinstance(order, dict) else None
-        address = (fulfilment or {}).get("address")
-        if isinstance(address, dict):
-            return {k: str(address.get(k) or "") for k in checkout_form.ADDRESS_FIELDS}
-    return {}
 
 
 def checkout_body(cart_id: str, values: dict[str, str], *, guest: bool) -> CheckoutIn:
@@ -506,6 +502,9 @@ async def checkout(request: Request, session: SessionDep, settings: SettingsDep)
         titles = {i["sku"]: i["title"] for i in (cart or {}).get("items", [])}
         by_field, general = checkout_form.api_errors(exc, lang, titles=titles)
         return await _checkout_page(request, session, principal, values, by_field, general, status=422)
+    if principal is not None and principal.subject_id and isinstance(body.fulfilment, DeliveryFulfilment):
+        await retail_service.remember_address(session=session, customer_id=principal.subject_id,
+                                              address=body.fulfilment.address.model_dump(exclude_none=True))
     ids = [o["id"] for o in out["orders"]]
     known = [i for i in (read_cookie(request, ORDERS) or "").split(",") if i and i not in ids]
     response = redirect(f"/orders/{ids[0]}?placed=1")

@@ -272,3 +272,25 @@ async def test_an_unlisted_merchant_sells_by_link_but_stays_out_of_public_lists(
     r = await client.put(f"/v1/admin/merchants/{shop.m.id}/listing", headers=f.ADMIN, json={"listed": True})
     assert [p["id"] for p in (await client.get("/v1/products", params={"q": title})).json()["items"]] == \
         [shop.product["id"]]
+
+
+async def test_a_signed_in_customer_has_an_address_book(client: httpx.AsyncClient) -> None:
+    shop = await f.shop(client, on_hand=10)
+    await f.customer(client, email="book@example.com")
+    login = assert_good_page(await client.get("/account/login"))
+    r = await client.post("/account/login", data={"csrf": csrf(login), "email": "book@example.com",
+                                                  "password": "s3cret-pass", "next": "/"})
+    assert r.status_code == 303, r.text[:500]
+    page = await _cart_with_one(client, shop)
+    assert 'data-testid="address-book"' not in page
+    home = {k: v for k, v in GOOD.items() if k != "email"}
+    office = {**home, "line1": "世纪大道 100 号", "district": "浦东新区", "postal_code": "200120"}
+    for address in (home, office):
+        r = await client.post("/checkout", data={**address, "csrf": csrf(page)})
+        assert r.status_code == 303, r.text[:2000]
+        page = await _cart_with_one(client, shop)
+    # The one used last fills the form; the other is one tap away.
+    assert 'value="世纪大道 100 号"' in page and page.count('href="/checkout?address=') == 2
+    other = re.findall(r'href="(/checkout\?address=[^"]+)"', page)[1]
+    chosen = assert_good_page(await client.get(other))
+    assert 'value="漕溪北路 398 号"' in chosen
