@@ -22,8 +22,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("merchant") as batch:
-        batch.add_column(sa.Column("listed", sa.Boolean(), nullable=False, server_default=sa.true()))
+    # A plain ADD COLUMN (SQLite takes it with a constant default): a batch copy would drop and re-create the
+    # merchant table, which the foreign keys pointing at it forbid.
+    op.add_column("merchant", sa.Column("listed", sa.Boolean(), nullable=False, server_default=sa.true()))
     json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
     op.create_table(
         "customer_address",
@@ -39,5 +40,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_customer_address_customer_id_used", table_name="customer_address")
     op.drop_table("customer_address")
-    with op.batch_alter_table("merchant") as batch:
-        batch.drop_column("listed")
+    op.drop_column("merchant", "listed")
