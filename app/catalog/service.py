@@ -480,6 +480,13 @@ def _visible(stmt: _Sel, viewer_merchant_id: str | None) -> _Sel:
         public | (Product.merchant_id == viewer_merchant_id))
 
 
+def _listed(stmt: _Sel, viewer_merchant_id: str | None) -> _Sel:
+    """Public lists leave out the goods of unlisted merchants (sold by link only); the owner still sees its own."""
+    if viewer_merchant_id is None:
+        return stmt.where(Merchant.listed)
+    return stmt.where(Merchant.listed | (Product.merchant_id == viewer_merchant_id))
+
+
 async def get_product(*, session: AsyncSession, product_id: str,
                       viewer_merchant_id: str | None) -> dict[str, Any]:
     """A product as its page shows it; 404 unless public or the viewer's own."""
@@ -512,7 +519,7 @@ async def list_products(*, session: AsyncSession, q: str | None, category: str |
         body, last = await _list_products_pg(session=session, q=q, category=category, merchant_id=merchant_id,
                                              viewer_merchant_id=viewer_merchant_id, before=before, limit=limit)
         return orjson.loads(body), last
-    stmt = _visible(select(*_PRODUCT_COLS), viewer_merchant_id)
+    stmt = _listed(_visible(select(*_PRODUCT_COLS), viewer_merchant_id), viewer_merchant_id)
     if category:
         stmt = stmt.where(Product.category == category)
     if merchant_id:
@@ -536,7 +543,7 @@ async def _list_products_pg(*, session: AsyncSession, q: str | None, category: s
                             viewer_merchant_id: str | None, before: str | None, limit: int) -> tuple[str, str | None]:
     """PostgreSQL: the page as JSON text built by the database (see app/catalog/listing.py)."""
     await custom_plans(session)
-    base = _visible(select(Product.id), viewer_merchant_id)
+    base = _listed(_visible(select(Product.id), viewer_merchant_id), viewer_merchant_id)
     if category:
         base = base.where(Product.category == category)
     if merchant_id:
