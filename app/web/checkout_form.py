@@ -33,9 +33,10 @@ _LABELS: dict[str, tuple[str, str]] = {
 }
 _SPECIFIC: dict[str, tuple[str, str]] = {
     "email": ("请填写正确的电子邮箱，例如 name@example.com", "Enter an e-mail address such as name@example.com"),
-    "phone": ("请填写正确的手机号码（11 位，以 13–19 开头）或带区号的固定电话，例如 021-55550000",
+    # U+2011, a hyphen that never ends a line: the example number stays whole.
+    "phone": ("请填写正确的手机号码（11 位，以 13–19 开头）或带区号的固定电话，例如 021\u201155550000",
               "Enter a mobile number (11 digits starting 13–19) or a landline with its area code, e.g. "
-              "021-55550000"),
+              "021\u201155550000"),
     "postal_code": ("邮编应为 6 位数字", "A postal code is 6 digits"),
     "location_id": ("请选择一家自提门店", "Choose a store to collect from"),
     "payment_method": ("请选择支付方式", "Choose how to pay"),

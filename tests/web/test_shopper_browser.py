@@ -142,7 +142,7 @@ _LAYOUT_PROBLEMS = r"""() => {
     if (own && box.width && box.right > vw + 1 && !scrolls(el)) problems.push('off the screen: ' + text(el));
   }
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  const money = /[¥$€]-?[\d,]+\.\d\d|\d[\d,]*\.\d\d/g;
+  const money = /[¥$€]-?[\d,]+\.\d\d|\d[\d,]*\.\d\d|\d{3,4}[-\u2011]\d{4,8}/g;
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     if (!n.parentElement || n.parentElement.closest('script, style, .sr')) continue;
     for (const m of n.textContent.matchAll(money)) {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import httpx
@@ -294,3 +294,14 @@ async def test_a_signed_in_customer_has_an_address_book(client: httpx.AsyncClien
     other = re.findall(r'href="(/checkout\?address=[^"]+)"', page)[1]
     chosen = assert_good_page(await client.get(other))
     assert 'value="漕溪北路 398 号"' in chosen
+
+
+async def test_the_chosen_variants_price_shows_its_promotion(client: httpx.AsyncClient) -> None:
+    shop = await f.shop(client, on_hand=3)  # ¥199.00
+    now = datetime.now(UTC)
+    r = await client.post("/v1/promotions", headers=shop.m.headers, json={
+        "code": "WINTER10", "kind": "percent", "value": 10, "channels": ["online"],
+        "starts_at": (now - timedelta(hours=1)).isoformat(), "ends_at": (now + timedelta(days=1)).isoformat()})
+    assert r.status_code == 201, r.text
+    page = assert_good_page(await client.get(f"/products/{shop.product['id']}"))
+    assert "用券 WINTER10 后 ¥179.10" in page
