@@ -97,9 +97,9 @@ async def test_desktop_wechat_checkout_shows_a_qr_code_and_turns_paid_without_a_
             await page.get_by_role("link", name="去结算").click()
             await page.get_by_label("电子邮箱").fill("guest@example.com")
             await page.get_by_label("快递配送").check()
+            await page.locator("#province").select_option("上海市")
             for field, value in (("name", "张三"), ("phone", "13800138000"), ("line1", "淮海中路 999 号"),
-                                 ("district", "徐汇区"), ("city", "上海"), ("province", "上海"),
-                                 ("postal_code", "200031")):
+                                 ("district", "徐汇区"), ("city", "上海市"), ("postal_code", "200031")):
                 await page.locator(f"#{field}").fill(value)
             wechat = page.get_by_label("微信支付")
             await wechat.check()
