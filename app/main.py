@@ -16,6 +16,8 @@ from app import jobs
 from app.catalog.api import router as catalog_router
 from app.catalog.media import storage as media_storage
 from app.catalog.media.api import router as media_router
+from app.catalog.search import text as search_text
+from app.catalog.search.api import router as search_router
 from app.community.api import router as community_router
 from app.config import Settings, get_settings
 from app.core import openapi
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Everything loaded so far lives as long as the process: keep it out of the collector's way
         # (big orders allocate many objects and would otherwise trigger repeated full collections).
+        search_text.warm_up()  # the segmenter's dictionary, before the first search needs it
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
@@ -132,9 +135,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     # pos_router first: its /v1/inventory/conflicts must win over /v1/inventory/{sku}
-    for router in (merchants_router, catalog_router, media_router, pos_router, moves_router, inventory_router,
-                   retail_router, orders_router, payments_router, wholesale_router, reports_router, community_router,
-                   trust_router, campaigns_router, till_router, webhooks_router, imports_router, web_router):
+    for router in (merchants_router, catalog_router, search_router, media_router, pos_router, moves_router,
+                   inventory_router, retail_router, orders_router, payments_router, wholesale_router, reports_router,
+                   community_router, trust_router, campaigns_router, till_router, webhooks_router, imports_router,
+                   web_router):
         app.include_router(router)
     mount_static(app)
     openapi.install(app)

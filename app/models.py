@@ -6,6 +6,7 @@ from __future__ import annotations
 def load_all() -> None:
     import app.catalog.media.models
     import app.catalog.models
+    import app.catalog.search.models
     import app.community.models
     import app.core.models
     import app.imports.models
