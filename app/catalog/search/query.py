@@ -75,14 +75,18 @@ def build(terms: Sequence[str], *, synonyms: Mapping[str, Sequence[str]] = {},
     if not terms:
         return None
     expr = _all([_word(t, synonyms, dictionary, 0) for t in terms])
-    if len(terms) > 1 and all(text.is_latin_word(t) for t in terms):
-        expr = _any([expr, Tok("".join(terms), prefix=True)])
+    if len(terms) > 1:  # the terms together may be a synonym (`down jacket`) or pinyin (`yu rong fu`)
+        alts = [expr, *(_phrase(w) for other in synonyms.get(text.key("".join(terms)), ())
+                        if (w := text.query_words(other, dictionary)))]
+        if all(text.is_latin_word(t) for t in terms):
+            alts.append(Tok("".join(terms), prefix=True))
+        expr = _any(alts)
     return expr
 
 
 def keys(terms: Sequence[str], dictionary: Sequence[str] = ()) -> list[str]:
     """Every key a synonym may be listed under for these terms (the terms and the words they are cut into)."""
-    out = list(terms)
+    out = [*terms, "".join(terms)]
     for t in terms:
         out += text.query_words(t, dictionary)
     return sorted({text.key(k) for k in out if k})

@@ -446,7 +446,7 @@ async def closest(session: AsyncSession, word: str) -> str | None:
         return None
     best: tuple[float, int, str] | None = None
     for term, pinyin, products in await _candidates(session, probe):
-        if term == word:
+        if term in (word, text.stem(word)):
             return None  # the word is known: nothing to correct
         s = max(text.similarity(term, probe) if not text.is_cjk(term) else 0.0,
                 text.similarity(pinyin, probe) if pinyin else 0.0)

@@ -5,7 +5,8 @@ dictionary words (brands the general dictionary splits) found in its texts as wh
 lower-cased and stemmed (Snowball English). Titles also get their pinyin, per word and per run of Chinese, in
 full (`yurongfu`) and as initials (`yrf`); pypinyin reads each word as a phrase, so polyphonic characters take
 the reading of the word they are in (重庆 chongqing, 银行 yinhang). CJK character pairs (and a title's single
-characters) are indexed too, at the lowest weight, so that any part of a word still finds it.
+characters) are indexed too, so that any part of a word still finds it: a title's at the title's weight, a
+description's at the lowest.
 
 Every token is made of CJK characters, ASCII letters and digits only: both the PostgreSQL `simple` parser and
 SQLite FTS5's `unicode61` tokenizer keep such a run as one token, so a token string is indexed as it is.
@@ -138,8 +139,8 @@ def pinyin_tokens(text: str, dictionary: Iterable[str] = ()) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """A product's tokens by weight: title (A), category/options/brand (B), pinyin (P, weighted as B),
-    description (C), character grams (D). Each is a space-separated token string."""
+    """A product's tokens by weight: title with its character grams (A), category/options (B), pinyin (P,
+    weighted as B), description (C), the description's character pairs (D). Each a space-separated string."""
 
     title: str
     extra: str
@@ -157,12 +158,13 @@ def document(*, title: str, description: str, extra: Iterable[str], dictionary: 
     words_of_dictionary = [normalise(w) for w in dictionary]
     extra_text = " ".join(extra)
     description = description[:MAX_DESCRIPTION]
+    # A title's characters and character pairs weigh as the title: any part of a title word is a title match.
     return Document(
-        title=_join(words(title, words_of_dictionary)),
+        title=_join([*words(title, words_of_dictionary), *grams(normalise(title), singles=True)]),
         extra=_join(words(extra_text, words_of_dictionary)),
         pinyin=_join(pinyin_tokens(title, words_of_dictionary)),
         body=_join(words(description, words_of_dictionary)),
-        grams=_join([*grams(normalise(title), singles=True), *grams(normalise(description), singles=False)]),
+        grams=_join(grams(normalise(description), singles=False)),
     )
 
 
