@@ -91,7 +91,8 @@ def _facet_names(facets: str | None) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(n.strip() for n in facets.split(",") if n.strip()))
     for name in names:
         option = name.removeprefix("option.")
-        if name not in search_service.FACETS and not (name.startswith("option.") and 0 < len(option) <= 40):
+        if name not in search_service.FACETS and not (name.startswith("option.") and 0 < len(option) <= 40
+                                                      and '"' not in option):
             raise field_error("facets", f"unknown facet {name[:50]!r}: use category, price, merchant or option.<name>")
     if len(names) > 6:
         raise field_error("facets", "at most 6 facets")
@@ -102,7 +103,7 @@ def _option_filters(option: list[str]) -> tuple[tuple[str, str], ...]:
     chosen: dict[str, str] = {}
     for i, pair in enumerate(option):
         name, sep, value = pair.partition(":")
-        if not sep or not name or not value or len(pair) > 100:
+        if not sep or not name or not value or len(pair) > 100 or '"' in name:
             raise field_error(f"option.{i}", "write it as name:value")
         chosen[name] = value
     return tuple(chosen.items())

@@ -30,7 +30,7 @@ NAMED: list[Item] = [
     Item("scarf", "羊毛围巾 纯色", "apparel", "搭配羽绒服更暖和，百搭", price=12900),
     Item("wool_desc", "针织开衫 女款", "apparel", "含30%羊毛，柔软亲肤", price=15900),
     Item("huaxizi", "花西子 空气蜜粉 定妆", "daily-goods", "轻薄控油", merchant="b", price=14900),
-    Item("lookalike", "花西路 子母扣 收纳袋", "daily-goods", "加厚防水", price=1990),
+    Item("lookalike", "西子湖畔 花茶 礼盒", "agri", "杭州特产", price=1990),
     Item("mate", "华为 Mate 60 Pro 手机 12GB", "appliances", "卫星通话", price=699900),
     Item("case", "Apple iPhone 15 手机壳 硅胶", "daily-goods", "防摔 全包", price=5900),
     Item("rice", "有机大米 东北五常 5kg", "agri", "当季新米，稻花香", price=8800),

@@ -13,6 +13,7 @@ lead on both.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -50,6 +51,7 @@ from app.catalog.search.models import (
     SearchTerm,
 )
 from app.config import Settings
+from app.core import cache
 from app.core.clock import utcnow
 from app.db import dialect_of
 from app.merchants.models import Merchant
@@ -171,8 +173,11 @@ async def refresh_signals(session: AsyncSession) -> int:
         WHERE x.id = product_search.id
           AND (product_search.in_stock {distinct} x.in_stock OR product_search.sales_30d <> x.sales)
     """), {"since": since})
+    changed = int(getattr(result, "rowcount", 0) or 0)
+    if changed:
+        cache.mark_changed(session)  # the order of search pages changed
     await session.commit()
-    return int(getattr(result, "rowcount", 0) or 0)
+    return changed
 
 
 async def signals_job(factory: async_sessionmaker[AsyncSession], settings: Settings) -> int:
@@ -199,6 +204,7 @@ async def set_merchant_synonyms(session: AsyncSession, merchant_id: str, groups:
             for n, group in enumerate(groups) for term in group]
     if rows:
         await session.execute(insert(SearchSynonym), rows)
+    cache.mark_changed(session)  # searches answer differently from now on
     await session.commit()
     return groups
 
@@ -211,8 +217,6 @@ async def merchant_dictionary(session: AsyncSession, merchant_id: str) -> list[s
 
 async def set_merchant_dictionary(session: AsyncSession, merchant_id: str, words: list[str]) -> list[str]:
     """Replace a merchant's dictionary and re-index its products with it, in one transaction; commits."""
-    from app.core import cache
-
     words = list(dict.fromkeys(text.normalise(w) for w in words))
     await session.execute(delete(SearchDictionaryWord).where(SearchDictionaryWord.merchant_id == merchant_id))
     if words:
@@ -323,7 +327,19 @@ def _sku_match(raw: str) -> ColumnElement[bool]:
         or_(Variant.sku == raw, Variant.barcode == raw)))
 
 
-def _filters(p: Search) -> list[ColumnElement[bool]]:
+def _attribute(session: AsyncSession, name: str) -> ColumnElement[Any]:
+    """A variant's value of option `name` as text. On SQLite the JSON is stored with non-ASCII escaped
+    (`{"\\u989c\\u8272": ...}`) and json_extract compares a key as written (up to 3.44) or decoded (later):
+    both spellings of the path are tried."""
+    if dialect_of(session) == "postgresql":
+        return Variant.attributes[name].as_string()
+    plain = name.replace('"', "")
+    escaped = json.dumps(plain)[1:-1]
+    return func.coalesce(func.json_extract(Variant.attributes, literal(f'$."{plain}"')),
+                         func.json_extract(Variant.attributes, literal(f'$."{escaped}"')))
+
+
+def _filters(session: AsyncSession, p: Search) -> list[ColumnElement[bool]]:
     public = and_(Product.status == "active", Merchant.status == "active")
     out: list[ColumnElement[bool]] = [public if p.viewer_merchant_id is None
                                       else or_(public, Product.merchant_id == p.viewer_merchant_id)]
@@ -337,7 +353,7 @@ def _filters(p: Search) -> list[ColumnElement[bool]]:
         out.append(ProductSearch.min_price <= p.price_max)
     for name, value in sorted(p.options.items()):
         out.append(exists().where(Variant.product_id == ProductSearch.product_id,
-                                  Variant.attributes[name].as_string() == value))
+                                  _attribute(session, name) == value))
     return out
 
 
@@ -366,7 +382,7 @@ async def search(session: AsyncSession, p: Search) -> Found:
 
 
 async def _run(session: AsyncSession, p: Search, plan: _Plan | None) -> Found:
-    where = _filters(p)
+    where = _filters(session, p)
     order: list[Any]
     score_join = None
     tier: Any = literal(0)
@@ -415,7 +431,7 @@ async def _facets(session: AsyncSession, names: list[str], where: list[ColumnEle
                                           .group_by(band).order_by(band))).all()
             out[name] = [{"min": PRICE_BANDS[r.band][0], "max": PRICE_BANDS[r.band][1], "count": r.n} for r in rows]
         elif name.startswith("option."):
-            value = Variant.attributes[name[len("option."):]].as_string()
+            value = _attribute(session, name[len("option."):])
             n = func.count(Product.id.distinct()).label("n")
             rows = (await session.execute(_base(value.label("value"), n)
                                           .join(Variant, Variant.product_id == Product.id)
