@@ -332,7 +332,8 @@ def _attribute(session: AsyncSession, name: str) -> ColumnElement[Any]:
     (`{"\\u989c\\u8272": ...}`) and json_extract compares a key as written (up to 3.44) or decoded (later):
     both spellings of the path are tried."""
     if dialect_of(session) == "postgresql":
-        return Variant.attributes[name].as_string()
+        value: ColumnElement[Any] = Variant.attributes[name].as_string()
+        return value
     plain = name.replace('"', "")
     escaped = json.dumps(plain)[1:-1]
     return func.coalesce(func.json_extract(Variant.attributes, literal(f'$."{plain}"')),
