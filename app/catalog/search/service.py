@@ -27,6 +27,7 @@ from sqlalchemy import (
     column,
     delete,
     exists,
+    false,
     func,
     insert,
     literal,
@@ -322,9 +323,13 @@ def _score(session: AsyncSession, plan: _Plan) -> tuple[ColumnElement[float], An
     return func.coalesce(fts.c.score, 0.0), fts
 
 
-def _sku_match(raw: str) -> ColumnElement[bool]:
-    return ProductSearch.product_id.in_(select(Variant.product_id).where(
-        or_(Variant.sku == raw, Variant.barcode == raw)))
+async def _by_code(session: AsyncSession, raw: str) -> list[str]:
+    """Products with a variant whose SKU or barcode is the query (looked up first and on its own: an OR of it
+    with the text match inside one statement would keep PostgreSQL from using the text index)."""
+    if not raw or " " in raw or len(raw) > 64 or text.is_cjk(raw):
+        return []
+    return list((await session.scalars(select(Variant.product_id).where(
+        or_(Variant.sku == raw, Variant.barcode == raw)).limit(50))).all())
 
 
 def _attribute(session: AsyncSession, name: str) -> ColumnElement[Any]:
@@ -388,8 +393,9 @@ async def _run(session: AsyncSession, p: Search, plan: _Plan | None) -> Found:
     score_join = None
     tier: Any = literal(0)
     if plan is not None:
-        sku = _sku_match(plan.raw)
-        where.append(or_(_matches(session, plan), sku))
+        coded = await _by_code(session, plan.raw)
+        sku = ProductSearch.product_id.in_(coded) if coded else false()
+        where.append(or_(_matches(session, plan), sku) if coded else _matches(session, plan))
         tier = case((sku, 4), (_matches(session, plan, ("title",)), 3),
                     (_matches(session, plan, ("title", "extra", "pinyin")), 2), else_=1)
         score, score_join = _score(session, plan)
