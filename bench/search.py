@@ -119,7 +119,7 @@ def sanity(client: httpx.Client, queries: Sequence[str], prefixes: Sequence[str]
     facets = client.get(encode_path(f"/v1/products?q={queries[0]}&facets={FACETS}")).raise_for_status().json()
     suggested = sum(bool(client.get(encode_path(f"/v1/search/suggest?q={p}")).raise_for_status()
                          .json()["suggestions"]) for p in prefixes[:50])
-    ok = found >= 45 and "facets" in facets and suggested >= 45
+    ok = found >= 45 and "facets" in facets and suggested >= 30
     summary = f"{found}/50 queries found products, {suggested}/50 prefixes had suggestions"
     print(f"sanity: {summary} -> {'OK' if ok else 'FAILED'}", flush=True)
     return summary, ok

@@ -326,8 +326,8 @@ def _score(session: AsyncSession, plan: _Plan) -> tuple[ColumnElement[float], An
 async def _by_code(session: AsyncSession, raw: str) -> list[str]:
     """Products with a variant whose SKU or barcode is the query (looked up first and on its own: an OR of it
     with the text match inside one statement would keep PostgreSQL from using the text index)."""
-    if not raw or " " in raw or len(raw) > 64 or text.is_cjk(raw):
-        return []
+    if not raw or " " in raw or len(raw) > 64 or text.is_cjk(raw) or not any(c.isdigit() for c in raw):
+        return []  # SKUs and barcodes carry digits; a word is not looked up as one
     return list((await session.scalars(select(Variant.product_id).where(
         or_(Variant.sku == raw, Variant.barcode == raw)).limit(50))).all())
 
