@@ -70,6 +70,7 @@ QUERIES: list[tuple[str, str]] = [
     ("羽绒 服 男", "down"),
     ("男士羽绒服", "down"),
     ("绒服", "down"),
+    ("羽容服", "down"),
     ("羽绒被", "duvet"),
     ("yurongfu", "down"),
     ("yu rong fu", "down"),
