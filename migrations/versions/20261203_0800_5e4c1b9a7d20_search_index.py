@@ -108,9 +108,9 @@ def upgrade() -> None:
         op.execute(f"CREATE TRIGGER product_search_au AFTER UPDATE OF {cols} ON product_search BEGIN "
                    f"INSERT INTO product_fts(product_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); "
                    f"INSERT INTO product_fts(rowid, {cols}) VALUES (new.id, {new}); END")
-    with op.batch_alter_table('product') as batch:
-        batch.drop_column('search_tokens')
-        batch.drop_column('search_text')
+    # In place on SQLite too (3.35+): a batch rebuild of product would drop a table other tables refer to.
+    op.execute("ALTER TABLE product DROP COLUMN search_tokens")
+    op.execute("ALTER TABLE product DROP COLUMN search_text")
     _index_existing_products()
 
 
@@ -155,10 +155,9 @@ def _index_existing_products() -> None:
 
 def downgrade() -> None:
     pg = op.get_bind().dialect.name == "postgresql"
-    with op.batch_alter_table('product') as batch:
-        batch.add_column(sa.Column('search_text', sa.Text(), nullable=False, server_default=""))
-        batch.add_column(sa.Column('search_tokens', postgresql.ARRAY(sa.Text()).with_variant(sa.JSON(), 'sqlite'),
-                                   nullable=True))
+    op.add_column('product', sa.Column('search_text', sa.Text(), nullable=False, server_default=""))
+    op.add_column('product', sa.Column('search_tokens', postgresql.ARRAY(sa.Text()).with_variant(sa.JSON(), 'sqlite'),
+                                       nullable=True))
     if pg:
         op.create_index("ix_product_search_tokens", "product", ["search_tokens"], postgresql_using="gin")
     else:

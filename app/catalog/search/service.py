@@ -218,7 +218,7 @@ async def merchant_dictionary(session: AsyncSession, merchant_id: str) -> list[s
 
 async def set_merchant_dictionary(session: AsyncSession, merchant_id: str, words: list[str]) -> list[str]:
     """Replace a merchant's dictionary and re-index its products with it, in one transaction; commits."""
-    words = list(dict.fromkeys(text.normalise(w) for w in words))
+    words = list(dict.fromkeys(text.key(w) for w in words))  # as tokens are: no spaces, no punctuation
     await session.execute(delete(SearchDictionaryWord).where(SearchDictionaryWord.merchant_id == merchant_id))
     if words:
         await session.execute(insert(SearchDictionaryWord),
