@@ -65,6 +65,7 @@ def upgrade() -> None:
                             name=op.f('fk_search_dictionary_word_merchant_id_merchant')),
     sa.PrimaryKeyConstraint('merchant_id', 'word', name=op.f('pk_search_dictionary_word')),
     )
+    op.create_index('ix_search_dictionary_word_word', 'search_dictionary_word', ['word'])
     op.create_table('search_term',
     sa.Column('term', sa.String(length=40), nullable=False),
     sa.Column('pinyin', sa.String(length=160), nullable=False),

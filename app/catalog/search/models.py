@@ -61,6 +61,7 @@ class SearchDictionaryWord(Base):
     """A merchant's own word (a brand, a product name) that segmentation keeps whole."""
 
     __tablename__ = "search_dictionary_word"
+    __table_args__ = (Index("ix_search_dictionary_word_word", "word"),)  # searches look words up across merchants
 
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"), primary_key=True)
     word: Mapped[str] = mapped_column(String(40), primary_key=True)

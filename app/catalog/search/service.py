@@ -264,15 +264,29 @@ class _Plan:
     raw: str
 
 
-async def _dictionary_in(session: AsyncSession, q: str) -> list[str]:
-    """Merchants' dictionary words that occur in the query (they keep it from being cut inside them)."""
-    found = (await session.scalars(select(SearchDictionaryWord.word).distinct().where(
-        literal(text.normalise(q)).contains(SearchDictionaryWord.word)).limit(50))).all()
-    return [text.normalise(w) for w in found]
+def _substrings(terms: list[str], longest: int = 12, most: int = 1_000) -> list[str]:
+    out: dict[str, None] = {}
+    for term in terms:
+        for size in range(2, min(len(term), longest) + 1):
+            for start in range(len(term) - size + 1):
+                out[term[start:start + size]] = None
+                if len(out) >= most:
+                    return list(out)
+    return list(out)
+
+
+async def _dictionary_in(session: AsyncSession, terms: list[str]) -> list[str]:
+    """Merchants' dictionary words that occur in the query's terms (they keep a term from being cut inside
+    them): every part of a term is looked up by the index on `word`, whatever the dictionary's size."""
+    parts = _substrings(terms)
+    if not parts:
+        return []
+    return list((await session.scalars(select(SearchDictionaryWord.word).distinct()
+                                       .where(SearchDictionaryWord.word.in_(parts)))).all())
 
 
 async def _plan(session: AsyncSession, q: str, terms: list[str]) -> _Plan | None:
-    dictionary = await _dictionary_in(session, q)
+    dictionary = await _dictionary_in(session, terms)
     keys = query.keys(terms, dictionary)
     base = query.build(terms, synonyms=synonyms.PLATFORM_INDEX, dictionary=dictionary)
     if base is None:
