@@ -36,7 +36,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         done = subprocess.run([str(SHOP), command], env=env, cwd=work, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
     port = _free_port()
-    proc = subprocess.Popen([str(SHOP), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=work,
+    # as `make run` serves it without real payment credentials: with the Alipay and WeChat Pay sandbox
+    proc = subprocess.Popen([str(SHOP), "serve", "--host", "127.0.0.1", "--port", str(port), "--sandbox-payments"],
+                            env=env, cwd=work,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -75,6 +77,8 @@ def test_tour_walks_every_section_on_the_demo_data(served: tuple[str, Path, dict
     assert "GET /v1/enforcement lists it: takedown" in out
     assert "credit score" in out and "self-declaration shown" in out
     assert "网上年货节" in out  # the demo's festival campaign, in progress
+    assert "alipay order" in out and "wechatpay order" in out  # one order paid with each, in the sandbox
+    assert out.count("paid, ") >= 2 and "own account" in out
     assert "tour complete" in out
 
 

@@ -6,10 +6,13 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from app.catalog import moderation, options, service
+from app.catalog import moderation, options, service, work
 from app.catalog.schemas import (
+    BulkEdit,
+    BulkEditOut,
     CategoryOut,
     CategorySlug,
+    DuplicateIn,
     OptionsPut,
     ProductCreate,
     ProductOut,
@@ -46,6 +49,23 @@ async def update_product(product_id: str, body: ProductPatch, merchant: Merchant
     product = await service.update_product(session=session, merchant_id=merchant.tenant, product_id=product_id,
                                            patch=body, policy=moderation.policy_from(settings))
     return _json(product)
+
+
+@router.post("/products/bulk-edit", response_model=BulkEditOut)
+async def bulk_edit(body: BulkEdit, merchant: MerchantDep, session: SessionDep, settings: SettingsDep) -> Response:
+    """Status (`archived` included), category and/or price by percentage (rounded half up to the fen) for up to
+    500 of the merchant's products, in one transaction: one bad id (named `product_ids.N`) changes nothing."""
+    return _json(await work.bulk_edit(session=session, merchant_id=merchant.tenant, body=body,
+                                      policy=moderation.policy_from(settings)))
+
+
+@router.post("/products/{product_id}/duplicate", status_code=201, response_model=ProductOut)
+async def duplicate_product(product_id: str, merchant: MerchantDep, session: SessionDep, settings: SettingsDep,
+                            body: DuplicateIn | None = None) -> Response:
+    """A draft copy with every SKU + `sku_suffix` (default `-COPY`), the same options, prices and pictures."""
+    return _json(await work.duplicate_product(session=session, merchant_id=merchant.tenant, product_id=product_id,
+                                              body=body or DuplicateIn(), policy=moderation.policy_from(settings)),
+                 201)
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)

@@ -103,6 +103,20 @@ async def create_product(*, session: AsyncSession, merchant_id: str, product_in:
     Forbidden clauses are refused; prohibited words hold the listing (`pending_review`) for the platform;
     a seller overdue for re-verification cannot list anything new.
     """
+    product_id, _ = await insert_product(session=session, merchant_id=merchant_id, product_in=product_in,
+                                         policy=policy)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict("a variant SKU was taken by a concurrent request") from None
+    return await _require(session, product_id)
+
+
+async def insert_product(*, session: AsyncSession, merchant_id: str, product_in: ProductCreate,
+                         policy: moderation.ListingPolicy = DEFAULT_POLICY) -> tuple[str, dict[str, str]]:
+    """`create_product`'s checks and writes without the commit (a duplicate adds its pictures in the same
+    transaction). Returns the product id and its variants' ids by SKU."""
     texts = {"title": product_in.title, "description": product_in.description}
     _check_clauses(texts, policy)
     _check_return_class(product_in.return_class, product_in.return_reason)
@@ -133,12 +147,7 @@ async def create_product(*, session: AsyncSession, merchant_id: str, product_in:
     if held:
         await events.emit(session, kind="product.held", merchant_id=merchant_id,
                           payload={"id": product_id, "terms": held})
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        raise Conflict("a variant SKU was taken by a concurrent request") from None
-    return await _require(session, product_id)
+    return product_id, {r["sku"]: r["id"] for r in rows}
 
 
 async def update_product(*, session: AsyncSession, merchant_id: str, product_id: str, patch: ProductPatch,
@@ -161,7 +170,8 @@ async def update_product(*, session: AsyncSession, merchant_id: str, product_id:
         if value is None:
             raise InvalidInput(f"{field} cannot be null", errors=[{"field": field, "message": "cannot be null"}])
         setattr(product, field, value)
-    if changes.keys() & {"title", "description", "status"}:
+    # An archived listing is off sale whatever it says; it is checked again when it comes back.
+    if changes.keys() & {"title", "description", "status"} and product.status != "archived":
         held = moderation.held_for({"title": product.title, "description": product.description}, policy)
         if held:
             product.status = "pending_review"
@@ -516,6 +526,15 @@ async def _search(session: AsyncSession, *, q: str | None, category: str | None,
         price_min=refine.price_min, price_max=refine.price_max, options=dict(refine.options), sort=refine.sort,
         facets=list(refine.facets), offset=offset, limit=limit))
     return found.ids, (f"{_OFFSET}{offset + limit}" if found.more else None), found.facets
+
+
+async def products_by_ids(session: AsyncSession, product_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Products as the API shows them (any status), in the order of `product_ids`; missing ids are skipped."""
+    if not product_ids:
+        return []
+    rows = (await session.execute(select(*_PRODUCT_COLS).where(Product.id.in_(list(product_ids))))).all()
+    by_id = {p["id"]: p for p in await _with_variants(session, rows)}
+    return [by_id[i] for i in product_ids if i in by_id]
 
 
 async def list_products(*, session: AsyncSession, q: str | None, category: str | None, merchant_id: str | None,

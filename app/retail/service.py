@@ -16,12 +16,12 @@ from app.catalog import service as catalog_service
 from app.catalog.models import Variant
 from app.catalog.service import SellableVariant
 from app.config import Settings
-from app.core import events, idempotency
+from app.core import auth, events, idempotency
 from app.core.auth import Principal
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated, field_error
 from app.core.ids import new_id
-from app.core.security import hash_password, issue_access_token, verify_password
+from app.core.security import hash_password, verify_password
 from app.db import fetch
 from app.inventory import service as inventory_service
 from app.inventory.service import Snapshot
@@ -55,7 +55,10 @@ async def issue_token(*, session: AsyncSession, settings: Settings, secret: str,
     if customer is None or not verify_password(customer.password_hash, password):
         raise Unauthenticated("wrong e-mail or password")
     minutes = settings.shop_access_token_minutes
-    return issue_access_token(secret=secret, subject=customer.id, kind="customer", minutes=minutes), minutes * 60
+    token = await auth.create_signed_token(session, kind="customer", subject_id=customer.id, secret=secret,
+                                           minutes=minutes)
+    await session.commit()
+    return token, minutes * 60
 
 
 # ---- carts -----------------------------------------------------------------------------------------------
@@ -141,6 +144,30 @@ async def create_promotion(*, session: AsyncSession, merchant_id: str, body: Pro
     except IntegrityError:
         await session.rollback()
         raise field_error("code", f"promotion code {body.code!r} already exists") from None
+    return promo
+
+
+async def get_promotion(*, session: AsyncSession, merchant_id: str, promotion_id: str) -> Promotion:
+    promo = await session.get(Promotion, promotion_id)
+    if promo is None or promo.merchant_id != merchant_id:
+        raise NotFound("promotion", promotion_id)
+    return promo
+
+
+async def update_promotion(*, session: AsyncSession, merchant_id: str, promotion_id: str,
+                           body: PromotionIn) -> Promotion:
+    """Change a promotion's terms; its code and the uses it already counted stay."""
+    promo = await session.get(Promotion, promotion_id, with_for_update=True)
+    if promo is None or promo.merchant_id != merchant_id:
+        raise NotFound("promotion", promotion_id)
+    if body.code.upper() != promo.code:
+        raise field_error("code", "a promotion's code cannot change; create a new one")
+    if body.usage_limit is not None and body.usage_limit < promo.used_count:
+        raise field_error("usage_limit", f"already used {promo.used_count} times")
+    promo.kind, promo.value = body.kind, body.value
+    promo.channels = {"channels": sorted(set(body.channels))}
+    promo.starts_at, promo.ends_at, promo.usage_limit = body.starts_at, body.ends_at, body.usage_limit
+    await session.commit()
     return promo
 
 
@@ -317,7 +344,8 @@ class _Checkout:
 
 
 async def checkout(*, session: AsyncSession, settings: Settings, principal: Principal | None, body: CheckoutIn,
-                   idempotency_key: str | None) -> idempotency.Result:
+                   idempotency_key: str | None, device: str = "desktop",
+                   client_ip: str | None = None) -> idempotency.Result:
     """Reserve stock and create one order per merchant, all or nothing, and start the payment (`pipeline.place`).
     A retry with the same Idempotency-Key returns the first answer."""
     if principal is not None and principal.kind != "customer":
@@ -326,7 +354,8 @@ async def checkout(*, session: AsyncSession, settings: Settings, principal: Prin
     email = await _customer_email(session, principal, body)
     request = pipeline.Request(scope=principal.scope if principal else GUEST_SCOPE, key=idempotency_key,
                                fingerprint=idempotency.request_hash("checkout", body.model_dump(mode="json")),
-                               payment_method=body.payment_method, hold_minutes=settings.shop_order_hold_minutes)
+                               payment_method=body.payment_method, hold_minutes=settings.shop_order_hold_minutes,
+                               device=device, client_ip=client_ip)
     return await pipeline.place(session, settings=settings, channel=_Checkout(principal, body, email),
                                 request=request)
 
@@ -341,6 +370,7 @@ async def close_account(*, session: AsyncSession, customer_id: str, hold_years: 
     await session.execute(delete(CartItem).where(CartItem.cart_id.in_(carts)))
     await session.execute(delete(Cart).where(Cart.customer_id == customer_id))
     await session.delete(customer)
+    await auth.revoke_tokens(session, subject_id=customer_id)  # its tokens die with it, in every process
     await events.emit(session, kind="customer.closed", merchant_id=None, payload={"customer_id": customer_id})
     await session.commit()
     return {"id": customer_id, "status": "closed", "records_retained_years": hold_years}

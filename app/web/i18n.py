@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
+
+from app.core.clock import SHANGHAI
+from app.web.console_messages import CONSOLE
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -57,6 +61,24 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "pickup_hint": ("到店出示取货码即可取货。", "Show this code at the store to collect your order."),
     "pay_card": ("银行卡支付", "Pay by card"),
     "pay_card_hint": ("正在加载 Stripe 支付……", "Loading the Stripe payment form…"),
+    "pay_wechat": ("微信扫码支付", "Scan to pay with WeChat"),
+    "pay_wechat_hint": ("请用微信扫描二维码付款，付款后本页自动更新。", "Scan the code with WeChat to pay; this page "
+                        "updates by itself once paid."),
+    "pay_waiting": ("等待付款……", "Waiting for the payment…"),
+    "sandbox": ("沙箱", "Sandbox"),
+    "sandbox_hint": ("沙箱环境：不会扣款", "Sandbox: no money moves"),
+    "sandbox_pay": ("在沙箱中付款", "Pay in the sandbox"),
+    "payment_accounts": ("收款账户", "Payment accounts"),
+    "payment_accounts_hint": ("顾客的货款直接进入您在支付机构的账户，平台不经手。设置后，您的商品即可用该方式支付。",
+                              "Buyers' money goes straight to your own account at the payment company; the "
+                              "platform never holds it. Once set, your goods can be paid that way."),
+    "provider_alipay": ("支付宝", "Alipay"), "provider_wechatpay": ("微信支付", "WeChat Pay"),
+    "account_now": ("当前账户", "Current account"), "account_none": ("尚未设置", "Not set yet"),
+    "sub_merchant_alipay": ("支付宝账号（2088 开头）", "Alipay account (starts with 2088)"),
+    "sub_merchant_wechatpay": ("微信支付特约商户号 sub_mchid", "WeChat Pay sub-merchant id (sub_mchid)"),
+    "app_auth_token": ("应用授权令牌 app_auth_token", "App authorisation token (app_auth_token)"),
+    "save": ("保存", "Save"),
+    "no_providers": ("本平台未开通支付宝或微信支付。", "This platform offers neither Alipay nor WeChat Pay."),
     "request_return": ("申请退货（7天无理由）", "Request a return (7 days, no reason needed)"),
     "return_terms": ("退货说明", "Returns"),
     "return_kind": ("退货类型", "Type of return"),
@@ -192,6 +214,29 @@ def pick(value: str | None) -> Lang:
 
 def translate(lang: Lang, key: str, **kwargs: object) -> str:
     """The message in `lang`; the key itself when it is missing (visible in review, never a 500)."""
-    pair = MESSAGES.get(key) or STATUS.get(key)
+    pair = MESSAGES.get(key) or STATUS.get(key) or CONSOLE.get(key)
     text = key if pair is None else pair[0 if lang == "zh" else 1]
     return text.format(**kwargs) if kwargs else text
+
+
+def money(amount: int | None, currency: str | None = "CNY") -> str:
+    """Fen as a person reads it, with thousands separators: 789000000 -> '¥7,890,000.00'."""
+    value = int(amount or 0)
+    symbol = {"CNY": "¥", "USD": "$", "EUR": "€"}.get(currency or "CNY", f"{currency} ")
+    sign = "-" if value < 0 else ""
+    return f"{sign}{symbol}{abs(value) // 100:,}.{abs(value) % 100:02d}"
+
+
+def local_time(value: datetime | str | None, *, seconds: bool = False) -> str:
+    """A UTC time (a datetime or RFC 3339 text) in Asia/Shanghai, to the minute: '2026-12-03 15:45'."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        text = value
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

@@ -24,12 +24,14 @@ from app.orders.models import Order
 from app.orders.returns import service as orders_returns
 from app.payments import registry as payments_registry
 from app.retail import service as retail_service
+from app.retail.api import device_of
 from app.retail.campaigns import rules as campaign_rules
 from app.retail.campaigns import service as campaigns_service
 from app.retail.schemas import CheckoutIn, CustomerCreate
 from app.trust import reviews as trust_reviews
 from app.trust.schemas import ReviewIn
 from app.web import i18n
+from app.web import payment as web_payment
 from app.web.pages import (
     LANG_COOKIE,
     YEAR,
@@ -193,6 +195,7 @@ async def _checkout_page(request: Request, session: AsyncSession, principal: Pri
     return render(request, "checkout.html", {
         "cart": cart, "stores": await _pickup_stores(session, cart), "signed_in": principal is not None,
         "payment_options": payments_registry.offered(request.app.state.settings, "retail"),
+        "sandboxed": web_payment.SANDBOXED if request.app.state.settings.shop_payments_sandbox else (),
         "values": values, "errors": errors, "key": values.get("key") or secrets.token_urlsafe(16)}, status=status)
 
 
@@ -229,7 +232,9 @@ async def checkout(request: Request, session: SessionDep, settings: SettingsDep)
     try:
         body = checkout_body(cart_id, values, guest=principal is None)
         _, out = await retail_service.checkout(session=session, settings=settings, principal=principal, body=body,
-                                               idempotency_key=values.get("key") or None)
+                                               idempotency_key=values.get("key") or None,
+                                               device=device_of(request.headers.get("user-agent")),
+                                               client_ip=request.client.host if request.client else None)
     except (ValidationError, DomainError) as exc:
         await session.rollback()
         return await _checkout_page(request, session, principal, values, form_errors(exc), status=422)
@@ -240,7 +245,7 @@ async def checkout(request: Request, session: SessionDep, settings: SettingsDep)
     response.delete_cookie(CART, path="/")
     if out.get("payment") and out["payment"].get("client_secret"):
         set_cookie(response, request, PAYMENT, out["payment"]["client_secret"], max_age=3600)
-    return response
+    return web_payment.after_checkout(request, response, out)
 
 
 async def _visible_order(request: Request, session: AsyncSession, order_id: str
@@ -268,7 +273,8 @@ async def order_page(request: Request, order_id: str, session: SessionDep, setti
     return render(request, "order.html", {
         "order": order, "placed": request.query_params.get("placed") == "1", "customer": principal is not None,
         "notice": request.query_params.get("done"), "pay_secret": pay_secret if order["status"] ==
-        "pending_payment" else None, "stripe_key": settings.stripe_publishable_key})
+        "pending_payment" and order["payment_method"] == "stripe" else None,
+        "stripe_key": settings.stripe_publishable_key, **web_payment.order_payment(request, order, settings)})
 
 
 @router.post("/orders/{order_id}/return")
