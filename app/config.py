@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, description="Shared rate-limit counters (redis://...)")
     shop_catalog_cache_seconds: float = Field(default=1.0, ge=0, le=60,
                                               description="Anonymous catalogue pages kept this long (0: off)")
+    shop_page_cache_seconds: float = Field(default=1.0, ge=0, le=60,
+                                           description="Shop pages for browsers without cookies kept this long "
+                                                       "(0: off)")
     shop_currency: str = Field(default="CNY", min_length=3, max_length=3)
     # Product pictures (app/catalog/media/): a local folder unless an S3-compatible store is configured
     shop_media_root: str = Field(default="var/media", description="Folder of stored pictures, served at /media/")

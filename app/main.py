@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.responses import Response
@@ -21,7 +22,7 @@ from app.catalog.search import text as search_text
 from app.catalog.search.api import router as search_router
 from app.community.api import router as community_router
 from app.config import Settings, get_settings
-from app.core import openapi
+from app.core import docs, openapi
 from app.core.cache import PageCache
 from app.core.http import BodyLimitMiddleware, MetricsMiddleware, install_error_handlers, problem
 from app.core.inputs import InputGuardMiddleware
@@ -48,8 +49,7 @@ from app.retail.flash.api import router as flash_router
 from app.retail.tills.api import router as till_router
 from app.trust.api import router as trust_router
 from app.trust.audit import AuditMiddleware
-from app.web.routes import mount_static
-from app.web.routes import router as web_router
+from app.web.routes import mount_pages
 from app.webhooks.api import router as webhooks_router
 from app.wholesale.api import router as wholesale_router
 
@@ -101,11 +101,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await app.state.flash_gate.close()
             await engine.dispose()
 
-    app = FastAPI(title="Liutong", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # Swagger UI and ReDoc from the package's own copies (no CDN): /docs works offline and where CDNs are blocked.
+    app = FastAPIOffline(title="Liutong", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, redoc_url=None)
+    docs.install(app)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.catalog_cache = PageCache(settings.shop_catalog_cache_seconds)
+    app.state.page_cache = PageCache(settings.shop_page_cache_seconds)
     app.state.media_storage = media_storage.from_settings(settings)
     if not settings.shop_secret_key:
         log.warning("no SHOP_SECRET_KEY set: customer tokens are signed with a per-process key")
@@ -146,12 +149,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     # pos_router first: its /v1/inventory/conflicts must win over /v1/inventory/{sku}
-    for router in (merchants_router, catalog_router, collections_router, search_router, media_router, pos_router,
+    api_routers = (merchants_router, catalog_router, collections_router, search_router, media_router, pos_router,
                    moves_router, inventory_router, retail_router, orders_router, payments_router, wholesale_router,
                    reports_router, community_router, trust_router, campaigns_router, flash_router, till_router,
-                   webhooks_router, imports_router,
-                   web_router):
+                   webhooks_router, imports_router)
+    for router in api_routers:
         app.include_router(router)
-    mount_static(app)
+    mount_pages(app, api_routers)
     openapi.install(app)
     return app

@@ -471,6 +471,13 @@ def _visible(stmt: _Sel, viewer_merchant_id: str | None) -> _Sel:
         public | (Product.merchant_id == viewer_merchant_id))
 
 
+def _listed(stmt: _Sel, viewer_merchant_id: str | None) -> _Sel:
+    """Public lists leave out the goods of unlisted merchants (sold by link only); the owner still sees its own."""
+    if viewer_merchant_id is None:
+        return stmt.where(Merchant.listed)
+    return stmt.where(Merchant.listed | (Product.merchant_id == viewer_merchant_id))
+
+
 async def get_product(*, session: AsyncSession, product_id: str,
                       viewer_merchant_id: str | None) -> dict[str, Any]:
     """A product as its page shows it; 404 unless public or the viewer's own."""
@@ -560,7 +567,7 @@ async def list_products_facets(*, session: AsyncSession, q: str | None, category
 
 async def _newest_ids(session: AsyncSession, *, category: str | None, merchant_id: str | None,
                       viewer_merchant_id: str | None, before: str | None, limit: int) -> tuple[list[str], str | None]:
-    base = _visible(select(Product.id), viewer_merchant_id)
+    base = _listed(_visible(select(Product.id), viewer_merchant_id), viewer_merchant_id)
     if category:
         base = base.where(Product.category == category)
     if merchant_id:

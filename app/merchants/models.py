@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
@@ -23,6 +23,8 @@ class Merchant(Base):
     contact_email: Mapped[str] = mapped_column(String(254))
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|active|suspended
     status_reason: Mapped[str | None] = mapped_column(String(500))
+    # False: its goods are sold by link but kept out of public lists (the guided tour's merchants).
+    listed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

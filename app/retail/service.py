@@ -30,7 +30,7 @@ from app.orders.placing import pipeline
 from app.orders.placing.drafts import DraftLine, OrderDraft, PromotionTerms
 from app.orders.placing.pipeline import Priced
 from app.orders.views import OrderView
-from app.retail.models import Cart, CartItem, Customer, Promotion
+from app.retail.models import Cart, CartItem, Customer, CustomerAddress, Promotion
 from app.retail.schemas import CheckoutIn, PromotionIn
 
 # ---- customers -------------------------------------------------------------------------------------------
@@ -102,6 +102,25 @@ async def add_item(*, session: AsyncSession, principal: Principal | None, cart_i
     return await cart_view(session, cart)
 
 
+async def set_quantity(*, session: AsyncSession, principal: Principal | None, cart_id: str, variant_id: str,
+                       quantity: int) -> dict[str, Any]:
+    """Set a cart line's quantity (the storefront's quantity box); 0 removes the line."""
+    cart = await _owned_cart(session, principal, cart_id)
+    if cart.status != "open":
+        raise Conflict("this cart has been checked out")
+    item = await session.scalar(select(CartItem).where(CartItem.cart_id == cart.id,
+                                                       CartItem.variant_id == variant_id))
+    if item is None:
+        raise field_error("variant_id", "this product is not in the cart")
+    if quantity <= 0:
+        await session.delete(item)
+    else:
+        item.quantity = min(quantity, 10_000)
+    cart.updated_at = utcnow()
+    await session.commit()
+    return await cart_view(session, cart)
+
+
 async def remove_item(*, session: AsyncSession, principal: Principal | None, cart_id: str,
                       variant_id: str) -> dict[str, Any]:
     cart = await _owned_cart(session, principal, cart_id)
@@ -129,6 +148,36 @@ async def cart_view(session: AsyncSession, cart: Cart) -> dict[str, Any]:
     return {"id": cart.id, "customer_id": cart.customer_id, "status": cart.status, "items": out,
             "subtotal": sum(i["total"] for i in out if i["available"]),
             "currency": out[0]["currency"] if out else "CNY"}
+
+
+# ---- address book ----------------------------------------------------------------------------------------
+
+ADDRESS_BOOK_SIZE = 10
+
+
+async def address_book(*, session: AsyncSession, customer_id: str) -> list[dict[str, Any]]:
+    """A customer's saved delivery addresses, the one used last first."""
+    rows = (await session.scalars(select(CustomerAddress).where(CustomerAddress.customer_id == customer_id)
+                                  .order_by(CustomerAddress.last_used_at.desc(), CustomerAddress.id.desc())
+                                  .limit(ADDRESS_BOOK_SIZE))).all()
+    return [{"id": r.id, **r.address} for r in rows]
+
+
+async def remember_address(*, session: AsyncSession, customer_id: str, address: dict[str, Any]) -> None:
+    """Put an address the customer checked out to in their book (or mark it used now); the book keeps the
+    `ADDRESS_BOOK_SIZE` used last."""
+    now = utcnow()
+    rows = (await session.scalars(select(CustomerAddress).where(CustomerAddress.customer_id == customer_id)
+                                  .order_by(CustomerAddress.last_used_at.desc(), CustomerAddress.id.desc()))).all()
+    same = next((r for r in rows if r.address == address), None)
+    if same is not None:
+        same.last_used_at = now
+    else:
+        session.add(CustomerAddress(id=new_id("adr"), customer_id=customer_id, address=address, created_at=now,
+                                    last_used_at=now))
+        for old in rows[ADDRESS_BOOK_SIZE - 1:]:
+            await session.delete(old)
+    await session.commit()
 
 
 # ---- promotions ------------------------------------------------------------------------------------------

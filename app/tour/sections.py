@@ -158,7 +158,7 @@ class Tour:
         for role in ("apparel", "fresh", "factory"):
             seller = cast.seller(self.api, admin=self.admin, role=cast.ROLES[role], creds=self.creds, run=self.s.run)
             setattr(self.s, "retail" if role == "apparel" else role, seller)
-            origin = "demo merchant" if seller.from_demo else "signed up and verified for this run"
+            origin = "signed up and verified for this run, kept out of public lists"
             self.out.got(f"{role}: {seller.name} ({origin}), store {seller.store_name}")
         self.s.shoppers = [cast.customer(self.api, run=self.s.run, n=n, name=name)
                            for n, name in enumerate(("王芳", "李雷", "张伟"), start=1)]

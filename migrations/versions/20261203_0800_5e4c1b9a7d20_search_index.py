@@ -1,7 +1,7 @@
 """Search by words: product_search with a tsvector (PostgreSQL) or FTS5 (SQLite); the n-gram index goes
 
 Revision ID: 5e4c1b9a7d20
-Revises: e42207c6fcb9
+Revises: b5e2d7a9c413
 Create Date: 2026-12-03 08:00:00.000000
 
 The hand-made index (product.search_text, confirmed by LIKE, and product.search_tokens with its GIN index) is
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '5e4c1b9a7d20'
-down_revision: str | None = 'e42207c6fcb9'
+down_revision: str | None = 'b5e2d7a9c413'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -144,7 +144,7 @@ async def test_shop_collect_console_and_leader_in_a_browser(server: str) -> None
                 await page.get_by_label("搜索").first.fill("羽绒")
                 await page.get_by_role("button", name="搜索").click()
                 await page.get_by_role("link", name="男士羽绒服").click()
-                await page.get_by_text("9 件 · 徐汇店").wait_for()
+                await page.get_by_text("有货 · 可到店自提: 徐汇店").wait_for()
                 await page.screenshot(path=ARTIFACTS / "product.png", full_page=True)
                 await page.get_by_role("button", name="加入购物车").click()
                 await page.get_by_role("status").wait_for()

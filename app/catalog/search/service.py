@@ -360,7 +360,9 @@ def _attribute(session: AsyncSession, name: str) -> ColumnElement[Any]:
 
 
 def _filters(session: AsyncSession, p: Search) -> list[ColumnElement[bool]]:
-    public = and_(Product.status == "active", Merchant.status == "active")
+    # Public: active products of active merchants that are listed (an unlisted merchant sells by link only);
+    # the owner also sees its own.
+    public = and_(Product.status == "active", Merchant.status == "active", Merchant.listed)
     out: list[ColumnElement[bool]] = [public if p.viewer_merchant_id is None
                                       else or_(public, Product.merchant_id == p.viewer_merchant_id)]
     if p.category:
@@ -381,6 +383,27 @@ def _base(*cols: Any) -> Any:
     return (select(*cols).select_from(ProductSearch)
             .join(Product, Product.id == ProductSearch.product_id)
             .join(Merchant, Merchant.id == Product.merchant_id))
+
+
+@dataclass(slots=True)
+class Match:
+    """A query as clauses over `Product`, for lists that filter and sort on their own (the storefront)."""
+
+    condition: ColumnElement[bool]
+    rank: ColumnElement[Any]  # higher is better: 3 every term in the title, 2 in options/pinyin, 1 elsewhere
+
+
+async def matching(session: AsyncSession, q: str) -> Match:
+    """Products the query finds (as search does, without typo correction) and their match tier."""
+    terms = text.query_terms(q)
+    plan = await _plan(session, q, terms) if terms else None
+    if plan is None:
+        return Match(false(), literal(0))
+
+    def ids(columns: tuple[str, ...] = ()) -> ColumnElement[bool]:
+        return Product.id.in_(select(ProductSearch.product_id).where(_matches(session, plan, columns)))
+
+    return Match(ids(), case((ids(("title",)), 3), (ids(("title", "extra", "pinyin")), 2), else_=1))
 
 
 async def search(session: AsyncSession, p: Search) -> Found:
