@@ -59,6 +59,7 @@ class JobRunner:
 
 def all_jobs() -> list[Job]:
     """Every periodic job of the platform."""
+    from app.catalog.search import service as search_service
     from app.community import service as community_service
     from app.imports import service as imports_service
     from app.inventory.moves import service as moves_service
@@ -80,6 +81,7 @@ def all_jobs() -> list[Job]:
         Job("deliver_webhooks", 5.0, webhooks_service.deliver_webhooks),
         Job("run_imports", 30.0, imports_service.run_queued),
         Job("low_stock", 60.0, moves_service.low_stock_job),
+        Job("search_signals", 60.0, search_service.signals_job),
         Job("end_flash_sales", 10.0, flash_service.end_due_sales),
         Job("reconcile_flash_sales", 10.0, flash_service.reconcile),
     ]

@@ -18,6 +18,8 @@ from app.catalog.api import router as catalog_router
 from app.catalog.collections.api import router as collections_router
 from app.catalog.media import storage as media_storage
 from app.catalog.media.api import router as media_router
+from app.catalog.search import text as search_text
+from app.catalog.search.api import router as search_router
 from app.community.api import router as community_router
 from app.config import Settings, get_settings
 from app.core import docs, openapi
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Everything loaded so far lives as long as the process: keep it out of the collector's way
         # (big orders allocate many objects and would otherwise trigger repeated full collections).
+        search_text.warm_up()  # the segmenter's dictionary, before the first search needs it
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
@@ -146,10 +149,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     # pos_router first: its /v1/inventory/conflicts must win over /v1/inventory/{sku}
-    api_routers = (merchants_router, catalog_router, collections_router, media_router, pos_router, moves_router,
-                   inventory_router, retail_router, orders_router, payments_router, wholesale_router, reports_router,
-                   community_router, trust_router, campaigns_router, flash_router, till_router, webhooks_router,
-                   imports_router)
+    api_routers = (merchants_router, catalog_router, collections_router, search_router, media_router, pos_router,
+                   moves_router, inventory_router, retail_router, orders_router, payments_router, wholesale_router,
+                   reports_router, community_router, trust_router, campaigns_router, flash_router, till_router,
+                   webhooks_router, imports_router)
     for router in api_routers:
         app.include_router(router)
     mount_pages(app, api_routers)

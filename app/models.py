@@ -7,6 +7,7 @@ def load_all() -> None:
     import app.catalog.collections.models
     import app.catalog.media.models
     import app.catalog.models
+    import app.catalog.search.models
     import app.community.models
     import app.core.models
     import app.imports.models

@@ -84,7 +84,7 @@ async def seed(url: str, products: int, orders: int) -> tuple[str, str]:
                 pid, vid = new_id("prd"), new_id("var")
                 product_rows.append({"id": pid, "merchant_id": merchant_id, "title": f"商品 {n:05d} 羽绒服",
                                      "description": "", "category": "apparel", "status": "active",
-                                     "search_text": f"商品 {n:05d} 羽绒服", "created_at": now, "updated_at": now})
+                                     "created_at": now, "updated_at": now})
                 variant_rows.append({"id": vid, "product_id": pid, "merchant_id": merchant_id, "sku": f"BIG-{n:05d}",
                                      "price": rng.randrange(1000, 200000), "currency": "CNY", "attributes": {},
                                      "created_at": now})

@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from app.catalog.media.schemas import MediaOut
 from app.catalog.returns import ReturnClass, ReturnReason
@@ -189,9 +189,31 @@ class ProductOut(OutSchema):
     updated_at: UtcDatetime
 
 
+class FacetValueOut(OutSchema):
+    value: str
+    count: int
+
+
+class PriceBandOut(OutSchema):
+    min: int = Field(description="fen, inclusive")
+    max: int | None = Field(default=None, description="fen, exclusive; none for the top band")
+    count: int
+
+
+class FacetsOut(OutSchema):
+    """Counts over every match (with the filters sent), one list per facet asked for; `option.颜色` and the
+    like list the values of that option."""
+
+    model_config = ConfigDict(extra="allow")
+    category: list[FacetValueOut] | None = None
+    price: list[PriceBandOut] | None = None
+    merchant: list[FacetValueOut] | None = None
+
+
 class ProductPage(OutSchema):
     items: list[ProductOut]
     next_cursor: str | None = None
+    facets: FacetsOut | None = Field(default=None, description="Present when `facets` was asked for")
 
 
 class CategoryOut(OutSchema):

@@ -14,6 +14,7 @@ from app.catalog import moderation, pricing, service
 from app.catalog.media.models import ProductMedia, VariantMedia
 from app.catalog.models import PriceTier, Product, Variant
 from app.catalog.schemas import SKU_PATTERN, BulkEdit, DuplicateIn, ProductCreate
+from app.catalog.search import service as search_service
 from app.core import cache, events
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
@@ -138,6 +139,7 @@ async def bulk_edit(*, session: AsyncSession, merchant_id: str, body: BulkEdit,
     if prices:
         await session.execute(update(Variant), prices)
     await service.revise(session, ids)
+    await search_service.reindex(session, ids)  # category names and lowest prices are in the index
     fields = sorted(body.model_dump(exclude_none=True, exclude={"product_ids"}))
     for pid in ids:
         await events.emit(session, kind="product.updated", merchant_id=merchant_id,

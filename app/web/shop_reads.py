@@ -7,12 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog import search as catalog_search
 from app.catalog.media import service as media_service
 from app.catalog.models import Product, Variant
+from app.catalog.search import service as search_service
 from app.core.clock import utcnow
 from app.inventory.models import StockLevel
 from app.inventory.sync import sync_status
@@ -107,9 +107,9 @@ async def browse(session: AsyncSession, b: Browse, *, merchant_id: str | None = 
         stmt = stmt.where(Product.id.in_(list(product_ids)))
     if b.category:
         stmt = stmt.where(Product.category == b.category)
-    terms = catalog_search.query_terms(b.q) if b.q else []
-    for term in terms:
-        stmt = stmt.where(Product.search_text.contains(term, autoescape=True))
+    match = await search_service.matching(session, b.q) if b.q else None
+    if match is not None:
+        stmt = stmt.where(match.condition)
     if b.min_price is not None or b.max_price is not None:
         price_ok = [Variant.product_id == Product.id]
         if b.min_price is not None:
@@ -135,10 +135,9 @@ async def browse(session: AsyncSession, b: Browse, *, merchant_id: str | None = 
                                                                            OrderLine.order_id)
                 .where(OrderLine.product_id == Product.id, Order.status != "cancelled").scalar_subquery())
         order = [sold.desc(), Product.id.desc()]
-    elif b.sort == "relevance" and terms:
+    elif b.sort == "relevance" and match is not None:
         # A product whose title holds the words comes before one that only mentions them in its description.
-        in_title = and_(*(func.lower(Product.title).contains(t, autoescape=True) for t in terms))
-        order = [case((in_title, 0), else_=1), Product.id.desc()]
+        order = [match.rank.desc(), Product.id.desc()]
     else:
         order = [Product.id.desc()]
     ids = list((await session.scalars(stmt.order_by(*order).offset((b.page - 1) * PAGE_SIZE)

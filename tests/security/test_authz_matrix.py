@@ -40,6 +40,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/v1/products/{product_id}"): "a public product page (drafts answer 404 to non-owners)",
     ("GET", "/v1/products/{product_id}/variant"): "the storefront's pick of a variant by its options",
     ("GET", "/v1/categories"): "the category tree",
+    ("GET", "/v1/search/suggest"): "search-box suggestions from public titles",
     ("GET", "/v1/inventory/{sku}"): "public availability; on_hand is shown only to the owner",
     ("POST", "/v1/customers"): "shopper sign-up",
     ("POST", "/v1/auth/token"): "shopper log-in",
@@ -77,7 +78,10 @@ PUBLIC_WRITES = {
 # Reads whose owner is the shopper, not the merchant (the merchant's own view is elsewhere).
 SHOPPER_READS = {"/v1/carts/{cart_id}", "/v1/complaints/{complaint_id}"}
 OTHER_CUSTOMER = "other-shopper@example.com"  # may close its own account (POST /v1/me/close)
-SNAPSHOT_SKIP = {"audit_log", "idempotency_key", "processed_webhook", "category", "alembic_version"}
+# search_term (title words for suggestions) and search_miss (searches that found nothing) are the platform's,
+# counted from every merchant's listings and every shopper's searches.
+SNAPSHOT_SKIP = {"audit_log", "idempotency_key", "processed_webhook", "category", "alembic_version", "search_term",
+                 "search_miss"}
 
 
 def _later(**kw: int) -> str:

@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, select
+from sqlalchemy import Select, and_, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog import moderation, search
+from app.catalog import moderation
 from app.catalog import service as catalog_service
 from app.catalog.collections.models import Collection, CollectionProduct
 from app.catalog.collections.schemas import MAX_MANUAL, CollectionIn, CollectionPatch
 from app.catalog.models import Product, Variant
+from app.catalog.search import text as search_text
 from app.core import cache, events
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
@@ -107,8 +108,9 @@ def _members(collection: Collection, viewer_merchant_id: str | None) -> Select[s
                 priced.append(Variant.price <= high)
             stmt = stmt.where(exists(select(Variant.id).where(and_(*priced))))
         if rule.get("keyword"):
-            for term in search.normalise(rule["keyword"]).split():
-                stmt = stmt.where(Product.search_text.contains(term, autoescape=True))
+            for term in search_text.normalise(rule["keyword"]).split():  # a part of the title or description
+                stmt = stmt.where(or_(func.lower(Product.title).contains(term, autoescape=True),
+                                      func.lower(Product.description).contains(term, autoescape=True)))
     if viewer_merchant_id != collection.merchant_id:
         stmt = stmt.join(Merchant, Merchant.id == Product.merchant_id).where(Product.status == "active",
                                                                               Merchant.status == "active")
