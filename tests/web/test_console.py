@@ -198,6 +198,7 @@ ACTION_REQUESTS: dict[str, tuple[str, str]] = {
     "marketing.manage": ("GET", "/console/promotions"),
     "reports.view": ("GET", "/console/reports/channel-share"),
     "staff.manage": ("GET", "/console/staff"),
+    "payments.manage": ("GET", "/console/payments"),
 }
 
 
