@@ -23,7 +23,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/shop migrate
 	$(BIN)/shop demo
-	$(BIN)/shop serve --host $(HOST) --port $(PORT)
+	$(BIN)/shop serve --host $(HOST) --port $(PORT) --sandbox-payments
 
 test: install
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 
 cli = typer.Typer(help="Liutong (流通) commerce platform", no_args_is_help=True, add_completion=False)
 
@@ -42,10 +42,29 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    sandbox_payments: Annotated[bool, typer.Option(help="Start the Alipay and WeChat Pay sandbox (沙箱) and pay "
+                                                   "through it: no real credentials, no money moves")] = False,
+    http: Annotated[str, typer.Option(help="HTTP/1.1 parser: auto (httptools, the fastest) or h11, which also "
+                                      "bounds the request head (SHOP_MAX_HEADER_BYTES): use it without a proxy "
+                                      "in front")] = "auto",
 ) -> None:
     """Serve the API with uvicorn."""
     import uvicorn
 
+    configured = get_settings()
+    if sandbox_payments and (configured.alipay_app_id or configured.wechatpay_mchid):
+        # real credentials (environment or .env) win: `make run` asks for the sandbox only when it sees none
+        typer.echo("Alipay or WeChat Pay settings found: the payment sandbox is not started")
+        sandbox_payments = False
+    if sandbox_payments:
+        from app.payments.sandbox.run import start_sandbox
+
+        sandbox = start_sandbox(os.environ.get("SHOP_PUBLIC_URL") or f"http://{host}:{port}")
+        os.environ.update(sandbox.env)
+        typer.echo(f"payment sandbox (沙箱): Alipay {sandbox.alipay.gateway_url}, WeChat Pay {sandbox.wechat.url}")
+        get_settings.cache_clear()
+    if http not in ("auto", "h11", "httptools"):
+        raise typer.BadParameter("auto, h11 or httptools", param_hint="--http")
     settings = get_settings()
     if not settings.shop_secret_key:
         # Every worker must sign and accept the same customer tokens.
@@ -54,10 +73,62 @@ def serve(
         # The embedded set-up (`make run`) gets an operator token of its own, kept beside the database.
         os.environ["SHOP_ADMIN_TOKEN"] = local_admin_token(create=True) or ""
         typer.echo(f"admin token: {LOCAL_ADMIN_TOKEN} (export SHOP_ADMIN_TOKEN=$(cat {LOCAL_ADMIN_TOKEN}))")
+    if not settings.is_sqlite:
+        # Every worker gets the same pool, sized here once from what the database allows.
+        os.environ["SHOP_DB_POOL_SIZE"] = str(size_pools(settings, workers))
     get_settings.cache_clear()  # the app (built in this process with one worker) must see what was set above
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.shop_log_level, access_log=False, proxy_headers=True,
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, http=http, timeout_keep_alive=settings.shop_keep_alive_seconds,
+                h11_max_incomplete_event_size=settings.shop_max_header_bytes)
+
+
+def size_pools(settings: Settings, workers: int) -> int:
+    """Each worker's connection pool, from SHOP_DB_POOL_SIZE or the database's limits; says what it chose, and
+    warns when the workers' pools cannot fit."""
+    from app.db import connection_limit, plan_pool, usable_connections
+
+    allowed = settings.shop_db_connections
+    if allowed is None:
+        try:
+            allowed = usable_connections(asyncio.run(connection_limit(settings.database_url)))
+        except Exception as exc:  # the server still starts; the database may come up later
+            typer.echo(f"warning: could not read the database's connection limit ({exc}); pools sized blind", err=True)
+    plan = plan_pool(workers=workers, requested=settings.shop_db_pool_size, allowed=allowed)
+    typer.echo(f"database pool: {workers} worker(s) x {plan.pool_size} connections"
+               + (f" (this server may hold {plan.allowed})" if plan.allowed is not None else ""))
+    if plan.warning:
+        typer.echo(f"warning: {plan.warning}", err=True)
+    return plan.pool_size
+
+
+@cli.command("sandbox-payments")
+def sandbox_payments(
+    public_url: Annotated[str, typer.Option(help="Where the platform is reached (notifications go there)")]
+    = "http://127.0.0.1:8000",
+    env_file: Annotated[str, typer.Option(help="Write the settings that point a server at the sandbox here")]
+    = "var/sandbox-payments.env",
+) -> None:
+    """Run the Alipay and WeChat Pay sandbox on its own (until Ctrl-C); start `shop serve` with the settings it
+    writes (`set -a; . var/sandbox-payments.env; set +a`). `shop serve --sandbox-payments` does both at once."""
+    import shlex
+    import signal
+
+    from app.payments.sandbox.run import start_sandbox
+
+    sandbox = start_sandbox(public_url)
+    target = Path(env_file)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.touch(mode=0o600)
+    target.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in sandbox.env.items()))
+    typer.echo(f"payment sandbox (沙箱): Alipay {sandbox.alipay.gateway_url}, WeChat Pay {sandbox.wechat.url}; "
+               f"settings in {target}")
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
 
 
 @cli.command("expire-holds")
@@ -74,6 +145,51 @@ def retry_refunds() -> None:
     from app.orders.payments import retry_refunds as run
 
     typer.echo(f"retried {_run_job(run)} refunds")
+
+
+@cli.command("settle-payments")
+def settle_payments() -> None:
+    """Ask Alipay and WeChat Pay about pending payments whose notification never came (also runs in `serve`)."""
+    from app.orders.payments import settle_lost_payments as run
+
+    typer.echo(f"settled {_run_job(run)} payments")
+
+
+@cli.command()
+def reconcile(
+    provider: Annotated[str, typer.Option(help="alipay or wechatpay")],
+    day: Annotated[str, typer.Option("--date", help="The statement's day, YYYY-MM-DD (Asia/Shanghai)")],
+) -> None:
+    """Compare a provider's daily statement with our payments: missing on either side, amounts that differ.
+    The run is kept (the console shows the last one); exit status 1 when anything differs."""
+    from datetime import date
+
+    from app.orders.reconciliation import NotReconcilable
+    from app.orders.reconciliation import reconcile as run_reconcile
+
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        raise typer.BadParameter("YYYY-MM-DD", param_hint="--date") from None
+    if provider not in ("alipay", "wechatpay"):
+        raise typer.BadParameter("alipay or wechatpay", param_hint="--provider")
+
+    async def job(factory: Any, settings: Any) -> Any:
+        return await run_reconcile(factory, settings, provider=provider, day=when)
+
+    try:
+        run = _run_job_value(job)
+    except NotReconcilable as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{provider} {when}: {run.statement_lines} statement lines, {run.matched} payments match, "
+               f"{len(run.findings)} differences (run {run.id})")
+    words = {"missing_here": "paid at the provider, not paid here", "missing_there": "paid here, not on the "
+             "statement", "amount_mismatch": "amounts differ"}
+    for finding in run.findings:
+        typer.echo(f"  {finding['kind']:16} {finding['out_trade_no']}  ours={finding['ours']} "
+                   f"theirs={finding['theirs']}  ({words[finding['kind']]})")
+    raise typer.Exit(1 if run.findings else 0)
 
 
 @cli.command("refund-due-returns")
@@ -146,16 +262,20 @@ def import_csv(
 
 
 def _run_job(job: Any) -> int:
+    return int(_run_job_value(job))
+
+
+def _run_job_value(job: Any) -> Any:
     from app.db import make_engine, make_sessionmaker
     from app.main import install_hooks
 
     settings = get_settings()
     install_hooks()
 
-    async def go() -> int:
+    async def go() -> Any:
         engine = make_engine(settings.database_url, pool_size=2)
         try:
-            return int(await job(make_sessionmaker(engine), settings))
+            return await job(make_sessionmaker(engine), settings)
         finally:
             await engine.dispose()
 

@@ -49,7 +49,17 @@ class Settings(BaseSettings):
                                     description="WeChat Pay's API; any other URL is a forward proxy the SDK's "
                                     "requests go through (the SDK has no base-URL option): a local fake in tests "
                                     "and the sandbox, or an egress proxy")
+    shop_public_url: str = Field(default="http://127.0.0.1:8000", description="Where this platform is reached from "
+                                 "outside: the payment companies' notifications and the buyer's way back")
+    shop_payments_sandbox: bool = Field(default=False, description="Alipay and WeChat Pay are the local sandbox "
+                                        "(`shop serve --sandbox-payments`): pages say 沙箱 / sandbox")
     shop_order_hold_minutes: int = Field(default=30, ge=1, description="How long an unpaid order holds stock")
+    shop_flash_hold_minutes: int = Field(default=5, ge=1, description="How long an unpaid flash-sale order holds "
+                                         "its unit before it goes back on sale")
+    shop_flash_customer_per_second: int = Field(default=2, ge=0, description="Flash-sale order attempts per "
+                                                "customer per second (0: off)")
+    shop_flash_address_per_second: int = Field(default=200, ge=0, description="Flash-sale order attempts per "
+                                               "client address per second (0: off)")
     shop_pos_sync_lag_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60,
                                            description="A store whose till has not synced for this long may be "
                                            "selling offline: online shoppers see none of its stock until it does")
@@ -59,13 +69,30 @@ class Settings(BaseSettings):
     shop_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="Request body limit")
     shop_log_level: Literal["debug", "info", "warning", "error"] = "info"
     shop_log_json: bool = Field(default=True, description="JSON log lines (false: human-readable)")
-    shop_db_pool_size: int = Field(default=20, ge=1)
+    shop_db_pool_size: int | None = Field(default=None, ge=1, description="Database connections per worker process "
+                                          "(PostgreSQL). Unset: `shop serve` sizes it from its workers and the "
+                                          "connections the database allows")
+    shop_db_connections: int | None = Field(default=None, ge=1, description="Connections this `shop serve` may hold "
+                                            "across its workers (its share when several servers use one database). "
+                                            "Unset: what the database allows, less a tenth for other clients")
+    shop_db_pool_timeout: float = Field(default=5.0, gt=0, le=300, description="Seconds a request waits for a free "
+                                        "connection before it is answered 503 with Retry-After")
+    shop_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600, description="A request body must arrive "
+                                             "within this many seconds of being read, plus one per 64 KiB received "
+                                             "(408 otherwise)")
+    shop_keep_alive_seconds: int = Field(default=5, ge=1, le=300, description="An idle keep-alive connection is "
+                                         "closed after this long (`shop serve`)")
+    shop_max_header_bytes: int = Field(default=16 * 1024, ge=4096, description="Largest request head (request line "
+                                       "and headers) with `shop serve --http h11`; 400 above it")
     shop_background_jobs: bool = Field(default=True, description="Run periodic jobs inside `shop serve`")
     shop_rate_limit_ip_per_minute: int = Field(default=1200, ge=0, description="Anonymous requests per IP (0: off)")
     shop_rate_limit_token_per_minute: int = Field(default=12000, ge=0, description="Requests per token (0: off)")
     redis_url: str | None = Field(default=None, description="Shared rate-limit counters (redis://...)")
     shop_catalog_cache_seconds: float = Field(default=1.0, ge=0, le=60,
                                               description="Anonymous catalogue pages kept this long (0: off)")
+    shop_page_cache_seconds: float = Field(default=1.0, ge=0, le=60,
+                                           description="Shop pages for browsers without cookies kept this long "
+                                                       "(0: off)")
     shop_currency: str = Field(default="CNY", min_length=3, max_length=3)
     # Product pictures (app/catalog/media/): a local folder unless an S3-compatible store is configured
     shop_media_root: str = Field(default="var/media", description="Folder of stored pictures, served at /media/")

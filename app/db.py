@@ -19,7 +19,7 @@ from sqlalchemy.engine import CursorResult, Dialect, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeEngine
 
@@ -55,8 +55,13 @@ def is_sqlite_url(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """Build the engine for `url`. SQLite gets WAL, a busy timeout and IMMEDIATE write transactions."""
+def make_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30.0, echo: bool = False) -> AsyncEngine:
+    """Build the engine for `url`. SQLite gets WAL, a busy timeout and IMMEDIATE write transactions.
+
+    On PostgreSQL the pool holds `pool_size` connections and never opens more: under a burst a request waits up to
+    `pool_timeout` seconds for one to come free (then `sqlalchemy.exc.TimeoutError`, a 503) instead of opening
+    connections the database may not have (`plan_pool` sizes it).
+    """
     if is_sqlite_url(url):
         db_path = make_url(url).database
         if db_path and db_path != ":memory:":
@@ -68,7 +73,8 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
         url,
         echo=echo,
         pool_size=pool_size,
-        max_overflow=2 * pool_size,
+        max_overflow=0,
+        pool_timeout=pool_timeout,
         pool_pre_ping=False,
         pool_recycle=1800,
         # Prepared statements keep PostgreSQL's default plan caching: the hot paths' statements (checkout,
@@ -76,6 +82,64 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
         # and search statements opt out per transaction (`custom_plans`).
         connect_args={"server_settings": {"application_name": "liutong", "timezone": "UTC"}},
     )
+
+
+# ---- pool sizing -----------------------------------------------------------------------------------------
+
+DEFAULT_POOL_SIZE = 10  # per worker, when nothing sized it (an app built outside `shop serve`)
+MAX_POOL_SIZE = 20  # per worker, when sized: one process on one core gains nothing from more
+
+
+@dataclass(frozen=True, slots=True)
+class PoolPlan:
+    """Connections per worker, what the database allows this server, and what is wrong with that, if anything."""
+
+    pool_size: int
+    allowed: int | None  # connections this server may hold across its workers; None when unknown
+    warning: str | None = None
+
+
+def plan_pool(*, workers: int, requested: int | None, allowed: int | None) -> PoolPlan:
+    """Each worker's pool: `requested` (SHOP_DB_POOL_SIZE) if set, else an equal share of `allowed`, at most
+    MAX_POOL_SIZE and at least one. Warns when the workers' pools together cannot fit in `allowed`."""
+    if allowed is None:
+        return PoolPlan(requested or DEFAULT_POOL_SIZE, None)
+    pool = requested or max(1, min(MAX_POOL_SIZE, allowed // workers))
+    if workers * pool <= allowed:
+        return PoolPlan(pool, allowed)
+    return PoolPlan(pool, allowed, (
+        f"{workers} workers x {pool} connections = {workers * pool}, but the database allows this server {allowed}: "
+        "under load requests will wait for connections and may be answered 503, or be refused by the database; "
+        "lower SHOP_DB_POOL_SIZE or --workers, or raise the database's max_connections"))
+
+
+def usable_connections(limit: int) -> int:
+    """Of the connections the database allows, what one server may take: a tenth (at least one) stays free for
+    migrations, jobs run by hand, psql and monitoring."""
+    return max(1, limit - max(1, limit // 10))
+
+
+# The connections a session of this role may open in this database: the server's limit less its reserved slots,
+# and the database's and the role's own limits (-1: none; superusers are held to neither).
+_CONNECTION_LIMITS = text("""
+SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
+         - coalesce(current_setting('reserved_connections', true)::int, 0) AS server,
+       CASE WHEN r.rolsuper THEN -1 ELSE d.datconnlimit END AS database,
+       CASE WHEN r.rolsuper THEN -1 ELSE r.rolconnlimit END AS role
+FROM pg_database d, pg_roles r
+WHERE d.datname = current_database() AND r.rolname = current_user
+""")
+
+
+async def connection_limit(url: str) -> int:
+    """How many connections the database at `url` (PostgreSQL) lets this user open, by every limit it sets."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            row = (await conn.execute(_CONNECTION_LIMITS)).one()
+    finally:
+        await engine.dispose()
+    return min(int(limit) for limit in (row.server, row.database, row.role) if limit >= 0)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -59,18 +59,21 @@ class JobRunner:
 
 def all_jobs() -> list[Job]:
     """Every periodic job of the platform."""
+    from app.catalog.search import service as search_service
     from app.community import service as community_service
     from app.imports import service as imports_service
     from app.inventory.moves import service as moves_service
     from app.orders import cancellation as orders_cancellation
     from app.orders import payments as orders_payments
     from app.orders.returns import service as orders_returns
+    from app.retail.flash import service as flash_service
     from app.trust import sellers as trust_sellers
     from app.webhooks import service as webhooks_service
 
     return [
         Job("expire_holds", 15.0, orders_cancellation.expire_holds),
         Job("retry_refunds", 60.0, orders_payments.retry_refunds),
+        Job("settle_lost_payments", 120.0, orders_payments.settle_lost_payments),
         Job("refund_due_returns", 300.0, orders_returns.refund_due_returns),
         Job("close_group_buys", 30.0, community_service.close_due_group_buys),
         Job("flag_overdue_reverification", 3600.0, trust_sellers.flag_overdue_reverification),
@@ -78,4 +81,7 @@ def all_jobs() -> list[Job]:
         Job("deliver_webhooks", 5.0, webhooks_service.deliver_webhooks),
         Job("run_imports", 30.0, imports_service.run_queued),
         Job("low_stock", 60.0, moves_service.low_stock_job),
+        Job("search_signals", 60.0, search_service.signals_job),
+        Job("end_flash_sales", 10.0, flash_service.end_due_sales),
+        Job("reconcile_flash_sales", 10.0, flash_service.reconcile),
     ]

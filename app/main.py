@@ -8,24 +8,28 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.responses import Response
 
 from app import jobs
 from app.catalog.api import router as catalog_router
+from app.catalog.collections.api import router as collections_router
 from app.catalog.media import storage as media_storage
 from app.catalog.media.api import router as media_router
+from app.catalog.search import text as search_text
+from app.catalog.search.api import router as search_router
 from app.community.api import router as community_router
 from app.config import Settings, get_settings
-from app.core import openapi
+from app.core import docs, openapi
 from app.core.cache import PageCache
 from app.core.http import BodyLimitMiddleware, MetricsMiddleware, install_error_handlers, problem
 from app.core.inputs import InputGuardMiddleware
 from app.core.logging import configure as configure_logging
 from app.core.logging import get_logger
 from app.core.ratelimit import RateLimitMiddleware, make_counter
-from app.db import make_engine, make_sessionmaker
+from app.db import DEFAULT_POOL_SIZE, make_engine, make_sessionmaker
 from app.imports.api import router as imports_router
 from app.inventory.api import router as inventory_router
 from app.inventory.moves.api import router as moves_router
@@ -39,11 +43,13 @@ from app.reports.api import router as reports_router
 from app.retail import service as retail_service
 from app.retail.api import router as retail_router
 from app.retail.campaigns.api import router as campaigns_router
+from app.retail.flash import service as flash_service
+from app.retail.flash.admission import make_gate
+from app.retail.flash.api import router as flash_router
 from app.retail.tills.api import router as till_router
 from app.trust.api import router as trust_router
 from app.trust.audit import AuditMiddleware
-from app.web.routes import mount_static
-from app.web.routes import router as web_router
+from app.web.routes import mount_pages
 from app.webhooks.api import router as webhooks_router
 from app.wholesale.api import router as wholesale_router
 
@@ -63,6 +69,7 @@ def install_hooks() -> None:
     """Wire what calls back across layers without importing upwards: the order core gives coupon uses back through
     retail, and payment notifications reach the order core."""
     orders_lifecycle.install_coupon_release(retail_service.release_promotion_use)
+    orders_lifecycle.install_cancel_hook("flash_sale", flash_service.give_back)
     orders_payments.install()
 
 
@@ -70,12 +77,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     install_hooks()
     configure_logging(settings.shop_log_level, json=settings.shop_log_json)
-    engine = make_engine(settings.database_url, pool_size=settings.shop_db_pool_size)
+    engine = make_engine(settings.database_url, pool_size=settings.shop_db_pool_size or DEFAULT_POOL_SIZE,
+                         pool_timeout=settings.shop_db_pool_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Everything loaded so far lives as long as the process: keep it out of the collector's way
         # (big orders allocate many objects and would otherwise trigger repeated full collections).
+        search_text.warm_up()  # the segmenter's dictionary, before the first search needs it
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
@@ -88,13 +97,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if runner:
                 await runner.stop()
+            if app.state.flash_gate is not None:
+                await app.state.flash_gate.close()
             await engine.dispose()
 
-    app = FastAPI(title="Liutong", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # Swagger UI and ReDoc from the package's own copies (no CDN): /docs works offline and where CDNs are blocked.
+    app = FastAPIOffline(title="Liutong", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, redoc_url=None)
+    docs.install(app)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.catalog_cache = PageCache(settings.shop_catalog_cache_seconds)
+    app.state.page_cache = PageCache(settings.shop_page_cache_seconds)
     app.state.media_storage = media_storage.from_settings(settings)
     if not settings.shop_secret_key:
         log.warning("no SHOP_SECRET_KEY set: customer tokens are signed with a per-process key")
@@ -105,7 +119,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # A picture upload may be twice the picture limit, so that one too large is refused naming its field.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.shop_max_body_bytes,
                        larger={r"^/v1/products/[^/]+/media$": 2 * settings.shop_media_max_bytes,
-                               r"^/v1/imports/": settings.shop_import_max_bytes})
+                               r"^/v1/imports/": settings.shop_import_max_bytes},
+                       read_seconds=settings.shop_body_timeout_seconds)
+    app.state.flash_gate = make_gate(settings.redis_url)
+    app.state.flash_counter = make_counter(settings.redis_url)  # per-second windows: a counter of its own
     app.add_middleware(RateLimitMiddleware, per_ip=settings.shop_rate_limit_ip_per_minute,
                        per_token=settings.shop_rate_limit_token_per_minute, counter=make_counter(settings.redis_url))
     app.add_middleware(MetricsMiddleware)
@@ -132,10 +149,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     # pos_router first: its /v1/inventory/conflicts must win over /v1/inventory/{sku}
-    for router in (merchants_router, catalog_router, media_router, pos_router, moves_router, inventory_router,
-                   retail_router, orders_router, payments_router, wholesale_router, reports_router, community_router,
-                   trust_router, campaigns_router, till_router, webhooks_router, imports_router, web_router):
+    api_routers = (merchants_router, catalog_router, collections_router, search_router, media_router, pos_router,
+                   moves_router, inventory_router, retail_router, orders_router, payments_router, wholesale_router,
+                   reports_router, community_router, trust_router, campaigns_router, flash_router, till_router,
+                   webhooks_router, imports_router)
+    for router in api_routers:
         app.include_router(router)
-    mount_static(app)
+    mount_pages(app, api_routers)
     openapi.install(app)
     return app

@@ -124,6 +124,14 @@ async def product_count(client: httpx.AsyncClient, merchant_id: str) -> int:
             return count
 
 
+async def searchable(client: httpx.AsyncClient, merchant_id: str) -> int:
+    """How many of the merchant's products search finds by a word every title has, right after the import
+    (the facet counts are over every match)."""
+    page = (await client.get("/v1/products", params={"q": "纯棉T恤", "merchant_id": merchant_id, "limit": 1,
+                                                     "facets": "category"})).raise_for_status().json()
+    return sum(v["count"] for v in page["facets"]["category"])
+
+
 async def scenario(server: Server, admin: str) -> list[dict[str, Any]]:
     async with httpx.AsyncClient(base_url=server.base_url, timeout=120) as c:
         first, headers_a, _ = await seed_merchant(c, admin, name="导入商户甲", email="import-a@example.com")
@@ -140,7 +148,8 @@ async def scenario(server: Server, admin: str) -> list[dict[str, Any]]:
             named = {(e["line"], e["field"]) for e in job["errors"]}
             results.append({"label": label, "seconds": seconds, "job": job, "cpu": cpu,
                             "all_named": named == set(planted.items()) and job["error_rows"] == BAD,
-                            "products": await product_count(c, merchant_id)})
+                            "products": await product_count(c, merchant_id),
+                            "searchable": await searchable(c, merchant_id)})
             log("import.done", run=label, seconds=round(seconds, 2), status=job["status"],
                 applied=job["applied_rows"], errors=job["error_rows"], encoding=job["encoding"])
         return results
@@ -171,10 +180,10 @@ def main(argv: list[str] | None = None) -> int:
         job, apply = r["job"], "apply" in r["label"]
         expected_applied = ROWS - BAD if apply else 0
         fine = (r["all_named"] and job["applied_rows"] == expected_applied
-                and r["products"] == (ROWS // 4 if apply else 0))
+                and r["products"] == (ROWS // 4 if apply else 0) and r["searchable"] == r["products"])
         ok = ok and fine and r["seconds"] <= TARGET_S
         outcome = (f"{job['error_rows']} bad rows named ({'all' if r['all_named'] else 'NOT all'} planted), "
-                   f"{job['applied_rows']:,} applied, {r['products']:,} products")
+                   f"{job['applied_rows']:,} applied, {r['products']:,} products, {r['searchable']:,} found by search")
         rows.append((f"{ROWS:,}-row CSV, {r['label']}", f"{r['seconds']:.2f} s", f"<= {TARGET_S:.0f} s", command))
         rows.append((f"  outcome ({job['encoding']})", outcome,
                      f"{BAD} named, {expected_applied:,} applied", command))

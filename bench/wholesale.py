@@ -59,8 +59,8 @@ async def _seed(dsn: str, merchant_id: str, location_id: str) -> list[str]:
     try:
         async with conn.transaction():
             await conn.execute(
-                "INSERT INTO product (id, merchant_id, title, description, category, status, search_text, "
-                "created_at, updated_at) VALUES ($1, $2, '散装大米 Bulk rice', '', 'agri', 'active', 'bulk rice', "
+                "INSERT INTO product (id, merchant_id, title, description, category, status, "
+                "created_at, updated_at) VALUES ($1, $2, '散装大米 Bulk rice', '', 'agri', 'active', "
                 "$3, $3)", product_id, merchant_id, now)
             await conn.executemany(
                 "INSERT INTO variant (id, product_id, merchant_id, sku, price, currency, attributes, wholesale, moq, "

@@ -282,7 +282,9 @@ def make_settings(url: str, **overrides: object) -> Settings:
         "stripe_api_key": STRIPE_KEY, "stripe_webhook_secret": WEBHOOK_SECRET,
         "database_url": url, "shop_admin_token": ADMIN_TOKEN, "shop_secret_key": "test-secret-" + "x" * 32,
         "shop_background_jobs": False, "shop_log_json": False, "shop_log_level": "warning",
-        "shop_db_pool_size": 20, "shop_rate_limit_ip_per_minute": 0, "shop_rate_limit_token_per_minute": 0,
+        "shop_db_pool_size": 20, "shop_db_pool_timeout": 60,  # races of hundreds of requests wait, never 503
+        "shop_rate_limit_ip_per_minute": 0, "shop_rate_limit_token_per_minute": 0,
+        "shop_flash_customer_per_second": 0, "shop_flash_address_per_second": 0,
         "shop_webhook_allow_private": True,  # the tests' receivers listen on 127.0.0.1
         "shop_import_allow_private_urls": True,  # and so do the picture servers imports fetch from
     }

@@ -44,6 +44,14 @@ def test_migrate_demo_twice_and_jobs(shop_env: Path) -> None:
                               "variant.id = v.variant_id WHERE json_extract(variant.attributes, '$.colour') "
                               "IS NOT NULL").fetchone()[0]
         urls = [r[0] for r in db.execute("SELECT large_url FROM media_asset")]
+        # 60 days of past sales: online orders and store takings for every shop with stores
+        past = db.execute("SELECT count(*), count(DISTINCT date(created_at)), count(DISTINCT channel), "
+                          "count(DISTINCT merchant_id) FROM sales_order WHERE checkout_id = 'demo-history'").fetchone()
+        online, store = db.execute(
+            "SELECT (SELECT sum(total) FROM sales_order WHERE status != 'cancelled' AND checkout_id = 'demo-history'), "
+            "(SELECT sum(amount) FROM pos_sales_day)").fetchone()
+    assert past[0] > 1000 and past[1] >= 59 and past[2] == 3 and past[3] >= 2
+    assert 0.05 < online / (online + store) < 0.6  # the online share reads like a shop that mostly sells in stores
     assert unpictured == 0 and pictures[0] >= counts[1] and pictures[1] >= 50  # every product has pictures
     assert coloured > 100  # a colour's variants show that colour's picture
     stored = sorted(p for p in (Path("var") / "media").rglob("*.webp"))
@@ -61,7 +69,8 @@ def test_migrate_demo_twice_and_jobs(shop_env: Path) -> None:
                  for t in ("merchant", "product", "stock_movement", "location", "campaign", "campaign_product",
                            "promotion", "seller_profile")]
         pictures_again = db.execute("SELECT count(*), count(DISTINCT asset_id) FROM product_media").fetchone()
-    assert again == counts and pictures_again == pictures
+        past_again = db.execute("SELECT count(*) FROM sales_order").fetchone()[0]
+    assert again == counts and past_again == past[0] and pictures_again == pictures
     assert sorted(p for p in (Path("var") / "media").rglob("*.webp")) == stored
     assert (Path("var") / "demo-credentials.json").exists()
     expired = runner.invoke(cli, ["expire-holds"])

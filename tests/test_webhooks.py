@@ -188,7 +188,7 @@ _DYNAMIC = {
     "merchant.": {"merchant.verified", "merchant.suspended"},
     "licence_change.": {"licence_change.approved", "licence_change.rejected"},
 }
-_WITHOUT_MERCHANT = {"customer.closed"}  # emitted with no merchant: never delivered
+_WITHOUT_MERCHANT = {"customer.closed", "payment.mismatch"}  # emitted with no merchant: never delivered
 
 
 def _emitted_kinds() -> tuple[set[str], set[str]]:

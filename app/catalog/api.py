@@ -1,15 +1,18 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from app.catalog import moderation, options, service
+from app.catalog import moderation, options, service, work
 from app.catalog.schemas import (
+    BulkEdit,
+    BulkEditOut,
     CategoryOut,
     CategorySlug,
+    DuplicateIn,
     OptionsPut,
     ProductCreate,
     ProductOut,
@@ -17,6 +20,7 @@ from app.catalog.schemas import (
     ProductPatch,
     VariantOut,
 )
+from app.catalog.search import service as search_service
 from app.core.cache import PageCache
 from app.core.deps import MerchantDep, OptionalPrincipal, SessionDep, SettingsDep
 from app.core.errors import NotFound, field_error
@@ -45,6 +49,23 @@ async def update_product(product_id: str, body: ProductPatch, merchant: Merchant
     product = await service.update_product(session=session, merchant_id=merchant.tenant, product_id=product_id,
                                            patch=body, policy=moderation.policy_from(settings))
     return _json(product)
+
+
+@router.post("/products/bulk-edit", response_model=BulkEditOut)
+async def bulk_edit(body: BulkEdit, merchant: MerchantDep, session: SessionDep, settings: SettingsDep) -> Response:
+    """Status (`archived` included), category and/or price by percentage (rounded half up to the fen) for up to
+    500 of the merchant's products, in one transaction: one bad id (named `product_ids.N`) changes nothing."""
+    return _json(await work.bulk_edit(session=session, merchant_id=merchant.tenant, body=body,
+                                      policy=moderation.policy_from(settings)))
+
+
+@router.post("/products/{product_id}/duplicate", status_code=201, response_model=ProductOut)
+async def duplicate_product(product_id: str, merchant: MerchantDep, session: SessionDep, settings: SettingsDep,
+                            body: DuplicateIn | None = None) -> Response:
+    """A draft copy with every SKU + `sku_suffix` (default `-COPY`), the same options, prices and pictures."""
+    return _json(await work.duplicate_product(session=session, merchant_id=merchant.tenant, product_id=product_id,
+                                              body=body or DuplicateIn(), policy=moderation.policy_from(settings)),
+                 201)
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
@@ -80,29 +101,72 @@ async def pick_variant(product_id: str, session: SessionDep, principal: Optional
     return _json(variant)
 
 
+SortQuery = Literal["relevance", "price_asc", "price_desc", "newest", "sales"]
+MoneyQuery = Annotated[int | None, Query(ge=0, le=10**12, description="fen; the product's lowest variant price")]
+
+
+def _facet_names(facets: str | None) -> tuple[str, ...]:
+    if not facets:
+        return ()
+    names = tuple(dict.fromkeys(n.strip() for n in facets.split(",") if n.strip()))
+    for name in names:
+        option = name.removeprefix("option.")
+        if name not in search_service.FACETS and not (name.startswith("option.") and 0 < len(option) <= 40
+                                                      and '"' not in option):
+            raise field_error("facets", f"unknown facet {name[:50]!r}: use category, price, merchant or option.<name>")
+    if len(names) > 6:
+        raise field_error("facets", "at most 6 facets")
+    return names
+
+
+def _option_filters(option: list[str]) -> tuple[tuple[str, str], ...]:
+    chosen: dict[str, str] = {}
+    for i, pair in enumerate(option):
+        name, sep, value = pair.partition(":")
+        if not sep or not name or not value or len(pair) > 100 or '"' in name:
+            raise field_error(f"option.{i}", "write it as name:value")
+        chosen[name] = value
+    return tuple(chosen.items())
+
+
 @router.get("/products", response_model=ProductPage)
 async def list_products(
     request: Request,
     session: SessionDep,
     principal: OptionalPrincipal,
-    q: Annotated[str | None, Query(max_length=200, description="Words in the title or description")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Words, pinyin or initials, a SKU or barcode")] = None,
     category: CategorySlug | None = None,
     merchant_id: Annotated[str | None, Query(max_length=40)] = None,
+    sort: Annotated[SortQuery | None, Query(description="`relevance` (the default with `q`; else `newest`)")] = None,
+    facets: Annotated[str | None, Query(max_length=300, description="e.g. `category,price,merchant,option.颜色`")
+                      ] = None,
+    price_min: MoneyQuery = None,
+    price_max: MoneyQuery = None,
+    option: Annotated[list[str] | None, Query(max_length=3, description="`name:value` filters, e.g. `颜色:红色`")
+                      ] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Response:
-    """Public listing and search, newest first. `q` finds substrings, Chinese included.
+    """Public listing and search. With `q`: best matches first (a SKU or barcode, then matches in the title,
+    then in options, category or pinyin, then anywhere; within those, in stock first, then 30-day sales).
+    Without `q`: newest first. `facets` adds counts per value over every match.
 
     Anonymous pages are kept for `SHOP_CATALOG_CACHE_SECONDS` (see app/core/cache.py).
     """
     viewer = principal.merchant_id if principal and principal.kind == "merchant" else None
     before = decode_cursor(cursor)
+    if price_min is not None and price_max is not None and price_min > price_max:
+        raise field_error("price_max", "must not be below price_min")
+    refine = service.Refinements(sort=sort, facets=_facet_names(facets), price_min=price_min, price_max=price_max,
+                                 options=_option_filters(option or []))
 
     async def page() -> bytes:
-        items, last = await service.list_products_json(
+        items, last, found = await service.list_products_json(
             session=session, q=q, category=category, merchant_id=merchant_id, viewer_merchant_id=viewer,
-            before=before, limit=limit)
-        return b'{"items":' + items + b',"next_cursor":' + orjson.dumps(encode_cursor(last) if last else None) + b"}"
+            before=before, limit=limit, refine=refine)
+        tail = b',"facets":' + orjson.dumps(found) if found is not None else b""
+        return (b'{"items":' + items + b',"next_cursor":' + orjson.dumps(encode_cursor(last) if last else None)
+                + tail + b"}")
 
     pages: PageCache = request.app.state.catalog_cache
     if principal is None and pages.enabled:

@@ -18,6 +18,7 @@ from app.catalog import moderation, options, service
 from app.catalog.media import service as media_service
 from app.catalog.models import Product, Variant
 from app.catalog.schemas import VariantIn
+from app.catalog.search import service as search_service
 from app.catalog.transfer import ProductRows, missing_product_fields
 from app.core import cache, events
 from app.core.clock import as_utc, utcnow
@@ -98,7 +99,7 @@ async def apply(session: AsyncSession, *, merchant_id: str, products: Mapping[st
             "id": pid, "merchant_id": merchant_id, "title": title, "description": description,
             "category": g.category, "status": "pending_review" if terms else (g.status or "draft"),
             "return_class": "standard", "return_reason": None, "created_at": now, "updated_at": now,
-            "options": g.options(), **service.search_fields(session, title, description)})
+            "options": g.options()})
         variant_rows += [service.variant_row(merchant_id, pid, _variant_in(v), now) for v in g.variants]
     for chunk in _chunks(product_rows):
         await session.execute(insert(Product), list(chunk))
@@ -112,6 +113,8 @@ async def apply(session: AsyncSession, *, merchant_id: str, products: Mapping[st
     ids = list(product_ids.values())
     for chunk in _chunks(ids):
         await service.revise(session, chunk)
+    await search_service.reindex(session, [product_ids[g.key] for g in new], new=True)
+    await search_service.reindex(session, [g.key for g in updated])
     await events.emit_many(session, [("product.created", merchant_id, {"id": product_ids[g.key]}) for g in new]
                            + [("product.updated", merchant_id, {"id": g.key, "fields": ["import"]}) for g in updated]
                            + [("product.held", merchant_id, {"id": pid, "terms": terms}) for pid, terms in held])
@@ -161,8 +164,6 @@ async def _update_existing(session: AsyncSession, merchant_id: str, groups: Sequ
             if value is not None and not (name == "status" and product.status == "pending_review"):
                 setattr(product, name, value)  # a held listing stays held until the platform approves it
         if g.title is not None or g.description is not None:
-            for k, v in service.search_fields(session, product.title, product.description).items():
-                setattr(product, k, v)
             terms = moderation.held_for({"title": product.title, "description": product.description}, policy)
             if terms and product.status != "taken_down":
                 product.status = "pending_review"

@@ -1,25 +1,16 @@
-"""The public listing and search on PostgreSQL: page ids in SQL, the page's JSON built by PostgreSQL.
+"""The public listing on PostgreSQL: the page's JSON built by PostgreSQL.
 
-Two things make the hot public path cheap:
-- Search first looks among the newest `WINDOW` visible products (a backward walk of the primary key,
-  confirmed by `LIKE`); only when that window cannot fill the page does it ask the token index for
-  older matches. Popular terms are answered from the window, rare ones from the index; the planner
-  never has to guess how many rows several correlated tokens match.
-- The page (products, variants, tiers) is assembled by `json_agg` in one statement and sent as is,
-  so Python neither decodes rows nor re-encodes them.
+The page's ids come from the listing or from search (app/catalog/search); the page (products, variants, tiers,
+pictures) is then assembled by `json_agg` in one statement and sent as is, so Python neither decodes rows nor
+re-encodes them.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import ColumnElement, Select, func, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import returns
-from app.catalog.models import Product
-
-WINDOW = 2_000
 
 
 def _sql_text(value: str) -> str:
@@ -73,34 +64,13 @@ SELECT coalesce(json_agg(json_build_object(
     'media', """ + _media_sql("product_media m", "m.product_id = p.id") + """,
     'created_at', to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
     'updated_at', to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
-    ORDER BY p.id DESC), '[]'::json)::text
+    ORDER BY array_position(CAST(:ids AS text[]), p.id::text)), '[]'::json)::text
 FROM product p WHERE p.id = ANY(:ids)
 """)
 
 
-async def page_ids(session: AsyncSession, *, base: Select[Any], matches: list[ColumnElement[bool]],
-                   tokens: list[str], limit: int) -> list[str]:
-    """Up to `limit` ids, newest first, of the visible products (`base`) that satisfy `matches`."""
-    if not matches:
-        return list((await session.scalars(base.order_by(Product.id.desc()).limit(limit))).all())
-    window = base.order_by(Product.id.desc()).limit(WINDOW).subquery()
-    found = list((await session.scalars(
-        select(Product.id).join(window, window.c.id == Product.id).where(*matches)
-        .order_by(Product.id.desc()).limit(limit))).all())
-    if len(found) == limit:
-        return found
-    oldest, size = (await session.execute(select(func.min(window.c.id), func.count()).select_from(window))).one()
-    if size < WINDOW:
-        return found  # the window held every visible product
-    older = base.where(Product.id < oldest, *matches)
-    if tokens:
-        older = older.where(Product.search_tokens.contains(tokens))
-    found += (await session.scalars(older.order_by(Product.id.desc()).limit(limit - len(found)))).all()
-    return found
-
-
 async def page_json(session: AsyncSession, ids: list[str]) -> str:
-    """The products with these ids as a JSON array (the `ProductOut` shape), newest first."""
+    """The products with these ids as a JSON array (the `ProductOut` shape), in the order of `ids`."""
     if not ids:
         return "[]"
     return str(await session.scalar(_PAGE_JSON, {"ids": ids}))

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     DateTime,
     ForeignKey,
@@ -16,15 +15,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
 from app.core.columns import Int64
 from app.db import Base, JSONType
-
-# Search tokens: a text[] with a GIN index on PostgreSQL; unused (NULL) on SQLite.
-TokenArray = postgresql.ARRAY(Text).with_variant(JSON(), "sqlite")
 
 
 class Category(Base):
@@ -43,7 +38,6 @@ class Product(Base):
     __table_args__ = (
         Index("ix_product_merchant_id_id", "merchant_id", "id"),
         Index("ix_product_category_id", "category", "id"),
-        Index("ix_product_search_tokens", "search_tokens", postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -52,8 +46,6 @@ class Product(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str] = mapped_column(ForeignKey("category.slug"))
     status: Mapped[str] = mapped_column(String(20), default="draft")  # draft | active
-    search_text: Mapped[str] = mapped_column(Text, default="")
-    search_tokens: Mapped[list[str] | None] = mapped_column(TokenArray)
     # 7-day no-reason return class (app/catalog/returns.py): standard | statutory_excluded | confirm_required.
     return_class: Mapped[str] = mapped_column(String(30), default="standard", server_default="standard")
     return_reason: Mapped[str | None] = mapped_column(String(40))
@@ -70,7 +62,9 @@ class Product(Base):
 
 class Variant(Base):
     __tablename__ = "variant"
-    __table_args__ = (UniqueConstraint("merchant_id", "sku"),)
+    # sku and barcode alone: a search for a code finds its product (app/catalog/search).
+    __table_args__ = (UniqueConstraint("merchant_id", "sku"), Index("ix_variant_sku", "sku"),
+                      Index("ix_variant_barcode", "barcode"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     product_id: Mapped[str] = mapped_column(ForeignKey("product.id"), index=True)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from app.catalog.media.schemas import MediaOut
 from app.catalog.returns import ReturnClass, ReturnReason
@@ -11,6 +12,9 @@ from app.core.schemas import Amount, Currency, OutSchema, Schema, UtcDatetime
 CategorySlug = Literal["apparel", "appliances", "home", "books-media", "agri", "daily-goods",
                        "production-materials", "fresh", "services"]
 ProductStatus = Literal["draft", "active"]
+# What a merchant may set on an existing listing: `archived` takes it off sale and out of every list but the
+# merchant's own, without deleting it (orders and revisions keep pointing at it).
+EditableStatus = Literal["draft", "active", "archived"]
 Sku = str
 # A SKU is part of URLs (`/v1/inventory/{sku}`, `.../stock/{sku}`), where `/` (even sent as %2F) would split it:
 # new SKUs take none. `ANY_SKU_PATTERN` reads the SKUs made before, which a till may still send.
@@ -134,7 +138,7 @@ class ProductPatch(Schema):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     category: CategorySlug | None = None
     description: str | None = Field(default=None, max_length=10_000)
-    status: ProductStatus | None = None
+    status: EditableStatus | None = None
     variants: list[VariantPatch] | None = Field(default=None, min_length=1, max_length=100)
     return_class: ReturnClass | None = Field(default=None, description=RETURN_CLASS_HELP)
     return_reason: ReturnReason | None = Field(default=None, description=RETURN_REASON_HELP)
@@ -185,9 +189,31 @@ class ProductOut(OutSchema):
     updated_at: UtcDatetime
 
 
+class FacetValueOut(OutSchema):
+    value: str
+    count: int
+
+
+class PriceBandOut(OutSchema):
+    min: int = Field(description="fen, inclusive")
+    max: int | None = Field(default=None, description="fen, exclusive; none for the top band")
+    count: int
+
+
+class FacetsOut(OutSchema):
+    """Counts over every match (with the filters sent), one list per facet asked for; `option.颜色` and the
+    like list the values of that option."""
+
+    model_config = ConfigDict(extra="allow")
+    category: list[FacetValueOut] | None = None
+    price: list[PriceBandOut] | None = None
+    merchant: list[FacetValueOut] | None = None
+
+
 class ProductPage(OutSchema):
     items: list[ProductOut]
     next_cursor: str | None = None
+    facets: FacetsOut | None = Field(default=None, description="Present when `facets` was asked for")
 
 
 class CategoryOut(OutSchema):
@@ -247,3 +273,39 @@ class ListingRevisionOut(OutSchema):
     content: ListingContentOut
     content_hash: str = Field(description="SHA-256 of the canonical JSON of `content` (sorted keys, no spaces)")
     created_at: UtcDatetime
+
+
+# ---- catalogue work: duplicate, bulk edit -------------------------------------------------------------------
+
+SKU_SUFFIX_PATTERN = r"^[A-Za-z0-9_.\-]{1,20}$"
+
+
+class DuplicateIn(Schema):
+    sku_suffix: str = Field(default="-COPY", pattern=SKU_SUFFIX_PATTERN,
+                            description="Added to every SKU of the copy (SKUs are unique per merchant)")
+    title: str | None = Field(default=None, min_length=1, max_length=200, description="Default: the original's")
+
+
+class BulkEdit(Schema):
+    """One change to many of the merchant's products, all applied in one transaction or none."""
+
+    product_ids: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(min_length=1, max_length=500)
+    status: EditableStatus | None = None
+    category: CategorySlug | None = None
+    price_percent: Decimal | None = Field(
+        default=None, ge=Decimal("-99.99"), le=Decimal("1000"), max_digits=6, decimal_places=2,
+        description="Change every variant's price by this percentage (-10 = 10 % off, 5.5 = 5.5 % more), "
+        "rounded half up to the fen")
+
+    @model_validator(mode="after")
+    def _something(self) -> BulkEdit:
+        if self.status is None and self.category is None and self.price_percent is None:
+            raise ValueError("send at least one of status, category, price_percent")
+        if len(set(self.product_ids)) != len(self.product_ids):
+            raise ValueError("each product id once")
+        return self
+
+
+class BulkEditOut(OutSchema):
+    updated: int
+    items: list[ProductOut]

@@ -13,10 +13,11 @@ from sqlalchemy import Select, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog import listing, moderation, options, returns, revisions, search
+from app.catalog import listing, moderation, options, returns, revisions
 from app.catalog.media import service as media_service
 from app.catalog.models import Category, ListingRevision, PriceTier, Product, Variant
 from app.catalog.schemas import OptionsPut, ProductCreate, ProductPatch, VariantIn, VariantPatch, WholesaleIn
+from app.catalog.search import service as search_service
 from app.core import cache, events
 from app.core.clock import as_utc, rfc3339, utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
@@ -26,15 +27,6 @@ from app.merchants import verification
 from app.merchants.models import Merchant
 
 DEFAULT_POLICY = moderation.ListingPolicy()
-
-
-
-
-
-def search_fields(session: AsyncSession, title: str, description: str) -> dict[str, Any]:
-    text = f"{title}\n{description}"
-    tokens = search.index_tokens(text) if dialect_of(session) == "postgresql" else None
-    return {"search_text": search.normalise(text), "search_tokens": tokens}
 
 
 async def _check_new_skus(session: AsyncSession, merchant_id: str, skus: list[tuple[int, str]]) -> None:
@@ -111,6 +103,20 @@ async def create_product(*, session: AsyncSession, merchant_id: str, product_in:
     Forbidden clauses are refused; prohibited words hold the listing (`pending_review`) for the platform;
     a seller overdue for re-verification cannot list anything new.
     """
+    product_id, _ = await insert_product(session=session, merchant_id=merchant_id, product_in=product_in,
+                                         policy=policy)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict("a variant SKU was taken by a concurrent request") from None
+    return await _require(session, product_id)
+
+
+async def insert_product(*, session: AsyncSession, merchant_id: str, product_in: ProductCreate,
+                         policy: moderation.ListingPolicy = DEFAULT_POLICY) -> tuple[str, dict[str, str]]:
+    """`create_product`'s checks and writes without the commit (a duplicate adds its pictures in the same
+    transaction). Returns the product id and its variants' ids by SKU."""
     texts = {"title": product_in.title, "description": product_in.description}
     _check_clauses(texts, policy)
     _check_return_class(product_in.return_class, product_in.return_reason)
@@ -129,24 +135,19 @@ async def create_product(*, session: AsyncSession, merchant_id: str, product_in:
         category=product_in.category, status="pending_review" if held else product_in.status,
         options=product_options,
         return_class=product_in.return_class, return_reason=product_in.return_reason,
-        created_at=now, updated_at=now,
-        **search_fields(session, product_in.title, product_in.description)))
+        created_at=now, updated_at=now))
     rows = [variant_row(merchant_id, product_id, v, now) for v in product_in.variants]
     await session.execute(insert(Variant), rows)
     await _write_tiers(session, {r["id"]: v.wholesale for r, v in zip(rows, product_in.variants, strict=True)
                                  if v.wholesale is not None})
     await revise(session, [product_id])
+    await search_service.reindex(session, [product_id], new=True)
     await events.emit(session, kind="product.created", merchant_id=merchant_id, payload={"id": product_id})
     cache.mark_changed(session)
     if held:
         await events.emit(session, kind="product.held", merchant_id=merchant_id,
                           payload={"id": product_id, "terms": held})
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        raise Conflict("a variant SKU was taken by a concurrent request") from None
-    return await _require(session, product_id)
+    return product_id, {r["sku"]: r["id"] for r in rows}
 
 
 async def update_product(*, session: AsyncSession, merchant_id: str, product_id: str, patch: ProductPatch,
@@ -169,7 +170,8 @@ async def update_product(*, session: AsyncSession, merchant_id: str, product_id:
         if value is None:
             raise InvalidInput(f"{field} cannot be null", errors=[{"field": field, "message": "cannot be null"}])
         setattr(product, field, value)
-    if changes.keys() & {"title", "description", "status"}:
+    # An archived listing is off sale whatever it says; it is checked again when it comes back.
+    if changes.keys() & {"title", "description", "status"} and product.status != "archived":
         held = moderation.held_for({"title": product.title, "description": product.description}, policy)
         if held:
             product.status = "pending_review"
@@ -177,9 +179,6 @@ async def update_product(*, session: AsyncSession, merchant_id: str, product_id:
                               payload={"id": product_id, "terms": held})
         elif was_held and "status" not in changes:
             product.status = "draft"
-    if "title" in changes or "description" in changes:
-        for k, v in search_fields(session, product.title, product.description).items():
-            setattr(product, k, v)
     product.updated_at = utcnow()
     cache.mark_changed(session)
     if patch.variants:
@@ -187,6 +186,7 @@ async def update_product(*, session: AsyncSession, merchant_id: str, product_id:
         await _fit_options(session, product)
     await session.flush()
     await revise(session, [product_id])
+    await search_service.reindex(session, [product_id])
     await events.emit(session, kind="product.updated", merchant_id=merchant_id,
                       payload={"id": product_id, "fields": sorted(patch.model_dump(exclude_unset=True))})
     try:
@@ -293,6 +293,7 @@ async def set_options(*, session: AsyncSession, merchant_id: str, product_id: st
     cache.mark_changed(session)
     await session.flush()
     await revise(session, [product_id])
+    await search_service.reindex(session, [product_id])
     await events.emit(session, kind="product.updated", merchant_id=merchant_id,
                       payload={"id": product_id, "fields": ["options", "variants"]})
     try:
@@ -470,6 +471,13 @@ def _visible(stmt: _Sel, viewer_merchant_id: str | None) -> _Sel:
         public | (Product.merchant_id == viewer_merchant_id))
 
 
+def _listed(stmt: _Sel, viewer_merchant_id: str | None) -> _Sel:
+    """Public lists leave out the goods of unlisted merchants (sold by link only); the owner still sees its own."""
+    if viewer_merchant_id is None:
+        return stmt.where(Merchant.listed)
+    return stmt.where(Merchant.listed | (Product.merchant_id == viewer_merchant_id))
+
+
 async def get_product(*, session: AsyncSession, product_id: str,
                       viewer_merchant_id: str | None) -> dict[str, Any]:
     """A product as its page shows it; 404 unless public or the viewer's own."""
@@ -485,65 +493,113 @@ async def _require(session: AsyncSession, product_id: str) -> dict[str, Any]:
     return (await _with_variants(session, rows))[0]
 
 
+@dataclass(frozen=True, slots=True)
+class Refinements:
+    """What a listing may add to `q`, `category` and `merchant_id` (app/catalog/search/service.py `Search`)."""
+
+    sort: str | None = None
+    facets: tuple[str, ...] = ()
+    price_min: int | None = None
+    price_max: int | None = None
+    options: tuple[tuple[str, str], ...] = ()
+
+    def any(self) -> bool:
+        return bool(self.sort or self.facets or self.price_min is not None or self.price_max is not None
+                    or self.options)
+
+
+NO_REFINEMENTS = Refinements()
+_OFFSET = "o:"  # a search page's position: how many results came before it
+
+
+def _offset(before: str | None) -> int:
+    if before is None:
+        return 0
+    if not before.startswith(_OFFSET) or not before[len(_OFFSET):].isdigit():
+        raise field_error("cursor", "not a valid cursor")
+    offset = int(before[len(_OFFSET):])
+    if offset > search_service.MAX_OFFSET:
+        raise field_error("cursor", f"results go no further than {search_service.MAX_OFFSET}")
+    return offset
+
+
+async def _search(session: AsyncSession, *, q: str | None, category: str | None, merchant_id: str | None,
+                  viewer_merchant_id: str | None, before: str | None, limit: int, refine: Refinements
+                  ) -> tuple[list[str], str | None, dict[str, Any] | None]:
+    """Ranked search (app/catalog/search): the page's ids, the next page's position and the facets."""
+    offset = _offset(before)
+    found = await search_service.search(session, search_service.Search(
+        q=q, category=category, merchant_id=merchant_id, viewer_merchant_id=viewer_merchant_id,
+        price_min=refine.price_min, price_max=refine.price_max, options=dict(refine.options), sort=refine.sort,
+        facets=list(refine.facets), offset=offset, limit=limit))
+    return found.ids, (f"{_OFFSET}{offset + limit}" if found.more else None), found.facets
+
+
+async def products_by_ids(session: AsyncSession, product_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Products as the API shows them (any status), in the order of `product_ids`; missing ids are skipped."""
+    if not product_ids:
+        return []
+    rows = (await session.execute(select(*_PRODUCT_COLS).where(Product.id.in_(list(product_ids))))).all()
+    by_id = {p["id"]: p for p in await _with_variants(session, rows)}
+    return [by_id[i] for i in product_ids if i in by_id]
+
+
 async def list_products(*, session: AsyncSession, q: str | None, category: str | None, merchant_id: str | None,
                         viewer_merchant_id: str | None, before: str | None, limit: int,
-                        ) -> tuple[list[dict[str, Any]], str | None]:
-    """Newest first, keyset-paginated. `q`: every term must occur in the title or description."""
-    if dialect_of(session) == "postgresql":
-        body, last = await _list_products_pg(session=session, q=q, category=category, merchant_id=merchant_id,
-                                             viewer_merchant_id=viewer_merchant_id, before=before, limit=limit)
-        return orjson.loads(body), last
-    stmt = _visible(select(*_PRODUCT_COLS), viewer_merchant_id)
-    if category:
-        stmt = stmt.where(Product.category == category)
-    if merchant_id:
-        stmt = stmt.where(Product.merchant_id == merchant_id)
-    if before:
-        stmt = stmt.where(Product.id < before)
-    if q:
-        terms = search.query_terms(q)
-        for term in terms:
-            stmt = stmt.where(Product.search_text.contains(term, autoescape=True))
-        tokens = search.query_tokens(terms)
-        if tokens and dialect_of(session) == "postgresql":
-            stmt = stmt.where(Product.search_tokens.contains(tokens))
-    rows = (await session.execute(stmt.order_by(Product.id.desc()).limit(limit + 1))).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return await _with_variants(session, rows), (rows[-1].id if more else None)
+                        refine: Refinements = NO_REFINEMENTS) -> tuple[list[dict[str, Any]], str | None]:
+    """With `q` (or any refinement): best matches first (app/catalog/search). Without: newest first,
+    keyset-paginated. The second value is the next page's position (None on the last page)."""
+    items, last, _ = await list_products_facets(session=session, q=q, category=category, merchant_id=merchant_id,
+                                                viewer_merchant_id=viewer_merchant_id, before=before, limit=limit,
+                                                refine=refine)
+    return items, last
 
 
-async def _list_products_pg(*, session: AsyncSession, q: str | None, category: str | None, merchant_id: str | None,
-                            viewer_merchant_id: str | None, before: str | None, limit: int) -> tuple[str, str | None]:
-    """PostgreSQL: the page as JSON text built by the database (see app/catalog/listing.py)."""
-    await custom_plans(session)
-    base = _visible(select(Product.id), viewer_merchant_id)
+async def list_products_facets(*, session: AsyncSession, q: str | None, category: str | None,
+                               merchant_id: str | None, viewer_merchant_id: str | None, before: str | None,
+                               limit: int, refine: Refinements = NO_REFINEMENTS
+                               ) -> tuple[list[dict[str, Any]], str | None, dict[str, Any] | None]:
+    body, last, facets = await list_products_json(session=session, q=q, category=category, merchant_id=merchant_id,
+                                                  viewer_merchant_id=viewer_merchant_id, before=before, limit=limit,
+                                                  refine=refine)
+    return orjson.loads(body), last, facets
+
+
+async def _newest_ids(session: AsyncSession, *, category: str | None, merchant_id: str | None,
+                      viewer_merchant_id: str | None, before: str | None, limit: int) -> tuple[list[str], str | None]:
+    base = _listed(_visible(select(Product.id), viewer_merchant_id), viewer_merchant_id)
     if category:
         base = base.where(Product.category == category)
     if merchant_id:
         base = base.where(Product.merchant_id == merchant_id)
     if before:
         base = base.where(Product.id < before)
-    terms = search.query_terms(q) if q else []
-    matches = [Product.search_text.contains(term, autoescape=True) for term in terms]
-    ids = await listing.page_ids(session, base=base, matches=matches, tokens=search.query_tokens(terms),
-                                 limit=limit + 1)
-    more = len(ids) > limit
-    ids = ids[:limit]
-    return await listing.page_json(session, ids), (ids[-1] if more else None)
+    ids = list((await session.scalars(base.order_by(Product.id.desc()).limit(limit + 1))).all())
+    return ids[:limit], (ids[limit - 1] if len(ids) > limit else None)
 
 
 async def list_products_json(*, session: AsyncSession, q: str | None, category: str | None, merchant_id: str | None,
-                             viewer_merchant_id: str | None, before: str | None, limit: int
-                             ) -> tuple[bytes, str | None]:
-    """The listing as JSON bytes of its items array (no decode/encode round trip on PostgreSQL)."""
-    if dialect_of(session) == "postgresql":
-        body, last = await _list_products_pg(session=session, q=q, category=category, merchant_id=merchant_id,
-                                             viewer_merchant_id=viewer_merchant_id, before=before, limit=limit)
-        return body.encode(), last
-    items, last = await list_products(session=session, q=q, category=category, merchant_id=merchant_id,
+                             viewer_merchant_id: str | None, before: str | None, limit: int,
+                             refine: Refinements = NO_REFINEMENTS
+                             ) -> tuple[bytes, str | None, dict[str, Any] | None]:
+    """The listing as JSON bytes of its items array (built by PostgreSQL there, no decode/encode round trip),
+    the next page's position and, when asked for, the facets."""
+    pg = dialect_of(session) == "postgresql"
+    if pg:
+        await custom_plans(session)
+    facets: dict[str, Any] | None = None
+    if q or refine.any():
+        ids, last, facets = await _search(session, q=q, category=category, merchant_id=merchant_id,
+                                          viewer_merchant_id=viewer_merchant_id, before=before, limit=limit,
+                                          refine=refine)
+    else:
+        ids, last = await _newest_ids(session, category=category, merchant_id=merchant_id,
                                       viewer_merchant_id=viewer_merchant_id, before=before, limit=limit)
-    return orjson.dumps(items), last
+    if pg:
+        return (await listing.page_json(session, ids)).encode(), last, facets
+    rows = {r.id: r for r in (await session.execute(select(*_PRODUCT_COLS).where(Product.id.in_(ids)))).all()}
+    items = await _with_variants(session, [rows[i] for i in ids if i in rows])
+    return orjson.dumps(items), last, facets
 
 
 async def list_categories(*, session: AsyncSession) -> Sequence[Category]:

@@ -6,7 +6,7 @@ are given on one of its rows, usually the first, and may be repeated identically
 | column | meaning |
 |---|---|
 | product | the product's id (update it) or a key shared by the rows of one new product |
-| title, category, status, description | the product; `status` draft or active (default draft) |
+| title, category, status, description | the product; `status` draft, active or archived (default draft) |
 | option1_name, option1_value ... option3_* | the variant's option values (颜色 红色, 尺码 XL ...) |
 | sku, price | the variant: its SKU, and its price in yuan (79.90) |
 | barcode, weight | EAN/UPC as printed; grams |
@@ -156,8 +156,8 @@ def _product_fields(row: Row, errors: list[RowError], policy: moderation.Listing
             out[name] = c[name]
     if "category" in out and out["category"] not in CATEGORIES:
         errors.append(RowError(row.line, "category", f"one of {', '.join(sorted(CATEGORIES))}"))
-    if "status" in out and out["status"] not in ("draft", "active"):
-        errors.append(RowError(row.line, "status", "draft or active"))
+    if "status" in out and out["status"] not in ("draft", "active", "archived"):
+        errors.append(RowError(row.line, "status", "draft, active or archived"))
     for name, limit in _LIMITS.items():
         if len(out.get(name, "")) > limit:
             errors.append(RowError(row.line, name, f"at most {limit:,} characters"))

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
 from app.core.errors import Forbidden, Unauthenticated
 from app.core.ids import new_id, new_token
 from app.core.models import AccessToken
-from app.core.security import constant_time_equals, hash_token, read_access_token
+from app.core.security import constant_time_equals, hash_token, issue_access_token, read_access_token
 from app.db import fetch
 
 Kind = Literal["admin", "merchant", "device", "customer", "buyer", "leader"]
@@ -54,7 +56,21 @@ async def create_token(session: AsyncSession, *, kind: str, merchant_id: str | N
     return token
 
 
+async def create_signed_token(session: AsyncSession, *, kind: str, subject_id: str, secret: str, minutes: int) -> str:
+    """A signed access token (a customer's), with a row of its own so that it can be revoked at once in every
+    process (`revoke_tokens`); the subject's rows of tokens that have expired go."""
+    token_id = secrets.token_urlsafe(32)
+    now = utcnow()
+    await session.execute(delete(AccessToken).where(AccessToken.subject_id == subject_id, AccessToken.kind == kind,
+                                                    AccessToken.created_at < now - timedelta(minutes=minutes)))
+    await session.execute(insert(AccessToken).values(
+        id=new_id("tok"), token_hash=hash_token(token_id), kind=kind, merchant_id=None, subject_id=subject_id,
+        label="signed", created_at=now))
+    return issue_access_token(secret=secret, subject=subject_id, kind=kind, minutes=minutes, token_id=token_id)
+
+
 async def revoke_tokens(session: AsyncSession, *, subject_id: str) -> None:
+    """Refuse every token of this subject from now on (signed ones too), in every process."""
     await session.execute(update(AccessToken).where(AccessToken.subject_id == subject_id,
                                                     AccessToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
 
@@ -70,13 +86,17 @@ async def resolve(session: AsyncSession, *, token: str, admin_token: str | None,
         return Principal(kind="admin")
     if token.count(".") == 2:  # a signed customer access token
         claims = read_access_token(secret=secret, token=token)
-        if claims is None or claims.get("kind") != "customer":
+        if claims is None or claims.get("kind") != "customer" or not isinstance(claims["jti"], str):
             raise Unauthenticated("the access token is invalid or expired")
+        # The signature alone cannot tell a revoked token (a closed account's): its row must still be there.
+        row = (await fetch(session, _BY_HASH, {"token_hash": hash_token(claims["jti"])})).first()
+        if row is None or row.kind != "customer" or row.subject_id != str(claims["sub"]):
+            raise Unauthenticated("the access token is invalid, expired or revoked")
         return Principal(kind="customer", subject_id=str(claims["sub"]))
     if _ISSUED.fullmatch(token) is None:
         raise Unauthenticated("unknown or revoked token")
     row = (await fetch(session, _BY_HASH, {"token_hash": hash_token(token)})).first()
-    if row is None:
+    if row is None or row.kind == "customer":  # a signed token's row is no bearer token of its own
         raise Unauthenticated("unknown or revoked token")
     kind, merchant_id, location_id, subject_id = row
     return Principal(kind=cast(Kind, kind), merchant_id=merchant_id, location_id=location_id, subject_id=subject_id)

@@ -56,6 +56,13 @@ class TryAgain(DomainError):
     headers: ClassVar[Mapping[str, str]] = {"Retry-After": "1"}
 
 
+class TooManyRequests(DomainError):
+    status = 429
+    type_slug = "rate-limited"
+    title = "Too many requests"
+    headers: ClassVar[Mapping[str, str]] = {"Retry-After": "1"}
+
+
 class InvalidInput(DomainError):
     """Input that passed schema validation but breaks a rule; `errors` names the fields."""
 

@@ -37,9 +37,11 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def issue_access_token(*, secret: str, subject: str, kind: str, minutes: int) -> str:
+def issue_access_token(*, secret: str, subject: str, kind: str, minutes: int, token_id: str) -> str:
+    """A signed token; `token_id` (its `jti`) names the database row that keeps it revocable."""
     now = utcnow()
-    claims: dict[str, Any] = {"sub": subject, "kind": kind, "iat": now, "exp": now + timedelta(minutes=minutes)}
+    claims: dict[str, Any] = {"sub": subject, "kind": kind, "jti": token_id, "iat": now,
+                              "exp": now + timedelta(minutes=minutes)}
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
@@ -47,7 +49,7 @@ def read_access_token(*, secret: str, token: str) -> dict[str, Any] | None:
     """The claims of a valid, unexpired token we signed; None otherwise."""
     try:
         claims: dict[str, Any] = jwt.decode(token, secret, algorithms=[_ALGORITHM],
-                                            options={"require": ["sub", "exp", "kind"]})
+                                            options={"require": ["sub", "exp", "kind", "jti"]})
     except jwt.PyJWTError:
         return None
     return claims

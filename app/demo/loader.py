@@ -24,7 +24,7 @@ from app.core import auth
 from app.core.clock import SHANGHAI, as_utc, utcnow
 from app.core.logging import get_logger
 from app.db import make_engine, make_sessionmaker
-from app.demo import data, pictures
+from app.demo import data, history, pictures
 from app.inventory import service as inventory_service
 from app.merchants import service as merchant_service
 from app.merchants.models import Merchant
@@ -180,7 +180,7 @@ async def load_demo(settings: Settings, creds: dict[str, Any]) -> dict[str, Any]
     limits = media_service.Limits(settings.shop_media_max_bytes, settings.shop_media_max_pixels)
     specs = data.merchants()
     total = sum(len(s.products) for s in specs)
-    created = 0
+    created = past_orders = 0
     merchant_ids: dict[str, str] = {}
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -210,6 +210,10 @@ async def load_demo(settings: Settings, creds: dict[str, Any]) -> dict[str, Any]
                     await inventory_service.load_counts(session, merchant_id=merchant.id, counts=counts,
                                                         source="demo")
                     await session.commit()
+                    progress.update(task, description=f"{spec.name}: 60 天销售 past sales")
+                    past_orders += await history.load_history(session, merchant_id=merchant.id, spec=spec,
+                                                              locations=locations)
+                    await session.commit()
                     progress.update(task, description=f"{spec.name}: 图片 pictures")
                     await _pictures(session, storage, limits, merchant.id, spec)
         async with factory() as session:
@@ -217,6 +221,6 @@ async def load_demo(settings: Settings, creds: dict[str, Any]) -> dict[str, Any]
     finally:
         await engine.dispose()
     summary = {"merchants": len(specs), "products": total, "created_products": created,
-               "festival_created": festival, "credentials": str(CREDENTIALS)}
+               "festival_created": festival, "past_orders": past_orders, "credentials": str(CREDENTIALS)}
     log.info("demo_loaded", **summary)
     return summary

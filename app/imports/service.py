@@ -94,6 +94,18 @@ async def get_job(*, session: AsyncSession, merchant_id: str, job_id: str) -> di
     return _out(job)
 
 
+async def list_jobs(*, session: AsyncSession, merchant_id: str, before: str | None, limit: int
+                    ) -> tuple[list[dict[str, Any]], str | None]:
+    """The merchant's import jobs, newest first (the console's list)."""
+    stmt = select(ImportJob).where(ImportJob.merchant_id == merchant_id)
+    if before:
+        stmt = stmt.where(ImportJob.id < before)
+    jobs = list((await session.scalars(stmt.order_by(ImportJob.id.desc()).limit(limit + 1))).all())
+    more = len(jobs) > limit
+    jobs = jobs[:limit]
+    return [_out(j) for j in jobs], (jobs[-1].id if more else None)
+
+
 async def _claim(session: AsyncSession, job_id: str) -> ImportJob | None:
     now = utcnow()
     stale = now - timedelta(minutes=STALE_MINUTES)

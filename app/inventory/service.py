@@ -302,8 +302,9 @@ def stock_changed_events(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str 
             for r in rows]
 
 
-# A take on SQLite: the level's units are taken only where they are still free (checked by row count).
-_SQLITE_TAKE = (update(_LEVELS)
+# A take: the level's units are taken only where they are still free (checked by row count). SQLite's orders
+# and the holds of either database (`hold`).
+_TAKE_IF_FREE = (update(_LEVELS)
                 .where(_LEVELS.c.location_id == bindparam("b_loc"), _LEVELS.c.variant_id == bindparam("b_var"),
                        _LEVELS.c.on_hand - _LEVELS.c.reserved - _LEVELS.c.safety_stock >= bindparam("b_q"))
                 .values(reserved=_LEVELS.c.reserved + bindparam("b_q"), updated_at=bindparam("b_at")))
@@ -320,7 +321,7 @@ async def take_sqlite(session: AsyncSession, takes: Sequence[tuple[str, str, Tak
     if not takes:
         return True
     now = utcnow()
-    result = await session.execute(_SQLITE_TAKE, [
+    result = await session.execute(_TAKE_IF_FREE, [
         {"b_loc": t.location_id, "b_var": t.variant_id, "b_q": t.quantity, "b_at": now} for _, _, t in takes])
     if cast(CursorResult[Any], result).rowcount != len(takes):
         return False
@@ -420,6 +421,53 @@ async def restock(session: AsyncSession, *, order_id: str, return_id: str,
                          "id": a.id, "on_hand_delta": q, "reserved_delta": 0})
     await _shift_levels(session, rows, kind="restock", source=f"return:{return_id}",
                         key=lambda r: f"restock:{return_id}:{r['id']}")
+
+
+async def hold(session: AsyncSession, *, merchant_id: str, takes: Sequence[Take], source: str) -> list[Take]:
+    """Reserve units for something that is not an order (a flash sale's allotment), each take only where its
+    units are still free. Returns the takes made (a `reserve` ledger row each); the caller decides whether a
+    partial hold is enough (or rolls back)."""
+    now = utcnow()
+    made: list[Take] = []
+    for take in takes:
+        result = await session.execute(_TAKE_IF_FREE, {"b_loc": take.location_id, "b_var": take.variant_id,
+                                                      "b_q": take.quantity, "b_at": now})
+        if cast(CursorResult[Any], result).rowcount == 1:
+            made.append(take)
+    await record_movements(session, [
+        {"merchant_id": merchant_id, "location_id": t.location_id, "variant_id": t.variant_id, "kind": "reserve",
+         "on_hand_delta": 0, "reserved_delta": t.quantity, "source": source,
+         "idempotency_key": f"hold:{source}:{t.location_id}:{new_id('hld')}"} for t in made])
+    return made
+
+
+async def hold_free(session: AsyncSession, *, merchant_id: str, variant_id: str, quantity: int,
+                    source: str) -> list[Take] | None:
+    """Reserve `quantity` free units of a variant where a delivery would take them from; None if there are not
+    that many free (then nothing is held)."""
+    snapshot = await read_snapshot(session, merchant_id=merchant_id, variant_ids=[variant_id])
+    plan = plan_delivery([Need(variant_id, quantity)], snapshot.available, snapshot.kinds)
+    if plan.short:
+        return None
+    takes = sorted(plan.takes, key=lambda t: (t.variant_id, t.location_id))
+    made = await hold(session, merchant_id=merchant_id, takes=takes, source=source)
+    if len(made) != len(takes):  # a concurrent writer took some since the read: give back what was held
+        await unhold(session, merchant_id=merchant_id, takes=made, source=source)
+        return None
+    return made
+
+
+async def unhold(session: AsyncSession, *, merchant_id: str, takes: Sequence[Take], source: str) -> None:
+    """Give back units reserved by `hold` (a `release` ledger row each)."""
+    await _shift_levels(session, [
+        {"merchant_id": merchant_id, "location_id": t.location_id, "variant_id": t.variant_id,
+         "on_hand_delta": 0, "reserved_delta": -t.quantity} for t in takes if t.quantity],
+        kind="release", source=source, key=lambda r: f"unhold:{source}:{r['location_id']}:{new_id('hld')}")
+
+
+async def order_takes(session: AsyncSession, *, order_id: str, status: str) -> list[Take]:
+    """An order's allocations in `status` (reserved, released, fulfilled) as takes, in lock order."""
+    return [Take(a.variant_id, a.location_id, a.quantity) for a in await _allocations(session, order_id, status)]
 
 
 async def allocation_locations(session: AsyncSession, *, order_id: str) -> list[str]:

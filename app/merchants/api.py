@@ -16,6 +16,7 @@ from app.merchants.schemas import (
     DeviceCreate,
     DeviceCreated,
     DeviceOut,
+    ListingIn,
     LocationCreate,
     LocationOut,
     MerchantAdminOut,
@@ -66,6 +67,14 @@ async def verify_merchant(merchant_id: str, _: AdminDep, session: SessionDep,
                           body: StatusChange | None = None) -> MerchantAdminOut:
     merchant = await service.set_status(session=session, merchant_id=merchant_id, status="active",
                                         reason=body.reason if body else None)
+    return MerchantAdminOut.model_validate(merchant)
+
+
+@router.put("/admin/merchants/{merchant_id}/listing", response_model=MerchantAdminOut)
+async def set_listing(merchant_id: str, body: ListingIn, _: AdminDep, session: SessionDep) -> MerchantAdminOut:
+    """Keep a merchant's goods out of public lists (listing, search, categories, sitemap) or put them back; they
+    stay for sale by link. The guided tour's merchants are kept out."""
+    merchant = await service.set_listed(session=session, merchant_id=merchant_id, listed=body.listed)
     return MerchantAdminOut.model_validate(merchant)
 
 

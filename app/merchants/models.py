@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
@@ -23,6 +23,8 @@ class Merchant(Base):
     contact_email: Mapped[str] = mapped_column(String(254))
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|active|suspended
     status_reason: Mapped[str | None] = mapped_column(String(500))
+    # False: its goods are sold by link but kept out of public lists (the guided tour's merchants).
+    listed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -69,3 +71,43 @@ class ReturnPolicy(Base):
     free_return_shipping: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     return_address: Mapped[dict[str, Any] | None]  # where buyers send goods back (an Address)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StaffMember(Base):
+    """A person who works in the merchant's console under one role (app/merchants/staff.py: ROLES).
+
+    Invited by e-mail or phone: the invite's random token (hashed here) lets them set a password once.
+    Removing a member stamps `removed_at`; their sessions are refused from that moment (the session read joins
+    this row). The merchant's `sk_` API key stays for machines and signs in as the owner.
+    """
+
+    __tablename__ = "staff_member"
+    __table_args__ = (UniqueConstraint("merchant_id", "login"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    login: Mapped[str] = mapped_column(String(254), index=True)  # e-mail (lower case) or phone digits
+    role: Mapped[str] = mapped_column(String(20))  # owner | manager | clerk | warehouse | finance
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("location.id"))  # a clerk's store
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    invite_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StaffSession(Base):
+    """A signed-in console session: only the SHA-256 of its random token is kept; it ends at `expires_at`."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff_member.id"), index=True)
+    merchant_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

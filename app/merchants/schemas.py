@@ -40,6 +40,11 @@ class MerchantAdminOut(MerchantOut):
     licence_no: str
     contact_email: str
     status_reason: str | None
+    listed: bool = True
+
+
+class ListingIn(Schema):
+    listed: bool = Field(description="false: the merchant's goods are sold by link but kept out of public lists")
 
 
 class StatusChange(Schema):

@@ -76,6 +76,18 @@ async def change_status(*, session: AsyncSession, merchant_id: str, status: str,
     return merchant
 
 
+async def set_listed(*, session: AsyncSession, merchant_id: str, listed: bool) -> Merchant:
+    """Show the merchant's goods in public lists (listing, search, categories, sitemap) or keep them out; they
+    stay for sale by link either way."""
+    merchant = await session.get(Merchant, merchant_id, with_for_update=True)
+    if merchant is None:
+        raise NotFound("merchant", merchant_id)
+    merchant.listed = listed
+    cache.mark_changed(session)
+    await session.commit()
+    return merchant
+
+
 IDENTITY_FIELDS = ("name", "kind", "licence_no", "icp_no")
 
 

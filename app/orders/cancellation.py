@@ -12,7 +12,7 @@ from app.core.errors import Forbidden
 from app.db import dialect_of
 from app.inventory import service as inventory_service
 from app.orders.access import get_visible
-from app.orders.lifecycle import move, release_coupon
+from app.orders.lifecycle import cancelled, move, release_coupon
 from app.orders.models import (
     Order,
 )
@@ -24,6 +24,7 @@ async def cancel_in_tx(session: AsyncSession, *, order: Order, reason: str, even
     """Cancel inside the caller's transaction: release stock, owe back what was paid. Returns a refund id."""
     await move(session, order, event, cancelled_at=utcnow(), cancel_reason=reason[:200])
     await inventory_service.release_order(session, order_id=order.id, reason=event)
+    await cancelled(session, order)
     paid = order.total - order.refunded if order.payment_status in ("paid", "partially_refunded") else 0
     await release_coupon(session, order=order)
     return await record_refund(session, order, paid, "cancel")

@@ -59,3 +59,19 @@ async def release_coupon(session: AsyncSession, *, order: Order) -> bool:
                       payload={"order_id": order.id, "code": order.promotion_code})
     return True
 
+
+
+# (session, order): runs in the transaction that cancels an order, after its stock was released. Channels that
+# keep their own count of what an order took (a flash sale's allotment) install one (`install_cancel_hook`).
+CancelHook = Callable[[AsyncSession, Order], Awaitable[None]]
+_CANCEL_HOOKS: dict[str, CancelHook] = {}
+
+
+def install_cancel_hook(name: str, hook: CancelHook) -> None:
+    _CANCEL_HOOKS[name] = hook
+
+
+async def cancelled(session: AsyncSession, order: Order) -> None:
+    """Tell the installed hooks that `order` was cancelled (never commits)."""
+    for hook in _CANCEL_HOOKS.values():
+        await hook(session, order)

@@ -163,6 +163,9 @@ class Payment(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20))  # pending | succeeded | cancelled
+    # The merchant's account the money goes to (WeChat Pay's sub_mchid, Alipay's app_auth_token), as it was when
+    # the payment started: refunds and queries go through the same account.
+    account: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

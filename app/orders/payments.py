@@ -6,6 +6,7 @@ after the commit by `settle_refunds` (and retried by a job)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +32,8 @@ from app.orders.returns.history import return_step
 from app.orders.views import OrderView, view
 from app.payments import base as payments_base
 from app.payments import registry
-from app.payments.base import Paid
+from app.payments.base import Outcome, Paid, Settling
+from app.payments.models import PaymentDiscrepancy
 
 log = get_logger("app.orders")
 
@@ -49,6 +51,8 @@ async def record_refund(session: AsyncSession, order: Order, amount: int, reason
     """Owe `amount` back to the payer: a pending refund row, carried out after commit."""
     if amount <= 0:
         return None
+    if order.refunded + amount > order.total:  # money back never exceeds what the order took
+        raise Conflict(f"a refund of {amount} fen would take the order's refunds past its total of {order.total} fen")
     refund_id = new_id("ref")
     await session.execute(insert(Refund).values(
         id=refund_id, order_id=order.id, merchant_id=order.merchant_id, payment_id=order.payment_id,
@@ -71,14 +75,16 @@ async def settle_refunds(session: AsyncSession, *, settings: Settings, refund_id
         refund = await session.get(Refund, refund_id)
         if refund is None or refund.status != "pending":
             continue
-        payment_ref = None
+        payment_ref = account = paid = None
         if refund.payment_id:
             payment = await session.get(Payment, refund.payment_id)
-            payment_ref = payment.provider_ref if payment else None
+            if payment is not None:
+                payment_ref, account, paid = payment.provider_ref, payment.account, payment.amount
         await session.commit()  # no transaction open while we talk to the provider
         try:
             gateway = registry.gateway(settings, refund.provider)
-            ref = await gateway.refund(provider_ref=payment_ref, amount=refund.amount, refund_id=refund.id)
+            ref = await gateway.refund(provider_ref=payment_ref, amount=refund.amount, refund_id=refund.id,
+                                       account=account, paid=paid)
         except Exception as exc:
             log.warning("refund_failed", refund_id=refund_id, error=str(exc))
             ok = False
@@ -122,14 +128,20 @@ def install() -> None:
     payments_base.install(paid=payment_succeeded)
 
 
-async def payment_succeeded(session: AsyncSession, settings: Settings, notice: Paid) -> bool:
+async def payment_succeeded(session: AsyncSession, settings: Settings, notice: Paid) -> Outcome:
     """A provider says the money arrived: the payment's orders become paid. Each event id counts once.
 
-    An order cancelled meanwhile (its hold expired) is refunded at once: money is never kept for
-    goods that are no longer reserved. Returns False for a duplicate event.
+    Amounts come from our records: a notice for another amount than the payment asked is recorded for the
+    operator (`payment_discrepancy`, once per event) and marks nothing paid. An order cancelled meanwhile (its hold
+    expired) is refunded at once: money is never kept for goods that are no longer reserved.
     """
     provider_name, event_id, provider_ref = notice.provider, notice.event_id, notice.provider_ref
-    amount_received = notice.amount_received
+    found = await session.scalar(select(Payment.id).where(Payment.provider == provider_name,
+                                                           Payment.provider_ref == provider_ref))
+    if found is None:
+        await session.commit()
+        log.warning("payment_unknown", provider=provider_name, provider_ref=provider_ref, event_id=event_id)
+        return "unknown"
     try:
         await session.execute(insert(ProcessedWebhook).values(id=new_id("whk"), provider=provider_name,
                                                               event_id=event_id, kind=notice.event_kind,
@@ -137,15 +149,14 @@ async def payment_succeeded(session: AsyncSession, settings: Settings, notice: P
         await session.flush()
     except IntegrityError:
         await session.rollback()
-        return False
-    payment = await session.scalar(select(Payment).where(Payment.provider == provider_name,
-                                                        Payment.provider_ref == provider_ref).with_for_update())
-    if payment is None:
-        log.warning("payment_unknown", provider_ref=provider_ref, event_id=event_id)
-        await session.commit()
-        return True
-    if amount_received is not None and amount_received != payment.amount:
-        log.error("payment_amount_mismatch", payment_id=payment.id, expected=payment.amount, got=amount_received)
+        return "duplicate"
+    payment = await session.scalar(select(Payment).where(Payment.id == found).with_for_update())
+    assert payment is not None  # payments are never deleted
+    if notice.amount_received is not None and notice.amount_received != payment.amount:
+        expected = payment.amount
+        await session.rollback()  # the event stays unprocessed: a corrected notice may still come
+        await _record_discrepancy(session, notice, found, expected)
+        return "mismatch"
     payment.status = "succeeded"
     orders = (await session.scalars(select(Order).where(Order.payment_id == payment.id).order_by(Order.id)
                                     .with_for_update())).all()
@@ -164,8 +175,52 @@ async def payment_succeeded(session: AsyncSession, settings: Settings, notice: P
                 refunds.append(refund_id)
     await session.commit()
     await settle_refunds(session, settings=settings, refund_ids=refunds)
-    return True
+    return "processed"
 
+
+async def _record_discrepancy(session: AsyncSession, notice: Paid, payment_id: str, expected: int) -> None:
+    """Keep a provider's amount that differs from ours for the operator, once per event."""
+    log.error("payment_amount_mismatch", payment_id=payment_id, expected=expected, got=notice.amount_received)
+    try:
+        await session.execute(insert(PaymentDiscrepancy).values(
+            id=new_id("pdi"), provider=notice.provider, event_id=notice.event_id, payment_id=payment_id,
+            provider_ref=notice.provider_ref, kind="amount", expected=expected,
+            received=notice.amount_received, created_at=utcnow()))
+        await events.emit(session, kind="payment.mismatch", merchant_id=None, payload={
+            "payment_id": payment_id, "provider": notice.provider, "expected": expected,
+            "received": notice.amount_received})
+        await session.commit()
+    except IntegrityError:  # the same event again
+        await session.rollback()
+
+
+async def settle_lost_payments(factory: async_sessionmaker[AsyncSession], settings: Settings,
+                               limit: int = 100) -> int:
+    """Job: ask the providers about pending payments whose notification has not come (after a minute, for a day),
+    and settle the paid ones as their notification would have. Returns how many were settled."""
+    settled = 0
+    async with factory() as session:
+        now = utcnow()
+        # abandoned payments are closed when their hold expires; a day bounds the ones whose closing failed
+        oldest = now - timedelta(minutes=settings.shop_order_hold_minutes) - timedelta(days=1)
+        pending = (await session.execute(
+            select(Payment.provider, Payment.provider_ref, Payment.account)
+            .where(Payment.status == "pending", Payment.provider_ref.is_not(None),
+                   Payment.created_at <= now - timedelta(minutes=1), Payment.created_at >= oldest)
+            .order_by(Payment.created_at).limit(limit))).all()
+        await session.commit()
+        for provider_name, provider_ref, account in pending:
+            found = registry.provider(provider_name).gateway(settings) if provider_name in registry.PROVIDERS else None
+            if not isinstance(found, Settling):
+                continue
+            try:
+                notice = await found.query(provider_ref=provider_ref, account=account)
+            except Exception as exc:
+                log.warning("payment_query_failed", provider=provider_name, provider_ref=provider_ref, error=str(exc))
+                continue
+            if notice is not None and await payment_succeeded(session, settings, notice) == "processed":
+                settled += 1
+    return settled
 
 
 async def cancel_payment_if_unused(session: AsyncSession, settings: Settings, payment_id: str) -> None:
@@ -176,7 +231,8 @@ async def cancel_payment_if_unused(session: AsyncSession, settings: Settings, pa
     if payment is None or open_orders or payment.status != "pending" or not payment.provider_ref:
         return
     try:
-        await registry.gateway(settings, payment.provider).cancel(provider_ref=payment.provider_ref)
+        await registry.gateway(settings, payment.provider).cancel(provider_ref=payment.provider_ref,
+                                                                  account=payment.account)
     except Exception as exc:
         log.warning("payment_cancel_failed", payment_id=payment_id, error=str(exc))
         return

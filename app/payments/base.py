@@ -8,9 +8,10 @@ carried out after it commits (a job retries the ones that fail).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import date
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,16 +33,41 @@ class StartedPayment:
 
 
 class Gateway(Protocol):
-    """A configured provider's calls."""
+    """A configured provider's calls. `account` is the merchant's own account at the provider (`PaymentAccount`,
+    for providers that pay each merchant directly), as recorded on the payment; None for the others."""
 
-    async def start(self, *, payment_id: str, amount: int, currency: str, metadata: dict[str, str]) -> StartedPayment:
-        """Ask for `amount`; idempotent per `payment_id`."""
+    async def start(self, *, payment_id: str, amount: int, currency: str, metadata: dict[str, str],
+                    account: str | None = None) -> StartedPayment:
+        """Ask for `amount`; idempotent per `payment_id`. `metadata` may say `device` (desktop | phone),
+        `client_ip`, `expires_at` (RFC 3339: the payment may not be made later), `subject`, `return_url`."""
 
-    async def cancel(self, *, provider_ref: str) -> None:
+    async def cancel(self, *, provider_ref: str, account: str | None = None) -> None:
         """Give up a started payment (the order failed or expired)."""
 
-    async def refund(self, *, provider_ref: str | None, amount: int, refund_id: str) -> str | None:
-        """Send `amount` back; idempotent per `refund_id`. Returns the provider's reference."""
+    async def refund(self, *, provider_ref: str | None, amount: int, refund_id: str, account: str | None = None,
+                     paid: int | None = None) -> str | None:
+        """Send `amount` back; idempotent per `refund_id` (the refund's request number at the provider, so a retry
+        never refunds twice). `paid`: what the payment took. Returns the provider's reference."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    """A payment as a provider's daily statement lists it."""
+
+    provider_ref: str  # our reference at the provider (the out_trade_no)
+    amount: int  # fen
+
+
+@runtime_checkable
+class Settling(Protocol):
+    """A gateway that can be asked whether a payment was made (for payments whose notification never came) and
+    can fetch its daily statement (reconciliation)."""
+
+    async def query(self, *, provider_ref: str, account: str | None) -> Paid | None:
+        """The provider's word that the payment was made, or None while it was not."""
+
+    async def statement(self, *, day: date, accounts: Sequence[str]) -> list[StatementLine]:
+        """The payments of `day` (Asia/Shanghai) on the platform's statement (or each account's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +80,9 @@ class Provider:
     label: tuple[str, str]  # what buyers read: Chinese, English
     gateway: Callable[[Settings], Gateway | None]  # None: the platform's settings do not configure it
     router: APIRouter | None = None  # its notification routes (answer 404 while it is not configured)
+    # Each merchant is paid into its own account at the provider (service-provider mode, C27): a merchant's goods
+    # are payable this way only once it has set its account (`PUT /v1/payment-accounts/{provider}`).
+    accounts: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +96,12 @@ class Paid:
     amount_received: int | None  # fen, as the provider reports it; compared with what was asked, never trusted
 
 
+# What became of a provider's word: the payment's orders were marked paid; it was counted before; no payment of
+# ours has that reference; the amount differs from what we asked (recorded for the operator, nothing paid).
+Outcome = Literal["processed", "duplicate", "unknown", "mismatch"]
+
 # What a verified notification is handed to. The order core installs it (`install`); payments never import orders.
-PaidHandler = Callable[[AsyncSession, Settings, Paid], Awaitable[bool]]
+PaidHandler = Callable[[AsyncSession, Settings, Paid], Awaitable[Outcome]]
 _HANDLERS: dict[str, PaidHandler] = {}
 
 
@@ -77,8 +110,8 @@ def install(*, paid: PaidHandler) -> None:
     _HANDLERS["paid"] = paid
 
 
-async def money_arrived(session: AsyncSession, settings: Settings, notice: Paid) -> bool:
-    """Hand a verified payment notice to the order core; False when that event was processed before."""
+async def money_arrived(session: AsyncSession, settings: Settings, notice: Paid) -> Outcome:
+    """Hand a verified payment notice to the order core (see `Outcome`)."""
     handler = _HANDLERS.get("paid")
     if handler is None:
         raise RuntimeError("no handler installed for payments (app.orders.payments.install)")

@@ -14,13 +14,15 @@ class OfflineGateway:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    async def start(self, *, payment_id: str, amount: int, currency: str, metadata: dict[str, str]) -> StartedPayment:
+    async def start(self, *, payment_id: str, amount: int, currency: str, metadata: dict[str, str],
+                    account: str | None = None) -> StartedPayment:
         return StartedPayment(None)
 
-    async def cancel(self, *, provider_ref: str) -> None:
+    async def cancel(self, *, provider_ref: str, account: str | None = None) -> None:
         return None
 
-    async def refund(self, *, provider_ref: str | None, amount: int, refund_id: str) -> str | None:
+    async def refund(self, *, provider_ref: str | None, amount: int, refund_id: str, account: str | None = None,
+                     paid: int | None = None) -> str | None:
         return f"{self.name}:{refund_id}"
 
 

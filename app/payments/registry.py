@@ -11,10 +11,11 @@ from pydantic import AfterValidator, WithJsonSchema
 
 from app.config import Settings
 from app.core.errors import field_error
-from app.payments import cod, stripe, terms
+from app.payments import alipay, cod, stripe, terms, wechatpay
 from app.payments.base import Gateway, Provider
 
-PROVIDERS: dict[str, Provider] = {p.name: p for p in (cod.PROVIDER, terms.PROVIDER, stripe.PROVIDER)}
+PROVIDERS: dict[str, Provider] = {p.name: p for p in (cod.PROVIDER, terms.PROVIDER, stripe.PROVIDER, alipay.PROVIDER,
+                                                      wechatpay.PROVIDER)}
 
 
 def provider(name: str) -> Provider:

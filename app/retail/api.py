@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import orjson
@@ -87,6 +88,15 @@ async def remove_item(cart_id: str, variant_id: str, session: SessionDep, princi
     return CartOut.model_validate(cart)
 
 
+_PHONE = re.compile(r"Mobile|Android|iPhone|iPad|MicroMessenger|HarmonyOS", re.IGNORECASE)
+
+
+def device_of(user_agent: str | None) -> str:
+    """`phone` for a phone's browser (the providers' phone pages: Alipay's wap pay, WeChat Pay's H5), else
+    `desktop` (Alipay's page pay, WeChat Pay's QR code)."""
+    return "phone" if user_agent and _PHONE.search(user_agent) else "desktop"
+
+
 @router.post("/checkout", status_code=201, response_model=CheckoutOut, openapi_extra=bodies.openapi_body(CheckoutIn))
 async def checkout(request: Request, idempotency_key: IdempotencyKey = None,
                    authorization: AuthorizationHeader = None) -> Response:
@@ -97,7 +107,9 @@ async def checkout(request: Request, idempotency_key: IdempotencyKey = None,
         principal = await principal_of(request, session, authorization)
         body = bodies.parse(CheckoutIn, await request.body())
         status, out = await service.checkout(session=session, settings=request.app.state.settings,
-                                             principal=principal, body=body, idempotency_key=idempotency_key)
+                                             principal=principal, body=body, idempotency_key=idempotency_key,
+                                             device=device_of(request.headers.get("user-agent")),
+                                             client_ip=request.client.host if request.client else None)
     return Response(orjson.dumps(out), status_code=status, media_type="application/json")
 
 

@@ -100,6 +100,16 @@ class PaymentOut(OutSchema):
     amount: int
     currency: str
     client_secret: str | None = Field(default=None, description="Stripe: confirm the PaymentIntent in the browser")
+    pay_url: str | None = Field(default=None, description="Alipay: send the buyer to this cashier (desktop page "
+                                "pay, or phone wap pay for a phone's browser)")
+    code_url: str | None = Field(default=None, description="WeChat Pay Native (desktop): show it as a QR code")
+    h5_url: str | None = Field(default=None, description="WeChat Pay H5 (a phone's browser): send the buyer there")
+    jsapi: dict[str, str] | None = Field(default=None, description="WeChat Pay JSAPI (inside WeChat): the "
+                                         "parameters of WeixinJSBridge's getBrandWCPayRequest")
+    sandbox: bool | None = Field(default=None, description="True: the provider is the local sandbox (沙箱); no "
+                                 "money moves")
+    sandbox_pay_url: str | None = Field(default=None, description="Sandbox only: the page that pays a WeChat Pay "
+                                        "QR code without scanning it")
 
 
 class CheckoutOut(OutSchema):

@@ -16,12 +16,12 @@ from app.catalog import service as catalog_service
 from app.catalog.models import Variant
 from app.catalog.service import SellableVariant
 from app.config import Settings
-from app.core import events, idempotency
+from app.core import auth, events, idempotency
 from app.core.auth import Principal
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated, field_error
 from app.core.ids import new_id
-from app.core.security import hash_password, issue_access_token, verify_password
+from app.core.security import hash_password, verify_password
 from app.db import fetch
 from app.inventory import service as inventory_service
 from app.inventory.service import Snapshot
@@ -30,7 +30,7 @@ from app.orders.placing import pipeline
 from app.orders.placing.drafts import DraftLine, OrderDraft, PromotionTerms
 from app.orders.placing.pipeline import Priced
 from app.orders.views import OrderView
-from app.retail.models import Cart, CartItem, Customer, Promotion
+from app.retail.models import Cart, CartItem, Customer, CustomerAddress, Promotion
 from app.retail.schemas import CheckoutIn, PromotionIn
 
 # ---- customers -------------------------------------------------------------------------------------------
@@ -55,7 +55,10 @@ async def issue_token(*, session: AsyncSession, settings: Settings, secret: str,
     if customer is None or not verify_password(customer.password_hash, password):
         raise Unauthenticated("wrong e-mail or password")
     minutes = settings.shop_access_token_minutes
-    return issue_access_token(secret=secret, subject=customer.id, kind="customer", minutes=minutes), minutes * 60
+    token = await auth.create_signed_token(session, kind="customer", subject_id=customer.id, secret=secret,
+                                           minutes=minutes)
+    await session.commit()
+    return token, minutes * 60
 
 
 # ---- carts -----------------------------------------------------------------------------------------------
@@ -99,6 +102,25 @@ async def add_item(*, session: AsyncSession, principal: Principal | None, cart_i
     return await cart_view(session, cart)
 
 
+async def set_quantity(*, session: AsyncSession, principal: Principal | None, cart_id: str, variant_id: str,
+                       quantity: int) -> dict[str, Any]:
+    """Set a cart line's quantity (the storefront's quantity box); 0 removes the line."""
+    cart = await _owned_cart(session, principal, cart_id)
+    if cart.status != "open":
+        raise Conflict("this cart has been checked out")
+    item = await session.scalar(select(CartItem).where(CartItem.cart_id == cart.id,
+                                                       CartItem.variant_id == variant_id))
+    if item is None:
+        raise field_error("variant_id", "this product is not in the cart")
+    if quantity <= 0:
+        await session.delete(item)
+    else:
+        item.quantity = min(quantity, 10_000)
+    cart.updated_at = utcnow()
+    await session.commit()
+    return await cart_view(session, cart)
+
+
 async def remove_item(*, session: AsyncSession, principal: Principal | None, cart_id: str,
                       variant_id: str) -> dict[str, Any]:
     cart = await _owned_cart(session, principal, cart_id)
@@ -128,6 +150,36 @@ async def cart_view(session: AsyncSession, cart: Cart) -> dict[str, Any]:
             "currency": out[0]["currency"] if out else "CNY"}
 
 
+# ---- address book ----------------------------------------------------------------------------------------
+
+ADDRESS_BOOK_SIZE = 10
+
+
+async def address_book(*, session: AsyncSession, customer_id: str) -> list[dict[str, Any]]:
+    """A customer's saved delivery addresses, the one used last first."""
+    rows = (await session.scalars(select(CustomerAddress).where(CustomerAddress.customer_id == customer_id)
+                                  .order_by(CustomerAddress.last_used_at.desc(), CustomerAddress.id.desc())
+                                  .limit(ADDRESS_BOOK_SIZE))).all()
+    return [{"id": r.id, **r.address} for r in rows]
+
+
+async def remember_address(*, session: AsyncSession, customer_id: str, address: dict[str, Any]) -> None:
+    """Put an address the customer checked out to in their book (or mark it used now); the book keeps the
+    `ADDRESS_BOOK_SIZE` used last."""
+    now = utcnow()
+    rows = (await session.scalars(select(CustomerAddress).where(CustomerAddress.customer_id == customer_id)
+                                  .order_by(CustomerAddress.last_used_at.desc(), CustomerAddress.id.desc()))).all()
+    same = next((r for r in rows if r.address == address), None)
+    if same is not None:
+        same.last_used_at = now
+    else:
+        session.add(CustomerAddress(id=new_id("adr"), customer_id=customer_id, address=address, created_at=now,
+                                    last_used_at=now))
+        for old in rows[ADDRESS_BOOK_SIZE - 1:]:
+            await session.delete(old)
+    await session.commit()
+
+
 # ---- promotions ------------------------------------------------------------------------------------------
 
 
@@ -141,6 +193,30 @@ async def create_promotion(*, session: AsyncSession, merchant_id: str, body: Pro
     except IntegrityError:
         await session.rollback()
         raise field_error("code", f"promotion code {body.code!r} already exists") from None
+    return promo
+
+
+async def get_promotion(*, session: AsyncSession, merchant_id: str, promotion_id: str) -> Promotion:
+    promo = await session.get(Promotion, promotion_id)
+    if promo is None or promo.merchant_id != merchant_id:
+        raise NotFound("promotion", promotion_id)
+    return promo
+
+
+async def update_promotion(*, session: AsyncSession, merchant_id: str, promotion_id: str,
+                           body: PromotionIn) -> Promotion:
+    """Change a promotion's terms; its code and the uses it already counted stay."""
+    promo = await session.get(Promotion, promotion_id, with_for_update=True)
+    if promo is None or promo.merchant_id != merchant_id:
+        raise NotFound("promotion", promotion_id)
+    if body.code.upper() != promo.code:
+        raise field_error("code", "a promotion's code cannot change; create a new one")
+    if body.usage_limit is not None and body.usage_limit < promo.used_count:
+        raise field_error("usage_limit", f"already used {promo.used_count} times")
+    promo.kind, promo.value = body.kind, body.value
+    promo.channels = {"channels": sorted(set(body.channels))}
+    promo.starts_at, promo.ends_at, promo.usage_limit = body.starts_at, body.ends_at, body.usage_limit
+    await session.commit()
     return promo
 
 
@@ -317,7 +393,8 @@ class _Checkout:
 
 
 async def checkout(*, session: AsyncSession, settings: Settings, principal: Principal | None, body: CheckoutIn,
-                   idempotency_key: str | None) -> idempotency.Result:
+                   idempotency_key: str | None, device: str = "desktop",
+                   client_ip: str | None = None) -> idempotency.Result:
     """Reserve stock and create one order per merchant, all or nothing, and start the payment (`pipeline.place`).
     A retry with the same Idempotency-Key returns the first answer."""
     if principal is not None and principal.kind != "customer":
@@ -326,7 +403,8 @@ async def checkout(*, session: AsyncSession, settings: Settings, principal: Prin
     email = await _customer_email(session, principal, body)
     request = pipeline.Request(scope=principal.scope if principal else GUEST_SCOPE, key=idempotency_key,
                                fingerprint=idempotency.request_hash("checkout", body.model_dump(mode="json")),
-                               payment_method=body.payment_method, hold_minutes=settings.shop_order_hold_minutes)
+                               payment_method=body.payment_method, hold_minutes=settings.shop_order_hold_minutes,
+                               device=device, client_ip=client_ip)
     return await pipeline.place(session, settings=settings, channel=_Checkout(principal, body, email),
                                 request=request)
 
@@ -341,6 +419,7 @@ async def close_account(*, session: AsyncSession, customer_id: str, hold_years: 
     await session.execute(delete(CartItem).where(CartItem.cart_id.in_(carts)))
     await session.execute(delete(Cart).where(Cart.customer_id == customer_id))
     await session.delete(customer)
+    await auth.revoke_tokens(session, subject_id=customer_id)  # its tokens die with it, in every process
     await events.emit(session, kind="customer.closed", merchant_id=None, payload={"customer_id": customer_id})
     await session.commit()
     return {"id": customer_id, "status": "closed", "records_retained_years": hold_years}

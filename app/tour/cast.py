@@ -1,5 +1,7 @@
-"""Who takes part in the tour: the demo's merchants (from `shop demo`'s credentials file) or, on a server
-without them, merchants the tour signs up itself; customers and one individual seller are new on every run."""
+"""Who takes part in the tour: merchants it signs up for each run, kept out of the public lists (their goods sell by
+link only), so the shop's listing, search and home page look the same after the tour as before; customers and one
+individual seller are new on every run too. The demo's merchants (from `shop demo`'s credentials file) are only
+read, for their shop pages."""
 
 from __future__ import annotations
 
@@ -88,6 +90,8 @@ def sign_up(api: Api, *, admin: str, name: str, kind: str, licence_no: str, emai
     made = api.call("POST", "/v1/merchants", step=f"sign up {name}",
                     json={"name": name, "kind": kind, "licence_no": licence_no, "contact_email": email})
     api.call("POST", f"/v1/admin/merchants/{made['id']}/verify", step=f"verify {name}", token=admin)
+    api.call("PUT", f"/v1/admin/merchants/{made['id']}/listing", step=f"keep {name}'s goods out of public lists",
+             token=admin, json={"listed": False})
     profile: dict[str, Any] = {"trading_model": trading_model}
     if self_declaration:
         profile["self_declaration"] = self_declaration
@@ -96,13 +100,9 @@ def sign_up(api: Api, *, admin: str, name: str, kind: str, licence_no: str, emai
 
 
 def seller(api: Api, *, admin: str, role: Role, creds: dict[str, Any], run: str) -> Seller:
-    """The demo merchant for `role` when its key works on this server, else a merchant signed up for this run."""
-    demo = creds.get(role.key)
-    if isinstance(demo, dict) and demo.get("api_key") and demo.get("merchant_id"):
-        store = _store(api, role, str(demo["merchant_id"]), str(demo["api_key"]))
-        if store is not None:
-            return Seller(role.key, str(demo["merchant_id"]), str(demo["api_key"]), str(demo.get("name", role.key)),
-                          store[0], store[1], True)
+    """A merchant signed up and verified for this run to play `role`, its goods kept out of public lists (the
+    demo's merchants would put the tour's goods on the public home page)."""
+    del creds  # the demo's merchants are read elsewhere, never sold through
     merchant_id, key = sign_up(api, admin=admin, name=role.name, kind="enterprise", licence_no=fake_uscc(),
                                email=f"tour-{run.lower()}-{role.key}@example.com", trading_model=role.trading_model)
     store = _store(api, role, merchant_id, key)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.markup import escape
 
@@ -87,6 +88,7 @@ class Tour:
         return [("§1 why", self.why), ("§2 the goal: before", self.goal_before), ("cast", self.cast),
                 ("§3 retailers online", self.retailers_online), ("§4 wholesale online", self.wholesale),
                 ("§5 shops, marketplaces, community", self.community), ("§6 online and offline", self.o2o),
+                ("§10 fund flows: Alipay and WeChat Pay", self.payments),
                 ("§7 support policies", self.support), ("§8 demonstration", self.demonstration),
                 ("§9 standards and credit", self.standards), ("§10 risk", self.risk),
                 ("§11 promotion", self.promotion), ("§2 the goal: after", self.goal_after)]
@@ -156,7 +158,7 @@ class Tour:
         for role in ("apparel", "fresh", "factory"):
             seller = cast.seller(self.api, admin=self.admin, role=cast.ROLES[role], creds=self.creds, run=self.s.run)
             setattr(self.s, "retail" if role == "apparel" else role, seller)
-            origin = "demo merchant" if seller.from_demo else "signed up and verified for this run"
+            origin = "signed up and verified for this run, kept out of public lists"
             self.out.got(f"{role}: {seller.name} ({origin}), store {seller.store_name}")
         self.s.shoppers = [cast.customer(self.api, run=self.s.run, n=n, name=name)
                            for n, name in enumerate(("王芳", "李雷", "张伟"), start=1)]
@@ -335,6 +337,64 @@ class Tour:
         check(collected["status"] == "completed", f"a collected order should be completed, is {collected['status']}")
         self.out.did("the customer shows the code at the counter; the till hands over: POST /v1/orders/{id}/collect")
         self.out.got(f"order {collected['number']}: {collected['status']}, payment {collected['payment_status']}")
+
+    def payments(self) -> None:
+        self.out.heading("10", "资金流：支付宝与微信支付", "Fund flows: Alipay and WeChat Pay", "A buyer pays the "
+                         "way mainland shoppers pay, and the money lands in the merchant's own account at the "
+                         "payment company: the platform never holds it (no second clearing).")
+        retail, shopper = self.s.retail, self.s.shoppers[1]
+        assert retail is not None
+        accounts = {"alipay": {"sub_merchant_id": "2088" + f"{int(self.s.run, 16) % 10**12:012d}",
+                               "app_auth_token": f"sbxtour{self.s.run}"},
+                    "wechatpay": {"sub_merchant_id": f"19{int(self.s.run, 16) % 10**8:08d}"}}
+        for provider, body in accounts.items():
+            set_ = self.api.call("PUT", f"/v1/payment-accounts/{provider}", step=f"{provider} account",
+                                 token=retail.api_key, json=body, expect=(200, 201, 404))
+            if set_ is None or "sub_merchant_id" not in set_:
+                self.out.note(f"{provider} is not configured on this server: start it with "
+                              "`shop serve --sandbox-payments` (or set ALIPAY_* / WECHATPAY_*) to see it pay")
+                continue
+            self.out.did(f"{retail.name} sets its own {provider} account {set_['sub_merchant_id']} "
+                         f"(PUT /v1/payment-accounts/{provider})")
+            placed = self.api.call("POST", "/v1/checkout", step=f"{provider} checkout", token=shopper.token,
+                                   idempotent=True, json={
+                                       "lines": [{"variant_id": self.s.jacket["variant_id"], "quantity": 1}],
+                                       "fulfilment": {"type": "delivery", "address": cast.address(
+                                           "李雷", "天目山路 1 号", "西湖区", "杭州", "310000")},
+                                       "payment_method": provider})
+            order, payment = placed["orders"][0], placed["payment"]
+            if not payment.get("sandbox"):
+                self.out.note(f"{provider} is a real account here: the tour does not pay real money")
+                continue
+            if provider == "alipay":
+                self.out.got(f"answer: payment.pay_url → Alipay's cashier ({yuan(payment['amount'])})")
+                self._pay_alipay_sandbox(payment["pay_url"], payment["id"])
+            else:
+                self.out.got(f"answer: payment.code_url {payment['code_url'][:32]}… (shown as a QR code)")
+                self.api.http.post(payment["sandbox_pay_url"].split("?")[0],
+                                   data={"code": payment["code_url"].rsplit("=", 1)[-1]})
+            paid = self.api.call("GET", f"/v1/orders/{order['id']}", step=f"{provider} order",
+                                 token=shopper.token)
+            check(paid["payment_status"] == "paid", f"the {provider} order should be paid, is "
+                                                    f"{paid['payment_status']}")
+            self.s.online_added[f"{provider} order"] = paid["total"]
+            self.out.did(f"the shopper pays in the {provider} sandbox (沙箱: no money moves); its signed "
+                         "notification reaches the server")
+            self.out.got(f"order {paid['number']}: {paid['status']}, {yuan(paid['total'])} into "
+                         f"{retail.name}'s own account {set_['sub_merchant_id']}")
+
+    def _pay_alipay_sandbox(self, pay_url: str, out_trade_no: str) -> None:
+        """The buyer opens the sandbox cashier and presses pay (its form posts the trade's two fields)."""
+        import re
+
+        page = httpx.get(pay_url, timeout=30)
+        seller = re.search(r'name=seller_id value="([^"]+)"', page.text)
+        check(page.status_code == 200 and seller is not None, f"the Alipay sandbox cashier answered "
+                                                              f"{page.status_code}")
+        assert seller is not None
+        origin = pay_url.split("/gateway.do")[0]
+        httpx.post(f"{origin}/sandbox/alipay/pay", data={"seller_id": seller.group(1), "out_trade_no": out_trade_no},
+                   timeout=30)
 
     def support(self) -> None:
         self.out.heading("7", "政策支持", "Support policies", "Funding, tax and policy support are the government's "

@@ -29,7 +29,7 @@ async def take_down(*, session: AsyncSession, actor: str, product_id: str, reaso
     """Hide a listing at once (not listed, not found, not sellable, carts included) and publish the measure."""
     before = await catalog_service.set_status_by_platform(session=session, product_id=product_id,
                                                           status="taken_down",
-                                                          expect=("draft", "active", "pending_review"))
+                                                          expect=("draft", "active", "pending_review", "archived"))
     merchant = await merchants_service.get(session=session, merchant_id=before["merchant_id"])
     assert merchant is not None  # a product's merchant always exists (foreign key)
     now = utcnow()

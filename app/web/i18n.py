@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
+
+from app.core.clock import SHANGHAI
+from app.web.console_messages import CONSOLE
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -28,7 +32,7 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "total": ("合计", "Total"),
     "discount": ("优惠", "Discount"),
     "shipping": ("运费", "Shipping"),
-    "availability": ("门店库存", "Store availability"),
+    "availability": ("库存", "Availability"),
     "left_at": ("{n} 件 · {place}", "{n} left at {place}"),
     "sold_out": ("已售罄", "Sold out"),
     "checkout": ("去结算", "Checkout"),
@@ -57,6 +61,24 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "pickup_hint": ("到店出示取货码即可取货。", "Show this code at the store to collect your order."),
     "pay_card": ("银行卡支付", "Pay by card"),
     "pay_card_hint": ("正在加载 Stripe 支付……", "Loading the Stripe payment form…"),
+    "pay_wechat": ("微信扫码支付", "Scan to pay with WeChat"),
+    "pay_wechat_hint": ("请用微信扫描二维码付款，付款后本页自动更新。", "Scan the code with WeChat to pay; this page "
+                        "updates by itself once paid."),
+    "pay_waiting": ("等待付款……", "Waiting for the payment…"),
+    "sandbox": ("沙箱", "Sandbox"),
+    "sandbox_hint": ("沙箱环境：不会扣款", "Sandbox: no money moves"),
+    "sandbox_pay": ("在沙箱中付款", "Pay in the sandbox"),
+    "payment_accounts": ("收款账户", "Payment accounts"),
+    "payment_accounts_hint": ("顾客的货款直接进入您在支付机构的账户，平台不经手。设置后，您的商品即可用该方式支付。",
+                              "Buyers' money goes straight to your own account at the payment company; the "
+                              "platform never holds it. Once set, your goods can be paid that way."),
+    "provider_alipay": ("支付宝", "Alipay"), "provider_wechatpay": ("微信支付", "WeChat Pay"),
+    "account_now": ("当前账户", "Current account"), "account_none": ("尚未设置", "Not set yet"),
+    "sub_merchant_alipay": ("支付宝账号（2088 开头）", "Alipay account (starts with 2088)"),
+    "sub_merchant_wechatpay": ("微信支付特约商户号 sub_mchid", "WeChat Pay sub-merchant id (sub_mchid)"),
+    "app_auth_token": ("应用授权令牌 app_auth_token", "App authorisation token (app_auth_token)"),
+    "save": ("保存", "Save"),
+    "no_providers": ("本平台未开通支付宝或微信支付。", "This platform offers neither Alipay nor WeChat Pay."),
     "request_return": ("申请退货（7天无理由）", "Request a return (7 days, no reason needed)"),
     "return_terms": ("退货说明", "Returns"),
     "return_kind": ("退货类型", "Type of return"),
@@ -173,6 +195,72 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "totals": ("汇总", "Totals"),
 }
 
+# The shopper's pages (storefront): browsing, choosing, cart and checkout.
+STOREFRONT: dict[str, tuple[str, str]] = {
+    "all_products": ("全部商品", "All products"),
+    "sort": ("排序", "Sort"),
+    "sort_relevance": ("综合", "Relevance"),
+    "sort_price_asc": ("价格从低到高", "Price: low to high"),
+    "sort_price_desc": ("价格从高到低", "Price: high to low"),
+    "sort_newest": ("最新上架", "Newest"),
+    "sort_best_selling": ("销量优先", "Best-selling"),
+    "filters": ("筛选", "Filters"),
+    "price_min": ("最低价", "Min ¥"),
+    "price_max": ("最高价", "Max ¥"),
+    "in_stock_only": ("仅看有货", "In stock only"),
+    "pickup_city": ("可到店自提的城市", "Pick up in a store in"),
+    "any_city": ("不限", "Any city"),
+    "apply": ("确定", "Apply"),
+    "clear_filters": ("清除筛选", "Clear filters"),
+    "n_products": ("共 {n} 件商品", "{n} products"),
+    "page_of": ("第 {page} / {pages} 页", "Page {page} of {pages}"),
+    "prev_page": ("上一页", "Previous page"),
+    "next_page": ("下一页", "Next page"),
+    "pages": ("分页", "Pages"),
+    "seller": ("店铺", "Seller"),
+    "visit_shop": ("进店逛逛", "Visit the shop"),
+    "rating_n": ("{rating} 分 · {n} 条评价", "{rating} / 5 · {n} reviews"),
+    "no_rating": ("暂无评分", "No ratings yet"),
+    "reviews": ("商品评价", "Reviews"),
+    "no_reviews": ("暂无评价。", "No reviews yet."),
+    "seller_reply": ("商家回复", "Seller's reply"),
+    "licence": ("营业执照", "Business licence"),
+    "verified_seller": ("已认证企业", "Verified business"),
+    "self_declaration": ("个人卖家自我声明", "Individual seller's declaration"),
+    "completed_orders": ("已完成订单 {n} 笔", "{n} orders completed"),
+    "in_stock": ("有货", "In stock"),
+    "few_left": ("仅剩 {n} 件", "Only {n} left"),
+    "pickup_at": ("可到店自提: {places}", "Pick up at: {places}"),
+    "with_coupon": ("用券 {code} 后 {price}", "{price} with coupon {code}"),
+    "choose": ("请选择", "Choose"),
+    "unavailable": ("无此组合", "Not available"),
+    "no_such_option": ("这个颜色和尺码的组合没有货，请换一个。", "That combination is not available: choose another."),
+    "not_enough": ("库存不足，无法加入这么多件。", "There are not that many in stock."),
+    "only_n_left": ("库存只剩 {n} 件，请减少数量。", "Only {n} left: lower the quantity."),
+    "bad_quantity": ("数量应为 1 到 {max} 之间的整数。", "The quantity must be a whole number from 1 to {max}."),
+    "no_such_product": ("这件商品已下架。", "This product is no longer for sale."),
+    "update": ("更新", "Update"),
+    "cart_updated": ("购物车已更新。", "Cart updated."),
+    "unit_price": ("单价", "Unit price"),
+    "order_summary": ("订单商品", "Items"),
+    "fix_errors": ("请修改标红的项目后再提交。", "Please correct the fields marked below."),
+    "choose_province": ("请选择省份", "Choose a province"),
+    "mobile_hint": ("手机号码或带区号的固定电话", "Mobile number, or landline with area code"),
+    "postal_hint": ("6 位数字", "6 digits"),
+    "receiver": ("收货人", "Recipient"),
+    "district_county": ("区/县", "District"),
+    "gallery": ("商品图片", "Pictures"),
+    "picture_of": ("图片 {n}", "Picture {n}"),
+    "placed_at": ("下单时间", "Ordered"),
+    "options_label": ("已选", "Chosen"),
+    "description_label": ("商品详情", "Details"),
+    "home_title": ("流通商城 · 正品好货，到店自提", "Liutong Shop · shop online, collect in store"),
+    "home_description": ("流通商城：服装、家电、农产品、日用百货，线上下单，门店自提或快递到家。",
+                         "Liutong Shop: clothing, appliances, farm produce and daily goods, delivered or "
+                         "collected in store."),
+}
+MESSAGES.update(STOREFRONT)
+
 STATUS: dict[str, tuple[str, str]] = {
     "pending_payment": ("待付款", "Awaiting payment"), "paid": ("已付款", "Paid"),
     "confirmed": ("已确认", "Confirmed"), "shipped": ("已发货", "Shipped"), "delivered": ("已送达", "Delivered"),
@@ -192,6 +280,35 @@ def pick(value: str | None) -> Lang:
 
 def translate(lang: Lang, key: str, **kwargs: object) -> str:
     """The message in `lang`; the key itself when it is missing (visible in review, never a 500)."""
-    pair = MESSAGES.get(key) or STATUS.get(key)
+    pair = MESSAGES.get(key) or STATUS.get(key) or CONSOLE.get(key)
     text = key if pair is None else pair[0 if lang == "zh" else 1]
     return text.format(**kwargs) if kwargs else text
+
+
+CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€"}
+
+
+def money(amount: int | None, currency: str | None = "CNY") -> str:
+    """Fen for people, with thousands separators: 789000000 -> '¥7,890,000.00' (pages keep it on one line)."""
+    value = int(amount or 0)
+    symbol = CURRENCY_SYMBOLS.get(currency or "CNY", f"{currency} ")
+    sign = "-" if value < 0 else ""
+    return f"{sign}{symbol}{abs(value) // 100:,}.{abs(value) % 100:02d}"
+
+
+def local_time(value: datetime | str | None, *, seconds: bool = False, with_time: bool = True) -> str:
+    """A stored UTC time (a datetime or RFC 3339 text; naive values are UTC) as Asia/Shanghai wall time, to the
+    minute: '2026-12-03 15:45' (`seconds`: with them; not `with_time`: the date alone); '—' for none."""
+    if value is None or value == "":
+        return "—"
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    assert isinstance(moment, datetime)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(SHANGHAI)
+    return local.strftime("%Y-%m-%d" if not with_time else "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

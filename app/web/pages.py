@@ -14,12 +14,13 @@ from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from app.core.errors import DomainError
-from app.core.money import format_amount
 from app.web import i18n, security
+from app.web.page_cache import PLACEHOLDER
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.auto_reload = False  # templates ship with the code: no stat() per render
-TEMPLATES.env.filters["money"] = lambda amount, currency="CNY": format_amount(int(amount or 0), currency or "CNY")
+TEMPLATES.env.filters["money"] = lambda amount, currency="CNY": i18n.money(int(amount or 0), currency or "CNY")
+TEMPLATES.env.filters["local_time"] = i18n.local_time
 TEMPLATES.env.filters["yuan"] = lambda amount: f"{int(amount or 0) / 100:.2f}"
 
 SID_COOKIE = "sid"
@@ -75,17 +76,19 @@ def check_csrf(request: Request, form: Mapping[str, Any]) -> None:
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200) -> Response:
     lang = lang_of(request)
+    # A page for the anonymous cache (app/web/page_cache.py) gets its session and token when it is served.
+    shared = getattr(request.state, "csrf_placeholder", False)
     sid = sid_of(request)
 
     def t(key: str, **kwargs: object) -> str:
         return i18n.translate(lang, key, **kwargs)
 
-    ctx = {"lang": lang, "t": t, "csrf": security.csrf_token(secret(request), sid),
+    ctx = {"lang": lang, "t": t, "csrf": PLACEHOLDER if shared else security.csrf_token(secret(request), sid),
            "path": request.url.path, "next": quote(str(request.url.path) + (
                f"?{request.url.query}" if request.url.query else ""), safe="")}
     ctx.update(context or {})
     response = TEMPLATES.TemplateResponse(request, name, ctx, status_code=status)
-    if request.cookies.get(SID_COOKIE) != sid:
+    if request.cookies.get(SID_COOKIE) != sid and not shared:
         response.set_cookie(SID_COOKIE, sid, httponly=True, samesite="lax", secure=request.url.scheme == "https",
                             path="/")
     if request.query_params.get("lang") in i18n.LANGS and request.cookies.get(LANG_COOKIE) != lang:

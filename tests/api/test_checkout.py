@@ -1,5 +1,7 @@
 import httpx
+from sqlalchemy import select
 
+from app.orders.models import Order
 from tests import factories as f
 
 
@@ -41,7 +43,7 @@ async def test_out_of_stock_names_every_short_sku_and_reserves_nothing(client: h
     assert orders.json()["items"] == []
 
 
-async def test_one_order_per_merchant(client: httpx.AsyncClient):
+async def test_one_order_per_merchant(client: httpx.AsyncClient, app):
     a = await f.shop(client, on_hand=3, price=5_000)
     b = await f.shop(client, on_hand=3, price=20_000)
     r = await client.post("/v1/checkout", json=f.checkout_body([(a.variant_id, 1), (b.variant_id, 2)]))
@@ -50,7 +52,14 @@ async def test_one_order_per_merchant(client: httpx.AsyncClient):
     assert set(orders) == {a.m.id, b.m.id}
     assert orders[a.m.id]["total"] == 5_000 + 1_000  # below ¥99: delivery fee
     assert orders[b.m.id]["total"] == 40_000
-    assert len({o["checkout_id"] if "checkout_id" in o else o["id"] for o in orders.values()}) == 2
+    # Two orders, each holding only its own merchant's lines, placed by one checkout (one payment covers both).
+    assert len({o["id"] for o in orders.values()} | {o["number"] for o in orders.values()}) == 4
+    assert [line["sku"] for line in orders[a.m.id]["lines"]] == [a.sku]
+    assert [(line["sku"], line["quantity"]) for line in orders[b.m.id]["lines"]] == [(b.sku, 2)]
+    async with app.state.sessionmaker() as session:
+        placed = (await session.execute(select(Order.id, Order.checkout_id))).all()
+    assert {order_id for order_id, _ in placed} == {o["id"] for o in orders.values()}
+    assert len({checkout_id for _, checkout_id in placed}) == 1
     # Each merchant sees only its own order.
     seen_by_a = await client.get("/v1/orders", headers=a.m.headers)
     assert [o["id"] for o in seen_by_a.json()["items"]] == [orders[a.m.id]["id"]]

@@ -7,7 +7,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -24,26 +26,40 @@ def free_port() -> int:
 
 
 class Server:
-    """`shop serve` on a fixed port; `kill()` is SIGKILL to its whole process group."""
+    """`shop serve` on a fixed port, with more `args` and `env` over the defaults (None unsets one); `kill()` is
+    SIGKILL to its whole process group. What it prints goes to `log_path` (`output()`; when none is given, a file
+    of its own that `stop()` removes)."""
 
-    def __init__(self, db_url: str, port: int) -> None:
+    def __init__(self, db_url: str, port: int, *, args: Sequence[str] = (), log_path: Path | None = None,
+                 **env: str | None) -> None:
         self.port = port
+        self.args = list(args)
         self.base = f"http://127.0.0.1:{port}"
         self.env = {**os.environ, "DATABASE_URL": db_url, "SHOP_ADMIN_TOKEN": ADMIN_TOKEN,
                     "SHOP_SECRET_KEY": "crash-test-" + "k" * 32, "SHOP_BACKGROUND_JOBS": "false",
                     "SHOP_LOG_LEVEL": "warning", "SHOP_RATE_LIMIT_IP_PER_MINUTE": "0",
-                    "SHOP_RATE_LIMIT_TOKEN_PER_MINUTE": "0", "SHOP_DB_POOL_SIZE": "10"}
+                    "SHOP_RATE_LIMIT_TOKEN_PER_MINUTE": "0", "SHOP_DB_POOL_SIZE": "10",
+                    "SHOP_DB_POOL_TIMEOUT": "60"}
+        self.env.update({k: v for k, v in env.items() if v is not None})
+        for name in (k for k, v in env.items() if v is None):  # None: not set at all
+            self.env.pop(name, None)
+        self.own_log = log_path is None
+        if log_path is None:
+            handle, name = tempfile.mkstemp(prefix="shop-serve-", suffix=".log")
+            os.close(handle)
+            log_path = Path(name)
+        self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         shop = Path(sys.executable).parent / "shop"
-        self.proc = subprocess.Popen([str(shop), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                                     env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     start_new_session=True)
+        with self.log_path.open("wb") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen([str(shop), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                                          *self.args], env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
         for _ in range(300):  # the server starting up, not a timing assertion
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise RuntimeError(f"shop serve exited: {err}")
+                raise RuntimeError(f"shop serve exited: {self.output()}")
             try:
                 if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
                     return
@@ -52,12 +68,23 @@ class Server:
             time.sleep(0.1)
         raise RuntimeError("shop serve did not become ready")
 
+    def output(self) -> str:
+        """What the server printed so far (its log lines)."""
+        return self.log_path.read_text(errors="replace")
+
     def kill(self) -> None:
         assert self.proc is not None
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=15)
 
     def stop(self) -> None:
+        try:
+            self._stop()
+        finally:
+            if self.own_log:
+                self.log_path.unlink(missing_ok=True)
+
+    def _stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:

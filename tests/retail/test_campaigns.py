@@ -107,11 +107,12 @@ async def test_console_creates_a_campaign(client: httpx.AsyncClient) -> None:
     login = (await client.get("/console/login")).text
     await client.post("/console/login", data={"csrf": csrf(login), "api_key": shop.m.api_key})
     page = assert_good_page(await client.get("/console/campaigns"))
+    assert f'name="product_id" value="{shop.product["id"]}"' in page
     start = (clock.utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
     end = (clock.utcnow() + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
     r = await client.post("/console/campaigns", data={
         "csrf": csrf(page), "title": "春节年货节", "slug": "cny", "starts_at": start, "ends_at": end,
-        "product_ids": shop.product["id"], "promotion_codes": ""})
+        "product_id": shop.product["id"], "promotion_codes": ""})  # a checkbox of the product picker
     assert r.status_code == 303, r.text[:2000]
     assert shop.product["title"] in assert_good_page(await client.get("/campaigns/cny"))
     bad = await client.post("/console/campaigns", data={"csrf": csrf(page), "title": "x", "slug": "cny2",

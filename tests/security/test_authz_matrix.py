@@ -40,6 +40,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/v1/products/{product_id}"): "a public product page (drafts answer 404 to non-owners)",
     ("GET", "/v1/products/{product_id}/variant"): "the storefront's pick of a variant by its options",
     ("GET", "/v1/categories"): "the category tree",
+    ("GET", "/v1/search/suggest"): "search-box suggestions from public titles",
     ("GET", "/v1/inventory/{sku}"): "public availability; on_hand is shown only to the owner",
     ("POST", "/v1/customers"): "shopper sign-up",
     ("POST", "/v1/auth/token"): "shopper log-in",
@@ -53,6 +54,9 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/v1/complaints"): "anyone may complain about a product or merchant",
     ("GET", "/v1/enforcement"): "the public enforcement list",
     ("GET", "/v1/campaigns"): "public campaign list",
+    ("GET", "/v1/collections"): "an active merchant's collections are its shop's public groupings",
+    ("GET", "/v1/collections/{collection_id}"): "a public collection (of an active merchant)",
+    ("GET", "/v1/collections/{collection_id}/products"): "its products on sale (drafts only to the owner)",
     ("GET", "/v1/campaigns/{campaign_id}"): "a public campaign page",
     ("GET", "/v1/community/group-buys"): "open group-buys are public",
     ("GET", "/v1/community/group-buys/{group_buy_id}"): "an open group-buy is public",
@@ -60,18 +64,24 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/v1/community/service-slots"): "bookable slots are public",
     ("POST", "/v1/community/service-slots/{slot_id}/book"): "any shopper may book A's service",
     ("POST", "/v1/payments/stripe/webhook"): "authenticated by Stripe's signature, not a principal",
+    ("GET", "/v1/flash-sales/{sale_id}"): "a flash sale's price, what is left and its countdown are public",
+    ("POST", "/v1/flash-sales/{sale_id}/orders"): "any signed-in shopper may buy A's flash sale",
 }
 # Public operations that create A's rows when they succeed: called only by their own tests, not here.
 PUBLIC_WRITES = {
     ("POST", "/v1/checkout"), ("POST", "/v1/community/group-buys/{group_buy_id}/join"),
     ("POST", "/v1/community/service-slots/{slot_id}/book"), ("POST", "/v1/complaints"),
     ("POST", "/v1/carts"), ("POST", "/v1/customers"), ("POST", "/v1/merchants"),
+    ("POST", "/v1/flash-sales/{sale_id}/orders"),
 }
 # Rows nobody's request may change, except these (they record the attempts themselves).
 # Reads whose owner is the shopper, not the merchant (the merchant's own view is elsewhere).
 SHOPPER_READS = {"/v1/carts/{cart_id}", "/v1/complaints/{complaint_id}"}
 OTHER_CUSTOMER = "other-shopper@example.com"  # may close its own account (POST /v1/me/close)
-SNAPSHOT_SKIP = {"audit_log", "idempotency_key", "processed_webhook", "category", "alembic_version"}
+# search_term (title words for suggestions) and search_miss (searches that found nothing) are the platform's,
+# counted from every merchant's listings and every shopper's searches.
+SNAPSHOT_SKIP = {"audit_log", "idempotency_key", "processed_webhook", "category", "alembic_version", "search_term",
+                 "search_miss"}
 
 
 def _later(**kw: int) -> str:
@@ -123,6 +133,10 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "slug": "a-spring", "title": "春节年货节", "starts_at": _later(days=1), "ends_at": _later(days=10),
         "product_ids": [s.product["id"]]})
     assert campaign.status_code == 201, campaign.text
+    flash = await client.post("/v1/flash-sales", headers=a.headers, json={
+        "variant_id": s.variant_id, "price": 990, "quantity": 2, "per_buyer_limit": 1,
+        "starts_at": _later(days=1), "ends_at": _later(days=2)})
+    assert flash.status_code == 201, flash.text
     webhook = await client.post("/v1/webhooks", headers=a.headers, json={
         "url": "https://erp.example.com/hooks", "events": ["*"]})
     assert webhook.status_code == 201, webhook.text
@@ -143,6 +157,9 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "from_location_id": s.warehouse["id"], "to_location_id": s.store["id"],
         "lines": [{"sku": s.sku, "quantity": 1}]})
     assert transfer.status_code == 201, transfer.text
+    collection = await client.post("/v1/collections", headers=a.headers, json={
+        "title": "春季上新", "product_ids": [s.product["id"]]})
+    assert collection.status_code == 201, collection.text
     job = await client.post("/v1/imports/stock", headers={**a.headers, "content-type": "text/csv"},
                             content=f"sku,location,on_hand\n{s.sku},NOWHERE,1\n".encode())
     assert job.status_code == 202, job.text
@@ -168,7 +185,8 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "change_id": licence_change.json()["id"],
         "redemption_id": redemption.json()["redemption_id"],
         "media_id": picture.json()["id"], "transfer_id": transfer.json()["id"], "job_id": job.json()["id"],
-        "warehouse_id": s.warehouse["id"],
+        "warehouse_id": s.warehouse["id"], "provider": "wechatpay", "collection_id": collection.json()["id"],
+        "sale_id": flash.json()["id"],
     }
     private = {ids[k] for k in ("device_id", "cart_id", "order_id", "buyer_id", "quote_id", "conflict_id",
                                 "complaint_id", "webhook_id", "return_id", "change_id", "transfer_id",
@@ -233,15 +251,24 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/admin/enforcement/warnings"): {"merchant_id": ids["merchant_id"], "reason": "hacked",
                                                      "ends_at": later},
         ("POST", "/v1/admin/merchants/{merchant_id}/suspend"): {"reason": "hacked"},
+        ("POST", "/v1/flash-sales"): {"variant_id": ids["variant_id"], "price": 1, "quantity": 1,
+                                      "per_buyer_limit": 1, "starts_at": _later(seconds=1), "ends_at": later},
         ("POST", "/v1/campaigns"): {"slug": "evil", "title": "evil", "starts_at": _later(days=1), "ends_at": later,
                                     "product_ids": [ids["product_id"]]},
-        ("POST", "/v1/campaigns/{campaign_id}/items"): {"product_ids": [ids["product_id"]]},
         ("POST", "/v1/webhooks"): {"url": "https://evil.example.com/hooks", "events": ["*"]},
         ("PATCH", "/v1/products/{product_id}/media/{media_id}"): {"alt": "hacked", "position": 0},
         ("PUT", "/v1/products/{product_id}/options"): {"options": [{"name": "size", "values": ["L", "XL"]}],
                                                        "fill": {"price": 1}},
         ("POST", "/v1/locations/{location_id}/stock/{sku}/adjust"): {"quantity": -1, "reason": "damaged"},
         ("PUT", "/v1/locations/{location_id}/stock/{sku}/threshold"): {"low_stock": 1},
+        ("POST", "/v1/products/bulk-edit"): {"product_ids": [ids["product_id"]], "status": "archived",
+                                             "price_percent": 50},
+        ("POST", "/v1/products/{product_id}/duplicate"): {"sku_suffix": "-EVIL"},
+        ("POST", "/v1/collections"): {"title": "evil", "product_ids": [ids["product_id"]]},
+        ("PATCH", "/v1/collections/{collection_id}"): {"title": "hacked"},
+        ("POST", "/v1/collections/{collection_id}/products"): {"product_ids": [ids["product_id"]]},
+        ("POST", "/v1/campaigns/{campaign_id}/items"): {"product_ids": [ids["product_id"]],
+                                                        "collection_ids": [ids["collection_id"]]},
         ("POST", "/v1/transfers"): {"from_location_id": ids["warehouse_id"], "to_location_id": ids["location_id"],
                                     "lines": [{"sku": ids["sku"], "quantity": 1}]},
     }

@@ -1,16 +1,20 @@
-"""Property-based fuzzing of the whole OpenAPI schema (schemathesis): no 500s, every response matches its schema.
+"""Property-based fuzzing of the whole OpenAPI schema (schemathesis): no 5xx, no status code the operation does not
+declare, every response matches its schema.
 
 The app runs in this process (uvicorn on a thread, 127.0.0.1, a free port) on a fresh, migrated SQLite file,
-seeded with a verified merchant and an active, stocked product so that some generated calls succeed. Admin
-routes are called with the admin token and the rest with the merchant's key, so generated input gets past
-authentication and reaches validation and the services. Examples are bounded and derandomised, so a run is
-reproducible and takes a few minutes at most on CI.
+seeded with a verified merchant and an active, stocked product so that some generated calls succeed. Every
+operation is called with the admin token and again with the merchant's key; the operations of shoppers, tills and
+wholesale buyers a third time with their own tokens, so generated input gets past authentication and reaches
+validation and the services. Each (operation, caller) pair is a test of its own; `make test` runs the module on
+one worker, with a server and database of its own (`live_app`), so nothing is shared with other tests. Examples are
+bounded (FUZZ_MAX_EXAMPLES, 25 by default) and derandomised, so a run is reproducible.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import threading
 import time
@@ -24,13 +28,13 @@ import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from app.main import create_app
 from tests import factories as f
 from tests.conftest import ADMIN_TOKEN, make_settings, sqlite_copy
 
-MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "15"))  # raise it locally for a deeper hunt
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))  # raise it locally for a deeper hunt
 
 
 def _free_port() -> int:
@@ -57,10 +61,14 @@ def _seed(base: str) -> dict[str, str]:
             "code": "ST1", "name": "门店", "kind": "store", "address": f.address()}))
         device = ok(api.post(f"/v1/locations/{store['id']}/devices", headers=headers, json={"name": "till"}))
         buyer = ok(api.post("/v1/wholesale/buyers", headers=headers, json={"name": "批发客户"}))
-        ok(api.post("/v1/customers", json={"email": "fuzz@example.com", "password": "s3cret-pass", "name": "李四"}))
-        customer = ok(api.post("/v1/auth/token", data={"username": "fuzz@example.com", "password": "s3cret-pass"}))
+        customers = {}
+        for name in ("customer", "closing"):
+            email = f"fuzz-{name}@example.com"
+            ok(api.post("/v1/customers", json={"email": email, "password": "s3cret-pass", "name": "李四"}))
+            customers[name] = ok(api.post("/v1/auth/token", data={"username": email, "password": "s3cret-pass"}))
         return {"admin": ADMIN_TOKEN, "merchant": m["api_key"], "device": device["token"], "buyer": buyer["token"],
-                "customer": customer["access_token"], "product_id": p["id"]}
+                "customer": customers["customer"]["access_token"], "closing": customers["closing"]["access_token"],
+                "product_id": p["id"]}
 
 
 @pytest.fixture(scope="module")
@@ -83,33 +91,45 @@ def live_app(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) ->
     thread.join(timeout=30)
 
 
-def _principal_for(path: str) -> str:
-    """The kind of caller an operation is for, so generated input reaches the service rather than a 403."""
-    if "/admin/" in path:
-        return "admin"
-    if path.startswith("/v1/pos/"):
-        return "device"
-    if path.startswith(("/v1/wholesale/orders", "/v1/wholesale/quotes", "/v1/wholesale/account")):
-        return "buyer"
-    if path.startswith(("/v1/carts", "/v1/checkout", "/v1/me/", "/v1/complaints", "/v1/community/group-buys/{")):
-        return "customer"
-    return "merchant"
-
-
 # The schema is the app's own; building the app opens no database connection.
 schema = schemathesis.openapi.from_dict(create_app(make_settings("sqlite+aiosqlite:///:memory:")).openapi())
 
 
-CHECKS = [not_a_server_error, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+FUZZ_SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+                         suppress_health_check=list(HealthCheck))
+# Operations whose callers are neither the admin nor a merchant, by the token each is called with the third time.
+OWN_CALLERS = {
+    "device": r"^/v1/pos/",
+    "buyer": r"^/v1/wholesale/(orders|quotes|account)",
+    "closing": r"^/v1/me/close$",  # a customer of its own: closing kills its token
+    "customer": r"^/v1/(carts|checkout|complaints|community/group-buys/\{)",
+}
 
 
-# The checks are a parameter so that each operation's test has an id of its own: pytest builds an item's id from
-# its parametrisation, and without one all of schemathesis's items here share one id, which pytest-xdist
-# would run only once (tests/conftest.py refuses a collection with such twins).
+def _own_caller(path: str) -> str:
+    return next(caller for caller, pattern in OWN_CALLERS.items() if re.match(pattern, path))
+
+
+def _call(case: Any, live_app: dict[str, Any], caller: str) -> None:
+    case.call_and_validate(base_url=live_app["base"], headers={"Authorization": f"Bearer {live_app[caller]}"},
+                           checks=CHECKS)
+
+
+@pytest.mark.fuzz
+@pytest.mark.parametrize("caller", ["admin", "merchant"])
 @schema.parametrize()
-@pytest.mark.parametrize("checks", [CHECKS], ids=["no-5xx-and-schema-conformance"])
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
-def test_api_never_fails_and_matches_its_schema(case: Any, checks: list[Any], live_app: dict[str, Any]) -> None:
-    token = live_app[_principal_for(case.path)]
-    case.call_and_validate(base_url=live_app["base"], headers={"Authorization": f"Bearer {token}"}, checks=checks)
+@FUZZ_SETTINGS
+def test_api_never_fails_and_matches_its_schema(case: Any, caller: str, live_app: dict[str, Any]) -> None:
+    _call(case, live_app, caller)
+
+
+# A parameter, even of one value, gives each operation's test an id of its own: pytest builds an item's id from its
+# parametrisation, and without one all of schemathesis's items here would share one id, which pytest-xdist runs
+# only once (tests/conftest.py refuses a collection with such twins).
+@pytest.mark.fuzz
+@pytest.mark.parametrize("caller", ["own"])
+@schema.include(path_regex="|".join(OWN_CALLERS.values())).parametrize()
+@FUZZ_SETTINGS
+def test_api_as_its_own_callers_never_fails(case: Any, caller: str, live_app: dict[str, Any]) -> None:
+    _call(case, live_app, _own_caller(case.path))

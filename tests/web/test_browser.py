@@ -143,7 +143,7 @@ async def test_shop_collect_console_and_leader_in_a_browser(server: str) -> None
                 await page.get_by_label("搜索").first.fill("羽绒")
                 await page.get_by_role("button", name="搜索").click()
                 await page.get_by_role("link", name="男士羽绒服").click()
-                await page.get_by_text("9 件 · 徐汇店").wait_for()
+                await page.get_by_text("有货 · 可到店自提: 徐汇店").wait_for()
                 await page.screenshot(path=ARTIFACTS / "product.png", full_page=True)
                 await page.get_by_role("button", name="加入购物车").click()
                 await page.get_by_role("status").wait_for()
@@ -172,7 +172,7 @@ async def test_shop_collect_console_and_leader_in_a_browser(server: str) -> None
                 console = await laptop.new_page()
                 await console.goto("/console/")
                 await console.get_by_label("商家 API 密钥").fill(seed["api_key"])
-                await console.get_by_role("button", name="登录").click()
+                await console.get_by_label("商家 API 密钥").press("Enter")
                 chart = console.locator("svg.chart")
                 await chart.wait_for()
                 assert await console.locator("svg.chart rect.bar-online").count() > 1

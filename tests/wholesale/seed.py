@@ -29,7 +29,7 @@ async def catalogue(app: Any, *, merchant_id: str, location_id: str, skus: list[
     async with app.state.sessionmaker() as session:
         await session.execute(insert(Product).values(
             id=product_id, merchant_id=merchant_id, title="散装大米 Bulk rice", description="", category="agri",
-            status="active", search_text="散装大米 bulk rice", created_at=now, updated_at=now))
+            status="active", created_at=now, updated_at=now))
         await session.execute(insert(Variant), [
             {"id": ids[s], "product_id": product_id, "merchant_id": merchant_id, "sku": s, "price": LIST_PRICE,
              "currency": "CNY", "attributes": {}, "wholesale": s not in not_wholesale, "moq": 10, "pack_size": 5,

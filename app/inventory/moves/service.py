@@ -189,6 +189,18 @@ async def get_transfer(session: AsyncSession, *, merchant_id: str, transfer_id: 
     return await _transfer_out(session, transfer)
 
 
+async def list_transfers(session: AsyncSession, *, merchant_id: str, before: str | None, limit: int
+                         ) -> tuple[list[dict[str, Any]], str | None]:
+    """The merchant's transfers, newest first, with their lines (the console's list)."""
+    stmt = select(StockTransfer).where(StockTransfer.merchant_id == merchant_id)
+    if before:
+        stmt = stmt.where(StockTransfer.id < before)
+    found = list((await session.scalars(stmt.order_by(StockTransfer.id.desc()).limit(limit + 1))).all())
+    more = len(found) > limit
+    found = found[:limit]
+    return [await _transfer_out(session, t) for t in found], (found[-1].id if more else None)
+
+
 # ---- low stock -------------------------------------------------------------------------------------------
 
 async def set_threshold(session: AsyncSession, *, merchant_id: str, location_id: str, sku: str,

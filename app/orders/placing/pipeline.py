@@ -10,6 +10,7 @@ a new `Channel`, not a new copy of this protocol.
     payment = provider.start(amount)           prepaid only; outside any transaction
     transaction:
         channel.before(priced)                 e.g. count a coupon use (refused: nothing happens)
+        plan the takes of stock                from the levels read at pricing, or now
         placing.place(orders, takes, answer)   stock, orders, events and the key's answer, or nothing
         record the payment; channel.after(priced, orders)
     on failure: rollback, cancel the payment
@@ -26,6 +27,7 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import insert
@@ -34,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.core import idempotency
-from app.core.clock import utcnow
+from app.core.clock import rfc3339, utcnow
 from app.core.errors import Conflict
 from app.core.ids import new_id
 from app.db import execute
@@ -44,7 +46,7 @@ from app.orders.models import Payment
 from app.orders.placing import statement
 from app.orders.placing.drafts import OrderDraft, Placed, build
 from app.orders.views import OrderView, order_view
-from app.payments import registry
+from app.payments import accounts, registry
 from app.payments.base import Gateway
 
 PRICINGS = 3  # a request is priced at most this many times when concurrent orders take the stock it planned
@@ -81,6 +83,7 @@ class StartedPayment:
     currency: str
     provider_ref: str | None
     client: dict[str, Any]
+    account: str | None = None  # the merchant's account the money goes to (providers with `accounts`)
 
     def public(self) -> dict[str, Any]:
         """What the buyer's answer shows (`PaymentOut`)."""
@@ -116,6 +119,8 @@ class Request:
     fingerprint: str  # `idempotency.request_hash` of the request
     payment_method: str
     hold_minutes: int  # how long an unpaid prepaid order holds its stock
+    device: str = "desktop"  # desktop | phone: the provider's page or QR code to answer with
+    client_ip: str | None = None  # the buyer's address (WeChat Pay's H5 payments ask for it)
 
 
 class _StockMoved(Exception):
@@ -140,8 +145,10 @@ async def place(session: AsyncSession, *, settings: Settings, channel: Channel[P
     try:
         priced = await channel.price(session)
         if prepaid:
+            account = await accounts.account_for(session, request.payment_method,
+                                                 [d.merchant_id for d in priced.drafts])
             await session.rollback()  # hold nothing while the provider is called
-            payment = await _start(gateway, request.payment_method, priced)
+            payment = await _start(gateway, request, priced, account)
         for pricing in range(1, PRICINGS + 1):
             try:
                 return await _placed(session, channel, request, priced, payment, attempt=pricing)
@@ -169,14 +176,23 @@ async def place(session: AsyncSession, *, settings: Settings, channel: Channel[P
 async def _cancel(gateway: Gateway, payment: StartedPayment | None) -> None:
     if payment is not None and payment.provider_ref:
         with contextlib.suppress(Exception):  # nothing was charged; an unconfirmed payment expires anyway
-            await gateway.cancel(provider_ref=payment.provider_ref)
+            await gateway.cancel(provider_ref=payment.provider_ref, account=payment.account)
 
 
-async def _start(gateway: Gateway, method: str, priced: Priced) -> StartedPayment:
+async def _start(gateway: Gateway, request: Request, priced: Priced, account: str | None) -> StartedPayment:
     payment_id = new_id("pay")
+    lines = [ln for d in priced.drafts for ln in d.lines]
+    subject = lines[0].title + (f" 等 {len(lines)} 件" if len(lines) > 1 else "")
+    # The provider refuses the payment once the stock hold has run out (a minute early: clocks differ)
+    expires = utcnow() + timedelta(minutes=max(request.hold_minutes - 1, 1))
+    metadata = {"payment_id": payment_id, "device": request.device, "subject": subject,
+                "expires_at": rfc3339(expires)}
+    if request.client_ip:
+        metadata["client_ip"] = request.client_ip
     started = await gateway.start(payment_id=payment_id, amount=priced.total, currency=priced.currency,
-                                  metadata={"payment_id": payment_id})
-    return StartedPayment(payment_id, method, priced.total, priced.currency, started.provider_ref, started.client)
+                                  metadata=metadata, account=account)
+    return StartedPayment(payment_id, request.payment_method, priced.total, priced.currency, started.provider_ref,
+                          started.client, account)
 
 
 async def _placed(session: AsyncSession, channel: Channel[P], request: Request, priced: P,
@@ -217,10 +233,10 @@ async def _transaction(session: AsyncSession, channel: Channel[P], request: Requ
     result = (201, channel.answer(priced, orders, payment.public() if payment else None))
     record = (idempotency.answer_row(scope=request.scope, key=request.key, fingerprint=request.fingerprint,
                                      result=result) if request.key else None)
-    takes = await plan(session, placed, fresh=attempt > 1)
     last = payment is None and not priced.writes_before and not priced.writes_after
-    if priced.writes_before:
+    if priced.writes_before:  # first: what it writes may free the units the orders take (a flash sale's hold)
         await channel.before(session, priced)
+    takes = await plan(session, placed, fresh=attempt > 1)
     outcome = await statement.place(session, placed, takes, attempt=attempt, record=record, now=now, commit=last)
     if outcome.answered:
         raise idempotency.AlreadyAnswered("this Idempotency-Key was answered by another request meanwhile")
@@ -232,7 +248,7 @@ async def _transaction(session: AsyncSession, channel: Channel[P], request: Requ
         await execute(session, _INSERT_PAYMENT, {
             "id": payment.id, "checkout_id": checkout_id, "provider": payment.provider,
             "provider_ref": payment.provider_ref, "amount": payment.amount, "currency": payment.currency,
-            "status": "pending", "created_at": now})
+            "status": "pending", "account": payment.account, "created_at": now})
     if priced.writes_after:
         await channel.after(session, priced, orders)
     await session.commit()

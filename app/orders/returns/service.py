@@ -116,6 +116,69 @@ async def request_return(session: AsyncSession, *, settings: Settings, principal
     return (await _return_views(session, order_id=order.id, currency=order.currency, return_ids=[ret.id]))[0]
 
 
+async def merchant_return(session: AsyncSession, *, settings: Settings, principal: Principal, order_id: str,
+                          lines: Sequence[tuple[str, int]], reason: str) -> dict[str, Any]:
+    """The seller takes some units back and refunds their share of what was paid (after-sales by the seller:
+    a partial refund from the console). Unlike the buyer's no-reason return there is no 7-day window: the
+    seller may always refund more than the law asks. The units go back on hand; the refund goes through the
+    original payment method, split over the payment and coupon legs exactly as a buyer's return is."""
+    merchant_only(principal)
+    order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
+    if order.status not in ("shipped", "delivered", "completed"):
+        raise ReturnRefused("only shipped or delivered orders are refunded by units; cancel an order before it ships",
+                            errors=[{"field": "order", "message": f"order is {order.status}"}])
+    if order.payment_status not in ("paid", "partially_refunded"):
+        raise ReturnRefused("nothing was paid for this order yet",
+                            errors=[{"field": "order", "message": f"payment is {order.payment_status}"}])
+    order_lines = {ln.variant_id: ln for ln in await _lines_of(session, order.id)}
+    wanted: dict[str, int] = defaultdict(int)
+    errors: list[dict[str, Any]] = []
+    for i, (variant_id, quantity) in enumerate(lines):
+        if variant_id not in order_lines:
+            errors.append({"field": f"lines.{i}.variant_id", "message": "not in this order"})
+        elif quantity < 1:
+            errors.append({"field": f"lines.{i}.quantity", "message": "at least 1"})
+        else:
+            wanted[variant_id] += quantity
+    for i, (variant_id, _) in enumerate(lines):
+        line = order_lines.get(variant_id)
+        if line is not None and wanted[variant_id] > line.quantity - line.returned_quantity:
+            errors.append({"field": f"lines.{i}.quantity",
+                           "message": f"only {line.quantity - line.returned_quantity} can still be refunded"})
+    if not lines:
+        errors.append({"field": "lines", "message": "choose at least one unit"})
+    if errors:
+        raise ReturnRefused("; ".join(sorted({e["message"] for e in errors})), errors=errors)
+    items = []
+    amount = coupon = 0
+    for variant_id, quantity in sorted(wanted.items()):
+        line = order_lines[variant_id]
+        pay, off = rules.return_legs([rules.Leg("payment", line.total), rules.Leg("coupon", line.discount)],
+                                     unit_price=line.unit_price, returned_before=line.returned_quantity,
+                                     quantity=quantity)
+        line.returned_quantity += quantity
+        amount += pay
+        coupon += off
+        items.append({"variant_id": variant_id, "sku": line.sku, "quantity": quantity, "amount": pay,
+                      "coupon": off})
+    now = utcnow()
+    ret = ReturnRequest(
+        id=new_id("ret"), order_id=order.id, merchant_id=order.merchant_id, reason=reason[:500],
+        lines={"items": items}, amount=amount, coupon_amount=coupon, kind="seller", refund_on="request",
+        shipping_payer="seller", return_address=None, requested_at=now, received_at=now, created_at=now,
+        status="refund_pending")
+    session.add(ret)
+    await session.flush()
+    await return_step(session, ret, "requested", "merchant", "refunded by the seller")
+    refund_id = await _accept_return(session, order=order, ret=ret, order_lines=list(order_lines.values()),
+                                     actor="merchant", note="refund by the seller")
+    await events.emit(session, kind="order.returned", merchant_id=order.merchant_id,
+                      payload={"order_id": order.id, "return_id": ret.id, "amount": ret.amount, "kind": "seller"})
+    await session.commit()
+    await settle_refunds(session, settings=settings, refund_ids=[refund_id] if refund_id else [])
+    return (await _return_views(session, order_id=order.id, currency=order.currency, return_ids=[ret.id]))[0]
+
+
 async def _accept_return(session: AsyncSession, *, order: Order, ret: ReturnRequest, order_lines: Sequence[OrderLine],
                          actor: str, note: str) -> str | None:
     """The return is accepted: owe its refund (never more than is left of what was paid), put goods that came

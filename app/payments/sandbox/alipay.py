@@ -170,10 +170,13 @@ class AlipaySandbox(SandboxServer):
         alipay_private_key: rsa.RSAPrivateKey | None = None,
         seller_id: str = DEFAULT_SELLER_ID,
         deliver_notifications: bool = False,
+        open_enrolment: bool = False,
     ) -> None:
         """``app_public_key``: PEM of the app's key pair (what checks the requests' signatures).
         ``deliver_notifications``: POST every notification to its notify URL at once (the sandbox's mode);
-        otherwise tests take them from :meth:`pay` and post them themselves."""
+        otherwise tests take them from :meth:`pay` and post them themselves. ``open_enrolment``: any
+        ``app_auth_token`` is taken as a merchant's authorisation (the sandbox's mode: merchants set theirs in the
+        console without an authorisation round trip)."""
         super().__init__()
         self.app_id = app_id
         app_key = serialization.load_pem_public_key(app_public_key.encode())
@@ -184,6 +187,7 @@ class AlipaySandbox(SandboxServer):
         self.alipay_public_key_pem = public_pem(self._alipay_key)
         self.seller_id = seller_id
         self.deliver_notifications = deliver_notifications
+        self.open_enrolment = open_enrolment
         self.trades: dict[tuple[str, str], SandboxTrade] = {}
         self.bill: list[BillEntry] = []
         self.calls: list[RecordedCall] = []
@@ -394,6 +398,8 @@ class AlipaySandbox(SandboxServer):
         token = params.get("app_auth_token")
         if token:
             merchant = self._tokens.get(token)
+            if merchant is None and self.open_enrolment:
+                merchant = self._tokens[token] = ("2088" + _digits(12), "2021" + _digits(12))
             if merchant is None:
                 raise _Refusal("20001", "Insufficient Token Permissions", "aop.invalid-app-auth-token",
                                "无效的应用授权令牌")

@@ -234,6 +234,7 @@ class WechatPaySandbox(SandboxServer):
         settle_refunds_at_once: bool = False,
         platform_mode: Literal["public_key", "certificate"] = "public_key",
         reused_refund_number: Literal["refuse", "return_original"] = "refuse",
+        open_enrolment: bool = False,
     ) -> None:
         """``merchant_public_key``/``merchant_serial_no``: the merchant API certificate's key and serial (what
         checks the requests). ``sub_mchids``: the merchants bound to this service provider (``bind`` adds more).
@@ -242,7 +243,8 @@ class WechatPaySandbox(SandboxServer):
         ``platform_mode``: notifications name the platform public key's id (accounts opened since 2024) or the
         platform certificate's serial (older accounts). ``reused_refund_number``: an out_refund_no sent again
         with other amounts is refused (what WeChat Pay answers today) or answered with the original refund
-        (what "one refund per number" also allows)."""
+        (what "one refund per number" also allows). ``open_enrolment``: any sub_mchid is taken as bound (the
+        sandbox's mode: merchants set theirs in the console)."""
         super().__init__(tls_hosts=(API_HOST,))
         if len(apiv3_key.encode()) != 32:
             raise ValueError("the API v3 key is 32 bytes")
@@ -261,6 +263,7 @@ class WechatPaySandbox(SandboxServer):
             self._platform_key, serial=serial, common_name="Tenpay.com sandbox platform"
         )
         self.sub_mchids = set(sub_mchids)
+        self.open_enrolment = open_enrolment
         self.platform_mode = platform_mode
         self.reused_refund_number = reused_refund_number
         self.deliver_notifications = deliver_notifications
@@ -578,6 +581,8 @@ class WechatPaySandbox(SandboxServer):
     # ------------------------------------------------------------------ paying
 
     def _bound(self, sub_mchid: Any) -> str:
+        if self.open_enrolment and isinstance(sub_mchid, str) and sub_mchid.isdigit():
+            self.sub_mchids.add(sub_mchid)
         if not isinstance(sub_mchid, str) or sub_mchid not in self.sub_mchids:
             raise _Refusal(400, "INVALID_REQUEST", "受理关系不存在")
         return sub_mchid

@@ -19,23 +19,25 @@ class StripeGateway:
     def __init__(self, config: gateway.StripeConfig) -> None:
         self.config = config
 
-    async def start(self, *, payment_id: str, amount: int, currency: str, metadata: dict[str, str]) -> StartedPayment:
+    async def start(self, *, payment_id: str, amount: int, currency: str, metadata: dict[str, str],
+                    account: str | None = None) -> StartedPayment:
         try:
             intent_id, secret = await gateway.create_payment_intent(
-                self.config, amount=amount, currency=currency, metadata={**metadata, "payment_id": payment_id},
+                self.config, amount=amount, currency=currency, metadata={"payment_id": payment_id},
                 idempotency_key=f"pi:{payment_id}")
         except gateway.PaymentGatewayError as exc:
             raise PaymentUnavailable(f"Stripe refused the payment: {exc.message}") from exc
         return StartedPayment(intent_id, {"client_secret": secret})
 
-    async def cancel(self, *, provider_ref: str) -> None:
+    async def cancel(self, *, provider_ref: str, account: str | None = None) -> None:
         try:
             await gateway.cancel_payment_intent(self.config, payment_intent_id=provider_ref)
         except gateway.PaymentGatewayError as exc:
             if exc.code != "payment_intent_unexpected_state":
                 raise
 
-    async def refund(self, *, provider_ref: str | None, amount: int, refund_id: str) -> str | None:
+    async def refund(self, *, provider_ref: str | None, amount: int, refund_id: str, account: str | None = None,
+                     paid: int | None = None) -> str | None:
         if provider_ref is None:
             raise PaymentUnavailable("no Stripe payment to refund")
         return await gateway.refund(self.config, payment_intent_id=provider_ref, amount=amount,

@@ -16,11 +16,15 @@ class CampaignIn(Schema):
     ends_at: AwareDatetime
     product_ids: list[str] = Field(default_factory=list, max_length=200)
     promotion_codes: list[str] = Field(default_factory=list, max_length=20)
+    collection_ids: list[str] = Field(default_factory=list, max_length=20,
+                                      description="Put the products of these collections of yours in too")
 
 
 class CampaignJoin(Schema):
     product_ids: list[str] = Field(default_factory=list, max_length=200)
     promotion_codes: list[str] = Field(default_factory=list, max_length=20)
+    collection_ids: list[str] = Field(default_factory=list, max_length=20,
+                                      description="Put the products of these collections of yours in too")
 
 
 class CampaignProductOut(OutSchema):

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog.collections import service as collections_service
 from app.catalog.models import Product, Variant
 from app.core import events
 from app.core.clock import as_utc, utcnow
@@ -31,22 +32,27 @@ def _summary(c: Campaign, now: Any) -> dict[str, Any]:
 
 
 async def _attach(session: AsyncSession, *, campaign: Campaign, merchant_id: str, product_ids: Sequence[str],
-                  promotion_codes: Sequence[str]) -> None:
-    """Add the merchant's own products and promotions (by code) to the campaign; unknown ones are field errors."""
-    product_ids = list(dict.fromkeys(product_ids))
+                  promotion_codes: Sequence[str], collection_ids: Sequence[str] = ()) -> None:
+    """Add the merchant's own products (named, or the ones in its collections at this moment) and promotions (by
+    code) to the campaign; unknown ones are field errors."""
+    from_collections, collection_errors = await collections_service.product_ids_of(
+        session, merchant_id=merchant_id, collection_ids=collection_ids, limit=MAX_PRODUCTS)
+    named = list(dict.fromkeys(product_ids))
     codes = list(dict.fromkeys(c.strip().upper() for c in promotion_codes))
-    owned = set((await session.scalars(select(Product.id).where(Product.id.in_(product_ids),
+    owned = set((await session.scalars(select(Product.id).where(Product.id.in_(named),
                                                                  Product.merchant_id == merchant_id))).all()
-                ) if product_ids else set()
+                ) if named else set()
     promos = {p.code: p.id for p in (await session.execute(
         select(Promotion.code, Promotion.id).where(Promotion.code.in_(codes), Promotion.merchant_id == merchant_id)
     )).all()} if codes else {}
     errors = [{"field": f"product_ids.{i}", "message": "not one of your products"}
-              for i, p in enumerate(product_ids) if p not in owned]
+              for i, p in enumerate(named) if p not in owned]
     errors += [{"field": f"promotion_codes.{i}", "message": "not one of your promotions"}
                for i, c in enumerate(codes) if c not in promos]
+    errors += collection_errors
     if errors:
         raise InvalidInput("some items cannot join the campaign", errors=errors)
+    product_ids = list(dict.fromkeys(named + from_collections))
     count = await session.scalar(select(func.count()).select_from(CampaignProduct)
                                  .where(CampaignProduct.campaign_id == campaign.id)) or 0
     if count + len(product_ids) > MAX_PRODUCTS:
@@ -69,7 +75,7 @@ async def create_campaign(*, session: AsyncSession, merchant_id: str | None, bod
     errors = rules.period_errors(starts_at=body.starts_at, ends_at=body.ends_at, now=now)
     if errors:
         raise InvalidInput("the campaign period is not valid", errors=errors)
-    if merchant_id is None and (body.product_ids or body.promotion_codes):
+    if merchant_id is None and (body.product_ids or body.promotion_codes or body.collection_ids):
         raise field_error("product_ids", "merchants add their own products to a platform campaign")
     campaign = Campaign(id=new_id("cmp"), merchant_id=merchant_id, slug=body.slug, title=body.title,
                         headline=body.headline, starts_at=as_utc(body.starts_at), ends_at=as_utc(body.ends_at),
@@ -82,7 +88,7 @@ async def create_campaign(*, session: AsyncSession, merchant_id: str | None, bod
         raise field_error("slug", f"the address {body.slug!r} is taken") from None
     if merchant_id is not None:
         await _attach(session, campaign=campaign, merchant_id=merchant_id, product_ids=body.product_ids,
-                      promotion_codes=body.promotion_codes)
+                      promotion_codes=body.promotion_codes, collection_ids=body.collection_ids)
     await events.emit(session, kind="campaign.created", merchant_id=merchant_id,
                       payload={"id": campaign.id, "slug": campaign.slug})
     out = await _view(session, campaign, public=False)
@@ -106,7 +112,7 @@ async def join_campaign(*, session: AsyncSession, merchant_id: str, campaign_ref
     if rules.status(starts_at=campaign.starts_at, ends_at=campaign.ends_at, now=utcnow()) == "ended":
         raise InvalidInput("the campaign has ended", errors=[{"field": "campaign", "message": "ended"}])
     await _attach(session, campaign=campaign, merchant_id=merchant_id, product_ids=body.product_ids,
-                  promotion_codes=body.promotion_codes)
+                  promotion_codes=body.promotion_codes, collection_ids=body.collection_ids)
     out = await _view(session, campaign, public=False)
     await session.commit()
     return out

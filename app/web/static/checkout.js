@@ -4,7 +4,10 @@
   if (!box) return;
   function sync() {
     var picked = document.querySelector('input[name="fulfilment"]:checked');
-    box.hidden = !!picked && picked.value === "pickup";
+    var pickup = !!picked && picked.value === "pickup";
+    box.hidden = pickup;
+    var store = document.getElementById("pickup-box");
+    if (store) store.hidden = !pickup;
   }
   document.querySelectorAll('input[name="fulfilment"]').forEach(function (r) { r.addEventListener("change", sync); });
   sync();

@@ -1,0 +1,1 @@
+"""Product search: words, pinyin, synonyms, ranking, facets, suggestions (see service.py)."""

@@ -1,0 +1,565 @@
+"""Search: keeping the index current, finding and ranking products, facets, suggestions, zero-result log.
+
+One module, two backends. Text analysis and the query expression are shared (text.py, query.py); only the
+matching clause differs: PostgreSQL matches `product_search.document` (a generated tsvector with a GIN index)
+and ranks with `ts_rank_cd`; SQLite matches the FTS5 table `product_fts` and ranks with `bm25`. Everything
+else (filters, ranking order, facets, paging) is one SQLAlchemy statement for both.
+
+Ranking: the match tier first (a SKU or barcode; every term in the title; in title, options, category or
+pinyin; anywhere, description included), then in stock before sold out, then units sold in 30 days, then the
+database's own text score, then the newest. The tier is the same on both databases, so the same products
+lead on both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    cast,
+    column,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+)
+from sqlalchemy import (
+    text as sql,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.catalog.models import Category, Product, Variant
+from app.catalog.search import query, synonyms, text
+from app.catalog.search.models import (
+    ProductSearch,
+    SearchDictionaryWord,
+    SearchMiss,
+    SearchSynonym,
+    SearchTerm,
+)
+from app.config import Settings
+from app.core import cache
+from app.core.clock import utcnow
+from app.db import dialect_of
+from app.merchants.models import Merchant
+
+SORTS = ("relevance", "price_asc", "price_desc", "newest", "sales")
+FACETS = ("category", "price", "merchant")
+MAX_OFFSET = 10_000
+MAX_MERCHANT_VARIANTS = 20  # merchants whose own synonyms one query applies
+FACET_VALUES = 20
+# Price bands in fen (by a product's lowest variant price); the last has no upper bound.
+PRICE_BANDS: tuple[tuple[int, int | None], ...] = (
+    (0, 5_000), (5_000, 10_000), (10_000, 20_000), (20_000, 50_000), (50_000, 100_000), (100_000, 200_000),
+    (200_000, None))
+SIMILARITY = 0.3  # pg_trgm's default threshold
+INDEX_BATCH = 500
+
+
+# ---- indexing --------------------------------------------------------------------------------------------
+
+def _insert(session: AsyncSession) -> Any:
+    return postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+
+
+async def reindex(session: AsyncSession, product_ids: Sequence[str], *, new: bool = False) -> None:
+    """Bring the index rows of these products up to date with their texts, options and prices; never commits.
+
+    Called in the transaction of every write that changes them, so a product is found as it reads now as soon as
+    that transaction commits. `new`: the products were just created (their title words count for suggestions).
+    """
+    ids = sorted(set(product_ids))
+    for start in range(0, len(ids), INDEX_BATCH):
+        await _reindex_batch(session, ids[start:start + INDEX_BATCH], new=new)
+
+
+async def _reindex_batch(session: AsyncSession, ids: list[str], *, new: bool) -> None:
+    rows = (await session.execute(select(Product.id, Product.merchant_id, Product.title, Product.description,
+                                         Product.category, Product.options).where(Product.id.in_(ids)))).all()
+    if not rows:
+        return
+    variants: dict[str, list[Any]] = {}
+    for v in (await session.execute(select(Variant.product_id, Variant.price, Variant.attributes)
+                                    .where(Variant.product_id.in_(ids)))).all():
+        variants.setdefault(v.product_id, []).append(v)
+    categories = {c.slug: (c.name_zh, c.name_en) for c in (await session.execute(
+        select(Category.slug, Category.name_zh, Category.name_en))).all()}
+    merchants = sorted({r.merchant_id for r in rows})
+    dictionary: dict[str, list[str]] = {}
+    for d in (await session.execute(select(SearchDictionaryWord.merchant_id, SearchDictionaryWord.word)
+                                    .where(SearchDictionaryWord.merchant_id.in_(merchants)))).all():
+        dictionary.setdefault(d.merchant_id, []).append(d.word)
+    index_rows: list[dict[str, Any]] = []
+    terms: dict[str, tuple[str, str]] = {}
+    for r in rows:
+        extra = list(categories.get(r.category, ()))
+        for option in r.options or []:
+            extra += [str(option.get("name", "")), *map(str, option.get("values", []))]
+        for v in variants.get(r.id, []):
+            extra += [str(value) for value in (v.attributes or {}).values()]
+        doc = text.document(title=r.title, description=r.description, extra=dict.fromkeys(extra),
+                            dictionary=dictionary.get(r.merchant_id, ()))
+        prices = [v.price for v in variants.get(r.id, [])]
+        index_rows.append({"product_id": r.id, "merchant_id": r.merchant_id, "title": doc.title, "extra": doc.extra,
+                           "pinyin": doc.pinyin, "body": doc.body, "grams": doc.grams,
+                           "min_price": min(prices) if prices else 0})
+        for word in text.words(r.title, dictionary.get(r.merchant_id, ())):
+            if 2 <= len(word) <= 40 and (text.is_cjk(word) or (word.isalpha() and len(word) >= 3)):
+                terms[word] = text.pinyin(word)
+    stmt = _insert(session)(ProductSearch)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[ProductSearch.product_id],
+        set_={c: stmt.excluded[c] for c in ("merchant_id", "title", "extra", "pinyin", "body", "grams",
+                                            "min_price")}), index_rows)
+    if terms:
+        term_rows = [{"term": t, "pinyin": p[:160], "initials": i[:40], "products": 1}
+                     for t, (p, i) in sorted(terms.items())]
+        ins = _insert(session)(SearchTerm)
+        if new:
+            await session.execute(ins.on_conflict_do_update(
+                index_elements=[SearchTerm.term], set_={"products": SearchTerm.products + 1}), term_rows)
+        else:
+            await session.execute(ins.on_conflict_do_nothing(index_elements=[SearchTerm.term]), term_rows)
+
+
+async def reindex_merchant(session: AsyncSession, merchant_id: str) -> int:
+    """Re-index every product of a merchant (its dictionary changed); never commits. Returns how many."""
+    done = 0
+    last = ""
+    while True:
+        ids = list((await session.scalars(select(Product.id).where(Product.merchant_id == merchant_id,
+                                                                   Product.id > last)
+                                          .order_by(Product.id).limit(INDEX_BATCH))).all())
+        if not ids:
+            return done
+        await reindex(session, ids)
+        done += len(ids)
+        last = ids[-1]
+
+
+async def refresh_signals(session: AsyncSession) -> int:
+    """Recompute every product's in-stock flag and 30-day sales (the ranking's tie-breakers); commits.
+
+    Returns how many rows changed. Run by the `search_signals` job; a product's signals are at most one
+    interval old.
+    """
+    since = utcnow() - timedelta(days=30)
+    distinct = "IS DISTINCT FROM" if dialect_of(session) == "postgresql" else "IS NOT"
+    result = await session.execute(sql(f"""
+        UPDATE product_search SET in_stock = x.in_stock, sales_30d = x.sales
+        FROM (SELECT ps.id,
+                     EXISTS (SELECT 1 FROM variant v JOIN stock_level sl ON sl.variant_id = v.id
+                             WHERE v.product_id = ps.product_id
+                               AND sl.on_hand - sl.reserved - sl.safety_stock > 0) AS in_stock,
+                     coalesce(s.units, 0) AS sales
+              FROM product_search ps
+              LEFT JOIN (SELECT ol.product_id, sum(ol.quantity - ol.returned_quantity) AS units
+                         FROM order_line ol JOIN sales_order o ON o.id = ol.order_id
+                         WHERE o.created_at >= :since AND o.status <> 'cancelled'
+                         GROUP BY ol.product_id) s ON s.product_id = ps.product_id) x
+        WHERE x.id = product_search.id
+          AND (product_search.in_stock {distinct} x.in_stock OR product_search.sales_30d <> x.sales)
+    """), {"since": since})
+    changed = int(getattr(result, "rowcount", 0) or 0)
+    if changed:
+        cache.mark_changed(session)  # the order of search pages changed
+    await session.commit()
+    return changed
+
+
+async def signals_job(factory: async_sessionmaker[AsyncSession], settings: Settings) -> int:
+    async with factory() as session:
+        return await refresh_signals(session)
+
+
+# ---- merchants' synonyms and dictionary -----------------------------------------------------------------
+
+async def merchant_synonyms(session: AsyncSession, merchant_id: str) -> list[list[str]]:
+    rows = (await session.execute(select(SearchSynonym.group_no, SearchSynonym.terms)
+                                  .where(SearchSynonym.merchant_id == merchant_id)
+                                  .order_by(SearchSynonym.group_no, SearchSynonym.id))).all()
+    groups: dict[int, list[str]] = {}
+    for r in rows:
+        groups.setdefault(r.group_no, list(r.terms))
+    return list(groups.values())
+
+
+async def set_merchant_synonyms(session: AsyncSession, merchant_id: str, groups: list[list[str]]) -> list[list[str]]:
+    """Replace a merchant's synonym groups (applied to its own products at query time); commits."""
+    await session.execute(delete(SearchSynonym).where(SearchSynonym.merchant_id == merchant_id))
+    rows = [{"merchant_id": merchant_id, "group_no": n, "key": text.key(term), "terms": group}
+            for n, group in enumerate(groups) for term in group]
+    if rows:
+        await session.execute(insert(SearchSynonym), rows)
+    cache.mark_changed(session)  # searches answer differently from now on
+    await session.commit()
+    return groups
+
+
+async def merchant_dictionary(session: AsyncSession, merchant_id: str) -> list[str]:
+    return list((await session.scalars(select(SearchDictionaryWord.word)
+                                       .where(SearchDictionaryWord.merchant_id == merchant_id)
+                                       .order_by(SearchDictionaryWord.word))).all())
+
+
+async def set_merchant_dictionary(session: AsyncSession, merchant_id: str, words: list[str]) -> list[str]:
+    """Replace a merchant's dictionary and re-index its products with it, in one transaction; commits."""
+    words = list(dict.fromkeys(text.key(w) for w in words))  # as tokens are: no spaces, no punctuation
+    await session.execute(delete(SearchDictionaryWord).where(SearchDictionaryWord.merchant_id == merchant_id))
+    if words:
+        await session.execute(insert(SearchDictionaryWord),
+                              [{"merchant_id": merchant_id, "word": w} for w in words])
+    await reindex_merchant(session, merchant_id)
+    cache.mark_changed(session)
+    await session.commit()
+    return sorted(words)
+
+
+# ---- searching -------------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Search:
+    q: str | None = None
+    category: str | None = None
+    merchant_id: str | None = None
+    viewer_merchant_id: str | None = None
+    price_min: int | None = None
+    price_max: int | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    sort: str | None = None
+    facets: list[str] = field(default_factory=list)
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass(slots=True)
+class Found:
+    ids: list[str]
+    more: bool
+    facets: dict[str, list[dict[str, Any]]] | None = None
+    corrected: str | None = None  # the query actually searched, when a typo was corrected
+
+
+@dataclass(slots=True)
+class _Plan:
+    """The query's expressions: the platform's synonyms for every product, and per merchant with synonyms of
+    its own one more, for that merchant's products only."""
+
+    base: query.Expr
+    merchants: list[tuple[str, query.Expr]]
+    raw: str
+
+
+def _substrings(terms: list[str], longest: int = 12, most: int = 1_000) -> list[str]:
+    out: dict[str, None] = {}
+    for term in terms:
+        for size in range(2, min(len(term), longest) + 1):
+            for start in range(len(term) - size + 1):
+                out[term[start:start + size]] = None
+                if len(out) >= most:
+                    return list(out)
+    return list(out)
+
+
+async def _dictionary_in(session: AsyncSession, terms: list[str]) -> list[str]:
+    """Merchants' dictionary words that occur in the query's terms (they keep a term from being cut inside
+    them): every part of a term is looked up by the index on `word`, whatever the dictionary's size."""
+    parts = _substrings(terms)
+    if not parts:
+        return []
+    return list((await session.scalars(select(SearchDictionaryWord.word).distinct()
+                                       .where(SearchDictionaryWord.word.in_(parts)))).all())
+
+
+async def _plan(session: AsyncSession, q: str, terms: list[str]) -> _Plan | None:
+    dictionary = await _dictionary_in(session, terms)
+    keys = query.keys(terms, dictionary)
+    base = query.build(terms, synonyms=synonyms.PLATFORM_INDEX, dictionary=dictionary)
+    if base is None:
+        return None
+    own: dict[str, list[list[str]]] = {}
+    for r in (await session.execute(select(SearchSynonym.merchant_id, SearchSynonym.terms)
+                                    .where(SearchSynonym.key.in_(keys))
+                                    .order_by(SearchSynonym.merchant_id, SearchSynonym.id))).all():
+        groups = own.setdefault(r.merchant_id, [])
+        if len(own) <= MAX_MERCHANT_VARIANTS and r.terms not in groups:
+            groups.append(r.terms)
+    merchants: list[tuple[str, query.Expr]] = []
+    for merchant_id, groups in own.items():
+        expr = query.build(terms, synonyms=synonyms.merged(synonyms.PLATFORM_INDEX, synonyms.index(groups)),
+                           dictionary=dictionary)
+        if expr is not None and expr != base:
+            merchants.append((merchant_id, expr))
+    return _Plan(base, merchants[:MAX_MERCHANT_VARIANTS], q.strip()[:64])
+
+
+_DOCUMENT: ColumnElement[Any] = literal_column("product_search.document")
+_FTS = table("product_fts", column("rowid"))
+_PG_WEIGHTS: ColumnElement[Any] = literal_column("'{0.05, 0.2, 0.4, 1.0}'::float4[]")  # D, C, B, A
+
+
+def _matches(session: AsyncSession, plan: _Plan, columns: tuple[str, ...] = ()) -> ColumnElement[bool]:
+    """Whether a product_search row matches the plan (in `columns` only, when given)."""
+    pg = dialect_of(session) == "postgresql"
+
+    def one(expr: query.Expr) -> ColumnElement[bool]:
+        if pg:
+            return _DOCUMENT.op("@@")(cast(literal(query.tsquery(expr, columns)), postgresql.TSQUERY))
+        return ProductSearch.id.in_(select(_FTS.c.rowid).where(
+            literal_column("product_fts").op("MATCH")(literal(query.fts5(expr, columns)))))
+
+    return or_(one(plan.base), *(and_(ProductSearch.merchant_id == m, one(e)) for m, e in plan.merchants))
+
+
+def _score(session: AsyncSession, plan: _Plan) -> tuple[ColumnElement[float], Any]:
+    """The database's own text score (higher is better) and, on SQLite, the subquery to join for it."""
+    if dialect_of(session) == "postgresql":
+        tsq = cast(literal(query.tsquery(plan.base)), postgresql.TSQUERY)
+        return func.ts_rank_cd(_PG_WEIGHTS, _DOCUMENT, tsq, 1), None
+    fts = (select(_FTS.c.rowid.label("rid"),
+                  (-func.bm25(literal_column("product_fts"), 10.0, 4.0, 4.0, 2.0, 0.5)).label("score"))
+           .where(literal_column("product_fts").op("MATCH")(literal(query.fts5(plan.base))))
+           .subquery("fts_score"))
+    return func.coalesce(fts.c.score, 0.0), fts
+
+
+async def _by_code(session: AsyncSession, raw: str) -> list[str]:
+    """Products with a variant whose SKU or barcode is the query (looked up first and on its own: an OR of it
+    with the text match inside one statement would keep PostgreSQL from using the text index)."""
+    if not raw or " " in raw or len(raw) > 64 or text.is_cjk(raw) or not any(c.isdigit() for c in raw):
+        return []  # SKUs and barcodes carry digits; a word is not looked up as one
+    return list((await session.scalars(select(Variant.product_id).where(
+        or_(Variant.sku == raw, Variant.barcode == raw)).limit(50))).all())
+
+
+def _attribute(session: AsyncSession, name: str) -> ColumnElement[Any]:
+    """A variant's value of option `name` as text. On SQLite the JSON is stored with non-ASCII escaped
+    (`{"\\u989c\\u8272": ...}`) and json_extract compares a key as written (up to 3.44) or decoded (later):
+    both spellings of the path are tried."""
+    if dialect_of(session) == "postgresql":
+        value: ColumnElement[Any] = Variant.attributes[name].as_string()
+        return value
+    plain = name.replace('"', "")
+    escaped = json.dumps(plain)[1:-1]
+    return func.coalesce(func.json_extract(Variant.attributes, literal(f'$."{plain}"')),
+                         func.json_extract(Variant.attributes, literal(f'$."{escaped}"')))
+
+
+def _filters(session: AsyncSession, p: Search) -> list[ColumnElement[bool]]:
+    # Public: active products of active merchants that are listed (an unlisted merchant sells by link only);
+    # the owner also sees its own.
+    public = and_(Product.status == "active", Merchant.status == "active", Merchant.listed)
+    out: list[ColumnElement[bool]] = [public if p.viewer_merchant_id is None
+                                      else or_(public, Product.merchant_id == p.viewer_merchant_id)]
+    if p.category:
+        out.append(Product.category == p.category)
+    if p.merchant_id:
+        out.append(ProductSearch.merchant_id == p.merchant_id)
+    if p.price_min is not None:
+        out.append(ProductSearch.min_price >= p.price_min)
+    if p.price_max is not None:
+        out.append(ProductSearch.min_price <= p.price_max)
+    for name, value in sorted(p.options.items()):
+        out.append(exists().where(Variant.product_id == ProductSearch.product_id,
+                                  _attribute(session, name) == value))
+    return out
+
+
+def _base(*cols: Any) -> Any:
+    return (select(*cols).select_from(ProductSearch)
+            .join(Product, Product.id == ProductSearch.product_id)
+            .join(Merchant, Merchant.id == Product.merchant_id))
+
+
+@dataclass(slots=True)
+class Match:
+    """A query as clauses over `Product`, for lists that filter and sort on their own (the storefront)."""
+
+    condition: ColumnElement[bool]
+    rank: ColumnElement[Any]  # higher is better: 3 every term in the title, 2 in options/pinyin, 1 elsewhere
+
+
+async def matching(session: AsyncSession, q: str) -> Match:
+    """Products the query finds (as search does, without typo correction) and their match tier."""
+    terms = text.query_terms(q)
+    plan = await _plan(session, q, terms) if terms else None
+    if plan is None:
+        return Match(false(), literal(0))
+
+    def ids(columns: tuple[str, ...] = ()) -> ColumnElement[bool]:
+        return Product.id.in_(select(ProductSearch.product_id).where(_matches(session, plan, columns)))
+
+    return Match(ids(), case((ids(("title",)), 3), (ids(("title", "extra", "pinyin")), 2), else_=1))
+
+
+async def search(session: AsyncSession, p: Search) -> Found:
+    """One page of product ids in rank order (see the module's docstring), with facets when asked for."""
+    terms = text.query_terms(p.q) if p.q else []
+    if p.q and not terms:
+        return Found([], False, {f: [] for f in p.facets} if p.facets else None)
+    plan = await _plan(session, p.q or "", terms) if terms else None
+    found = await _run(session, p, plan)
+    if plan is not None and not found.ids and p.offset == 0:
+        corrected = await _correct(session, terms)
+        if corrected is not None:
+            retry = await _plan(session, " ".join(corrected), corrected)
+            found = await _run(session, p, retry)
+            found.corrected = " ".join(corrected) if found.ids else None
+        if not found.ids and p.q:
+            await _log_miss(session, " ".join(terms))
+    return found
+
+
+async def _run(session: AsyncSession, p: Search, plan: _Plan | None) -> Found:
+    where = _filters(session, p)
+    order: list[Any]
+    score_join = None
+    tier: Any = literal(0)
+    if plan is not None:
+        coded = await _by_code(session, plan.raw)
+        sku = ProductSearch.product_id.in_(coded) if coded else false()
+        where.append(or_(_matches(session, plan), sku) if coded else _matches(session, plan))
+        tier = case((sku, 4), (_matches(session, plan, ("title",)), 3),
+                    (_matches(session, plan, ("title", "extra", "pinyin")), 2), else_=1)
+        score, score_join = _score(session, plan)
+    sort = p.sort or ("relevance" if plan is not None else "newest")
+    if sort == "relevance" and plan is not None:
+        order = [tier.desc(), ProductSearch.in_stock.desc(), ProductSearch.sales_30d.desc(), score.desc(),
+                 Product.id.desc()]
+    elif sort == "price_asc":
+        order = [ProductSearch.min_price, Product.id.desc()]
+    elif sort == "price_desc":
+        order = [ProductSearch.min_price.desc(), Product.id.desc()]
+    elif sort == "sales":
+        order = [ProductSearch.sales_30d.desc(), Product.id.desc()]
+    else:
+        order = [Product.id.desc()]
+    stmt = _base(Product.id).where(*where)
+    if score_join is not None and sort == "relevance":
+        stmt = stmt.outerjoin(score_join, score_join.c.rid == ProductSearch.id)
+    ids = list((await session.scalars(stmt.order_by(*order).offset(p.offset).limit(p.limit + 1))).all())
+    found = Found(ids[:p.limit], len(ids) > p.limit)
+    if p.facets:
+        found.facets = await _facets(session, p.facets, where)
+    return found
+
+
+async def _facets(session: AsyncSession, names: list[str], where: list[ColumnElement[bool]]
+                  ) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in names:
+        if name in ("category", "merchant"):
+            col = Product.category if name == "category" else ProductSearch.merchant_id
+            n = func.count().label("n")
+            rows = (await session.execute(_base(col.label("value"), n).where(*where).group_by(col)
+                                          .order_by(n.desc(), col).limit(FACET_VALUES))).all()
+            out[name] = [{"value": r.value, "count": r.n} for r in rows]
+        elif name == "price":
+            band = case(*((ProductSearch.min_price < hi, i) for i, (_, hi) in enumerate(PRICE_BANDS) if hi),
+                        else_=len(PRICE_BANDS) - 1)
+            rows = (await session.execute(_base(band.label("band"), func.count().label("n")).where(*where)
+                                          .group_by(band).order_by(band))).all()
+            out[name] = [{"min": PRICE_BANDS[r.band][0], "max": PRICE_BANDS[r.band][1], "count": r.n} for r in rows]
+        elif name.startswith("option."):
+            value = _attribute(session, name[len("option."):])
+            n = func.count(Product.id.distinct()).label("n")
+            rows = (await session.execute(_base(value.label("value"), n)
+                                          .join(Variant, Variant.product_id == Product.id)
+                                          .where(*where, value.is_not(None)).group_by(value)
+                                          .order_by(n.desc(), value).limit(FACET_VALUES))).all()
+            out[name] = [{"value": r.value, "count": r.n} for r in rows]
+    return out
+
+
+# ---- typos, "did you mean", zero results --------------------------------------------------------------------
+
+async def _candidates(session: AsyncSession, word: str) -> list[tuple[str, str, int]]:
+    """(term, pinyin, products) rows whose term or pinyin might be within trigram reach of `word`."""
+    cols = (SearchTerm.term, SearchTerm.pinyin, SearchTerm.products)
+    if dialect_of(session) == "postgresql":
+        near = or_(SearchTerm.term.op("%")(word), SearchTerm.pinyin.op("%")(word))
+        rows = (await session.execute(select(*cols).where(near).limit(200))).all()
+    else:  # the embedded database's vocabulary is small: compare with all of it
+        rows = (await session.execute(select(*cols).limit(50_000))).all()
+    return [(r.term, r.pinyin, r.products) for r in rows]
+
+
+async def closest(session: AsyncSession, word: str) -> str | None:
+    """The indexed title word most like `word` by trigram similarity (its own spelling or its pinyin), or None.
+    A Chinese word is compared by its pinyin, so a homophone typo (羽容服) finds 羽绒服."""
+    probe = text.pinyin(word)[0] if text.is_cjk(word) else word
+    if not probe:
+        return None
+    best: tuple[float, int, str] | None = None
+    for term, pinyin, products in await _candidates(session, probe):
+        if term in (word, text.stem(word)):
+            return None  # the word is known: nothing to correct
+        s = max(text.similarity(term, probe) if not text.is_cjk(term) else 0.0,
+                text.similarity(pinyin, probe) if pinyin else 0.0)
+        if s >= SIMILARITY and (best is None or (s, products, _neg(term)) > (best[0], best[1], _neg(best[2]))):
+            best = (s, products, term)
+    return best[2] if best else None
+
+
+def _neg(term: str) -> tuple[int, ...]:
+    return tuple(-ord(c) for c in term)
+
+
+async def _correct(session: AsyncSession, terms: list[str]) -> list[str] | None:
+    """The terms with each unknown word replaced by its closest indexed word, or None when nothing changes."""
+    out = [await closest(session, t) or t for t in terms]
+    return out if out != terms else None
+
+
+async def _log_miss(session: AsyncSession, q: str) -> None:
+    now = utcnow()
+    stmt = _insert(session)(SearchMiss).values(query=q[:200], count=1, first_at=now, last_at=now)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[SearchMiss.query], set_={"count": SearchMiss.count + 1, "last_at": now}))
+    await session.commit()
+
+
+async def misses(session: AsyncSession, *, offset: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """Queries that found nothing, most frequent first, each with a "did you mean" when one is near."""
+    rows = (await session.execute(select(SearchMiss).order_by(SearchMiss.count.desc(), SearchMiss.last_at.desc(),
+                                                              SearchMiss.query)
+                                  .offset(offset).limit(limit + 1))).scalars().all()
+    out = []
+    for m in rows[:limit]:
+        terms = m.query.split()
+        fixed = [await closest(session, t) or t for t in terms]
+        out.append({"query": m.query, "count": m.count, "first_at": m.first_at, "last_at": m.last_at,
+                    "did_you_mean": " ".join(fixed) if fixed != terms else None})
+    return out, len(rows) > limit
+
+
+# ---- suggestions -------------------------------------------------------------------------------------------
+
+async def suggest(session: AsyncSession, q: str, limit: int = 10) -> list[str]:
+    """Title words that start with `q`, or whose pinyin or initials do, most listed first."""
+    k = text.key(q)[:40]
+    if not k:
+        return []
+    cond: ColumnElement[bool] = SearchTerm.term.startswith(k)
+    if k.isascii():
+        cond = or_(cond, SearchTerm.pinyin.startswith(k), SearchTerm.initials.startswith(k))
+    rows = (await session.scalars(select(SearchTerm.term).where(cond)
+                                  .order_by(SearchTerm.products.desc(), func.length(SearchTerm.term), SearchTerm.term)
+                                  .limit(limit))).all()
+    return list(rows)
+
+

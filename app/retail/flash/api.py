@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from app.core.deps import CustomerDep, IdempotencyKey, MerchantDep, SessionDep, SettingsDep
+from app.core.errors import TooManyRequests
+from app.core.logging import get_logger
+from app.core.pagination import Page
+from app.core.ratelimit import address_key
+from app.retail.flash import service
+from app.retail.flash.schemas import (
+    FlashOrderIn,
+    FlashOrderOut,
+    FlashSaleCreated,
+    FlashSaleIn,
+    FlashSaleOut,
+    FlashSaleStats,
+)
+
+log = get_logger("app.flash")
+router = APIRouter(prefix="/v1/flash-sales", tags=["flash sales"])
+
+
+@router.post("", status_code=201, response_model=FlashSaleCreated)
+async def create_flash_sale(body: FlashSaleIn, merchant: MerchantDep, session: SessionDep) -> FlashSaleCreated:
+    """A flash sale of one variant: its units are held from free stock now and go back when it ends."""
+    return FlashSaleCreated.model_validate(await service.create_sale(session=session, merchant_id=merchant.tenant,
+                                                                     body=body))
+
+
+@router.get("", response_model=Page[FlashSaleStats])
+async def list_flash_sales(merchant: MerchantDep, session: SessionDep,
+                           limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Page[FlashSaleStats]:
+    """The merchant's flash sales, newest first, with their live figures (taken, paid, released)."""
+    items = await service.list_sales(session=session, merchant_id=merchant.tenant, limit=limit)
+    return Page(items=[FlashSaleStats.model_validate(i) for i in items])
+
+
+@router.get("/{sale_id}", response_model=FlashSaleOut)
+async def get_flash_sale(sale_id: str, session: SessionDep) -> FlashSaleOut:
+    """Public: the price, what is left in words (还剩 3 件 / 已抢光) and the countdown, on the server's clock."""
+    return FlashSaleOut.model_validate(await service.get_sale(session=session, sale_id=sale_id))
+
+
+@router.get("/{sale_id}/stats", response_model=FlashSaleStats)
+async def flash_sale_stats(sale_id: str, merchant: MerchantDep, session: SessionDep) -> FlashSaleStats:
+    """The merchant's live view of one sale."""
+    return FlashSaleStats.model_validate(await service.sale_stats(session=session, merchant_id=merchant.tenant,
+                                                                  sale_id=sale_id))
+
+
+@router.post("/{sale_id}/orders", status_code=201, response_model=FlashOrderOut,
+             responses={409: {"description": "Refused: `code` is sold_out, limit_reached, not_started or ended"}})
+async def order_flash_sale(sale_id: str, body: FlashOrderIn, request: Request, customer: CustomerDep,
+                           session: SessionDep, settings: SettingsDep,
+                           idempotency_key: IdempotencyKey = None) -> FlashOrderOut:
+    """A signed-in customer's order at the flash price (held for a few minutes until paid). 409 with a `code`
+    when refused; 429 when the buyer (or the address) sends too many attempts, or has one in flight."""
+    await _limit(request, settings.shop_flash_customer_per_second, f"flash:c:{customer.subject_id}")
+    await _limit(request, settings.shop_flash_address_per_second,
+                 f"flash:a:{address_key(request.scope.get('client'))}")
+    _, out = await service.buy(session=session, settings=settings, gate=request.app.state.flash_gate,
+                                    principal=customer, sale_id=sale_id, body=body, idempotency_key=idempotency_key)
+    return FlashOrderOut.model_validate(out)
+
+
+async def _limit(request: Request, per_second: int, key: str) -> None:
+    if not per_second:
+        return
+    try:
+        count = await request.app.state.flash_counter.hit(key, int(time.time()))
+    except Exception as exc:  # the counters' Redis is down: the sale's own rules still hold in the database
+        log.warning("flash_rate_limit_unavailable", error=str(exc))
+        return
+    if count > per_second:
+        raise TooManyRequests("too many attempts; try again in a second")

@@ -1,0 +1,85 @@
+"""The storefront's side of Alipay and WeChat Pay: where the buyer goes after placing an order (the provider's
+page on a phone or for Alipay, the order page with a WeChat Pay QR code on a desktop), the QR code itself (inline
+SVG, no image service), the order's state for the page to poll, and the way back from Alipay's cashier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
+
+from app.config import Settings
+from app.core.deps import SessionDep
+from app.core.errors import NotFound
+from app.orders.models import Order
+from app.orders.views import OrderView
+from app.payments.sandbox.run import wechat_pay_page
+from app.web import i18n
+from app.web.pages import lang_of, read_cookie, redirect, set_cookie
+
+router = APIRouter()
+
+WECHAT_CODE = "wxcode"  # the WeChat Pay code_url of the browser's last checkout (signed cookie)
+SANDBOXED = frozenset({"alipay", "wechatpay"})
+
+
+def after_checkout(request: Request, response: Response, out: dict[str, Any]) -> Response:
+    """Send the buyer on to pay: to the provider's page when it has one (Alipay's cashier, WeChat Pay's H5 page);
+    a WeChat Pay QR code is shown on the order page `response` leads to."""
+    payment = out.get("payment") or {}
+    url = payment.get("pay_url") or payment.get("h5_url")
+    if payment.get("code_url"):
+        set_cookie(response, request, WECHAT_CODE, str(payment["code_url"]), max_age=3600)
+    if url:
+        response.headers["location"] = str(url)
+    return response
+
+
+def qr_svg(text: str) -> str:
+    """`text` as a QR code, an inline SVG that scales with its box (a title for screen readers)."""
+    svg: str = segno.make(text, error="m").svg_inline(scale=1, border=2, omitsize=True, svgclass="qr",
+                                                     title="QR")
+    return svg
+
+
+def order_payment(request: Request, order: OrderView, settings: Settings) -> dict[str, Any]:
+    """What the order page shows about paying: the WeChat Pay QR code while the order waits for it, whether it is
+    the sandbox (and then its pay page), and whether the page polls until the payment lands."""
+    waiting = order["status"] == "pending_payment"
+    sandbox = settings.shop_payments_sandbox and order["payment_method"] in SANDBOXED
+    context: dict[str, Any] = {"poll": waiting, "sandbox": sandbox, "qr": None, "sandbox_pay": None}
+    code = read_cookie(request, WECHAT_CODE) if waiting and order["payment_method"] == "wechatpay" else None
+    if code:
+        context["qr"] = qr_svg(code)
+        if sandbox:
+            context["sandbox_pay"] = wechat_pay_page(settings.wechatpay_api_base, code)
+    return context
+
+
+@router.get("/orders/{order_id}/state")
+async def order_state(request: Request, order_id: str, session: SessionDep) -> JSONResponse:
+    """The order's status for its page to poll while it waits for the payment (this browser's orders only)."""
+    if order_id not in (read_cookie(request, "orders") or "").split(","):
+        raise NotFound("order", order_id)
+    order = await session.get(Order, order_id)
+    if order is None:
+        raise NotFound("order", order_id)
+    lang = lang_of(request)
+    return JSONResponse({"status": order.status, "payment_status": order.payment_status,
+                         "status_text": i18n.translate(lang, order.status),
+                         "payment_status_text": i18n.translate(lang, order.payment_status)},
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.get("/payments/return")
+async def payment_return(request: Request, payment_id: str, session: SessionDep) -> Response:
+    """Back from a provider's cashier: to this browser's order paid by `payment_id` (else its order list)."""
+    from sqlalchemy import select
+
+    known = [i for i in (read_cookie(request, "orders") or "").split(",") if i]
+    found = await session.scalar(select(Order.id).where(Order.payment_id == payment_id, Order.id.in_(known))
+                                 .order_by(Order.id).limit(1)) if known else None
+    return redirect(f"/orders/{found}" if found else "/account")

@@ -1,0 +1,114 @@
+"""Packing slips: one A4 page per order, all in one PDF (ReportLab), Chinese text in a CJK font from the system.
+
+The font is Debian's fonts-wqy-microhei (or Noto CJK when installed); nothing is downloaded. Without one,
+`packing_slips` raises `NoCjkFont` and the console says which package to install.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from reportlab.graphics.barcode import code128
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+
+from app.core.errors import DomainError
+from app.web import i18n
+from app.web.order_page import place
+
+FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+              "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+FONT = "CJK"
+
+
+class NoCjkFont(DomainError):
+    status = 503
+    type_slug = "no-cjk-font"
+    title = "No Chinese font is installed"
+
+
+@cache
+def _font() -> str:
+    for path in FONT_FILES:
+        if Path(path).exists():
+            pdfmetrics.registerFont(TTFont(FONT, path, subfontIndex=0))
+            return FONT
+    raise NoCjkFont("install the fonts-wqy-microhei package to print packing slips")
+
+
+def _wrap(text: str, width: float, size: float) -> list[str]:
+    """Lines of `text` no wider than `width` points (Chinese has no spaces: break anywhere)."""
+    lines, current = [], ""
+    for ch in text:
+        if pdfmetrics.stringWidth(current + ch, FONT, size) > width:
+            lines.append(current)
+            current = ch
+        else:
+            current += ch
+    return [*lines, current] if current else lines
+
+
+def packing_slips(shop_name: str, orders: Sequence[dict[str, Any]]) -> bytes:
+    """A PDF of one packing slip per order (`order`: a view with `address` and `note`)."""
+    font = _font()
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4, pageCompression=1)
+    pdf.setTitle(f"{shop_name} 发货单")
+    width, height = A4
+    left, right = 18 * mm, width - 18 * mm
+    for o in orders:
+        y = height - 20 * mm
+        pdf.setFont(font, 18)
+        pdf.drawString(left, y, f"{shop_name} · 发货单")
+        barcode = code128.Code128(o["number"], barHeight=12 * mm, barWidth=0.35 * mm)
+        barcode.drawOn(pdf, right - barcode.width, y - 6 * mm)
+        y -= 10 * mm
+        pdf.setFont(font, 11)
+        pdf.drawString(left, y, f"订单号：{o['number']}    下单时间：{i18n.local_time(o['created_at'])}")
+        y -= 10 * mm
+        address = o.get("address") or {}
+        pdf.setFont(font, 12)
+        pdf.drawString(left, y, f"收货人：{address.get('name', '')}    电话：{address.get('phone', '')}")
+        y -= 7 * mm
+        for line in _wrap(f"地址：{place(address)}（{address.get('postal_code', '')}）", right - left, 12):
+            pdf.drawString(left, y, line)
+            y -= 6 * mm
+        if o.get("note"):
+            for line in _wrap(f"买家留言：{o['note']}", right - left, 11):
+                pdf.drawString(left, y, line)
+                y -= 6 * mm
+        y -= 4 * mm
+        pdf.setFont(font, 11)
+        pdf.line(left, y + 4 * mm, right, y + 4 * mm)
+        pdf.drawString(left, y, "SKU")
+        pdf.drawString(left + 45 * mm, y, "商品")
+        pdf.drawRightString(right, y, "数量")
+        y -= 3 * mm
+        pdf.line(left, y, right, y)
+        y -= 6 * mm
+        for ln in o["lines"]:
+            if y < 30 * mm:
+                pdf.showPage()
+                pdf.setFont(font, 11)
+                y = height - 20 * mm
+            pdf.drawString(left, y, str(ln["sku"])[:28])
+            title = _wrap(str(ln["title"]), right - left - 70 * mm, 11)
+            pdf.drawRightString(right, y, str(ln["quantity"]))
+            for part in title or [""]:
+                pdf.drawString(left + 45 * mm, y, part)
+                y -= 6 * mm
+        units = sum(int(ln["quantity"]) for ln in o["lines"])
+        pdf.line(left, y + 3 * mm, right, y + 3 * mm)
+        pdf.drawRightString(right, y - 3 * mm, f"共 {len(o['lines'])} 种商品，{units} 件")
+        pdf.setFont(font, 9)
+        pdf.drawString(left, 15 * mm, "请核对商品后签收。7 天无理由退货请保留本单。")
+        pdf.showPage()
+    pdf.save()
+    return out.getvalue()

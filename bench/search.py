@@ -1,0 +1,211 @@
+"""Benchmark: search by words, pinyin and initials over a large catalogue, with the page cache off.
+
+Fresh PostgreSQL database -> ``shop migrate`` -> the catalogue seed of bench/catalog.py (N products, default
+100,000, each with its search row as the service writes it) -> 1,000 distinct queries drawn from the indexed
+vocabulary (Chinese words, two-word queries, full pinyin, initials, Latin words), so no two requests in a row
+are the same and a page cache could not help even if it were on -> ``shop serve`` with
+``SHOP_CATALOG_CACHE_SECONDS=0`` -> wrk (32 connections) on ``/healthz``, on the queries, on the queries with
+``facets=category,price,merchant`` and on ``/v1/search/suggest`` with prefixes of them -> one table.
+
+    .venv/bin/python bench/search.py                        # 100k products, 15 s per wrk run
+    .venv/bin/python bench/search.py --products 5000 --duration 5
+
+Targets (issue 24): search p95 ≤ 20 ms, p99 ≤ 50 ms, searches/s ≥ 15 % of the same run's /healthz rate;
+facets add ≤ 10 ms to p95; suggestions p95 ≤ 10 ms. Exit status 1 if any request failed (non-2xx or socket
+error) or a sanity check failed; missed targets do not change it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import secrets
+import shlex
+import sys
+from collections.abc import Sequence
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+from catalog import seed
+from harness import (
+    PgDatabase,
+    Server,
+    WrkResult,
+    encode_path,
+    ensure_wrk,
+    install_sigterm_handler,
+    log,
+    lua_paths_script,
+    migrate,
+    print_table,
+    result_rows,
+    run_wrk,
+)
+
+DEFAULTS: dict[str, int] = {
+    "products": 100_000,
+    "queries": 1_000,
+    "duration": 15,
+    "connections": 32,
+    "threads": 2,
+    "workers": 2,
+    "warmup": 2,
+    "seed": 20261203,
+}
+P95_TARGET = "≤ 20 ms"
+P99_TARGET = "≤ 50 ms"
+RATE_SHARE = 0.15
+FACETS_TARGET = "≤ +10 ms"
+SUGGEST_TARGET = "≤ 10 ms"
+FACETS = "category,price,merchant"
+
+
+async def vocabulary_queries(dsn: str, n: int, rng_seed: int) -> tuple[list[str], list[str]]:
+    """`n` distinct search queries and as many suggestion prefixes, from the tokens the index holds."""
+    rng = random.Random(rng_seed)
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        rows = await conn.fetch("SELECT title, pinyin FROM product_search ORDER BY id LIMIT 20000")
+    finally:
+        await conn.close()
+    words: set[str] = set()
+    latin: set[str] = set()
+    full: set[str] = set()
+    initials: set[str] = set()
+    pairs: set[str] = set()  # two words of one title, so that the pair finds that product at least
+    for r in rows:
+        title_words = []
+        for token in r["title"].split():
+            if len(token) >= 2 and not token.isascii():
+                words.add(token)
+                title_words.append(token)
+            elif token.isascii() and token.isalpha() and len(token) >= 3:
+                latin.add(token)
+        if len(title_words) >= 2:
+            pairs.add(" ".join(rng.sample(title_words, 2)))
+        for token in r["pinyin"].split():
+            (full if len(token) > 4 else initials).add(token)
+    pools = {"word": sorted(words), "latin": sorted(latin), "pinyin": sorted(full), "initials": sorted(initials),
+             "pair": sorted(pairs)}
+    shares = (("word", 0.45), ("pair", 0.15), ("pinyin", 0.15), ("initials", 0.1), ("latin", 0.15))
+    queries: set[str] = set()
+    attempts = 0
+    while len(queries) < n and attempts < n * 50:
+        attempts += 1
+        kind = rng.choices([k for k, _ in shares], weights=[w for _, w in shares])[0]
+        if pools[kind]:
+            queries.add(rng.choice(pools[kind]))
+    ordered = sorted(queries)
+    rng.shuffle(ordered)
+    prefixes = sorted({q.split()[0][: max(1, min(len(q.split()[0]) - 1, rng.randint(1, 4)))] for q in ordered})
+    rng.shuffle(prefixes)
+    log("queries", distinct=len(ordered), prefixes=len(prefixes), words=len(words), latin=len(latin),
+        pinyin=len(full), initials=len(initials))
+    return ordered, prefixes
+
+
+def search_paths(queries: Sequence[str], extra: str = "") -> list[str]:
+    return [encode_path(f"/v1/products?q={q}{extra}") for q in queries]
+
+
+def sanity(client: httpx.Client, queries: Sequence[str], prefixes: Sequence[str]) -> tuple[str, bool]:
+    """Every query answers 200; most find something (they come from the index); facets and suggestions answer."""
+    found = 0
+    for q in queries[:50]:
+        r = client.get(encode_path(f"/v1/products?q={q}&limit=5"))
+        r.raise_for_status()
+        found += bool(r.json()["items"])
+    facets = client.get(encode_path(f"/v1/products?q={queries[0]}&facets={FACETS}")).raise_for_status().json()
+    suggested = sum(bool(client.get(encode_path(f"/v1/search/suggest?q={p}")).raise_for_status()
+                         .json()["suggestions"]) for p in prefixes[:50])
+    ok = found >= 45 and "facets" in facets and suggested >= 30
+    summary = f"{found}/50 queries found products, {suggested}/50 prefixes had suggestions"
+    print(f"sanity: {summary} -> {'OK' if ok else 'FAILED'}", flush=True)
+    return summary, ok
+
+
+def load(server: Server, paths: Sequence[str], args: argparse.Namespace) -> WrkResult:
+    script = lua_paths_script(paths)
+    if args.warmup > 0:
+        run_wrk(server.base_url, lua_script=script, connections=args.connections, threads=args.threads,
+                duration_s=args.warmup)
+    return run_wrk(server.base_url, lua_script=script, connections=args.connections, threads=args.threads,
+                   duration_s=args.duration)
+
+
+def reproduce_command(args: argparse.Namespace) -> str:
+    parts = [".venv/bin/python", "bench/search.py"]
+    for name, default in DEFAULTS.items():
+        value = getattr(args, name)
+        if value != default:
+            parts += [f"--{name}", str(value)]
+    return shlex.join(parts)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="wrk benchmark of search (cache off)")
+    add = parser.add_argument
+    add("--products", type=int, default=DEFAULTS["products"], help="products to seed (default 100000)")
+    add("--queries", type=int, default=DEFAULTS["queries"], help="distinct queries (default 1000)")
+    add("--duration", type=int, default=DEFAULTS["duration"], help="seconds of load per wrk run (default 15)")
+    add("--connections", type=int, default=DEFAULTS["connections"], help="wrk connections (default 32)")
+    add("--threads", type=int, default=DEFAULTS["threads"], help="wrk threads (default 2)")
+    add("--workers", type=int, default=DEFAULTS["workers"], help="uvicorn workers (default 2)")
+    add("--warmup", type=int, default=DEFAULTS["warmup"], help="warm-up seconds per run (0 = none)")
+    add("--seed", type=int, default=DEFAULTS["seed"], help="random seed of the catalogue and the queries")
+    args = parser.parse_args(argv)
+    if args.products < 100 or args.queries < 10:
+        parser.error("--products must be at least 100 and --queries at least 10")
+    return args
+
+
+def _ms(value: float | None) -> float:
+    return value if value is not None else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    install_sigterm_handler()
+    command = reproduce_command(args)
+    ensure_wrk()
+    rows: list[tuple[str, str, str, str]] = []
+    failed = 0
+    with PgDatabase() as db:
+        migrate(db.url)
+        stats = asyncio.run(seed(db.dsn, args.products, args.seed))
+        rows.append(("seeded products (active)", f"{stats.products:,} ({stats.active:,})", "-", command))
+        rows.append(("seed time (analysis + COPY + VACUUM ANALYZE)", f"{stats.seconds:.1f} s", "-", command))
+        queries, prefixes = asyncio.run(vocabulary_queries(db.dsn, args.queries, args.seed))
+        rows.append(("distinct queries / suggestion prefixes", f"{len(queries):,} / {len(prefixes):,}", "-",
+                     command))
+        env = {"DATABASE_URL": db.url, "SHOP_ADMIN_TOKEN": secrets.token_urlsafe(24), "SHOP_LOG_LEVEL": "warning",
+               "SHOP_CATALOG_CACHE_SECONDS": "0"}
+        with Server(env, workers=args.workers) as server:
+            with httpx.Client(base_url=server.base_url, timeout=30.0, trust_env=False) as client:
+                summary, ok = sanity(client, queries, prefixes)
+            rows.append(("sanity", summary, "OK", command))
+            healthz = load(server, ["/healthz"], args)
+            rows += result_rows("GET /healthz", healthz, command=command)
+            plain = load(server, search_paths(queries), args)
+            rows += result_rows("search (cache off)", plain, command=command,
+                                targets={"p95": P95_TARGET, "p99": P99_TARGET})
+            share = plain.rps / healthz.rps if healthz.rps else 0.0
+            rows.append(("searches/s as a share of /healthz's", f"{share:.1%}", f"≥ {RATE_SHARE:.0%}", command))
+            faceted = load(server, search_paths(queries, f"&facets={FACETS}"), args)
+            rows += result_rows(f"search + facets={FACETS}", faceted, command=command)
+            rows.append(("facets' cost at p95", f"{_ms(faceted.p95_ms) - _ms(plain.p95_ms):+.2f} ms", FACETS_TARGET,
+                         command))
+            suggest = load(server, [encode_path(f"/v1/search/suggest?q={p}") for p in prefixes], args)
+            rows += result_rows("GET /v1/search/suggest", suggest, command=command, targets={"p95": SUGGEST_TARGET})
+            for run in (healthz, plain, faceted, suggest):
+                failed += run.non_2xx + run.socket_errors
+            rows.append(("server memory after run (RSS sum)", f"{server.rss_mb():.0f} MiB", "-", command))
+    print_table(f"Search: {args.products:,} products, {len(queries):,} distinct queries, cache off, "
+                f"{args.workers} workers, {args.connections} connections, {args.duration}s per run", rows)
+    print(f"reproduce: {command}")
+    return 0 if ok and failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,346 @@
+"""Flash sales: every unit sold exactly once, per-buyer limits that hold under a rush, units that go back on sale,
+with and without the Redis gate, and through a Redis restart."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from app.core import clock
+from app.core.auth import create_signed_token
+from app.core.clock import utcnow
+from app.core.ids import new_id
+from app.core.security import hash_password
+from app.main import create_app
+from app.orders.cancellation import expire_holds
+from app.orders.models import Order
+from app.retail.flash import service as flash_service
+from app.retail.flash.models import FlashOrder
+from app.retail.models import Customer
+from tests import factories as f
+from tests.conftest import make_settings
+
+# ---- helpers ---------------------------------------------------------------------------------------------
+
+
+async def _sale(client: httpx.AsyncClient, s: f.Shop, *, quantity: int = 100, limit: int = 1, price: int = 990,
+                starts_in: timedelta = timedelta(seconds=-1), lasts: timedelta = timedelta(hours=1)) -> str:
+    starts = utcnow() + starts_in
+    r = await client.post("/v1/flash-sales", headers=s.m.headers, json={
+        "variant_id": s.variant_id, "price": price, "quantity": quantity, "per_buyer_limit": limit,
+        "starts_at": starts.isoformat(), "ends_at": (starts + lasts).isoformat()})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def _buyers(app: Any, n: int) -> list[dict[str, str]]:
+    """`n` signed-in customers, made in the database with tokens signed as the app signs them (hashing 300
+    passwords through the API would take most of the test's time and prove nothing about flash sales)."""
+    pw = hash_password("s3cret-pass")
+    ids = [new_id("cus") for _ in range(n)]
+    async with app.state.sessionmaker() as session:
+        session.add_all([Customer(id=i, email=f"{i}@example.com", password_hash=pw, name="买家") for i in ids])
+        await session.flush()
+        tokens = [await create_signed_token(session, kind="customer", subject_id=i, secret=app.state.secret_key,
+                                            minutes=60) for i in ids]
+        await session.commit()
+    return [f.bearer(t) for t in tokens]
+
+
+def _order_body(**over: Any) -> dict[str, Any]:
+    return {"quantity": 1, "fulfilment": f.delivery(), "payment_method": "cod", **over}
+
+
+async def _buy(client: httpx.AsyncClient, sale_id: str, headers: dict[str, str], **over: Any) -> httpx.Response:
+    return await client.post(f"/v1/flash-sales/{sale_id}/orders", json=_order_body(**over),
+                             headers={**headers, "Idempotency-Key": secrets.token_hex(8)})
+
+
+async def _sold(app: Any, sale_id: str) -> Counter[str]:
+    """Units per buyer in orders of the sale that are not cancelled."""
+    async with app.state.sessionmaker() as session:
+        rows = (await session.execute(
+            select(Order.customer_id, func.sum(FlashOrder.quantity)).join(FlashOrder, FlashOrder.order_id == Order.id)
+            .where(FlashOrder.sale_id == sale_id, Order.status != "cancelled").group_by(Order.customer_id))).all()
+    return Counter({c: int(n) for c, n in rows})
+
+
+async def _rush(client: httpx.AsyncClient, sale_id: str, buyers: list[dict[str, str]], per_buyer: int
+                ) -> Counter[int]:
+    """Every buyer sends `per_buyer` orders at once; the status codes answered."""
+    answers = await asyncio.gather(*(_buy(client, sale_id, b) for b in buyers for _ in range(per_buyer)))
+    for r in answers:
+        if r.status_code == 409:
+            assert r.json()["code"] in ("sold_out", "limit_reached"), r.text
+    return Counter(r.status_code for r in answers)
+
+
+async def _consistent(app: Any) -> None:
+    assert await f.levels(app) == await f.ledger(app)
+
+
+# ---- the sale and its stock ------------------------------------------------------------------------------
+
+
+async def test_a_sale_holds_its_units_and_shows_what_is_left(client: httpx.AsyncClient, app):
+    s = await f.shop(client, on_hand=105, price=19_900)
+    sale_id = await _sale(client, s, quantity=100, price=9_900)
+    wh = (s.warehouse["id"], s.variant_id)
+    assert (await f.levels(app))[wh] == (105, 100)
+    shown = (await client.get(f"/v1/flash-sales/{sale_id}")).json()
+    assert (shown["status"], shown["remaining"], shown["remaining_text"]) == ("live", 100, "还剩 100 件")
+    assert (shown["price"], shown["list_price"], shown["starts_in_seconds"]) == (9_900, 19_900, 0)
+    assert 3_590 <= shown["ends_in_seconds"] <= 3_600
+    # The held units are not for sale to anyone else: five are.
+    over = await client.post("/v1/checkout", json=f.checkout_body([(s.variant_id, 6)]))
+    assert over.status_code == 409, over.text
+    assert (await client.post("/v1/checkout", json=f.checkout_body([(s.variant_id, 5)]))).status_code == 201
+    # More than is free cannot be put on sale; nothing is held then.
+    more = await client.post("/v1/flash-sales", headers=s.m.headers, json={
+        "variant_id": s.variant_id, "price": 100, "quantity": 1, "per_buyer_limit": 1,
+        "starts_at": utcnow().isoformat(), "ends_at": (utcnow() + timedelta(hours=1)).isoformat()})
+    assert more.status_code == 409 and more.json()["field"] == "quantity" and more.json()["available"] == 0
+    assert (await f.levels(app))[wh] == (105, 105)
+    await _consistent(app)
+
+
+async def test_bad_sales_are_refused_naming_the_field(client: httpx.AsyncClient, app):
+    s = await f.shop(client, on_hand=10, price=1_000)
+    other = await f.shop(client, on_hand=10)
+    now = utcnow()
+    base = {"variant_id": s.variant_id, "price": 500, "quantity": 5, "per_buyer_limit": 1,
+            "starts_at": now.isoformat(), "ends_at": (now + timedelta(hours=1)).isoformat()}
+    cases = [({"variant_id": other.variant_id}, "variant_id"), ({"price": 1_001}, "price"),
+             ({"per_buyer_limit": 6}, "per_buyer_limit"), ({"ends_at": (now - timedelta(minutes=1)).isoformat(),
+                                                           "starts_at": (now - timedelta(hours=1)).isoformat()},
+                                                          "ends_at"),
+             ({"ends_at": (now - timedelta(hours=2)).isoformat()}, "ends_at"), ({"quantity": 0}, "quantity"),
+             ({"campaign_id": "no-such-campaign"}, "campaign_id")]
+    for change, field in cases:
+        r = await client.post("/v1/flash-sales", headers=s.m.headers, json={**base, **change})
+        assert r.status_code == 422, (change, r.text)
+        assert r.json()["errors"][0]["field"] == field, (change, r.text)
+    customer = await f.customer(client)
+    assert (await client.post("/v1/flash-sales", headers=customer, json=base)).status_code == 403
+    assert (await f.levels(app))[(s.warehouse["id"], s.variant_id)] == (10, 0)
+
+
+async def test_each_refusal_names_its_reason_and_changes_nothing(client: httpx.AsyncClient, app):
+    s = await f.shop(client, on_hand=10)
+    sale_id = await _sale(client, s, quantity=2, limit=1, starts_in=timedelta(minutes=10))
+    [a, b, c] = await _buyers(app, 3)
+    early = await _buy(client, sale_id, a)
+    assert early.status_code == 409 and early.json()["code"] == "not_started", early.text
+    clock.travel(timedelta(minutes=11))
+    first = await _buy(client, sale_id, a)
+    assert first.status_code == 201, first.text
+    assert first.json()["lines"][0]["unit_price"] == 990 and first.json()["flash_sale_id"] == sale_id
+    again = await _buy(client, sale_id, a)
+    assert again.status_code == 409 and again.json()["code"] == "limit_reached"
+    assert (await _buy(client, sale_id, b)).status_code == 201
+    gone = await _buy(client, sale_id, c)
+    assert gone.status_code == 409 and gone.json()["code"] == "sold_out"
+    assert (await client.get(f"/v1/flash-sales/{sale_id}")).json()["remaining_text"] == "已抢光"
+    clock.travel(timedelta(hours=2))
+    late = await _buy(client, sale_id, c)
+    assert late.status_code == 409 and late.json()["code"] == "ended"
+    assert await _sold(app, sale_id) == Counter({o: 1 for o in await _customer_ids(app, [a, b])})
+    await _consistent(app)
+
+
+async def _customer_ids(app: Any, headers: list[dict[str, str]]) -> list[str]:
+    from app.core.security import read_access_token
+
+    return [str(read_access_token(secret=app.state.secret_key, token=h["Authorization"].split()[1])["sub"])
+            for h in headers]
+
+
+async def test_a_retry_gets_the_first_answer(client: httpx.AsyncClient, app):
+    s = await f.shop(client, on_hand=10)
+    sale_id = await _sale(client, s, quantity=5, limit=1)
+    [buyer] = await _buyers(app, 1)
+    headers = {**buyer, "Idempotency-Key": "flash-1"}
+    first = await client.post(f"/v1/flash-sales/{sale_id}/orders", json=_order_body(), headers=headers)
+    again = await client.post(f"/v1/flash-sales/{sale_id}/orders", json=_order_body(), headers=headers)
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert sum((await _sold(app, sale_id)).values()) == 1
+
+
+# ---- the rush --------------------------------------------------------------------------------------------
+
+
+async def test_300_buyers_twice_each_for_100_units(client: httpx.AsyncClient, app):
+    s = await f.shop(client, on_hand=120)
+    sale_id = await _sale(client, s, quantity=100, limit=1)
+    buyers = await _buyers(app, 300)
+    codes = await _rush(client, sale_id, buyers, per_buyer=2)
+    assert codes[201] == 100 and not any(code >= 500 for code in codes), codes
+    sold = await _sold(app, sale_id)
+    assert sum(sold.values()) == 100 and max(sold.values()) == 1
+    assert (await f.levels(app))[(s.warehouse["id"], s.variant_id)] == (120, 100)
+    await _consistent(app)
+
+
+async def test_unpaid_units_go_back_on_sale_and_sell_again(client: httpx.AsyncClient, app, fake_stripe):
+    s = await f.shop(client, on_hand=3)
+    sale_id = await _sale(client, s, quantity=1, limit=1)
+    [a, b] = await _buyers(app, 2)
+    unpaid = await _buy(client, sale_id, a, payment_method="stripe")
+    assert unpaid.status_code == 201 and unpaid.json()["status"] == "pending_payment", unpaid.text
+    assert (await _buy(client, sale_id, b)).json()["code"] == "sold_out"
+    clock.travel(timedelta(minutes=6))  # past the flash hold (5 minutes), well inside the normal one (30)
+    assert await expire_holds(app.state.sessionmaker, app.state.settings) == 1
+    assert (await client.get(f"/v1/flash-sales/{sale_id}")).json()["remaining"] == 1
+    assert (await f.levels(app))[(s.warehouse["id"], s.variant_id)] == (3, 1)
+    resold = await _buy(client, sale_id, b)
+    assert resold.status_code == 201, resold.text
+    assert await _sold(app, sale_id) == Counter({(await _customer_ids(app, [b]))[0]: 1})
+    await _consistent(app)
+
+
+async def test_the_end_gives_the_hold_back(client: httpx.AsyncClient, app):
+    s = await f.shop(client, on_hand=10)
+    sale_id = await _sale(client, s, quantity=6, limit=2, lasts=timedelta(minutes=30))
+    [buyer] = await _buyers(app, 1)
+    assert (await _buy(client, sale_id, buyer, quantity=2)).status_code == 201
+    clock.travel(timedelta(minutes=31))
+    assert await flash_service.end_due_sales(app.state.sessionmaker, app.state.settings) == 1
+    assert await flash_service.end_due_sales(app.state.sessionmaker, app.state.settings) == 0
+    assert (await f.levels(app))[(s.warehouse["id"], s.variant_id)] == (10, 2)
+    stats = (await client.get(f"/v1/flash-sales/{sale_id}/stats", headers=s.m.headers)).json()
+    assert (stats["status"], stats["taken"], stats["paid"], stats["returned"]) == ("ended", 2, 2, 4)
+    await _consistent(app)
+
+
+async def test_hammering_gets_a_429_not_an_edge(db_url: str, app: Any, tmp_path: Path):
+    limited = create_app(make_settings(db_url, shop_flash_customer_per_second=2,
+                                       shop_media_root=str(tmp_path / "m")))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=limited), base_url="http://testserver") as client:
+        s = await f.shop(client, on_hand=10)
+        sale_id = await _sale(client, s, quantity=5, limit=1, starts_in=timedelta(hours=1))
+        [bot] = await _buyers(limited, 1)
+        answers = [await _buy(client, sale_id, bot) for _ in range(6)]
+        assert {r.status_code for r in answers[:2]} == {409}  # not started yet
+        hammered = [r for r in answers if r.status_code == 429]
+        assert hammered and hammered[0].headers["Retry-After"] == "1", [r.status_code for r in answers]
+    await limited.state.engine.dispose()
+
+
+# ---- with Redis ------------------------------------------------------------------------------------------
+
+
+class _Redis:
+    """A Redis server of the test's own, so that it can be stopped and started mid-sale."""
+
+    def __init__(self) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is needed"
+        self.proc = subprocess.Popen([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+@pytest.fixture
+def own_redis() -> Iterator[_Redis]:
+    if shutil.which("redis-server") is None:
+        import os
+
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is required under CI=true")
+        pytest.skip("redis-server not installed")
+    server = _Redis()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def gated(db_url: str, app: Any, own_redis: _Redis, tmp_path: Path) -> Any:
+    """The app as `app`, with the flash-sale gate (and the rate counters) in the test's own Redis."""
+    application = create_app(make_settings(db_url, redis_url=own_redis.url, shop_media_root=str(tmp_path / "m")))
+    yield application
+    await application.state.engine.dispose()
+
+
+async def test_with_redis_300_buyers_twice_each_for_100_units(gated: Any, own_redis: _Redis):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://testserver",
+                                 timeout=60) as client:
+        s = await f.shop(client, on_hand=100)
+        sale_id = await _sale(client, s, quantity=100, limit=1)
+        buyers = await _buyers(gated, 300)
+        codes = await _rush(client, sale_id, buyers, per_buyer=2)
+        assert codes[201] == 100 and not any(code >= 500 for code in codes), codes
+        assert codes[429] + codes[409] == 500
+        sold = await _sold(gated, sale_id)
+        assert sum(sold.values()) == 100 and max(sold.values()) == 1
+        # The gate agrees with the database: the reconciliation job finds nothing to repair.
+        assert await flash_service.reconcile(gated.state.sessionmaker, gated.state.settings) == 0
+        await _consistent(gated)
+
+
+async def test_with_redis_restarted_mid_sale_nothing_is_oversold_or_lost(gated: Any, own_redis: _Redis):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://testserver",
+                                 timeout=60) as client:
+        s = await f.shop(client, on_hand=60)
+        sale_id = await _sale(client, s, quantity=60, limit=1)
+        buyers = await _buyers(gated, 150)
+        first = await _rush(client, sale_id, buyers[:40], per_buyer=1)
+        assert first[201] == 40, first
+        own_redis.stop()  # its counters are gone with it: no persistence, as a cache is usually run
+        during = await _rush(client, sale_id, buyers[40:50], per_buyer=1)  # the database decides alone
+        assert during[201] == 10 and not any(code >= 500 for code in during), during
+        own_redis.start()
+        after = await _rush(client, sale_id, [*buyers[:50], *buyers[50:]], per_buyer=1)  # rebuilt from orders
+        assert after[201] == 10 and not any(code >= 500 for code in after), after
+        sold = await _sold(gated, sale_id)
+        assert sum(sold.values()) == 60 and max(sold.values()) == 1
+        await _consistent(gated)
+
+
+async def test_with_redis_a_unit_given_back_sells_again(gated: Any, own_redis: _Redis):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://testserver",
+                                 timeout=60) as client:
+        s = await f.shop(client, on_hand=1)
+        sale_id = await _sale(client, s, quantity=1, limit=1)
+        [a, b] = await _buyers(gated, 2)
+        order = await _buy(client, sale_id, a)
+        assert order.status_code == 201
+        assert (await _buy(client, sale_id, b)).json()["code"] == "sold_out"
+        cancelled = await client.post(f"/v1/orders/{order.json()['id']}/cancel", headers=a, json={"reason": "变卦"})
+        assert cancelled.status_code == 200, cancelled.text
+        assert await flash_service.reconcile(gated.state.sessionmaker, gated.state.settings) == 1
+        assert (await _buy(client, sale_id, b)).status_code == 201
+        assert sum((await _sold(gated, sale_id)).values()) == 1
+        await _consistent(gated)

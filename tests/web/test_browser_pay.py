@@ -1,0 +1,142 @@
+"""WeChat Pay in a real browser, through the payment sandbox (`shop serve --sandbox-payments`): a desktop
+checkout shows the QR code; paying on the sandbox's page turns the order page to paid without a reload.
+Screenshots land in tests/web/artifacts/."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.migrate import upgrade
+from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM, ROOT, _free_port
+
+ADMIN = "browser-admin-" + uuid.uuid4().hex
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
+                       reason="Chromium is not installed (apt-get install chromium); CI always runs this"),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`shop serve --sandbox-payments` on a free port against a fresh, migrated SQLite file."""
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('browser-pay') / 'shop.db'}"
+    upgrade(url)
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "SHOP_ADMIN_TOKEN": ADMIN, "SHOP_SECRET_KEY": uuid.uuid4().hex * 2,
+           "SHOP_BACKGROUND_JOBS": "false", "SHOP_LOG_LEVEL": "warning"}
+    for name in [k for k in env if k.startswith(("ALIPAY_", "WECHATPAY_"))]:
+        del env[name]
+    shop = Path(sys.executable).parent / "shop"
+    proc = subprocess.Popen([str(shop), "serve", "--host", "127.0.0.1", "--port", str(port), "--sandbox-payments"],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):  # the server starting up, not a timing assertion
+            if proc.poll() is not None:
+                raise RuntimeError(f"shop serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def _seed(api: httpx.Client) -> None:
+    """A verified merchant with its WeChat Pay sub_mchid and a down jacket in its warehouse."""
+    def ok(r: httpx.Response) -> dict[str, object]:
+        assert r.status_code in (200, 201), r.text
+        return dict(r.json())
+
+    m = ok(api.post("/v1/merchants", json={"name": "暖冬服饰", "kind": "enterprise",
+                                           "licence_no": "91350100M000100Y43", "contact_email": "shop@example.com"}))
+    ok(api.post(f"/v1/admin/merchants/{m['id']}/verify", headers={"Authorization": f"Bearer {ADMIN}"}))
+    key = {"Authorization": f"Bearer {m['api_key']}"}
+    addr = {"name": "张三", "phone": "13800138000", "line1": "淮海中路 999 号", "district": "徐汇区", "city": "上海",
+            "postal_code": "200031", "country": "CN"}
+    wh = ok(api.post("/v1/locations", headers=key, json={"code": "WH", "name": "上海仓", "kind": "warehouse",
+                                                         "address": addr}))
+    ok(api.post("/v1/products", headers=key, json={
+        "title": "男士羽绒服", "category": "apparel", "description": "加厚保暖，轻便", "status": "active",
+        "variants": [{"sku": "DOWN-L", "price": 789_000, "attributes": {"尺码": "L"}}]}))
+    ok(api.put(f"/v1/locations/{wh['id']}/stock/DOWN-L", headers=key, json={"on_hand": 10}))
+    ok(api.put("/v1/payment-accounts/wechatpay", headers=key, json={"sub_merchant_id": "1900000109"}))
+
+
+async def test_desktop_wechat_checkout_shows_a_qr_code_and_turns_paid_without_a_reload(server: str) -> None:
+    from playwright.async_api import async_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with httpx.Client(base_url=server, timeout=30) as seeder:
+        _seed(seeder)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
+        try:
+            desktop = await browser.new_context(base_url=server, viewport={"width": 1280, "height": 800},
+                                                locale="zh-CN")
+            page = await desktop.new_page()
+            await page.goto("/search?q=羽绒")
+            await page.get_by_role("link", name="男士羽绒服").click()
+            await page.get_by_role("button", name="加入购物车").click()
+            await page.get_by_role("status").wait_for()
+            await page.goto("/cart")
+            await page.get_by_role("link", name="去结算").click()
+            await page.get_by_label("电子邮箱").fill("guest@example.com")
+            await page.get_by_label("快递配送").check()
+            await page.locator("#province").select_option("上海市")
+            for field, value in (("name", "张三"), ("phone", "13800138000"), ("line1", "淮海中路 999 号"),
+                                 ("district", "徐汇区"), ("city", "上海市"), ("postal_code", "200031")):
+                await page.locator(f"#{field}").fill(value)
+            wechat = page.get_by_label("微信支付")
+            await wechat.check()
+            assert "沙箱" in await page.locator("label", has=wechat).inner_text()
+            await page.screenshot(path=ARTIFACTS / "checkout-wechat-desktop.png", full_page=True)
+            await page.get_by_role("button", name="提交订单").click()
+
+            qr = page.get_by_test_id("wechat-qr").locator("svg")
+            await qr.wait_for()
+            assert await page.get_by_test_id("payment-status").inner_text() == "未付款"
+            assert await page.locator(".badge.sandbox").first.is_visible()
+            box = await qr.bounding_box()
+            assert box is not None and box["width"] >= 150 and abs(box["width"] - box["height"]) < 2
+            await page.screenshot(path=ARTIFACTS / "order-wechat-qr-desktop.png", full_page=True)
+            order_url = page.url
+
+            # The buyer "scans" it: the sandbox's own pay page, in another tab, pays WeChat Pay's way.
+            href = await page.get_by_test_id("sandbox-pay").get_attribute("href")
+            assert href
+            cashier = await desktop.new_page()
+            await cashier.goto(href)
+            assert "沙箱" in await cashier.content()
+            await cashier.get_by_role("button", name="确认支付 / Pay").click()
+            await cashier.get_by_text("支付成功").first.wait_for()
+
+            # The order page, never reloaded, learns it from the server.
+            await page.get_by_test_id("payment-status").filter(has_text="已付款").wait_for()
+            assert page.url == order_url
+            assert await page.get_by_test_id("order-status").inner_text() == "已付款"
+            assert not await page.locator("#wxpay").is_visible()
+            await page.screenshot(path=ARTIFACTS / "order-wechat-paid-desktop.png", full_page=True)
+
+            # On a phone the same order page (paid) reads well at 390×844.
+            phone = await browser.new_context(base_url=server, viewport={"width": 390, "height": 844},
+                                              locale="zh-CN", storage_state=await desktop.storage_state())
+            small = await phone.new_page()
+            await small.goto(order_url)
+            await small.screenshot(path=ARTIFACTS / "order-wechat-paid-phone.png", full_page=True)
+        finally:
+            await browser.close()
