@@ -5,8 +5,8 @@ The app runs in this process (uvicorn on a thread, 127.0.0.1, a free port) on a 
 seeded with a verified merchant and an active, stocked product so that some generated calls succeed. Every
 operation is called with the admin token and again with the merchant's key; the operations of shoppers, tills and
 wholesale buyers a third time with their own tokens, so generated input gets past authentication and reaches
-validation and the services. Each (operation, caller) pair is a test of its own; `make test` runs the module on
-one worker, with a server and database of its own (`live_app`), so nothing is shared with other tests. Examples are
+validation and the services. Each (operation, caller) pair is a test of its own, so a parallel run spreads them;
+a worker builds its own server and database (`live_app`), so nothing is shared with other tests. Examples are
 bounded (FUZZ_MAX_EXAMPLES, 25 by default) and derandomised, so a run is reproducible.
 """
 
