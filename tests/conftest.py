@@ -205,7 +205,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Refuses two tests with one id: pytest-xdist schedules by id and would run only one of them."""
+    """Refuses two tests with one id: they cannot be selected or re-run apart, and pytest-xdist's by-id
+    schedulers (--dist loadscope, loadfile, loadgroup) would run only one of them."""
     ids = Counter(item.nodeid for item in items)
     twins = sorted(nodeid for nodeid, count in ids.items() if count > 1)
     if twins:

@@ -125,8 +125,8 @@ def test_api_never_fails_and_matches_its_schema(case: Any, caller: str, live_app
 
 
 # A parameter, even of one value, gives each operation's test an id of its own: pytest builds an item's id from its
-# parametrisation, and without one all of schemathesis's items here would share one id, which pytest-xdist runs
-# only once (tests/conftest.py refuses a collection with such twins).
+# parametrisation, and without one all of schemathesis's items here would share one id (tests/conftest.py refuses
+# a collection with such twins: they cannot be run apart, and some pytest-xdist schedulers run only one of them).
 @pytest.mark.fuzz
 @pytest.mark.parametrize("caller", ["own"])
 @schema.include(path_regex="|".join(OWN_CALLERS.values())).parametrize()
