@@ -929,6 +929,11 @@ async def create_flash_sale(request: Request, session: SessionDep) -> Response:
         field_errors["starts_at"] = i18n.translate(lang, "flash_err_time")
     if ends is None:
         field_errors["ends_at"] = i18n.translate(lang, "flash_err_time")
+    elif starts is not None and ends <= starts:  # both strings are Shanghai time in one format: they compare
+        field_errors["ends_at"] = i18n.translate(lang, "flash_err_order")
+    if "quantity" not in field_errors and "per_buyer_limit" not in field_errors and \
+            int(v["per_buyer_limit"]) > int(v["quantity"]):
+        field_errors["per_buyer_limit"] = i18n.translate(lang, "flash_err_limit")
     if field_errors:
         return await _flash_page(request, session, ctx, values=v, field_errors=field_errors, status=422)
     try:
