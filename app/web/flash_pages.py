@@ -42,7 +42,8 @@ def _ms(later: datetime, now: datetime) -> int:
 def block(sale: dict[str, Any]) -> dict[str, Any]:
     """What the page's flash-sale block shows of one sale (a public sale as the service reads it)."""
     now = sale["server_time"]
-    return {"id": sale["id"], "title": sale["title"], "status": sale["status"],
+    return {"id": sale["id"], "title": sale["title"], "status": sale["status"], "product_id": sale["product_id"],
+            "variant_id": sale["variant_id"], "sku": sale["sku"],
             "price_text": i18n.money(sale["price"], sale["currency"]),
             "list_text": i18n.money(sale["list_price"], sale["currency"]),
             "remaining_text": sale["remaining_text"], "per_buyer_limit": sale["per_buyer_limit"],

@@ -24,7 +24,7 @@ OPENS_IN = timedelta(seconds=5)  # long enough to see the countdown before it op
 
 def _seed(api: httpx.Client, n: str) -> dict[str, Any]:
     """A verified shop selling a down jacket (¥7,890.00) with a flash sale of 5 at ¥6,999.00 opening in a few
-    seconds, one per buyer; and a customer account."""
+    seconds, one per buyer, shown on a running campaign's page; and a customer account."""
     def ok(r: httpx.Response) -> Any:
         assert r.status_code in (200, 201), r.text
         return r.json()
@@ -44,11 +44,18 @@ def _seed(api: httpx.Client, n: str) -> dict[str, Any]:
     ok(api.put(f"/v1/locations/{wh['id']}/stock/DJ-{n}", headers=key, json={"on_hand": 20}))
     email = f"flash-{n}@example.com"
     ok(api.post("/v1/customers", json={"email": email, "password": "s3cret-pass", "name": "王小明"}))
-    opens = datetime.now(UTC) + OPENS_IN
+    now = datetime.now(UTC)
+    campaign = ok(api.post("/v1/campaigns", headers=key, json={
+        "slug": f"double-12-{n}", "title": "双十二 暖冬秒杀节", "headline": "每天 10 点开抢",
+        "starts_at": (now - timedelta(hours=1)).isoformat(), "ends_at": (now + timedelta(days=3)).isoformat(),
+        "product_ids": [jacket["id"]], "promotion_codes": []}))
+    opens = now + OPENS_IN
     sale = ok(api.post("/v1/flash-sales", headers=key, json={
         "variant_id": jacket["variants"][0]["id"], "price": 699_900, "quantity": 5, "per_buyer_limit": 1,
-        "starts_at": opens.isoformat(), "ends_at": (opens + timedelta(hours=1)).isoformat()}))
-    return {"product": jacket["id"], "sale": sale["id"], "email": email, "api_key": m["api_key"]}
+        "starts_at": opens.isoformat(), "ends_at": (opens + timedelta(hours=1)).isoformat(),
+        "campaign_id": campaign["id"]}))
+    return {"product": jacket["id"], "sale": sale["id"], "email": email, "api_key": m["api_key"],
+            "campaign": campaign["slug"]}
 
 
 async def _screen(page: Any, name: str, size: str) -> None:
@@ -85,6 +92,11 @@ async def test_a_flash_sale_opens_sells_refuses_and_shows_in_the_console(shop_se
             await expect(button).to_have_text("立即抢购")
             assert "距结束" in await block.inner_text()
             await _screen(page, "2-open", size)
+            await page.goto(f"/campaigns/{s['campaign']}")  # the campaign's page shows its flash sales too
+            await expect(page.get_by_test_id("flash-button")).to_be_enabled()
+            assert "冬季连帽羽绒服" in await page.get_by_test_id("flash").inner_text()
+            await _screen(page, "2b-campaign", size)
+            await page.goto(f"/products/{s['product']}")
             await button.click()
             await page.locator("#login-email").wait_for()  # not signed in: the sign-in page first
             await page.locator("#login-email").fill(s["email"])

@@ -27,13 +27,16 @@
       button.textContent = status === "scheduled" ? button.dataset.soon : status === "live" ? button.dataset.go
         : status === "sold_out" ? button.dataset.gone : button.dataset.over;
     }
+    // The flash checkout's own submit button follows the sale too (the server refuses in words regardless).
+    var place = document.querySelector('[data-flash-place="' + el.dataset.sale + '"]');
+    if (place) place.disabled = status !== "live";
     if (status === "scheduled" || status === "live") {
       clock.hidden = false;
       when.textContent = status === "scheduled" ? el.dataset.opensWords : el.dataset.endsWords;
       time.textContent = fmt((status === "scheduled" ? el._opens : el._ends) - now);
     } else {
       clock.hidden = true;
-      if (status === "ended") el.querySelector(".flash-left").textContent = button ? button.dataset.over : "";
+      if (status === "ended") el.querySelector(".flash-left").textContent = el.dataset.over;
     }
   }
   function refresh(el) {
