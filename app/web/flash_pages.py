@@ -93,7 +93,7 @@ async def _page(request: Request, session: AsyncSession, sale_id: str, customer_
 @router.get("/flash/{sale_id}")
 async def flash_checkout_page(request: Request, sale_id: str, session: SessionDep) -> Response:
     """The flash checkout: a signed-in customer only (anyone else signs in first and comes back)."""
-    from app.web.storefront import customer_of
+    from app.web.storefront import customer_of  # here: the storefront imports this module for its blocks
 
     principal = await customer_of(request, session)
     if principal is None or not principal.subject_id:
