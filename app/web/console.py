@@ -40,6 +40,8 @@ from app.reports import service as reports_service
 from app.retail import service as retail_service
 from app.retail.campaigns import service as campaigns_service
 from app.retail.campaigns.schemas import CampaignIn, CampaignJoin
+from app.retail.flash import service as flash_service
+from app.retail.flash.schemas import FlashSaleIn
 from app.retail.schemas import PromotionIn
 from app.trust.audit_log import record_audit
 from app.web import charts, console_lists, i18n, lists, order_page
@@ -74,6 +76,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/console/stock", "stock", "stock.view"),
     ("/console/customers", "customers", "customers.view"), ("/console/promotions", "promotions", "marketing.manage"),
     ("/console/group-buys", "group_buys", "marketing.manage"), ("/console/campaigns", "campaigns", "marketing.manage"),
+    ("/console/flash-sales", "flash_sales", "marketing.manage"),
     ("/console/devices", "devices", "devices.manage"), ("/console/conflicts", "conflicts", "conflicts.manage"),
     ("/console/wholesale", "wholesale", "wholesale.manage"), ("/console/complaints", "complaints", "customers.view"),
     ("/console/reports/channel-share", "channel_share", "reports.view"),
@@ -845,6 +848,108 @@ async def join_campaign(request: Request, campaign_id: str, session: SessionDep)
         await session.rollback()
         return await _campaigns_page(request, session, ctx, form_errors(exc), status=422)
     return redirect("/console/campaigns")
+
+
+# ---- flash sales (秒杀) -------------------------------------------------------------------------------------
+
+FLASH_PAGE = 20
+FLASH_FIELDS = ("variant_id", "price", "quantity", "per_buyer_limit", "starts_at", "ends_at", "campaign_id")
+# What the service says (English, for the API) and what the merchant reads beside the field.
+_FLASH_SAYS: tuple[tuple[str, str, str], ...] = (
+    ("variant_id", "not on sale", "flash_err_variant_off"), ("variant_id", "", "flash_err_variant"),
+    ("ends_at", "after starts_at", "flash_err_order"), ("ends_at", "future", "flash_err_past"),
+    ("ends_at", "at most", "flash_err_long"), ("per_buyer_limit", "", "flash_err_limit"),
+    ("price", "above", "flash_err_price_high"), ("price", "", "flash_err_price"),
+    ("quantity", "", "flash_err_quantity"), ("starts_at", "", "flash_err_time"),
+    ("campaign_id", "", "flash_err_campaign"),
+)
+
+
+def _flash_errors(exc: DomainError | ValidationError, lang: i18n.Lang) -> tuple[dict[str, str], list[str]]:
+    """(Chinese message by form field, messages for the whole form) for what creating the sale refused."""
+    if isinstance(exc, ValidationError):
+        items = [(str(e["loc"][0]) if e["loc"] else "", str(e["msg"])) for e in exc.errors()]
+    elif exc.extra.get("errors"):
+        items = [(str(e.get("field", "")), str(e.get("message", ""))) for e in exc.extra["errors"]
+                 if isinstance(e, dict)]
+    elif exc.extra.get("field") == "quantity":
+        return {"quantity": i18n.translate(lang, "flash_err_stock", n=exc.extra.get("available", 0))}, []
+    else:
+        return {}, form_errors(exc)
+    by_field: dict[str, str] = {}
+    for field, message in items:
+        if field not in FLASH_FIELDS:
+            continue
+        key = next((k for f, words, k in _FLASH_SAYS if f == field and words in message), None)
+        if key is None and field == "ends_at":
+            key = "flash_err_time"
+        by_field.setdefault(field, i18n.translate(lang, key or "flash_err_time"))
+    return by_field, ([] if by_field else form_errors(exc))
+
+
+async def _flash_page(request: Request, session: AsyncSession, ctx: StaffCtx, *, values: dict[str, str] | None = None,
+                      field_errors: dict[str, str] | None = None, errors: list[str] | None = None,
+                      status: int = 200) -> Response:
+    pq = request.query_params.get("pq", "")[:100]
+    raw = request.query_params.get("page", "1")
+    page_no = max(1, min(int(raw) if raw.isdigit() else 1, 1000))
+    found = await flash_service.list_sales(session=session, merchant_id=ctx.merchant_id,
+                                           limit=page_no * FLASH_PAGE + 1)
+    sales = found[(page_no - 1) * FLASH_PAGE:page_no * FLASH_PAGE]
+    campaigns = await campaigns_service.list_campaigns(session=session, merchant_id=ctx.merchant_id,
+                                                       include_ended=False, limit=100)
+    return page(request, "console/flash_sales.html", {
+        "sales": sales, "page_no": page_no, "has_next": len(found) > page_no * FLASH_PAGE,
+        "choices": await _product_choices(session, ctx, pq), "pq": pq, "campaigns": campaigns,
+        "values": values or {}, "field_errors": field_errors or {}, "errors": errors or []}, status=status)
+
+
+@router.get("/flash-sales")
+async def flash_sales(request: Request, session: SessionDep) -> Response:
+    """The shop's flash sales with their live figures, and the form to create one."""
+    return await _flash_page(request, session, await staff_of(request, session, "marketing.manage"))
+
+
+@router.post("/flash-sales")
+async def create_flash_sale(request: Request, session: SessionDep) -> Response:
+    ctx = await staff_of(request, session, "marketing.manage")
+    v = await _form(request)
+    lang = lang_of(request)
+    field_errors: dict[str, str] = {}
+    price = _fen(v.get("price"))
+    if not v.get("variant_id"):
+        field_errors["variant_id"] = i18n.translate(lang, "flash_err_variant")
+    if price is None or price <= 0:
+        field_errors["price"] = i18n.translate(lang, "flash_err_price")
+    for f in ("quantity", "per_buyer_limit"):
+        if not v.get(f, "").isdigit() or int(v[f]) < 1:
+            field_errors[f] = i18n.translate(lang, "flash_err_" + ("quantity" if f == "quantity" else "limit_n"))
+    starts, ends = _local_datetime(v.get("starts_at")), _local_datetime(v.get("ends_at"))
+    if starts is None:
+        field_errors["starts_at"] = i18n.translate(lang, "flash_err_time")
+    if ends is None:
+        field_errors["ends_at"] = i18n.translate(lang, "flash_err_time")
+    elif starts is not None and ends <= starts:  # both strings are Shanghai time in one format: they compare
+        field_errors["ends_at"] = i18n.translate(lang, "flash_err_order")
+    if "quantity" not in field_errors and "per_buyer_limit" not in field_errors and \
+            int(v["per_buyer_limit"]) > int(v["quantity"]):
+        field_errors["per_buyer_limit"] = i18n.translate(lang, "flash_err_limit")
+    if field_errors:
+        return await _flash_page(request, session, ctx, values=v, field_errors=field_errors, status=422)
+    try:
+        body = FlashSaleIn.model_validate({
+            "variant_id": v.get("variant_id"), "price": price, "quantity": v.get("quantity"),
+            "per_buyer_limit": v.get("per_buyer_limit"), "starts_at": starts, "ends_at": ends,
+            "campaign_id": v.get("campaign_id") or None})
+        await audit(session, ctx, "create_flash_sale", "flash_sale", None, variant_id=body.variant_id,
+                    quantity=body.quantity)
+        await flash_service.create_sale(session=session, merchant_id=ctx.merchant_id, body=body)
+    except (ValidationError, DomainError) as exc:
+        await session.rollback()
+        by_field, general = _flash_errors(exc, lang)
+        return await _flash_page(request, session, ctx, values=v, field_errors=by_field, errors=general,
+                                 status=422 if not isinstance(exc, DomainError) or exc.status < 500 else exc.status)
+    return redirect("/console/flash-sales")
 
 
 __all__ = ["StaffMember", "router", "staff_of"]

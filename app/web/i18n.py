@@ -261,6 +261,33 @@ STOREFRONT: dict[str, tuple[str, str]] = {
 }
 MESSAGES.update(STOREFRONT)
 
+FLASH: dict[str, tuple[str, str]] = {
+    "flash_sale": ("限时秒杀", "Flash sale"),
+    "flash_sales": ("限时秒杀", "Flash sales"),
+    "flash_price": ("秒杀价", "Flash price"),
+    "list_price": ("原价", "List price"),
+    "flash_buy": ("立即抢购", "Buy now"),
+    "flash_soon": ("即将开抢", "Opens soon"),
+    "flash_gone": ("已抢光", "Sold out"),
+    "flash_over": ("已结束", "Ended"),
+    "flash_opens_in": ("距开抢", "Opens in"),
+    "flash_ends_in": ("距结束", "Ends in"),
+    "flash_limit": ("每人限购 {n} 件", "Limit {n} per buyer"),
+    "flash_checkout": ("秒杀下单", "Flash sale checkout"),
+    "flash_sign_in": ("登录后即可抢购", "Sign in to buy"),
+    "flash_place": ("提交秒杀订单", "Place the flash order"),
+    "flash_hold_note": ("下单后请在 {n} 分钟内付款，超时订单将自动取消。",
+                        "Pay within {n} minutes of ordering, or the order is cancelled."),
+    "flash_sold_out": ("手慢了，商品已抢光。", "Too late: this flash sale is sold out."),
+    "flash_limit_reached": ("您已达到本场秒杀的限购数量。",
+                            "You have bought as many as this flash sale allows each buyer."),
+    "flash_not_started": ("秒杀还没开始，请在开抢后再提交。",
+                          "The flash sale has not started yet: try again when it opens."),
+    "flash_ended": ("本场秒杀已结束。", "This flash sale has ended."),
+    "flash_busy": ("抢购的人太多了，请稍后再试。", "Too many people are buying: please try again in a moment."),
+}
+MESSAGES.update(FLASH)
+
 STATUS: dict[str, tuple[str, str]] = {
     "pending_payment": ("待付款", "Awaiting payment"), "paid": ("已付款", "Paid"),
     "confirmed": ("已确认", "Confirmed"), "shipped": ("已发货", "Shipped"), "delivered": ("已送达", "Delivered"),

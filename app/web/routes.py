@@ -24,6 +24,7 @@ from app.web import (
     console,
     console_catalog,
     console_payments,
+    flash_pages,
     leader,
     payment,
     shipping,
@@ -39,6 +40,7 @@ router.include_router(leader.router)
 router.include_router(payment.router)
 router.include_router(console_catalog.router)
 router.include_router(collection_pages.router)
+router.include_router(flash_pages.router)
 router.include_router(storefront.router)
 
 STATIC_DIR = Path(__file__).parent / "static"

@@ -37,7 +37,7 @@ from app.retail.schemas import CheckoutIn, CustomerCreate, DeliveryFulfilment
 from app.trust import reputation
 from app.trust import reviews as trust_reviews
 from app.trust.schemas import ReviewIn
-from app.web import checkout_form, i18n, page_cache, shop_reads
+from app.web import checkout_form, flash_pages, i18n, page_cache, shop_reads
 from app.web import payment as web_payment
 from app.web.pages import (
     LANG_COOKIE,
@@ -129,7 +129,8 @@ async def campaign_page(request: Request, slug: str, session: SessionDep) -> Res
     target = campaign_rules.countdown_target(starts_at=campaign["starts_at"], ends_at=campaign["ends_at"],
                                              now=utcnow())
     return await _listing(request, session, "campaign.html", f"/campaigns/{slug[:60]}",
-                          {"campaign": campaign, "until": target.isoformat() if target else None},
+                          {"campaign": campaign, "until": target.isoformat() if target else None,
+                           "flash_sales": await flash_pages.campaign_blocks(session, campaign["id"])},
                           product_ids=[p["id"] for p in campaign["products"]])
 
 
@@ -225,7 +226,8 @@ async def _product_page(request: Request, product_id: str, session: AsyncSession
         "variants_json": json.dumps(variants, ensure_ascii=False).replace("</", "<\\/"),
         "json_ld": _json_ld(request, product, seller, stock), "promos": promos,
         "added": request.query_params.get("added") == "1", "cart_error": request.query_params.get("error"),
-        "canonical": f"/products/{product['id']}", "description": product["description"][:150]})
+        "canonical": f"/products/{product['id']}", "description": product["description"][:150],
+        "flash_sales": await flash_pages.product_blocks(session, product["id"])})
 
 
 def _chosen(product: dict[str, Any], params: Any, stock: dict[str, Any]) -> dict[str, Any] | None:

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from app.config import Settings
 from app.core.deps import CustomerDep, IdempotencyKey, MerchantDep, SessionDep, SettingsDep
 from app.core.errors import TooManyRequests
 from app.core.logging import get_logger
@@ -59,12 +60,17 @@ async def order_flash_sale(sale_id: str, body: FlashOrderIn, request: Request, c
                            idempotency_key: IdempotencyKey = None) -> FlashOrderOut:
     """A signed-in customer's order at the flash price (held for a few minutes until paid). 409 with a `code`
     when refused; 429 when the buyer (or the address) sends too many attempts, or has one in flight."""
-    await _limit(request, settings.shop_flash_customer_per_second, f"flash:c:{customer.subject_id}")
-    await _limit(request, settings.shop_flash_address_per_second,
-                 f"flash:a:{address_key(request.scope.get('client'))}")
+    await limit_attempts(request, settings, str(customer.subject_id))
     _, out = await service.buy(session=session, settings=settings, gate=request.app.state.flash_gate,
                                     principal=customer, sale_id=sale_id, body=body, idempotency_key=idempotency_key)
     return FlashOrderOut.model_validate(out)
+
+
+async def limit_attempts(request: Request, settings: Settings, customer_id: str) -> None:
+    """429 when the buyer, or the address, sends more attempts a second than allowed (the pages use it too)."""
+    await _limit(request, settings.shop_flash_customer_per_second, f"flash:c:{customer_id}")
+    await _limit(request, settings.shop_flash_address_per_second,
+                 f"flash:a:{address_key(request.scope.get('client'))}")
 
 
 async def _limit(request: Request, per_second: int, key: str) -> None:

@@ -150,6 +150,15 @@ async def sales_of_product(session: AsyncSession, product_id: str) -> list[dict[
     return [_public(r[0], r.title, r.sku, r.list_price, now) for r in rows]
 
 
+async def sales_of_campaign(session: AsyncSession, campaign_id: str) -> list[dict[str, Any]]:
+    """The campaign's flash sales that have not ended (its page shows them)."""
+    now = utcnow()
+    rows = (await session.execute(_SALE_ROW.where(FlashSale.campaign_id == campaign_id, FlashSale.status == "active",
+                                                  FlashSale.ends_at > now)
+                                  .order_by(FlashSale.starts_at, FlashSale.id).limit(50))).all()
+    return [_public(r[0], r.title, r.sku, r.list_price, now) for r in rows]
+
+
 async def list_sales(*, session: AsyncSession, merchant_id: str, limit: int) -> list[dict[str, Any]]:
     """The merchant's sales, newest first, each with its live figures."""
     rows = (await session.execute(_SALE_ROW.where(FlashSale.merchant_id == merchant_id)
