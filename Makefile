@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make test` runs on every core (pytest-xdist); each worker has its own databases (tests/conftest.py) and takes
+# the tests in runs of neighbours, so the long fuzz module is spread over the workers. TEST_WORKERS=0 runs them in
+# one process.
+TEST_WORKERS ?= auto
 
 .PHONY: install run test lint bench clean
 
@@ -22,7 +26,7 @@ run: install
 	$(BIN)/shop serve --host $(HOST) --port $(PORT) --sandbox-payments
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load
 
 lint: install
 	$(BIN)/ruff check .

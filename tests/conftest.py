@@ -1,26 +1,32 @@
 """Test databases: every API test runs on SQLite and on the local PostgreSQL.
 
-Each run makes its own throw-away PostgreSQL database (dropped at the end) and its own SQLite file;
-the schema comes from the Alembic migrations, as in production. Tables are emptied between tests.
-PostgreSQL tests skip when no server answers, except under CI=true, where they fail instead.
+Each test process (the run, or each pytest-xdist worker) has its own throw-away PostgreSQL database (dropped
+at the end) and its own SQLite file. The schema comes from the Alembic migrations, as in production, applied
+once per run to a template that every process then copies: `CREATE DATABASE ... TEMPLATE` on PostgreSQL, a
+file copy on SQLite. Tables are emptied between tests. PostgreSQL tests skip when no server answers, except
+under CI=true, where they fail instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import os
 import secrets
+import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import text
 
 from app.config import Settings
 from app.core import clock
-from app.db import Base, make_engine
+from app.db import Base
 from app.main import create_app
 from app.migrate import upgrade
 from app.models import load_all
@@ -30,11 +36,19 @@ ADMIN_TOKEN = "test-admin-token-" + secrets.token_hex(8)
 PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 KEEP_TABLES = {"category", "alembic_version"}
 
+# pytest-xdist names each worker (gw0, gw1, ...) and gives all workers of one run the same id.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID", secrets.token_hex(8))[:8]
+
 load_all()
 
 
 def _asyncpg_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+def _pg_url(name: str) -> str:
+    return PG_BASE.rsplit("/", 1)[0] + f"/{name}"
 
 
 async def _pg_admin(sql: str) -> None:
@@ -45,27 +59,128 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
+class _PgAdmin:
+    """A blocking connection to the server's maintenance database, on an event loop of its own, so that it
+    can hold an advisory lock while `upgrade` (which runs its own loop) migrates the template."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        try:
+            self.conn: asyncpg.Connection = self.loop.run_until_complete(
+                asyncpg.connect(_asyncpg_dsn(PG_BASE), timeout=5))
+        except BaseException:
+            self.loop.close()
+            raise
+
+    def value(self, sql: str, *args: object) -> Any:
+        return self.loop.run_until_complete(self.conn.fetchval(sql, *args))
+
+    def execute(self, sql: str) -> None:
+        self.loop.run_until_complete(self.conn.execute(sql))
+
+    @contextlib.contextmanager
+    def locked(self, name: str) -> Iterator[None]:
+        """The run's template is made, copied and dropped by one process at a time."""
+        self.value("SELECT pg_advisory_lock(hashtext($1))", name)
+        try:
+            yield
+        finally:
+            self.value("SELECT pg_advisory_unlock(hashtext($1))", name)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.conn.close())
+        self.loop.close()
+
+
+def _pg_database(admin: _PgAdmin, template: str, name: str) -> None:
+    """`name`, a copy of the run's migrated template, which the first process to need it builds.
+
+    The template is migrated under another name and renamed when complete, so no process ever copies
+    a half-migrated one; nothing stays connected to it, as `CREATE DATABASE ... TEMPLATE` requires."""
+    with admin.locked(template):
+        if not admin.value("SELECT count(*) FROM pg_database WHERE datname = $1", template):
+            building = f"{template}_building"
+            admin.execute(f'DROP DATABASE IF EXISTS "{building}"')
+            admin.execute(f'CREATE DATABASE "{building}"')
+            try:
+                upgrade(_pg_url(building))
+            except BaseException:
+                admin.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+                raise
+            admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+
+def _pg_drop(admin: _PgAdmin, template: str, name: str) -> None:
+    """Drops this process's database, and the template once no other process of the run has one left (a
+    process that needs one later simply builds the template again)."""
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with admin.locked(template):
+        others = admin.value("SELECT count(*) FROM pg_database WHERE datname LIKE $1 AND datname <> $2",
+                             f"liutong_test_{RUN}_%", template)
+        if not others:
+            admin.execute(f'DROP DATABASE IF EXISTS "{template}"')
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    name = f"liutong_test_{secrets.token_hex(4)}"
+    template, name = f"liutong_test_{RUN}_template", f"liutong_test_{RUN}_{WORKER}"
     try:
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        admin = _PgAdmin()
     except (OSError, asyncpg.PostgresError) as exc:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required under CI=true and is unreachable: {exc}")
         pytest.skip(f"PostgreSQL unreachable: {exc}")
-    url = PG_BASE.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
-    yield url
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        _pg_database(admin, template, name)
+        yield _pg_url(name)
+    finally:
+        try:
+            _pg_drop(admin, template, name)
+        finally:
+            admin.close()
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def sqlite_copy(source: Path, target: Path) -> str:
+    """A consistent copy of a SQLite database (its write-ahead log included); the copy's URL."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    return f"sqlite+aiosqlite:///{target}"
 
 
 @pytest.fixture(scope="session")
-def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path: Path = tmp_path_factory.mktemp("db") / "shop.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url)
-    return url
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's migrated SQLite file, to copy (`sqlite_copy`), never to open: made by the first process
+    that needs it. The workers of one run share the parent of their base folders; a run without workers
+    has its own."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if WORKER != "main" else base
+    template = shared / f"liutong-{RUN}-template.db"
+    with _file_lock(shared / f"liutong-{RUN}-template.lock"):
+        if not template.exists():
+            building = shared / f"liutong-{RUN}-building.db"
+            upgrade(f"sqlite+aiosqlite:///{building}")
+            sqlite_copy(building, template)
+    return template
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return sqlite_copy(sqlite_template, tmp_path_factory.mktemp("db") / "shop.db")
 
 
 @pytest.fixture
@@ -89,16 +204,68 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("db_url", backends, indirect=True)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuses two tests with one id: they cannot be selected or re-run apart, and pytest-xdist's by-id
+    schedulers (--dist loadscope, loadfile, loadgroup) would run only one of them."""
+    ids = Counter(item.nodeid for item in items)
+    twins = sorted(nodeid for nodeid, count in ids.items() if count > 1)
+    if twins:
+        raise pytest.UsageError("tests that share an id (give each its own parameter id):\n  " + "\n  ".join(twins))
+
+
+# Children before parents: the order rows can be deleted in.
+_TABLES = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in KEEP_TABLES]
+
+# PostgreSQL, in one round trip: delete the rows of the tables that have any and restart their sequences.
+# Most tests fill a handful of tables with a few rows; TRUNCATE of every table (new files for each table
+# and index, and CASCADE reaching nearly all of them through `merchant`) cost about a second per test.
+# Tables whose triggers refuse DELETE (the append-only audit log and listing revisions) are truncated:
+# TRUNCATE is not a row operation, and no foreign key points at them. Other triggers run as for any DELETE.
+_PG_EMPTY = """
+DO $$
+DECLARE
+    t text;
+    filled boolean;
+BEGIN
+    FOREACH t IN ARRAY ARRAY[%s] LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %%I)', t) INTO filled;
+        CONTINUE WHEN NOT filled;
+        BEGIN
+            EXECUTE format('DELETE FROM %%I', t);
+        EXCEPTION WHEN raise_exception THEN  -- a trigger refuses row deletion
+            EXECUTE format('TRUNCATE %%I', t);
+        END;
+    END LOOP;
+    PERFORM setval(s.seqrelid, s.seqstart, false)
+    FROM pg_sequence s JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid
+    JOIN pg_class owner ON owner.oid = d.refobjid
+    WHERE d.refclassid = 'pg_class'::regclass AND owner.relname = ANY(ARRAY[%s]);
+END $$
+""" % ((", ".join(f"'{t}'" for t in _TABLES),) * 2)
+
+_SQLITE_FILLED = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {t})" for t in _TABLES)
+
+
 async def _empty_tables(url: str) -> None:
-    engine = make_engine(url, pool_size=1)
-    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in KEEP_TABLES]
-    async with engine.begin() as conn:
-        if url.startswith("postgresql"):
-            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in reversed(tables):
-                await conn.execute(text(f"DELETE FROM {name}"))
-    await engine.dispose()
+    """Every table empty again (but the categories), as after migrating; PostgreSQL's sequences restarted."""
+    if url.startswith("postgresql"):
+        conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=10)
+        try:
+            await conn.execute(_PG_EMPTY)
+        finally:
+            await conn.close()
+        return
+    db = sqlite3.connect(url.split(":///", 1)[1], timeout=60, isolation_level=None)
+    try:
+        db.execute("PRAGMA foreign_keys=ON")
+        filled = {row[0] for row in db.execute(_SQLITE_FILLED)}
+        db.execute("BEGIN IMMEDIATE")
+        for name in _TABLES:
+            if name in filled:
+                db.execute(f"DELETE FROM {name}")
+        db.execute("COMMIT")
+    finally:
+        db.close()
 
 
 STRIPE_KEY = "sk_test_liutong"

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from app.core.clock import SHANGHAI
-from app.migrate import upgrade
+from tests.conftest import sqlite_copy
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -47,10 +47,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[str]:
     """`shop serve` on a free port against a fresh, migrated SQLite file."""
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('browser') / 'shop.db'}"
-    upgrade(url)
+    url = sqlite_copy(sqlite_template, tmp_path_factory.mktemp("browser") / "shop.db")
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "SHOP_ADMIN_TOKEN": ADMIN, "SHOP_SECRET_KEY": uuid.uuid4().hex * 2,
            "SHOP_BACKGROUND_JOBS": "false", "SHOP_LOG_LEVEL": "warning"}
