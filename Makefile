@@ -1,4 +1,5 @@
-# Liutong — `make run` serves the demo on 127.0.0.1:8000; `make test` runs every test. Both set up from scratch.
+# Liutong — `make run` serves the demo on 127.0.0.1:8000; `make test` runs every test but the schemathesis fuzzing,
+# which `make fuzz` runs (CI runs both). All set up from scratch.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ PORT ?= 8000
 # one process.
 TEST_WORKERS ?= auto
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test fuzz lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +27,10 @@ run: install
 	$(BIN)/shop serve --host $(HOST) --port $(PORT) --sandbox-payments
 
 test: install
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load -m "not fuzz"
+
+fuzz: install
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load -m fuzz
 
 lint: install
 	$(BIN)/ruff check .

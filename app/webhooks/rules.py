@@ -11,7 +11,9 @@ ALL_EVENTS = "*"
 # with a merchant. tests/test_webhooks.py checks this list against the code.
 EVENT_KINDS: frozenset[str] = frozenset({
     "campaign.created",
+    "collection.created", "collection.deleted",
     "complaint.created", "complaint.rejected", "complaint.upheld",
+    "flash_sale.created", "flash_sale.ended", "flash_sale.sold",
     "group_buy.created", "group_buy.failed", "group_buy.joined", "group_buy.succeeded",
     "licence_change.approved", "licence_change.rejected", "licence_change.submitted",
     "location.created",
@@ -21,7 +23,7 @@ EVENT_KINDS: frozenset[str] = frozenset({
     "order.paid", "order.return_received", "order.return_rejected", "order.return_requested", "order.returned",
     "order.shipped",
     "pickup_point.created",
-    "product.active", "product.created", "product.held", "product.taken_down", "product.updated",
+    "product.active", "product.created", "product.duplicated", "product.held", "product.taken_down", "product.updated",
     "promotion.redeemed", "promotion.redemption_voided",
     "refund.created", "refund.succeeded",
     "review.created",

@@ -26,6 +26,7 @@ MONEY_FIELDS = {
     ("POST", "/v1/pos/events", "events.unit_price"),
     ("POST", "/v1/pos/promotions/redeem", "amount"),
     ("POST", "/v1/promotions", "value"),
+    ("POST", "/v1/flash-sales", "price"),
 }
 MONEY_NAMES = {"price", "unit_price", "amount", "credit_limit", "value"}
 
@@ -129,6 +130,17 @@ async def test_every_money_field_takes_its_schema_maximum(client: httpx.AsyncCli
     assert priced.status_code == 200, priced.text
     accepted = await client.post(f"/v1/wholesale/quotes/{big_quote.json()['id']}/accept", headers=b.headers, json={})
     assert accepted.status_code == 422, accepted.text
+
+    # A flash sale at the top price, bought.
+    flash = await client.post("/v1/flash-sales", headers=m.headers, json={
+        "variant_id": variant["id"], "price": top, "quantity": 1, "per_buyer_limit": 1,
+        "starts_at": utcnow().isoformat(), "ends_at": (utcnow() + timedelta(hours=1)).isoformat()})
+    assert flash.status_code == 201, flash.text
+    flash_buyer = await f.customer(client)
+    flash_order = await client.post(f"/v1/flash-sales/{flash.json()['id']}/orders", headers=flash_buyer, json={
+        "quantity": 1, "fulfilment": f.delivery(), "payment_method": "cod"})
+    assert flash_order.status_code == 201, flash_order.text
+    assert flash_order.json()["total"] == top
 
     # Community: a group-buy at the top price, joined.
     point = await f.pickup_point(client, m)
