@@ -4,7 +4,7 @@ goods; the seller may refuse goods that are not intact."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -79,18 +79,7 @@ async def request_return(session: AsyncSession, *, settings: Settings, principal
                            "message": f"only {line.quantity - line.returned_quantity} can still be returned"})
     if errors:
         raise ReturnRefused("; ".join(sorted({e["message"] for e in errors})), errors=errors)
-    items = []
-    amount = coupon = 0
-    for variant_id, quantity in sorted(wanted.items()):
-        line = order_lines[variant_id]
-        pay, off = rules.return_legs([rules.Leg("payment", line.total), rules.Leg("coupon", line.discount)],
-                                     unit_price=line.unit_price, returned_before=line.returned_quantity,
-                                     quantity=quantity)
-        line.returned_quantity += quantity
-        amount += pay
-        coupon += off
-        items.append({"variant_id": variant_id, "sku": line.sku, "quantity": quantity, "amount": pay,
-                      "coupon": off})
+    items, amount, coupon = _take_back(order_lines, wanted)
     terms = await merchants_service.return_terms(session=session, merchant_id=order.merchant_id)
     ret = ReturnRequest(
         id=new_id("ret"), order_id=order.id, merchant_id=order.merchant_id, reason=reason, lines={"items": items},
@@ -149,18 +138,7 @@ async def merchant_return(session: AsyncSession, *, settings: Settings, principa
         errors.append({"field": "lines", "message": "choose at least one unit"})
     if errors:
         raise ReturnRefused("; ".join(sorted({e["message"] for e in errors})), errors=errors)
-    items = []
-    amount = coupon = 0
-    for variant_id, quantity in sorted(wanted.items()):
-        line = order_lines[variant_id]
-        pay, off = rules.return_legs([rules.Leg("payment", line.total), rules.Leg("coupon", line.discount)],
-                                     unit_price=line.unit_price, returned_before=line.returned_quantity,
-                                     quantity=quantity)
-        line.returned_quantity += quantity
-        amount += pay
-        coupon += off
-        items.append({"variant_id": variant_id, "sku": line.sku, "quantity": quantity, "amount": pay,
-                      "coupon": off})
+    items, amount, coupon = _take_back(order_lines, wanted)
     now = utcnow()
     ret = ReturnRequest(
         id=new_id("ret"), order_id=order.id, merchant_id=order.merchant_id, reason=reason[:500],
@@ -368,3 +346,21 @@ async def _return_views(session: AsyncSession, *, order_id: str, currency: str,
             "history": history[r.id]})
     return out
 
+
+def _take_back(order_lines: Mapping[str, OrderLine], wanted: Mapping[str, int]
+               ) -> tuple[list[dict[str, Any]], int, int]:
+    """Count units as returned on their order lines and split what they cost over the payment and the coupon
+    (exact to the fen across partial returns). Returns the return's items and its payment and coupon amounts."""
+    items: list[dict[str, Any]] = []
+    amount = coupon = 0
+    for variant_id, quantity in sorted(wanted.items()):
+        line = order_lines[variant_id]
+        pay, off = rules.return_legs([rules.Leg("payment", line.total), rules.Leg("coupon", line.discount)],
+                                     unit_price=line.unit_price, returned_before=line.returned_quantity,
+                                     quantity=quantity)
+        line.returned_quantity += quantity
+        amount += pay
+        coupon += off
+        items.append({"variant_id": variant_id, "sku": line.sku, "quantity": quantity, "amount": pay,
+                      "coupon": off})
+    return items, amount, coupon
