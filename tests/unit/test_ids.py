@@ -3,7 +3,7 @@ import time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.core.ids import _ALPHABET, _b32, new_id, new_token, pickup_code
+from app.core.ids import _ALPHABET, _b32, new_id, new_ids, new_token, pickup_code
 from app.core.security import hash_password, hash_token, verify_password
 
 
@@ -45,3 +45,13 @@ def test_passwords_use_argon2():
 
 def test_pickup_codes_are_six_digits():
     assert all(len(c) == 6 and c.isdigit() for c in (pickup_code() for _ in range(100)))
+
+
+def test_ids_drawn_in_a_batch_are_what_one_at_a_time_would_give() -> None:
+    before = new_id("oli")
+    batch = new_ids("oli", 2_000)
+    after = new_id("oli")
+    assert len(set(batch)) == 2_000
+    assert all(i.startswith("oli_") and len(i) == 30 and set(i[4:]) <= set(_ALPHABET) for i in batch)
+    assert [before, *batch, after] == sorted([before, *batch, after])
+    assert new_ids("oli", 0) == []

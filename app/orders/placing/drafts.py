@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.core.ids import new_id, pickup_code
+from app.core.ids import new_id, new_ids, pickup_code
 from app.inventory.service import LineNeed, Snapshot
 from app.orders import rules, states
 from app.payments import registry
@@ -110,8 +110,9 @@ def build(draft: OrderDraft, *, checkout_id: str, payment_id: str | None, now: d
         "hold_expires_at": now + timedelta(minutes=hold_minutes) if status == "pending_payment" else None,
         "created_at": now, "updated_at": now,
     }
+    line_ids = new_ids("oli", len(draft.lines))
     lines = [{
-        "id": new_id("oli"), "order_id": order_id, "merchant_id": draft.merchant_id,
+        "id": line_id, "order_id": order_id, "merchant_id": draft.merchant_id,
         "variant_id": ln.variant_id, "product_id": ln.product_id, "sku": ln.sku, "title": ln.title,
         "category": ln.category, "returnable": ln.returnable, "quantity": ln.quantity,
         "unit_price": ln.unit_price, "discount": priced.discount, "total": priced.total,
@@ -119,5 +120,5 @@ def build(draft: OrderDraft, *, checkout_id: str, payment_id: str | None, now: d
         "return_class": ln.return_class, "return_reason": ln.return_reason,
         "return_exclusion_confirmed_at":
             now if ln.exclusion_confirmed and ln.return_class == "confirm_required" else None}
-        for ln, priced in zip(draft.lines, totals.lines, strict=True)]
+        for line_id, ln, priced in zip(line_ids, draft.lines, totals.lines, strict=True)]
     return Placed(draft, order, lines)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import events, idempotency
 from app.core.errors import TryAgain
-from app.core.ids import new_id
+from app.core.ids import new_ids
 from app.db import dialect_of, execute, execute_many, finish
 from app.inventory import service as inventory_service
 from app.inventory.allocation import Take
@@ -169,7 +169,7 @@ async def _place_pg(session: AsyncSession, placed: Sequence[Placed], takes: Sequ
     params = {
         "r_locs": [t.take.location_id for t in takes], "r_vars": [t.take.variant_id for t in takes],
         "r_qs": [t.take.quantity for t in takes], "r_merchants": [t.merchant_id for t in takes],
-        "r_orders": [t.order_id for t in takes], "r_alloc_ids": [new_id("alc") for _ in takes],
+        "r_orders": [t.order_id for t in takes], "r_alloc_ids": new_ids("alc", len(takes)),
         "r_keys": [f"reserve:{t.order_id}:{t.take.variant_id}:{t.take.location_id}:a{attempt}" for t in takes],
         **events.pg_params(outbox), **(record or {}), "now": now,
         "orders": _json_rows([p.order for p in placed]), "lines": _json_rows([ln for p in placed for ln in p.lines])}
