@@ -4,25 +4,18 @@ as a subprocess — on the demo's merchants, and again as if on a server it has 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests import servers
 
 SHOP = Path(sys.executable).parent / "shop"
 ADMIN = "tour-admin-" + uuid.uuid4().hex
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -35,25 +28,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     for command in ("migrate", "demo"):
         done = subprocess.run([str(SHOP), command], env=env, cwd=work, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
-    port = _free_port()
     # as `make run` serves it without real payment credentials: with the Alipay and WeChat Pay sandbox
-    proc = subprocess.Popen([str(SHOP), "serve", "--host", "127.0.0.1", "--port", str(port), "--sandbox-payments"],
-                            env=env, cwd=work,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):  # the server starting up, not a timing assertion
-            if proc.poll() is not None:
-                raise RuntimeError(f"shop serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield base, work, env
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+    with servers.served(env["DATABASE_URL"], args=["--sandbox-payments"], cwd=work, SHOP_ADMIN_TOKEN=ADMIN,
+                        SHOP_SECRET_KEY=env["SHOP_SECRET_KEY"]) as running:
+        yield running.base, work, env
 
 
 def _tour(base: str, work: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
@@ -96,5 +74,5 @@ def test_tour_fails_clearly(served: tuple[str, Path, dict[str, str]]) -> None:
     assert no_token.returncode == 1 and "operator's token" in no_token.stdout
     wrong = _tour(base, work, env, "--admin-token", "not-the-token")
     assert wrong.returncode == 1 and "TOUR FAILED" in wrong.stdout and "401" in wrong.stdout
-    down = _tour(f"http://127.0.0.1:{_free_port()}", work, env)
+    down = _tour(f"http://127.0.0.1:{servers.free_port()}", work, env)
     assert down.returncode == 1 and "cannot reach" in down.stdout

@@ -12,7 +12,7 @@ import pytest
 
 from tests import factories as f
 from tests.conftest import _empty_tables
-from tests.resilience.servers import Server, free_port
+from tests.servers import Server, free_port
 
 
 @pytest.fixture

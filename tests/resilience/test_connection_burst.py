@@ -16,7 +16,7 @@ from app.cli import size_pools
 from tests import factories as f
 from tests.conftest import make_settings
 from tests.limited_pg import limited_database
-from tests.resilience.servers import Server, free_port
+from tests.servers import Server, free_port
 
 LIMIT = 8  # connections the database lets the servers' role hold
 STOCK = 40
@@ -31,8 +31,9 @@ def limited_url(pg_url: str) -> Iterator[str]:  # pg_url: PostgreSQL answers (or
 
 def _server(url: str, log: Path, **env: str | None) -> Server:
     # Sized by `shop serve` itself unless the test says otherwise; requests wait briefly, so a burst meets 503s.
-    return Server(url, free_port(), args=["--workers", "2"], log_path=log,
-                  **{"SHOP_DB_POOL_SIZE": None, "SHOP_DB_POOL_TIMEOUT": "0.5", **env})
+    server = Server(url, free_port(), args=["--workers", "2"], log_path=log)
+    server.set_env({"SHOP_DB_POOL_SIZE": None, "SHOP_DB_POOL_TIMEOUT": "0.5", **env})
+    return server
 
 
 def _seed(base: str) -> str:

@@ -24,7 +24,7 @@ from app.inventory.models import StockMovement
 from app.orders.models import Order, Payment
 from tests import factories as f
 from tests.conftest import _empty_tables
-from tests.resilience.servers import Server, free_port
+from tests.servers import Server, free_port
 
 CHECKOUTS = 80
 UPLOADS = 20

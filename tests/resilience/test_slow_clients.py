@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import _empty_tables
-from tests.resilience.servers import Server, free_port
+from tests.servers import Server, free_port
 
 BODY_SECONDS = "1"
 

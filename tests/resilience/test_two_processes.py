@@ -20,7 +20,7 @@ from app.orders.cancellation import expire_holds
 from app.orders.models import Order
 from tests import factories as f
 from tests.conftest import _empty_tables
-from tests.resilience.servers import Server, free_port
+from tests.servers import Server, free_port
 
 STOCK = 50
 BUYERS = 200

@@ -11,10 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,6 +21,7 @@ import pytest
 
 from app.core.clock import SHANGHAI
 from tests.conftest import sqlite_copy
+from tests.servers import served
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -40,36 +37,12 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[str]:
     """`shop serve` on a free port against a fresh, migrated SQLite file."""
     url = sqlite_copy(sqlite_template, tmp_path_factory.mktemp("browser") / "shop.db")
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SHOP_ADMIN_TOKEN": ADMIN, "SHOP_SECRET_KEY": uuid.uuid4().hex * 2,
-           "SHOP_BACKGROUND_JOBS": "false", "SHOP_LOG_LEVEL": "warning"}
-    shop = Path(sys.executable).parent / "shop"
-    proc = subprocess.Popen([str(shop), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):  # the server starting up, not a timing assertion
-            if proc.poll() is not None:
-                raise RuntimeError(f"shop serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+    with served(url, SHOP_ADMIN_TOKEN=ADMIN) as running:
+        yield running.base
 
 
 def _seed(api: httpx.Client) -> dict[str, str]:

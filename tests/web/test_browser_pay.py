@@ -5,9 +5,6 @@ Screenshots land in tests/web/artifacts/."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.migrate import upgrade
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM, ROOT, _free_port
+from tests.conftest import sqlite_copy
+from tests.servers import served
+from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
 
 ADMIN = "browser-admin-" + uuid.uuid4().hex
 
@@ -28,32 +26,13 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`shop serve --sandbox-payments` on a free port against a fresh, migrated SQLite file."""
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('browser-pay') / 'shop.db'}"
-    upgrade(url)
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SHOP_ADMIN_TOKEN": ADMIN, "SHOP_SECRET_KEY": uuid.uuid4().hex * 2,
-           "SHOP_BACKGROUND_JOBS": "false", "SHOP_LOG_LEVEL": "warning"}
-    for name in [k for k in env if k.startswith(("ALIPAY_", "WECHATPAY_"))]:
-        del env[name]
-    shop = Path(sys.executable).parent / "shop"
-    proc = subprocess.Popen([str(shop), "serve", "--host", "127.0.0.1", "--port", str(port), "--sandbox-payments"],
-                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):  # the server starting up, not a timing assertion
-            if proc.poll() is not None:
-                raise RuntimeError(f"shop serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[str]:
+    """`shop serve --sandbox-payments` on a free port against a fresh, migrated SQLite file, no real payment
+    settings (the sandbox stands in for them)."""
+    url = sqlite_copy(sqlite_template, tmp_path_factory.mktemp("browser-pay") / "shop.db")
+    unset = [k for k in os.environ if k.startswith(("ALIPAY_", "WECHATPAY_"))]
+    with served(url, args=["--sandbox-payments"], unset=unset, SHOP_ADMIN_TOKEN=ADMIN) as running:
+        yield running.base
 
 
 def _seed(api: httpx.Client) -> None:

@@ -1,4 +1,4 @@
-"""`shop serve` as a real process on 127.0.0.1, for the resilience tests."""
+"""`shop serve` as a real process on 127.0.0.1: the resilience tests, the browser tests and the tour use it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -31,8 +32,9 @@ class Server:
     of its own that `stop()` removes)."""
 
     def __init__(self, db_url: str, port: int, *, args: Sequence[str] = (), log_path: Path | None = None,
-                 **env: str | None) -> None:
+                 cwd: Path = ROOT, **env: str | None) -> None:
         self.port = port
+        self.cwd = cwd
         self.args = list(args)
         self.base = f"http://127.0.0.1:{port}"
         self.env = {**os.environ, "DATABASE_URL": db_url, "SHOP_ADMIN_TOKEN": ADMIN_TOKEN,
@@ -40,9 +42,7 @@ class Server:
                     "SHOP_LOG_LEVEL": "warning", "SHOP_RATE_LIMIT_IP_PER_MINUTE": "0",
                     "SHOP_RATE_LIMIT_TOKEN_PER_MINUTE": "0", "SHOP_DB_POOL_SIZE": "10",
                     "SHOP_DB_POOL_TIMEOUT": "60"}
-        self.env.update({k: v for k, v in env.items() if v is not None})
-        for name in (k for k, v in env.items() if v is None):  # None: not set at all
-            self.env.pop(name, None)
+        self.set_env(env)
         self.own_log = log_path is None
         if log_path is None:
             handle, name = tempfile.mkstemp(prefix="shop-serve-", suffix=".log")
@@ -51,11 +51,17 @@ class Server:
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def set_env(self, env: Mapping[str, str | None]) -> None:
+        """More variables for the server's environment; None unsets one."""
+        self.env.update({k: v for k, v in env.items() if v is not None})
+        for name in (k for k, v in env.items() if v is None):
+            self.env.pop(name, None)
+
     def start(self) -> None:
         shop = Path(sys.executable).parent / "shop"
         with self.log_path.open("wb") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen([str(shop), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                                          *self.args], env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                          *self.args], env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         for _ in range(300):  # the server starting up, not a timing assertion
             if self.proc.poll() is not None:
@@ -92,3 +98,17 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=15)
+
+
+@contextmanager
+def served(db_url: str, *, args: Sequence[str] = (), cwd: Path = ROOT, unset: Sequence[str] = (),
+           **env: str) -> Iterator[Server]:
+    """A started `Server` on a free port for the length of the block (a module's fixture), stopped after it;
+    `env` over the defaults, `unset` taken out of the environment."""
+    server = Server(db_url, free_port(), args=args, cwd=cwd)
+    server.set_env({**env, **dict.fromkeys(unset)})
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
