@@ -65,6 +65,14 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "pay_wechat_hint": ("请用微信扫描二维码付款，付款后本页自动更新。", "Scan the code with WeChat to pay; this page "
                         "updates by itself once paid."),
     "pay_waiting": ("等待付款……", "Waiting for the payment…"),
+    "pay_waiting_short": ("待付款", "Awaiting payment"),
+    "pay_shares_title": ("分商家付款", "Pay each seller"),
+    "pay_shares_hint": ("您的订单来自 {n} 家商家，货款分别直接进入各商家自己的账户。", "Your order comes from {n} "
+                        "sellers; each one's money goes straight into its own account."),
+    "pay_shares_done": ("全部付款完成，谢谢！", "All paid. Thank you!"),
+    "pay_wechat_combined_hint": ("微信扫一次，即可付清这 {n} 家的货款，付款后本页自动更新。", "One WeChat scan pays "
+                                 "all {n} sellers; this page updates by itself once paid."),
+    "pay_alipay_share": ("去支付宝付给「{seller}」", "Pay {seller} with Alipay"),
     "sandbox": ("沙箱", "Sandbox"),
     "sandbox_hint": ("沙箱环境：不会扣款", "Sandbox: no money moves"),
     "sandbox_pay": ("在沙箱中付款", "Pay in the sandbox"),

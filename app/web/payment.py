@@ -1,6 +1,7 @@
 """The storefront's side of Alipay and WeChat Pay: where the buyer goes after placing an order (the provider's
-page on a phone or for Alipay, the order page with a WeChat Pay QR code on a desktop), the QR code itself (inline
-SVG, no image service), the order's state for the page to poll, and the way back from Alipay's cashier."""
+page on a phone or for Alipay, the order page with a WeChat Pay QR code on a desktop), the pay page of a checkout
+across merchants (each merchant's payment one after another, each turning paid as it lands), the QR code itself
+(inline SVG, no image service), the order's state for the page to poll, and the way back from Alipay's cashier."""
 
 from __future__ import annotations
 
@@ -9,16 +10,18 @@ from typing import Any
 import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 from starlette.responses import Response
 
 from app.config import Settings
-from app.core.deps import SessionDep
+from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import NotFound
-from app.orders.models import Order
+from app.merchants.models import Merchant
+from app.orders.models import Order, Payment
 from app.orders.views import OrderView
 from app.payments.sandbox.run import wechat_pay_page
 from app.web import i18n
-from app.web.pages import lang_of, read_cookie, redirect, set_cookie
+from app.web.pages import lang_of, read_cookie, redirect, render, set_cookie
 
 router = APIRouter()
 
@@ -28,8 +31,15 @@ SANDBOXED = frozenset({"alipay", "wechatpay"})
 
 def after_checkout(request: Request, response: Response, out: dict[str, Any]) -> Response:
     """Send the buyer on to pay: to the provider's page when it has one (Alipay's cashier, WeChat Pay's H5 page);
-    a WeChat Pay QR code is shown on the order page `response` leads to."""
+    a WeChat Pay QR code is shown on the order page `response` leads to. A checkout with a payment per merchant
+    goes to its pay page, unless one step pays them all (WeChat Pay's combined H5 page)."""
     payment = out.get("payment") or {}
+    if len(out.get("payments") or []) > 1:
+        if payment.get("combined") and payment.get("h5_url"):
+            response.headers["location"] = str(payment["h5_url"])
+        else:
+            response.headers["location"] = f"/orders/{out['orders'][0]['id']}/pay"
+        return response
     url = payment.get("pay_url") or payment.get("h5_url")
     if payment.get("code_url"):
         set_cookie(response, request, WECHAT_CODE, str(payment["code_url"]), max_age=3600)
@@ -76,10 +86,48 @@ async def order_state(request: Request, order_id: str, session: SessionDep) -> J
 
 @router.get("/payments/return")
 async def payment_return(request: Request, payment_id: str, session: SessionDep) -> Response:
-    """Back from a provider's cashier: to this browser's order paid by `payment_id` (else its order list)."""
-    from sqlalchemy import select
-
+    """Back from a provider's cashier: to this browser's order paid by `payment_id` (else its order list), or to
+    its checkout's pay page when the checkout has other merchants' payments still to make."""
     known = [i for i in (read_cookie(request, "orders") or "").split(",") if i]
-    found = await session.scalar(select(Order.id).where(Order.payment_id == payment_id, Order.id.in_(known))
-                                 .order_by(Order.id).limit(1)) if known else None
-    return redirect(f"/orders/{found}" if found else "/account")
+    found = (await session.execute(select(Order.id, Order.checkout_id).where(
+        Order.payment_id == payment_id, Order.id.in_(known)).order_by(Order.id).limit(1))).first() if known else None
+    if found is None:
+        return redirect("/account")
+    shares = await session.scalar(select(Payment.id).where(Payment.checkout_id == found.checkout_id,
+                                                           Payment.id != payment_id).limit(1))
+    return redirect(f"/orders/{found.id}/pay" if shares else f"/orders/{found.id}")
+
+
+@router.get("/orders/{order_id}/pay")
+async def pay_page(request: Request, order_id: str, session: SessionDep, settings: SettingsDep) -> Response:
+    """The pay page of a checkout across merchants (the checkout of `order_id`): each merchant's payment one after
+    another (Alipay: its own cashier link; WeChat Pay: one QR code for the combined payment), each turning paid as
+    it lands. This browser's orders only."""
+    known = [i for i in (read_cookie(request, "orders") or "").split(",") if i]
+    checkout_id = await session.scalar(select(Order.checkout_id).where(Order.id == order_id,
+                                                                       Order.id.in_(known))) if known else None
+    if checkout_id is None:
+        raise NotFound("order", order_id)
+    rows = (await session.execute(
+        select(Order, Payment, Merchant.name).join(Payment, Payment.id == Order.payment_id)
+        .join(Merchant, Merchant.id == Order.merchant_id)
+        .where(Order.checkout_id == checkout_id, Order.id.in_(known)).order_by(Order.merchant_id))).all()
+    if not rows:
+        raise NotFound("order", order_id)
+    sandbox = settings.shop_payments_sandbox and rows[0].Payment.provider in SANDBOXED
+    shares: list[dict[str, Any]] = []
+    combined: dict[str, Any] | None = None
+    for order, payment, merchant_name in rows:
+        client = payment.client or {}
+        waiting = order.status == "pending_payment"
+        shares.append({"order": order, "payment": payment, "merchant": merchant_name, "waiting": waiting,
+                       "pay_url": client.get("pay_url") if waiting else None})
+        if client.get("code_url") and combined is None and waiting:
+            combined = {"qr": qr_svg(str(client["code_url"])),
+                        "sandbox_pay": wechat_pay_page(settings.wechatpay_api_base, str(client["code_url"]))
+                        if sandbox else None}
+    total = sum(s["order"].total for s in shares)
+    return render(request, "pay.html", {"shares": shares, "combined": combined, "sandbox": sandbox,
+                                        "provider": rows[0].Payment.provider, "total": total,
+                                        "currency": rows[0].Order.currency,
+                                        "waiting": any(s["waiting"] for s in shares)})
