@@ -116,6 +116,17 @@ async def set_account(session: AsyncSession, settings: Settings, *, merchant_id:
     return account, created
 
 
+async def set_authorised(session: AsyncSession, settings: Settings, *, merchant_id: str, provider: str,
+                         sub_merchant_id: str, token: str, refresh_token: str | None) -> PaymentAccount:
+    """Keep the account a merchant's authorisation of the platform's app gave (its tokens encrypted), in the
+    caller's transaction; it replaces the one set before."""
+    account, _ = await set_account(session, settings, merchant_id=merchant_id, provider=provider,
+                                   body=PaymentAccountIn(sub_merchant_id=sub_merchant_id, app_auth_token=token))
+    account.refresh_token = seal(settings, refresh_token) if refresh_token else None
+    await session.flush()
+    return account
+
+
 async def accounts_of(session: AsyncSession, merchant_id: str) -> list[PaymentAccount]:
     return list((await session.scalars(select(PaymentAccount).where(PaymentAccount.merchant_id == merchant_id)
                                        .order_by(PaymentAccount.provider))).all())

@@ -80,6 +80,9 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "payment_accounts_hint": ("顾客的货款直接进入您在支付机构的账户，平台不经手。设置后，您的商品即可用该方式支付。",
                               "Buyers' money goes straight to your own account at the payment company; the "
                               "platform never holds it. Once set, your goods can be paid that way."),
+    "alipay_authorise": ("去支付宝授权收款", "Authorise on Alipay"),
+    "alipay_authorise_hint": ("在支付宝确认授权后自动返回本页；也可在下方手动填写授权令牌。", "Alipay brings you back "
+                              "here once you authorise; or enter the token below by hand."),
     "provider_alipay": ("支付宝", "Alipay"), "provider_wechatpay": ("微信支付", "WeChat Pay"),
     "account_now": ("当前账户", "Current account"), "account_none": ("尚未设置", "Not set yet"),
     "sub_merchant_alipay": ("支付宝账号（2088 开头）", "Alipay account (starts with 2088)"),
