@@ -66,6 +66,10 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
                         "updates by itself once paid."),
     "pay_waiting": ("等待付款……", "Waiting for the payment…"),
     "pay_waiting_short": ("待付款", "Awaiting payment"),
+    "pay_wechat_jsapi": ("微信支付", "Pay with WeChat"),
+    "wechat_oauth_failed": ("微信授权已失效，请返回重新结算。", "The WeChat sign-in expired; go back and check out "
+                            "again."),
+    "pay_wechat_jsapi_failed": ("未完成付款，可再试一次。", "The payment was not made; you can try again."),
     "pay_shares_title": ("分商家付款", "Pay each seller"),
     "pay_shares_hint": ("您的订单来自 {n} 家商家，货款分别直接进入各商家自己的账户。", "Your order comes from {n} "
                         "sellers; each one's money goes straight into its own account."),

@@ -5,7 +5,12 @@ across merchants (each merchant's payment one after another, each turning paid a
 
 from __future__ import annotations
 
+import base64
+import json
+import re
+import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 import segno
 from fastapi import APIRouter, Request
@@ -26,7 +31,49 @@ from app.web.pages import lang_of, read_cookie, redirect, render, set_cookie
 router = APIRouter()
 
 WECHAT_CODE = "wxcode"  # the WeChat Pay code_url of the browser's last checkout (signed cookie)
+WECHAT_JSAPI = "wxjsapi"  # the JSAPI parameters of the browser's last checkout inside WeChat (signed cookie)
+WECHAT_OPENID = "wxopenid"  # the buyer's openid from the platform's OAuth step (signed cookie)
+_OPENID_STATE = "wxstate"  # the OAuth step's state, for this browser only (signed cookie)
+_OPENID = re.compile(r"[A-Za-z0-9_-]{6,128}")
 SANDBOXED = frozenset({"alipay", "wechatpay"})
+
+
+def in_wechat(request: Request) -> bool:
+    """The page is open in WeChat's own browser (where WeChat Pay is paid by JSAPI)."""
+    return "MicroMessenger" in (request.headers.get("user-agent") or "")
+
+
+def openid_of(request: Request) -> str | None:
+    """The openid the OAuth step gave this browser, inside WeChat only."""
+    return read_cookie(request, WECHAT_OPENID) if in_wechat(request) else None
+
+
+def openid_step(request: Request, settings: Settings, back: str) -> Response | None:
+    """Inside WeChat, with the OAuth step configured (`WECHATPAY_OAUTH_URL`) and the buyer's openid not yet known:
+    send the buyer there (it comes back to `/wechat/openid` with the openid and our state). None otherwise."""
+    if not (in_wechat(request) and settings.wechatpay_oauth_url and settings.wechatpay_appid) or openid_of(request):
+        return None
+    state = secrets.token_urlsafe(16)
+    comeback = settings.shop_public_url.rstrip("/") + "/wechat/openid?" + urlencode({"next": back})
+    query = urlencode({"appid": settings.wechatpay_appid, "redirect_uri": comeback, "state": state})
+    sep = "&" if "?" in settings.wechatpay_oauth_url else "?"
+    response = redirect(f"{settings.wechatpay_oauth_url}{sep}{query}")
+    set_cookie(response, request, _OPENID_STATE, state, max_age=600)
+    return response
+
+
+@router.get("/wechat/openid")
+async def openid_back(request: Request, openid: str = "", state: str = "", next: str = "/checkout") -> Response:
+    """Back from the OAuth step with the buyer's openid: kept for this browser when the state is the one this
+    browser was sent with; on to `next` (a path of this site)."""
+    expected = read_cookie(request, _OPENID_STATE)
+    if not expected or not secrets.compare_digest(expected, state[:64]) or not _OPENID.fullmatch(openid):
+        return render(request, "error.html", {"messages": [i18n.translate(lang_of(request), "wechat_oauth_failed")],
+                                              "status": 400}, status=400)
+    response = redirect(next if next.startswith("/") and not next.startswith("//") else "/checkout")
+    set_cookie(response, request, WECHAT_OPENID, openid, max_age=3600)
+    response.delete_cookie(_OPENID_STATE, path="/")
+    return response
 
 
 def after_checkout(request: Request, response: Response, out: dict[str, Any]) -> Response:
@@ -34,6 +81,9 @@ def after_checkout(request: Request, response: Response, out: dict[str, Any]) ->
     a WeChat Pay QR code is shown on the order page `response` leads to. A checkout with a payment per merchant
     goes to its pay page, unless one step pays them all (WeChat Pay's combined H5 page)."""
     payment = out.get("payment") or {}
+    if payment.get("jsapi"):  # paid in the page, through WeChat's JS bridge
+        packed = base64.urlsafe_b64encode(json.dumps(payment["jsapi"]).encode()).decode()  # cookie-safe
+        set_cookie(response, request, WECHAT_JSAPI, packed, max_age=3600)
     if len(out.get("payments") or []) > 1:
         if payment.get("combined") and payment.get("h5_url"):
             response.headers["location"] = str(payment["h5_url"])
@@ -60,7 +110,10 @@ def order_payment(request: Request, order: OrderView, settings: Settings) -> dic
     the sandbox (and then its pay page), and whether the page polls until the payment lands."""
     waiting = order["status"] == "pending_payment"
     sandbox = settings.shop_payments_sandbox and order["payment_method"] in SANDBOXED
-    context: dict[str, Any] = {"poll": waiting, "sandbox": sandbox, "qr": None, "sandbox_pay": None}
+    context: dict[str, Any] = {"poll": waiting, "sandbox": sandbox, "qr": None, "sandbox_pay": None, "jsapi": None}
+    if waiting and order["payment_method"] == "wechatpay" and in_wechat(request):
+        packed = read_cookie(request, WECHAT_JSAPI)
+        context["jsapi"] = base64.urlsafe_b64decode(packed.encode()).decode() if packed else None
     code = read_cookie(request, WECHAT_CODE) if waiting and order["payment_method"] == "wechatpay" else None
     if code:
         context["qr"] = qr_svg(code)
@@ -122,7 +175,9 @@ async def pay_page(request: Request, order_id: str, session: SessionDep, setting
         waiting = order.status == "pending_payment"
         shares.append({"order": order, "payment": payment, "merchant": merchant_name, "waiting": waiting,
                        "pay_url": client.get("pay_url") if waiting else None})
-        if client.get("code_url") and combined is None and waiting:
+        if client.get("jsapi") and combined is None and waiting:
+            combined = {"jsapi": json.dumps(client["jsapi"])}
+        elif client.get("code_url") and combined is None and waiting:
             combined = {"qr": qr_svg(str(client["code_url"])),
                         "sandbox_pay": wechat_pay_page(settings.wechatpay_api_base, str(client["code_url"]))
                         if sandbox else None}

@@ -39,6 +39,12 @@ def _authorise_at_alipay(link: str, seller: str = SELLER) -> str:
     return f"{found.path}?{found.query}"
 
 
+def _open(url: str) -> None:
+    """The buyer's browser opens Alipay's cashier (the trade exists at Alipay from then on)."""
+    with httpx.Client(trust_env=False, timeout=10) as browser:
+        assert browser.get(url).status_code == 200
+
+
 async def _account(app: Any, merchant_id: str) -> PaymentAccount:
     async with app.state.sessionmaker() as session:
         found = await session.scalar(select(PaymentAccount).where(PaymentAccount.merchant_id == merchant_id,
@@ -70,8 +76,7 @@ async def test_a_merchant_authorises_the_app_and_is_paid_with_its_own_token(
     assert r.status_code == 201, r.text
     pay_url = r.json()["payment"]["pay_url"]
     token = dict(parse_qsl(urlsplit(pay_url).query))["app_auth_token"]
-    with httpx.Client(trust_env=False, timeout=10) as browser:
-        assert browser.get(pay_url).status_code == 200
+    _open(pay_url)
     assert alipay.trade(r.json()["payment"]["id"]).seller_id == SELLER
 
     # Kept encrypted: neither the account nor the payment holds the token in clear.

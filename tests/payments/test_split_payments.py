@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 from sqlalchemy import func, select
@@ -301,3 +301,53 @@ async def test_refund_notifications_that_do_not_check_change_nothing(
     assert (await _refund_row(cn_app, refund_id)).status == "succeeded"
     assert await _state(cn_client, s, out["orders"][0]["id"]) == ("paid", "partially_refunded", 4_000)
 
+
+
+async def test_inside_wechat_the_storefront_learns_the_openid_and_offers_the_js_bridge(
+        db_url: str, fake_stripe: Any, alipay: FakeAlipay, wechat: FakeWechatPay, app_key: Any, merchant_key: Any,
+        tmp_path: Any):
+    import html
+    import json
+    import re
+
+    from app.main import create_app
+    from tests.conftest import _empty_tables, make_settings
+    from tests.payments.conftest import cn_settings
+    from tests.web.helpers import assert_good_page, csrf
+
+    await _empty_tables(db_url)
+    oauth = "https://oauth.example.com/wechat/base"  # the platform's OAuth step: configured, never called here
+    app = create_app(make_settings(db_url, **cn_settings(
+        db_url, alipay=alipay, wechat=wechat, app_key=app_key, merchant_key=merchant_key,
+        stripe_api_base=fake_stripe.url, shop_media_root=str(tmp_path / "media"), wechatpay_oauth_url=oauth)))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                     headers=WECHAT_BROWSER, timeout=60) as c:
+            s = await cn_shop(c, alipay, wechat, price=10_000)
+            page = assert_good_page(await c.get(f"/products/{s.shop.product['id']}"))
+            await c.post("/cart/items", data={"csrf": csrf(page), "variant_id": s.variant_id, "quantity": "1"})
+            sent = await c.get("/checkout")  # no openid yet: to the OAuth step first
+            assert sent.status_code in (302, 303) and sent.headers["location"].startswith(oauth + "?")
+            step = dict(parse_qsl(urlsplit(sent.headers["location"]).query))
+            assert step["appid"] == wechat.appid and step["redirect_uri"].endswith("/wechat/openid?next=%2Fcheckout")
+            forged = await c.get("/wechat/openid", params={"openid": OPENID, "state": "not-ours"})
+            assert forged.status_code == 400 and "微信授权已失效" in forged.text
+            back = await c.get("/wechat/openid", params={"openid": OPENID, "state": step["state"],
+                                                         "next": "/checkout"})
+            assert back.status_code in (302, 303) and back.headers["location"] == "/checkout"
+            form = assert_good_page(await c.get("/checkout"))
+            placed = await c.post("/checkout", data={
+                "csrf": csrf(form), "email": "li@example.com", "fulfilment": "delivery", "name": "李四",
+                "phone": "13800138000", "province": "上海市", "city": "上海市", "district": "徐汇区",
+                "line1": "漕溪北路 398 号", "postal_code": "200030", "payment_method": "wechatpay"})
+            assert placed.status_code in (302, 303), placed.text
+            shown = await c.get(placed.headers["location"])
+            assert_good_page(shown)
+            found = re.search(r'data-jsapi="([^"]+)" data-testid="wechat-jsapi"', shown.text)
+            assert found, "no WeChat Pay button on the order page"
+            bridge = json.loads(html.unescape(found.group(1)))
+            assert wechat.verify_jsapi(bridge)
+            [t] = wechat.transactions.values()
+            assert (t.trade_type, t.openid, t.sub_mchid) == ("JSAPI", OPENID, s.sub_mchid)
+    finally:
+        await app.state.engine.dispose()
