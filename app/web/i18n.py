@@ -312,6 +312,7 @@ STATUS: dict[str, tuple[str, str]] = {
     "resolved": ("已处理", "Resolved"), "active": ("上架", "Active"), "draft": ("草稿", "Draft"),
     "pending_review": ("待审核", "Pending review"), "taken_down": ("已下架", "Taken down"),
     "scheduled": ("未开始", "Not started"), "live": ("进行中", "Live"), "ended": ("已结束", "Ended"),
+    "processing": ("处理中", "Processing"),  # a refund the provider took, not yet paid back
 }
 
 
