@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     alipay_public_key: str | None = Field(default=None, description="Alipay's public key (not the app's own)")
     alipay_gateway: str = Field(default="https://openapi.alipay.com/gateway.do",
                                 description="Alipay's OpenAPI gateway (a local fake in tests and the sandbox)")
+    alipay_auth_url: str = Field(default="https://openauth.alipay.com/oauth2/appToAppAuth.htm",
+                                 description="Where a merchant authorises the platform's app (third-party app "
+                                 "authorisation); the sandbox serves its own")
+    shop_credentials_key: str | None = Field(
+        default=None, repr=False,
+        description="Fernet key(s), comma-separated, the first encrypting: merchants' payment credentials (Alipay's "
+        "app_auth_token) are kept encrypted with it. Unset: a key derived from ALIPAY_APP_PRIVATE_KEY")
     # WeChat Pay API v3 in service-provider mode: each merchant is a sub_mchid under this mchid
     wechatpay_mchid: str | None = Field(default=None, description="The service provider's merchant id (sp_mchid)")
     wechatpay_appid: str | None = Field(default=None, description="The service provider's app id (sp_appid)")
@@ -45,6 +52,10 @@ class Settings(BaseSettings):
     wechatpay_public_key: str | None = Field(default=None, description="WeChat Pay's platform public key (unset: "
                                              "platform certificates, downloaded by the SDK)")
     wechatpay_public_key_id: str | None = Field(default=None, description="PUB_KEY_ID_... of that public key")
+    wechatpay_oauth_url: str | None = Field(
+        default=None, description="Inside WeChat, the storefront sends the buyer here to learn its openid (the "
+        "platform's OAuth step for WECHATPAY_APPID); it comes back to /wechat/openid. Unset: no JSAPI payments from "
+        "the storefront (the API still takes `wechat_openid`)")
     wechatpay_api_base: str = Field(default="https://api.mch.weixin.qq.com",
                                     description="WeChat Pay's API; any other URL is a forward proxy the SDK's "
                                     "requests go through (the SDK has no base-URL option): a local fake in tests "

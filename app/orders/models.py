@@ -152,9 +152,13 @@ class ReturnEvent(Base):
 
 
 class Payment(Base):
-    """Money asked for once per checkout (one Stripe PaymentIntent may pay several merchants' orders)."""
+    """Money asked for once per checkout (one Stripe PaymentIntent may pay several merchants' orders), or once per
+    merchant when each merchant is paid into its own account (then several payments may share one combined payment
+    at the provider, `group_ref`)."""
 
     __tablename__ = "payment"
+    __table_args__ = (Index("ix_payment_group_ref", "group_ref", postgresql_where=text("group_ref IS NOT NULL"),
+                            sqlite_where=text("group_ref IS NOT NULL")),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     checkout_id: Mapped[str] = mapped_column(String(40), index=True)
@@ -163,9 +167,12 @@ class Payment(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20))  # pending | succeeded | cancelled
-    # The merchant's account the money goes to (WeChat Pay's sub_mchid, Alipay's app_auth_token), as it was when
-    # the payment started: refunds and queries go through the same account.
-    account: Mapped[str | None] = mapped_column(String(128))
+    # The merchant's account the money goes to (WeChat Pay's sub_mchid, Alipay's app_auth_token, kept encrypted),
+    # as it was when the payment started: refunds and queries go through the same account.
+    account: Mapped[str | None] = mapped_column(String(512))
+    group_ref: Mapped[str | None] = mapped_column(String(80))  # the combined payment this one is a share of
+    # What the buyer needs to pay (a cashier URL, a QR code's text): the pay page shows it again
+    client: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -180,7 +187,10 @@ class Refund(Base):
     provider_ref: Mapped[str | None] = mapped_column(String(80))
     amount: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(40))  # cancel | return | group_buy_failed | ...
-    status: Mapped[str] = mapped_column(String(20))  # pending | succeeded | failed
+    # pending (not yet sent) | processing (the provider took it; its notification or a query ends it) |
+    # succeeded | failed (the provider could not pay it back: the order may be refunded again)
+    status: Mapped[str] = mapped_column(String(20))
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -32,7 +32,8 @@ from app.orders.returns.history import return_step
 from app.orders.views import OrderView, view
 from app.payments import base as payments_base
 from app.payments import registry
-from app.payments.base import Outcome, Paid, Settling
+from app.payments.accounts import unseal
+from app.payments.base import Combining, Outcome, Paid, RefundEnded, RefundQuerying, Settling
 from app.payments.models import PaymentDiscrepancy
 
 log = get_logger("app.orders")
@@ -84,22 +85,84 @@ async def settle_refunds(session: AsyncSession, *, settings: Settings, refund_id
         try:
             gateway = registry.gateway(settings, refund.provider)
             ref = await gateway.refund(provider_ref=payment_ref, amount=refund.amount, refund_id=refund.id,
-                                       account=account, paid=paid)
+                                       account=unseal(settings, account), paid=paid)
         except Exception as exc:
             log.warning("refund_failed", refund_id=refund_id, error=str(exc))
             ok = False
             continue
+        if registry.provider(refund.provider).refunds_notified:
+            # taken, not yet paid back: its notification (or `retry_refunds`' query) ends it
+            await session.execute(update(Refund).where(Refund.id == refund_id, Refund.status == "pending")
+                                  .values(status="processing", provider_ref=ref))
+            await session.commit()
+            continue
         settled = await session.execute(update(Refund).where(Refund.id == refund_id, Refund.status == "pending")
-                                        .values(status="succeeded", provider_ref=ref))
+                                        .values(status="succeeded", provider_ref=ref, settled_at=utcnow()))
         if settled.rowcount != 1:  # type: ignore[attr-defined]  # another worker settled it meanwhile
             await session.commit()
             continue
-        if refund.reason == "return":
-            await _return_refunded(session, refund_id)
-        await events.emit(session, kind="refund.succeeded", merchant_id=refund.merchant_id,
-                          payload={"refund_id": refund_id, "order_id": refund.order_id, "amount": refund.amount})
+        await _refund_succeeded(session, refund)
         await session.commit()
     return ok
+
+
+async def _refund_succeeded(session: AsyncSession, refund: Refund) -> None:
+    """The money of `refund` went back: its return is refunded, and listeners hear it."""
+    if refund.reason == "return":
+        await _return_refunded(session, refund.id)
+    await events.emit(session, kind="refund.succeeded", merchant_id=refund.merchant_id,
+                      payload={"refund_id": refund.id, "order_id": refund.order_id, "amount": refund.amount})
+
+
+async def refund_settled(session: AsyncSession, settings: Settings, notice: RefundEnded) -> Outcome:
+    """A provider says how a refund ended (its notification or a query), once per refund.
+
+    Succeeded: the refund is settled (a return's refund makes the return refunded). Failed: the refund is marked
+    failed and the merchant hears it (`refund.failed`); when the money stayed with the merchant (closed) its amount
+    is given back to the order, which may then be refunded again, else (abnormal) it is still owed to the buyer and
+    handled by hand. An amount other than the refund's settles nothing.
+    """
+    refund = await session.scalar(select(Refund).where(Refund.id == notice.refund_id,
+                                                       Refund.provider == notice.provider).with_for_update())
+    if refund is None:
+        await session.commit()
+        log.warning("refund_unknown", provider=notice.provider, refund_id=notice.refund_id)
+        return "unknown"
+    if notice.amount is not None and notice.amount != refund.amount:
+        log.error("refund_amount_mismatch", refund_id=refund.id, expected=refund.amount, got=notice.amount)
+        await session.rollback()
+        return "mismatch"
+    try:
+        await session.execute(insert(ProcessedWebhook).values(id=new_id("whk"), provider=notice.provider,
+                                                              event_id=notice.event_id, kind=notice.detail[:80]
+                                                              or "refund", created_at=utcnow()))
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        return "duplicate"
+    if refund.status not in ("pending", "processing"):
+        await session.rollback()
+        return "duplicate"
+    now = utcnow()
+    refund.provider_ref = notice.provider_ref or refund.provider_ref
+    refund.settled_at = now
+    if notice.succeeded:
+        refund.status = "succeeded"
+        await _refund_succeeded(session, refund)
+    else:
+        refund.status = "failed"
+        if notice.released:
+            order = await session.scalar(select(Order).where(Order.id == refund.order_id).with_for_update())
+            assert order is not None  # orders are never deleted
+            order.refunded = max(order.refunded - refund.amount, 0)
+            order.payment_status = ("paid" if order.refunded == 0 else
+                                    "refunded" if order.refunded >= order.total else "partially_refunded")
+            order.updated_at = now
+        await events.emit(session, kind="refund.failed", merchant_id=refund.merchant_id, payload={
+            "refund_id": refund.id, "order_id": refund.order_id, "amount": refund.amount,
+            "provider_status": notice.detail, "released": notice.released})
+    await session.commit()
+    return "processed"
 
 
 async def _return_refunded(session: AsyncSession, refund_id: str) -> None:
@@ -112,20 +175,42 @@ async def _return_refunded(session: AsyncSession, refund_id: str) -> None:
 
 
 async def retry_refunds(factory: async_sessionmaker[AsyncSession], settings: Settings, limit: int = 100) -> int:
-    """Job: retry refunds left pending by a provider failure."""
+    """Job: retry refunds left pending by a provider failure, and ask the providers how the refunds they took
+    ended when no notification came (after a minute). Returns how many pending refunds were retried."""
     async with factory() as session:
         ids = list((await session.scalars(select(Refund.id).where(Refund.status == "pending")
                                           .order_by(Refund.id).limit(limit))).all())
         await session.commit()
         if ids:
             await settle_refunds(session, settings=settings, refund_ids=ids)
+        await _ask_about_refunds(session, settings, limit)
     return len(ids)
 
 
+async def _ask_about_refunds(session: AsyncSession, settings: Settings, limit: int) -> None:
+    """The refunds a provider took whose notification has not come: asked about, ended as a notification would."""
+    taken = (await session.execute(
+        select(Refund.id, Refund.provider, Payment.account).join(Payment, Payment.id == Refund.payment_id)
+        .where(Refund.status == "processing", Refund.created_at <= utcnow() - timedelta(minutes=1))
+        .order_by(Refund.id).limit(limit))).all()
+    await session.commit()
+    for refund_id, provider_name, account in taken:
+        found = registry.provider(provider_name).gateway(settings) if provider_name in registry.PROVIDERS else None
+        if not isinstance(found, RefundQuerying):
+            continue
+        try:
+            ended = await found.refund_outcome(refund_id=refund_id, account=unseal(settings, account))
+        except Exception as exc:
+            log.warning("refund_query_failed", refund_id=refund_id, error=str(exc))
+            continue
+        if ended is not None:
+            await refund_settled(session, settings, ended)
+
+
 def install() -> None:
-    """Payment notifications reach the order core through `payment_succeeded` (the payments package never imports
-    orders)."""
-    payments_base.install(paid=payment_succeeded)
+    """Payment and refund notifications reach the order core through `payment_succeeded` and `refund_settled` (the
+    payments package never imports orders)."""
+    payments_base.install(paid=payment_succeeded, refund_ended=refund_settled)
 
 
 async def payment_succeeded(session: AsyncSession, settings: Settings, notice: Paid) -> Outcome:
@@ -204,39 +289,60 @@ async def settle_lost_payments(factory: async_sessionmaker[AsyncSession], settin
         # abandoned payments are closed when their hold expires; a day bounds the ones whose closing failed
         oldest = now - timedelta(minutes=settings.shop_order_hold_minutes) - timedelta(days=1)
         pending = (await session.execute(
-            select(Payment.provider, Payment.provider_ref, Payment.account)
+            select(Payment.provider, Payment.provider_ref, Payment.account, Payment.group_ref)
             .where(Payment.status == "pending", Payment.provider_ref.is_not(None),
                    Payment.created_at <= now - timedelta(minutes=1), Payment.created_at >= oldest)
             .order_by(Payment.created_at).limit(limit))).all()
         await session.commit()
-        for provider_name, provider_ref, account in pending:
+        asked: set[str] = set()
+        for provider_name, provider_ref, account, group_ref in pending:
             found = registry.provider(provider_name).gateway(settings) if provider_name in registry.PROVIDERS else None
-            if not isinstance(found, Settling):
+            if group_ref is not None and group_ref in asked:
                 continue
             try:
-                notice = await found.query(provider_ref=provider_ref, account=account)
+                if group_ref is not None and isinstance(found, Combining):  # one question for all its shares
+                    asked.add(group_ref)
+                    notices = await found.query_combined(group_ref=group_ref)
+                elif isinstance(found, Settling):
+                    notice = await found.query(provider_ref=provider_ref, account=unseal(settings, account))
+                    notices = [notice] if notice is not None else []
+                else:
+                    continue
             except Exception as exc:
                 log.warning("payment_query_failed", provider=provider_name, provider_ref=provider_ref, error=str(exc))
                 continue
-            if notice is not None and await payment_succeeded(session, settings, notice) == "processed":
-                settled += 1
+            for notice in notices:
+                if await payment_succeeded(session, settings, notice) == "processed":
+                    settled += 1
     return settled
 
 
 async def cancel_payment_if_unused(session: AsyncSession, settings: Settings, payment_id: str) -> None:
+    """Give up a payment none of whose orders is open any more; a share of a combined payment only once every
+    share's orders are cancelled (the provider closes the combined payment as a whole)."""
     payment = await session.get(Payment, payment_id)
-    open_orders = await session.scalar(select(Order.id).where(Order.payment_id == payment_id,
+    if payment is None:
+        await session.commit()
+        return
+    shares = [payment] if payment.group_ref is None else list((await session.scalars(
+        select(Payment).where(Payment.group_ref == payment.group_ref).order_by(Payment.id))).all())
+    ids = [p.id for p in shares]
+    open_orders = await session.scalar(select(Order.id).where(Order.payment_id.in_(ids),
                                                              Order.status != "cancelled").limit(1))
     await session.commit()
-    if payment is None or open_orders or payment.status != "pending" or not payment.provider_ref:
+    if open_orders or any(p.status != "pending" or not p.provider_ref for p in shares):
         return
+    gateway = registry.gateway(settings, payment.provider)
     try:
-        await registry.gateway(settings, payment.provider).cancel(provider_ref=payment.provider_ref,
-                                                                  account=payment.account)
+        if payment.group_ref is not None and isinstance(gateway, Combining):
+            await gateway.cancel_combined(group_ref=payment.group_ref, parts=[
+                (str(p.provider_ref), unseal(settings, p.account) or "") for p in shares])
+        else:
+            await gateway.cancel(provider_ref=str(payment.provider_ref), account=unseal(settings, payment.account))
     except Exception as exc:
         log.warning("payment_cancel_failed", payment_id=payment_id, error=str(exc))
         return
-    await session.execute(update(Payment).where(Payment.id == payment_id, Payment.status == "pending")
+    await session.execute(update(Payment).where(Payment.id.in_(ids), Payment.status == "pending")
                           .values(status="cancelled"))
     await session.commit()
 

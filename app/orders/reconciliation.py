@@ -18,7 +18,7 @@ from app.core.clock import SHANGHAI, utcnow
 from app.core.ids import new_id
 from app.orders.models import Order, Payment
 from app.payments import registry
-from app.payments.accounts import credential
+from app.payments.accounts import credential, unseal
 from app.payments.base import Settling
 from app.payments.models import PaymentAccount, ReconciliationRun
 
@@ -38,13 +38,13 @@ async def _ours(session: AsyncSession, provider: str, day: date) -> dict[str, in
     return {str(ref): int(amount) for ref, amount in rows.all()}
 
 
-async def _accounts(session: AsyncSession, provider: str) -> list[str]:
+async def _accounts(session: AsyncSession, settings: Settings, provider: str) -> list[str]:
     """Every account a statement may come from: the merchants' current ones and those payments were made on."""
-    current = [credential(a) for a in (await session.scalars(
+    current = [credential(settings, a).value for a in (await session.scalars(
         select(PaymentAccount).where(PaymentAccount.provider == provider))).all()]
     used = (await session.scalars(select(Payment.account).where(Payment.provider == provider,
                                                                 Payment.account.is_not(None)).distinct())).all()
-    return sorted({*current, *(a for a in used if a)})
+    return sorted({*current, *(unseal(settings, a) or "" for a in used if a)} - {""})
 
 
 async def reconcile(factory: async_sessionmaker[AsyncSession], settings: Settings, *, provider: str,
@@ -55,7 +55,7 @@ async def reconcile(factory: async_sessionmaker[AsyncSession], settings: Setting
         raise NotReconcilable(f"{provider} is not configured here or has no statements")
     async with factory() as session:
         ours = await _ours(session, provider, day)
-        accounts = await _accounts(session, provider)
+        accounts = await _accounts(session, settings, provider)
         await session.commit()
         statement = await found.statement(day=day, accounts=accounts)  # no transaction open meanwhile
         theirs: dict[str, int] = {}

@@ -8,11 +8,17 @@ money lands with the merchant, never in the platform's own account.
 
 from __future__ import annotations
 
+import base64
+import functools
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import APIRouter, Path, Response
 from pydantic import Field
 from sqlalchemy import select
@@ -26,6 +32,7 @@ from app.core.ids import new_id
 from app.core.pagination import Page
 from app.core.schemas import OutSchema, Schema, UtcDatetime
 from app.payments import registry
+from app.payments.credentials import resolve_pem
 from app.payments.models import PaymentAccount
 
 router = APIRouter(prefix="/v1", tags=["payments"])
@@ -103,9 +110,21 @@ async def set_account(session: AsyncSession, settings: Settings, *, merchant_id:
     if account is None:
         account = PaymentAccount(id=new_id("pac"), merchant_id=merchant_id, provider=provider, created_at=now)
         session.add(account)
-    account.sub_merchant_id, account.auth_token, account.updated_at = body.sub_merchant_id, body.app_auth_token, now
+    token = seal(settings, body.app_auth_token) if body.app_auth_token is not None else None
+    account.sub_merchant_id, account.auth_token, account.updated_at = body.sub_merchant_id, token, now
     await session.flush()
     return account, created
+
+
+async def set_authorised(session: AsyncSession, settings: Settings, *, merchant_id: str, provider: str,
+                         sub_merchant_id: str, token: str, refresh_token: str | None) -> PaymentAccount:
+    """Keep the account a merchant's authorisation of the platform's app gave (its tokens encrypted), in the
+    caller's transaction; it replaces the one set before."""
+    account, _ = await set_account(session, settings, merchant_id=merchant_id, provider=provider,
+                                   body=PaymentAccountIn(sub_merchant_id=sub_merchant_id, app_auth_token=token))
+    account.refresh_token = seal(settings, refresh_token) if refresh_token else None
+    await session.flush()
+    return account
 
 
 async def accounts_of(session: AsyncSession, merchant_id: str) -> list[PaymentAccount]:
@@ -119,15 +138,75 @@ async def list_accounts(merchant: MerchantDep, session: SessionDep) -> Page[Paym
     return Page[PaymentAccountOut](items=[_out(a) for a in await accounts_of(session, merchant.tenant)])
 
 
-def credential(account: PaymentAccount) -> str:
-    """What the provider's calls take to act on the merchant's account."""
-    return account.auth_token or account.sub_merchant_id
+# --------------------------------------------------------------------------- credentials kept encrypted
+
+_SEALED = "sealed:"  # what an encrypted credential starts with (older rows hold plain ones)
 
 
-async def account_for(session: AsyncSession, provider: str, merchant_ids: Collection[str]) -> str | None:
-    """The account a checkout's payment is made on: None for providers that do not pay merchants directly; 422 on
-    `payment_method` when a merchant has no account there, or when the checkout spans several merchants (each
-    one's money goes to its own account: such a checkout is paid another way, or split)."""
+class CredentialsKeyMissing(RuntimeError):
+    """A credential must be kept but no key is configured or derivable."""
+
+
+def _fernet(settings: Settings) -> MultiFernet | None:
+    return _fernet_for(settings.shop_credentials_key, settings.alipay_app_private_key)
+
+
+@functools.lru_cache(maxsize=8)
+def _fernet_for(keys: str | None, alipay_private_key: str | None) -> MultiFernet | None:
+    if keys:
+        return MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()])
+    if not alipay_private_key:
+        return None
+    # A key the platform already keeps apart from the database: a dump of the database alone reveals no token.
+    pem = resolve_pem(alipay_private_key, kind="private", setting="ALIPAY_APP_PRIVATE_KEY").encode()
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=b"liutong payment credentials").derive(pem)
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(derived))])
+
+
+def seal(settings: Settings, value: str) -> str:
+    """`value` encrypted for keeping (SHOP_CREDENTIALS_KEY, or the key derived from Alipay's app key)."""
+    fernet = _fernet(settings)
+    if fernet is None:
+        raise CredentialsKeyMissing("set SHOP_CREDENTIALS_KEY to keep payment credentials")
+    return _SEALED + fernet.encrypt(value.encode()).decode()
+
+
+def unseal(settings: Settings, value: str | None) -> str | None:
+    """A kept credential in clear (a plain one, kept before encryption, as it is)."""
+    if value is None or not value.startswith(_SEALED):
+        return value
+    fernet = _fernet(settings)
+    if fernet is None:
+        raise CredentialsKeyMissing("a payment credential is encrypted but no key is configured")
+    try:
+        return fernet.decrypt(value[len(_SEALED):].encode()).decode()
+    except InvalidToken as exc:
+        raise CredentialsKeyMissing("a payment credential does not decrypt with the configured key(s)") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """What a provider's calls take to act on a merchant's account, in clear and as kept on a payment."""
+
+    value: str
+    kept: str
+
+
+def credential(settings: Settings, account: PaymentAccount) -> Credential:
+    """The merchant's credential at the provider: Alipay's app_auth_token (kept encrypted), else the sub_mchid."""
+    if account.auth_token is None:
+        return Credential(account.sub_merchant_id, account.sub_merchant_id)
+    clear = unseal(settings, account.auth_token)
+    assert clear is not None
+    kept = account.auth_token if account.auth_token.startswith(_SEALED) else seal(settings, clear)
+    return Credential(clear, kept)
+
+
+async def accounts_for(session: AsyncSession, settings: Settings, provider: str,
+                       merchant_ids: Collection[str]) -> dict[str, Credential] | None:
+    """Each merchant's account a checkout's payment is made on: None for providers that do not pay merchants
+    directly; 422 on `payment_method` naming the merchants without an account there."""
     if not registry.provider(provider).accounts:
         return None
     ids = sorted(set(merchant_ids))
@@ -136,7 +215,4 @@ async def account_for(session: AsyncSession, provider: str, merchant_ids: Collec
     missing = [m for m in ids if m not in rows]
     if missing:
         raise field_error("payment_method", f"the seller {', '.join(missing)} does not accept {provider}")
-    if len(ids) > 1:
-        raise field_error("payment_method", f"{provider} pays one seller per checkout: check out each seller's "
-                          "goods on their own")
-    return credential(rows[ids[0]])
+    return {m: credential(settings, rows[m]) for m in ids}

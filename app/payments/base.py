@@ -71,6 +71,48 @@ class Settling(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Part:
+    """One merchant's share of a checkout, paid into that merchant's own account."""
+
+    payment_id: str  # our payment of this share (its reference at the provider)
+    amount: int  # fen
+    account: str  # the merchant's account at the provider
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class CombinedStart:
+    """A payment of several merchants' shares that the buyer makes in one step."""
+
+    group_ref: str  # the provider's reference of the whole (a combined trade number)
+    parts: list[StartedPayment]  # one per `Part`, in their order
+
+
+@runtime_checkable
+class Combining(Protocol):
+    """A gateway that takes several merchants' shares in one payment, each share landing in its merchant's own
+    account (WeChat Pay's combined payment). Without it, a checkout across merchants is one payment per merchant."""
+
+    async def start_combined(self, *, group_id: str, parts: Sequence[Part], currency: str,
+                             metadata: dict[str, str]) -> CombinedStart:
+        """Ask for every share at once (`metadata` as in `Gateway.start`)."""
+
+    async def cancel_combined(self, *, group_ref: str, parts: Sequence[tuple[str, str]]) -> None:
+        """Give up a combined payment; `parts` are its shares' `(provider_ref, account)` as started."""
+
+    async def query_combined(self, *, group_ref: str) -> list[Paid]:
+        """The provider's word for each share that was paid (for lost notifications)."""
+
+
+@runtime_checkable
+class RefundQuerying(Protocol):
+    """A gateway whose refunds end later (`Provider.refunds_notified`) and can be asked how one ended."""
+
+    async def refund_outcome(self, *, refund_id: str, account: str | None) -> RefundEnded | None:
+        """How the refund ended, or None while it is still under way."""
+
+
+@dataclass(frozen=True, slots=True)
 class Provider:
     """A way to pay, as registered in `app.payments.registry`."""
 
@@ -83,6 +125,9 @@ class Provider:
     # Each merchant is paid into its own account at the provider (service-provider mode, C27): a merchant's goods
     # are payable this way only once it has set its account (`PUT /v1/payment-accounts/{provider}`).
     accounts: bool = False
+    # The provider's answer to a refund only accepts it: its notification (or a query) says later whether the
+    # money went back. Such refunds stay `processing` until then, and a failed one is given back to the order.
+    refunds_notified: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,18 +141,38 @@ class Paid:
     amount_received: int | None  # fen, as the provider reports it; compared with what was asked, never trusted
 
 
+@dataclass(frozen=True, slots=True)
+class RefundEnded:
+    """A provider's word that a refund ended: the money went back, or it could not (closed, abnormal)."""
+
+    provider: str
+    event_id: str  # processed once
+    refund_id: str  # our refund's id: its request number at the provider
+    succeeded: bool
+    amount: int | None  # fen, as the provider reports it; compared with the refund's, never trusted
+    # A failed refund whose money stayed with the merchant (closed): the order may be refunded again. Otherwise
+    # (abnormal: the money left but did not reach the buyer) it is owed still and handled by hand, with the buyer.
+    released: bool = False
+    provider_ref: str | None = None  # the provider's id of the refund
+    detail: str = ""  # the provider's status word (SUCCESS, CLOSED, ABNORMAL)
+
+
 # What became of a provider's word: the payment's orders were marked paid; it was counted before; no payment of
 # ours has that reference; the amount differs from what we asked (recorded for the operator, nothing paid).
 Outcome = Literal["processed", "duplicate", "unknown", "mismatch"]
 
 # What a verified notification is handed to. The order core installs it (`install`); payments never import orders.
 PaidHandler = Callable[[AsyncSession, Settings, Paid], Awaitable[Outcome]]
+RefundHandler = Callable[[AsyncSession, Settings, RefundEnded], Awaitable[Outcome]]
 _HANDLERS: dict[str, PaidHandler] = {}
+_REFUND_HANDLERS: dict[str, RefundHandler] = {}
 
 
-def install(*, paid: PaidHandler) -> None:
-    """Install what happens when money arrives (the order core's `payment_succeeded`)."""
+def install(*, paid: PaidHandler, refund_ended: RefundHandler) -> None:
+    """Install what happens when money arrives and when a refund ends (the order core's `payment_succeeded` and
+    `refund_settled`)."""
     _HANDLERS["paid"] = paid
+    _REFUND_HANDLERS["ended"] = refund_ended
 
 
 async def money_arrived(session: AsyncSession, settings: Settings, notice: Paid) -> Outcome:
@@ -115,4 +180,13 @@ async def money_arrived(session: AsyncSession, settings: Settings, notice: Paid)
     handler = _HANDLERS.get("paid")
     if handler is None:
         raise RuntimeError("no handler installed for payments (app.orders.payments.install)")
+    return await handler(session, settings, notice)
+
+
+async def refund_ended(session: AsyncSession, settings: Settings, notice: RefundEnded) -> Outcome:
+    """Hand a verified refund outcome to the order core (see `Outcome`: `unknown` when no refund of ours has that
+    id, `mismatch` when the amount is not the refund's)."""
+    handler = _REFUND_HANDLERS.get("ended")
+    if handler is None:
+        raise RuntimeError("no handler installed for refunds (app.orders.payments.install)")
     return await handler(session, settings, notice)

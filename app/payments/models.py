@@ -25,7 +25,8 @@ class PaymentAccount(Base):
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"))
     provider: Mapped[str] = mapped_column(String(20))
     sub_merchant_id: Mapped[str] = mapped_column(String(64))
-    auth_token: Mapped[str | None] = mapped_column(String(128))  # Alipay's app_auth_token; never shown
+    auth_token: Mapped[str | None] = mapped_column(String(512))  # Alipay's app_auth_token, encrypted; never shown
+    refresh_token: Mapped[str | None] = mapped_column(String(512))  # Alipay's app_refresh_token, encrypted
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

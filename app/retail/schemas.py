@@ -83,6 +83,9 @@ class CheckoutIn(Schema):
     payment_method: Annotated[str, *registry.accepts("retail")] = Field(
         description="A way to pay this platform offers (`cod`, `stripe`, ...); see the storefront's choices")
     coupon_code: str | None = Field(default=None, min_length=1, max_length=40)
+    wechat_openid: str | None = Field(default=None, min_length=6, max_length=128, pattern=r"^[A-Za-z0-9_-]+$",
+                                      description="Inside WeChat: the buyer's openid under the platform's app (from "
+                                      "its OAuth step); `wechatpay` is then paid by JSAPI (`payment.jsapi`)")
     confirm_return_exclusions: bool = Field(default=False, description=(
         "The buyer confirms that the checkout's `confirm_required` items (return_class on the product) cannot be "
         "returned without a reason. Without it those items keep the 7-day no-reason return."))
@@ -110,11 +113,20 @@ class PaymentOut(OutSchema):
                                  "money moves")
     sandbox_pay_url: str | None = Field(default=None, description="Sandbox only: the page that pays a WeChat Pay "
                                         "QR code without scanning it")
+    merchant_id: str | None = Field(default=None, description="A checkout across merchants paid into each one's "
+                                    "own account: whose share this payment is")
+    order_id: str | None = Field(default=None, description="That merchant's order, paid by this payment")
+    combined: str | None = Field(default=None, description="WeChat Pay: the combined payment (合单支付) this share "
+                                 "is part of; its shares have one code_url / h5_url / jsapi, paid in one step")
 
 
 class CheckoutOut(OutSchema):
     orders: list[OrderOut]
-    payment: PaymentOut | None = None
+    payment: PaymentOut | None = Field(default=None, description="The checkout's (first) payment")
+    payments: list[PaymentOut] = Field(default_factory=list, description=(
+        "Every payment of the checkout. One, except when its merchants are each paid into their own account "
+        "(Alipay, WeChat Pay): then one per merchant, paid one after another (Alipay), or shares of one combined "
+        "payment paid in one step (WeChat Pay)"))
 
 
 class PromotionIn(Schema):

@@ -404,7 +404,7 @@ async def checkout(*, session: AsyncSession, settings: Settings, principal: Prin
     request = pipeline.Request(scope=principal.scope if principal else GUEST_SCOPE, key=idempotency_key,
                                fingerprint=idempotency.request_hash("checkout", body.model_dump(mode="json")),
                                payment_method=body.payment_method, hold_minutes=settings.shop_order_hold_minutes,
-                               device=device, client_ip=client_ip)
+                               device=device, client_ip=client_ip, openid=body.wechat_openid)
     return await pipeline.place(session, settings=settings, channel=_Checkout(principal, body, email),
                                 request=request)
 

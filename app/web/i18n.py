@@ -65,6 +65,18 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "pay_wechat_hint": ("请用微信扫描二维码付款，付款后本页自动更新。", "Scan the code with WeChat to pay; this page "
                         "updates by itself once paid."),
     "pay_waiting": ("等待付款……", "Waiting for the payment…"),
+    "pay_waiting_short": ("待付款", "Awaiting payment"),
+    "pay_wechat_jsapi": ("微信支付", "Pay with WeChat"),
+    "wechat_oauth_failed": ("微信授权已失效，请返回重新结算。", "The WeChat sign-in expired; go back and check out "
+                            "again."),
+    "pay_wechat_jsapi_failed": ("未完成付款，可再试一次。", "The payment was not made; you can try again."),
+    "pay_shares_title": ("分商家付款", "Pay each seller"),
+    "pay_shares_hint": ("您的订单来自 {n} 家商家，货款分别直接进入各商家自己的账户。", "Your order comes from {n} "
+                        "sellers; each one's money goes straight into its own account."),
+    "pay_shares_done": ("全部付款完成，谢谢！", "All paid. Thank you!"),
+    "pay_wechat_combined_hint": ("微信扫一次，即可付清这 {n} 家的货款，付款后本页自动更新。", "One WeChat scan pays "
+                                 "all {n} sellers; this page updates by itself once paid."),
+    "pay_alipay_share": ("去支付宝付给「{seller}」", "Pay {seller} with Alipay"),
     "sandbox": ("沙箱", "Sandbox"),
     "sandbox_hint": ("沙箱环境：不会扣款", "Sandbox: no money moves"),
     "sandbox_pay": ("在沙箱中付款", "Pay in the sandbox"),
@@ -72,6 +84,9 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "payment_accounts_hint": ("顾客的货款直接进入您在支付机构的账户，平台不经手。设置后，您的商品即可用该方式支付。",
                               "Buyers' money goes straight to your own account at the payment company; the "
                               "platform never holds it. Once set, your goods can be paid that way."),
+    "alipay_authorise": ("去支付宝授权收款", "Authorise on Alipay"),
+    "alipay_authorise_hint": ("在支付宝确认授权后自动返回本页；也可在下方手动填写授权令牌。", "Alipay brings you back "
+                              "here once you authorise; or enter the token below by hand."),
     "provider_alipay": ("支付宝", "Alipay"), "provider_wechatpay": ("微信支付", "WeChat Pay"),
     "account_now": ("当前账户", "Current account"), "account_none": ("尚未设置", "Not set yet"),
     "sub_merchant_alipay": ("支付宝账号（2088 开头）", "Alipay account (starts with 2088)"),
@@ -297,6 +312,7 @@ STATUS: dict[str, tuple[str, str]] = {
     "resolved": ("已处理", "Resolved"), "active": ("上架", "Active"), "draft": ("草稿", "Draft"),
     "pending_review": ("待审核", "Pending review"), "taken_down": ("已下架", "Taken down"),
     "scheduled": ("未开始", "Not started"), "live": ("进行中", "Live"), "ended": ("已结束", "Ended"),
+    "processing": ("处理中", "Processing"),  # a refund the provider took, not yet paid back
 }
 
 

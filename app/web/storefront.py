@@ -455,7 +455,10 @@ async def _checkout_page(request: Request, session: AsyncSession, principal: Pri
 
 
 @router.get("/checkout")
-async def checkout_page(request: Request, session: SessionDep) -> Response:
+async def checkout_page(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    step = web_payment.openid_step(request, settings, "/checkout")  # inside WeChat: learn the buyer's openid first
+    if step is not None:
+        return step
     principal = await customer_of(request, session)
     values = {"fulfilment": "delivery", "payment_method": "cod", "country": "CN"}
     if principal is not None and principal.subject_id:  # the address book: the one chosen, else the one used last
@@ -468,8 +471,9 @@ async def checkout_page(request: Request, session: SessionDep) -> Response:
     return await _checkout_page(request, session, principal, values, {}, [])
 
 
-def checkout_body(cart_id: str, values: dict[str, str], *, guest: bool) -> CheckoutIn:
-    """The API's checkout request built from the form (validated by the same schema)."""
+def checkout_body(cart_id: str, values: dict[str, str], *, guest: bool, openid: str | None = None) -> CheckoutIn:
+    """The API's checkout request built from the form (validated by the same schema); `openid`: the buyer's, inside
+    WeChat, so that WeChat Pay is paid by JSAPI."""
     fulfilment: dict[str, Any]
     if values.get("fulfilment") == "pickup":
         fulfilment = {"type": "pickup", "location_id": values.get("location_id", "")}
@@ -480,7 +484,8 @@ def checkout_body(cart_id: str, values: dict[str, str], *, guest: bool) -> Check
     return CheckoutIn.model_validate({
         "cart_id": cart_id, "email": values.get("email") or None if guest else None, "fulfilment": fulfilment,
         "payment_method": values.get("payment_method", "cod"), "coupon_code": values.get("coupon_code") or None,
-        "confirm_return_exclusions": values.get("confirm_return_exclusions") == "1"})
+        "confirm_return_exclusions": values.get("confirm_return_exclusions") == "1",
+        **({"wechat_openid": openid} if openid and values.get("payment_method") == "wechatpay" else {})})
 
 
 @router.post("/checkout")
@@ -498,7 +503,7 @@ async def checkout(request: Request, session: SessionDep, settings: SettingsDep)
     if field_errors:
         return await _checkout_page(request, session, principal, values, field_errors, [], status=422)
     try:
-        body = checkout_body(cart_id, values, guest=principal is None)
+        body = checkout_body(cart_id, values, guest=principal is None, openid=web_payment.openid_of(request))
         _, out = await retail_service.checkout(session=session, settings=settings, principal=principal, body=body,
                                                idempotency_key=values.get("key") or None,
                                                device=device_of(request.headers.get("user-agent")),

@@ -52,6 +52,7 @@ def cn_settings(db_url: str, *, alipay: FakeAlipay, wechat: FakeWechatPay, app_k
     return {
         "alipay_app_id": ALIPAY_APP_ID, "alipay_app_private_key": private_pem(app_key),
         "alipay_public_key": alipay.alipay_public_key_pem, "alipay_gateway": alipay.gateway_url,
+        "alipay_auth_url": alipay.auth_url,
         "wechatpay_mchid": MCHID, "wechatpay_appid": APPID, "wechatpay_apiv3_key": APIV3_KEY,
         "wechatpay_private_key": private_pem(merchant_key), "wechatpay_cert_serial_no": SERIAL,
         "wechatpay_public_key": wechat.platform_public_key_pem, "wechatpay_public_key_id": wechat.public_key_id,

@@ -300,7 +300,10 @@ async def test_wechatpay_payment_after_the_hold_expired_is_refunded_at_once(
     async with cn_app.state.sessionmaker() as session:
         [refund] = (await session.scalars(select(Refund))).all()
     assert (made.out_refund_no, made.refund, made.total, made.sub_mchid) == (refund.id, 10_000, 10_000, s.sub_mchid)
-    assert refund.status == "succeeded"
+    assert refund.status == "processing"  # WeChat Pay took it; its notification says when the money went back
+    assert (await _wechat_notify(cn_client, wechat.settle_refund(refund.id))).status_code == 200
+    async with cn_app.state.sessionmaker() as session:
+        assert (await session.get(Refund, refund.id)).status == "succeeded"
 
 
 async def test_partial_refunds_then_a_retry_never_refund_twice(cn_client: httpx.AsyncClient, cn_app: Any,

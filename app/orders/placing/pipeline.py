@@ -7,7 +7,8 @@ uses, a buyer's credit, a group-buy's count, a cart checked out), and says what 
 a new `Channel`, not a new copy of this protocol.
 
     priced  = channel.price()                  reads only: no locks held
-    payment = provider.start(amount)           prepaid only; outside any transaction
+    payment = provider.start(amount)           prepaid only; outside any transaction; one per merchant when
+                                               each merchant is paid into its own account (or one combined)
     transaction:
         channel.before(priced)                 e.g. count a coupon use (refused: nothing happens)
         plan the takes of stock                from the levels read at pricing, or now
@@ -47,7 +48,7 @@ from app.orders.placing import statement
 from app.orders.placing.drafts import OrderDraft, Placed, build
 from app.orders.views import OrderView, order_view
 from app.payments import accounts, registry
-from app.payments.base import Gateway
+from app.payments.base import Combining, Gateway, Part
 
 PRICINGS = 3  # a request is priced at most this many times when concurrent orders take the stock it planned
 RETRIES = 5  # a transaction that loses a deadlock or serialization race is run again
@@ -84,11 +85,17 @@ class StartedPayment:
     provider_ref: str | None
     client: dict[str, Any]
     account: str | None = None  # the merchant's account the money goes to (providers with `accounts`)
+    account_kept: str | None = None  # that account as the payment row keeps it (tokens encrypted)
+    merchant_id: str | None = None  # whose share this is, when each merchant is paid on its own
+    group_ref: str | None = None  # the combined payment it is a share of
 
     def public(self) -> dict[str, Any]:
         """What the buyer's answer shows (`PaymentOut`)."""
-        return {"id": self.id, "provider": self.provider, "amount": self.amount, "currency": self.currency,
-                **self.client}
+        shown = {"id": self.id, "provider": self.provider, "amount": self.amount, "currency": self.currency,
+                 **self.client}
+        if self.merchant_id:
+            shown["merchant_id"] = self.merchant_id
+        return shown
 
 
 class Channel(Protocol, Generic[P]):
@@ -107,7 +114,8 @@ class Channel(Protocol, Generic[P]):
         """In the placing transaction, after the orders (only if `priced.writes_after`)."""
 
     def answer(self, priced: P, orders: list[OrderView], payment: dict[str, Any] | None) -> dict[str, Any]:
-        """The 201 body: given before the orders are written, so that it is recorded with them."""
+        """The 201 body: given before the orders are written, so that it is recorded with them. `payment` is the
+        first of the checkout's payments; an answer that shows `payment` also gets `payments`, all of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +129,7 @@ class Request:
     hold_minutes: int  # how long an unpaid prepaid order holds its stock
     device: str = "desktop"  # desktop | phone: the provider's page or QR code to answer with
     client_ip: str | None = None  # the buyer's address (WeChat Pay's H5 payments ask for it)
+    openid: str | None = None  # the buyer's WeChat openid (JSAPI payments inside WeChat)
 
 
 class _StockMoved(Exception):
@@ -141,24 +150,24 @@ async def place(session: AsyncSession, *, settings: Settings, channel: Channel[P
                                          fingerprint=request.fingerprint)
         if found is not None:
             return found
-    payment: StartedPayment | None = None
+    payments: list[StartedPayment] = []
     try:
         priced = await channel.price(session)
         if prepaid:
-            account = await accounts.account_for(session, request.payment_method,
-                                                 [d.merchant_id for d in priced.drafts])
+            accounts_of = await accounts.accounts_for(session, settings, request.payment_method,
+                                                      [d.merchant_id for d in priced.drafts])
             await session.rollback()  # hold nothing while the provider is called
-            payment = await _start(gateway, request, priced, account)
+            payments = await _start(gateway, request, priced, accounts_of)
         for pricing in range(1, PRICINGS + 1):
             try:
-                return await _placed(session, channel, request, priced, payment, attempt=pricing)
+                return await _placed(session, channel, request, priced, payments, attempt=pricing)
             except _StockMoved as moved:
                 await session.rollback()
                 if pricing == PRICINGS:
                     sku_of = {ln.variant_id: ln.sku for d in priced.drafts for ln in d.lines}
                     raise OutOfStock(sorted({sku_of.get(v, v) for v in moved.variant_ids})) from None
             priced = await channel.price(session)  # from fresh levels
-            if payment is not None and priced.total != payment.amount:
+            if payments and not _unchanged(priced, payments):
                 raise Conflict("stock or prices changed while the payment was being prepared; send the order again")
         raise AssertionError("unreachable")
     except BaseException as failure:
@@ -167,41 +176,85 @@ async def place(session: AsyncSession, *, settings: Settings, channel: Channel[P
             found = await _stored(session, request) if isinstance(failure, Exception) else None
         finally:
             await session.rollback()
-            await _cancel(gateway, payment)
+            await _cancel(gateway, payments)
         if found is not None:
             return found
         raise
 
 
-async def _cancel(gateway: Gateway, payment: StartedPayment | None) -> None:
-    if payment is not None and payment.provider_ref:
-        with contextlib.suppress(Exception):  # nothing was charged; an unconfirmed payment expires anyway
-            await gateway.cancel(provider_ref=payment.provider_ref, account=payment.account)
+def _unchanged(priced: Priced, payments: Sequence[StartedPayment]) -> bool:
+    """Whether the payments still ask what the request, priced again, comes to (each merchant's share)."""
+    if len(payments) == 1 and payments[0].merchant_id is None:
+        return priced.total == payments[0].amount
+    shares: dict[str | None, int] = {d.merchant_id: d.totals().total for d in priced.drafts}
+    return shares == {p.merchant_id: p.amount for p in payments}
 
 
-async def _start(gateway: Gateway, request: Request, priced: Priced, account: str | None) -> StartedPayment:
-    payment_id = new_id("pay")
-    lines = [ln for d in priced.drafts for ln in d.lines]
-    subject = lines[0].title + (f" 等 {len(lines)} 件" if len(lines) > 1 else "")
+async def _cancel(gateway: Gateway, payments: Sequence[StartedPayment]) -> None:
+    groups = {p.group_ref for p in payments if p.group_ref}
+    for group in groups:
+        if isinstance(gateway, Combining):
+            with contextlib.suppress(Exception):  # nothing was charged; an unconfirmed payment expires anyway
+                await gateway.cancel_combined(group_ref=group, parts=[
+                    (p.provider_ref, p.account or "") for p in payments if p.group_ref == group and p.provider_ref])
+    for payment in payments:
+        if payment.provider_ref and not payment.group_ref:
+            with contextlib.suppress(Exception):
+                await gateway.cancel(provider_ref=payment.provider_ref, account=payment.account)
+
+
+def _subject(lines: Sequence[Any]) -> str:
+    return str(lines[0].title) + (f" 等 {len(lines)} 件" if len(lines) > 1 else "")
+
+
+async def _start(gateway: Gateway, request: Request, priced: Priced,
+                 accounts_of: dict[str, accounts.Credential] | None) -> list[StartedPayment]:
+    """The checkout's payments: one for its total; or, when each merchant is paid into its own account, one per
+    merchant (a combined payment when the provider takes several merchants' shares at once)."""
     # The provider refuses the payment once the stock hold has run out (a minute early: clocks differ)
     expires = utcnow() + timedelta(minutes=max(request.hold_minutes - 1, 1))
-    metadata = {"payment_id": payment_id, "device": request.device, "subject": subject,
-                "expires_at": rfc3339(expires)}
+    metadata = {"device": request.device, "expires_at": rfc3339(expires)}
     if request.client_ip:
         metadata["client_ip"] = request.client_ip
-    started = await gateway.start(payment_id=payment_id, amount=priced.total, currency=priced.currency,
-                                  metadata=metadata, account=account)
-    return StartedPayment(payment_id, request.payment_method, priced.total, priced.currency, started.provider_ref,
-                          started.client, account)
+    if request.openid:
+        metadata["openid"] = request.openid
+    method, currency = request.payment_method, priced.currency
+    if accounts_of is None:
+        payment_id = new_id("pay")
+        started = await gateway.start(payment_id=payment_id, amount=priced.total, currency=currency, metadata={
+            **metadata, "payment_id": payment_id, "subject": _subject([ln for d in priced.drafts for ln in d.lines])})
+        return [StartedPayment(payment_id, method, priced.total, currency, started.provider_ref, started.client)]
+    drafts = sorted(priced.drafts, key=lambda d: d.merchant_id)
+    parts = [Part(new_id("pay"), d.totals().total, accounts_of[d.merchant_id].value, _subject(d.lines))
+             for d in drafts]
+    if len(parts) > 1 and isinstance(gateway, Combining):
+        combined = await gateway.start_combined(group_id=new_id("cmb"), parts=parts, currency=currency,
+                                                metadata=metadata)
+        return [StartedPayment(part.payment_id, method, part.amount, currency, made.provider_ref, made.client,
+                               part.account, accounts_of[d.merchant_id].kept, d.merchant_id, combined.group_ref)
+                for part, made, d in zip(parts, combined.parts, drafts, strict=True)]
+    payments: list[StartedPayment] = []
+    try:
+        for part, d in zip(parts, drafts, strict=True):  # one after another: each merchant's own payment
+            made = await gateway.start(payment_id=part.payment_id, amount=part.amount, currency=currency,
+                                       metadata={**metadata, "payment_id": part.payment_id, "subject": part.subject},
+                                       account=part.account)
+            payments.append(StartedPayment(part.payment_id, method, part.amount, currency, made.provider_ref,
+                                           made.client, part.account, accounts_of[d.merchant_id].kept,
+                                           d.merchant_id if len(parts) > 1 else None))
+    except BaseException:
+        await _cancel(gateway, payments)
+        raise
+    return payments
 
 
 async def _placed(session: AsyncSession, channel: Channel[P], request: Request, priced: P,
-                  payment: StartedPayment | None, *, attempt: int) -> idempotency.Result:
+                  payments: list[StartedPayment], *, attempt: int) -> idempotency.Result:
     """One pricing's placement, run again when its transaction loses a deadlock; the stored answer if the key got
     one meanwhile."""
     for retry in range(1, RETRIES + 1):
         try:
-            return await _transaction(session, channel, request, priced, payment, attempt=attempt)
+            return await _transaction(session, channel, request, priced, payments, attempt=attempt)
         except idempotency.AlreadyAnswered:
             found = await _stored(session, request)
             if found is None:  # the other request's row is gone again (it cannot be: answers are kept)
@@ -223,17 +276,30 @@ async def _stored(session: AsyncSession, request: Request) -> idempotency.Result
                                                    fingerprint=request.fingerprint)
 
 
+def _payment_of(payments: list[StartedPayment], merchant_id: str) -> str | None:
+    """The payment a merchant's order is paid by: its own share, or the checkout's one payment."""
+    if not payments:
+        return None
+    return next((p.id for p in payments if p.merchant_id == merchant_id), payments[0].id)
+
+
 async def _transaction(session: AsyncSession, channel: Channel[P], request: Request, priced: P,
-                       payment: StartedPayment | None, *, attempt: int) -> idempotency.Result:
+                       payments: list[StartedPayment], *, attempt: int) -> idempotency.Result:
     now = utcnow()
     checkout_id = new_id("chk")
-    placed = [build(d, checkout_id=checkout_id, payment_id=payment.id if payment else None, now=now,
+    placed = [build(d, checkout_id=checkout_id, payment_id=_payment_of(payments, d.merchant_id), now=now,
                     hold_minutes=request.hold_minutes) for d in sorted(priced.drafts, key=lambda d: d.merchant_id)]
     orders = [order_view(p.order, p.lines, []) for p in placed]
-    result = (201, channel.answer(priced, orders, payment.public() if payment else None))
+    order_of = {o["merchant_id"]: o["id"] for o in orders}
+    shown = [{**p.public(), **({"order_id": order_of[p.merchant_id]} if p.merchant_id in order_of else {})}
+             for p in payments]
+    body = channel.answer(priced, orders, shown[0] if shown else None)
+    if "payment" in body:
+        body["payments"] = shown
+    result = (201, body)
     record = (idempotency.answer_row(scope=request.scope, key=request.key, fingerprint=request.fingerprint,
                                      result=result) if request.key else None)
-    last = payment is None and not priced.writes_before and not priced.writes_after
+    last = not payments and not priced.writes_before and not priced.writes_after
     if priced.writes_before:  # first: what it writes may free the units the orders take (a flash sale's hold)
         await channel.before(session, priced)
     takes = await plan(session, placed, fresh=attempt > 1)
@@ -244,11 +310,12 @@ async def _transaction(session: AsyncSession, channel: Channel[P], request: Requ
         raise _StockMoved(outcome.short or sorted({t.take.variant_id for t in takes}))
     if last:
         return result
-    if payment is not None:
+    for payment in payments:
         await execute(session, _INSERT_PAYMENT, {
             "id": payment.id, "checkout_id": checkout_id, "provider": payment.provider,
             "provider_ref": payment.provider_ref, "amount": payment.amount, "currency": payment.currency,
-            "status": "pending", "account": payment.account, "created_at": now})
+            "status": "pending", "account": payment.account_kept, "group_ref": payment.group_ref,
+            "client": payment.client or None, "created_at": now})
     if priced.writes_after:
         await channel.after(session, priced, orders)
     await session.commit()

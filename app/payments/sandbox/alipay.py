@@ -8,7 +8,9 @@ over the sorted fields minus ``sign`` and ``sign_type``. Amounts are yuan text o
 Supported: ``alipay.trade.page.pay`` and ``alipay.trade.wap.pay`` (opening the signed URL creates the trade and
 shows a sandbox cashier), ``alipay.trade.query``, ``alipay.trade.close``, ``alipay.trade.refund`` (idempotent per
 ``out_request_no``), ``alipay.trade.fastpay.refund.query``, ``alipay.data.dataservice.bill.downloadurl.query``
-(the day's statement as Alipay serves it: a zip of GBK CSV files), ``alipay.open.auth.token.app``.
+(the day's statement as Alipay serves it: a zip of GBK CSV files), ``alipay.open.auth.token.app`` (grant types
+``authorization_code`` and ``refresh_token``), and the merchant's authorisation page (``/oauth2/appToAppAuth.htm``:
+the merchant confirms, its browser goes back to ``redirect_uri`` with ``app_auth_code``, ``app_id`` and ``state``).
 
 Sandbox liberties: a statement is available at once, also for today; the cashier pays without a buyer login.
 """
@@ -41,6 +43,7 @@ from app.payments.sandbox.server import Delivery, Request, Response, SandboxServ
 
 __all__ = ["AlipayNotice", "AlipaySandbox", "BillEntry", "SandboxRefund", "SandboxTrade"]
 
+AUTH_PATH = "/oauth2/appToAppAuth.htm"  # Alipay's page where a merchant authorises an app
 DEFAULT_SELLER_ID = "2088000000000001"  # the platform's own Alipay account (calls without an app_auth_token)
 _TIME = "%Y-%m-%d %H:%M:%S"
 _OUT_NO_RE = re.compile(r"[A-Za-z0-9_]{1,64}")
@@ -356,7 +359,38 @@ class AlipaySandbox(SandboxServer):
             return self._cashier_pay(request.form())
         if request.path == "/sandbox/alipay/bill" and request.method == "GET":
             return self._bill_file(request.query.get("token", ""))
+        if request.path == AUTH_PATH and request.method == "GET":
+            return self._auth_page(request.query)
+        if request.path == AUTH_PATH and request.method == "POST":
+            return self._authorised(request.form())
         return Response.text(404, "not found")
+
+    @property
+    def auth_url(self) -> str:
+        """Where a merchant authorises the app (``ALIPAY_AUTH_URL``)."""
+        return f"{self.url}{AUTH_PATH}"
+
+    def _auth_page(self, query: dict[str, str]) -> Response:
+        if query.get("app_id") != self.app_id or not query.get("redirect_uri", "").startswith(("http://", "https://")):
+            failed = sandbox_page("授权失败 / Authorisation failed", "<p>app_id 或 redirect_uri 无效</p>")
+            return Response.text(400, failed, "text/html; charset=utf-8")
+        hidden = "".join(f'<input type=hidden name="{html.escape(k)}" value="{html.escape(query.get(k, ""))}">'
+                         for k in ("app_id", "redirect_uri", "state"))
+        body = (f"<p>应用 / App {html.escape(self.app_id)} 请求代您收款（第三方应用授权）</p>"
+                f'<form method=post action="{AUTH_PATH}">{hidden}'
+                '<label>商户支付宝账号 / Merchant account <input name=seller_id placeholder="2088..."></label>'
+                "<button>确认授权 / Authorise</button></form>")
+        return Response.text(200, sandbox_page("支付宝授权 / Alipay authorisation", body), "text/html; charset=utf-8")
+
+    def _authorised(self, form: dict[str, str]) -> Response:
+        seller = form.get("seller_id", "")
+        code = self.authorise_merchant(seller if re.fullmatch(r"2088[0-9]{12}", seller) else None)
+        back = form.get("redirect_uri", "")
+        if form.get("app_id") != self.app_id or not back.startswith(("http://", "https://")):
+            return Response.text(400, "bad request")
+        sep = "&" if "?" in back else "?"
+        query = urlencode({"app_id": self.app_id, "app_auth_code": code, "state": form.get("state", "")})
+        return Response.redirect(f"{back}{sep}{query}")
 
     def _gateway(self, params: dict[str, str]) -> Response:
         method = params.get("method", "")

@@ -43,6 +43,7 @@ def start_sandbox(public_url: str) -> RunningSandbox:
         "SHOP_PAYMENTS_SANDBOX": "true", "SHOP_PUBLIC_URL": public_url,
         "ALIPAY_APP_ID": APP_ID, "ALIPAY_APP_PRIVATE_KEY": private_pem(app_key),
         "ALIPAY_PUBLIC_KEY": alipay.alipay_public_key_pem, "ALIPAY_GATEWAY": alipay.gateway_url,
+        "ALIPAY_AUTH_URL": alipay.auth_url,
         "WECHATPAY_MCHID": MCHID, "WECHATPAY_APPID": APPID, "WECHATPAY_APIV3_KEY": apiv3_key,
         "WECHATPAY_PRIVATE_KEY": private_pem(merchant_key), "WECHATPAY_CERT_SERIAL_NO": serial,
         "WECHATPAY_PUBLIC_KEY": wechat.platform_public_key_pem, "WECHATPAY_PUBLIC_KEY_ID": wechat.public_key_id,

@@ -7,4 +7,5 @@ from app.payments.wechatpay.notify import router
 from app.payments.wechatpay.provider import build
 
 PROVIDER = Provider(name="wechatpay", prepaid=True, channels=frozenset({"retail", "community"}),
-                    label=("微信支付", "WeChat Pay"), gateway=build, router=router, accounts=True)
+                    label=("微信支付", "WeChat Pay"), gateway=build, router=router, accounts=True,
+                    refunds_notified=True)

@@ -1,5 +1,7 @@
-"""WeChat Pay as a way to pay: a Native payment (a QR code) for desktops, H5 for phones' browsers, on the
-merchant's `sub_mchid`; refunds one refund number per refund; queries and the daily trade bill."""
+"""WeChat Pay as a way to pay: a Native payment (a QR code) for desktops, H5 for phones' browsers, JSAPI inside
+WeChat (the buyer's openid given), on the merchant's `sub_mchid`; several merchants' shares in one combined payment
+(合单支付); refunds one refund number per refund, ended by their notifications or a query; queries and the daily
+trade bill."""
 
 from __future__ import annotations
 
@@ -8,7 +10,15 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from app.config import Settings
-from app.payments.base import Paid, PaymentUnavailable, StartedPayment, StatementLine
+from app.payments.base import (
+    CombinedStart,
+    Paid,
+    Part,
+    PaymentUnavailable,
+    RefundEnded,
+    StartedPayment,
+    StatementLine,
+)
 from app.payments.credentials import resolve_pem
 from app.payments.sandbox.run import wechat_pay_page
 from app.payments.wechatpay import gateway
@@ -19,6 +29,27 @@ NOTIFY_PATH = "/v1/payments/wechatpay/notify"
 def paid_event(out_trade_no: str) -> str:
     """The one event id of a payment, whether a notification or a query tells it: counted once."""
     return f"paid:{out_trade_no}"
+
+
+def refund_event(out_refund_no: str) -> str:
+    """The one event id of a refund's end, whether a notification or a query tells it: counted once."""
+    return f"refund:{out_refund_no}"
+
+
+def refund_ended(found: gateway.WechatRefund) -> RefundEnded | None:
+    """What a refund's state says: None while it is under way (PROCESSING)."""
+    if found.status == "PROCESSING":
+        return None
+    return RefundEnded(provider="wechatpay", event_id=refund_event(found.out_refund_no),
+                       refund_id=found.out_refund_no, succeeded=found.succeeded, amount=found.refund,
+                       provider_ref=found.refund_id, detail=found.status, released=found.status == "CLOSED")
+
+
+def _channel(metadata: dict[str, str]) -> str:
+    """JSAPI when the buyer's openid is known (inside WeChat), H5 on a phone's browser, Native (a QR) otherwise."""
+    if metadata.get("openid"):
+        return "jsapi"
+    return "h5" if metadata.get("device") == "phone" else "native"
 
 
 class WechatPayGateway:
@@ -38,19 +69,71 @@ class WechatPayGateway:
                   "description": (metadata.get("subject") or payment_id)[:127], "notify_url": self.notify_url,
                   "time_expire": datetime.fromisoformat(expires) if expires else None}
         client: dict[str, object]
+        channel = _channel(metadata)
         try:
-            if metadata.get("device") == "phone":
+            if channel == "jsapi":
+                made = await gateway.jsapi_pay(self.config, openid=metadata["openid"], **common)  # type: ignore[arg-type]
+                client = {"jsapi": made.bridge()}
+            elif channel == "h5":
                 client = {"h5_url": await gateway.h5_pay(self.config, payer_client_ip=metadata.get("client_ip")
                                                          or "127.0.0.1", **common)}  # type: ignore[arg-type]
             else:
                 client = {"code_url": await gateway.native_pay(self.config, **common)}  # type: ignore[arg-type]
         except (gateway.WechatPayError, ValueError) as exc:
             raise PaymentUnavailable(f"WeChat Pay refused the payment: {exc}") from exc
+        return StartedPayment(payment_id, self._sandboxed(client))
+
+    def _sandboxed(self, client: dict[str, object]) -> dict[str, object]:
         if self.sandbox:
             client["sandbox"] = True
             if "code_url" in client:  # where a buyer pays without scanning
                 client["sandbox_pay_url"] = wechat_pay_page(self.config.api_base, str(client["code_url"]))
-        return StartedPayment(payment_id, client)
+        return client
+
+    async def start_combined(self, *, group_id: str, parts: Sequence[Part], currency: str,
+                             metadata: dict[str, str]) -> CombinedStart:
+        """One combined payment (合单支付): the buyer pays once, each share lands in its merchant's sub_mchid."""
+        if currency.upper() != "CNY":
+            raise PaymentUnavailable(f"WeChat Pay takes CNY, not {currency}")
+        expires = metadata.get("expires_at")
+        # attach comes back with each sub-order: our payment id, so a sub-order always names its payment
+        orders = [gateway.SubOrder(sub_mchid=p.account, out_trade_no=p.payment_id, amount=p.amount,
+                                   description=(p.subject or p.payment_id)[:127], attach=p.payment_id)
+                  for p in parts]
+        channel = _channel(metadata)
+        try:
+            made = await gateway.combine_pay(
+                self.config, combine_out_trade_no=group_id, orders=orders, channel=channel,  # type: ignore[arg-type]
+                notify_url=self.notify_url, payer_client_ip=metadata.get("client_ip") or "127.0.0.1",
+                openid=metadata.get("openid"), time_expire=datetime.fromisoformat(expires) if expires else None)
+        except (gateway.WechatPayError, ValueError) as exc:
+            raise PaymentUnavailable(f"WeChat Pay refused the combined payment: {exc}") from exc
+        client: dict[str, object] = {"combined": made.combine_out_trade_no}
+        if made.code_url:
+            client["code_url"] = made.code_url
+        if made.h5_url:
+            client["h5_url"] = made.h5_url
+        if made.jsapi:
+            client["jsapi"] = made.jsapi.bridge()
+        client = self._sandboxed(client)
+        return CombinedStart(made.combine_out_trade_no, [StartedPayment(p.payment_id, dict(client)) for p in parts])
+
+    async def cancel_combined(self, *, group_ref: str, parts: Sequence[tuple[str, str]]) -> None:
+        await gateway.combine_close(self.config, combine_out_trade_no=group_ref,
+                                    orders=[(account, ref) for ref, account in parts])
+
+    async def query_combined(self, *, group_ref: str) -> list[Paid]:
+        found = await gateway.combine_query(self.config, combine_out_trade_no=group_ref)
+        if found is None:
+            return []
+        return [Paid(provider="wechatpay", event_id=paid_event(o.out_trade_no), event_kind="combine_query",
+                     provider_ref=o.out_trade_no, amount_received=o.total) for o in found.sub_orders if o.paid]
+
+    async def refund_outcome(self, *, refund_id: str, account: str | None) -> RefundEnded | None:
+        if account is None:
+            return None
+        found = await gateway.query_refund(self.config, sub_mchid=account, out_refund_no=refund_id)
+        return refund_ended(found) if found is not None else None
 
     async def cancel(self, *, provider_ref: str, account: str | None = None) -> None:
         if account is not None:
