@@ -174,6 +174,21 @@ async def quotes(session: AsyncSession, *, province: str | None,
     return out
 
 
+async def estimate(session: AsyncSession, *, items: Sequence[tuple[str, str, int, int]], flat: Any) -> int:
+    """What delivery of (merchant_id, variant_id, quantity, amount) items costs before an address is known: each
+    merchant's templates at their general rate (remote provinces are priced at checkout), the flat fee otherwise."""
+    by_merchant: dict[str, list[tuple[str, int, int]]] = {}
+    for merchant_id, variant_id, quantity, amount in items:
+        by_merchant.setdefault(merchant_id, []).append((variant_id, quantity, amount))
+    found = await quotes(session, province=None, lines={m: [v for v, _, _ in ls] for m, ls in by_merchant.items()},
+                         flat=flat)
+    total = 0
+    for merchant_id, lines in by_merchant.items():
+        quote = found[merchant_id]
+        total += quote([(q, a) for _, q, a in lines]) if quote else flat(sum(a for _, _, a in lines))
+    return total
+
+
 # ---- tracking ----------------------------------------------------------------------------------------------
 
 

@@ -140,7 +140,7 @@ async def get_cart(*, session: AsyncSession, principal: Principal | None, cart_i
 async def cart_view(session: AsyncSession, cart: Cart) -> dict[str, Any]:
     items = (await session.scalars(select(CartItem).where(CartItem.cart_id == cart.id).order_by(CartItem.id))).all()
     info = await catalog_service.sellable_variants(session=session, variant_ids=[i.variant_id for i in items])
-    out = []
+    out: list[dict[str, Any]] = []
     for item in items:
         v = info.get(item.variant_id)
         if v is None:
@@ -149,8 +149,12 @@ async def cart_view(session: AsyncSession, cart: Cart) -> dict[str, Any]:
                     "quantity": item.quantity, "unit_price": v.price, "total": v.price * item.quantity,
                     "currency": v.currency, "available": v.sellable, "return_class": v.return_class,
                     "return_label": returns.label(v.category, v.return_class, v.return_reason)})
+    ready = [i for i in out if i["available"]]
+    shipping = await logistics_service.estimate(
+        session, items=[(i["merchant_id"], i["variant_id"], i["quantity"], i["total"]) for i in ready],
+        flat=functools.partial(order_rules.shipping_fee, "delivery")) if ready else 0
     return {"id": cart.id, "customer_id": cart.customer_id, "status": cart.status, "items": out,
-            "subtotal": sum(i["total"] for i in out if i["available"]),
+            "subtotal": sum(i["total"] for i in ready), "shipping": shipping,
             "currency": out[0]["currency"] if out else "CNY"}
 
 

@@ -104,7 +104,11 @@ def api_errors(exc: DomainError | ValidationError, lang: Lang, *,
         field = _form_field(str(item.get("field", "")))
         if field is None:
             continue
-        if field == "coupon_code" and item.get("type") == "used_up":
+        if field == "province" and item.get("type") == "undeliverable":
+            by_field[field] = _say(("抱歉，该商家暂不配送到{province}，请更换收货地址。",
+                                    "Sorry, this shop does not deliver to {province}: choose another address."),
+                                   lang, province=item.get("province") or "")
+        elif field == "coupon_code" and item.get("type") == "used_up":
             by_field[field] = _say(("这个优惠码已经用完了", "This coupon has been used up"), lang)
         else:
             by_field.setdefault(field, _message(field, str(item.get("type") or ""), lang))

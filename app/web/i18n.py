@@ -288,6 +288,31 @@ FLASH: dict[str, tuple[str, str]] = {
 }
 MESSAGES.update(FLASH)
 
+DELIVERY: dict[str, tuple[str, str]] = {  # parcels: carriers, promises, tracking, signing for (C28)
+    "late_shipment": ("发货超时", "Late shipment"),
+    "promised_ship_by": ("承诺发货时间", "Promised dispatch by"),
+    "promised_delivery_by": ("承诺送达时间", "Promised delivery by"),
+    "signed_at": ("签收时间", "Signed for"),
+    "signed_carrier": ("快递员签收", "Signed for (carrier)"),
+    "signed_buyer": ("买家确认收货", "Receipt confirmed by the buyer"),
+    "signed_auto": ("超时自动确认收货", "Confirmed automatically"),
+    "journey": ("物流轨迹", "Parcel journey"),
+    "no_tracking_yet": ("暂无物流信息，快递公司更新后会显示在这里。", "No tracking news yet."),
+    "confirm_receipt": ("确认收货", "Confirm receipt"),
+    "confirm_receipt_hint": ("确认已收到全部商品后再点击；7 天无理由退货期从次日开始计算。",
+                             "Only once every item arrived; the 7-day return window starts the next day."),
+    "receipt_confirmed": ("已确认收货，感谢你的购买！", "Receipt confirmed. Thank you!"),
+    "choose_carrier": ("请选择快递公司", "Choose the carrier"),
+    "trk_collected": ("已揽收", "Collected"), "trk_in_transit": ("运输中", "In transit"),
+    "trk_delivering": ("派送中", "Out for delivery"), "trk_signed": ("已签收", "Signed for"),
+    "trk_problem": ("疑难件", "Problem"), "trk_returned": ("退回", "Returned"),
+    "delivery_fee": ("运费", "Delivery"),
+    "delivery_fee_hint": ("按商家运费模板计算；偏远地区以结算页为准。",
+                          "By the shops' shipping templates; remote areas are priced at checkout."),
+    "shipping_templates": ("运费模板", "Shipping templates"),
+}
+MESSAGES.update(DELIVERY)
+
 STATUS: dict[str, tuple[str, str]] = {
     "pending_payment": ("待付款", "Awaiting payment"), "paid": ("已付款", "Paid"),
     "confirmed": ("已确认", "Confirmed"), "shipped": ("已发货", "Shipped"), "delivered": ("已送达", "Delivered"),

@@ -104,6 +104,7 @@ def build(draft: OrderDraft, *, checkout_id: str, payment_id: str | None, now: d
     promo = draft.promotion
     totals = draft.totals()
     status = states.initial_status(prepaid=registry.prepaid(draft.payment_method))
+    parcel = draft.fulfilment.get("type", "delivery") == "delivery" and draft.pickup_location_id is None
     # From placing; an order paid later has its promise moved on by the wait (`orders.payments`).
     ship_by, deliver_by = logistics_rules.promise(now, ship_within_hours=draft.ship_within_hours,
                                                   delivery_days=draft.delivery_days)
@@ -118,7 +119,8 @@ def build(draft: OrderDraft, *, checkout_id: str, payment_id: str | None, now: d
         "pickup_location_id": draft.pickup_location_id,
         "pickup_code": pickup_code() if draft.pickup_location_id else None,
         "hold_expires_at": now + timedelta(minutes=hold_minutes) if status == "pending_payment" else None,
-        "created_at": now, "updated_at": now, "promised_ship_by": ship_by, "promised_delivery_by": deliver_by,
+        "created_at": now, "updated_at": now,
+        "promised_ship_by": ship_by if parcel else None, "promised_delivery_by": deliver_by if parcel else None,
         "signed_at": None, "signed_source": None,
     }
     lines = [{
