@@ -21,6 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+    int64 = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # app.core.columns.Int64
     op.create_table(
         "shipping_template",
         sa.Column("id", sa.String(40), primary_key=True),
@@ -28,8 +29,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("basis", sa.String(10), nullable=False),
         sa.Column("rules", json, nullable=False),
-        sa.Column("free_over_amount", sa.BigInteger()),
-        sa.Column("free_over_count", sa.BigInteger()),
+        sa.Column("free_over_amount", int64),
+        sa.Column("free_over_count", int64),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
