@@ -11,6 +11,7 @@ from app.core.clock import as_utc
 BASES = ("piece", "weight", "volume")  # count the goods by: pieces, grams, cm³
 DEFAULT_SHIP_WITHIN_HOURS = 48
 DEFAULT_DELIVERY_DAYS = 7  # the promised window closes this many days after the promised dispatch
+REMOTE_PROVINCES = ("新疆维吾尔自治区", "西藏自治区", "青海省", "内蒙古自治区", "宁夏回族自治区", "甘肃省")  # 偏远地区
 # Provinces, municipalities and autonomous regions of the mainland, then Hong Kong, Macao and Taiwan.
 PROVINCES = (
     "北京市", "天津市", "上海市", "重庆市", "河北省", "山西省", "辽宁省", "吉林省", "黑龙江省", "江苏省", "浙江省",

@@ -73,6 +73,7 @@ TEMPLATES.env.filters["local_time"] = i18n.local_time
 NAV: tuple[tuple[str, str, str], ...] = (
     ("/console/", "dashboard", "dashboard.view"), ("/console/orders", "orders", "orders.view"),
     ("/console/shipping", "bulk_shipping", "orders.ship"), ("/console/returns", "returns", "orders.refund"),
+    ("/console/delivery", "shipping_templates", "products.edit"),
     ("/console/products", "products", "products.view"), ("/console/catalog/products", "catalog", "products.view"),
     ("/console/stock", "stock", "stock.view"),
     ("/console/customers", "customers", "customers.view"), ("/console/promotions", "promotions", "marketing.manage"),
