@@ -332,6 +332,7 @@ DELIVERY: dict[str, tuple[str, str]] = {  # parcels: carriers, promises, trackin
                  "No templates yet: products use the platform's flat fee (free from ¥99.00, else ¥10.00)."),
     "tpl_new": ("新建运费模板", "New shipping template"),
     "delete": ("删除", "Delete"),
+    "tpl_flat": ("平台统一运费（满 ¥99.00 包邮）", "The platform's flat fee (free from ¥99.00)"),
     "tpl_promise": ("发货承诺", "Delivery promise"),
     "tpl_ship_hours": ("付款后多少小时内发货", "Dispatch within (hours after payment)"),
     "tpl_delivery_days": ("发货后多少天内送达", "Delivered within (days after dispatch)"),

@@ -44,9 +44,15 @@ async def test_merchant_makes_a_template_in_the_console_and_the_shop_prices_by_i
     assert promise.status_code == 303
     assert (await client.get("/v1/delivery-promise", headers=shop.m.headers)).json() == {
         "ship_within_hours": 24, "delivery_days": 3}
-    r = await client.patch(f"/v1/products/{shop.product['id']}", headers=shop.m.headers,
-                           json={"shipping_template_id": template_id})
-    assert r.status_code == 200, r.text
+    edit = assert_good_page(await owner.get(f"/console/catalog/products/{shop.product['id']}"))
+    assert f'<option value="{template_id}">全国包邮（偏远地区除外）</option>' in edit
+    p = shop.product
+    r = await owner.post(f"/console/catalog/products/{p['id']}", data={
+        "csrf": csrf(edit), "title": p["title"], "category": p["category"], "description": p["description"],
+        "status": "active", "shipping_template_id": template_id})
+    assert r.status_code == 303, r.text[:2000]
+    got = await client.get(f"/v1/products/{p['id']}", headers=shop.m.headers)
+    assert got.json()["shipping_template_id"] == template_id
     # The cart shows the delivery cost before checkout: 2 pieces, ¥8.00 + ¥2.50
     product = assert_good_page(await client.get(f"/products/{shop.product['id']}"))
     await client.post("/cart/items", data={"csrf": csrf(product), "variant_id": shop.variant_id, "quantity": "2",
