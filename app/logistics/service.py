@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.catalog.models import Product, Variant
 from app.config import Settings
 from app.core.auth import Principal
-from app.core.clock import as_utc, utcnow
+from app.core.clock import as_utc, rfc3339_or_none, utcnow
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.core.ids import new_id
 from app.db import dialect_of, insert_ignore
@@ -240,7 +240,7 @@ async def tracking(session: AsyncSession, *, principal: Principal, order_id: str
     """The journey of an order the caller may see."""
     order = await get_visible(session, principal=principal, order_id=order_id)
     events = await journey(session, order_id=order.id)
-    return {"order_id": order.id, "signed_at": order.signed_at and as_utc(order.signed_at).isoformat(),
+    return {"order_id": order.id, "signed_at": rfc3339_or_none(order.signed_at),
             "signed_source": order.signed_source, "events": events}
 
 

@@ -216,6 +216,9 @@ async def test_push_signed_sets_signed_at_and_the_return_window_starts_next_day(
     assert got["status"] == "delivered" and got["signed_source"] == "carrier"
     assert got["signed_at"] == got["delivered_at"] == "2025-03-01T15:59:00Z"  # 23:59 in Shanghai
     assert got["payment_status"] == "paid"  # cash on delivery: paid when signed for
+    tracking = (await client.get(f"/v1/orders/{order['id']}/tracking", headers=headers)).json()
+    assert tracking["signed_at"] == "2025-03-01T15:59:00Z" and tracking["signed_source"] == "carrier"
+    assert [e["state"] for e in tracking["events"]] == ["signed", "delivering"]
     one = {"lines": [{"variant_id": s.variant_id, "quantity": 1}], "reason": "不想要了"}
     # Day 1 is 03-02: the window closes when 03-08 ends in Shanghai (C29's own example)
     clock.travel(datetime(2025, 3, 8, 15, 59, 59, tzinfo=UTC) - clock.utcnow())  # 03-08 23:59:59 in Shanghai
