@@ -64,6 +64,10 @@ class Settings(BaseSettings):
                                  "outside: the payment companies' notifications and the buyer's way back")
     shop_payments_sandbox: bool = Field(default=False, description="Alipay and WeChat Pay are the local sandbox "
                                         "(`shop serve --sandbox-payments`): pages say 沙箱 / sandbox")
+    shop_kuaidi100_salt: str | None = Field(default=None, description="The salt the platform's Kuaidi100 tracking "
+                                            "subscriptions are signed with; unset: its pushes answer 404")
+    shop_auto_confirm_days: int = Field(default=10, ge=1, le=90, description="A shipped parcel nobody signed for "
+                                        "counts as received this many days after shipping (signed_source auto)")
     shop_order_hold_minutes: int = Field(default=30, ge=1, description="How long an unpaid order holds stock")
     shop_flash_hold_minutes: int = Field(default=5, ge=1, description="How long an unpaid flash-sale order holds "
                                          "its unit before it goes back on sale")

@@ -34,6 +34,7 @@ from app.imports.api import router as imports_router
 from app.inventory.api import router as inventory_router
 from app.inventory.moves.api import router as moves_router
 from app.inventory.pos.api import router as pos_router
+from app.logistics.api import router as logistics_router
 from app.merchants.api import router as merchants_router
 from app.orders import lifecycle as orders_lifecycle
 from app.orders import payments as orders_payments
@@ -152,7 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api_routers = (merchants_router, catalog_router, collections_router, search_router, media_router, pos_router,
                    moves_router, inventory_router, retail_router, orders_router, payments_router, wholesale_router,
                    reports_router, community_router, trust_router, campaigns_router, flash_router, till_router,
-                   webhooks_router, imports_router)
+                   webhooks_router, imports_router, logistics_router)
     for router in api_routers:
         app.include_router(router)
     mount_pages(app, api_routers)

@@ -13,6 +13,7 @@ def load_all() -> None:
     import app.imports.models
     import app.inventory.models
     import app.inventory.moves.models
+    import app.logistics.models
     import app.merchants.models
     import app.orders.models
     import app.payments.models

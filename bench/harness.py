@@ -717,7 +717,7 @@ class Server:
         port: int | None = None,
         cmd: Sequence[str] | None = None,
         ready_path: str = "/healthz",
-        ready_timeout_s: float = 30.0,
+        ready_timeout_s: float = 120.0,  # a loaded machine imports the app slowly
         ready_successes: int | None = None,
         stop_timeout_s: float = 10.0,
         keep_log: bool = False,

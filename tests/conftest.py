@@ -270,6 +270,7 @@ async def _empty_tables(url: str) -> None:
 
 STRIPE_KEY = "sk_test_liutong"
 WEBHOOK_SECRET = "whsec_test_" + secrets.token_hex(8)
+KUAIDI100_SALT = "kd100-salt-" + secrets.token_hex(8)
 
 
 @pytest.fixture(scope="session")
@@ -288,6 +289,7 @@ def make_settings(url: str, **overrides: object) -> Settings:
         "shop_flash_customer_per_second": 0, "shop_flash_address_per_second": 0,
         "shop_webhook_allow_private": True,  # the tests' receivers listen on 127.0.0.1
         "shop_import_allow_private_urls": True,  # and so do the picture servers imports fetch from
+        "shop_kuaidi100_salt": KUAIDI100_SALT,  # tracking pushes (tests/api/test_delivery.py) are signed with it
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -53,6 +53,8 @@ class Product(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # The listing as buyers see it now (`listing_revision`); order lines record the one they were sold under.
     current_revision_id: Mapped[str | None] = mapped_column(String(40))
+    # How its delivery is priced (app/logistics); none: the platform's flat fee.
+    shipping_template_id: Mapped[str | None] = mapped_column(String(40))
     # [{name, values: [...]}] in order (app/catalog/options.py); a variant's attributes pick one value of each.
     options: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list, server_default="[]")
 
@@ -79,6 +81,7 @@ class Variant(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     barcode: Mapped[str | None] = mapped_column(String(64))  # EAN-13, UPC ... as printed
     weight: Mapped[int | None] = mapped_column(Integer)  # grams, for shipping
+    volume: Mapped[int | None] = mapped_column(Integer)  # cm³, for shipping templates priced by volume
 
     product: Mapped[Product] = relationship(back_populates="variants", lazy="raise")
 

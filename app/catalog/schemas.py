@@ -44,6 +44,7 @@ Attributes = dict[str, str]
 OptionText = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f]+$")]
 Barcode = Annotated[str, Field(pattern=r"^[0-9A-Za-z\-]{1,64}$", description="EAN-13, UPC ... as printed")]
 Grams = Annotated[int, Field(ge=0, le=10**8, description="Weight in grams")]
+Cm3 = Annotated[int, Field(ge=0, le=10**9, description="Volume in cm³, for shipping templates priced by volume")]
 
 
 class OptionIn(Schema):
@@ -80,6 +81,7 @@ class VariantIn(Schema):
     wholesale: WholesaleIn | None = None
     barcode: Barcode | None = None
     weight: Grams | None = None
+    volume: Cm3 | None = None
 
 
 class ProductCreate(Schema):
@@ -92,6 +94,9 @@ class ProductCreate(Schema):
                                            "pick one value of each; omitted, they are read off the attributes")
     return_class: ReturnClass = Field(default="standard", description=RETURN_CLASS_HELP)
     return_reason: ReturnReason | None = Field(default=None, description=RETURN_REASON_HELP)
+    shipping_template_id: str | None = Field(default=None, max_length=40, description=(
+        "One of your shipping templates (GET /v1/shipping-templates) pricing its delivery; none: the platform's "
+        "flat fee"))
 
     @model_validator(mode="after")
     def _unique_skus(self) -> ProductCreate:
@@ -110,6 +115,7 @@ class VariantPatch(Schema):
     wholesale: WholesaleIn | None = None
     barcode: Barcode | None = None
     weight: Grams | None = None
+    volume: Cm3 | None = None
     image_id: str | None = Field(default=None, max_length=40, description="The product picture (media id) that "
                                  "shows this variant; null: none")
 
@@ -142,6 +148,9 @@ class ProductPatch(Schema):
     variants: list[VariantPatch] | None = Field(default=None, min_length=1, max_length=100)
     return_class: ReturnClass | None = Field(default=None, description=RETURN_CLASS_HELP)
     return_reason: ReturnReason | None = Field(default=None, description=RETURN_REASON_HELP)
+    shipping_template_id: str | None = Field(default=None, max_length=40, description=(
+        "One of your shipping templates (GET /v1/shipping-templates) pricing its delivery; none: the platform's "
+        "flat fee (null detaches it)"))
 
 
 class TierOut(OutSchema):
@@ -164,6 +173,7 @@ class VariantOut(OutSchema):
     wholesale: WholesaleOut | None = None
     barcode: str | None = None
     weight: int | None = Field(default=None, description="Grams")
+    volume: int | None = Field(default=None, description="cm³ (shipping templates priced by volume)")
     media: list[MediaOut] = Field(default_factory=list, description="Pictures of this variant, in page order")
 
 
@@ -185,6 +195,7 @@ class ProductOut(OutSchema):
     return_class: str
     return_reason: str | None = None
     return_label: ReturnLabel
+    shipping_template_id: str | None = None
     created_at: UtcDatetime
     updated_at: UtcDatetime
 

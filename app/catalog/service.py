@@ -23,6 +23,7 @@ from app.core.clock import as_utc, rfc3339, utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
 from app.db import custom_plans, dialect_of, fetch
+from app.logistics.models import ShippingTemplate
 from app.merchants import verification
 from app.merchants.models import Merchant
 
@@ -43,7 +44,7 @@ def variant_row(merchant_id: str, product_id: str, v: VariantIn | VariantPatch, 
     return {"id": new_id("var"), "product_id": product_id, "merchant_id": merchant_id, "sku": v.sku,
             "price": v.price, "currency": v.currency or "CNY", "attributes": v.attributes or {},
             "wholesale": w is not None, "moq": w.moq if w else 1, "pack_size": w.pack_size if w else 1,
-            "created_at": now, "barcode": v.barcode, "weight": v.weight}
+            "created_at": now, "barcode": v.barcode, "weight": v.weight, "volume": v.volume}
 
 
 def _options_for(product_in: ProductCreate) -> list[dict[str, Any]]:
@@ -73,6 +74,15 @@ def _check_clauses(texts: dict[str, str], policy: moderation.ListingPolicy) -> N
     errors = moderation.clause_errors(texts, policy)
     if errors:
         raise InvalidInput("seller texts may not take away consumer rights", errors=errors)
+
+
+async def _check_template(session: AsyncSession, merchant_id: str, template_id: str | None) -> None:
+    """A product's shipping template must be one of its merchant's (None: the flat fee)."""
+    if template_id is None:
+        return
+    owner = await session.scalar(select(ShippingTemplate.merchant_id).where(ShippingTemplate.id == template_id))
+    if owner != merchant_id:
+        raise field_error("shipping_template_id", "not one of your shipping templates")
 
 
 def _check_return_class(return_class: str, return_reason: str | None) -> None:
@@ -120,6 +130,7 @@ async def insert_product(*, session: AsyncSession, merchant_id: str, product_in:
     texts = {"title": product_in.title, "description": product_in.description}
     _check_clauses(texts, policy)
     _check_return_class(product_in.return_class, product_in.return_reason)
+    await _check_template(session, merchant_id, product_in.shipping_template_id)
     now = utcnow()
     verified_at = await session.scalar(select(Merchant.verified_at).where(Merchant.id == merchant_id))
     if verification.listings_blocked(verified_at=as_utc(verified_at) if verified_at else None, now=now,
@@ -135,7 +146,7 @@ async def insert_product(*, session: AsyncSession, merchant_id: str, product_in:
         category=product_in.category, status="pending_review" if held else product_in.status,
         options=product_options,
         return_class=product_in.return_class, return_reason=product_in.return_reason,
-        created_at=now, updated_at=now))
+        shipping_template_id=product_in.shipping_template_id, created_at=now, updated_at=now))
     rows = [variant_row(merchant_id, product_id, v, now) for v in product_in.variants]
     await session.execute(insert(Variant), rows)
     await _write_tiers(session, {r["id"]: v.wholesale for r, v in zip(rows, product_in.variants, strict=True)
@@ -162,7 +173,11 @@ async def update_product(*, session: AsyncSession, merchant_id: str, product_id:
         raise NotFound("product", product_id)
     if product.status == "taken_down":
         raise Conflict("this listing was taken down by the platform (see GET /v1/enforcement)")
-    changes = patch.model_dump(exclude_unset=True, exclude={"variants", "return_class", "return_reason"})
+    changes = patch.model_dump(exclude_unset=True, exclude={"variants", "return_class", "return_reason",
+                                                            "shipping_template_id"})
+    if "shipping_template_id" in patch.model_fields_set:  # null detaches it: back to the flat fee
+        await _check_template(session, merchant_id, patch.shipping_template_id)
+        product.shipping_template_id = patch.shipping_template_id
     _check_clauses({k: v for k, v in changes.items() if k in ("title", "description") and v}, policy)
     _patch_return_class(product, patch)
     was_held = product.status == "pending_review"
@@ -425,7 +440,7 @@ _Sel = TypeVar("_Sel", bound=Select)  # type: ignore[type-arg]
 
 _PRODUCT_COLS = (Product.id, Product.merchant_id, Product.title, Product.description, Product.category,
                  Product.status, Product.created_at, Product.updated_at, Product.return_class, Product.return_reason,
-                 Product.options)
+                 Product.options, Product.shipping_template_id)
 
 
 async def _with_variants(session: AsyncSession, rows: Sequence[Any], *, media: bool = True
@@ -439,7 +454,7 @@ async def _with_variants(session: AsyncSession, rows: Sequence[Any], *, media: b
         vrows = (await session.execute(
             select(Variant.id, Variant.product_id, Variant.sku, Variant.price, Variant.currency,
                    Variant.attributes, Variant.wholesale, Variant.moq, Variant.pack_size, Variant.barcode,
-                   Variant.weight)
+                   Variant.weight, Variant.volume)
             .where(Variant.product_id.in_(ids)).order_by(Variant.product_id, Variant.id))).all()
         tiers: dict[str, list[dict[str, int]]] = defaultdict(list)
         wholesale_ids = [v.id for v in vrows if v.wholesale]
@@ -453,12 +468,14 @@ async def _with_variants(session: AsyncSession, rows: Sequence[Any], *, media: b
                 "id": v.id, "sku": v.sku, "price": v.price, "currency": v.currency, "attributes": v.attributes,
                 "wholesale": ({"moq": v.moq, "pack_size": v.pack_size, "tiers": tiers[v.id]}
                               if v.wholesale else None),
-                "barcode": v.barcode, "weight": v.weight, "media": media_by_variant.get(v.id, [])})
+                "barcode": v.barcode, "weight": v.weight, "volume": v.volume,
+                "media": media_by_variant.get(v.id, [])})
     return [{"id": r.id, "merchant_id": r.merchant_id, "title": r.title, "description": r.description,
              "category": r.category, "status": r.status, "options": r.options or [], "variants": variants[r.id],
              "media": media_by_product.get(r.id, []),
              "return_class": r.return_class, "return_reason": r.return_reason,
              "return_label": returns.label(r.category, r.return_class, r.return_reason),
+             "shipping_template_id": r.shipping_template_id,
              "created_at": rfc3339(r.created_at), "updated_at": rfc3339(r.updated_at)} for r in rows]
 
 

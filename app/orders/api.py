@@ -70,6 +70,14 @@ async def deliver_order(order_id: str, principal: AnyPrincipalDep, session: Sess
     return OrderOut.model_validate(await orders_fulfilment.deliver(session, principal=principal, order_id=order_id))
 
 
+@router.post("/orders/{order_id}/confirm-receipt", response_model=OrderOut)
+async def confirm_receipt(order_id: str, principal: AnyPrincipalDep, session: SessionDep) -> OrderOut:
+    """The order's customer: the parcel arrived (确认收货). Signed for by the buyer now (`signed_source: buyer`);
+    the 7-day return window starts the next day (Asia/Shanghai). 409 once it is signed for."""
+    out = await orders_fulfilment.confirm_receipt(session, principal=principal, order_id=order_id)
+    return OrderOut.model_validate(out)
+
+
 @router.post("/orders/{order_id}/complete", response_model=OrderOut)
 async def complete_order(order_id: str, principal: AnyPrincipalDep, session: SessionDep) -> OrderOut:
     return OrderOut.model_validate(await orders_fulfilment.complete(session, principal=principal, order_id=order_id))

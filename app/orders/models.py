@@ -29,6 +29,8 @@ class Order(Base):
         _only_set("ix_sales_order_buyer_id", "buyer_id"),
         _only_set("ix_sales_order_payment_id", "payment_id"),
         _only_set("ix_sales_order_hold", "status", "hold_expires_at", when="hold_expires_at"),
+        # Shipped parcels nobody signed for yet, oldest first: the automatic confirmation's claim.
+        _only_set("ix_sales_order_unsigned", "status", "shipped_at", when="shipped_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -63,6 +65,13 @@ class Order(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
     coupon_released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # its coupon use given back
+    # The merchant's delivery promise (C28): dispatch by, delivered by (from payment; from placing when not prepaid).
+    promised_ship_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    promised_delivery_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the parcel was signed for, and who said so: carrier (a tracking push), buyer, or auto (after
+    # SHOP_AUTO_CONFIRM_DAYS). Signing is the delivery: delivered_at is set to the same time.
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    signed_source: Mapped[str | None] = mapped_column(String(10))
 
 
 class OrderLine(Base):
@@ -92,6 +101,7 @@ class OrderLine(Base):
 
 class Shipment(Base):
     __tablename__ = "shipment"
+    __table_args__ = (Index("ix_shipment_tracking_no", "tracking_no"),)  # a carrier's push names only the number
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("sales_order.id"), index=True)

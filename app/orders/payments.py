@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.core import events
 from app.core.auth import Principal
-from app.core.clock import utcnow
+from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict
 from app.core.ids import new_id
 from app.core.logging import get_logger
@@ -253,6 +253,11 @@ async def payment_succeeded(session: AsyncSession, settings: Settings, notice: P
         order.payment_status, order.paid_at = "paid", now
         if order.status == "pending_payment":
             await move(session, order, "pay")  # emits order.paid
+            # The delivery promise runs from payment: move it on by the time the buyer took to pay.
+            waited = now - as_utc(order.created_at)
+            if order.promised_ship_by is not None and order.promised_delivery_by is not None:
+                order.promised_ship_by = as_utc(order.promised_ship_by) + waited
+                order.promised_delivery_by = as_utc(order.promised_delivery_by) + waited
             order.hold_expires_at = None
         elif order.status == "cancelled":
             refund_id = await record_refund(session, order, order.total, "paid_after_cancel")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, get_args
@@ -64,14 +64,21 @@ def shipping_fee(fulfilment_type: str, goods_total: int) -> int:
 
 
 def price_order(lines: Sequence[tuple[int, int]], *, promotion_kind: str | None = None, promotion_value: int = 0,
-                fulfilment_type: str = "delivery", charge_shipping: bool = True) -> Totals:
-    """Totals of (quantity, unit_price) lines; the discount is spread over lines to the fen."""
+                fulfilment_type: str = "delivery", charge_shipping: bool = True,
+                shipping_quote: Callable[[Sequence[tuple[int, int]]], int] | None = None) -> Totals:
+    """Totals of (quantity, unit_price) lines; the discount is spread over lines to the fen. Delivery is priced by
+    `shipping_quote` from each line's (quantity, amount after discount) when the merchant's templates apply."""
     amounts = [q * p for q, p in lines]
     subtotal = sum(amounts)
     discount = order_discount(subtotal, promotion_kind, promotion_value)
     shares = allocate(discount, amounts)
     priced = tuple(PricedLine(q, p, d) for (q, p), d in zip(lines, shares, strict=True))
-    shipping = shipping_fee(fulfilment_type, subtotal - discount) if charge_shipping else 0
+    if not charge_shipping or fulfilment_type != "delivery":
+        shipping = 0
+    elif shipping_quote is not None:
+        shipping = shipping_quote([(ln.quantity, ln.total) for ln in priced])
+    else:
+        shipping = shipping_fee(fulfilment_type, subtotal - discount)
     return Totals(priced, subtotal, discount, shipping, subtotal - discount + shipping)
 
 

@@ -61,6 +61,14 @@ class OrderOut(OutSchema):
     paid_at: str | None = None
     shipped_at: str | None = None
     delivered_at: str | None = None
+    promised_ship_by: str | None = Field(default=None, description="The merchant promised to dispatch by then (C28)")
+    promised_delivery_by: str | None = Field(default=None, description="... and to deliver by then")
+    signed_at: str | None = Field(default=None, description="When the parcel was signed for: the delivery time; the "
+                                  "7-day return window starts the next day (Asia/Shanghai)")
+    signed_source: Literal["carrier", "buyer", "auto"] | None = Field(
+        default=None, description="Who said so: the carrier's tracking, the buyer, or automatically after "
+        "SHOP_AUTO_CONFIRM_DAYS")
+    late_shipment: bool = Field(default=False, description="Shipped after promised_ship_by, or not shipped by it")
     completed_at: str | None = None
     cancelled_at: str | None = None
     cancel_reason: str | None = None
@@ -77,7 +85,7 @@ class CancelIn(Schema):
 
 
 class ShipmentIn(Schema):
-    carrier: str = Field(min_length=1, max_length=60)
+    carrier: str = Field(min_length=1, max_length=60, description="A code from GET /v1/carriers (SF, ZTO, ...)")
     tracking_no: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9-]+$")
 
 

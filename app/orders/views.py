@@ -12,8 +12,9 @@ from typing import Any, TypedDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.clock import rfc3339
+from app.core.clock import rfc3339, utcnow
 from app.core.clock import rfc3339_or_none as iso
+from app.logistics import rules as logistics_rules
 from app.orders.models import Order, OrderLine, Shipment
 
 __all__ = ["LineView", "OrderView", "ShipmentView", "iso", "order_view", "row", "view"]
@@ -71,6 +72,11 @@ class OrderView(TypedDict):
     delivered_at: str | None
     completed_at: str | None
     cancelled_at: str | None
+    promised_ship_by: str | None
+    promised_delivery_by: str | None
+    signed_at: str | None
+    signed_source: str | None
+    late_shipment: bool
     lines: list[LineView]
     shipments: list[ShipmentView]
 
@@ -91,6 +97,12 @@ def order_view(order: Mapping[str, Any], lines: Sequence[Mapping[str, Any]],
         "paid_at": iso(order.get("paid_at")), "shipped_at": iso(order.get("shipped_at")),
         "delivered_at": iso(order.get("delivered_at")), "completed_at": iso(order.get("completed_at")),
         "cancelled_at": iso(order.get("cancelled_at")),
+        "promised_ship_by": iso(order.get("promised_ship_by")),
+        "promised_delivery_by": iso(order.get("promised_delivery_by")),
+        "signed_at": iso(order.get("signed_at")), "signed_source": order.get("signed_source"),
+        "late_shipment": logistics_rules.is_late(promised_ship_by=order.get("promised_ship_by"),
+                                                 shipped_at=order.get("shipped_at"), status=order["status"],
+                                                 now=utcnow()),
         "lines": [{
             "id": ln["id"], "variant_id": ln["variant_id"], "product_id": ln["product_id"], "sku": ln["sku"],
             "title": ln["title"], "quantity": ln["quantity"], "unit_price": ln["unit_price"],

@@ -54,6 +54,8 @@ class CartOut(OutSchema):
     status: str
     items: list[CartItemOut]
     subtotal: int
+    shipping: int = Field(default=0, description="Delivery before an address is known: the shops' shipping "
+                          "templates at their general rate (remote provinces are priced at checkout)")
     currency: str
 
 

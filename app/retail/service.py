@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,13 +26,16 @@ from app.core.security import hash_password, verify_password
 from app.db import fetch
 from app.inventory import service as inventory_service
 from app.inventory.service import Snapshot
+from app.logistics import service as logistics_service
+from app.logistics.rules import DeliveryQuote
 from app.merchants.models import Location
+from app.orders import rules as order_rules
 from app.orders.placing import pipeline
 from app.orders.placing.drafts import DraftLine, OrderDraft, PromotionTerms
 from app.orders.placing.pipeline import Priced
 from app.orders.views import OrderView
 from app.retail.models import Cart, CartItem, Customer, CustomerAddress, Promotion
-from app.retail.schemas import CheckoutIn, PromotionIn
+from app.retail.schemas import CheckoutIn, DeliveryFulfilment, PromotionIn
 
 # ---- customers -------------------------------------------------------------------------------------------
 
@@ -136,7 +140,7 @@ async def get_cart(*, session: AsyncSession, principal: Principal | None, cart_i
 async def cart_view(session: AsyncSession, cart: Cart) -> dict[str, Any]:
     items = (await session.scalars(select(CartItem).where(CartItem.cart_id == cart.id).order_by(CartItem.id))).all()
     info = await catalog_service.sellable_variants(session=session, variant_ids=[i.variant_id for i in items])
-    out = []
+    out: list[dict[str, Any]] = []
     for item in items:
         v = info.get(item.variant_id)
         if v is None:
@@ -145,8 +149,12 @@ async def cart_view(session: AsyncSession, cart: Cart) -> dict[str, Any]:
                     "quantity": item.quantity, "unit_price": v.price, "total": v.price * item.quantity,
                     "currency": v.currency, "available": v.sellable, "return_class": v.return_class,
                     "return_label": returns.label(v.category, v.return_class, v.return_reason)})
+    ready = [i for i in out if i["available"]]
+    shipping = await logistics_service.estimate(
+        session, items=[(i["merchant_id"], i["variant_id"], i["quantity"], i["total"]) for i in ready],
+        flat=functools.partial(order_rules.shipping_fee, "delivery")) if ready else 0
     return {"id": cart.id, "customer_id": cart.customer_id, "status": cart.status, "items": out,
-            "subtotal": sum(i["total"] for i in out if i["available"]),
+            "subtotal": sum(i["total"] for i in ready), "shipping": shipping,
             "currency": out[0]["currency"] if out else "CNY"}
 
 
@@ -326,6 +334,8 @@ async def _drafts(session: AsyncSession, *, principal: Principal | None, body: C
     promos = (await _promotions_for(session, body.coupon_code, set(by_merchant), "online")
               if body.coupon_code else {})
     customer_id = principal.subject_id if principal and principal.kind == "customer" else None
+    ordered = {m: sorted(vs, key=lambda x: x.variant_id) for m, vs in by_merchant.items()}
+    delivery = await _delivery_terms(session, body, ordered)
     drafts = [OrderDraft(
         merchant_id=merchant_id, channel="retail", payment_method=body.payment_method,
         currency=variants[0].currency, fulfilment=fulfilment, pickup_location_id=pickup_location,
@@ -335,9 +345,26 @@ async def _drafts(session: AsyncSession, *, principal: Principal | None, body: C
         lines=[DraftLine(v.variant_id, v.product_id, v.sku, v.title, v.category, v.returnable,
                          merged[v.variant_id], v.price, v.listing_revision_id, v.return_class, v.return_reason,
                          body.confirm_return_exclusions)
-               for v in sorted(variants, key=lambda x: x.variant_id)])
-        for merchant_id, variants in sorted(by_merchant.items())]
+               for v in variants],
+        shipping_quote=delivery[merchant_id][0], ship_within_hours=delivery[merchant_id][1],
+        delivery_days=delivery[merchant_id][2])
+        for merchant_id, variants in sorted(ordered.items())]
     return drafts, cart_id, [promos[m].id for m in sorted(promos)]
+
+
+async def _delivery_terms(session: AsyncSession, body: CheckoutIn, lines: Mapping[str, Sequence[SellableVariant]]
+                          ) -> dict[str, tuple[DeliveryQuote | None, int, int]]:
+    """Per merchant: how delivery is priced (its shipping templates; None: the flat fee) and its promise. A
+    template that does not deliver to the address's province refuses the checkout (422 naming it)."""
+    merchants = sorted(lines)
+    promised = await logistics_service.promises(session, merchants)
+    quotes: Mapping[str, DeliveryQuote | None] = {}
+    if isinstance(body.fulfilment, DeliveryFulfilment):
+        quotes = await logistics_service.quotes(
+            session, province=body.fulfilment.address.province,
+            lines={m: [v.variant_id for v in vs] for m, vs in lines.items()},
+            flat=functools.partial(order_rules.shipping_fee, "delivery"))
+    return {m: (quotes.get(m), *promised[m]) for m in merchants}
 
 
 _CUSTOMER_EMAIL = select(Customer.email).where(Customer.id == bindparam("id"))

@@ -5,12 +5,16 @@ Version `v1` (published at the URL in `SHOP_CREDIT_RULES_URL`):
     score = 600
           + round(200 × (average rating − 3) / 2 × min(1, ratings / 20))   # −200 … +200, trusted from 20 ratings
           + min(100, completed orders // 10)                            # +1 per 10 completed orders, up to +100
-          + round(50 × (2 × shipped within 48 h / shipped − 1))         # fulfilment speed, −50 … +50,
-                                                                        #   from 10 shipped orders
+          + round(50 × (2 × shipped on time / due − 1))                 # fulfilment speed, −50 … +50,
+                                                                        #   from 10 orders due
           − min(100, round(100 × orders with a return / delivered))     # returns, from 10 delivered orders
           − 40 × upheld complaints                                      # complaints the platform upheld
           − 80 × takedowns                                              # listings the platform took down
     clamped to 0 … 1000.
+
+"On time": shipped by the order's promised dispatch time (C28; 48 h after payment unless the merchant promised
+otherwise), or within 48 h of placing for orders from before promises. "Due": orders shipped, plus orders still
+waiting to ship after their promised time (late shipments count against the seller before they ship).
 
 A new formula gets a new version; the old one stays here so published scores can be re-derived.
 """
@@ -34,6 +38,12 @@ class CreditFacts:
     shipped_within_48h: int = 0
     delivered_orders: int = 0
     returned_orders: int = 0
+    overdue_unshipped: int = 0  # paid or confirmed, not shipped, past the promised dispatch time
+
+    @property
+    def late_shipments(self) -> int:
+        """Shipped after the promise, or not shipped by it (C28's late flag)."""
+        return self.shipped_orders - self.shipped_within_48h + self.overdue_unshipped
 
 
 MIN_SAMPLE = 10  # orders before fulfilment speed and returns count
@@ -53,8 +63,9 @@ def credit_score_v1(facts: CreditFacts) -> int:
         num = 5 * (facts.rating_sum - 3 * facts.rating_count) * weight
         score += round(num / facts.rating_count)
     score += min(100, facts.completed_orders // 10)
-    if facts.shipped_orders >= MIN_SAMPLE:
-        score += round(50 * (2 * facts.shipped_within_48h - facts.shipped_orders) / facts.shipped_orders)
+    due = facts.shipped_orders + facts.overdue_unshipped
+    if due >= MIN_SAMPLE:
+        score += round(50 * (2 * facts.shipped_within_48h - due) / due)
     if facts.delivered_orders >= MIN_SAMPLE:
         score -= min(100, round(100 * facts.returned_orders / facts.delivered_orders))
     score -= 40 * facts.upheld_complaints + 80 * facts.takedowns

@@ -188,6 +188,8 @@ class MerchantProfileOut(OutSchema):
     credit_score: int | None = None
     credit_formula: str
     completed_orders: int = 0
+    late_shipments: int = Field(default=0, description="Orders shipped after the promised dispatch time, or not "
+                                "shipped by it (C28); they lower the credit score's fulfilment speed")
     reverification_due_at: UtcDatetime | None = None
     platform: PlatformInfo
 

@@ -10,15 +10,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.core.errors import DomainError
+from app.logistics import rules
 from app.web.i18n import Lang
 
-# Provinces, municipalities and autonomous regions of the mainland, then Hong Kong, Macao and Taiwan.
-PROVINCES = (
-    "北京市", "天津市", "上海市", "重庆市", "河北省", "山西省", "辽宁省", "吉林省", "黑龙江省", "江苏省", "浙江省",
-    "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省", "广东省", "海南省", "四川省", "贵州省",
-    "云南省", "陕西省", "甘肃省", "青海省", "内蒙古自治区", "广西壮族自治区", "西藏自治区", "宁夏回族自治区",
-    "新疆维吾尔自治区", "香港特别行政区", "澳门特别行政区", "台湾省",
-)
+PROVINCES = rules.PROVINCES  # the provinces a delivery address may name
 MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
 ADDRESS_FIELDS = ("name", "phone", "province", "city", "district", "line1", "postal_code")
 FORM_FIELDS = ("email", *ADDRESS_FIELDS, "location_id", "payment_method", "coupon_code",
@@ -109,7 +104,11 @@ def api_errors(exc: DomainError | ValidationError, lang: Lang, *,
         field = _form_field(str(item.get("field", "")))
         if field is None:
             continue
-        if field == "coupon_code" and item.get("type") == "used_up":
+        if field == "province" and item.get("type") == "undeliverable":
+            by_field[field] = _say(("抱歉，该商家暂不配送到{province}，请更换收货地址。",
+                                    "Sorry, this shop does not deliver to {province}: choose another address."),
+                                   lang, province=item.get("province") or "")
+        elif field == "coupon_code" and item.get("type") == "used_up":
             by_field[field] = _say(("这个优惠码已经用完了", "This coupon has been used up"), lang)
         else:
             by_field.setdefault(field, _message(field, str(item.get("type") or ""), lang))

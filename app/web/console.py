@@ -28,6 +28,7 @@ from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from app.inventory import service as inventory_service
 from app.inventory.pos import service as pos_service
+from app.logistics import carriers
 from app.merchants import service as merchants_service
 from app.merchants import staff as staff_service
 from app.merchants.models import Location, StaffMember
@@ -72,6 +73,7 @@ TEMPLATES.env.filters["local_time"] = i18n.local_time
 NAV: tuple[tuple[str, str, str], ...] = (
     ("/console/", "dashboard", "dashboard.view"), ("/console/orders", "orders", "orders.view"),
     ("/console/shipping", "bulk_shipping", "orders.ship"), ("/console/returns", "returns", "orders.refund"),
+    ("/console/delivery", "shipping_templates", "products.edit"),
     ("/console/products", "products", "products.view"), ("/console/catalog/products", "catalog", "products.view"),
     ("/console/stock", "stock", "stock.view"),
     ("/console/customers", "customers", "customers.view"), ("/console/promotions", "promotions", "marketing.manage"),
@@ -499,10 +501,12 @@ async def order_action(request: Request, order_id: str, action: str, session: Se
     try:
         match action:
             case "ship":
-                carrier, tracking = v.get("carrier", "")[:60], v.get("tracking_no", "")[:60]
-                if not carrier or not tracking:
+                named, tracking = v.get("carrier", "")[:60], v.get("tracking_no", "")[:60]
+                if not named or not tracking:
                     raise InvalidInput("carrier and tracking number", errors=[
-                        {"field": "carrier" if not carrier else "tracking_no", "message": "required"}])
+                        {"field": "carrier" if not named else "tracking_no", "message": "required"}])
+                found = carriers.lookup(named)
+                carrier = found.code if found else named  # an unknown name: ship() says which codes there are
                 await audit(session, ctx, "ship", "order", order.id, carrier=carrier, tracking_no=tracking)
                 await orders_fulfilment.ship(session, principal=merchant, order_id=order.id, carrier=carrier,
                                              tracking_no=tracking)

@@ -37,6 +37,7 @@ from app.imports import service as imports_service
 from app.inventory import service as inventory_service
 from app.inventory.moves import service as moves_service
 from app.inventory.moves.schemas import AdjustIn, TransferIn
+from app.logistics import service as logistics_service
 from app.merchants import service as merchants_service
 from app.web import i18n
 from app.web.console import as_merchant, page, staff_of
@@ -378,6 +379,7 @@ async def _edit_page(request: Request, session: AsyncSession, merchant: Principa
         "p": product, "categories": await catalog_service.list_categories(session=session), "errors": errors,
         "locations": await merchants_service.list_locations(session=session, merchant_id=merchant.tenant),
         "image_of": image_of, "max_options": options.MAX_OPTIONS, "sku_prefix": _common_prefix(product),
+        "shipping_templates": await logistics_service.list_templates(session=session, merchant_id=merchant.tenant),
         "saved": request.query_params.get("saved") == "1"}, status=status)
 
 
@@ -406,7 +408,8 @@ async def save_basics(request: Request, product_id: str, session: SessionDep) ->
 
     async def change() -> None:
         patch = ProductPatch.model_validate({"title": v.get("title"), "category": v.get("category"),
-                                             "description": v.get("description", ""), "status": v.get("status")})
+                                             "description": v.get("description", ""), "status": v.get("status"),
+                                             "shipping_template_id": v.get("shipping_template_id") or None})
         await catalog_service.update_product(session=session, merchant_id=merchant.tenant, product_id=product_id,
                                              patch=patch, policy=_policy(request))
     return await _apply(request, session, merchant, product_id, change)

@@ -5,13 +5,14 @@ CSV export are `app.web.lists`, the same for all of them."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, String, case, cast, exists, func, literal, or_, select
+from sqlalchemy import BigInteger, String, and_, case, cast, exists, func, literal, or_, select
 
 from app.catalog.models import Product, Variant
 from app.community.models import GroupBuy
+from app.core.clock import utcnow
 from app.inventory.models import Allocation, StockConflict, StockLevel
 from app.merchants.models import Device, Location, StaffMember
 from app.merchants.staff import StaffCtx
@@ -46,12 +47,20 @@ ORDERS = ListSpec(
              Col("buyer", "customer"), Col("phone", "phone"),
              Col("channel", "channel", "channel"), Col("fulfilment", "fulfilment", "status"),
              Col("status", "status", "status"), Col("payment_status", "payment_status", "status"),
-             Col("total", "total", "money", sortable=True)),
+             Col("total", "total", "money", sortable=True), Col("late", "late_shipment", "status")),
     filters=(Filter("status", "status", choices=tuple((s, s) for s in ORDER_STATUSES)),
+             Filter("late", "late_shipment", choices=(("late", "late_shipment"),)),
              Filter("channel", "channel", choices=tuple((c, f"ch_{c}") for c in CHANNELS)),
              Filter("fulfilment", "fulfilment", choices=(("delivery", "delivery"), ("pickup", "pickup"))),
              Filter("from", "from", "date"), Filter("to", "to", "date"),
              Filter("location", "location", "location")))
+
+
+def _late(now: datetime) -> Any:
+    """Shipped after the promised dispatch, or not shipped once it passed (`app.logistics.rules.is_late`)."""
+    return and_(Order.promised_ship_by.is_not(None), or_(
+        and_(Order.shipped_at.is_not(None), Order.shipped_at > Order.promised_ship_by),
+        and_(Order.shipped_at.is_(None), Order.status.in_(("paid", "confirmed")), Order.promised_ship_by < now)))
 
 
 def orders_stmt(ctx: StaffCtx, query: ListQuery, locations: list[tuple[str, str]]) -> Rows:
@@ -62,7 +71,8 @@ def orders_stmt(ctx: StaffCtx, query: ListQuery, locations: list[tuple[str, str]
     name = address["name"].as_string()
     stmt: Rows = select(Order.id, Order.number, Order.created_at, Order.channel, Order.status, Order.payment_status,
                   Order.total, Order.currency, Order.email, Order.fulfilment["type"].as_string().label("fulfilment"),
-                  func.coalesce(name, Order.email, "").label("buyer"), func.coalesce(phone, "").label("phone")
+                  func.coalesce(name, Order.email, "").label("buyer"), func.coalesce(phone, "").label("phone"),
+                  case((_late(utcnow()), "late_shipment"), else_="").label("late")
                   ).where(Order.merchant_id == ctx.merchant_id)
     if ctx.store_bound:
         stmt = stmt.where(Order.pickup_location_id == ctx.location_id)
@@ -71,6 +81,8 @@ def orders_stmt(ctx: StaffCtx, query: ListQuery, locations: list[tuple[str, str]
         stmt = stmt.where(Order.status == f["status"])
     if f.get("channel"):
         stmt = stmt.where(Order.channel == f["channel"])
+    if f.get("late"):
+        stmt = stmt.where(_late(utcnow()))
     if f.get("fulfilment"):
         stmt = stmt.where(Order.fulfilment["type"].as_string() == f["fulfilment"])
     if f.get("from"):

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
+from app.logistics import carriers
+from app.logistics import service as logistics_service
 from app.merchants.models import Location
 from app.orders import views as orders_views
 from app.orders.models import Order, Refund
@@ -126,7 +128,8 @@ async def context(session: AsyncSession, order: Order, lang: i18n.Lang) -> dict[
     address = order.fulfilment.get("address") or {}
     refundable = [ln for ln in view["lines"] if ln["quantity"] > ln["returned_quantity"]]
     return {"order": view, "address": address, "place": place(address), "note": order.fulfilment.get("note"),
-            "store": store,
+            "store": store, "carriers": carriers.CARRIERS,
+            "journey": await logistics_service.journey(session, order_id=order.id),
             "returns": returns, "refunds": refunds, "timeline": await timeline(session, order, returns, lang),
             "refundable": refundable if order.status in ("shipped", "delivered", "completed") and
             order.payment_status in ("paid", "partially_refunded") else [],

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from app.core.errors import DomainError
+from app.logistics import carriers
 from app.web import i18n, security
 from app.web.page_cache import PLACEHOLDER
 
@@ -22,6 +23,8 @@ TEMPLATES.env.auto_reload = False  # templates ship with the code: no stat() per
 TEMPLATES.env.filters["money"] = lambda amount, currency="CNY": i18n.money(int(amount or 0), currency or "CNY")
 TEMPLATES.env.filters["local_time"] = i18n.local_time
 TEMPLATES.env.filters["yuan"] = lambda amount: f"{int(amount or 0) / 100:.2f}"
+# A shipment's carrier as shoppers know it (orders shipped before the carrier list keep the text they were given).
+TEMPLATES.env.globals["carrier_name"] = lambda code: getattr(carriers.BY_CODE.get(code), "name", code)
 
 SID_COOKIE = "sid"
 LANG_COOKIE = "lang"

@@ -23,6 +23,7 @@ from app.web import (
     collection_pages,
     console,
     console_catalog,
+    console_delivery,
     console_payments,
     flash_pages,
     leader,
@@ -34,6 +35,7 @@ from app.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 router.include_router(shipping.router)
+router.include_router(console_delivery.router)
 router.include_router(console.router)
 router.include_router(console_payments.router)
 router.include_router(leader.router)

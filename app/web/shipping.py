@@ -21,6 +21,7 @@ from starlette.responses import Response
 from app.core.csvfile import MalformedCsv, decode
 from app.core.deps import SessionDep
 from app.core.errors import DomainError, InvalidInput, field_error
+from app.logistics import carriers
 from app.merchants import service as merchants_service
 from app.orders import fulfilment as orders_fulfilment
 from app.orders import views as orders_views
@@ -138,6 +139,8 @@ async def import_csv(request: Request, session: SessionDep) -> Response:
             results.append(RowResult(line, number, carrier, tracking, False, message))
             continue
         seen.add(number)
+        found = carriers.lookup(carrier)
+        carrier = found.code if found else carrier  # 顺丰, 中通快递 ... as the waybill system writes them
         try:
             await audit(session, ctx, "ship", "order", ids[number], carrier=carrier, tracking_no=tracking,
                         source="csv")

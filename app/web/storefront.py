@@ -22,9 +22,11 @@ from app.core.auth import Principal
 from app.core.clock import utcnow
 from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import Conflict, DomainError, NotFound
+from app.logistics import service as logistics_service
 from app.merchants import service as merchants_service
 from app.merchants.models import Merchant
 from app.orders import access as orders_access
+from app.orders import fulfilment as orders_fulfilment
 from app.orders import views as orders_views
 from app.orders.models import Order
 from app.orders.returns import service as orders_returns
@@ -551,7 +553,8 @@ async def order_page(request: Request, order_id: str, session: SessionDep, setti
     pay_secret = read_cookie(request, PAYMENT) if payments_registry.prepaid(order["payment_method"]) else None
     lines = [dict(ln) for ln in order["lines"]]
     await _dress_lines(session, lines, i18n.pick(request.cookies.get(LANG_COOKIE)))
-    return render(request, "order.html", {"lines": lines,
+    journey = await logistics_service.journey(session, order_id=order["id"]) if order["shipments"] else []
+    return render(request, "order.html", {"lines": lines, "journey": journey,
         "order": order, "placed": request.query_params.get("placed") == "1", "customer": principal is not None,
         "notice": request.query_params.get("done"), "pay_secret": pay_secret if order["status"] ==
         "pending_payment" and order["payment_method"] == "stripe" else None,
@@ -571,6 +574,17 @@ async def request_return(request: Request, order_id: str, session: SessionDep, s
                                         lines=lines, reason=str(form.get("reason", ""))[:500] or "-",
                                         kind="quality" if form.get("kind") == "quality" else "no_reason")
     return redirect(f"/orders/{order_id}?done=return")
+
+
+@router.post("/orders/{order_id}/confirm-receipt")
+async def confirm_receipt(request: Request, order_id: str, session: SessionDep) -> Response:
+    """确认收货: the signed-in customer signs for the parcel."""
+    check_csrf(request, await request.form())
+    _, principal = await _visible_order(request, session, order_id)
+    if principal is None:
+        return redirect(f"/account/login?next=/orders/{order_id}")
+    await orders_fulfilment.confirm_receipt(session, principal=principal, order_id=order_id)
+    return redirect(f"/orders/{order_id}?done=receipt")
 
 
 @router.post("/orders/{order_id}/review")

@@ -14,7 +14,7 @@ async def test_levels_rebuilt_from_the_ledger_match_and_repair(client: httpx.Asy
     r = await client.post("/v1/checkout", headers=headers, json=f.checkout_body([(s.variant_id, 3)], email=None))
     order = r.json()["orders"][0]
     await client.post(f"/v1/orders/{order['id']}/shipments", headers=s.m.headers,
-                      json={"carrier": "中通", "tracking_no": "ZT1"})
+                      json={"carrier": "ZTO", "tracking_no": "731234567890"})
     r = await client.post("/v1/checkout", json=f.checkout_body([(s.variant_id, 10)]))  # 7 + 3: split over both
     await client.post(f"/v1/orders/{r.json()['orders'][0]['id']}/cancel", headers=s.m.headers)
     await f.stock(client, s.m, s.store, s.sku, 9)

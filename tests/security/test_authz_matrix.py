@@ -64,6 +64,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/v1/community/service-slots"): "bookable slots are public",
     ("POST", "/v1/community/service-slots/{slot_id}/book"): "any shopper may book A's service",
     ("POST", "/v1/payments/stripe/webhook"): "authenticated by Stripe's signature, not a principal",
+    ("GET", "/v1/carriers"): "the carriers orders ship with and their tracking-number formats",
     ("GET", "/v1/flash-sales/{sale_id}"): "a flash sale's price, what is left and its countdown are public",
     ("POST", "/v1/flash-sales/{sale_id}/orders"): "any signed-in shopper may buy A's flash sale",
 }
@@ -101,7 +102,7 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
                       json={"variant_id": s.variant_id, "quantity": 1})
     order = (await client.post("/v1/checkout", headers=shopper, json=f.checkout_body([(s.variant_id, 1)]))).json()
     order_id = order["orders"][0]["id"]
-    for step, body in (("shipments", {"carrier": "SF", "tracking_no": "SF123"}), ("deliver", None),
+    for step, body in (("shipments", {"carrier": "SF", "tracking_no": "SF1234567890123"}), ("deliver", None),
                        ("complete", None)):
         assert (await client.post(f"/v1/orders/{order_id}/{step}", headers=a.headers, json=body)).status_code < 300
     review = await client.post(f"/v1/orders/{order_id}/reviews", headers=shopper, json={"rating": 5, "text": "好"})
@@ -160,6 +161,9 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
     collection = await client.post("/v1/collections", headers=a.headers, json={
         "title": "春季上新", "product_ids": [s.product["id"]]})
     assert collection.status_code == 201, collection.text
+    template = await client.post("/v1/shipping-templates", headers=a.headers, json={
+        "name": "包邮", "basis": "piece", "rate": {"first": 1, "first_fee": 0}})
+    assert template.status_code == 201, template.text
     job = await client.post("/v1/imports/stock", headers={**a.headers, "content-type": "text/csv"},
                             content=f"sku,location,on_hand\n{s.sku},NOWHERE,1\n".encode())
     assert job.status_code == 202, job.text
@@ -186,7 +190,7 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "redemption_id": redemption.json()["redemption_id"],
         "media_id": picture.json()["id"], "transfer_id": transfer.json()["id"], "job_id": job.json()["id"],
         "warehouse_id": s.warehouse["id"], "provider": "wechatpay", "collection_id": collection.json()["id"],
-        "sale_id": flash.json()["id"],
+        "sale_id": flash.json()["id"], "template_id": template.json()["id"],
     }
     private = {ids[k] for k in ("device_id", "cart_id", "order_id", "buyer_id", "quote_id", "conflict_id",
                                 "complaint_id", "webhook_id", "return_id", "change_id", "transfer_id",
@@ -216,8 +220,13 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/promotions"): {"code": "EVIL10", "kind": "percent", "value": 10, "channels": ["online"],
                                      "starts_at": _later(days=-1), "ends_at": later},
         ("POST", "/v1/orders/{order_id}/cancel"): {"reason": "hacked"},
-        ("POST", "/v1/orders/{order_id}/shipments"): {"carrier": "SF", "tracking_no": "EVIL"},
+        ("POST", "/v1/orders/{order_id}/shipments"): {"carrier": "SF", "tracking_no": "SF6666666666666"},
         ("POST", "/v1/orders/{order_id}/collect"): {"pickup_code": "000000"},
+        ("POST", "/v1/shipping-templates"): {"name": "evil", "basis": "piece", "rate": {"first": 1, "first_fee": 1}},
+        ("PUT", "/v1/shipping-templates/{template_id}"): {"name": "hacked", "basis": "piece",
+                                                          "rate": {"first": 1, "first_fee": 99_999}},
+        ("PUT", "/v1/delivery-promise"): {"ship_within_hours": 720, "delivery_days": 60},
+        ("POST", "/v1/logistics/{provider}/push"): {"param": "{}", "sign": "0" * 32},
         ("POST", "/v1/orders/{order_id}/returns"): {"lines": [line], "reason": "hacked"},
         ("POST", "/v1/orders/{order_id}/returns/{return_id}/reject"): {
             "code": "hygiene_seal_broken", "evidence": ["https://evil.example.com/p.jpg"]},

@@ -19,7 +19,7 @@ async def order_for(client: httpx.AsyncClient, shop: f.Shop, customer: dict[str,
 
 async def ship_and_deliver(client: httpx.AsyncClient, shop: f.Shop, order_id: str) -> dict[str, Any]:
     s = await client.post(f"/v1/orders/{order_id}/shipments", headers=shop.m.headers,
-                          json={"carrier": "SF", "tracking_no": "SF1234567890"})
+                          json={"carrier": "SF", "tracking_no": "SF1234567890123"})
     assert s.status_code == 201, s.text
     d = await client.post(f"/v1/orders/{order_id}/deliver", headers=shop.m.headers)
     assert d.status_code == 200, d.text

@@ -124,7 +124,7 @@ async def test_console_ships_and_manages_stock_devices_products(client: httpx.As
     await client.post("/console/login", data={"csrf": csrf(login), "api_key": shop.m.api_key})
     page = assert_good_page(await client.get(f"/console/orders/{order_id}"))
     r = await client.post(f"/console/orders/{order_id}/ship", data={"csrf": csrf(page), "carrier": "顺丰",
-                                                                     "tracking_no": "SF123"})
+                                                                     "tracking_no": "SF1234567890123"})
     assert r.status_code == 303
     assert "已发货" in (await client.get(f"/console/orders/{order_id}")).text
     stock = assert_good_page(await client.get("/console/stock"))

@@ -40,7 +40,7 @@ async def test_tier_prices_and_a_terms_order_in_the_order_core(client: httpx.Asy
     mine = await client.get("/v1/orders", headers=b.headers)
     assert [o["id"] for o in mine.json()["items"]] == [order["id"]]
     shipped = await client.post(f"/v1/orders/{order['id']}/shipments", headers=m.headers,
-                                json={"carrier": "SF", "tracking_no": "SF123"})
+                                json={"carrier": "SF", "tracking_no": "SF1234567890123"})
     assert shipped.status_code == 201 and shipped.json()["status"] == "shipped"
     assert {v for v in (await f.levels(app)).values()} == {(880, 0), (25, 0), (100, 0)}
 

@@ -3,12 +3,14 @@ of the order it becomes (`build`), the same for every database."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from app.core.ids import new_id, new_ids, pickup_code
 from app.inventory.service import LineNeed, Snapshot
+from app.logistics import rules as logistics_rules
 from app.orders import rules, states
 from app.payments import registry
 
@@ -50,6 +52,11 @@ class OrderDraft:
     email: str | None = None
     promotion: PromotionTerms | None = None
     charge_shipping: bool = True
+    # The merchant's shipping templates for these lines (`app.logistics.rules.DeliveryQuote`); none: the flat fee.
+    shipping_quote: Callable[[Sequence[tuple[int, int]]], int] | None = None
+    # The merchant's delivery promise (C28): dispatch within so many hours of payment, delivered days after that.
+    ship_within_hours: int = logistics_rules.DEFAULT_SHIP_WITHIN_HOURS
+    delivery_days: int = logistics_rules.DEFAULT_DELIVERY_DAYS
     extra_events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     # Where stock is held: "auto" (at the pickup location when there is one, else by the delivery plan),
     # "network" (by the delivery plan although collected at the pickup location: the goods travel there,
@@ -63,7 +70,7 @@ class OrderDraft:
                                  promotion_kind=promo.kind if promo else None,
                                  promotion_value=promo.value if promo else 0,
                                  fulfilment_type=self.fulfilment.get("type", "delivery"),
-                                 charge_shipping=self.charge_shipping)
+                                 charge_shipping=self.charge_shipping, shipping_quote=self.shipping_quote)
 
     def hold_at(self) -> str | None:
         """Where its stock is held if it is collected: None for the delivery plan (see `stock_hold`)."""
@@ -97,6 +104,10 @@ def build(draft: OrderDraft, *, checkout_id: str, payment_id: str | None, now: d
     promo = draft.promotion
     totals = draft.totals()
     status = states.initial_status(prepaid=registry.prepaid(draft.payment_method))
+    parcel = draft.fulfilment.get("type", "delivery") == "delivery" and draft.pickup_location_id is None
+    # From placing; an order paid later has its promise moved on by the wait (`orders.payments`).
+    ship_by, deliver_by = logistics_rules.promise(now, ship_within_hours=draft.ship_within_hours,
+                                                  delivery_days=draft.delivery_days)
     order = {
         "id": order_id, "number": rules.order_number(now), "merchant_id": draft.merchant_id,
         "channel": draft.channel, "status": status, "payment_method": draft.payment_method,
@@ -109,6 +120,8 @@ def build(draft: OrderDraft, *, checkout_id: str, payment_id: str | None, now: d
         "pickup_code": pickup_code() if draft.pickup_location_id else None,
         "hold_expires_at": now + timedelta(minutes=hold_minutes) if status == "pending_payment" else None,
         "created_at": now, "updated_at": now,
+        "promised_ship_by": ship_by if parcel else None, "promised_delivery_by": deliver_by if parcel else None,
+        "signed_at": None, "signed_source": None,
     }
     line_ids = new_ids("oli", len(draft.lines))
     lines = [{
