@@ -96,6 +96,14 @@ def _patch_return_class(product: Product, patch: ProductPatch) -> None:
     product.return_class, product.return_reason = return_class, reason
 
 
+async def ensure_may_list(session: AsyncSession, merchant_id: str) -> None:
+    """403 unless the seller is verified and trading: unverified sellers keep drafts only (C1)."""
+    status = await session.scalar(select(Merchant.status).where(Merchant.id == merchant_id))
+    refusal = verification.active_listing_refusal(status or "pending")
+    if refusal:
+        raise Forbidden(refusal)
+
+
 async def create_product(*, session: AsyncSession, merchant_id: str, product_in: ProductCreate,
                          policy: moderation.ListingPolicy = DEFAULT_POLICY) -> dict[str, Any]:
     """Create a product with its variants and wholesale tiers; SKUs are unique per merchant.
@@ -121,6 +129,8 @@ async def insert_product(*, session: AsyncSession, merchant_id: str, product_in:
     _check_clauses(texts, policy)
     _check_return_class(product_in.return_class, product_in.return_reason)
     now = utcnow()
+    if product_in.status == "active":
+        await ensure_may_list(session, merchant_id)
     verified_at = await session.scalar(select(Merchant.verified_at).where(Merchant.id == merchant_id))
     if verification.listings_blocked(verified_at=as_utc(verified_at) if verified_at else None, now=now,
                                      months=policy.reverify_months, grace_days=policy.reverify_grace_days):
@@ -163,6 +173,8 @@ async def update_product(*, session: AsyncSession, merchant_id: str, product_id:
     if product.status == "taken_down":
         raise Conflict("this listing was taken down by the platform (see GET /v1/enforcement)")
     changes = patch.model_dump(exclude_unset=True, exclude={"variants", "return_class", "return_reason"})
+    if changes.get("status") == "active" and product.status != "active":
+        await ensure_may_list(session, merchant_id)
     _check_clauses({k: v for k, v in changes.items() if k in ("title", "description") and v}, policy)
     _patch_return_class(product, patch)
     was_held = product.status == "pending_review"
