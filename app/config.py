@@ -137,6 +137,8 @@ class Settings(BaseSettings):
     shop_complaint_sla_days: int = Field(default=7, ge=1, le=30, description="Working days to resolve a complaint")
     shop_legal_hold_years: int = Field(default=3, ge=3, le=30, description="Transaction records kept after an "
                                        "account closes (never less than 3 years: ECL art. 31)")
+    shop_report_dir: str = Field(default="var/reports", description="Where the half-yearly regulator report "
+                                 "(January and July) is written for manual submission")
     shop_trading_models: str = Field(default="b2c_mall,b2c_single_store,b2b_marketplace,b2b_own,c2c",
                                      description="SB/T 10518 models this platform runs, comma-separated")
 

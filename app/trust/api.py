@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from app.core.deps import (
     AdminDep,
@@ -17,11 +17,24 @@ from app.core.deps import (
 )
 from app.core.errors import field_error
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
-from app.merchants.schemas import MerchantAdminOut
-from app.trust import audit_log, complaints, enforcement, export, licence_changes, reputation, reviews, rules, sellers
+from app.merchants.schemas import ClosureIn, MerchantAdminOut
+from app.trust import (
+    audit_log,
+    closure,
+    complaints,
+    enforcement,
+    export,
+    licence_changes,
+    reputation,
+    reviews,
+    rules,
+    samr,
+    sellers,
+)
 from app.trust.schemas import (
     AuditOut,
     AuditPage,
+    ClosureOut,
     ComplaintIn,
     ComplaintOut,
     ComplaintPage,
@@ -89,6 +102,29 @@ async def sellers_over_threshold(_: AdminDep, session: SessionDep) -> dict[str, 
     """Unregistered individuals whose sales this year passed ¥100,000 across their shops (reminded, and
     marked in the report to the regulator)."""
     return {"items": list(await sellers.over_threshold_sellers(session=session))}
+
+
+@router.post("/shop-closure", status_code=201, response_model=ClosureOut, tags=["merchants"])
+async def announce_closure(body: ClosureIn, merchant: MerchantDep, session: SessionDep) -> ClosureOut:
+    """Announce that your shop stops trading on `closes_at`, at least 30 days ahead (422 otherwise). The shop
+    page shows the notice from now on; on the day the shop stops selling, and its open orders and returns are
+    still served."""
+    out = await closure.announce(session=session, actor=merchant.scope, merchant_id=merchant.tenant,
+                                 closes_at=_utc(body.closes_at), note=body.note)
+    return ClosureOut.model_validate(out)
+
+
+@router.get("/admin/reports/samr", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+async def samr_report(
+    admin: AdminDep, session: SessionDep, settings: SettingsDep,
+    period: Annotated[str, Query(max_length=10, description="The half-year, e.g. 2026H2 (sent in January)")],
+) -> Response:
+    """The half-yearly report to the market regulator (January and July): every seller's identity data, the
+    unregistered individuals over ¥100,000 a year marked, and the platform's statistics, as CSV."""
+    when = samr.parse_period(period)
+    body = await samr.build_report(session=session, actor=admin.scope, period=when, public_url=settings.shop_public_url)
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="samr_{when.label}.csv"'})
 
 
 # ---- platform rules (C7) ---------------------------------------------------------------------------------

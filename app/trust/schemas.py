@@ -189,6 +189,9 @@ class MerchantProfileOut(OutSchema):
     credit_formula: str
     completed_orders: int = 0
     reverification_due_at: UtcDatetime | None = None
+    self_operated: bool = Field(default=False, description="The platform's own shop (自营)")
+    closes_at: UtcDatetime | None = Field(default=None, description="Announced closure (at least 30 days ahead)")
+    closure_note: str | None = None
     platform: PlatformInfo
 
 
@@ -295,3 +298,11 @@ class RuleDecisionOut(OutSchema):
 
 class RuleDecisionList(OutSchema):
     items: list[RuleDecisionOut]
+
+
+class ClosureOut(OutSchema):
+    merchant_id: str
+    status: str
+    announced_at: UtcDatetime | None
+    closes_at: UtcDatetime | None
+    note: str | None

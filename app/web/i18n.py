@@ -227,6 +227,9 @@ STOREFRONT: dict[str, tuple[str, str]] = {
     "licence": ("营业执照", "Business licence"),
     "verified_seller": ("已认证企业", "Verified business"),
     "self_operated": ("自营", "Platform's own"),
+    "closure_notice": ("本店将于 {when} 停止经营；此前的订单、退货和售后服务将继续履行至完成。",
+                       "This shop stops trading on {when}; orders, returns and after-sales service before then are "
+                       "honoured to the end."),
     "footer_licence": ("营业执照", "Business licence"),
     "footer_rules": ("平台规则", "Platform rules"),
     "footer_credit": ("信用评价规则", "Credit score rules"),
