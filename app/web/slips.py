@@ -56,7 +56,7 @@ def _wrap(text: str, width: float, size: float) -> list[str]:
 
 
 def mask_phone(phone: str) -> str:
-    """A phone number as a waybill shows it: 138****5678 (the first 3 and last 4 digits of a mobile); shorter
+    """A phone number as a waybill shows it: 138****5678 (the first 3 and last 4 of 11 digits); shorter
     numbers keep only their last 4 digits."""
     digits = "".join(ch for ch in phone if ch.isdigit())
     if len(digits) >= 11:
