@@ -26,6 +26,7 @@ from app.merchants.schemas import (
     ReturnPolicyIn,
     ReturnPolicyOut,
     SelfOperatedIn,
+    SellerRecordIn,
     StatusChange,
     TillSync,
 )
@@ -72,6 +73,16 @@ async def verify_merchant(merchant_id: str, admin: AdminDep, session: SessionDep
     merchant = await service.set_status(session=session, merchant_id=merchant_id, status="active",
                                         reason=body.reason if body else None, actor=admin.scope)
     return MerchantAdminOut.model_validate(service.admin_view(merchant))
+
+
+@router.put("/seller-record", response_model=MerchantAdminOut)
+async def correct_seller_record(body: SellerRecordIn, merchant: MerchantDep, session: SessionDep
+                                ) -> MerchantAdminOut:
+    """Complete or correct your verification record while you wait for verification (or after a rejection,
+    which puts you back in the queue). Send only the fields that change."""
+    out = await service.correct_record(session=session, merchant_id=merchant.tenant, actor=merchant.scope,
+                                       values=body.model_dump(exclude_unset=True))
+    return MerchantAdminOut.model_validate(service.admin_view(out))
 
 
 @router.post("/admin/merchants/{merchant_id}/reject", response_model=MerchantAdminOut)

@@ -62,6 +62,16 @@ class MerchantAdminOut(MerchantOut):
     closes_at: UtcDatetime | None = None
 
 
+class SellerRecordIn(Schema):
+    """A pending or rejected seller completes or corrects its verification record; send the fields that change."""
+
+    licence_type: LicenceType | None = None
+    registered_address: str | None = Field(default=None, min_length=4, max_length=300)
+    legal_representative: str | None = Field(default=None, min_length=1, max_length=100)
+    contact_phone: str | None = Field(default=None, max_length=30)
+    licence_expires_on: date | None = None
+
+
 class RejectIn(Schema):
     reason: str = Field(min_length=1, max_length=500, description="Shown to the seller: what to correct")
 

@@ -84,6 +84,34 @@ async def reject(*, session: AsyncSession, merchant_id: str, reason: str, actor:
     return merchant
 
 
+async def correct_record(*, session: AsyncSession, merchant_id: str, actor: str,
+                         values: dict[str, Any]) -> Merchant:
+    """A seller not yet verified (pending, or rejected and told why) completes or corrects its record; a
+    rejected seller goes back to the review queue. A verified seller reports changes as licence changes."""
+    merchant = await session.get(Merchant, merchant_id, with_for_update=True)
+    if merchant is None:
+        raise NotFound("merchant", merchant_id)
+    if merchant.status not in ("pending", "rejected"):
+        raise Conflict("your record is verified: report changes with POST /v1/licence-changes")
+    nulls = [{"field": f, "message": "cannot be null"} for f, v in values.items() if v is None]
+    if nulls or not values:
+        raise InvalidInput("send the record fields to set", errors=nulls or [{"field": "body",
+                                                                               "message": "no field sent"}])
+    errors = verification.sign_up_errors(kind=merchant.kind, licence_no=merchant.licence_no, icp_no=None,
+                                         licence_type=values.get("licence_type"),
+                                         contact_phone=values.get("contact_phone"))
+    if errors:
+        raise InvalidInput("; ".join(e["message"] for e in errors), errors=errors)
+    for field, value in values.items():
+        setattr(merchant, field, value)
+    previous = merchant.status
+    merchant.status, merchant.updated_at = "pending", utcnow()
+    await events.emit(session, kind="merchant.record_submitted", merchant_id=merchant_id,
+                      payload={"id": merchant_id, "from": previous, "fields": sorted(values), "by": actor})
+    await session.commit()
+    return merchant
+
+
 async def change_status(*, session: AsyncSession, merchant_id: str, status: str, reason: str | None,
                         actor: str | None = None) -> Merchant:
     """`set_status` inside the caller's transaction (never commits)."""

@@ -172,7 +172,8 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
     assert job.status_code == 202, job.text
 
     rules = await client.post("/v1/admin/rules", headers=f.ADMIN, json={
-        "version": "2030.1", "title": "平台规则", "body": "第一条", "summary": "首次发布", "effective_at": _later(days=8)})
+        "version": "2030.1", "title": "平台规则", "body": "第一条", "summary": "首次发布",
+        "effective_at": _later(days=8)})
     assert rules.status_code == 201, rules.text
     b = await f.shop(client, on_hand=5, store_on_hand=5)
     b_point = await f.pickup_point(client, b.m)
@@ -283,6 +284,7 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/admin/mediation/{return_id}/decide"): {"outcome": "refund", "note": "hacked"},
         ("POST", "/v1/admin/merchants/{merchant_id}/reject"): {"reason": "hacked"},
         ("PUT", "/v1/admin/merchants/{merchant_id}/self-operated"): {"self_operated": True},
+        ("PUT", "/v1/seller-record"): {"registered_address": "被篡改的地址 1 号"},
         ("POST", "/v1/shop-closure"): {"closes_at": _later(days=40), "note": "hacked"},
         ("POST", "/v1/transfers"): {"from_location_id": ids["warehouse_id"], "to_location_id": ids["location_id"],
                                     "lines": [{"sku": ids["sku"], "quantity": 1}]},

@@ -204,3 +204,26 @@ async def test_the_report_job_writes_the_file_in_january_and_july_only(client: h
     expected = f"samr_{year - 1}H2.csv" if month == 1 else f"samr_{year}H1.csv"
     assert [p.name for p in tmp_path.iterdir()] == [expected]
     assert "报告期内的商家" in (tmp_path / expected).read_text(encoding="utf-8-sig")
+
+
+async def test_a_rejected_seller_corrects_its_record_and_goes_back_to_the_queue(client: httpx.AsyncClient):
+    body = (await client.post("/v1/merchants", json={"name": "待补资料", "kind": "enterprise",
+                                                      "licence_no": "91350100M000100Y43",
+                                                      "contact_email": "c@example.com"})).json()
+    m = f.MerchantCtx(body["id"], body["api_key"])
+    await client.post(f"/v1/admin/merchants/{m.id}/reject", headers=f.ADMIN, json={"reason": "缺少注册地址"})
+    bad = await client.put("/v1/seller-record", headers=m.headers, json={"contact_phone": "110"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "contact_phone"
+    assert (await client.put("/v1/seller-record", headers=m.headers, json={"registered_address": None})
+            ).status_code == 422
+    assert (await _admin_view(client, m.id))["status"] == "rejected"  # the refused corrections changed nothing
+    r = await client.put("/v1/seller-record", headers=m.headers, json={
+        "registered_address": "上海市徐汇区淮海中路 999 号", "legal_representative": "王建国",
+        "contact_phone": "13812345678"})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "pending" and r.json()["record_missing"] == []
+    queue = (await client.get("/v1/admin/merchants", headers=f.ADMIN, params={"status": "pending"})).json()
+    assert [x["id"] for x in queue["items"]] == [m.id]
+    await client.post(f"/v1/admin/merchants/{m.id}/verify", headers=f.ADMIN)
+    late = await client.put("/v1/seller-record", headers=m.headers, json={"contact_phone": "13900001111"})
+    assert late.status_code == 409 and "licence-changes" in late.json()["detail"]
