@@ -62,8 +62,9 @@ async def publish(*, session: AsyncSession, actor: str, version: str, category: 
     """Publish a new version for comment; refused when it would take effect less than 7 days from now."""
     now = utcnow()
     effective_at = as_utc(effective_at)
-    closes = as_utc(comment_closes_at) if comment_closes_at else max(now + MIN_NOTICE, effective_at - timedelta(
-        days=1))
+    # Comments close the day before it takes effect unless told otherwise (never before 7 days are up).
+    default_close = effective_at - timedelta(days=1) if effective_at > now + MIN_NOTICE else now + MIN_NOTICE
+    closes = as_utc(comment_closes_at) if comment_closes_at else max(now + MIN_NOTICE, default_close)
     errors = publication_errors(published_at=now, comment_closes_at=closes, effective_at=effective_at)
     if errors:
         raise InvalidInput("; ".join(e["message"] for e in errors), errors=errors)

@@ -92,3 +92,12 @@ async def test_a_merchant_who_refuses_a_change_may_leave_under_the_old_terms(cli
     late = await f.merchant(client)
     assert (await client.post("/v1/rules/versions/2027.1/decision", headers=late.headers,
                               json={"decision": "refuse"})).status_code == 409
+
+
+async def test_dates_at_the_ends_of_the_calendar_are_refused_not_a_server_error(client: httpx.AsyncClient):
+    for when in ("0001-01-01T00:00:00Z", "0001-01-02T00:00:00+00:00"):
+        r = await client.post("/v1/admin/rules", headers=f.ADMIN, json=_rules("2027.9", 8, effective_at=when))
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "effective_at", r.text
+    far = await client.post("/v1/admin/rules", headers=f.ADMIN,
+                            json=_rules("2027.9", 8, effective_at="9999-12-30T00:00:00Z"))
+    assert far.status_code == 201, far.text
