@@ -169,3 +169,13 @@ async def decisions(*, session: AsyncSession, version: str) -> list[dict[str, An
     rows = (await session.scalars(select(RuleDecision).where(RuleDecision.rule_version_id == row.id)
                                   .order_by(RuleDecision.decided_at, RuleDecision.id))).all()
     return [decision_view(d, row) for d in rows]
+
+
+async def awaiting_answer(*, session: AsyncSession, merchant_id: str) -> list[dict[str, Any]]:
+    """Published versions not yet in effect that the merchant has not answered, soonest first."""
+    now = utcnow()
+    answered = select(RuleDecision.rule_version_id).where(RuleDecision.merchant_id == merchant_id)
+    rows = (await session.scalars(select(RuleVersion).where(RuleVersion.effective_at > now,
+                                                            RuleVersion.id.not_in(answered))
+                                  .order_by(RuleVersion.effective_at, RuleVersion.id))).all()
+    return [view(r, now, body=False) for r in rows]

@@ -230,6 +230,13 @@ STOREFRONT: dict[str, tuple[str, str]] = {
     "closure_notice": ("本店将于 {when} 停止经营；此前的订单、退货和售后服务将继续履行至完成。",
                        "This shop stops trading on {when}; orders, returns and after-sales service before then are "
                        "honoured to the end."),
+    "rules_coming": ("平台规则修订公示", "Platform rules changes for comment"),
+    "rules_effective_on": ("{when} 起实施", "In effect from {when}"),
+    "rules_accept": ("接受新规则", "Accept"),
+    "rules_refuse": ("不接受，按原规则退出", "Refuse and leave under the old terms"),
+    "rules_accepted": ("已接受新规则。", "You accepted the new rules."),
+    "rules_refused": ("已记录：您不接受新规则，可在其实施前按原规则退出。",
+                      "Recorded: you refused the new rules and may leave under the old terms before they apply."),
     "footer_licence": ("营业执照", "Business licence"),
     "footer_rules": ("平台规则", "Platform rules"),
     "footer_credit": ("信用评价规则", "Credit score rules"),

@@ -115,3 +115,34 @@ async def test_packing_slips_show_a_masked_phone_and_no_full_number(client: http
     words = await _pdftotext(pdf.content)
     assert "李四" in words and "138****5678" in words and "淮海中路" in words
     assert "13812345678" not in words and "buyer@example.com" not in words
+
+
+async def test_the_owner_answers_a_rules_change_in_the_console(client: httpx.AsyncClient) -> None:
+    from datetime import timedelta
+
+    from app.core import clock
+
+    r = await client.post("/v1/admin/rules", headers=f.ADMIN, json={
+        "version": "2027.3", "title": "交易规则修订", "body": "第一条 新条款。", "summary": "运费规则调整",
+        "effective_at": (clock.utcnow() + timedelta(days=10)).isoformat()})
+    assert r.status_code == 201, r.text
+    shop = await f.shop(client)
+    owner = _browser(client)
+    await _owner(owner, shop)
+    manager = await _staff(client, owner, "manager")
+    assert 'data-testid="rules-coming"' not in assert_good_page(await manager.get("/console/"))
+    page = assert_good_page(await owner.get("/console/"))
+    coming = page.split('data-testid="rules-coming"')[1].split("</section>")[0]
+    assert "交易规则修订（2027.3）" in coming and "运费规则调整" in coming
+    assert (await manager.post("/console/rules/2027.3", data={"csrf": csrf(page), "decision": "refuse"})
+            ).status_code == 403
+    bad = await owner.post("/console/rules/2027.3", data={"csrf": csrf(page), "decision": "maybe"})
+    assert bad.status_code == 422
+    done = await owner.post("/console/rules/2027.3", data={"csrf": csrf(page), "decision": "refuse"})
+    assert done.status_code == 303
+    after = assert_good_page(await owner.get(done.headers["location"]))
+    assert "按原规则退出" in after and 'data-testid="rules-coming"' not in after
+    answers = (await client.get("/v1/admin/rules/versions/2027.3/decisions", headers=f.ADMIN)).json()["items"]
+    assert [(a["merchant_id"], a["decision"]) for a in answers] == [(shop.m.id, "refuse")]
+    audit = (await client.get("/v1/admin/audit-log", headers=f.ADMIN, params={"merchant_id": shop.m.id})).json()
+    assert any(a["action"] == "console.rules.answer" for a in audit["items"])
