@@ -223,9 +223,13 @@ def samr_report(
 ) -> None:
     """Write the half-yearly report to the market regulator (sellers' identity data and platform statistics)."""
     from app.core.clock import utcnow
+    from app.core.errors import DomainError
     from app.trust import samr
 
-    when = samr.parse_period(period) if period else samr.due_period(utcnow())
+    try:
+        when = samr.parse_period(period) if period else samr.due_period(utcnow())
+    except DomainError as exc:
+        raise typer.BadParameter(exc.detail, param_hint="--period") from None
 
     async def job(factory: Any, settings: Any) -> Any:
         async with factory() as session:
