@@ -208,6 +208,41 @@ def close_group_buys() -> None:
     typer.echo(f"closed {_run_job(run)} group-buys")
 
 
+@cli.command("close-due-shops")
+def close_due_shops() -> None:
+    """Close the shops whose announced closing day has come (also runs inside `serve`)."""
+    from app.trust.closure import close_due_shops as run
+
+    typer.echo(f"closed {_run_job(run)} shops")
+
+
+@cli.command("samr-report")
+def samr_report(
+    period: Annotated[str, typer.Option(help="The half-year, e.g. 2026H2; default the one that ended last")] = "",
+    out: Annotated[Path | None, typer.Option(help="File to write; default SHOP_REPORT_DIR/samr_<period>.csv")] = None,
+) -> None:
+    """Write the half-yearly report to the market regulator (sellers' identity data and platform statistics)."""
+    from app.core.clock import utcnow
+    from app.core.errors import DomainError
+    from app.trust import samr
+
+    try:
+        when = samr.parse_period(period) if period else samr.due_period(utcnow())
+    except DomainError as exc:
+        raise typer.BadParameter(exc.detail, param_hint="--period") from None
+
+    async def job(factory: Any, settings: Any) -> Any:
+        async with factory() as session:
+            return await samr.build_report(session=session, actor="cli:samr-report", period=when,
+                                           public_url=settings.shop_public_url)
+
+    body = _run_job_value(job)
+    target = out or Path(get_settings().shop_report_dir) / f"samr_{when.label}.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(body)
+    typer.echo(f"wrote {target}")
+
+
 @cli.command("deliver-webhooks")
 def deliver_webhooks() -> None:
     """Fan new events out to merchants' webhook endpoints and send the due deliveries (also inside `serve`)."""

@@ -132,6 +132,16 @@ class Settings(BaseSettings):
     shop_platform_icp_no: str = Field(default="沪ICP备00000000号-1", description="The platform's own ICP number "
                                       "(a placeholder in the demo; set the real one in production)")
     shop_platform_licence_url: str = Field(default="/legal/licence", description="The platform's business licence")
+    shop_platform_company: str = Field(default="流通网络科技有限公司（示例）", description="The operator's registered "
+                                       "name, shown on the licence page and in the footer")
+    shop_platform_uscc: str = Field(default="91310000000000000X（示例）", description="The operator's unified social "
+                                    "credit code, shown on the licence page")
+    shop_platform_address: str = Field(default="上海市徐汇区示例路 1 号（示例）", description="The operator's "
+                                       "registered address")
+    shop_platform_phone: str = Field(default="400-000-0000", description="Customer service and complaints phone, "
+                                     "shown on every storefront and order page")
+    shop_platform_email: str = Field(default="service@example.com", description="Customer service and complaints "
+                                     "e-mail")
     shop_rules_url: str = Field(default="/legal/rules", description="Service agreement and trading rules")
     shop_credit_rules_url: str = Field(default="/legal/credit-score-v1", description="The published credit formula")
     shop_reverify_months: int = Field(default=6, ge=1, le=6, description="Seller re-verification interval (max 6)")
@@ -139,9 +149,11 @@ class Settings(BaseSettings):
                                           description="Days overdue before new listings are blocked")
     shop_prohibited_words: str = Field(default="", description="Extra prohibited listing words, comma-separated "
                                        "(added to the built-in Chinese and English list)")
-    shop_complaint_sla_days: int = Field(default=7, ge=1, le=30, description="Days to resolve a complaint")
+    shop_complaint_sla_days: int = Field(default=7, ge=1, le=30, description="Working days to resolve a complaint")
     shop_legal_hold_years: int = Field(default=3, ge=3, le=30, description="Transaction records kept after an "
                                        "account closes (never less than 3 years: ECL art. 31)")
+    shop_report_dir: str = Field(default="var/reports", description="Where the half-yearly regulator report "
+                                 "(January and July) is written for manual submission")
     shop_trading_models: str = Field(default="b2c_mall,b2c_single_store,b2b_marketplace,b2b_own,c2c",
                                      description="SB/T 10518 models this platform runs, comma-separated")
 

@@ -75,3 +75,21 @@ def test_migrate_demo_twice_and_jobs(shop_env: Path) -> None:
     assert (Path("var") / "demo-credentials.json").exists()
     expired = runner.invoke(cli, ["expire-holds"])
     assert expired.exit_code == 0 and "expired 0 orders" in expired.output
+
+
+def test_samr_report_and_closing_shops_from_the_command_line(shop_env: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["migrate"]).exit_code == 0
+    with sqlite3.connect(shop_env) as db:
+        db.execute("INSERT INTO merchant (id, name, kind, licence_no, contact_email, status, listed, self_operated, "
+                   "created_at, updated_at) VALUES ('mer_cli', '命令行商户', 'individual', '110101199003070011', "
+                   "'c@example.com', 'active', 1, 0, '2020-01-01 00:00:00', '2020-01-01 00:00:00')")
+    out = shop_env.parent / "report.csv"
+    done = runner.invoke(cli, ["samr-report", "--period", "2026H1", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    text = out.read_text(encoding="utf-8-sig")
+    assert text.startswith("经营者名称,") and "命令行商户" in text and "110101199003070011" in text
+    bad = runner.invoke(cli, ["samr-report", "--period", "2026H3"])
+    assert bad.exit_code == 2 and "2026H2" in bad.output  # a usage error naming the expected form
+    closed = runner.invoke(cli, ["close-due-shops"])
+    assert closed.exit_code == 0 and "closed 0 shops" in closed.output

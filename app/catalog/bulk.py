@@ -79,6 +79,8 @@ async def apply(session: AsyncSession, *, merchant_id: str, products: Mapping[st
     to a stored asset. Returns how many rows were applied."""
     now = utcnow()
     new = [g for k, g in products.items() if k not in existing and g.variants]
+    if any(g.status == "active" for g in products.values()):
+        await service.ensure_may_list(session, merchant_id)
     if new:
         verified_at = await session.scalar(select(Merchant.verified_at).where(Merchant.id == merchant_id))
         if verification.listings_blocked(verified_at=as_utc(verified_at) if verified_at else None, now=now,

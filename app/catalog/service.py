@@ -106,6 +106,14 @@ def _patch_return_class(product: Product, patch: ProductPatch) -> None:
     product.return_class, product.return_reason = return_class, reason
 
 
+async def ensure_may_list(session: AsyncSession, merchant_id: str) -> None:
+    """403 unless the seller is verified and trading: unverified sellers keep drafts only (C1)."""
+    status = await session.scalar(select(Merchant.status).where(Merchant.id == merchant_id))
+    refusal = verification.active_listing_refusal(status or "pending")
+    if refusal:
+        raise Forbidden(refusal)
+
+
 async def create_product(*, session: AsyncSession, merchant_id: str, product_in: ProductCreate,
                          policy: moderation.ListingPolicy = DEFAULT_POLICY) -> dict[str, Any]:
     """Create a product with its variants and wholesale tiers; SKUs are unique per merchant.
@@ -132,6 +140,8 @@ async def insert_product(*, session: AsyncSession, merchant_id: str, product_in:
     _check_return_class(product_in.return_class, product_in.return_reason)
     await _check_template(session, merchant_id, product_in.shipping_template_id)
     now = utcnow()
+    if product_in.status == "active":
+        await ensure_may_list(session, merchant_id)
     verified_at = await session.scalar(select(Merchant.verified_at).where(Merchant.id == merchant_id))
     if verification.listings_blocked(verified_at=as_utc(verified_at) if verified_at else None, now=now,
                                      months=policy.reverify_months, grace_days=policy.reverify_grace_days):
@@ -178,6 +188,8 @@ async def update_product(*, session: AsyncSession, merchant_id: str, product_id:
     if "shipping_template_id" in patch.model_fields_set:  # null detaches it: back to the flat fee
         await _check_template(session, merchant_id, patch.shipping_template_id)
         product.shipping_template_id = patch.shipping_template_id
+    if changes.get("status") == "active" and product.status != "active":
+        await ensure_may_list(session, merchant_id)
     _check_clauses({k: v for k, v in changes.items() if k in ("title", "description") and v}, policy)
     _patch_return_class(product, patch)
     was_held = product.status == "pending_review"

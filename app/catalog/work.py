@@ -120,6 +120,8 @@ async def bulk_edit(*, session: AsyncSession, merchant_id: str, body: BulkEdit,
         over = [v.sku for v, p in zip(variants, prices, strict=True) if pricing.too_large(p["price"])]
         if over:
             raise field_error("price_percent", f"takes these prices past the limit: {', '.join(over[:10])}")
+    if body.status == "active":
+        await service.ensure_may_list(session, merchant_id)
     now = utcnow()
     changes: list[dict[str, Any]] = []
     held: dict[str, list[str]] = {}

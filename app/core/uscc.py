@@ -30,6 +30,19 @@ def uscc_is_valid(code: str) -> bool:
     return uscc_check_char(code[:17]) == code[17]
 
 
+RESIDENT_ID_WEIGHTS: tuple[int, ...] = tuple(pow(2, 17 - i, 11) for i in range(17))
+RESIDENT_ID_CHECK = "10X98765432"  # GB 11643-1999: the check character for each sum mod 11
+
+
+def resident_id_is_valid(number: str) -> bool:
+    """True if `number` is an 18-character resident ID of the right shape whose check character (GB 11643, ISO 7064
+    MOD 11-2) matches its first 17 digits."""
+    if not resident_id_format_ok(number):
+        return False
+    total = sum(int(d) * w for d, w in zip(number[:17], RESIDENT_ID_WEIGHTS, strict=True))
+    return RESIDENT_ID_CHECK[total % 11] == number[17].upper()
+
+
 def resident_id_format_ok(number: str) -> bool:
     """True if `number` has the shape of an 18-digit resident ID (region, birth date, sequence, check).
 

@@ -511,9 +511,9 @@ def _loc(code: str, name: str, kind: str, *addr: str) -> LocationSpec:
     return LocationSpec(code, name, kind, address)
 
 
-# Obviously fake ID-number-shaped placeholder (birth date 1900-01-01); not a real person's ID.
-INDIVIDUAL_LICENCE_PLACEHOLDER = "510107190001010000"
-FARMER_LICENCE_PLACEHOLDER = "510131190001010000"
+# Obviously fake ID-number-shaped placeholders (birth date 1900-01-01, valid check digit); no real person's ID.
+INDIVIDUAL_LICENCE_PLACEHOLDER = "510107190001010009"
+FARMER_LICENCE_PLACEHOLDER = "510131190001010009"
 
 _WHOLESALE_KEYS = frozenset({"agri", "factory"})
 

@@ -22,8 +22,11 @@ from app.merchants.schemas import (
     MerchantAdminOut,
     MerchantCreate,
     MerchantCreated,
+    RejectIn,
     ReturnPolicyIn,
     ReturnPolicyOut,
+    SelfOperatedIn,
+    SellerRecordIn,
     StatusChange,
     TillSync,
 )
@@ -54,20 +57,49 @@ async def sign_up(body: MerchantCreate, session: SessionDep) -> MerchantCreated:
 @router.get("/admin/merchants", response_model=Page[MerchantAdminOut])
 async def admin_list_merchants(
     _: AdminDep, session: SessionDep, limit: LimitQuery = 50, cursor: CursorQuery = None,
-    status: Annotated[str | None, Query(pattern="^(pending|active|suspended)$")] = None,
+    status: Annotated[str | None, Query(pattern="^(pending|active|rejected|suspended|closed)$")] = None,
 ) -> Page[MerchantAdminOut]:
-    """The review queue (`?status=pending`) and every merchant for the platform operator."""
+    """The review queue (`?status=pending`) and every merchant for the platform operator, with the verification
+    record (licence type, registered address, legal representative, phone, expiry) and what is missing."""
     rows = await service.list_by_status(session=session, status=status, after=decode_cursor(cursor), limit=limit)
-    items = [MerchantAdminOut.model_validate(m) for m in rows]
+    items = [MerchantAdminOut.model_validate(service.admin_view(m)) for m in rows]
     return Page(items=items, next_cursor=encode_cursor(rows[-1].id) if len(rows) == limit else None)
 
 
 @router.post("/admin/merchants/{merchant_id}/verify", response_model=MerchantAdminOut)
-async def verify_merchant(merchant_id: str, _: AdminDep, session: SessionDep,
+async def verify_merchant(merchant_id: str, admin: AdminDep, session: SessionDep,
                           body: StatusChange | None = None) -> MerchantAdminOut:
+    """The seller's record was checked: it may list and sell. Who verified it, and when, is kept."""
     merchant = await service.set_status(session=session, merchant_id=merchant_id, status="active",
-                                        reason=body.reason if body else None)
-    return MerchantAdminOut.model_validate(merchant)
+                                        reason=body.reason if body else None, actor=admin.scope)
+    return MerchantAdminOut.model_validate(service.admin_view(merchant))
+
+
+@router.put("/seller-record", response_model=MerchantAdminOut)
+async def correct_seller_record(body: SellerRecordIn, merchant: MerchantDep, session: SessionDep
+                                ) -> MerchantAdminOut:
+    """Complete or correct your verification record while you wait for verification (or after a rejection,
+    which puts you back in the queue). Send only the fields that change."""
+    out = await service.correct_record(session=session, merchant_id=merchant.tenant, actor=merchant.scope,
+                                       values=body.model_dump(exclude_unset=True))
+    return MerchantAdminOut.model_validate(service.admin_view(out))
+
+
+@router.post("/admin/merchants/{merchant_id}/reject", response_model=MerchantAdminOut)
+async def reject_merchant(merchant_id: str, body: RejectIn, admin: AdminDep, session: SessionDep
+                          ) -> MerchantAdminOut:
+    """The seller's record could not be verified: `rejected`, with the reason it is shown. It keeps drafts only."""
+    merchant = await service.reject(session=session, merchant_id=merchant_id, reason=body.reason, actor=admin.scope)
+    return MerchantAdminOut.model_validate(service.admin_view(merchant))
+
+
+@router.put("/admin/merchants/{merchant_id}/self-operated", response_model=MerchantAdminOut)
+async def set_self_operated(merchant_id: str, body: SelfOperatedIn, _: AdminDep, session: SessionDep
+                            ) -> MerchantAdminOut:
+    """Mark the platform's own shop: its listings carry the 自营 label everywhere they appear (ECL art. 37)."""
+    merchant = await service.set_self_operated(session=session, merchant_id=merchant_id,
+                                               self_operated=body.self_operated)
+    return MerchantAdminOut.model_validate(service.admin_view(merchant))
 
 
 @router.put("/admin/merchants/{merchant_id}/listing", response_model=MerchantAdminOut)
@@ -75,7 +107,7 @@ async def set_listing(merchant_id: str, body: ListingIn, _: AdminDep, session: S
     """Keep a merchant's goods out of public lists (listing, search, categories, sitemap) or put them back; they
     stay for sale by link. The guided tour's merchants are kept out."""
     merchant = await service.set_listed(session=session, merchant_id=merchant_id, listed=body.listed)
-    return MerchantAdminOut.model_validate(merchant)
+    return MerchantAdminOut.model_validate(service.admin_view(merchant))
 
 
 # `POST /v1/admin/merchants/{id}/suspend` is served by app/trust/api.py: a suspension is also published on the

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint, false, true
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
@@ -21,11 +21,25 @@ class Merchant(Base):
     licence_no: Mapped[str] = mapped_column(String(64))
     icp_no: Mapped[str | None] = mapped_column(String(64))
     contact_email: Mapped[str] = mapped_column(String(254))
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|active|suspended
+    # pending | active | rejected | suspended | closed
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     status_reason: Mapped[str | None] = mapped_column(String(500))
     # False: its goods are sold by link but kept out of public lists (the guided tour's merchants).
     listed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The verification record kept on file (C1: ECL art. 27, NTM art. 24); shown only to the platform.
+    licence_type: Mapped[str | None] = mapped_column(String(40))  # app/merchants/verification.py: LICENCE_TYPES
+    registered_address: Mapped[str | None] = mapped_column(String(300))
+    legal_representative: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(30))
+    licence_expires_on: Mapped[date | None] = mapped_column(Date)  # None: no expiry (长期)
+    verified_by: Mapped[str | None] = mapped_column(String(60))  # who verified, or who rejected
+    # The platform's own goods (自营), marked apart from third-party sellers' (ECL art. 37).
+    self_operated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A closure announced on the shop page at least 30 days ahead (ECL art. 16); a job closes it at closes_at.
+    closure_announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closure_note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

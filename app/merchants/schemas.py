@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import Field
@@ -8,6 +9,7 @@ from app.core.schemas import Address, Email, OutSchema, Schema, UtcDatetime
 
 MerchantKind = Literal["enterprise", "individual"]
 LocationKind = Literal["warehouse", "store", "pickup_point"]
+LicenceType = Literal["business_licence", "individual_business_licence", "resident_id_card"]
 
 
 class MerchantCreate(Schema):
@@ -16,6 +18,14 @@ class MerchantCreate(Schema):
     licence_no: str = Field(min_length=1, max_length=64, description="Business licence (USCC) or ID number")
     icp_no: str | None = Field(default=None, max_length=64)
     contact_email: Email
+    # The verification record (C1); optional at sign-up, shown to the platform before it verifies.
+    licence_type: LicenceType | None = Field(default=None, description="Implied by kind and licence_no when left out")
+    registered_address: str | None = Field(default=None, min_length=4, max_length=300,
+                                           description="Registered (or, for individuals, real) business address")
+    legal_representative: str | None = Field(default=None, min_length=1, max_length=100,
+                                             description="法定代表人 (enterprises) or operator (个体户)")
+    contact_phone: str | None = Field(default=None, max_length=30)
+    licence_expires_on: date | None = Field(default=None, description="Licence expiry; none for 长期")
 
 
 class MerchantCreated(OutSchema):
@@ -41,6 +51,38 @@ class MerchantAdminOut(MerchantOut):
     contact_email: str
     status_reason: str | None
     listed: bool = True
+    licence_type: str | None = None
+    registered_address: str | None = None
+    legal_representative: str | None = None
+    contact_phone: str | None = None
+    licence_expires_on: date | None = None
+    verified_by: str | None = Field(default=None, description="Who verified (or rejected) the seller")
+    record_missing: list[str] = Field(default_factory=list, description="Verification record fields still empty")
+    self_operated: bool = False
+    closes_at: UtcDatetime | None = None
+
+
+class SellerRecordIn(Schema):
+    """A pending or rejected seller completes or corrects its verification record; send the fields that change."""
+
+    licence_type: LicenceType | None = None
+    registered_address: str | None = Field(default=None, min_length=4, max_length=300)
+    legal_representative: str | None = Field(default=None, min_length=1, max_length=100)
+    contact_phone: str | None = Field(default=None, max_length=30)
+    licence_expires_on: date | None = None
+
+
+class RejectIn(Schema):
+    reason: str = Field(min_length=1, max_length=500, description="Shown to the seller: what to correct")
+
+
+class SelfOperatedIn(Schema):
+    self_operated: bool = Field(description="true: the platform's own goods (自营), labelled on every listing")
+
+
+class ClosureIn(Schema):
+    closes_at: datetime = Field(description="When the shop closes: at least 30 days from now (ECL art. 16)")
+    note: str | None = Field(default=None, max_length=500, description="Shown on the shop page")
 
 
 class ListingIn(Schema):

@@ -23,10 +23,14 @@ from app.merchants.schemas import LocationCreate, MerchantCreate, ReturnPolicyIn
 async def sign_up(*, session: AsyncSession, merchant_in: MerchantCreate) -> tuple[Merchant, str]:
     """Create a pending merchant and its first API key (returned in clear text once)."""
     errors = verification.sign_up_errors(kind=merchant_in.kind, licence_no=merchant_in.licence_no,
-                                         icp_no=merchant_in.icp_no)
+                                         icp_no=merchant_in.icp_no, licence_type=merchant_in.licence_type,
+                                         contact_phone=merchant_in.contact_phone)
     if errors:
         raise InvalidInput("; ".join(e["message"] for e in errors), errors=errors)
-    merchant = Merchant(id=new_id("mer"), status="pending", **merchant_in.model_dump())
+    values = merchant_in.model_dump()
+    values["licence_type"] = values["licence_type"] or verification.default_licence_type(merchant_in.kind,
+                                                                                         merchant_in.licence_no)
+    merchant = Merchant(id=new_id("mer"), status="pending", **values)
     session.add(merchant)
     await session.flush()
     api_key = await auth.create_token(session, kind="merchant", merchant_id=merchant.id,
@@ -52,21 +56,75 @@ async def list_by_status(*, session: AsyncSession, status: str | None, after: st
     return (await session.scalars(stmt)).all()
 
 
-async def set_status(*, session: AsyncSession, merchant_id: str, status: str, reason: str | None) -> Merchant:
-    """Verify (active) or suspend a merchant. Listings and checkout follow the status at once."""
-    merchant = await change_status(session=session, merchant_id=merchant_id, status=status, reason=reason)
+def admin_view(merchant: Merchant) -> dict[str, Any]:
+    """A merchant as the platform sees it (`MerchantAdminOut`), with the record fields still missing."""
+    values = {c.key: getattr(merchant, c.key) for c in Merchant.__table__.columns}
+    return {**values, "record_missing": verification.record_missing(kind=merchant.kind, values=values)}
+
+
+async def set_status(*, session: AsyncSession, merchant_id: str, status: str, reason: str | None,
+                     actor: str | None = None) -> Merchant:
+    """Verify (active), reject or suspend a merchant. Listings and checkout follow the status at once."""
+    merchant = await change_status(session=session, merchant_id=merchant_id, status=status, reason=reason,
+                                   actor=actor)
     await session.commit()
     return merchant
 
 
-async def change_status(*, session: AsyncSession, merchant_id: str, status: str, reason: str | None) -> Merchant:
+async def reject(*, session: AsyncSession, merchant_id: str, reason: str, actor: str) -> Merchant:
+    """The platform could not verify a pending seller's record: it stays unable to sell, told why (C1)."""
+    merchant = await session.get(Merchant, merchant_id, with_for_update=True)
+    if merchant is None:
+        raise NotFound("merchant", merchant_id)
+    if merchant.status not in ("pending", "rejected"):
+        raise Conflict(f"only a seller waiting for verification can be rejected; this one is {merchant.status}")
+    merchant = await change_status(session=session, merchant_id=merchant_id, status="rejected", reason=reason,
+                                   actor=actor)
+    await session.commit()
+    return merchant
+
+
+async def correct_record(*, session: AsyncSession, merchant_id: str, actor: str,
+                         values: dict[str, Any]) -> Merchant:
+    """A seller not yet verified (pending, or rejected and told why) completes or corrects its record; a
+    rejected seller goes back to the review queue. A verified seller reports changes as licence changes."""
+    merchant = await session.get(Merchant, merchant_id, with_for_update=True)
+    if merchant is None:
+        raise NotFound("merchant", merchant_id)
+    if merchant.status not in ("pending", "rejected"):
+        raise Conflict("your record is verified: report changes with POST /v1/licence-changes")
+    nulls = [{"field": f, "message": "cannot be null"} for f, v in values.items() if v is None]
+    if nulls or not values:
+        raise InvalidInput("send the record fields to set", errors=nulls or [{"field": "body",
+                                                                               "message": "no field sent"}])
+    errors = verification.sign_up_errors(kind=merchant.kind, licence_no=merchant.licence_no, icp_no=None,
+                                         licence_type=values.get("licence_type"),
+                                         contact_phone=values.get("contact_phone"))
+    if errors:
+        raise InvalidInput("; ".join(e["message"] for e in errors), errors=errors)
+    for field, value in values.items():
+        setattr(merchant, field, value)
+    previous = merchant.status
+    merchant.status, merchant.updated_at = "pending", utcnow()
+    await events.emit(session, kind="merchant.record_submitted", merchant_id=merchant_id,
+                      payload={"id": merchant_id, "from": previous, "fields": sorted(values), "by": actor})
+    await session.commit()
+    return merchant
+
+
+async def change_status(*, session: AsyncSession, merchant_id: str, status: str, reason: str | None,
+                        actor: str | None = None) -> Merchant:
     """`set_status` inside the caller's transaction (never commits)."""
     merchant = await session.get(Merchant, merchant_id, with_for_update=True)
     if merchant is None:
         raise NotFound("merchant", merchant_id)
+    if merchant.status == "closed":
+        raise Conflict("this shop has closed")
     previous = merchant.status
     merchant.status = status
     merchant.status_reason = reason
+    if status in ("active", "rejected"):
+        merchant.verified_by = actor
     if status == "active":
         merchant.verified_at = utcnow()
     cache.mark_changed(session)  # their listings appear or vanish with them
@@ -84,6 +142,19 @@ async def set_listed(*, session: AsyncSession, merchant_id: str, listed: bool) -
         raise NotFound("merchant", merchant_id)
     merchant.listed = listed
     cache.mark_changed(session)
+    await session.commit()
+    return merchant
+
+
+async def set_self_operated(*, session: AsyncSession, merchant_id: str, self_operated: bool) -> Merchant:
+    """Mark (or unmark) the platform's own shop; its listings are labelled 自营 from now on."""
+    merchant = await session.get(Merchant, merchant_id, with_for_update=True)
+    if merchant is None:
+        raise NotFound("merchant", merchant_id)
+    merchant.self_operated = self_operated
+    cache.mark_changed(session)
+    await events.emit(session, kind="merchant.self_operated_changed", merchant_id=merchant_id,
+                      payload={"id": merchant_id, "self_operated": self_operated})
     await session.commit()
     return merchant
 

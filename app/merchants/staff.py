@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reports.view": frozenset({"owner", "manager", "finance"}),
     "payments.manage": frozenset({"owner", "finance"}),  # the shop's Alipay / WeChat Pay accounts
     "staff.manage": frozenset({"owner"}),
+    "rules.answer": frozenset({"owner"}),  # accept a platform rules change, or refuse it and leave (C7)
 }
 
 

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from app.core.icp import icp_is_valid
-from app.core.uscc import resident_id_format_ok, uscc_is_valid
+from app.core.uscc import resident_id_is_valid, uscc_is_valid
 
 MAX_REVERIFY_MONTHS = 6  # NTM art. 24: at least every six months
 RegistrationType = Literal["registered", "unregistered"]
+# What the licence number is: a business licence (企业营业执照), an individual business's licence (个体工商户营业执照)
+# or, for an unregistered individual, the resident ID card (居民身份证).
+LICENCE_TYPES = ("business_licence", "individual_business_licence", "resident_id_card")
+# The record a platform verifies and keeps (ECL art. 27, NTM art. 24): individuals need no legal representative.
+RECORD_FIELDS = {"enterprise": ("licence_type", "registered_address", "legal_representative", "contact_phone"),
+                 "individual": ("licence_type", "registered_address", "contact_phone")}
+_PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")  # a mainland mobile, or a landline with its area code
+
+
+def default_licence_type(kind: str, licence_no: str) -> str:
+    """The licence type a sign-up implies when it does not say."""
+    if kind == "enterprise":
+        return "business_licence"
+    return "individual_business_licence" if uscc_is_valid(licence_no) else "resident_id_card"
+
+
+def record_missing(*, kind: str, values: dict[str, Any]) -> list[str]:
+    """The fields of the verification record still empty (the admin sees them before verifying)."""
+    return [f for f in RECORD_FIELDS.get(kind, ()) if not values.get(f)]
 
 
 def registration_type(kind: str, licence_no: str) -> RegistrationType:
@@ -17,16 +37,25 @@ def registration_type(kind: str, licence_no: str) -> RegistrationType:
     return "registered" if kind == "enterprise" or uscc_is_valid(licence_no) else "unregistered"
 
 
-def sign_up_errors(*, kind: str, licence_no: str, icp_no: str | None) -> list[dict[str, Any]]:
-    """Field errors of a seller's identity data: a USCC with a valid check digit for enterprises, a USCC or an
-    18-digit resident ID for individuals, and a well-formed ICP number when one is given."""
+def sign_up_errors(*, kind: str, licence_no: str, icp_no: str | None, licence_type: str | None = None,
+                   contact_phone: str | None = None) -> list[dict[str, Any]]:
+    """Field errors of a seller's identity data: a USCC with a valid check digit for enterprises, a USCC or a
+    resident ID with a valid check digit (GB 11643) for individuals, a licence type that fits the number, a
+    mainland phone number, and a well-formed ICP number when one is given."""
     errors: list[dict[str, Any]] = []
     if kind == "enterprise" and not uscc_is_valid(licence_no):
         errors.append({"field": "licence_no",
                        "message": "not a valid unified social credit code (GB 32100-2015 check digit)"})
-    if kind == "individual" and not (uscc_is_valid(licence_no) or resident_id_format_ok(licence_no)):
+    if kind == "individual" and not (uscc_is_valid(licence_no) or resident_id_is_valid(licence_no)):
         errors.append({"field": "licence_no",
-                       "message": "give the business's unified social credit code or your 18-digit ID number"})
+                       "message": "give the business's unified social credit code or your 18-digit ID number "
+                                  "(its check digit, GB 11643, does not match)"})
+    if licence_type is not None and licence_type != default_licence_type(kind, licence_no) and not errors:
+        expected = default_licence_type(kind, licence_no)
+        errors.append({"field": "licence_type", "message": f"a {kind} with this licence number holds a {expected}"})
+    if contact_phone is not None and not _PHONE.match(contact_phone):
+        errors.append({"field": "contact_phone",
+                       "message": "not a mainland phone number (a mobile such as 13812345678, or 021-12345678)"})
     if icp_no is not None and not icp_is_valid(icp_no):
         errors.append({"field": "icp_no", "message": "not an ICP filing number such as 沪ICP备12345678号-1"})
     return errors
@@ -54,3 +83,14 @@ def listings_blocked(*, verified_at: datetime | None, now: datetime, months: int
     if verified_at is None:
         return False
     return now >= reverification_due(verified_at, months) + timedelta(days=grace_days)
+
+
+def active_listing_refusal(status: str) -> str | None:
+    """Why a seller in `status` may not put listings on sale (drafts are always allowed), or None (C1)."""
+    if status == "active":
+        return None
+    if status == "rejected":
+        return "your seller verification was rejected: correct your record; until then save listings as drafts"
+    if status == "pending":
+        return "your shop is not verified yet: save listings as drafts until the platform has verified it"
+    return f"your shop is {status}: listings cannot go on sale"

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.catalog.schemas import ListingRevisionOut
-from app.core.deps import AnyPrincipalDep, SessionDep, SettingsDep
+from app.core.deps import AdminDep, AnyPrincipalDep, SessionDep, SettingsDep
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.orders import access as orders_access
 from app.orders import cancellation as orders_cancellation
@@ -18,8 +18,12 @@ from app.orders.rules import Channel
 from app.orders.schemas import (
     CancelIn,
     CollectIn,
+    MediationIn,
+    MediationItem,
+    MediationPage,
     OrderOut,
     OrderPage,
+    ReturnDisputeIn,
     ReturnIn,
     ReturnOut,
     ReturnPage,
@@ -138,6 +142,33 @@ async def reject_return(order_id: str, return_id: str, body: ReturnRejectIn, pri
     """Merchant: refuse received goods that are not intact, with an R7 art. 9 code and at least one photo."""
     out = await orders_returns.reject_return(session, principal=principal, order_id=order_id, return_id=return_id,
                                       code=body.code, photos=body.evidence, note=body.note)
+    return ReturnOut.model_validate(out)
+
+
+@router.post("/orders/{order_id}/returns/{return_id}/dispute", response_model=ReturnOut)
+async def dispute_return(order_id: str, return_id: str, body: ReturnDisputeIn, principal: AnyPrincipalDep,
+                         session: SessionDep, settings: SettingsDep) -> ReturnOut:
+    """Customer: the seller rejected the return and you disagree. The platform mediates and decides within the
+    complaint deadline in working days (`mediation_due_at`)."""
+    out = await orders_returns.dispute_return(session, principal=principal, order_id=order_id, return_id=return_id,
+                                              reason=body.reason, working_days=settings.shop_complaint_sla_days)
+    return ReturnOut.model_validate(out)
+
+
+@router.get("/admin/mediation", response_model=MediationPage)
+async def mediation_queue(_: AdminDep, session: SessionDep, limit: LimitQuery = 50) -> MediationPage:
+    """Disputed returns waiting for the platform, oldest first (`overdue` past their working-day deadline)."""
+    items = await orders_returns.mediation_queue(session, limit=limit)
+    return MediationPage(items=[MediationItem.model_validate(i) for i in items])
+
+
+@router.post("/admin/mediation/{return_id}/decide", response_model=ReturnOut)
+async def mediate_return(return_id: str, body: MediationIn, admin: AdminDep, session: SessionDep,
+                         settings: SettingsDep) -> ReturnOut:
+    """Decide a disputed return: `refund` (the buyer is refunded through the payment method) or
+    `rejection_upheld` (the seller's rejection stands)."""
+    out = await orders_returns.mediate_return(session, settings=settings, actor=admin.scope, return_id=return_id,
+                                              refund=body.outcome == "refund", note=body.note)
     return ReturnOut.model_validate(out)
 
 

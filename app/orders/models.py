@@ -143,6 +143,14 @@ class ReturnRequest(Base):
     rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     rejection_code: Mapped[str | None] = mapped_column(String(40))
     evidence: Mapped[dict[str, Any] | None]  # {"photos": [url, ...], "note": ...}
+    # The buyer disputes a rejection: the platform mediates (R7 art. 25) by `mediation_due_at` (working days).
+    disputed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    dispute_reason: Mapped[str | None] = mapped_column(String(500))
+    mediation_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    mediated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    mediated_by: Mapped[str | None] = mapped_column(String(60))
+    mediation_outcome: Mapped[str | None] = mapped_column(String(20))  # refund | rejection_upheld
+    mediation_note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -148,7 +148,42 @@ class ReturnOut(OutSchema):
     escalated: bool = Field(default=False, description="Unsettled 7 days after the goods came back: the "
                                                        "platform steps in")
     alert: bool = Field(default=False, description="Unsettled past 15 days: a breach of R7 art. 31")
+    disputed_at: str | None = Field(default=None, description="The buyer disputed the rejection: the platform "
+                                    "mediates")
+    dispute_reason: str | None = None
+    mediation_due_at: str | None = Field(default=None, description="The platform decides by then (working days)")
+    mediation_outcome: Literal["refund", "rejection_upheld"] | None = None
+    mediation_note: str | None = None
     history: list[ReturnEventOut] = Field(default_factory=list)
+
+
+class ReturnDisputeIn(Schema):
+    reason: str = Field(min_length=1, max_length=500, description="Why the seller's rejection is wrong")
+
+
+class MediationIn(Schema):
+    outcome: Literal["refund", "rejection_upheld"]
+    note: str = Field(min_length=1, max_length=500, description="The platform's reasons, shown to both sides")
+
+
+class MediationItem(OutSchema):
+    return_id: str
+    order_id: str
+    order_number: str
+    merchant_id: str
+    amount: int
+    currency: str
+    reason: str
+    rejection_code: str | None
+    evidence: list[str]
+    dispute_reason: str | None
+    disputed_at: str | None
+    mediation_due_at: str | None
+    overdue: bool
+
+
+class MediationPage(OutSchema):
+    items: list[MediationItem]
 
 
 class ReturnPage(OutSchema):

@@ -15,7 +15,7 @@ from app.core.uscc import uscc_check_char
 from app.tour.client import Api
 
 PASSWORD = "tour-password-1"
-INDIVIDUAL_ID = "510107190001010000"  # the demo's obviously fake ID-number-shaped placeholder (born 1900-01-01)
+INDIVIDUAL_ID = "510107190001010009"  # the demo's obviously fake ID-number-shaped placeholder (born 1900-01-01)
 
 
 def address(name: str, line1: str, district: str, city: str, postal_code: str) -> dict[str, str]:

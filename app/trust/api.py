@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from app.core.deps import (
     AdminDep,
@@ -17,11 +17,24 @@ from app.core.deps import (
 )
 from app.core.errors import field_error
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
-from app.merchants.schemas import MerchantAdminOut
-from app.trust import audit_log, complaints, enforcement, export, licence_changes, reputation, reviews, sellers
+from app.merchants.schemas import ClosureIn, MerchantAdminOut
+from app.trust import (
+    audit_log,
+    closure,
+    complaints,
+    enforcement,
+    export,
+    licence_changes,
+    reputation,
+    reviews,
+    rules,
+    samr,
+    sellers,
+)
 from app.trust.schemas import (
     AuditOut,
     AuditPage,
+    ClosureOut,
     ComplaintIn,
     ComplaintOut,
     ComplaintPage,
@@ -40,6 +53,15 @@ from app.trust.schemas import (
     ReviewOut,
     ReviewPage,
     ReviewReplyIn,
+    RuleCommentIn,
+    RuleCommentOut,
+    RuleDecisionIn,
+    RuleDecisionList,
+    RuleDecisionOut,
+    RuleVersionDetail,
+    RuleVersionIn,
+    RuleVersionList,
+    RuleVersionOut,
     SellerProfileIn,
     SellerProfileOut,
     SuspendIn,
@@ -80,6 +102,77 @@ async def sellers_over_threshold(_: AdminDep, session: SessionDep) -> dict[str, 
     """Unregistered individuals whose sales this year passed ¥100,000 across their shops (reminded, and
     marked in the report to the regulator)."""
     return {"items": list(await sellers.over_threshold_sellers(session=session))}
+
+
+@router.post("/shop-closure", status_code=201, response_model=ClosureOut, tags=["merchants"])
+async def announce_closure(body: ClosureIn, merchant: MerchantDep, session: SessionDep) -> ClosureOut:
+    """Announce that your shop stops trading on `closes_at`, at least 30 days ahead (422 otherwise). The shop
+    page shows the notice from now on; on the day the shop stops selling, and its open orders and returns are
+    still served."""
+    out = await closure.announce(session=session, actor=merchant.scope, merchant_id=merchant.tenant,
+                                 closes_at=_utc(body.closes_at), note=body.note)
+    return ClosureOut.model_validate(out)
+
+
+@router.get("/admin/reports/samr", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+async def samr_report(
+    admin: AdminDep, session: SessionDep, settings: SettingsDep,
+    period: Annotated[str, Query(max_length=10, description="The half-year, e.g. 2026H2 (sent in January)")],
+) -> Response:
+    """The half-yearly report to the market regulator (January and July): every seller's identity data, the
+    unregistered individuals over ¥100,000 a year marked, and the platform's statistics, as CSV."""
+    when = samr.parse_period(period)
+    body = await samr.build_report(session=session, actor=admin.scope, period=when, public_url=settings.shop_public_url)
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="samr_{when.label}.csv"'})
+
+
+# ---- platform rules (C7) ---------------------------------------------------------------------------------
+
+@router.post("/admin/rules", status_code=201, response_model=RuleVersionOut)
+async def publish_rules(body: RuleVersionIn, admin: AdminDep, session: SessionDep) -> RuleVersionOut:
+    """Publish a new version of the trading rules for public comment. It takes effect no sooner than 7 days
+    from now (422 otherwise); published versions never change and are never deleted."""
+    out = await rules.publish(session=session, actor=admin.scope, version=body.version, category=body.category,
+                              title=body.title, body=body.body, summary=body.summary,
+                              effective_at=_utc(body.effective_at),
+                              comment_closes_at=_utc(body.comment_closes_at) if body.comment_closes_at else None)
+    return RuleVersionOut.model_validate(out)
+
+
+@router.get("/rules/versions", response_model=RuleVersionList)
+async def rule_versions(session: SessionDep) -> RuleVersionList:
+    """Every version of the trading rules, in effect, coming or past (the archive), newest first."""
+    return RuleVersionList(items=[RuleVersionOut.model_validate(v) for v in await rules.list_versions(session=session)])
+
+
+@router.get("/rules/versions/{version}", response_model=RuleVersionDetail)
+async def rule_version(version: str, session: SessionDep) -> RuleVersionDetail:
+    """One version's full text and its public comments."""
+    return RuleVersionDetail.model_validate(await rules.get_version(session=session, version=version))
+
+
+@router.post("/rules/versions/{version}/comments", status_code=201, response_model=RuleCommentOut)
+async def comment_on_rules(version: str, body: RuleCommentIn, session: SessionDep,
+                           principal: OptionalPrincipal) -> RuleCommentOut:
+    """Comment on a version while its comment period is open (409 after)."""
+    out = await rules.comment(session=session, principal=principal, version=version, text=body.text)
+    return RuleCommentOut.model_validate(out)
+
+
+@router.post("/rules/versions/{version}/decision", response_model=RuleDecisionOut, tags=["merchants"])
+async def decide_on_rules(version: str, body: RuleDecisionIn, merchant: MerchantDep, session: SessionDep
+                          ) -> RuleDecisionOut:
+    """Accept a coming version, or refuse it and leave under the old terms before it takes effect (once)."""
+    out = await rules.decide(session=session, principal=merchant, version=version, accept=body.decision == "accept")
+    return RuleDecisionOut.model_validate(out)
+
+
+@router.get("/admin/rules/versions/{version}/decisions", response_model=RuleDecisionList)
+async def rule_decisions(version: str, _: AdminDep, session: SessionDep) -> RuleDecisionList:
+    """Which merchants accepted or refused a version."""
+    items = await rules.decisions(session=session, version=version)
+    return RuleDecisionList(items=[RuleDecisionOut.model_validate(i) for i in items])
 
 
 # ---- licence changes (C4) --------------------------------------------------------------------------------

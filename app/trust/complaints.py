@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from app.core.clock import as_utc, rfc3339, utcnow
 from app.core.errors import Conflict, NotFound
 from app.core.ids import new_id
 from app.core.pagination import keyset_page
+from app.core.workdays import working_days_deadline
 from app.merchants.models import Merchant
 from app.trust.audit_log import record_audit
 from app.trust.models import (
@@ -57,7 +58,7 @@ async def file_complaint(*, session: AsyncSession, settings: Settings, principal
         evidence={"urls": [str(u) for u in complaint_in.evidence]}, complainant=by,
         contact_email=complaint_in.contact_email, status="open", resolution=None,
         history={"items": [{"status": "open", "at": rfc3339(now), "by": by, "note": None}]},
-        sla_due_at=now + timedelta(days=settings.shop_complaint_sla_days), created_at=now)
+        sla_due_at=working_days_deadline(now, settings.shop_complaint_sla_days), created_at=now)
     session.add(complaint)
     await session.flush()
     await events.emit(session, kind="complaint.created", merchant_id=merchant_id,

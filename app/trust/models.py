@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
@@ -143,3 +143,50 @@ class LicenceChange(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_by: Mapped[str | None] = mapped_column(String(60))
     decision_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class RuleVersion(Base):
+    """One version of the platform's trading rules (C7). Immutable once published: published for comment at
+    least 7 days before `effective_at`; every version stays readable."""
+
+    __tablename__ = "rule_version"
+    __table_args__ = (Index("ix_rule_version_effective_at", "effective_at"),
+                      UniqueConstraint("version", name="uq_rule_version_version"))
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(30))  # app/trust/rules.py: CATEGORIES (TRR art. 6)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(String(1000))  # what changed, for merchants deciding to accept
+    published_by: Mapped[str] = mapped_column(String(60))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    comment_closes_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    effective_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RuleComment(Base):
+    """A public comment on a rule version during its comment period."""
+
+    __tablename__ = "rule_comment"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    rule_version_id: Mapped[str] = mapped_column(ForeignKey("rule_version.id"), index=True)
+    author: Mapped[str] = mapped_column(String(60))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RuleDecision(Base):
+    """A merchant accepts a rule version, or refuses it and leaves under the old terms (ECL art. 34)."""
+
+    __tablename__ = "rule_decision"
+    __table_args__ = (UniqueConstraint("rule_version_id", "merchant_id",
+                                       name="uq_rule_decision_rule_version_id_merchant_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    rule_version_id: Mapped[str] = mapped_column(ForeignKey("rule_version.id"))
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"))
+    decision: Mapped[str] = mapped_column(String(10))  # accept | refuse
+    decided_by: Mapped[str] = mapped_column(String(60))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -116,6 +116,7 @@ async def profile(*, session: AsyncSession, settings: Settings, principal: Princ
         "reverification_due_at": verification.reverification_due(as_utc(merchant.verified_at),
                                                                   settings.shop_reverify_months)
         if merchant.verified_at else None,
+        "self_operated": merchant.self_operated, "closes_at": merchant.closes_at, "closure_note": merchant.closure_note,
         "platform": platform_info(settings),
     }
 

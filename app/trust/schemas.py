@@ -191,6 +191,9 @@ class MerchantProfileOut(OutSchema):
     late_shipments: int = Field(default=0, description="Orders shipped after the promised dispatch time, or not "
                                 "shipped by it (C28); they lower the credit score's fulfilment speed")
     reverification_due_at: UtcDatetime | None = None
+    self_operated: bool = Field(default=False, description="The platform's own shop (自营)")
+    closes_at: UtcDatetime | None = Field(default=None, description="Announced closure (at least 30 days ahead)")
+    closure_note: str | None = None
     platform: PlatformInfo
 
 
@@ -232,3 +235,76 @@ class LicenceChangeOut(OutSchema):
 class LicenceChangePage(OutSchema):
     items: list[LicenceChangeOut]
     next_cursor: str | None = None
+
+
+# ---- platform rules (C7) ---------------------------------------------------------------------------------
+
+RuleCategory = Literal["basic", "liability", "ip", "credit", "consumer_protection", "disclosure", "illegal_info",
+                       "disputes"]
+
+
+class RuleVersionIn(Schema):
+    version: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._-]+$", description="e.g. 2027.1")
+    category: RuleCategory = "basic"
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=200_000, description="The full text of the rules")
+    summary: str = Field(min_length=1, max_length=1000, description="What changes, for merchants deciding")
+    effective_at: datetime = Field(description="At least 7 days after publication (now)")
+    comment_closes_at: datetime | None = Field(default=None, description="At least 7 days from now, no later "
+                                               "than effective_at; default the day before it takes effect")
+
+
+class RuleVersionOut(OutSchema):
+    id: str
+    version: str
+    category: str
+    title: str
+    summary: str
+    published_at: UtcDatetime
+    comment_closes_at: UtcDatetime
+    effective_at: UtcDatetime
+    stage: Literal["comment", "upcoming", "effective"]
+    body: str | None = None
+
+
+class RuleCommentIn(Schema):
+    text: str = Field(min_length=1, max_length=5000)
+
+
+class RuleCommentOut(OutSchema):
+    id: str
+    text: str
+    created_at: UtcDatetime
+
+
+class RuleVersionDetail(RuleVersionOut):
+    comments: list[RuleCommentOut]
+
+
+class RuleVersionList(OutSchema):
+    items: list[RuleVersionOut]
+
+
+class RuleDecisionIn(Schema):
+    decision: Literal["accept", "refuse"] = Field(description="refuse: keep the old terms and leave before the "
+                                                  "version takes effect")
+
+
+class RuleDecisionOut(OutSchema):
+    version: str
+    merchant_id: str
+    decision: str
+    decided_at: UtcDatetime
+    leave_by: UtcDatetime | None
+
+
+class RuleDecisionList(OutSchema):
+    items: list[RuleDecisionOut]
+
+
+class ClosureOut(OutSchema):
+    merchant_id: str
+    status: str
+    announced_at: UtcDatetime | None
+    closes_at: UtcDatetime | None
+    note: str | None

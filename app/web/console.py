@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote as url_quote
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
@@ -25,7 +26,7 @@ from app.core import auth
 from app.core.auth import Principal
 from app.core.clock import SHANGHAI, utcnow
 from app.core.deps import SessionDep, SettingsDep
-from app.core.errors import DomainError, Forbidden, InvalidInput, NotFound
+from app.core.errors import DomainError, Forbidden, InvalidInput, NotFound, field_error
 from app.inventory import service as inventory_service
 from app.inventory.pos import service as pos_service
 from app.logistics import carriers
@@ -44,6 +45,7 @@ from app.retail.campaigns.schemas import CampaignIn, CampaignJoin
 from app.retail.flash import service as flash_service
 from app.retail.flash.schemas import FlashSaleIn
 from app.retail.schemas import PromotionIn
+from app.trust import rules as trust_rules
 from app.trust.audit_log import record_audit
 from app.web import charts, console_lists, i18n, lists, order_page
 from app.web.pages import (
@@ -335,8 +337,26 @@ async def dashboard(request: Request, session: SessionDep) -> Response:
     query.limit = 10
     recent = await lists.page(session, spec, build(ctx, query, []), query)
     info = await merchants_service.get(session=session, merchant_id=ctx.merchant_id)
+    coming = (await trust_rules.awaiting_answer(session=session, merchant_id=ctx.merchant_id)
+              if staff_service.may(ctx.role, "rules.answer") else [])
     return page(request, "console/dashboard.html", {"report": report, "svg": svg, "recent": recent.rows,
-                                                    "merchant": info, "first": first, "last": last})
+                                                    "merchant": info, "first": first, "last": last,
+                                                    "coming_rules": coming,
+                                                    "notice": request.query_params.get("done")})
+
+
+@router.post("/rules/{version}")
+async def answer_rules(request: Request, version: str, session: SessionDep) -> Response:
+    """The owner accepts a coming rules version, or refuses it and leaves under the old terms (C7)."""
+    ctx = await staff_of(request, session, "rules.answer")
+    values = await _form(request)
+    accept = values.get("decision") == "accept"
+    if values.get("decision") not in ("accept", "refuse"):
+        raise field_error("decision", "accept or refuse")
+    await audit(session, ctx, "rules.answer", "rule_version", version[:20], decision=values["decision"])
+    await trust_rules.decide(session=session, principal=as_merchant(ctx), version=version[:20], accept=accept)
+    done = i18n.translate(lang_of(request), "rules_accepted" if accept else "rules_refused")
+    return redirect(f"/console/?done={url_quote(done)}")
 
 
 @router.get("/reports/channel-share")

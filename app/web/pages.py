@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
+from app.config import Settings
 from app.core.errors import DomainError
 from app.logistics import carriers
 from app.web import i18n, security
@@ -77,6 +78,15 @@ def check_csrf(request: Request, form: Mapping[str, Any]) -> None:
         raise BadForm()
 
 
+def platform_footer(settings: Settings) -> dict[str, str]:
+    """What every page's footer shows (C6, C36): the operator, its ICP number from the settings, its licence,
+    rules and credit-rules pages, the complaint channel and the contact."""
+    return {"company": settings.shop_platform_company, "icp_no": settings.shop_platform_icp_no,
+            "licence_url": settings.shop_platform_licence_url, "rules_url": settings.shop_rules_url,
+            "credit_rules_url": settings.shop_credit_rules_url, "complaints_url": "/legal/complaints",
+            "phone": settings.shop_platform_phone, "email": settings.shop_platform_email}
+
+
 def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200) -> Response:
     lang = lang_of(request)
     # A page for the anonymous cache (app/web/page_cache.py) gets its session and token when it is served.
@@ -87,6 +97,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
         return i18n.translate(lang, key, **kwargs)
 
     ctx = {"lang": lang, "t": t, "csrf": PLACEHOLDER if shared else security.csrf_token(secret(request), sid),
+           "platform": platform_footer(request.app.state.settings),
            "path": request.url.path, "next": quote(str(request.url.path) + (
                f"?{request.url.query}" if request.url.query else ""), safe="")}
     ctx.update(context or {})

@@ -27,6 +27,7 @@ from app.web import (
     console_payments,
     flash_pages,
     leader,
+    legal,
     payment,
     shipping,
     storefront,
@@ -43,6 +44,7 @@ router.include_router(payment.router)
 router.include_router(console_catalog.router)
 router.include_router(collection_pages.router)
 router.include_router(flash_pages.router)
+router.include_router(legal.router)
 router.include_router(storefront.router)
 
 STATIC_DIR = Path(__file__).parent / "static"

@@ -16,6 +16,7 @@ from app.catalog.search import service as search_service
 from app.core.clock import utcnow
 from app.inventory.models import StockLevel
 from app.inventory.sync import sync_status
+from app.merchants import verification
 from app.merchants.models import Location, Merchant
 from app.orders.models import Order, OrderLine
 from app.retail.models import Promotion
@@ -157,9 +158,11 @@ async def cards(session: AsyncSession, ids: Sequence[str]) -> list[dict[str, Any
         return []
     rows = (await session.execute(
         select(Product.id, Product.title, Product.merchant_id, Merchant.name,
-               func.min(Variant.price), func.max(Variant.price), func.min(Variant.currency))
+               func.min(Variant.price), func.max(Variant.price), func.min(Variant.currency),
+               Merchant.kind, Merchant.licence_no, Merchant.self_operated)
         .join(Merchant, Merchant.id == Product.merchant_id).join(Variant, Variant.product_id == Product.id)
-        .where(Product.id.in_(list(ids))).group_by(Product.id, Product.title, Product.merchant_id, Merchant.name)
+        .where(Product.id.in_(list(ids))).group_by(Product.id, Product.title, Product.merchant_id, Merchant.name,
+                                                   Merchant.kind, Merchant.licence_no, Merchant.self_operated)
     )).all()
     stocked = set((await session.scalars(
         select(Variant.product_id).join(StockLevel, StockLevel.variant_id == Variant.id)
@@ -168,8 +171,15 @@ async def cards(session: AsyncSession, ids: Sequence[str]) -> list[dict[str, Any
     ratings = await seller_ratings(session, {r.merchant_id for r in rows})
     by_id = {r.id: {"id": r.id, "title": r.title, "merchant_id": r.merchant_id, "seller": r[3], "price_min": r[4],
                     "price_max": r[5], "currency": r[6] or "CNY", "picture": next(iter(pictures.get(r.id) or []), None),
-                    "rating": ratings.get(r.merchant_id), "in_stock": r.id in stocked} for r in rows}
+                    "rating": ratings.get(r.merchant_id), "in_stock": r.id in stocked,
+                    **seller_marks(r.kind, r.licence_no, r.self_operated)} for r in rows}
     return [by_id[i] for i in ids if i in by_id]
+
+
+def seller_marks(kind: str, licence_no: str, self_operated: bool) -> dict[str, Any]:
+    """What a card or page says about who sells (C5, C8): registered or not, and the platform's own goods (自营).
+    The licence number itself never leaves here."""
+    return {"registration": verification.registration_type(kind, licence_no), "self_operated": bool(self_operated)}
 
 
 async def seller_ratings(session: AsyncSession, merchant_ids: set[str]) -> dict[str, float | None]:
@@ -265,5 +275,7 @@ async def seller_summary(session: AsyncSession, merchant_id: str) -> dict[str, A
     """A seller's name, rating and number of ratings, for a product page."""
     merchant = await session.get(Merchant, merchant_id)
     facts = await credit_facts(session, merchant_id=merchant_id)
+    marks = seller_marks(merchant.kind, merchant.licence_no, merchant.self_operated) if merchant else {}
     return {"id": merchant_id, "name": merchant.name if merchant else "",
-            "rating": credit.average_rating(facts.rating_count, facts.rating_sum), "rating_count": facts.rating_count}
+            "rating": credit.average_rating(facts.rating_count, facts.rating_sum), "rating_count": facts.rating_count,
+            **marks}

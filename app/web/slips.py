@@ -55,6 +55,22 @@ def _wrap(text: str, width: float, size: float) -> list[str]:
     return [*lines, current] if current else lines
 
 
+def mask_phone(phone: str) -> str:
+    """A phone number as a waybill shows it: 138****5678 (the first 3 and last 4 of 11 digits); shorter
+    numbers keep only their last 4 digits."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) >= 11:
+        return f"{digits[-11:-8]}****{digits[-4:]}"
+    return f"****{digits[-4:]}" if len(digits) > 4 else "****"
+
+
+def recipient(address: dict[str, Any]) -> dict[str, str]:
+    """Only what delivery needs on a slip (C41, EXP arts. 22 and 34): the name, a masked phone and the address.
+    Nothing else from the order (no ID number, no e-mail) is ever drawn."""
+    return {"name": str(address.get("name") or ""), "phone": mask_phone(str(address.get("phone") or "")),
+            "place": place(address), "postal_code": str(address.get("postal_code") or "")}
+
+
 def packing_slips(shop_name: str, orders: Sequence[dict[str, Any]]) -> bytes:
     """A PDF of one packing slip per order (`order`: a view with `address` and `note`)."""
     font = _font()
@@ -73,11 +89,11 @@ def packing_slips(shop_name: str, orders: Sequence[dict[str, Any]]) -> bytes:
         pdf.setFont(font, 11)
         pdf.drawString(left, y, f"订单号：{o['number']}    下单时间：{i18n.local_time(o['created_at'])}")
         y -= 10 * mm
-        address = o.get("address") or {}
+        to = recipient(o.get("address") or {})
         pdf.setFont(font, 12)
-        pdf.drawString(left, y, f"收货人：{address.get('name', '')}    电话：{address.get('phone', '')}")
+        pdf.drawString(left, y, f"收货人：{to['name']}    电话：{to['phone']}")
         y -= 7 * mm
-        for line in _wrap(f"地址：{place(address)}（{address.get('postal_code', '')}）", right - left, 12):
+        for line in _wrap(f"地址：{to['place']}（{to['postal_code']}）", right - left, 12):
             pdf.drawString(left, y, line)
             y -= 6 * mm
         if o.get("note"):

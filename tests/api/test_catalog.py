@@ -67,7 +67,7 @@ async def test_drafts_and_suspended_merchants_are_hidden(client: httpx.AsyncClie
     assert (await client.get(f"/v1/products/{live['id']}")).status_code == 404
     assert (await client.get("/v1/products")).json()["items"] == []
     pending = await f.merchant(client, verify=False)
-    await f.product(client, pending, title="待审核 pending")
+    await f.product(client, pending, title="待审核 pending", status="draft")
     assert (await client.get("/v1/products")).json()["items"] == []
 
 

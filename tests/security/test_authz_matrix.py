@@ -67,17 +67,24 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/v1/carriers"): "the carriers orders ship with and their tracking-number formats",
     ("GET", "/v1/flash-sales/{sale_id}"): "a flash sale's price, what is left and its countdown are public",
     ("POST", "/v1/flash-sales/{sale_id}/orders"): "any signed-in shopper may buy A's flash sale",
+    ("GET", "/v1/rules/versions"): "the platform's trading rules are public, every version (ECL art. 33)",
+    ("GET", "/v1/rules/versions/{version}"): "one version of the public rules and its public comments",
+    ("POST", "/v1/rules/versions/{version}/comments"): "anyone may comment on a rules change (ECL art. 34)",
+    ("POST", "/v1/rules/versions/{version}/decision"): "every merchant answers a rules change for itself",
 }
 # Public operations that create A's rows when they succeed: called only by their own tests, not here.
 PUBLIC_WRITES = {
     ("POST", "/v1/checkout"), ("POST", "/v1/community/group-buys/{group_buy_id}/join"),
     ("POST", "/v1/community/service-slots/{slot_id}/book"), ("POST", "/v1/complaints"),
     ("POST", "/v1/carts"), ("POST", "/v1/customers"), ("POST", "/v1/merchants"),
-    ("POST", "/v1/flash-sales/{sale_id}/orders"),
+    ("POST", "/v1/flash-sales/{sale_id}/orders"), ("POST", "/v1/rules/versions/{version}/comments"),
+    ("POST", "/v1/rules/versions/{version}/decision"),
 }
 # Rows nobody's request may change, except these (they record the attempts themselves).
 # Reads whose owner is the shopper, not the merchant (the merchant's own view is elsewhere).
 SHOPPER_READS = {"/v1/carts/{cart_id}", "/v1/complaints/{complaint_id}"}
+# Reads of the platform's own records, for the admin only (nothing of a merchant's to own).
+ADMIN_READS = {"/v1/admin/rules/versions/{version}/decisions"}
 OTHER_CUSTOMER = "other-shopper@example.com"  # may close its own account (POST /v1/me/close)
 # search_term (title words for suggestions) and search_miss (searches that found nothing) are the platform's,
 # counted from every merchant's listings and every shopper's searches.
@@ -168,6 +175,10 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
                             content=f"sku,location,on_hand\n{s.sku},NOWHERE,1\n".encode())
     assert job.status_code == 202, job.text
 
+    rules = await client.post("/v1/admin/rules", headers=f.ADMIN, json={
+        "version": "2030.1", "title": "平台规则", "body": "第一条", "summary": "首次发布",
+        "effective_at": _later(days=8)})
+    assert rules.status_code == 201, rules.text
     b = await f.shop(client, on_hand=5, store_on_hand=5)
     b_point = await f.pickup_point(client, b.m)
     principals = {
@@ -190,7 +201,7 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "redemption_id": redemption.json()["redemption_id"],
         "media_id": picture.json()["id"], "transfer_id": transfer.json()["id"], "job_id": job.json()["id"],
         "warehouse_id": s.warehouse["id"], "provider": "wechatpay", "collection_id": collection.json()["id"],
-        "sale_id": flash.json()["id"], "template_id": template.json()["id"],
+        "sale_id": flash.json()["id"], "template_id": template.json()["id"], "version": rules.json()["version"],
     }
     private = {ids[k] for k in ("device_id", "cart_id", "order_id", "buyer_id", "quote_id", "conflict_id",
                                 "complaint_id", "webhook_id", "return_id", "change_id", "transfer_id",
@@ -278,6 +289,12 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/collections/{collection_id}/products"): {"product_ids": [ids["product_id"]]},
         ("POST", "/v1/campaigns/{campaign_id}/items"): {"product_ids": [ids["product_id"]],
                                                         "collection_ids": [ids["collection_id"]]},
+        ("POST", "/v1/orders/{order_id}/returns/{return_id}/dispute"): {"reason": "hacked"},
+        ("POST", "/v1/admin/mediation/{return_id}/decide"): {"outcome": "refund", "note": "hacked"},
+        ("POST", "/v1/admin/merchants/{merchant_id}/reject"): {"reason": "hacked"},
+        ("PUT", "/v1/admin/merchants/{merchant_id}/self-operated"): {"self_operated": True},
+        ("PUT", "/v1/seller-record"): {"registered_address": "被篡改的地址 1 号"},
+        ("POST", "/v1/shop-closure"): {"closes_at": _later(days=40), "note": "hacked"},
         ("POST", "/v1/transfers"): {"from_location_id": ids["warehouse_id"], "to_location_id": ids["location_id"],
                                     "lines": [{"sku": ids["sku"], "quantity": 1}]},
     }
@@ -357,7 +374,8 @@ async def test_no_principal_reaches_another_merchants_resources(client: httpx.As
     # The control: the same reads by A itself succeed, so the denials above were about who asked.
     refused_to_owner = []
     for method, template, op in operations:
-        if method == "GET" and "{" in template and (method, template) not in PUBLIC and template not in SHOPPER_READS:
+        if method == "GET" and "{" in template and (method, template) not in PUBLIC \
+                and template not in SHOPPER_READS | ADMIN_READS:
             path = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
             r = await client.get(path, headers=ctx["a"].headers, params=_query(op, ids))
             if not r.is_success:

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -53,10 +53,19 @@ async def test_complaint_targets_must_exist_and_input_is_checked(client: httpx.A
         assert r.status_code == 422, bad
 
 
-async def test_complaints_past_their_deadline_are_overdue(client: httpx.AsyncClient, admin_headers):
+async def test_complaint_deadlines_count_working_days_and_then_turn_overdue(client: httpx.AsyncClient,
+                                                                             admin_headers):
     m = await f.merchant(client)
     c = (await client.post("/v1/complaints", json={"target_type": "merchant", "target_id": m.id,
                                                    "reason": "不发货"})).json()
-    clock.travel(timedelta(days=7, minutes=1))
+    filed, due = datetime.fromisoformat(c["created_at"]), datetime.fromisoformat(c["sla_due_at"])
+    # 7 working days always span two weekends: at least 9 calendar days, ending at midnight after a weekday.
+    assert due - filed >= timedelta(days=8)
+    last_day = (due - timedelta(seconds=1)).astimezone(clock.SHANGHAI)
+    assert last_day.weekday() < 5 and (last_day + timedelta(seconds=1)).hour == 0
+    clock.travel(timedelta(days=7, minutes=1))  # seven calendar days are not seven working days
+    item = (await client.get("/v1/admin/complaints", headers=admin_headers)).json()["items"][0]
+    assert item["id"] == c["id"] and not item["overdue"]
+    clock.travel(due - filed - timedelta(days=7) + timedelta(minutes=1))
     item = (await client.get("/v1/admin/complaints", headers=admin_headers)).json()["items"][0]
     assert item["id"] == c["id"] and item["overdue"]

@@ -79,7 +79,7 @@ async def test_one_persons_yearly_sales_across_shops_are_flagged_over_100k(clien
                                                                           admin_headers):
     first = await _individual(client, "书摊一号")
     second = await _individual(client, "书摊二号")
-    other = await _individual(client, "别人的店", licence="11010119850101002X")
+    other = await _individual(client, "别人的店", licence="110101198501010025")
     await _sell(client, first, 6_000_000)  # ¥60,000
     await _sell(client, other, 9_000_000)  # someone else: not added to this person
     factory, settings = app.state.sessionmaker, app.state.settings

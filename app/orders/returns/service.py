@@ -18,6 +18,7 @@ from app.core.auth import Principal
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
+from app.core.workdays import working_days_deadline
 from app.inventory import service as inventory_service
 from app.merchants import service as merchants_service
 from app.orders import rules
@@ -343,7 +344,9 @@ async def _return_views(session: AsyncSession, *, order_id: str, currency: str,
             "refund_due_at": iso(r.refund_due_at), "refunded_at": iso(r.refunded_at),
             "rejected_at": iso(r.rejected_at), "rejection_code": r.rejection_code,
             "evidence": list((r.evidence or {}).get("photos", [])), "escalated": escalated, "alert": alert,
-            "history": history[r.id]})
+            "disputed_at": iso(r.disputed_at), "dispute_reason": r.dispute_reason,
+            "mediation_due_at": iso(r.mediation_due_at), "mediation_outcome": r.mediation_outcome,
+            "mediation_note": r.mediation_note, "history": history[r.id]})
     return out
 
 
@@ -364,3 +367,77 @@ def _take_back(order_lines: Mapping[str, OrderLine], wanted: Mapping[str, int]
         items.append({"variant_id": variant_id, "sku": line.sku, "quantity": quantity, "amount": pay,
                       "coupon": off})
     return items, amount, coupon
+
+
+# ---- mediation of disputed returns (C35: R7 art. 25) -----------------------------------------------------
+
+async def dispute_return(session: AsyncSession, *, principal: Principal, order_id: str, return_id: str,
+                         reason: str, working_days: int) -> dict[str, Any]:
+    """The buyer disputes the seller's rejection: the return joins the platform's mediation queue, to be decided
+    within `working_days` working days."""
+    if principal.kind != "customer":
+        raise Forbidden("only the order's customer disputes a rejected return")
+    order = await get_visible(session, principal=principal, order_id=order_id, lock=True)
+    ret = await session.get(ReturnRequest, return_id, with_for_update=True, populate_existing=True)
+    if ret is None or ret.order_id != order.id:
+        raise NotFound("return", return_id)
+    if ret.status != "rejected" or ret.disputed_at is not None:
+        raise Conflict(f"only a rejected return can be disputed, once; this one is {ret.status}")
+    now = utcnow()
+    ret.disputed_at, ret.dispute_reason = now, reason
+    ret.mediation_due_at = working_days_deadline(now, working_days)
+    await return_step(session, ret, "disputed", principal.kind, reason)
+    await events.emit(session, kind="order.return_disputed", merchant_id=order.merchant_id,
+                      payload={"order_id": order.id, "return_id": ret.id})
+    await session.commit()
+    return (await _return_views(session, order_id=order.id, currency=order.currency, return_ids=[ret.id]))[0]
+
+
+async def mediation_queue(session: AsyncSession, *, limit: int) -> list[dict[str, Any]]:
+    """Disputed returns waiting for the platform, oldest first, each with its deadline and whether it passed."""
+    rows = (await session.execute(
+        select(ReturnRequest, Order.number, Order.currency).join(Order, Order.id == ReturnRequest.order_id)
+        .where(ReturnRequest.status == "disputed").order_by(ReturnRequest.disputed_at, ReturnRequest.id)
+        .limit(limit))).all()
+    now = utcnow()
+    return [{"return_id": r.id, "order_id": r.order_id, "order_number": number, "merchant_id": r.merchant_id,
+             "amount": r.amount, "currency": currency, "reason": r.reason, "rejection_code": r.rejection_code,
+             "evidence": list((r.evidence or {}).get("photos", [])), "dispute_reason": r.dispute_reason,
+             "disputed_at": iso(r.disputed_at), "mediation_due_at": iso(r.mediation_due_at),
+             "overdue": r.mediation_due_at is not None and now > as_utc(r.mediation_due_at)}
+            for r, number, currency in rows]
+
+
+async def mediate_return(session: AsyncSession, *, settings: Settings, actor: str, return_id: str, refund: bool,
+                         note: str) -> dict[str, Any]:
+    """The platform decides a disputed return: the buyer is refunded as if the seller had accepted it, or the
+    seller's rejection stands. Recorded with who decided and why."""
+    found = await session.scalar(select(ReturnRequest.order_id).where(ReturnRequest.id == return_id))
+    if found is None:
+        raise NotFound("return", return_id)
+    order = await session.get(Order, found, with_for_update=True, populate_existing=True)  # order first
+    ret = await session.get(ReturnRequest, return_id, with_for_update=True, populate_existing=True)
+    assert order is not None and ret is not None
+    if ret.status != "disputed":
+        raise Conflict(f"this return is {ret.status}, not waiting for mediation")
+    ret.mediated_at, ret.mediated_by = utcnow(), actor
+    ret.mediation_outcome, ret.mediation_note = ("refund" if refund else "rejection_upheld"), note
+    refund_id = None
+    if refund:
+        lines = await _lines_of(session, order.id)
+        by_variant = {ln.variant_id: ln for ln in lines}
+        for item in ret.lines["items"]:  # the rejection gave these units back; they are returned after all
+            line = by_variant[item["variant_id"]]
+            line.returned_quantity = min(line.quantity, line.returned_quantity + int(item["quantity"]))
+        refund_id = await _accept_return(session, order=order, ret=ret, order_lines=lines, actor=actor,
+                                         note=f"platform mediation: {note}")
+        await events.emit(session, kind="order.returned", merchant_id=order.merchant_id,
+                          payload={"order_id": order.id, "return_id": ret.id, "amount": ret.amount,
+                                   "mediated": True})
+    else:
+        await return_step(session, ret, "rejected", actor, f"platform mediation upheld the rejection: {note}")
+    await events.emit(session, kind="order.return_mediated", merchant_id=order.merchant_id,
+                      payload={"order_id": order.id, "return_id": ret.id, "outcome": ret.mediation_outcome})
+    await session.commit()
+    await settle_refunds(session, settings=settings, refund_ids=[refund_id] if refund_id else [])
+    return (await _return_views(session, order_id=order.id, currency=order.currency, return_ids=[ret.id]))[0]

@@ -1,0 +1,132 @@
+"""In Chromium, on a phone (390×844) and a laptop (1280×800): the footer shows the ICP number configured in
+SHOP_PLATFORM_ICP_NO and its links open real pages (licence, rules, credit formula, complaints); a product card
+shows the unregistered-seller badge and the platform's own goods their 自营 label. Screens are saved in
+tests/web/artifacts/ and checked for text wider than its box and amounts broken across lines."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import ViewportSize
+
+from app.migrate import upgrade
+from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM, ROOT, _free_port
+from tests.web.test_shopper_browser import _LAYOUT_PROBLEMS
+
+ADMIN = "legal-admin-" + uuid.uuid4().hex
+ICP = "粤ICP备20261203号-7"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
+                       reason="Chromium is not installed (apt-get install chromium); CI always runs this"),
+]
+
+
+@pytest.fixture(scope="module")
+def legal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`shop serve` with the operator's own ICP number, on a free port against a fresh SQLite file."""
+    tmp = tmp_path_factory.mktemp("legal")
+    url = f"sqlite+aiosqlite:///{tmp / 'shop.db'}"
+    upgrade(url)
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "SHOP_ADMIN_TOKEN": ADMIN, "SHOP_SECRET_KEY": uuid.uuid4().hex * 2,
+           "SHOP_BACKGROUND_JOBS": "false", "SHOP_LOG_LEVEL": "warning", "SHOP_MEDIA_ROOT": str(tmp / "media"),
+           "SHOP_PLATFORM_ICP_NO": ICP}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "shop"), "serve", "--host", "127.0.0.1", "--port",
+                             str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):  # the server starting up, not a timing assertion
+            if proc.poll() is not None:
+                raise RuntimeError(f"shop serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        _seed(base)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def _seed(base: str) -> None:
+    """An unregistered individual selling a book, and the platform's own shop selling a jacket."""
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    with httpx.Client(base_url=base, timeout=60) as api:
+        def ok(r: httpx.Response) -> Any:
+            assert r.status_code in (200, 201), r.text
+            return r.json()
+
+        for name, kind, licence, title, price in (
+                ("小王的旧书摊", "individual", "110101199003070011", "二手《红楼梦》人民文学出版社", 3_500),
+                ("流通自营旗舰店", "enterprise", "91350100M000100Y43", "冬季连帽羽绒服 加厚保暖", 789_000)):
+            m = ok(api.post("/v1/merchants", json={"name": name, "kind": kind, "licence_no": licence,
+                                                   "contact_email": "s@example.com"}))
+            ok(api.post(f"/v1/admin/merchants/{m['id']}/verify", headers=admin))
+            if kind == "enterprise":
+                ok(api.put(f"/v1/admin/merchants/{m['id']}/self-operated", headers=admin,
+                           json={"self_operated": True}))
+            key = {"Authorization": f"Bearer {m['api_key']}"}
+            ok(api.post("/v1/products", headers=key, json={
+                "title": title, "category": "books-media" if kind == "individual" else "apparel",
+                "status": "active", "description": title, "variants": [{"sku": f"SKU-{kind}", "price": price}]}))
+
+
+async def _screen(page: Any, name: str, size: str) -> None:
+    await page.screenshot(path=ARTIFACTS / f"legal-{size}-{name}.png", full_page=True)
+    problems = await page.evaluate(_LAYOUT_PROBLEMS)
+    assert problems == [], f"{name} at {size}: {problems}"
+
+
+@pytest.mark.parametrize(("size", "viewport"), [("phone", {"width": 390, "height": 844}),
+                                                 ("laptop", {"width": 1280, "height": 800})])
+async def test_footer_shows_the_configured_icp_number_and_cards_show_the_unregistered_badge(
+        legal_server: str, size: str, viewport: ViewportSize) -> None:
+    from playwright.async_api import async_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
+        try:
+            context = await browser.new_context(base_url=legal_server, viewport=viewport, locale="zh-CN")
+            page = await context.new_page()
+            await page.goto("/")
+            book = page.locator(".card", has_text="红楼梦")
+            assert await book.get_by_test_id("unregistered-badge").inner_text() == "未登记个人卖家"
+            assert await book.get_by_test_id("unregistered-badge").is_visible()
+            jacket = page.locator(".card", has_text="羽绒服")
+            assert await jacket.get_by_test_id("self-operated").inner_text() == "自营"
+            assert await jacket.get_by_test_id("unregistered-badge").count() == 0
+            footer = page.get_by_test_id("site-footer")
+            await footer.scroll_into_view_if_needed()
+            assert await footer.get_by_test_id("icp-no").inner_text() == ICP
+            await _screen(page, "1-home", size)
+            for testid, heading, name in (("licence-link", "平台经营者信息与营业执照", "2-licence"),
+                                          ("rules-link", "平台服务协议与交易规则", "3-rules"),
+                                          ("credit-link", "商家信用评价规则（v1）", "4-credit"),
+                                          ("complaints-link", "投诉举报", "5-complaints")):
+                await page.goto("/")
+                await page.get_by_test_id("site-footer").get_by_test_id(testid).click()
+                await page.get_by_role("heading", level=1, name=heading).wait_for()
+                assert await page.get_by_test_id("site-footer").get_by_test_id("icp-no").inner_text() == ICP
+                await _screen(page, name, size)
+            await page.goto("/search?q=红楼梦")
+            assert await page.locator(".card").get_by_test_id("unregistered-badge").count() == 1
+            await _screen(page, "6-search", size)
+            await page.locator(".card a.card-link", has_text="红楼梦").click()
+            await page.locator(".seller-line").get_by_test_id("unregistered-badge").wait_for()
+            await _screen(page, "7-product", size)
+        finally:
+            await browser.close()
