@@ -33,11 +33,11 @@ async def list_invoices(order_id: str, principal: AnyPrincipalDep, session: Sess
     return OrderInvoicesOut.model_validate(out)
 
 
-@router.get("/orders/{order_id}/invoices/{invoice_id}/pdf", response_class=Response,
+@router.get("/invoices/{invoice_id}/pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}})
-async def invoice_pdf(order_id: str, invoice_id: str, principal: AnyPrincipalDep, session: SessionDep) -> Response:
-    """The invoice's PDF: for the order's customer and its merchant (404 for anyone else)."""
-    name, pdf = await invoices.invoice_pdf(session, principal=principal, order_id=order_id, invoice_id=invoice_id)
+async def invoice_pdf(invoice_id: str, principal: AnyPrincipalDep, session: SessionDep) -> Response:
+    """An invoice's PDF (`pdf_url`): for its order's customer and merchant (404 for anyone else)."""
+    name, pdf = await invoices.invoice_pdf(session, principal=principal, invoice_id=invoice_id)
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"',
                              "Cache-Control": "private, no-store"})

@@ -153,17 +153,18 @@ async def invoices_of(session: AsyncSession, *, order: Order) -> dict[str, Any]:
                       for r in rows]}
 
 
-async def invoice_pdf(session: AsyncSession, *, principal: Principal, order_id: str,
-                      invoice_id: str) -> tuple[str, bytes]:
-    """(file name, PDF) of one of the order's invoices, for its customer and its merchant; 404 for anyone else."""
-    if principal.kind not in _PDF_READERS:
+async def invoice_pdf(session: AsyncSession, *, principal: Principal, invoice_id: str) -> tuple[str, bytes]:
+    """(file name, PDF) of an invoice, for its order's customer and its merchant; 404 for anyone else."""
+    found = (await session.execute(select(Invoice.order_id, Invoice.number).where(Invoice.id == invoice_id))).first()
+    if principal.kind not in _PDF_READERS or found is None:
         raise NotFound("invoice", invoice_id)
-    order = await get_visible(session, principal=principal, order_id=order_id)
-    pdf = await session.scalar(select(Invoice.pdf).where(Invoice.id == invoice_id, Invoice.order_id == order.id))
-    number = await session.scalar(select(Invoice.number).where(Invoice.id == invoice_id))
-    if pdf is None or number is None:
-        raise NotFound("invoice", invoice_id)
-    return f"invoice-{number}.pdf", pdf
+    try:
+        await get_visible(session, principal=principal, order_id=found.order_id)
+    except NotFound:
+        raise NotFound("invoice", invoice_id) from None
+    pdf = await session.scalar(select(Invoice.pdf).where(Invoice.id == invoice_id))
+    assert pdf is not None
+    return f"invoice-{found.number}.pdf", pdf
 
 
 async def export_rows(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
@@ -189,8 +190,8 @@ async def export_rows(session: AsyncSession, order_ids: Sequence[str]) -> dict[s
 
 # ---- views -------------------------------------------------------------------------------------------------
 
-def pdf_url(order_id: str, invoice_id: str) -> str:
-    return f"/v1/orders/{order_id}/invoices/{invoice_id}/pdf"
+def pdf_url(invoice_id: str) -> str:
+    return f"/v1/invoices/{invoice_id}/pdf"
 
 
 def request_view(req: InvoiceRequest) -> dict[str, Any]:
@@ -203,7 +204,7 @@ def invoice_view(inv: Invoice, *, order_number: str, original_number: str | None
             "color": inv.color, "original_id": inv.original_id, "original_number": original_number,
             "kind": inv.kind, "title": inv.title, "taxpayer_id": inv.taxpayer_id,
             "lines": inv.lines["items"], "total": inv.total, "tax_total": inv.tax_total, "currency": inv.currency,
-            "issuer": inv.issuer, "issued_at": iso(inv.issued_at), "pdf_url": pdf_url(inv.order_id, inv.id)}
+            "issuer": inv.issuer, "issued_at": iso(inv.issued_at), "pdf_url": pdf_url(inv.id)}
 
 
 # ---- helpers -----------------------------------------------------------------------------------------------
