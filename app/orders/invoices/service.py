@@ -155,16 +155,24 @@ async def invoices_of(session: AsyncSession, *, order: Order) -> dict[str, Any]:
 
 async def invoice_pdf(session: AsyncSession, *, principal: Principal, invoice_id: str) -> tuple[str, bytes]:
     """(file name, PDF) of an invoice, for its order's customer and its merchant; 404 for anyone else."""
-    found = (await session.execute(select(Invoice.order_id, Invoice.number).where(Invoice.id == invoice_id))).first()
-    if principal.kind not in _PDF_READERS or found is None:
+    order_id = await session.scalar(select(Invoice.order_id).where(Invoice.id == invoice_id))
+    if principal.kind not in _PDF_READERS or order_id is None:
         raise NotFound("invoice", invoice_id)
     try:
-        await get_visible(session, principal=principal, order_id=found.order_id)
+        await get_visible(session, principal=principal, order_id=order_id)
     except NotFound:
         raise NotFound("invoice", invoice_id) from None
-    pdf = await session.scalar(select(Invoice.pdf).where(Invoice.id == invoice_id))
-    assert pdf is not None
-    return f"invoice-{found.number}.pdf", pdf
+    return await pdf_of_order(session, order_id=order_id, invoice_id=invoice_id)
+
+
+async def pdf_of_order(session: AsyncSession, *, order_id: str, invoice_id: str) -> tuple[str, bytes]:
+    """(file name, PDF) of one of an order's invoices, for a caller that already checked who may see the order
+    (the pages); 404 when the invoice is not that order's."""
+    found = (await session.execute(select(Invoice.number, Invoice.pdf)
+                                   .where(Invoice.id == invoice_id, Invoice.order_id == order_id))).first()
+    if found is None:
+        raise NotFound("invoice", invoice_id)
+    return f"invoice-{found.number}.pdf", found.pdf
 
 
 async def export_rows(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
