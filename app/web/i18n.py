@@ -106,7 +106,7 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "invoice_number": ("发票号码", "Invoice number"),
     "invoice_download": ("下载发票（PDF）", "Download the invoice (PDF)"),
     "invoice_tax": ("税额", "Tax"),
-    "invoice_blue": ("蓝字发票", "Invoice"),
+    "invoice_blue": ("电子发票", "Invoice"),
     "invoice_red": ("红字发票", "Credit note"),
     "invoice_red_of": ("冲红 {number}", "reverses {number}"),
     "invoice_sign_in": ("登录后可申请发票", "Sign in to ask for an invoice"),

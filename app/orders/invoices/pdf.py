@@ -106,7 +106,7 @@ def render(doc: InvoiceDoc) -> bytes:
     pdf.drawRightString(right, y + 4 * mm, f"发票号码：{doc.number}")
     pdf.drawRightString(right, y - 1 * mm, f"开票日期：{as_utc(doc.issued_at).astimezone(SHANGHAI):%Y年%m月%d日}")
     y -= 10 * mm
-    box = 24 * mm
+    box = 30 * mm
     half = (left + right) / 2
     pdf.rect(left, y - box, right - left, box)
     pdf.line(half, y, half, y - box)
@@ -118,7 +118,8 @@ def render(doc: InvoiceDoc) -> bytes:
         for part in wrap(f"名称：{name}", half - left - 6 * mm, 10)[:2]:
             pdf.drawString(x + 3 * mm, yy, part)
             yy -= 5 * mm
-        pdf.drawString(x + 3 * mm, yy, f"统一社会信用代码/纳税人识别号：{tax_id or ''}")
+        pdf.drawString(x + 3 * mm, yy, "统一社会信用代码/纳税人识别号：")
+        pdf.drawString(x + 3 * mm, yy - 5 * mm, tax_id or "—")
     y -= box + 8 * mm
     columns = ((left + 2 * mm, "项目名称", "l"), (left + 95 * mm, "数量", "r"), (left + 125 * mm, "金额（含税）", "r"),
                (left + 145 * mm, "税率", "r"), (right - 2 * mm, "税额", "r"))
