@@ -224,3 +224,30 @@ async def test_tax_rates_default_by_category_and_are_set_per_product(client: htt
     assert r.status_code == 200 and (r.json()["tax_rate"], r.json()["tax_rate_source"]) == (13, "category")
     bad = await client.patch(f"/v1/products/{p['id']}", headers=m.headers, json={"tax_rate": 7})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "tax_rate"
+
+
+async def test_cancelling_an_invoiced_order_reverses_the_whole_invoice(client: httpx.AsyncClient) -> None:
+    """A wholesale buyer on terms asks for the invoice; paid, invoiced, then cancelled before shipping: the refund
+    issues a red invoice for everything the blue one showed."""
+    m = await f.merchant(client)
+    wh = await f.location(client, m)
+    await f.wholesale_product(client, m, wh, sku="RICE-5KG", category="agri")
+    b = await f.buyer(client, m)
+    r = await client.post("/v1/wholesale/orders", headers=b.headers, json={
+        "merchant_id": m.id, "mode": "all_or_nothing", "payment": "terms",
+        "lines": [{"sku": "RICE-5KG", "quantity": 50}]})
+    assert r.status_code == 201, r.text
+    order_id = r.json()["order"]["id"]
+    asked = await client.post(f"/v1/orders/{order_id}/invoice-request", headers=b.headers,
+                              json={"kind": "company", "title": COMPANY, "taxpayer_id": TAXPAYER_ID})
+    assert asked.status_code == 200, asked.text
+    assert (await client.post(f"/v1/orders/{order_id}/mark-paid", headers=m.headers)).status_code == 200
+    blue = (await client.post(f"/v1/orders/{order_id}/invoices", headers=m.headers)).json()
+    assert blue["total"] == 50 * 900 and blue["lines"][0]["tax_rate"] == 9
+    assert (await client.get(blue["pdf_url"], headers=b.headers)).status_code == 200  # the buyer's own invoice
+    cancelled = await client.post(f"/v1/orders/{order_id}/cancel", headers=m.headers)
+    assert cancelled.status_code == 200, cancelled.text
+    items = (await client.get(f"/v1/orders/{order_id}/invoices", headers=m.headers)).json()["items"]
+    assert [(i["color"], i["total"], i["tax_total"]) for i in items] == [
+        ("blue", blue["total"], blue["tax_total"]), ("red", -blue["total"], -blue["tax_total"])]
+    assert items[1]["original_id"] == blue["id"] and items[1]["lines"][0]["quantity"] == -50
