@@ -251,3 +251,28 @@ async def test_cancelling_an_invoiced_order_reverses_the_whole_invoice(client: h
     assert [(i["color"], i["total"], i["tax_total"]) for i in items] == [
         ("blue", blue["total"], blue["tax_total"]), ("red", -blue["total"], -blue["tax_total"])]
     assert items[1]["original_id"] == blue["id"] and items[1]["lines"][0]["quantity"] == -50
+
+
+async def test_invoices_issued_at_once_get_distinct_running_numbers(client: httpx.AsyncClient) -> None:
+    """Five orders of one shop invoiced at the same moment: five numbers, no gap, no duplicate; and the same order
+    invoiced twice at once gets one invoice."""
+    m = await f.merchant(client)
+    wh = await f.location(client, m)
+    coat = await _listing(client, m, wh, title="羊毛大衣", price=3_000, category="apparel")
+    shopper = await f.customer(client)
+    orders = []
+    for _ in range(5):
+        o = await _buy(client, shopper, [(coat["variants"][0]["id"], 1)], invoice={"kind": "personal", "title": "李四"})
+        await _delivered(client, m, o["id"])
+        orders.append(o)
+    answers = await asyncio.gather(*(client.post(f"/v1/orders/{o['id']}/invoices", headers=m.headers)
+                                     for o in orders))
+    assert [a.status_code for a in answers] == [201] * 5
+    numbers = sorted(int(a.json()["number"]) for a in answers)
+    assert numbers == list(range(numbers[0], numbers[0] + 5))
+    extra = await _buy(client, shopper, [(coat["variants"][0]["id"], 1)], invoice={"kind": "personal", "title": "李四"})
+    await _delivered(client, m, extra["id"])
+    twice = await asyncio.gather(*(client.post(f"/v1/orders/{extra['id']}/invoices", headers=m.headers)
+                                   for _ in range(2)))
+    assert sorted(a.status_code for a in twice) == [201, 409]
+    assert len((await client.get(f"/v1/orders/{extra['id']}/invoices", headers=m.headers)).json()["items"]) == 1

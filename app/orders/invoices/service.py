@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import service as catalog_service
@@ -175,17 +175,21 @@ async def pdf_of_order(session: AsyncSession, *, order_id: str, invoice_id: str)
     return f"invoice-{found.number}.pdf", found.pdf
 
 
+# Built once: the export runs it per batch, and a statement built per batch leaves reference cycles behind
+# (see app/trust/export.py).
+_EXPORT_INVOICES = (select(Invoice.id, Invoice.order_id, Invoice.number, Invoice.color, Invoice.original_id,
+                           Invoice.kind, Invoice.title, Invoice.taxpayer_id, Invoice.total, Invoice.tax_total,
+                           Invoice.issued_at, Invoice.lines)
+                    .where(Invoice.order_id.in_(bindparam("ids", expanding=True)))
+                    .order_by(Invoice.order_id, Invoice.issued_at, Invoice.id))
+
+
 async def export_rows(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """The invoices of these orders, by order, as the regulator's export lists them (no PDFs)."""
     out: dict[str, list[dict[str, Any]]] = {}
     if not order_ids:
         return out
-    rows = (await session.execute(
-        select(Invoice.id, Invoice.order_id, Invoice.number, Invoice.color, Invoice.original_id, Invoice.kind,
-               Invoice.title, Invoice.taxpayer_id, Invoice.total, Invoice.tax_total, Invoice.issued_at,
-               Invoice.lines)
-        .where(Invoice.order_id.in_(list(order_ids))).order_by(Invoice.order_id, Invoice.issued_at, Invoice.id)
-    )).all()
+    rows = (await session.execute(_EXPORT_INVOICES, {"ids": list(order_ids)})).all()
     numbers = {r.id: r.number for r in rows}
     for r in rows:
         out.setdefault(r.order_id, []).append({
