@@ -1,7 +1,8 @@
 """A buyer in Chromium, on a phone (390×844) and a laptop (1280×800), asks for a company invoice at checkout (a wrong
-taxpayer number is refused beside its field), the shop issues it, and the buyer downloads the PDF from the order
-page; pdftotext reads the company, its number and the total from the file the browser saved. Screens go to
-tests/web/artifacts/ and are checked for text wider than its box and amounts broken across lines."""
+taxpayer number is refused beside its field); the shop issues it with 开具发票 on the console's order page and finds
+it in the console's invoice list; the buyer downloads the PDF from the order page, and pdftotext reads the company,
+its number and the total from the file the browser saved. Screens go to tests/web/artifacts/ and are checked for
+text wider than its box and amounts broken across lines."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ async def _seed(api: httpx.AsyncClient) -> dict[str, Any]:
         "variants": [{"sku": f"COAT-{uuid.uuid4().hex[:6]}", "price": 789_000}]}))
     sku = coat["variants"][0]["sku"]
     _ok(await api.put(f"/v1/locations/{wh['id']}/stock/{sku}", headers=key, json={"on_hand": 20}))
-    return {"key": key, "coat": coat["id"]}
+    return {"key": key, "api_key": m["api_key"], "coat": coat["id"]}
 
 
 async def _screen(page: Any, name: str, size: str) -> None:
@@ -111,17 +112,35 @@ async def test_a_buyer_asks_for_an_invoice_and_downloads_it(shop_server: str, si
             order_id = page.url.split("/orders/")[1].split("?")[0]
             await _screen(page, "3-requested", size)
 
-            async with httpx.AsyncClient(base_url=shop_server, timeout=60) as api:  # the shop delivers, invoices
+            async with httpx.AsyncClient(base_url=shop_server, timeout=60) as api:  # the parcel arrives (COD: paid)
                 _ok(await api.post(f"/v1/orders/{order_id}/shipments", headers=shop["key"],
                                    json={"carrier": "SF", "tracking_no": "SF1234567890"}))
                 _ok(await api.post(f"/v1/orders/{order_id}/deliver", headers=shop["key"]))
-                invoice = _ok(await api.post(f"/v1/orders/{order_id}/invoices", headers=shop["key"]))
+            # The shop issues it from the console's order page.
+            shop_ctx = await browser.new_context(base_url=shop_server, viewport=viewport, locale="zh-CN")
+            console = await shop_ctx.new_page()
+            await console.goto("/console/login")
+            await console.get_by_label("商家 API 密钥").fill(str(shop["api_key"]))
+            await console.get_by_label("商家 API 密钥").press("Enter")
+            await console.wait_for_url("**/console/")
+            await console.goto(f"/console/orders/{order_id}")
+            assert COMPANY in await console.get_by_test_id("invoice-request").inner_text()
+            await _screen(console, "5-console-request", size)
+            await console.get_by_role("button", name="开具发票").click()
+            await console.get_by_test_id("invoice").wait_for()
+            await _screen(console, "6-console-issued", size)
+            async with httpx.AsyncClient(base_url=shop_server, timeout=60) as api:
+                [invoice] = _ok(await api.get(f"/v1/orders/{order_id}/invoices", headers=shop["key"]))["items"]
+            assert invoice["number"] in await console.get_by_test_id("invoice").inner_text()
+            await console.goto(f"/console/invoices?q={invoice['number']}")
+            assert COMPANY in await console.locator("table").inner_text()
+            await _screen(console, "7-console-list", size)
             await page.reload()
             link = page.get_by_test_id("invoice-download")
             assert await link.inner_text() == "下载发票（PDF）"
             assert invoice["number"] in await page.get_by_test_id("invoice").inner_text()
             assert "¥7,890.00" in await page.get_by_test_id("invoice").inner_text()
-            await _screen(page, "4-invoice", size)
+            await _screen(page, "8-invoice", size)
             async with page.expect_download() as info:
                 await link.click()
             download = await info.value
