@@ -2,6 +2,8 @@ FROM python:3.11-slim
 WORKDIR /srv/liutong
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     DATABASE_URL=sqlite+aiosqlite:///./var/shop.db
+# A Chinese font from Debian for the PDFs the shop renders (invoices, packing slips); nothing is downloaded at run time.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations

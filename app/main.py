@@ -39,6 +39,7 @@ from app.merchants.api import router as merchants_router
 from app.orders import lifecycle as orders_lifecycle
 from app.orders import payments as orders_payments
 from app.orders.api import router as orders_router
+from app.orders.invoices.api import router as invoices_router
 from app.payments.api import router as payments_router
 from app.reports.api import router as reports_router
 from app.retail import service as retail_service
@@ -153,7 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api_routers = (merchants_router, catalog_router, collections_router, search_router, media_router, pos_router,
                    moves_router, inventory_router, retail_router, orders_router, payments_router, wholesale_router,
                    reports_router, community_router, trust_router, campaigns_router, flash_router, till_router,
-                   webhooks_router, imports_router, logistics_router)
+                   webhooks_router, imports_router, logistics_router, invoices_router)
     for router in api_routers:
         app.include_router(router)
     mount_pages(app, api_routers)

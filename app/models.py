@@ -15,6 +15,7 @@ def load_all() -> None:
     import app.inventory.moves.models
     import app.logistics.models
     import app.merchants.models
+    import app.orders.invoices.models
     import app.orders.models
     import app.payments.models
     import app.retail.campaigns.models

@@ -49,6 +49,7 @@ class Product(Base):
     # 7-day no-reason return class (app/catalog/returns.py): standard | statutory_excluded | confirm_required.
     return_class: Mapped[str] = mapped_column(String(30), default="standard", server_default="standard")
     return_reason: Mapped[str | None] = mapped_column(String(40))
+    tax_rate: Mapped[int | None] = mapped_column(Integer)  # VAT %, app/catalog/tax.py; None: the category's rate
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # The listing as buyers see it now (`listing_revision`); order lines record the one they were sold under.

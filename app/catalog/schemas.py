@@ -7,6 +7,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from app.catalog.media.schemas import MediaOut
 from app.catalog.returns import ReturnClass, ReturnReason
+from app.catalog.tax import TaxRate
 from app.core.schemas import Amount, Currency, OutSchema, Schema, UtcDatetime
 
 CategorySlug = Literal["apparel", "appliances", "home", "books-media", "agri", "daily-goods",
@@ -69,6 +70,8 @@ class OptionOut(OutSchema):
 
 RETURN_CLASS_HELP = ("7-day no-reason returns: `standard` (returnable), `statutory_excluded` (excluded by law, R7 "
                      "art. 6) or `confirm_required` (excluded only when the buyer confirms at checkout, R7 art. 7)")
+TAX_RATE_HELP = ("VAT rate in percent (13, 9, 6, 3 or 0) printed on invoices; null: the category's usual rate "
+                 "(agri, fresh, books-media 9, services 6, others 13)")
 RETURN_REASON_HELP = ("statutory_excluded: custom_made | fresh | digital | periodical; confirm_required: "
                       "unsafe_once_unsealed | value_lost_once_activated | near_expiry_or_defective_disclosed")
 
@@ -97,6 +100,7 @@ class ProductCreate(Schema):
     shipping_template_id: str | None = Field(default=None, max_length=40, description=(
         "One of your shipping templates (GET /v1/shipping-templates) pricing its delivery; none: the platform's "
         "flat fee"))
+    tax_rate: TaxRate | None = Field(default=None, description=TAX_RATE_HELP)
 
     @model_validator(mode="after")
     def _unique_skus(self) -> ProductCreate:
@@ -151,6 +155,7 @@ class ProductPatch(Schema):
     shipping_template_id: str | None = Field(default=None, max_length=40, description=(
         "One of your shipping templates (GET /v1/shipping-templates) pricing its delivery; none: the platform's "
         "flat fee (null detaches it)"))
+    tax_rate: TaxRate | None = Field(default=None, description=TAX_RATE_HELP)
 
 
 class TierOut(OutSchema):
@@ -196,6 +201,9 @@ class ProductOut(OutSchema):
     return_reason: str | None = None
     return_label: ReturnLabel
     shipping_template_id: str | None = None
+    tax_rate: int = Field(default=13, description="VAT rate in percent that invoices charge (13, 9, 6, 3 or 0)")
+    tax_rate_source: Literal["product", "category"] = Field(
+        default="category", description="`product`: set on the product; `category`: its category's usual rate")
     created_at: UtcDatetime
     updated_at: UtcDatetime
 

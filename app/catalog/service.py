@@ -13,7 +13,7 @@ from sqlalchemy import Select, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog import listing, moderation, options, returns, revisions
+from app.catalog import listing, moderation, options, returns, revisions, tax
 from app.catalog.media import service as media_service
 from app.catalog.models import Category, ListingRevision, PriceTier, Product, Variant
 from app.catalog.schemas import OptionsPut, ProductCreate, ProductPatch, VariantIn, VariantPatch, WholesaleIn
@@ -156,7 +156,8 @@ async def insert_product(*, session: AsyncSession, merchant_id: str, product_in:
         category=product_in.category, status="pending_review" if held else product_in.status,
         options=product_options,
         return_class=product_in.return_class, return_reason=product_in.return_reason,
-        shipping_template_id=product_in.shipping_template_id, created_at=now, updated_at=now))
+        shipping_template_id=product_in.shipping_template_id, tax_rate=product_in.tax_rate, created_at=now,
+        updated_at=now))
     rows = [variant_row(merchant_id, product_id, v, now) for v in product_in.variants]
     await session.execute(insert(Variant), rows)
     await _write_tiers(session, {r["id"]: v.wholesale for r, v in zip(rows, product_in.variants, strict=True)
@@ -184,7 +185,7 @@ async def update_product(*, session: AsyncSession, merchant_id: str, product_id:
     if product.status == "taken_down":
         raise Conflict("this listing was taken down by the platform (see GET /v1/enforcement)")
     changes = patch.model_dump(exclude_unset=True, exclude={"variants", "return_class", "return_reason",
-                                                            "shipping_template_id"})
+                                                            "shipping_template_id", "tax_rate"})
     if "shipping_template_id" in patch.model_fields_set:  # null detaches it: back to the flat fee
         await _check_template(session, merchant_id, patch.shipping_template_id)
         product.shipping_template_id = patch.shipping_template_id
@@ -192,6 +193,8 @@ async def update_product(*, session: AsyncSession, merchant_id: str, product_id:
         await ensure_may_list(session, merchant_id)
     _check_clauses({k: v for k, v in changes.items() if k in ("title", "description") and v}, policy)
     _patch_return_class(product, patch)
+    if "tax_rate" in patch.model_fields_set:  # null goes back to the category's rate
+        product.tax_rate = patch.tax_rate
     was_held = product.status == "pending_review"
     for field, value in changes.items():
         if value is None:
@@ -452,7 +455,7 @@ _Sel = TypeVar("_Sel", bound=Select)  # type: ignore[type-arg]
 
 _PRODUCT_COLS = (Product.id, Product.merchant_id, Product.title, Product.description, Product.category,
                  Product.status, Product.created_at, Product.updated_at, Product.return_class, Product.return_reason,
-                 Product.options, Product.shipping_template_id)
+                 Product.options, Product.shipping_template_id, Product.tax_rate)
 
 
 async def _with_variants(session: AsyncSession, rows: Sequence[Any], *, media: bool = True
@@ -488,6 +491,8 @@ async def _with_variants(session: AsyncSession, rows: Sequence[Any], *, media: b
              "return_class": r.return_class, "return_reason": r.return_reason,
              "return_label": returns.label(r.category, r.return_class, r.return_reason),
              "shipping_template_id": r.shipping_template_id,
+             "tax_rate": tax.tax_rate_of(r.category, r.tax_rate),
+             "tax_rate_source": "category" if r.tax_rate is None else "product",
              "created_at": rfc3339(r.created_at), "updated_at": rfc3339(r.updated_at)} for r in rows]
 
 
@@ -629,6 +634,15 @@ async def list_products_json(*, session: AsyncSession, q: str | None, category: 
     rows = {r.id: r for r in (await session.execute(select(*_PRODUCT_COLS).where(Product.id.in_(ids)))).all()}
     items = await _with_variants(session, [rows[i] for i in ids if i in rows])
     return orjson.dumps(items), last, facets
+
+
+async def tax_rates(*, session: AsyncSession, product_ids: Sequence[str]) -> dict[str, int]:
+    """Each product's VAT rate in percent (its own, else its category's), by product id."""
+    if not product_ids:
+        return {}
+    rows = (await session.execute(select(Product.id, Product.category, Product.tax_rate)
+                                  .where(Product.id.in_(sorted(set(product_ids)))))).all()
+    return {r.id: tax.tax_rate_of(r.category, r.tax_rate) for r in rows}
 
 
 async def list_categories(*, session: AsyncSession) -> Sequence[Category]:

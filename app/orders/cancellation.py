@@ -12,6 +12,7 @@ from app.core.errors import Forbidden
 from app.db import dialect_of
 from app.inventory import service as inventory_service
 from app.orders.access import get_visible
+from app.orders.invoices import service as invoices_service
 from app.orders.lifecycle import cancelled, move, release_coupon
 from app.orders.models import (
     Order,
@@ -27,7 +28,10 @@ async def cancel_in_tx(session: AsyncSession, *, order: Order, reason: str, even
     await cancelled(session, order)
     paid = order.total - order.refunded if order.payment_status in ("paid", "partially_refunded") else 0
     await release_coupon(session, order=order)
-    return await record_refund(session, order, paid, "cancel")
+    refund_id = await record_refund(session, order, paid, "cancel")
+    if refund_id is not None:  # refunded after invoicing: a red invoice reverses what is left of it (C40)
+        await invoices_service.credit_all(session, order=order)
+    return refund_id
 
 
 async def cancel(session: AsyncSession, *, settings: Settings, principal: Principal, order_id: str,

@@ -6,6 +6,7 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from app.catalog.schemas import ReturnLabel
 from app.core.schemas import Address, Email, OutSchema, Schema, UtcDatetime
+from app.orders.invoices.schemas import InvoiceRequestIn
 from app.orders.schemas import OrderOut
 from app.payments import registry
 
@@ -91,6 +92,9 @@ class CheckoutIn(Schema):
     confirm_return_exclusions: bool = Field(default=False, description=(
         "The buyer confirms that the checkout's `confirm_required` items (return_class on the product) cannot be "
         "returned without a reason. Without it those items keep the 7-day no-reason return."))
+    invoice: InvoiceRequestIn | None = Field(default=None, description=(
+        "Ask for an invoice with the order (each merchant's order gets the request); the same as "
+        "`POST /v1/orders/{id}/invoice-request` afterwards"))
 
     @model_validator(mode="after")
     def _lines_or_cart(self) -> CheckoutIn:

@@ -30,6 +30,7 @@ from app.logistics import service as logistics_service
 from app.logistics.rules import DeliveryQuote
 from app.merchants.models import Location
 from app.orders import rules as order_rules
+from app.orders.invoices import service as invoices_service
 from app.orders.placing import pipeline
 from app.orders.placing.drafts import DraftLine, OrderDraft, PromotionTerms
 from app.orders.placing.pipeline import Priced
@@ -403,7 +404,8 @@ class _Checkout:
     async def price(self, session: AsyncSession) -> _Priced:
         drafts, cart_id, promotion_ids = await _drafts(session, principal=self.principal, body=self.body,
                                                        email=self.email)
-        return _Priced(drafts, writes_before=bool(promotion_ids), writes_after=cart_id is not None,
+        return _Priced(drafts, writes_before=bool(promotion_ids),
+                       writes_after=cart_id is not None or self.body.invoice is not None,
                        cart_id=cart_id, promotion_ids=promotion_ids)
 
     async def before(self, session: AsyncSession, priced: _Priced) -> None:
@@ -411,8 +413,12 @@ class _Checkout:
             await use_promotion(session, promotion_id)
 
     async def after(self, session: AsyncSession, priced: _Priced, orders: Sequence[OrderView]) -> None:
-        await session.execute(update(Cart).where(Cart.id == priced.cart_id)
-                              .values(status="checked_out", updated_at=utcnow()))
+        if priced.cart_id is not None:
+            await session.execute(update(Cart).where(Cart.id == priced.cart_id)
+                                  .values(status="checked_out", updated_at=utcnow()))
+        if (invoice := self.body.invoice) is not None:
+            await invoices_service.add_requests(session, orders=orders, kind=invoice.kind, title=invoice.title,
+                                                taxpayer_id=invoice.taxpayer_id)
 
     def answer(self, priced: _Priced, orders: list[OrderView], payment: dict[str, Any] | None
                ) -> dict[str, Any]:
@@ -427,6 +433,9 @@ async def checkout(*, session: AsyncSession, settings: Settings, principal: Prin
     if principal is not None and principal.kind != "customer":
         raise InvalidInput("checkout is for customers and guests",
                            errors=[{"field": "Authorization", "message": f"a {principal.kind} token cannot check out"}])
+    if body.invoice is not None:
+        invoices_service.check_request(body.invoice.kind, body.invoice.title, body.invoice.taxpayer_id,
+                                       prefix="invoice.")
     email = await _customer_email(session, principal, body)
     request = pipeline.Request(scope=principal.scope if principal else GUEST_SCOPE, key=idempotency_key,
                                fingerprint=idempotency.request_hash("checkout", body.model_dump(mode="json")),

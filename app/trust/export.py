@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import as_utc, rfc3339
 from app.core.errors import field_error
+from app.orders.invoices import service as invoices_service
 from app.orders.models import Order, OrderLine
 from app.trust.audit_log import record_audit
 
@@ -22,7 +23,7 @@ from app.trust.audit_log import record_audit
 EXPORT_COLUMNS = ("order_id", "number", "created_at", "merchant_id", "channel", "status", "payment_method",
                   "payment_status", "currency", "subtotal", "discount", "shipping", "total", "refunded",
                   "paid_at", "shipped_at", "delivered_at", "completed_at", "cancelled_at", "customer_id", "buyer_id",
-                  "promotion_code", "listing_revision_ids", "lines")
+                  "promotion_code", "listing_revision_ids", "lines", "invoices")
 _EXPORT_SELECT = (Order.id, Order.number, Order.created_at, Order.merchant_id, Order.channel, Order.status,
                   Order.payment_method, Order.payment_status, Order.currency, Order.subtotal, Order.discount,
                   Order.shipping, Order.total, Order.refunded, Order.paid_at, Order.shipped_at, Order.delivered_at,
@@ -57,10 +58,12 @@ async def _export_lines(session: AsyncSession, order_ids: list[str]) -> dict[str
     return lines
 
 
-def _export_row(row: Any, lines: list[dict[str, Any]]) -> list[Any]:
-    """The order's cells, then its listing revisions (`;`-separated) and its lines as a JSON array."""
+def _export_row(row: Any, lines: list[dict[str, Any]], invoices: list[dict[str, Any]]) -> list[Any]:
+    """The order's cells, then its listing revisions (`;`-separated), its lines and its invoices (blue and red,
+    C40) as JSON arrays."""
     revisions = ";".join(ln["listing_revision_id"] for ln in lines if ln["listing_revision_id"])
-    return [*(_cell(v) for v in row), revisions, json.dumps(lines, ensure_ascii=False, separators=(",", ":"))]
+    return [*(_cell(v) for v in row), revisions, json.dumps(lines, ensure_ascii=False, separators=(",", ":")),
+            json.dumps(invoices, ensure_ascii=False, separators=(",", ":"))]
 
 
 async def start_export(*, session: AsyncSession, factory: async_sessionmaker[AsyncSession], actor: str,
@@ -90,12 +93,13 @@ async def _export_rows(factory: async_sessionmaker[AsyncSession], start: datetim
             rows = (await session.execute(_EXPORT_ORDERS, {"start": start, "end": end, "after": last,
                                                            "batch": batch})).all()
             lines = await _export_lines(session, [r.id for r in rows]) if rows else {}
+            invoices = await invoices_service.export_rows(session, [r.id for r in rows])
             await session.commit()
         if not rows:
             return
         buf.seek(0)
         buf.truncate()
-        writer.writerows(_export_row(row, lines.get(row.id, [])) for row in rows)
+        writer.writerows(_export_row(row, lines.get(row.id, []), invoices.get(row.id, [])) for row in rows)
         yield buf.getvalue().encode()
         last = rows[-1].id
         if len(rows) < batch:

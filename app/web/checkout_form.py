@@ -16,8 +16,9 @@ from app.web.i18n import Lang
 PROVINCES = rules.PROVINCES  # the provinces a delivery address may name
 MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
 ADDRESS_FIELDS = ("name", "phone", "province", "city", "district", "line1", "postal_code")
+INVOICE_FIELDS = ("invoice_kind", "invoice_title", "invoice_taxpayer_id")
 FORM_FIELDS = ("email", *ADDRESS_FIELDS, "location_id", "payment_method", "coupon_code",
-               "confirm_return_exclusions")
+               "confirm_return_exclusions", *INVOICE_FIELDS)
 
 _LABELS: dict[str, tuple[str, str]] = {
     "email": ("电子邮箱", "e-mail"), "name": ("收货人", "name"), "phone": ("手机号码", "phone number"),
@@ -25,6 +26,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "line1": ("详细地址", "street address"), "postal_code": ("邮编", "postal code"),
     "location_id": ("自提门店", "pick-up store"), "payment_method": ("支付方式", "payment method"),
     "coupon_code": ("优惠码", "coupon code"),
+    "invoice_title": ("发票抬头", "name on the invoice"), "invoice_kind": ("抬头类型", "invoice type"),
+    "invoice_taxpayer_id": ("纳税人识别号", "taxpayer number"),
 }
 _SPECIFIC: dict[str, tuple[str, str]] = {
     "email": ("请填写正确的电子邮箱，例如 name@example.com", "Enter an e-mail address such as name@example.com"),
@@ -36,6 +39,9 @@ _SPECIFIC: dict[str, tuple[str, str]] = {
     "location_id": ("请选择一家自提门店", "Choose a store to collect from"),
     "payment_method": ("请选择支付方式", "Choose how to pay"),
     "coupon_code": ("优惠码无效，或不适用于这些商品", "This coupon code is not valid for these items"),
+    "invoice_taxpayer_id": ("纳税人识别号有误：单位发票请填写 18 位统一社会信用代码，例如营业执照上的代码",
+                            "Check the taxpayer number: a company invoice needs the 18-character unified social "
+                            "credit code on its business licence"),
 }
 _REQUIRED = ("请填写{label}", "Enter your {label}")
 _TOO_LONG = ("{label}太长了", "The {label} is too long")
@@ -52,8 +58,12 @@ def _say(pair: tuple[str, str], lang: Lang, **kwargs: object) -> str:
 
 
 def _form_field(path: str) -> str | None:
-    """The form field an API error path points at: `fulfilment.delivery.address.phone` -> `phone`."""
-    last = path.split(".")[-1]
+    """The form field an API error path points at: `fulfilment.delivery.address.phone` -> `phone`,
+    `invoice.taxpayer_id` (or an invoice request's own `taxpayer_id`) -> `invoice_taxpayer_id`."""
+    parts = path.split(".")
+    last = parts[-1]
+    if (parts[0] == "invoice" and len(parts) == 2) or path in ("kind", "title", "taxpayer_id"):
+        last = f"invoice_{last}"
     return last if last in FORM_FIELDS else None
 
 
@@ -67,9 +77,27 @@ def _message(field: str, kind: str, lang: Lang) -> str:
     return _say(_OTHER, lang, label=label(field, lang))
 
 
+def invoice_checks(values: Mapping[str, str], lang: Lang) -> dict[str, str]:
+    """The invoice fields the page refuses before asking the API: no title, a company without its number."""
+    errors: dict[str, str] = {}
+    if not values.get("invoice_title"):
+        errors["invoice_title"] = _message("invoice_title", "missing", lang)
+    if values.get("invoice_kind") == "company" and not values.get("invoice_taxpayer_id"):
+        errors["invoice_taxpayer_id"] = _message("invoice_taxpayer_id", "pattern", lang)
+    return errors
+
+
+def invoice_request(values: Mapping[str, str]) -> dict[str, str | None]:
+    """The API's invoice request from the form's fields."""
+    return {"kind": "company" if values.get("invoice_kind") == "company" else "personal",
+            "title": values.get("invoice_title") or "", "taxpayer_id": values.get("invoice_taxpayer_id") or None}
+
+
 def page_checks(values: Mapping[str, str], *, guest: bool, lang: Lang) -> dict[str, str]:
     """What the page refuses before asking the API: empty required fields and the mainland's address shape."""
     errors: dict[str, str] = {}
+    if values.get("invoice") == "1":
+        errors.update(invoice_checks(values, lang))
     if guest and not values.get("email"):
         errors["email"] = _message("email", "missing", lang)
     if values.get("fulfilment") == "pickup":

@@ -36,6 +36,7 @@ from app.merchants.models import Location, StaffMember
 from app.merchants.staff import StaffCtx
 from app.orders import cancellation as orders_cancellation
 from app.orders import fulfilment as orders_fulfilment
+from app.orders.invoices import service as invoices_service
 from app.orders.models import Order
 from app.orders.returns import service as returns_service
 from app.reports import service as reports_service
@@ -76,6 +77,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/console/", "dashboard", "dashboard.view"), ("/console/orders", "orders", "orders.view"),
     ("/console/shipping", "bulk_shipping", "orders.ship"), ("/console/returns", "returns", "orders.refund"),
     ("/console/delivery", "shipping_templates", "products.edit"),
+    ("/console/invoices", "invoices", "orders.refund"),
     ("/console/products", "products", "products.view"), ("/console/catalog/products", "catalog", "products.view"),
     ("/console/stock", "stock", "stock.view"),
     ("/console/customers", "customers", "customers.view"), ("/console/promotions", "promotions", "marketing.manage"),
@@ -406,6 +408,12 @@ async def returns(request: Request, session: SessionDep) -> Response:
     return page(request, "console/list.html", await _list_context(request, session, "returns", ctx))
 
 
+@router.get("/invoices")
+async def invoices(request: Request, session: SessionDep) -> Response:
+    ctx = await staff_of(request, session, "orders.refund")  # the shop's tax papers: not for a store clerk
+    return page(request, "console/list.html", await _list_context(request, session, "invoices", ctx))
+
+
 @router.get("/complaints")
 async def complaints(request: Request, session: SessionDep) -> Response:
     ctx = await staff_of(request, session, "customers.view")  # complaints are about the shop: not for a clerk
@@ -505,13 +513,23 @@ async def order_detail(request: Request, order_id: str, session: SessionDep) -> 
     return page(request, "console/order.html", await order_page.context(session, order, lang_of(request)))
 
 
+@router.get("/orders/{order_id}/invoices/{invoice_id}.pdf")
+async def order_invoice_pdf(request: Request, order_id: str, invoice_id: str, session: SessionDep) -> Response:
+    ctx = await staff_of(request, session, "orders.view")
+    order = await _visible_order(session, ctx, order_id)
+    name, pdf = await invoices_service.pdf_of_order(session, order_id=order.id, invoice_id=invoice_id)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
+
+
 @router.post("/orders/{order_id}/{action}")
 async def order_action(request: Request, order_id: str, action: str, session: SessionDep,
                        settings: SettingsDep) -> Response:
-    """Ship, deliver, complete, cancel (refunding what was paid), collect a pick-up, or refund some units."""
+    """Ship, deliver, complete, cancel (refunding what was paid), collect a pick-up, refund some units, or issue
+    the invoice the buyer asked for."""
     needs = {"ship": "orders.ship", "deliver": "orders.ship", "complete": "orders.ship", "cancel": "orders.cancel",
              "collect": "orders.collect", "refund": "orders.refund", "return-receive": "orders.refund",
-             "return-approve": "orders.refund", "return-reject": "orders.refund"}
+             "return-approve": "orders.refund", "return-reject": "orders.refund", "invoice": "orders.refund"}
     if action not in needs:
         raise NotFound("action", action)
     ctx = await staff_of(request, session, needs[action])
@@ -552,6 +570,9 @@ async def order_action(request: Request, order_id: str, action: str, session: Se
                                                       reason=v.get("reason", "")[:200] or "商家退款")
             case "return-receive" | "return-approve" | "return-reject":
                 await _return_step(session, settings, ctx, order.id, action, v)
+            case "invoice":
+                await audit(session, ctx, "invoice", "order", order.id)
+                await invoices_service.issue(session, principal=merchant, order_id=order.id)
     except (DomainError, ValidationError) as exc:
         await session.rollback()
         order = await _visible_order(session, ctx, order_id)

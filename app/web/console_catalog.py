@@ -349,7 +349,7 @@ async def create_product(request: Request, session: SessionDep) -> Response:
     try:
         body = ProductCreate.model_validate({
             "title": v.get("title"), "category": v.get("category"), "description": v.get("description", ""),
-            "status": v.get("status") or "draft", "options": chosen or None,
+            "status": v.get("status") or "draft", "options": chosen or None, "tax_rate": _tax_rate(v),
             "variants": [{"sku": options.sku_for(prefix, c, chosen) if c else prefix, "price": _fen(v.get("price")),
                           "attributes": c} for c in combos][:options.MAX_VARIANTS + 1]})
         product = await catalog_service.create_product(session=session, merchant_id=merchant.tenant,
@@ -358,6 +358,13 @@ async def create_product(request: Request, session: SessionDep) -> Response:
         await session.rollback()
         return await _new_page(request, session, values=v, errors=_why(request, exc), status=422)
     return redirect(f"/console/catalog/products/{product['id']}")
+
+
+def _tax_rate(v: dict[str, str]) -> int | str | None:
+    """The form's VAT rate: empty is the category's usual rate (None); a number goes to the schema as one (it
+    checks the value), anything else as it came (a 422 naming the field)."""
+    raw = v.get("tax_rate") or ""
+    return int(raw) if raw.isdigit() and len(raw) <= 3 else (raw or None)
 
 
 def _common_prefix(product: dict[str, Any]) -> str:
@@ -409,7 +416,8 @@ async def save_basics(request: Request, product_id: str, session: SessionDep) ->
     async def change() -> None:
         patch = ProductPatch.model_validate({"title": v.get("title"), "category": v.get("category"),
                                              "description": v.get("description", ""), "status": v.get("status"),
-                                             "shipping_template_id": v.get("shipping_template_id") or None})
+                                             "shipping_template_id": v.get("shipping_template_id") or None,
+                                             **({"tax_rate": _tax_rate(v)} if "tax_rate" in v else {})})
         await catalog_service.update_product(session=session, merchant_id=merchant.tenant, product_id=product_id,
                                              patch=patch, policy=_policy(request))
     return await _apply(request, session, merchant, product_id, change)

@@ -16,6 +16,7 @@ from app.core.clock import utcnow
 from app.inventory.models import Allocation, StockConflict, StockLevel
 from app.merchants.models import Device, Location, StaffMember
 from app.merchants.staff import StaffCtx
+from app.orders.invoices.models import Invoice
 from app.orders.models import Order, OrderLine, ReturnRequest
 from app.retail.campaigns.models import Campaign, CampaignProduct
 from app.retail.models import Promotion
@@ -290,6 +291,36 @@ def returns_stmt(ctx: StaffCtx, query: ListQuery, locations: list[tuple[str, str
     return stmt
 
 
+INVOICES = ListSpec(
+    name="invoices", title="invoices", default_sort="issued_at", search_hint="invoice_search_hint",
+    columns=(Col("number", "invoice_number", "text", sortable=True),
+             Col("order_number", "order_no", "link", href="/console/orders/{order_id}"),
+             Col("color", "invoice_color", "status"), Col("title", "invoice_title"), Col("taxpayer_id", "taxpayer_id"),
+             Col("total", "total", "money", sortable=True), Col("tax_total", "tax_total", "money"),
+             Col("issued_at", "issued_at", "time", sortable=True)),
+    filters=(Filter("color", "invoice_color", choices=(("blue", "blue"), ("red", "red"))),
+             Filter("from", "from", "date"), Filter("to", "to", "date")))
+
+
+def invoices_stmt(ctx: StaffCtx, query: ListQuery, locations: list[tuple[str, str]]) -> Rows:
+    """The merchant's invoices, blue and red, searched by invoice number, order number or title."""
+    stmt: Rows = (select(Invoice.id, Invoice.order_id, Invoice.number, Order.number.label("order_number"),
+                         Invoice.color, Invoice.title, Invoice.taxpayer_id, Invoice.total, Invoice.tax_total,
+                         Invoice.issued_at)
+                  .join(Order, Order.id == Invoice.order_id)
+                  .where(Invoice.merchant_id == ctx.merchant_id))
+    if query.filters.get("color") in ("blue", "red"):
+        stmt = stmt.where(Invoice.color == query.filters["color"])
+    if query.filters.get("from"):
+        stmt = stmt.where(Invoice.issued_at >= day_start(query.filters["from"]))
+    if query.filters.get("to"):
+        stmt = stmt.where(Invoice.issued_at < day_start(query.filters["to"]) + timedelta(days=1))
+    if query.q:
+        stmt = stmt.where(or_(Invoice.number == query.q, Order.number == query.q.upper(),
+                              _text(Invoice.title, query.q)))
+    return stmt
+
+
 COMPLAINTS = ListSpec(
     name="complaints", title="complaints", default_sort="created_at", search_hint="name_search_hint",
     columns=(Col("target_type", "complaint_target", "status"), Col("category", "category"),
@@ -379,6 +410,7 @@ LISTS: dict[str, tuple[ListSpec, Builder, str]] = {  # name: (spec, statement, c
     "group-buys": (GROUP_BUYS, group_buys_stmt, "marketing.manage"),
     "conflicts": (CONFLICTS, conflicts_stmt, "conflicts.manage"),
     "returns": (RETURNS, returns_stmt, "orders.refund"),
+    "invoices": (INVOICES, invoices_stmt, "orders.refund"),
     "complaints": (COMPLAINTS, complaints_stmt, "customers.view"),
     "campaigns": (CAMPAIGNS, campaigns_stmt, "marketing.manage"),
     "promotions": (PROMOTIONS, promotions_stmt, "marketing.manage"),

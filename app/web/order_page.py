@@ -15,6 +15,7 @@ from app.logistics import carriers
 from app.logistics import service as logistics_service
 from app.merchants.models import Location
 from app.orders import views as orders_views
+from app.orders.invoices import service as invoices_service
 from app.orders.models import Order, Refund
 from app.orders.returns import service as returns_service
 from app.trust.models import AuditEntry
@@ -127,7 +128,11 @@ async def context(session: AsyncSession, order: Order, lang: i18n.Lang) -> dict[
     store = await session.get(Location, order.pickup_location_id) if order.pickup_location_id else None
     address = order.fulfilment.get("address") or {}
     refundable = [ln for ln in view["lines"] if ln["quantity"] > ln["returned_quantity"]]
-    return {"order": view, "address": address, "place": place(address), "note": order.fulfilment.get("note"),
+    invoicing = await invoices_service.invoices_of(session, order=order)
+    return {"invoice_request": invoicing["request"], "invoices": invoicing["items"],
+            "invoice_issuable": invoicing["request"] is not None and order.payment_status in (
+                "paid", "partially_refunded") and not any(i["color"] == "blue" for i in invoicing["items"]),
+            "order": view, "address": address, "place": place(address), "note": order.fulfilment.get("note"),
             "store": store, "carriers": carriers.CARRIERS,
             "journey": await logistics_service.journey(session, order_id=order.id),
             "returns": returns, "refunds": refunds, "timeline": await timeline(session, order, returns, lang),

@@ -1,58 +1,23 @@
 """Packing slips: one A4 page per order, all in one PDF (ReportLab), Chinese text in a CJK font from the system.
 
-The font is Debian's fonts-wqy-microhei (or Noto CJK when installed); nothing is downloaded. Without one,
-`packing_slips` raises `NoCjkFont` and the console says which package to install.
+The font comes from app/core/cjkfont.py (Debian's fonts-wqy-microhei or Noto CJK; nothing is downloaded).
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from reportlab.graphics.barcode import code128
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from app.core.errors import DomainError
+from app.core.cjkfont import cjk_font
+from app.core.cjkfont import wrap as _wrap
 from app.web import i18n
 from app.web.order_page import place
-
-FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-              "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-FONT = "CJK"
-
-
-class NoCjkFont(DomainError):
-    status = 503
-    type_slug = "no-cjk-font"
-    title = "No Chinese font is installed"
-
-
-@cache
-def _font() -> str:
-    for path in FONT_FILES:
-        if Path(path).exists():
-            pdfmetrics.registerFont(TTFont(FONT, path, subfontIndex=0))
-            return FONT
-    raise NoCjkFont("install the fonts-wqy-microhei package to print packing slips")
-
-
-def _wrap(text: str, width: float, size: float) -> list[str]:
-    """Lines of `text` no wider than `width` points (Chinese has no spaces: break anywhere)."""
-    lines, current = [], ""
-    for ch in text:
-        if pdfmetrics.stringWidth(current + ch, FONT, size) > width:
-            lines.append(current)
-            current = ch
-        else:
-            current += ch
-    return [*lines, current] if current else lines
 
 
 def mask_phone(phone: str) -> str:
@@ -73,7 +38,7 @@ def recipient(address: dict[str, Any]) -> dict[str, str]:
 
 def packing_slips(shop_name: str, orders: Sequence[dict[str, Any]]) -> bytes:
     """A PDF of one packing slip per order (`order`: a view with `address` and `note`)."""
-    font = _font()
+    font = cjk_font()
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4, pageCompression=1)
     pdf.setTitle(f"{shop_name} 发货单")

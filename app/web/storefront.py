@@ -17,17 +17,19 @@ from app.catalog import service as catalog_service
 from app.catalog.media import service as media_service
 from app.catalog.models import Product, Variant
 from app.catalog.options import pick as pick_variant
+from app.config import Settings
 from app.core import auth
 from app.core.auth import Principal
 from app.core.clock import utcnow
 from app.core.deps import SessionDep, SettingsDep
-from app.core.errors import Conflict, DomainError, NotFound
+from app.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.logistics import service as logistics_service
 from app.merchants import service as merchants_service
 from app.merchants.models import Merchant
 from app.orders import access as orders_access
 from app.orders import fulfilment as orders_fulfilment
 from app.orders import views as orders_views
+from app.orders.invoices import service as invoices_service
 from app.orders.models import Order
 from app.orders.returns import service as orders_returns
 from app.payments import registry as payments_registry
@@ -487,7 +489,8 @@ def checkout_body(cart_id: str, values: dict[str, str], *, guest: bool, openid: 
         "cart_id": cart_id, "email": values.get("email") or None if guest else None, "fulfilment": fulfilment,
         "payment_method": values.get("payment_method", "cod"), "coupon_code": values.get("coupon_code") or None,
         "confirm_return_exclusions": values.get("confirm_return_exclusions") == "1",
-        **({"wechat_openid": openid} if openid and values.get("payment_method") == "wechatpay" else {})})
+        **({"wechat_openid": openid} if openid and values.get("payment_method") == "wechatpay" else {}),
+        "invoice": checkout_form.invoice_request(values) if values.get("invoice") == "1" else None})
 
 
 @router.post("/checkout")
@@ -549,16 +552,65 @@ async def _visible_order(request: Request, session: AsyncSession, order_id: str
 
 @router.get("/orders/{order_id}")
 async def order_page(request: Request, order_id: str, session: SessionDep, settings: SettingsDep) -> Response:
+    return await _order_page(request, order_id, session, settings)
+
+
+async def _order_page(request: Request, order_id: str, session: AsyncSession, settings: Settings, *,
+                      values: dict[str, str] | None = None, field_errors: dict[str, str] | None = None,
+                      status: int = 200) -> Response:
     order, principal = await _visible_order(request, session, order_id)
     pay_secret = read_cookie(request, PAYMENT) if payments_registry.prepaid(order["payment_method"]) else None
     lines = [dict(ln) for ln in order["lines"]]
     await _dress_lines(session, lines, i18n.pick(request.cookies.get(LANG_COOKIE)))
     journey = await logistics_service.journey(session, order_id=order["id"]) if order["shipments"] else []
+    found = await session.get(Order, order_id)
+    invoicing = await invoices_service.invoices_of(session, order=found) if found else {"request": None, "items": []}
+    asked = invoicing["request"] or {}
     return render(request, "order.html", {"lines": lines, "journey": journey,
         "order": order, "placed": request.query_params.get("placed") == "1", "customer": principal is not None,
         "notice": request.query_params.get("done"), "pay_secret": pay_secret if order["status"] ==
         "pending_payment" and order["payment_method"] == "stripe" else None,
-        "stripe_key": settings.stripe_publishable_key, **web_payment.order_payment(request, order, settings)})
+        "invoice_request": invoicing["request"], "invoices": invoicing["items"],
+        "invoice_open": order["status"] != "cancelled" and not any(i["color"] == "blue" for i in invoicing["items"]),
+        "values": values or {"invoice_kind": asked.get("kind") or "personal", "invoice_title": asked.get("title") or "",
+                             "invoice_taxpayer_id": asked.get("taxpayer_id") or ""},
+        "field_errors": field_errors or {},
+        "stripe_key": settings.stripe_publishable_key, **web_payment.order_payment(request, order, settings)},
+        status=status)
+
+
+@router.post("/orders/{order_id}/invoice")
+async def request_invoice(request: Request, order_id: str, session: SessionDep, settings: SettingsDep) -> Response:
+    """The buyer asks for an invoice (or changes the request) from the order page."""
+    form = await request.form()
+    check_csrf(request, form)
+    _, principal = await _visible_order(request, session, order_id)
+    if principal is None:
+        return redirect(f"/account/login?next=/orders/{order_id}")
+    lang = i18n.pick(request.cookies.get(LANG_COOKIE))
+    values = {k: str(form.get(k, "")).strip()[:100] for k in checkout_form.INVOICE_FIELDS}
+    field_errors = checkout_form.invoice_checks(values, lang)
+    if not field_errors:
+        asked = checkout_form.invoice_request(values)
+        try:
+            await invoices_service.request_invoice(session, principal=principal, order_id=order_id,
+                                                   kind=str(asked["kind"]), title=str(asked["title"]),
+                                                   taxpayer_id=asked["taxpayer_id"])
+            return redirect(f"/orders/{order_id}?done=invoice")
+        except InvalidInput as exc:
+            await session.rollback()
+            field_errors, _ = checkout_form.api_errors(exc, lang)
+    return await _order_page(request, order_id, session, settings, values=values, field_errors=field_errors,
+                             status=422)
+
+
+@router.get("/orders/{order_id}/invoices/{invoice_id}.pdf")
+async def invoice_pdf(request: Request, order_id: str, invoice_id: str, session: SessionDep) -> Response:
+    """An invoice of an order this browser may see (its customer, or the browser that placed it)."""
+    await _visible_order(request, session, order_id)
+    name, pdf = await invoices_service.pdf_of_order(session, order_id=order_id, invoice_id=invoice_id)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
 
 
 @router.post("/orders/{order_id}/return")

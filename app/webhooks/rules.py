@@ -16,6 +16,7 @@ EVENT_KINDS: frozenset[str] = frozenset({
     "flash_sale.created", "flash_sale.ended", "flash_sale.sold",
     "group_buy.created", "group_buy.failed", "group_buy.joined", "group_buy.succeeded",
     "licence_change.approved", "licence_change.rejected", "licence_change.submitted",
+    "invoice.issued", "invoice.requested",
     "location.created",
     "merchant.created", "merchant.identity_changed", "merchant.return_policy_changed",
     "merchant.reverification_due", "merchant.suspended", "merchant.verified",

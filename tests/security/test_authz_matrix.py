@@ -114,6 +114,11 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         assert (await client.post(f"/v1/orders/{order_id}/{step}", headers=a.headers, json=body)).status_code < 300
     review = await client.post(f"/v1/orders/{order_id}/reviews", headers=shopper, json={"rating": 5, "text": "好"})
     assert review.status_code == 201, review.text
+    asked = await client.post(f"/v1/orders/{order_id}/invoice-request", headers=shopper,
+                              json={"kind": "personal", "title": "李四"})
+    assert asked.status_code == 200, asked.text
+    invoice = await client.post(f"/v1/orders/{order_id}/invoices", headers=a.headers)
+    assert invoice.status_code == 201, invoice.text
     returned = await client.post(f"/v1/orders/{order_id}/returns", headers=shopper,
                                  json={"lines": [{"variant_id": s.variant_id, "quantity": 1}]})
     assert returned.status_code == 201, returned.text
@@ -202,10 +207,11 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "media_id": picture.json()["id"], "transfer_id": transfer.json()["id"], "job_id": job.json()["id"],
         "warehouse_id": s.warehouse["id"], "provider": "wechatpay", "collection_id": collection.json()["id"],
         "sale_id": flash.json()["id"], "template_id": template.json()["id"], "version": rules.json()["version"],
+        "invoice_id": invoice.json()["id"],
     }
     private = {ids[k] for k in ("device_id", "cart_id", "order_id", "buyer_id", "quote_id", "conflict_id",
                                 "complaint_id", "webhook_id", "return_id", "change_id", "transfer_id",
-                                "job_id")} | {
+                                "job_id", "invoice_id")} | {
         order_id, device["token"], buyer.token, point["leader_token"], webhook.json()["secret"]}
     return {"a": a, "shop": s, "ids": ids, "principals": principals, "private": private,
             "completed_order_id": order_id}
@@ -239,6 +245,7 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], Any]:
         ("PUT", "/v1/delivery-promise"): {"ship_within_hours": 720, "delivery_days": 60},
         ("POST", "/v1/logistics/{provider}/push"): {"param": "{}", "sign": "0" * 32},
         ("POST", "/v1/orders/{order_id}/returns"): {"lines": [line], "reason": "hacked"},
+        ("POST", "/v1/orders/{order_id}/invoice-request"): {"kind": "personal", "title": "hacked"},
         ("POST", "/v1/orders/{order_id}/returns/{return_id}/reject"): {
             "code": "hygiene_seal_broken", "evidence": ["https://evil.example.com/p.jpg"]},
         ("PUT", "/v1/return-policy"): {"refund_on": "request", "free_return_shipping": True},

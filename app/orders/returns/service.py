@@ -23,6 +23,7 @@ from app.inventory import service as inventory_service
 from app.merchants import service as merchants_service
 from app.orders import rules
 from app.orders.access import get_visible, merchant_only
+from app.orders.invoices import service as invoices_service
 from app.orders.lifecycle import release_coupon
 from app.orders.models import (
     Order,
@@ -168,6 +169,8 @@ async def _accept_return(session: AsyncSession, *, order: Order, ret: ReturnRequ
     await _restock_return(session, ret)
     refund_id = await record_refund(session, order, ret.amount, "return")
     ret.refund_id = refund_id
+    if refund_id is not None:  # money back after invoicing: a red invoice for the refunded goods (C40)
+        await invoices_service.credit_refund(session, order=order, items=ret.lines["items"], return_id=ret.id)
     await return_step(session, ret, "refund_pending", actor, note)
     if refund_id is None:
         ret.refunded_at = utcnow()
