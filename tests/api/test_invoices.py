@@ -41,7 +41,7 @@ async def _listing(client: httpx.AsyncClient, m: f.MerchantCtx, wh: dict[str, An
 
 async def _delivered(client: httpx.AsyncClient, m: f.MerchantCtx, order_id: str) -> None:
     s = await client.post(f"/v1/orders/{order_id}/shipments", headers=m.headers,
-                          json={"carrier": "SF", "tracking_no": "SF1234567890"})
+                          json={"carrier": "SF", "tracking_no": "SF1234567890123"})
     assert s.status_code == 201, s.text
     d = await client.post(f"/v1/orders/{order_id}/deliver", headers=m.headers)
     assert d.status_code == 200, d.text

@@ -114,7 +114,7 @@ async def test_a_buyer_asks_for_an_invoice_and_downloads_it(shop_server: str, si
 
             async with httpx.AsyncClient(base_url=shop_server, timeout=60) as api:  # the parcel arrives (COD: paid)
                 _ok(await api.post(f"/v1/orders/{order_id}/shipments", headers=shop["key"],
-                                   json={"carrier": "SF", "tracking_no": "SF1234567890"}))
+                                   json={"carrier": "SF", "tracking_no": "SF1234567890123"}))
                 _ok(await api.post(f"/v1/orders/{order_id}/deliver", headers=shop["key"]))
             # The shop issues it from the console's order page.
             shop_ctx = await browser.new_context(base_url=shop_server, viewport=viewport, locale="zh-CN")

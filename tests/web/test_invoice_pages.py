@@ -73,7 +73,7 @@ async def test_a_buyer_asks_at_checkout_the_shop_issues_and_the_buyer_downloads(
     assert "上海流通科技有限公司" in console and TAXPAYER_ID in console
     assert 'data-testid="issue-invoice"' not in console and "订单付款后可开具发票" in console  # cash on delivery
     for step in ("shipments", "deliver"):
-        body = {"carrier": "SF", "tracking_no": "SF1234567890"} if step == "shipments" else None
+        body = {"carrier": "SF", "tracking_no": "SF1234567890123"} if step == "shipments" else None
         assert (await client.post(f"/v1/orders/{order_id}/{step}", headers=shop.m.headers, json=body)).is_success
     console = assert_good_page(await owner.get(f"/console/orders/{order_id}"))
     assert 'data-testid="issue-invoice"' in console and "开具发票" in console

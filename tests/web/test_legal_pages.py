@@ -105,7 +105,7 @@ async def test_packing_slips_show_a_masked_phone_and_no_full_number(client: http
     shop = await f.shop(client, on_hand=10)
     order = await _delivery_order(client, shop, phone="13812345678", name="李四")
     await client.post(f"/v1/orders/{order['id']}/shipments", headers=shop.m.headers,
-                      json={"carrier": "SF", "tracking_no": "SF1234567890"})
+                      json={"carrier": "SF", "tracking_no": "SF1234567890123"})
     owner = _browser(client)
     await _owner(owner, shop)
     warehouse = await _staff(client, owner, "warehouse")
