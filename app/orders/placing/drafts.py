@@ -9,7 +9,7 @@ from typing import Any
 
 from app.core.ids import new_id, pickup_code
 from app.inventory.service import LineNeed, Snapshot
-from app.orders import rules, states
+from app.orders import rules, states, terms
 from app.payments import registry
 
 
@@ -108,7 +108,7 @@ def build(draft: OrderDraft, *, checkout_id: str, payment_id: str | None, now: d
         "pickup_location_id": draft.pickup_location_id,
         "pickup_code": pickup_code() if draft.pickup_location_id else None,
         "hold_expires_at": now + timedelta(minutes=hold_minutes) if status == "pending_payment" else None,
-        "created_at": now, "updated_at": now,
+        "created_at": now, "updated_at": now, "terms_version": terms.CURRENT,
     }
     lines = [{
         "id": new_id("oli"), "order_id": order_id, "merchant_id": draft.merchant_id,
