@@ -65,6 +65,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/v1/community/service-slots/{slot_id}/book"): "any shopper may book A's service",
     ("POST", "/v1/payments/stripe/webhook"): "authenticated by Stripe's signature, not a principal",
     ("GET", "/v1/flash-sales/{sale_id}"): "a flash sale's price, what is left and its countdown are public",
+    ("GET", "/v1/order-terms/{version}"): "the published order terms, every version (C15)",
     ("POST", "/v1/flash-sales/{sale_id}/orders"): "any signed-in shopper may buy A's flash sale",
 }
 # Public operations that create A's rows when they succeed: called only by their own tests, not here.
@@ -77,6 +78,10 @@ PUBLIC_WRITES = {
 # Rows nobody's request may change, except these (they record the attempts themselves).
 # Reads whose owner is the shopper, not the merchant (the merchant's own view is elsewhere).
 SHOPPER_READS = {"/v1/carts/{cart_id}", "/v1/complaints/{complaint_id}"}
+# Reads only the regulator liaison may make (C20: the legal-hold store), not even the order's merchant.
+REGULATOR_READS = {"/v1/regulator/legal-hold/{order_id}"}
+# Operations on the caller's own personal data: the path names a field of the caller's, never A's resources.
+SELF_SERVICE = {("DELETE", "/v1/me/data/{field}")}
 OTHER_CUSTOMER = "other-shopper@example.com"  # may close its own account (POST /v1/me/close)
 # search_term (title words for suggestions) and search_miss (searches that found nothing) are the platform's,
 # counted from every merchant's listings and every shopper's searches.
@@ -186,7 +191,7 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "redemption_id": redemption.json()["redemption_id"],
         "media_id": picture.json()["id"], "transfer_id": transfer.json()["id"], "job_id": job.json()["id"],
         "warehouse_id": s.warehouse["id"], "provider": "wechatpay", "collection_id": collection.json()["id"],
-        "sale_id": flash.json()["id"],
+        "sale_id": flash.json()["id"], "field": "phone", "version": "current",
     }
     private = {ids[k] for k in ("device_id", "cart_id", "order_id", "buyer_id", "quote_id", "conflict_id",
                                 "complaint_id", "webhook_id", "return_id", "change_id", "transfer_id",
@@ -323,8 +328,9 @@ async def test_no_principal_reaches_another_merchants_resources(client: httpx.As
             continue
         path = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
         body = bodies.get(key)
-        names_a = ("{" in template or "merchant_id" in _query(op, ids)
-                   or any(v in json.dumps(body) for k, v in ids.items() if k != "sku"))
+        names_a = key not in SELF_SERVICE and (
+            "{" in template or "merchant_id" in _query(op, ids)
+            or any(v in json.dumps(body) for k, v in ids.items() if k not in ("sku", "field", "version")))
         for who, headers in ctx["principals"].items():
             kw: dict[str, Any] = {"params": _query(op, ids), "headers": dict(headers)}
             if isinstance(body, str):
@@ -348,7 +354,8 @@ async def test_no_principal_reaches_another_merchants_resources(client: httpx.As
     # The control: the same reads by A itself succeed, so the denials above were about who asked.
     refused_to_owner = []
     for method, template, op in operations:
-        if method == "GET" and "{" in template and (method, template) not in PUBLIC and template not in SHOPPER_READS:
+        if (method == "GET" and "{" in template and (method, template) not in PUBLIC
+                and template not in SHOPPER_READS | REGULATOR_READS):
             path = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
             r = await client.get(path, headers=ctx["a"].headers, params=_query(op, ids))
             if not r.is_success:
