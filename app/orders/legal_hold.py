@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -70,13 +70,16 @@ async def purge_ended_holds(factory: async_sessionmaker[AsyncSession], settings:
     return len(ids)
 
 
+# Built once: the records export reads it per batch, and a statement built per call leaves cyclic garbage.
+_HELD = (select(LegalHold.order_id, LegalHold.data)
+         .where(LegalHold.order_id.in_(bindparam("ids", expanding=True))))
+
+
 async def held_for(session: AsyncSession, *, order_ids: list[str]) -> dict[str, dict[str, Any]]:
     """The held personal data of these orders, by order id (the records export and the regulator only)."""
     if not order_ids:
         return {}
-    rows = (await session.scalars(select(LegalHold).where(LegalHold.order_id.in_(order_ids)))).all()
-    return {r.order_id: r.data for r in rows}
-
+    return {r.order_id: r.data for r in (await session.execute(_HELD, {"ids": order_ids})).all()}
 
 
 async def held_record(session: AsyncSession, *, order_id: str, hold_years: int) -> dict[str, Any]:
