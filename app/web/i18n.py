@@ -109,6 +109,8 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "save_consents": ("保存授权设置", "Save consent choices"),
     "consents_saved": ("已保存，撤回立即生效", "Saved; a withdrawal takes effect at once"),
     "consent_given_at": ("同意于", "agreed"),
+    "order_terms_note": ("提交订单即成立买卖合同，适用", "Placing the order forms the contract under the "),
+    "order_terms": ("《订单条款》", "order terms"),
     "download_my_data": ("下载我的全部个人信息（JSON）", "Download all my personal information (JSON)"),
     "language": ("语言", "Language"),
     "switch_lang": ("English", "中文"),

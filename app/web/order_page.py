@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.merchants.models import Location
+from app.orders import contract
 from app.orders import views as orders_views
 from app.orders.models import Order, Refund
 from app.orders.returns import service as returns_service
@@ -125,7 +126,8 @@ async def context(session: AsyncSession, order: Order, lang: i18n.Lang) -> dict[
     store = await session.get(Location, order.pickup_location_id) if order.pickup_location_id else None
     address = order.fulfilment.get("address") or {}
     refundable = [ln for ln in view["lines"] if ln["quantity"] > ln["returned_quantity"]]
-    return {"order": view, "address": address, "place": place(address), "note": order.fulfilment.get("note"),
+    return {"order": view, "address": address, "cancel_codes": contract.SELLER_CANCEL_CODES,
+            "place": place(address), "note": order.fulfilment.get("note"),
             "store": store,
             "returns": returns, "refunds": refunds, "timeline": await timeline(session, order, returns, lang),
             "refundable": refundable if order.status in ("shipped", "delivered", "completed") and

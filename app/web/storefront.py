@@ -25,6 +25,7 @@ from app.core.errors import Conflict, DomainError, NotFound
 from app.merchants import service as merchants_service
 from app.merchants.models import Merchant
 from app.orders import access as orders_access
+from app.orders import terms as order_terms
 from app.orders import views as orders_views
 from app.orders.models import Order
 from app.orders.returns import service as orders_returns
@@ -455,7 +456,7 @@ async def _checkout_page(request: Request, session: AsyncSession, principal: Pri
         "payment_options": payments_registry.offered(request.app.state.settings, "retail"),
         "sandboxed": web_payment.SANDBOXED if request.app.state.settings.shop_payments_sandbox else (),
         "values": values, "errors": errors, "field_errors": field_errors, "provinces": checkout_form.PROVINCES,
-        "key": values.get("key") or secrets.token_urlsafe(16)}, status=status)
+        "key": values.get("key") or secrets.token_urlsafe(16), "terms_version": order_terms.CURRENT}, status=status)
 
 
 @router.get("/checkout")

@@ -231,3 +231,25 @@ def test_security_log_retention_below_180_days_is_refused(days: int):
 def test_security_log_retention_defaults_to_180_days_and_may_be_longer():
     assert Settings().shop_security_log_retention_days == 180
     assert Settings(shop_security_log_retention_days=400).shop_security_log_retention_days == 400
+
+
+async def test_after_opting_out_the_next_campaign_list_skips_the_person(client: httpx.AsyncClient):
+    shop = await f.shop(client, on_hand=10)
+    other = await f.shop(client, on_hand=10)
+    keen = await _signup(client, "keen@example.com", consents={"marketing": True, "share_merchant": True})
+    private = await _signup(client, "private@example.com", consents={"marketing": True})  # not shared with shops
+    silent = await _signup(client, "silent@example.com")
+    for buyer in (keen, private, silent):
+        await order_for(client, shop, buyer)
+
+    r = await client.get("/v1/marketing/audience", headers=shop.m.headers)
+    assert r.status_code == 200, r.text
+    audience = r.json()
+    assert [m["email"] for m in audience["items"]] == ["keen@example.com"]
+    assert audience["sender"] and audience["unsubscribe_url"].endswith("/account")
+    # Another merchant the person never bought from gets nobody.
+    assert (await client.get("/v1/marketing/audience", headers=other.m.headers)).json()["items"] == []
+    # Opting out takes effect for the very next list, under every sender.
+    await client.put("/v1/me/consents", headers=keen, json={"consents": {"marketing": False}})
+    assert (await client.get("/v1/marketing/audience", headers=shop.m.headers)).json()["items"] == []
+    assert (await client.get("/v1/marketing/audience", headers=keen)).status_code == 403

@@ -57,3 +57,42 @@ async def test_the_account_page_gives_and_withdraws_consents_and_downloads_the_d
     assert got["profile"]["email"] == "qian@example.com"
     given = {c["purpose"]: c["granted"] for c in got["consents"]["items"]}
     assert given["marketing"] is False and given["share_carrier"] is True and given["account"] is True
+
+
+async def test_the_checkout_page_links_the_order_terms_the_order_will_keep(client: httpx.AsyncClient):
+    from app.orders import terms
+    from tests import factories as f
+
+    shop = await f.shop(client, on_hand=3)
+    page = assert_good_page(await client.get(f"/products/{shop.product['id']}"))
+    r = await client.post("/cart/items", data={"csrf": csrf(page), "variant_id": shop.variant_id, "quantity": "1",
+                                               "next": f"/products/{shop.product['id']}"})
+    assert r.status_code == 303
+    checkout = assert_good_page(await client.get("/checkout"))
+    link = re.search(r'data-testid="order-terms">[^<]*<a href="([^"]+)"', checkout)
+    assert link and link.group(1) == f"/v1/order-terms/{terms.CURRENT}" and "《订单条款》" in checkout
+    text = await client.get(link.group(1))
+    assert text.status_code == 200 and "合同成立" in text.text
+
+
+async def test_the_console_cancels_a_paid_order_only_with_a_published_reason(client: httpx.AsyncClient,
+                                                                              fake_stripe):
+    from tests import factories as f
+    from tests.api.test_order_contract import _paid_order
+
+    shop = await f.shop(client, on_hand=5, price=25_000)
+    order = await _paid_order(client, fake_stripe, shop, await f.customer(client))
+    login = (await client.get("/console/login")).text
+    assert (await client.post("/console/login", data={"csrf": csrf(login),
+                                                      "api_key": shop.m.api_key})).status_code == 303
+    page = assert_good_page(await client.get(f"/console/orders/{order['id']}"))
+    assert "合同已成立" in page and 'name="code" required' in page and "checked" not in page.split(
+        'data-testid="cancel-refund-now"')[0].rsplit("<input", 1)[1]
+    refused = await client.post(f"/console/orders/{order['id']}/cancel", data={"csrf": csrf(page), "reason": "不卖了"})
+    assert refused.status_code == 409
+    assert (await client.get(f"/v1/orders/{order['id']}", headers=shop.m.headers)).json()["status"] == "paid"
+    done = await client.post(f"/console/orders/{order['id']}/cancel", data={
+        "csrf": csrf(page), "code": "out_of_stock", "refund_now": "1", "reason": "盘亏"})
+    assert done.status_code == 303, done.text[:2000]
+    after = (await client.get(f"/v1/orders/{order['id']}", headers=shop.m.headers)).json()
+    assert after["status"] == "cancelled" and after["seller_cancel_code"] == "out_of_stock"

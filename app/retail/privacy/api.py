@@ -4,9 +4,17 @@ from typing import Literal
 
 from fastapi import APIRouter
 
-from app.core.deps import CustomerDep, SessionDep
+from app.core.deps import CustomerDep, MerchantDep, SessionDep, SettingsDep
+from app.merchants import service as merchants_service
 from app.retail.privacy import service
-from app.retail.privacy.schemas import ConsentsIn, ConsentsOut, MePatch, MyDataOut, ProfileOut
+from app.retail.privacy.schemas import (
+    ConsentsIn,
+    ConsentsOut,
+    MarketingAudienceOut,
+    MePatch,
+    MyDataOut,
+    ProfileOut,
+)
 
 router = APIRouter(prefix="/v1", tags=["customers"])
 
@@ -51,3 +59,15 @@ async def put_consents(body: ConsentsIn, customer: CustomerDep, session: Session
     """Give or withdraw consents, one purpose each; a withdrawal takes effect at once."""
     out = await service.set_consents(session=session, customer_id=str(customer.subject_id), choices=body.consents)
     return ConsentsOut.model_validate(out)
+
+
+@router.get("/marketing/audience", response_model=MarketingAudienceOut, tags=["merchants"])
+async def marketing_audience(merchant: MerchantDep, session: SessionDep, settings: SettingsDep
+                             ) -> MarketingAudienceOut:
+    """The merchant's buyers it may send a commercial message to now (they consent to marketing and to the
+    merchant having their contact), with the sender name and opt-out link each message must carry (C21)."""
+    me = await merchants_service.get(session=session, merchant_id=merchant.tenant)
+    out = await service.marketing_audience(session=session, merchant_id=merchant.tenant,
+                                           merchant_name=me.name if me else merchant.tenant,
+                                           unsubscribe_url=f"{settings.shop_public_url.rstrip('/')}/account")
+    return MarketingAudienceOut.model_validate(out)

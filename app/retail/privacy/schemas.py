@@ -73,3 +73,15 @@ class MyDataOut(OutSchema):
     complaints: list[ComplaintOut]
     consents: ConsentsOut
     generated_at: UtcDatetime
+
+
+class AudienceMemberOut(OutSchema):
+    customer_id: str
+    name: str
+    email: str
+
+
+class MarketingAudienceOut(OutSchema):
+    sender: str = Field(description="The merchant's name: every message must name its sender")
+    unsubscribe_url: str = Field(description="Every message must carry this free opt-out link")
+    items: list[AudienceMemberOut]

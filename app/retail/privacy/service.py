@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,7 @@ from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
 from app.orders import access as orders_access
+from app.orders.models import Order
 from app.retail.models import Consent, Customer, CustomerAddress
 from app.retail.privacy import rules
 from app.trust import complaints as trust_complaints
@@ -173,3 +174,24 @@ async def delete_field(*, session: AsyncSession, customer_id: str, field: str) -
         await session.execute(delete(CustomerAddress).where(CustomerAddress.customer_id == customer_id))
     await session.commit()
     return profile_view(customer)
+
+
+# ---- marketing (C21) -------------------------------------------------------------------------------------
+
+MARKETING_NEEDS = ("marketing", "share_merchant")  # the message itself, and the merchant holding the contact
+
+
+async def marketing_audience(*, session: AsyncSession, merchant_id: str, merchant_name: str,
+                             unsubscribe_url: str) -> dict[str, Any]:
+    """Who a merchant may send a commercial message to: its own buyers who consent, now, both to marketing and
+    to their contact going to the merchant. A withdrawal drops them from every merchant's next list at once."""
+    buyers = select(Order.customer_id).where(Order.merchant_id == merchant_id, Order.customer_id.is_not(None))
+    consenting = (select(Consent.customer_id)
+                  .where(Consent.purpose.in_(MARKETING_NEEDS), Consent.withdrawn_at.is_(None))
+                  .group_by(Consent.customer_id).having(func.count(func.distinct(Consent.purpose))
+                                                        == len(MARKETING_NEEDS)))
+    rows = (await session.execute(select(Customer.id, Customer.name, Customer.email)
+                                  .where(Customer.id.in_(buyers), Customer.id.in_(consenting))
+                                  .order_by(Customer.id))).all()
+    return {"sender": merchant_name, "unsubscribe_url": unsubscribe_url,
+            "items": [{"customer_id": r.id, "name": r.name, "email": r.email} for r in rows]}
