@@ -154,6 +154,11 @@ class Settings(BaseSettings):
                                        "account closes (never less than 3 years: ECL art. 31)")
     shop_report_dir: str = Field(default="var/reports", description="Where the half-yearly regulator report "
                                  "(January and July) is written for manual submission")
+    shop_security_log_retention_days: int = Field(default=180, ge=180, description="Days security and audit logs "
+                                                  "are kept (never under 180: CSL art. 21(3), C22); nothing "
+                                                  "deletes them sooner")
+    shop_regulator_token: str | None = Field(default=None, repr=False, description="Bearer token of the regulator "
+                                             "liaison: reads the legal-hold store and nothing else")
     shop_trading_models: str = Field(default="b2c_mall,b2c_single_store,b2b_marketplace,b2b_own,c2c",
                                      description="SB/T 10518 models this platform runs, comma-separated")
 

@@ -65,6 +65,7 @@ def all_jobs() -> list[Job]:
     from app.inventory.moves import service as moves_service
     from app.logistics import service as logistics_service
     from app.orders import cancellation as orders_cancellation
+    from app.orders import legal_hold
     from app.orders import payments as orders_payments
     from app.orders.returns import service as orders_returns
     from app.retail.flash import service as flash_service
@@ -90,4 +91,5 @@ def all_jobs() -> list[Job]:
         Job("end_flash_sales", 10.0, flash_service.end_due_sales),
         Job("reconcile_flash_sales", 10.0, flash_service.reconcile),
         Job("auto_confirm_receipt", 600.0, logistics_service.auto_confirm),
+        Job("purge_ended_legal_holds", 3600.0, legal_hold.purge_ended_holds),
     ]

@@ -48,6 +48,7 @@ from app.retail.campaigns.api import router as campaigns_router
 from app.retail.flash import service as flash_service
 from app.retail.flash.admission import make_gate
 from app.retail.flash.api import router as flash_router
+from app.retail.privacy.api import router as privacy_router
 from app.retail.tills.api import router as till_router
 from app.trust.api import router as trust_router
 from app.trust.audit import AuditMiddleware
@@ -152,9 +153,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # pos_router first: its /v1/inventory/conflicts must win over /v1/inventory/{sku}
     api_routers = (merchants_router, catalog_router, collections_router, search_router, media_router, pos_router,
-                   moves_router, inventory_router, retail_router, orders_router, payments_router, wholesale_router,
-                   reports_router, community_router, trust_router, campaigns_router, flash_router, till_router,
-                   webhooks_router, imports_router, logistics_router, invoices_router)
+                   moves_router, inventory_router, retail_router, privacy_router, orders_router, payments_router,
+                   wholesale_router, reports_router, community_router, trust_router, campaigns_router, flash_router,
+                   till_router, webhooks_router, imports_router, logistics_router, invoices_router)
     for router in api_routers:
         app.include_router(router)
     mount_pages(app, api_routers)

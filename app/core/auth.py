@@ -18,7 +18,7 @@ from app.core.models import AccessToken
 from app.core.security import constant_time_equals, hash_token, issue_access_token, read_access_token
 from app.db import fetch
 
-Kind = Literal["admin", "merchant", "device", "customer", "buyer", "leader"]
+Kind = Literal["admin", "merchant", "device", "customer", "buyer", "leader", "regulator"]
 # Token prefixes by kind: visible to humans and secret scanners.
 TOKEN_PREFIX: dict[str, str] = {"merchant": "sk", "device": "pos", "buyer": "byr", "leader": "ldr"}
 # What `new_token` makes: a prefix and 256 random bits, url-safe. Anything else is refused without a lookup.
@@ -80,10 +80,13 @@ _BY_HASH = (select(AccessToken.kind, AccessToken.merchant_id, AccessToken.locati
             .where(AccessToken.token_hash == bindparam("token_hash"), AccessToken.revoked_at.is_(None)))
 
 
-async def resolve(session: AsyncSession, *, token: str, admin_token: str | None, secret: str) -> Principal:
+async def resolve(session: AsyncSession, *, token: str, admin_token: str | None, secret: str,
+                  regulator_token: str | None = None) -> Principal:
     """The principal of a bearer token; Unauthenticated when it is unknown, expired or revoked."""
     if admin_token and constant_time_equals(token, admin_token):
         return Principal(kind="admin")
+    if regulator_token and constant_time_equals(token, regulator_token):
+        return Principal(kind="regulator")
     if token.count(".") == 2:  # a signed customer access token
         claims = read_access_token(secret=secret, token=token)
         if claims is None or claims.get("kind") != "customer" or not isinstance(claims["jti"], str):

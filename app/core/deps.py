@@ -58,7 +58,7 @@ async def principal_of(request: Request, session: AsyncSession, authorization: s
     if scheme.lower() != "bearer" or not token or len(token) > 2048:
         raise Unauthenticated("use `Authorization: Bearer <token>`")
     principal = await auth.resolve(session, token=token, admin_token=settings.shop_admin_token,
-                                   secret=request.app.state.secret_key)
+                                   secret=request.app.state.secret_key, regulator_token=settings.shop_regulator_token)
     # Release the read transaction so a long request does not pin a snapshot (SQLite: the write lock).
     await session.commit()
     request.state.principal = principal
@@ -76,6 +76,7 @@ def _kind(*kinds: auth.Kind):  # type: ignore[no-untyped-def]
 
 
 AdminDep = Annotated[Principal, Depends(_kind("admin"))]
+RegulatorDep = Annotated[Principal, Depends(_kind("regulator"))]
 MerchantDep = Annotated[Principal, Depends(_kind("merchant"))]
 MerchantOrAdminDep = Annotated[Principal, Depends(_kind("merchant", "admin"))]
 MerchantOrLeaderDep = Annotated[Principal, Depends(_kind("merchant", "leader"))]

@@ -3,15 +3,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
 
 from app.catalog.schemas import ListingRevisionOut
 from app.core.deps import AdminDep, AnyPrincipalDep, SessionDep, SettingsDep
+from app.core.errors import NotFound
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.orders import access as orders_access
 from app.orders import cancellation as orders_cancellation
 from app.orders import fulfilment as orders_fulfilment
 from app.orders import payments as orders_payments
-from app.orders import snapshots
+from app.orders import snapshots, terms
 from app.orders import views as orders_views
 from app.orders.returns import service as orders_returns
 from app.orders.rules import Channel
@@ -58,8 +60,48 @@ async def cancel_order(order_id: str, principal: AnyPrincipalDep, session: Sessi
                        body: CancelIn | None = None) -> OrderOut:
     """Cancel before shipping: stock is released and paid money refunded."""
     out = await orders_cancellation.cancel(session, settings=settings, principal=principal, order_id=order_id,
-                               reason=body.reason if body else "requested")
+                                           reason=body.reason if body else "requested",
+                                           code=body.code if body else None,
+                                           refund_now=body.refund_now if body else False)
     return OrderOut.model_validate(out)
+
+
+@router.post("/orders/{order_id}/cancel-proposal/accept", response_model=OrderOut)
+async def accept_cancel_proposal(order_id: str, principal: AnyPrincipalDep, session: SessionDep,
+                                 settings: SettingsDep) -> OrderOut:
+    """The buyer accepts the merchant's coded proposal to cancel a paid order: cancelled and refunded."""
+    out = await orders_cancellation.accept_proposal(session, settings=settings, principal=principal,
+                                                    order_id=order_id)
+    return OrderOut.model_validate(out)
+
+
+@router.post("/orders/{order_id}/cancel-proposal/decline", response_model=OrderOut)
+async def decline_cancel_proposal(order_id: str, principal: AnyPrincipalDep, session: SessionDep) -> OrderOut:
+    """The buyer declines: the order goes on as agreed."""
+    out = await orders_cancellation.decline_proposal(session, principal=principal, order_id=order_id)
+    return OrderOut.model_validate(out)
+
+
+@router.get("/orders/{order_id}/terms", response_class=PlainTextResponse,
+            responses={200: {"content": {"text/markdown": {}}}})
+async def download_order_terms(order_id: str, principal: AnyPrincipalDep, session: SessionDep) -> PlainTextResponse:
+    """The order terms as agreed at checkout (the version kept with the order), as a file to download."""
+    order = await orders_access.get_visible(session, principal=principal, order_id=order_id)
+    agreed = terms.terms_of(order.terms_version)
+    return PlainTextResponse(agreed.text, media_type="text/markdown; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="order-{order.number}-terms-{agreed.version}.md"',
+        "X-Terms-Version": agreed.version})
+
+
+@router.get("/order-terms/{terms_version}", response_class=PlainTextResponse,
+            responses={200: {"content": {"text/markdown": {}}}})
+async def read_terms_version(terms_version: str) -> PlainTextResponse:
+    """A version of the order terms (`current` for the one checkout shows now); old versions stay readable."""
+    wanted = terms.CURRENT if terms_version == "current" else terms_version
+    if wanted not in terms.TERMS:
+        raise NotFound("order terms version", terms_version)
+    return PlainTextResponse(terms.TERMS[wanted].text, media_type="text/markdown; charset=utf-8",
+                             headers={"X-Terms-Version": wanted})
 
 
 @router.post("/orders/{order_id}/shipments", status_code=201, response_model=OrderOut)

@@ -72,6 +72,26 @@ class Order(Base):
     # SHOP_AUTO_CONFIRM_DAYS). Signing is the delivery: delivered_at is set to the same time.
     signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     signed_source: Mapped[str | None] = mapped_column(String(10))
+    terms_version: Mapped[str | None] = mapped_column(String(20))  # the order terms shown at checkout (C15)
+    # A paid order the merchant cancelled alone, refunding at once, under this published code: counts against its
+    # credit. A coded proposal the buyer may accept instead is kept in `cancel_proposal_*` until answered.
+    seller_cancel_code: Mapped[str | None] = mapped_column(String(40))
+    cancel_proposal_code: Mapped[str | None] = mapped_column(String(40))
+    cancel_proposed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LegalHold(Base):
+    """A closed account's name, phone, e-mail and address, taken out of one of its orders (C20): kept only for the
+    records export and the regulator, until the hold ends (`app/orders/legal_hold.py`), then purged."""
+
+    __tablename__ = "legal_hold"
+    __table_args__ = (UniqueConstraint("order_id", name="uq_legal_hold_order_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("sales_order.id"))
+    customer_id: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]]  # {"name", "phone", "email", "address"}
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class OrderLine(Base):

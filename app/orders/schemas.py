@@ -35,6 +35,11 @@ class ShipmentOut(OutSchema):
     created_at: str
 
 
+class CancelProposalOut(OutSchema):
+    code: str
+    proposed_at: str
+
+
 class OrderOut(OutSchema):
     id: str
     number: str
@@ -73,6 +78,12 @@ class OrderOut(OutSchema):
     cancelled_at: str | None = None
     cancel_reason: str | None = None
     shipments: list[ShipmentOut] = Field(default_factory=list)
+    terms_version: str | None = Field(default=None, description="The order terms agreed at checkout "
+                                      "(GET /v1/orders/{id}/terms)")
+    seller_cancel_code: str | None = Field(default=None, description="Cancelled by the merchant alone after "
+                                           "payment, under this code (counts against its credit)")
+    cancel_proposal: CancelProposalOut | None = Field(default=None, description="The merchant's proposal to "
+                                                      "cancel, waiting for the buyer")
 
 
 class OrderPage(OutSchema):
@@ -82,6 +93,11 @@ class OrderPage(OutSchema):
 
 class CancelIn(Schema):
     reason: str = Field(default="requested", max_length=200)
+    code: str | None = Field(default=None, max_length=40, description="Merchant, paid order: a published reason "
+                             "(see the order terms: out_of_stock, undeliverable_address, price_error, "
+                             "buyer_request, force_majeure); without one the merchant gets 409")
+    refund_now: bool = Field(default=False, description="Merchant, paid order: cancel and refund at once (counts "
+                             "against the merchant's credit); otherwise the buyer is asked to accept")
 
 
 class ShipmentIn(Schema):

@@ -79,6 +79,9 @@ class OrderView(TypedDict):
     late_shipment: bool
     lines: list[LineView]
     shipments: list[ShipmentView]
+    terms_version: str | None
+    seller_cancel_code: str | None
+    cancel_proposal: dict[str, Any] | None
 
 
 def order_view(order: Mapping[str, Any], lines: Sequence[Mapping[str, Any]],
@@ -112,6 +115,9 @@ def order_view(order: Mapping[str, Any], lines: Sequence[Mapping[str, Any]],
             "return_exclusion_confirmed_at": iso(ln["return_exclusion_confirmed_at"])} for ln in lines],
         "shipments": [{"id": s["id"], "carrier": s["carrier"], "tracking_no": s["tracking_no"],
                        "created_at": iso(s["created_at"])} for s in shipments],
+        "terms_version": order.get("terms_version"), "seller_cancel_code": order.get("seller_cancel_code"),
+        "cancel_proposal": {"code": order["cancel_proposal_code"], "proposed_at": iso(order.get("cancel_proposed_at"))}
+        if order.get("cancel_proposal_code") else None,
     }
 
 

@@ -51,7 +51,8 @@ def _promotion_out(p: Promotion, store_uses: int = 0) -> PromotionOut:
 
 @router.post("/customers", status_code=201, response_model=CustomerOut, tags=["customers"])
 async def register(body: CustomerCreate, session: SessionDep) -> CustomerOut:
-    customer = await service.register(session=session, email=body.email, password=body.password, name=body.name)
+    customer = await service.register(session=session, email=body.email, password=body.password, name=body.name,
+                                      consents=body.consents)
     return CustomerOut.model_validate(customer)
 
 

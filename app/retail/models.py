@@ -20,7 +20,23 @@ class Customer(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(30))  # optional; the customer may correct or delete it
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Consent(Base):
+    """What a customer agreed to, for one purpose (C19): the text version and when; withdrawing stamps
+    `withdrawn_at` and a new grant is a new row, so the history of agreements stays."""
+
+    __tablename__ = "consent"
+    __table_args__ = (Index("ix_consent_customer_id_purpose", "customer_id", "purpose"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40))
+    purpose: Mapped[str] = mapped_column(String(30))
+    text_version: Mapped[str] = mapped_column(String(20))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CustomerAddress(Base):

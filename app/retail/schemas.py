@@ -15,6 +15,9 @@ class CustomerCreate(Schema):
     email: Email
     password: str = Field(min_length=8, max_length=200)
     name: str = Field(min_length=1, max_length=100)
+    consents: dict[str, bool] = Field(default_factory=dict, max_length=20, description="Optional purposes the "
+                                      "person ticked (marketing, share_merchant, share_carrier): none is given "
+                                      "unless sent. The account and order purposes are recorded with the sign-up")
 
 
 class CustomerOut(OutSchema):
@@ -174,3 +177,5 @@ class AccountClosed(OutSchema):
     id: str
     status: Literal["closed"]
     records_retained_years: int = Field(description="Orders and payments stay under legal hold this long")
+    orders_on_legal_hold: int = Field(default=0, description="Orders whose buyer name, phone and address moved to "
+                                      "the legal-hold store")

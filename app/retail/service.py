@@ -29,22 +29,28 @@ from app.inventory.service import Snapshot
 from app.logistics import service as logistics_service
 from app.logistics.rules import DeliveryQuote
 from app.merchants.models import Location
+from app.orders import legal_hold
 from app.orders import rules as order_rules
 from app.orders.invoices import service as invoices_service
 from app.orders.placing import pipeline
 from app.orders.placing.drafts import DraftLine, OrderDraft, PromotionTerms
 from app.orders.placing.pipeline import Priced
 from app.orders.views import OrderView
-from app.retail.models import Cart, CartItem, Customer, CustomerAddress, Promotion
+from app.retail.models import Cart, CartItem, Consent, Customer, CustomerAddress, Promotion
+from app.retail.privacy import service as privacy_service
 from app.retail.schemas import CheckoutIn, DeliveryFulfilment, PromotionIn
 
 # ---- customers -------------------------------------------------------------------------------------------
 
 
-async def register(*, session: AsyncSession, email: str, password: str, name: str) -> Customer:
-    """A customer account; e-mail addresses are unique (case-insensitive)."""
+async def register(*, session: AsyncSession, email: str, password: str, name: str,
+                   consents: dict[str, bool] | None = None) -> Customer:
+    """A customer account; e-mail addresses are unique (case-insensitive). The account and order purposes are
+    recorded with it, optional purposes only when ticked (C19)."""
+    privacy_service.check_choices(consents or {})
     customer = Customer(id=new_id("cus"), email=email.lower(), password_hash=hash_password(password), name=name)
     session.add(customer)
+    await privacy_service.record_choices(session, customer_id=customer.id, choices=consents or {}, at_signup=True)
     try:
         await session.commit()
     except IntegrityError:
@@ -446,16 +452,21 @@ async def checkout(*, session: AsyncSession, settings: Settings, principal: Prin
 
 
 async def close_account(*, session: AsyncSession, customer_id: str, hold_years: int) -> dict[str, Any]:
-    """Close a customer account at once (PIPL art. 47, ECL art. 24): the profile and carts are deleted; orders,
-    payments and refunds are transaction records and stay, untouched, under legal hold (ECL art. 31)."""
+    """Close a customer account at once (PIPL art. 47, ECL art. 24): the profile, address book, consents and carts
+    are deleted; orders, payments and refunds are transaction records and stay (ECL art. 31), but the buyer's name,
+    phone, e-mail and address leave them for the legal-hold store (`app/orders/legal_hold.py`)."""
     customer = await session.get(Customer, customer_id, with_for_update=True)
     if customer is None:
         raise NotFound("customer", customer_id)
     carts = select(Cart.id).where(Cart.customer_id == customer_id)
     await session.execute(delete(CartItem).where(CartItem.cart_id.in_(carts)))
     await session.execute(delete(Cart).where(Cart.customer_id == customer_id))
+    await session.execute(delete(CustomerAddress).where(CustomerAddress.customer_id == customer_id))
+    await session.execute(delete(Consent).where(Consent.customer_id == customer_id))
+    held = await legal_hold.hold_buyer_data(session, customer_id=customer_id)
     await session.delete(customer)
     await auth.revoke_tokens(session, subject_id=customer_id)  # its tokens die with it, in every process
     await events.emit(session, kind="customer.closed", merchant_id=None, payload={"customer_id": customer_id})
     await session.commit()
-    return {"id": customer_id, "status": "closed", "records_retained_years": hold_years}
+    return {"id": customer_id, "status": "closed", "records_retained_years": hold_years,
+            "orders_on_legal_hold": held}

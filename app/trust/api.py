@@ -12,6 +12,7 @@ from app.core.deps import (
     MerchantDep,
     MerchantOrAdminDep,
     OptionalPrincipal,
+    RegulatorDep,
     SessionDep,
     SettingsDep,
 )
@@ -40,6 +41,7 @@ from app.trust.schemas import (
     ComplaintPage,
     EnforcementOut,
     EnforcementPage,
+    LegalHoldOut,
     LicenceApprovalIn,
     LicenceChangeIn,
     LicenceChangeOut,
@@ -392,3 +394,12 @@ async def export_transactions(
     name = f"transactions_{_utc(start):%Y%m%d}_{_utc(end):%Y%m%d}.csv"
     return StreamingResponse(rows, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/regulator/legal-hold/{order_id}", response_model=LegalHoldOut, tags=["trust"])
+async def read_legal_hold(order_id: str, regulator: RegulatorDep, session: SessionDep,
+                          settings: SettingsDep) -> LegalHoldOut:
+    """The regulator liaison reads the buyer data a closed account left on one order (audited); nobody else can."""
+    out = await export.read_legal_hold(session=session, actor=regulator.scope, order_id=order_id,
+                                       hold_years=settings.shop_legal_hold_years)
+    return LegalHoldOut.model_validate(out)

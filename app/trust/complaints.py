@@ -109,3 +109,11 @@ async def resolve_complaint(*, session: AsyncSession, actor: str, complaint_id: 
                       payload={"complaint_id": complaint_id})
     await session.commit()
     return complaint_view(complaint, now)
+
+
+async def complaints_by(*, session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
+    """Every complaint the principal filed with its token, oldest first (for their own data copy)."""
+    rows = (await session.scalars(select(Complaint).where(Complaint.complainant == principal.scope)
+                                  .order_by(Complaint.id))).all()
+    now = utcnow()
+    return [complaint_view(c, now) for c in rows]

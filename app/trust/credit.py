@@ -10,11 +10,15 @@ Version `v1` (published at the URL in `SHOP_CREDIT_RULES_URL`):
           − min(100, round(100 × orders with a return / delivered))     # returns, from 10 delivered orders
           − 40 × upheld complaints                                      # complaints the platform upheld
           − 80 × takedowns                                              # listings the platform took down
+          − 30 × seller cancellations                                   # paid orders it cancelled alone (C15)
     clamped to 0 … 1000.
 
 "On time": shipped by the order's promised dispatch time (C28; 48 h after payment unless the merchant promised
 otherwise), or within 48 h of placing for orders from before promises. "Due": orders shipped, plus orders still
 waiting to ship after their promised time (late shipments count against the seller before they ship).
+
+The last term joined v1 with the rule that a merchant may cancel a paid order alone only by refunding at once
+under a published code; no order was cancelled that way before, so every score published earlier is unchanged.
 
 A new formula gets a new version; the old one stays here so published scores can be re-derived.
 """
@@ -39,6 +43,7 @@ class CreditFacts:
     delivered_orders: int = 0
     returned_orders: int = 0
     overdue_unshipped: int = 0  # paid or confirmed, not shipped, past the promised dispatch time
+    seller_cancellations: int = 0  # paid orders the merchant cancelled alone under a published code
 
     @property
     def late_shipments(self) -> int:
@@ -68,7 +73,7 @@ def credit_score_v1(facts: CreditFacts) -> int:
         score += round(50 * (2 * facts.shipped_within_48h - due) / due)
     if facts.delivered_orders >= MIN_SAMPLE:
         score -= min(100, round(100 * facts.returned_orders / facts.delivered_orders))
-    score -= 40 * facts.upheld_complaints + 80 * facts.takedowns
+    score -= 40 * facts.upheld_complaints + 80 * facts.takedowns + 30 * facts.seller_cancellations
     return max(0, min(1000, score))
 
 

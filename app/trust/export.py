@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import as_utc, rfc3339
 from app.core.errors import field_error
+from app.orders import legal_hold
 from app.orders.invoices import service as invoices_service
 from app.orders.models import Order, OrderLine
 from app.trust.audit_log import record_audit
@@ -23,7 +24,7 @@ from app.trust.audit_log import record_audit
 EXPORT_COLUMNS = ("order_id", "number", "created_at", "merchant_id", "channel", "status", "payment_method",
                   "payment_status", "currency", "subtotal", "discount", "shipping", "total", "refunded",
                   "paid_at", "shipped_at", "delivered_at", "completed_at", "cancelled_at", "customer_id", "buyer_id",
-                  "promotion_code", "listing_revision_ids", "lines", "invoices")
+                  "promotion_code", "listing_revision_ids", "lines", "invoices", "buyer_on_legal_hold")
 _EXPORT_SELECT = (Order.id, Order.number, Order.created_at, Order.merchant_id, Order.channel, Order.status,
                   Order.payment_method, Order.payment_status, Order.currency, Order.subtotal, Order.discount,
                   Order.shipping, Order.total, Order.refunded, Order.paid_at, Order.shipped_at, Order.delivered_at,
@@ -58,12 +59,17 @@ async def _export_lines(session: AsyncSession, order_ids: list[str]) -> dict[str
     return lines
 
 
-def _export_row(row: Any, lines: list[dict[str, Any]], invoices: list[dict[str, Any]]) -> list[Any]:
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _export_row(row: Any, lines: list[dict[str, Any]], invoices: list[dict[str, Any]],
+                held: dict[str, Any] | None = None) -> list[Any]:
     """The order's cells, then its listing revisions (`;`-separated), its lines and its invoices (blue and red,
-    C40) as JSON arrays."""
+    C40) as JSON arrays and, for a closed account's order, the buyer's data from the legal-hold store (C20: the
+    export is one of its two readers)."""
     revisions = ";".join(ln["listing_revision_id"] for ln in lines if ln["listing_revision_id"])
-    return [*(_cell(v) for v in row), revisions, json.dumps(lines, ensure_ascii=False, separators=(",", ":")),
-            json.dumps(invoices, ensure_ascii=False, separators=(",", ":"))]
+    return [*(_cell(v) for v in row), revisions, _json(lines), _json(invoices), _json(held) if held else ""]
 
 
 async def start_export(*, session: AsyncSession, factory: async_sessionmaker[AsyncSession], actor: str,
@@ -94,13 +100,23 @@ async def _export_rows(factory: async_sessionmaker[AsyncSession], start: datetim
                                                            "batch": batch})).all()
             lines = await _export_lines(session, [r.id for r in rows]) if rows else {}
             invoices = await invoices_service.export_rows(session, [r.id for r in rows])
+            held = await legal_hold.held_for(session, order_ids=[r.id for r in rows])
             await session.commit()
         if not rows:
             return
         buf.seek(0)
         buf.truncate()
-        writer.writerows(_export_row(row, lines.get(row.id, []), invoices.get(row.id, [])) for row in rows)
+        writer.writerows(_export_row(row, lines.get(row.id, []), invoices.get(row.id, []), held.get(row.id))
+                         for row in rows)
         yield buf.getvalue().encode()
         last = rows[-1].id
         if len(rows) < batch:
             return
+
+
+async def read_legal_hold(*, session: AsyncSession, actor: str, order_id: str, hold_years: int) -> dict[str, Any]:
+    """The regulator reads one order's held buyer data; every read is written to the audit log."""
+    record = await legal_hold.held_record(session, order_id=order_id, hold_years=hold_years)
+    await record_audit(session, actor=actor, action="legal_hold.read", target_type="order", target_id=order_id)
+    await session.commit()
+    return record

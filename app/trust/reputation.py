@@ -43,7 +43,8 @@ async def bump(session: AsyncSession, merchant_id: str, **increments: int) -> No
 
 
 async def order_facts(session: AsyncSession, merchant_id: str) -> dict[str, int]:
-    """Completed, shipped (and how fast), delivered and returned orders of a merchant, in two aggregates."""
+    """Completed, shipped (and how fast), delivered and returned orders of a merchant, and paid orders it cancelled
+    alone, in two aggregates."""
     if dialect_of(session) == "postgresql":
         within_48h = Order.shipped_at <= Order.created_at + timedelta(hours=48)
     else:  # SQLite keeps datetimes as text
@@ -58,12 +59,14 @@ async def order_facts(session: AsyncSession, merchant_id: str) -> dict[str, int]
         func.count(Order.delivered_at),
         func.count().filter(Order.shipped_at.is_(None), Order.status.in_(("paid", "confirmed")),
                             Order.promised_ship_by < utcnow()),
+        func.count(Order.seller_cancel_code),
     ).where(Order.merchant_id == merchant_id))).one()
     returned = await session.scalar(select(func.count(func.distinct(ReturnRequest.order_id)))
                                     .where(ReturnRequest.merchant_id == merchant_id)) or 0
     return {"completed_orders": int(row[0]), "shipped_orders": int(row[1]), "shipped_within_48h": int(row[2]),
             "overdue_unshipped": int(row[4]),
-            "delivered_orders": int(row[3]), "returned_orders": int(returned)}
+            "delivered_orders": int(row[3]), "returned_orders": int(returned),
+            "seller_cancellations": int(row[5])}
 
 
 async def credit_facts(session: AsyncSession, *, merchant_id: str) -> credit.CreditFacts:

@@ -98,3 +98,10 @@ async def mask_review(*, session: AsyncSession, actor: str, review_id: str, reas
                        merchant_id=review.merchant_id, before={"text": review.text}, after={"reason": reason})
     await session.commit()
     return review_view(review)
+
+
+async def reviews_by(*, session: AsyncSession, customer_id: str) -> list[dict[str, Any]]:
+    """Every review a customer wrote, oldest first, with the text as written (for their own data copy)."""
+    rows = (await session.scalars(select(Review).where(Review.customer_id == customer_id)
+                                  .order_by(Review.id))).all()
+    return [review_view(r) | {"written_text": r.text} for r in rows]

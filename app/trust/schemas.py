@@ -308,3 +308,19 @@ class ClosureOut(OutSchema):
     announced_at: UtcDatetime | None
     closes_at: UtcDatetime | None
     note: str | None
+
+
+class HeldBuyerOut(OutSchema):
+    name: str | None
+    phone: str | None
+    email: str | None
+    address: dict[str, Any] | None
+
+
+class LegalHoldOut(OutSchema):
+    order_id: str
+    customer_id: str
+    data: HeldBuyerOut
+    held_at: UtcDatetime
+    order_finished_at: UtcDatetime | None = Field(description="Completed or cancelled; the hold runs from then")
+    hold_ends_at: UtcDatetime | None = Field(description="When the purge job deletes it (None: order still open)")

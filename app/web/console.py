@@ -556,9 +556,10 @@ async def order_action(request: Request, order_id: str, action: str, session: Se
                 await orders_fulfilment.complete(session, principal=merchant, order_id=order.id)
             case "cancel":
                 reason = v.get("reason", "")[:200] or "cancelled by the merchant"
-                await audit(session, ctx, "cancel", "order", order.id, reason=reason)
+                await audit(session, ctx, "cancel", "order", order.id, reason=reason, code=v.get("code", "")[:40])
+                code = v.get("code", "")[:40] or None
                 await orders_cancellation.cancel(session, settings=settings, principal=merchant, order_id=order.id,
-                                                 reason=reason)
+                                                 reason=reason, code=code, refund_now=v.get("refund_now") == "1")
             case "collect":
                 await _collect(session, ctx, order.id, v.get("pickup_code", "")[:12])
             case "refund":

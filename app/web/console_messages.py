@@ -175,6 +175,13 @@ CONSOLE: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "act_deliver": ("送达", "Delivered"),
     "act_complete": ("完成", "Completed"),
     "act_cancel": ("取消", "Cancelled"),
+    "cancel_paid_note": ("订单已付款，合同已成立：只能按公示原因取消，由买家同意，或立即全额退款并计入店铺信用。",
+                         "The order is paid and the contract formed: cancel only for a published reason, with the "
+                         "buyer's agreement, or refund in full now and have it count against the shop's credit."),
+    "cancel_code": ("取消原因（公示）", "Published reason"),
+    "cancel_refund_now": ("立即全额退款（计入店铺信用）", "Refund in full now (counts against the shop's credit)"),
+    "cancel_propose": ("提交取消申请（买家同意后取消）", "Propose cancelling (cancelled once the buyer agrees)"),
+    "cancel_proposed": ("已向买家提出取消申请，等待买家答复", "Cancellation proposed; waiting for the buyer"),
     "act_collect": ("已自提", "Collected"),
     "actor_customer": ("顾客", "Shopper"),
     "actor_merchant": ("商家", "Shop"),

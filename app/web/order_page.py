@@ -14,6 +14,7 @@ from app.core.auth import Principal
 from app.logistics import carriers
 from app.logistics import service as logistics_service
 from app.merchants.models import Location
+from app.orders import contract
 from app.orders import views as orders_views
 from app.orders.invoices import service as invoices_service
 from app.orders.models import Order, Refund
@@ -133,7 +134,7 @@ async def context(session: AsyncSession, order: Order, lang: i18n.Lang) -> dict[
             "invoice_issuable": invoicing["request"] is not None and order.payment_status in (
                 "paid", "partially_refunded") and not any(i["color"] == "blue" for i in invoicing["items"]),
             "order": view, "address": address, "place": place(address), "note": order.fulfilment.get("note"),
-            "store": store, "carriers": carriers.CARRIERS,
+            "store": store, "cancel_codes": contract.SELLER_CANCEL_CODES, "carriers": carriers.CARRIERS,
             "journey": await logistics_service.journey(session, order_id=order.id),
             "returns": returns, "refunds": refunds, "timeline": await timeline(session, order, returns, lang),
             "refundable": refundable if order.status in ("shipped", "delivered", "completed") and

@@ -28,6 +28,7 @@ from app.merchants import service as merchants_service
 from app.merchants.models import Merchant
 from app.orders import access as orders_access
 from app.orders import fulfilment as orders_fulfilment
+from app.orders import terms as order_terms
 from app.orders import views as orders_views
 from app.orders.invoices import service as invoices_service
 from app.orders.models import Order
@@ -37,6 +38,9 @@ from app.retail import service as retail_service
 from app.retail.api import device_of
 from app.retail.campaigns import rules as campaign_rules
 from app.retail.campaigns import service as campaigns_service
+from app.retail.privacy import rules as privacy_rules
+from app.retail.privacy import service as privacy_service
+from app.retail.privacy.schemas import MyDataOut
 from app.retail.schemas import CheckoutIn, CustomerCreate, DeliveryFulfilment
 from app.trust import reputation
 from app.trust import reviews as trust_reviews
@@ -49,6 +53,7 @@ from app.web.pages import (
     WebRoute,
     check_csrf,
     form_errors,
+    lang_of,
     read_cookie,
     redirect,
     render,
@@ -455,7 +460,7 @@ async def _checkout_page(request: Request, session: AsyncSession, principal: Pri
         "payment_options": payments_registry.offered(request.app.state.settings, "retail"),
         "sandboxed": web_payment.SANDBOXED if request.app.state.settings.shop_payments_sandbox else (),
         "values": values, "errors": errors, "field_errors": field_errors, "provinces": checkout_form.PROVINCES,
-        "key": values.get("key") or secrets.token_urlsafe(16)}, status=status)
+        "key": values.get("key") or secrets.token_urlsafe(16), "terms_version": order_terms.CURRENT}, status=status)
 
 
 @router.get("/checkout")
@@ -656,9 +661,18 @@ async def review(request: Request, order_id: str, session: SessionDep) -> Respon
 
 # ---- customer account ------------------------------------------------------------------------------------
 
+_OPTIONAL_PURPOSES = [privacy_rules.PURPOSES[code] for code in privacy_rules.OPTIONAL]
+
+
 @router.get("/account/login")
 async def login_page(request: Request, next: str | None = None) -> Response:
-    return render(request, "account_login.html", {"next_url": _safe_next(next), "errors": []})
+    return render(request, "account_login.html", {"next_url": _safe_next(next), "errors": [],
+                                                  "optional_purposes": _OPTIONAL_PURPOSES})
+
+
+def _ticked(form: Any) -> dict[str, bool]:
+    """The optional purposes ticked on a form (unticked boxes are not sent: each starts off)."""
+    return {code: form.get(f"consent_{code}") == "1" for code in privacy_rules.OPTIONAL}
 
 
 @router.post("/account/login")
@@ -683,11 +697,16 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
 async def register(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     form = await request.form()
     check_csrf(request, form)
+    page = {"next_url": "/", "optional_purposes": _OPTIONAL_PURPOSES}
+    if form.get("consent_required") != "1":
+        missing = i18n.translate(lang_of(request), "privacy_missing")
+        return render(request, "account_login.html", page | {"errors": [missing]}, status=422)
     try:
         body = CustomerCreate.model_validate({k: form.get(k) for k in ("email", "password", "name")})
-        await retail_service.register(session=session, email=body.email, password=body.password, name=body.name)
+        await retail_service.register(session=session, email=body.email, password=body.password, name=body.name,
+                                      consents={code: True for code, given in _ticked(form).items() if given})
     except (ValidationError, DomainError) as exc:
-        return render(request, "account_login.html", {"next_url": "/", "errors": form_errors(exc)}, status=422)
+        return render(request, "account_login.html", page | {"errors": form_errors(exc)}, status=422)
     return await login(request, session, settings)
 
 
@@ -706,4 +725,29 @@ async def account(request: Request, session: SessionDep) -> Response:
         return redirect("/account/login?next=/account")
     orders, _ = await orders_access.list_for(session, principal=principal, status=None, channel=None, before=None,
                                               limit=50)
-    return render(request, "account.html", {"orders": orders})
+    consents = await privacy_service.consents_view(session, customer_id=str(principal.subject_id))
+    return render(request, "account.html", {"orders": orders, "consents": consents["items"],
+                                            "saved": request.query_params.get("saved") == "1"})
+
+
+@router.post("/account/consents")
+async def save_consents(request: Request, session: SessionDep) -> Response:
+    """The account page's consent boxes: ticked optional purposes are given, unticked ones withdrawn."""
+    form = await request.form()
+    check_csrf(request, form)
+    principal = await customer_of(request, session)
+    if principal is None:
+        return redirect("/account/login?next=/account")
+    await privacy_service.set_consents(session=session, customer_id=str(principal.subject_id), choices=_ticked(form))
+    return redirect("/account?saved=1")
+
+
+@router.get("/account/data")
+async def download_data(request: Request, session: SessionDep) -> Response:
+    """Everything held about the signed-in customer, as the JSON file `GET /v1/me/data` gives."""
+    principal = await customer_of(request, session)
+    if principal is None:
+        return redirect("/account/login?next=/account")
+    data = MyDataOut.model_validate(await privacy_service.my_data(session=session, principal=principal))
+    return Response(data.model_dump_json(indent=2), media_type="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="my-data.json"'})

@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.core.clock import SHANGHAI, utcnow
 from app.db import Base
@@ -66,6 +66,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/v1/payments/stripe/webhook"): "authenticated by Stripe's signature, not a principal",
     ("GET", "/v1/carriers"): "the carriers orders ship with and their tracking-number formats",
     ("GET", "/v1/flash-sales/{sale_id}"): "a flash sale's price, what is left and its countdown are public",
+    ("GET", "/v1/order-terms/{terms_version}"): "the published order terms, every version (C15)",
     ("POST", "/v1/flash-sales/{sale_id}/orders"): "any signed-in shopper may buy A's flash sale",
     ("GET", "/v1/rules/versions"): "the platform's trading rules are public, every version (ECL art. 33)",
     ("GET", "/v1/rules/versions/{version}"): "one version of the public rules and its public comments",
@@ -85,6 +86,10 @@ PUBLIC_WRITES = {
 SHOPPER_READS = {"/v1/carts/{cart_id}", "/v1/complaints/{complaint_id}"}
 # Reads of the platform's own records, for the admin only (nothing of a merchant's to own).
 ADMIN_READS = {"/v1/admin/rules/versions/{version}/decisions"}
+# Reads only the regulator liaison may make (C20: the legal-hold store), not even the order's merchant.
+REGULATOR_READS = {"/v1/regulator/legal-hold/{order_id}"}
+# Operations on the caller's own personal data: the path names a field of the caller's, never A's resources.
+SELF_SERVICE = {("DELETE", "/v1/me/data/{field}")}
 OTHER_CUSTOMER = "other-shopper@example.com"  # may close its own account (POST /v1/me/close)
 # search_term (title words for suggestions) and search_miss (searches that found nothing) are the platform's,
 # counted from every merchant's listings and every shopper's searches.
@@ -207,14 +212,15 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "media_id": picture.json()["id"], "transfer_id": transfer.json()["id"], "job_id": job.json()["id"],
         "warehouse_id": s.warehouse["id"], "provider": "wechatpay", "collection_id": collection.json()["id"],
         "sale_id": flash.json()["id"], "template_id": template.json()["id"], "version": rules.json()["version"],
-        "invoice_id": invoice.json()["id"],
+        "invoice_id": invoice.json()["id"], "field": "phone", "terms_version": "current",
     }
     private = {ids[k] for k in ("device_id", "cart_id", "order_id", "buyer_id", "quote_id", "conflict_id",
                                 "complaint_id", "webhook_id", "return_id", "change_id", "transfer_id",
                                 "job_id", "invoice_id")} | {
         order_id, device["token"], buyer.token, point["leader_token"], webhook.json()["secret"]}
+    other_customer_id = (await client.get("/v1/me", headers=principals["customer"])).json()["id"]
     return {"a": a, "shop": s, "ids": ids, "principals": principals, "private": private,
-            "completed_order_id": order_id}
+            "completed_order_id": order_id, "other_customer_id": other_customer_id}
 
 
 def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], Any]:
@@ -318,7 +324,8 @@ def _query(op: dict[str, Any], ids: dict[str, str]) -> dict[str, str]:
             if p["in"] == "query" and (p.get("required") or p["name"] == "merchant_id") and p["name"] in fill}
 
 
-async def _snapshot(app: Any, merchant_id: str, location_ids: list[str]) -> dict[str, list[str]]:
+async def _snapshot(app: Any, merchant_id: str, location_ids: list[str],
+                    other_customer_id: str) -> dict[str, list[str]]:
     """Every row of A's, and every row of tables without a tenant (but other principals' own), as text."""
     out: dict[str, list[str]] = {}
     async with app.state.sessionmaker() as session:
@@ -332,6 +339,8 @@ async def _snapshot(app: Any, merchant_id: str, location_ids: list[str]) -> dict
                 stmt = stmt.where(table.c.id == merchant_id)
             elif table.name == "customer":
                 stmt = stmt.where(table.c.email != OTHER_CUSTOMER)
+            elif "customer_id" in table.c:  # the other customer's own rows (its consents) are its to change
+                stmt = stmt.where(or_(table.c.customer_id.is_(None), table.c.customer_id != other_customer_id))
             elif "location_id" in table.c:
                 stmt = stmt.where(table.c.location_id.in_(location_ids))
             rows = (await session.execute(stmt)).all()
@@ -347,7 +356,7 @@ async def test_no_principal_reaches_another_merchants_resources(client: httpx.As
     operations = _operations(schema)
     assert len(operations) > 90  # the whole API, not a sample
     locations = [ctx["shop"].store["id"], ctx["shop"].warehouse["id"]]
-    before = await _snapshot(app, ctx["a"].id, locations)
+    before = await _snapshot(app, ctx["a"].id, locations, ctx["other_customer_id"])
     failures: list[str] = []
     calls = 0
     for method, template, op in operations:
@@ -356,8 +365,10 @@ async def test_no_principal_reaches_another_merchants_resources(client: httpx.As
             continue
         path = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
         body = bodies.get(key)
-        names_a = ("{" in template or "merchant_id" in _query(op, ids)
-                   or any(v in json.dumps(body) for k, v in ids.items() if k != "sku"))
+        names_a = key not in SELF_SERVICE and (
+            "{" in template or "merchant_id" in _query(op, ids)
+            or any(v in json.dumps(body) for k, v in ids.items()
+                   if k not in ("sku", "field", "version", "terms_version")))
         for who, headers in ctx["principals"].items():
             kw: dict[str, Any] = {"params": _query(op, ids), "headers": dict(headers)}
             if isinstance(body, str):
@@ -381,13 +392,13 @@ async def test_no_principal_reaches_another_merchants_resources(client: httpx.As
     # The control: the same reads by A itself succeed, so the denials above were about who asked.
     refused_to_owner = []
     for method, template, op in operations:
-        if method == "GET" and "{" in template and (method, template) not in PUBLIC \
-                and template not in SHOPPER_READS | ADMIN_READS:
+        if (method == "GET" and "{" in template and (method, template) not in PUBLIC
+                and template not in SHOPPER_READS | ADMIN_READS | REGULATOR_READS):
             path = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
             r = await client.get(path, headers=ctx["a"].headers, params=_query(op, ids))
             if not r.is_success:
                 refused_to_owner.append(f"{template} -> {r.status_code}")
     assert not refused_to_owner, refused_to_owner
-    after = await _snapshot(app, ctx["a"].id, locations)
+    after = await _snapshot(app, ctx["a"].id, locations, ctx["other_customer_id"])
     changed = [t for t in before if before[t] != after[t]]
     assert not changed, {t: (set(after[t]) - set(before[t])) for t in changed}

@@ -11,7 +11,7 @@ from typing import Any
 from app.core.ids import new_id, new_ids, pickup_code
 from app.inventory.service import LineNeed, Snapshot
 from app.logistics import rules as logistics_rules
-from app.orders import rules, states
+from app.orders import rules, states, terms
 from app.payments import registry
 
 
@@ -119,7 +119,7 @@ def build(draft: OrderDraft, *, checkout_id: str, payment_id: str | None, now: d
         "pickup_location_id": draft.pickup_location_id,
         "pickup_code": pickup_code() if draft.pickup_location_id else None,
         "hold_expires_at": now + timedelta(minutes=hold_minutes) if status == "pending_payment" else None,
-        "created_at": now, "updated_at": now,
+        "created_at": now, "updated_at": now, "terms_version": terms.CURRENT,
         "promised_ship_by": ship_by if parcel else None, "promised_delivery_by": deliver_by if parcel else None,
         "signed_at": None, "signed_source": None,
     }
