@@ -155,12 +155,15 @@ class SellerProfileIn(Schema):
     self_declaration: Literal["sporadic_small", "own_farm_produce", "family_handicraft",
                               "convenience_services"] | None = Field(
         default=None, description="Unregistered individuals: which ground of ECL art. 10 they trade under")
+    shop_description: str | None = Field(default=None, max_length=2000, description="The shop's own words on its "
+                                         "page; no clause may take away consumer rights")
 
 
 class SellerProfileOut(OutSchema):
     merchant_id: str
     trading_model: str | None
     self_declaration: str | None
+    shop_description: str | None = None
 
 
 class BusinessLicence(OutSchema):
@@ -181,6 +184,7 @@ class MerchantProfileOut(OutSchema):
     registration_type: Literal["registered", "unregistered"]
     badge: str | None = Field(description="Shown on the shop for sellers who are not registered market entities")
     trading_model: str | None
+    shop_description: str | None = Field(default=None, description="The shop's own words")
     business_licence: BusinessLicence | None = Field(description="Registered sellers: their licence data")
     self_declaration: str | None = Field(description="Unregistered individuals: the statutory declaration")
     rating: float | None = None

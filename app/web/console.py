@@ -738,7 +738,8 @@ def _promotion_body(v: dict[str, str]) -> PromotionIn:
         "code": v.get("code"), "kind": kind, "value": value,
         "channels": [c for c in ("online", "store") if v.get(f"ch_{c}") == "on"],
         "starts_at": _local_datetime(v.get("starts_at")), "ends_at": _local_datetime(v.get("ends_at")),
-        "usage_limit": int(v["usage_limit"]) if v.get("usage_limit", "").isdigit() else None})
+        "usage_limit": int(v["usage_limit"]) if v.get("usage_limit", "").isdigit() else None,
+        "description": v.get("description") or None})
 
 
 async def _promotions_page(request: Request, session: AsyncSession, ctx: StaffCtx, *,
