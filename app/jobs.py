@@ -67,6 +67,8 @@ def all_jobs() -> list[Job]:
     from app.orders import payments as orders_payments
     from app.orders.returns import service as orders_returns
     from app.retail.flash import service as flash_service
+    from app.trust import ip_cases as trust_ip_cases
+    from app.trust import records as trust_records
     from app.trust import sellers as trust_sellers
     from app.webhooks import service as webhooks_service
 
@@ -78,6 +80,8 @@ def all_jobs() -> list[Job]:
         Job("close_group_buys", 30.0, community_service.close_due_group_buys),
         Job("flag_overdue_reverification", 3600.0, trust_sellers.flag_overdue_reverification),
         Job("flag_individual_turnover", 3600.0, trust_sellers.flag_individual_turnover),
+        Job("restore_ip_listings", 600.0, trust_ip_cases.restore_due_listings),
+        Job("seal_records", 30.0, trust_records.seal_job),
         Job("deliver_webhooks", 5.0, webhooks_service.deliver_webhooks),
         Job("run_imports", 30.0, imports_service.run_queued),
         Job("low_stock", 60.0, moves_service.low_stock_job),
