@@ -113,8 +113,9 @@ async def seal_batch(session: AsyncSession) -> tuple[int, bool]:
         if e.kind in SEALED_BY and isinstance(e.payload, dict) and isinstance(e.payload.get("order_id"), str)))
     added = 0
     if wanted:
-        done = set((await session.execute(select(RecordSeal.record_type, RecordSeal.record_id).where(
-            RecordSeal.record_id.in_(sorted({rid for _, rid in wanted}))))).tuples().all())
+        done = {(r.record_type, r.record_id) for r in (await session.execute(
+            select(RecordSeal.record_type, RecordSeal.record_id)
+            .where(RecordSeal.record_id.in_(sorted({rid for _, rid in wanted}))))).all()}
         facts = await _facts(session, [w for w in wanted if w not in done])
         prev = await _head(session)
         rows = []
