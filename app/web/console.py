@@ -79,6 +79,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/console/flash-sales", "flash_sales", "marketing.manage"),
     ("/console/devices", "devices", "devices.manage"), ("/console/conflicts", "conflicts", "conflicts.manage"),
     ("/console/wholesale", "wholesale", "wholesale.manage"), ("/console/complaints", "complaints", "customers.view"),
+    ("/console/ip-cases", "ip_cases", "products.view"),
     ("/console/reports/channel-share", "channel_share", "reports.view"),
     ("/console/payments", "payment_accounts", "payments.manage"), ("/console/staff", "staff", "staff.manage"),
 )
@@ -382,6 +383,12 @@ async def customers(request: Request, session: SessionDep) -> Response:
 async def returns(request: Request, session: SessionDep) -> Response:
     ctx = await staff_of(request, session, "orders.refund")
     return page(request, "console/list.html", await _list_context(request, session, "returns", ctx))
+
+
+@router.get("/ip-cases")
+async def ip_cases(request: Request, session: SessionDep) -> Response:
+    ctx = await staff_of(request, session, "products.view")
+    return page(request, "console/list.html", await _list_context(request, session, "ip-cases", ctx))
 
 
 @router.get("/complaints")

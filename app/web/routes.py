@@ -25,6 +25,7 @@ from app.web import (
     console_catalog,
     console_payments,
     flash_pages,
+    ip_pages,
     leader,
     payment,
     shipping,
@@ -40,6 +41,7 @@ router.include_router(leader.router)
 router.include_router(payment.router)
 router.include_router(console_catalog.router)
 router.include_router(collection_pages.router)
+router.include_router(ip_pages.router)
 router.include_router(flash_pages.router)
 router.include_router(storefront.router)
 

@@ -152,3 +152,34 @@ async def test_a_notice_needs_evidence_and_a_listing_on_sale(client: httpx.Async
     draft = await f.product(client, shop.m, status="draft")
     assert (await client.post("/v1/ip-notices", json=notice(draft["id"]))).status_code == 409
     assert (await client.get("/v1/ip-cases")).json()["items"] == []
+
+
+async def test_the_seller_answers_in_its_console_and_the_public_page_shows_the_case_in_chinese(
+        client: httpx.AsyncClient) -> None:
+    from tests.web.helpers import assert_good_page, csrf
+
+    shop = await f.shop(client)
+    case = (await client.post("/v1/ip-notices", json=notice(shop.product["id"]))).json()
+    owner = httpx.AsyncClient(transport=client._transport, base_url="http://testserver", timeout=60)
+    login = (await owner.get("/console/login")).text
+    assert (await owner.post("/console/login", data={"csrf": csrf(login), "api_key": shop.m.api_key})
+            ).status_code == 303
+    listed = assert_good_page(await owner.get("/console/ip-cases"))
+    assert "知识产权投诉" in listed and "已下架，可申辩" in listed
+    assert f'href="/console/ip-cases/{case["id"]}"' in listed
+    page = assert_good_page(await owner.get(f"/console/ip-cases/{case['id']}"))
+    assert "legal@yunshang.example.com" in page and "第 12345678 号" in page and "商标权" in page
+    empty = await owner.post(f"/console/ip-cases/{case['id']}/counter-notice",
+                             data={"csrf": csrf(page), "statement": "不侵权", "evidence": ""})
+    assert empty.status_code == 422 and "evidence" in empty.text
+    assert (await client.get(f"/v1/ip-cases/{case['id']}")).json()["status"] == "taken_down"
+    sent = await owner.post(f"/console/ip-cases/{case['id']}/counter-notice", data={
+        "csrf": csrf(page), "statement": counter()["statement"], "evidence": counter()["evidence"][0]})
+    assert sent.status_code == 303, sent.text[:2000]
+    after = assert_good_page(await owner.get(f"/console/ip-cases/{case['id']}"))
+    assert "已申辩，已转送权利人" in after and 'data-testid="ip-restore-due"' in after
+    assert (await client.get(f"/v1/ip-cases/{case['id']}")).json()["status"] == "countered"
+    public = assert_good_page(await client.get("/ip-cases"))
+    assert "知识产权保护公示" in public and shop.product["title"] in public and counter()["statement"] in public
+    assert "legal@yunshang" not in public
+    await owner.aclose()
