@@ -49,6 +49,9 @@ _PAYMENTS = (select(Order.id, Order.merchant_id, Order.payment_method, Order.pay
                     Payment.provider, Payment.provider_ref, Payment.amount.label("payment_amount"))
              .outerjoin(Payment, Payment.id == Order.payment_id)
              .where(Order.id.in_(bindparam("ids", expanding=True))))
+# Built once: the export calls it per batch, and a statement built each time leaves cyclic garbage behind.
+_SEALS_OF = (select(RecordSeal.record_type, RecordSeal.record_id, RecordSeal.hash)
+             .where(RecordSeal.record_id.in_(bindparam("ids", expanding=True))))
 
 
 async def _facts(session: AsyncSession, wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -174,6 +177,5 @@ async def seals_of(session: AsyncSession, order_ids: Sequence[str]) -> dict[tupl
     """The chain hash of each sealed order and payment of these orders, for the export."""
     if not order_ids:
         return {}
-    rows = await session.execute(select(RecordSeal.record_type, RecordSeal.record_id, RecordSeal.hash)
-                                 .where(RecordSeal.record_id.in_(list(order_ids))))
+    rows = await session.execute(_SEALS_OF, {"ids": list(order_ids)})
     return {(r.record_type, r.record_id): r.hash for r in rows}
