@@ -84,6 +84,7 @@ CONSOLE: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "ip_upheld": ("维持下架（权利人已投诉或起诉）", "Kept down (complaint or suit)"),
     "ip_notice": ("权利人通知", "The notice"), "ip_evidence": ("证据", "Evidence"),
     "ip_counter_notice": ("不侵权声明（反通知）", "Counter-notice"),
+    "ip_counter_short": ("不侵权声明", "Counter-notice"),
     "ip_counter_help": ("如商品不侵权，请说明理由并附证据链接（如进货发票、授权书）。声明将转送权利人；"
                         "15 日内权利人未告知已投诉或起诉的，商品自动恢复上架。",
                         "If the listing does not infringe, say why and link your evidence (invoices, licences). The "
