@@ -73,8 +73,9 @@ def _seed(api: httpx.Client) -> dict[str, Any]:
             "title": title, "category": "apparel", "description": "保暖", "status": "active",
             "variants": [{"sku": f"IP-{n}", "price": 789_000, "attributes": {"size": "L"}}]}))
         cases.append(ok(api.post("/v1/ip-notices", json={
-            "product_id": p["id"], "rights_holder": {"name": "杭州云裳服饰有限公司法务部", "email": "legal@yunshang.example.com",
-                                                     "phone": "0571-88886666"},
+            "product_id": p["id"],
+            "rights_holder": {"name": "杭州云裳服饰有限公司法务部", "email": "legal@yunshang.example.com",
+                              "phone": "0571-88886666"},
             "right_type": "trademark" if n == 0 else "copyright", "right_reference": f"第 1234567{n} 号",
             "notice": "该商品使用了我司注册商标“云裳”及图案，未经许可，请予以下架。",
             "evidence": ["https://evidence.example.com/tm-12345670-certificate-and-comparison.pdf"]})))
