@@ -251,6 +251,33 @@ def deliver_webhooks() -> None:
     typer.echo(f"made {_run_job(run)} webhook delivery attempts")
 
 
+@cli.command("seal-records")
+def seal_records() -> None:
+    """Extend the hash chain over orders and payments with what was placed or paid since (also inside `serve`)."""
+    from app.trust.records import seal_job
+
+    typer.echo(f"sealed {_run_job(seal_job)} records")
+
+
+@cli.command("verify-records")
+def verify_records() -> None:
+    """Check the hash chain over orders and payments against the records; exit 1 at the first broken link."""
+    from app.trust.records import verify
+
+    async def run(factory: Any, settings: Any) -> Any:
+        async with factory() as session:
+            return await verify(session=session)
+
+    result = _run_job_value(run)
+    if result["ok"]:
+        typer.echo(f"chain intact: {result['checked']} records, head {result['head']}")
+        return
+    b = result["first_break"]
+    typer.echo(f"chain broken at link {b['seq']}: {b['record_type']} {b['record_id']} ({b['reason']}); "
+               f"{result['checked']} records before it are intact", err=True)
+    raise typer.Exit(1)
+
+
 @cli.command()
 def tour(
     base_url: Annotated[str, typer.Option(help="The running server")] = "http://127.0.0.1:8000",

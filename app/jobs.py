@@ -70,6 +70,8 @@ def all_jobs() -> list[Job]:
     from app.orders.returns import service as orders_returns
     from app.retail.flash import service as flash_service
     from app.trust import closure as trust_closure
+    from app.trust import ip_cases as trust_ip_cases
+    from app.trust import records as trust_records
     from app.trust import samr as trust_samr
     from app.trust import sellers as trust_sellers
     from app.webhooks import service as webhooks_service
@@ -84,6 +86,8 @@ def all_jobs() -> list[Job]:
         Job("flag_individual_turnover", 3600.0, trust_sellers.flag_individual_turnover),
         Job("close_due_shops", 600.0, trust_closure.close_due_shops),
         Job("samr_report", 3600.0, trust_samr.scheduled_report),
+        Job("restore_ip_listings", 600.0, trust_ip_cases.restore_due_listings),
+        Job("seal_records", 30.0, trust_records.seal_job),
         Job("deliver_webhooks", 5.0, webhooks_service.deliver_webhooks),
         Job("run_imports", 30.0, imports_service.run_queued),
         Job("low_stock", 60.0, moves_service.low_stock_job),

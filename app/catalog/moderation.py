@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from app.config import Settings
+from app.core.errors import InvalidInput
 
 # Goods that may not be sold online (or only with permits the platform cannot check): held for review.
 PROHIBITED_WORDS: tuple[str, ...] = (
@@ -69,6 +70,15 @@ def clause_errors(texts: dict[str, str], policy: ListingPolicy) -> list[dict[str
             errors.append({"field": name, "message": f"contains a clause that takes away consumer rights: "
                                                       f"{', '.join(found)}"})
     return errors
+
+
+def check_clauses(texts: dict[str, str | None], policy: ListingPolicy | None = None) -> None:
+    """Refuse (422 naming each field) seller texts shown to shoppers that carry a forbidden clause: campaign
+    titles, promotion texts, shop descriptions get the listing check. The clause list does not depend on the
+    settings, so callers without them use the built-in policy."""
+    errors = clause_errors({k: v for k, v in texts.items() if v}, policy or ListingPolicy())
+    if errors:
+        raise InvalidInput("texts shown to shoppers may not take away consumer rights", errors=errors)
 
 
 def held_for(texts: dict[str, str], policy: ListingPolicy) -> list[str]:

@@ -42,7 +42,7 @@ router = APIRouter(prefix="/v1", tags=["retail"])
 
 def _promotion_out(p: Promotion, store_uses: int = 0) -> PromotionOut:
     data = {c: getattr(p, c) for c in ("id", "merchant_id", "code", "kind", "value", "starts_at", "ends_at",
-                                        "usage_limit", "used_count", "created_at")}
+                                        "usage_limit", "used_count", "created_at", "description")}
     data["channels"] = p.channels["channels"]
     data["redemptions_store"] = store_uses
     data["redemptions_online"] = max(p.used_count - store_uses, 0)

@@ -146,6 +146,8 @@ class PromotionIn(Schema):
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     usage_limit: int | None = Field(default=None, ge=1, le=10**9)
+    description: str | None = Field(default=None, max_length=2000, description="The terms shoppers read with "
+                                    "the code (满200减20 ...); no clause may take away consumer rights")
 
     @model_validator(mode="after")
     def _consistent(self) -> PromotionIn:
@@ -166,6 +168,7 @@ class PromotionOut(OutSchema):
     starts_at: UtcDatetime
     ends_at: UtcDatetime
     usage_limit: int | None
+    description: str | None = None
     used_count: int = Field(description="Uses counted against usage_limit, online and in stores together")
     created_at: UtcDatetime
     redemptions_online: int = Field(default=0, description="Uses by online checkouts (not given back)")

@@ -12,7 +12,7 @@ from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog import returns
+from app.catalog import moderation, returns
 from app.catalog import service as catalog_service
 from app.catalog.models import Variant
 from app.catalog.service import SellableVariant
@@ -199,9 +199,11 @@ async def remember_address(*, session: AsyncSession, customer_id: str, address: 
 
 
 async def create_promotion(*, session: AsyncSession, merchant_id: str, body: PromotionIn) -> Promotion:
+    moderation.check_clauses({"description": body.description})
     promo = Promotion(id=new_id("pro"), merchant_id=merchant_id, code=body.code.upper(), kind=body.kind,
                       value=body.value, channels={"channels": sorted(set(body.channels))},
-                      starts_at=body.starts_at, ends_at=body.ends_at, usage_limit=body.usage_limit, used_count=0)
+                      starts_at=body.starts_at, ends_at=body.ends_at, usage_limit=body.usage_limit, used_count=0,
+                      description=body.description)
     session.add(promo)
     try:
         await session.commit()
@@ -221,6 +223,7 @@ async def get_promotion(*, session: AsyncSession, merchant_id: str, promotion_id
 async def update_promotion(*, session: AsyncSession, merchant_id: str, promotion_id: str,
                            body: PromotionIn) -> Promotion:
     """Change a promotion's terms; its code and the uses it already counted stay."""
+    moderation.check_clauses({"description": body.description})
     promo = await session.get(Promotion, promotion_id, with_for_update=True)
     if promo is None or promo.merchant_id != merchant_id:
         raise NotFound("promotion", promotion_id)
@@ -231,6 +234,7 @@ async def update_promotion(*, session: AsyncSession, merchant_id: str, promotion
     promo.kind, promo.value = body.kind, body.value
     promo.channels = {"channels": sorted(set(body.channels))}
     promo.starts_at, promo.ends_at, promo.usage_limit = body.starts_at, body.ends_at, body.usage_limit
+    promo.description = body.description
     await session.commit()
     return promo
 

@@ -25,7 +25,9 @@ from app.trust import (
     complaints,
     enforcement,
     export,
+    ip_cases,
     licence_changes,
+    records,
     reputation,
     reviews,
     rules,
@@ -35,12 +37,19 @@ from app.trust import (
 from app.trust.schemas import (
     AuditOut,
     AuditPage,
+    ChainCheck,
     ClosureOut,
     ComplaintIn,
     ComplaintOut,
     ComplaintPage,
+    CounterNoticeIn,
     EnforcementOut,
     EnforcementPage,
+    IPActionIn,
+    IPCaseOut,
+    IPCasePage,
+    IPNoticeCreated,
+    IPNoticeIn,
     LegalHoldOut,
     LicenceApprovalIn,
     LicenceChangeIn,
@@ -353,6 +362,54 @@ async def list_enforcement(session: SessionDep, limit: LimitQuery = 50, cursor: 
                            next_cursor=encode_cursor(last) if last else None)
 
 
+# ---- IP notice and takedown (C37) ------------------------------------------------------------------------
+
+@router.post("/ip-notices", status_code=201, response_model=IPNoticeCreated)
+async def file_ip_notice(body: IPNoticeIn, session: SessionDep) -> IPNoticeCreated:
+    """A rights holder's notice against a listing, with evidence (ECL art. 42). Open to anyone: the listing is
+    taken down at once and the seller told; the case is public on `GET /v1/ip-cases`. Keep `case_key`: it
+    reports a complaint or suit on the case later."""
+    return IPNoticeCreated.model_validate(await ip_cases.file_notice(session=session, notice_in=body))
+
+
+@router.get("/ip-cases", response_model=IPCasePage)
+async def list_ip_cases(
+    session: SessionDep, limit: LimitQuery = 50, cursor: CursorQuery = None,
+    merchant_id: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[str | None, Query(pattern="^(taken_down|countered|restored|upheld)$")] = None,
+) -> IPCasePage:
+    """Every IP case with its notice, counter-notice and outcome, newest first (ECL art. 44; public)."""
+    rows, last = await ip_cases.list_cases(session=session, merchant_id=merchant_id, status=status,
+                                           before=decode_cursor(cursor), limit=limit)
+    return IPCasePage(items=[IPCaseOut.model_validate(ip_cases.case_view(r)) for r in rows],
+                      next_cursor=encode_cursor(last) if last else None)
+
+
+@router.get("/ip-cases/{case_id}", response_model=IPCaseOut)
+async def get_ip_case(case_id: str, session: SessionDep, principal: OptionalPrincipal) -> IPCaseOut:
+    """A public IP case; the seller and the admin also see the rights holder's contact."""
+    return IPCaseOut.model_validate(await ip_cases.get_case(session=session, principal=principal, case_id=case_id))
+
+
+@router.post("/ip-cases/{case_id}/counter-notice", response_model=IPCaseOut)
+async def file_counter_notice(case_id: str, body: CounterNoticeIn, merchant: MerchantDep,
+                              session: SessionDep) -> IPCaseOut:
+    """The seller states, with evidence, that it does not infringe (ECL art. 43). It is forwarded to the rights
+    holder at once; the listing returns 15 days later unless a complaint or suit is reported."""
+    out = await ip_cases.file_counter_notice(session=session, merchant_id=merchant.tenant, actor=merchant.scope,
+                                             case_id=case_id, counter_in=body)
+    return IPCaseOut.model_validate(out)
+
+
+@router.post("/ip-cases/{case_id}/action", response_model=IPCaseOut)
+async def report_ip_action(case_id: str, body: IPActionIn, session: SessionDep,
+                           principal: OptionalPrincipal) -> IPCaseOut:
+    """The rights holder (`case_key`) or the admin reports a complaint to an authority or a suit: the listing
+    stays down (ECL art. 45)."""
+    out = await ip_cases.report_action(session=session, principal=principal, case_id=case_id, action_in=body)
+    return IPCaseOut.model_validate(out)
+
+
 @router.get("/admin/merchants-due-reverification")
 async def reverification_due(_: AdminDep, session: SessionDep) -> dict[str, list[dict[str, object]]]:
     """Merchants flagged by the nightly check as overdue for re-verification."""
@@ -403,3 +460,10 @@ async def read_legal_hold(order_id: str, regulator: RegulatorDep, session: Sessi
     out = await export.read_legal_hold(session=session, actor=regulator.scope, order_id=order_id,
                                        hold_years=settings.shop_legal_hold_years)
     return LegalHoldOut.model_validate(out)
+
+
+@router.get("/admin/records/verify", response_model=ChainCheck)
+async def verify_records(_: AdminDep, session: SessionDep) -> ChainCheck:
+    """Check the hash chain over orders and payments against the records as they are now: the first link whose
+    record was changed or removed, or whose link was altered, is reported (also `shop verify-records`)."""
+    return ChainCheck.model_validate(await records.verify(session=session))

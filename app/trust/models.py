@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
@@ -121,6 +121,8 @@ class SellerProfile(Base):
     self_declaration: Mapped[str | None] = mapped_column(String(30))
     over_threshold_year: Mapped[int | None] = mapped_column(Integer)
     over_threshold_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The shop's own words on its page; checked for forbidden clauses like a listing (C16).
+    shop_description: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -190,3 +192,74 @@ class RuleDecision(Base):
     decision: Mapped[str] = mapped_column(String(10))  # accept | refuse
     decided_by: Mapped[str] = mapped_column(String(60))
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IPCase(Base):
+    """An intellectual-property notice against a listing and what became of it (C37, ECL arts. 42-45).
+
+    `taken_down` (the notice took the listing down) -> `countered` (the seller answered; the answer was
+    forwarded to the rights holder and `restore_due_at` is 15 days later) -> `restored` (no complaint or suit
+    was reported in time: the listing is back) or `upheld` (the rights holder reported one: it stays down).
+    Public on `GET /v1/ip-cases`, contact details aside. Never deleted.
+    """
+
+    __tablename__ = "ip_case"
+    __table_args__ = (Index("ix_ip_case_status_restore_due_at", "status", "restore_due_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("product.id"), index=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchant.id"), index=True)
+    shop_name: Mapped[str] = mapped_column(String(200))
+    product_title: Mapped[str] = mapped_column(String(200))
+    product_status_before: Mapped[str] = mapped_column(String(20))  # what the listing returns to when restored
+    status: Mapped[str] = mapped_column(String(20))
+    right_type: Mapped[str] = mapped_column(String(20))  # trademark | copyright | patent | other
+    right_reference: Mapped[str] = mapped_column(String(100))  # registration or certificate number
+    holder_name: Mapped[str] = mapped_column(String(200))
+    holder_email: Mapped[str] = mapped_column(String(254))
+    holder_phone: Mapped[str | None] = mapped_column(String(30))
+    token_hash: Mapped[str] = mapped_column(String(64))  # the rights holder's case key, hashed
+    notice: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]]  # {"urls": [...]}
+    counter_notice: Mapped[str | None] = mapped_column(Text)
+    counter_evidence: Mapped[dict[str, Any] | None]
+    counter_forwarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    restore_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    action_kind: Mapped[str | None] = mapped_column(String(20))  # complaint | lawsuit
+    action_reference: Mapped[str | None] = mapped_column(String(200))
+    action_evidence: Mapped[dict[str, Any] | None]
+    action_reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RecordSeal(Base):
+    """One link of the platform's hash chain over orders and payments (C23).
+
+    `digest` is the SHA-256 of the record's sealed fields, `hash` = SHA-256(prev_hash, type, id, digest). A job
+    appends links in outbox order (app/trust/records.py); the unique `prev_hash` makes a fork impossible.
+    """
+
+    __tablename__ = "record_seal"
+    __table_args__ = (UniqueConstraint("record_type", "record_id"), UniqueConstraint("prev_hash"))
+
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    record_type: Mapped[str] = mapped_column(String(20))  # order | payment
+    record_id: Mapped[str] = mapped_column(String(40))
+    merchant_id: Mapped[str] = mapped_column(String(40))
+    digest: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    sealed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RecordSealCursor(Base):
+    """How far the sealing job has read the outbox (one row; gaps as in the webhook fan-out)."""
+
+    __tablename__ = "record_seal_cursor"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    gap_seq: Mapped[int | None] = mapped_column(BigInteger)
+    gap_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -110,6 +110,7 @@ async def profile(*, session: AsyncSession, settings: Settings, principal: Princ
         "icp_no": merchant.icp_no, "verified_at": merchant.verified_at, "created_at": merchant.created_at,
         "registration_type": reg, "badge": declarations.UNREGISTERED_BADGE if reg == "unregistered" else None,
         "trading_model": seller.trading_model if seller else None,
+        "shop_description": seller.shop_description if seller else None,
         "business_licence": {"uscc": merchant.licence_no.upper(), "name": merchant.name} if reg == "registered"
         else None,
         "self_declaration": declarations.SELF_DECLARATIONS[declaration] if reg == "unregistered" else None,

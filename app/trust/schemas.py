@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import Field, HttpUrl
 
-from app.core.schemas import Email, OutSchema, Schema, UtcDatetime
+from app.core.schemas import Email, OutSchema, Phone, Schema, UtcDatetime
 
 ComplaintCategory = Literal["counterfeit", "prohibited_goods", "false_information", "quality", "service",
                             "ip_infringement", "fraud", "other"]
@@ -155,12 +155,15 @@ class SellerProfileIn(Schema):
     self_declaration: Literal["sporadic_small", "own_farm_produce", "family_handicraft",
                               "convenience_services"] | None = Field(
         default=None, description="Unregistered individuals: which ground of ECL art. 10 they trade under")
+    shop_description: str | None = Field(default=None, max_length=2000, description="The shop's own words on its "
+                                         "page; no clause may take away consumer rights")
 
 
 class SellerProfileOut(OutSchema):
     merchant_id: str
     trading_model: str | None
     self_declaration: str | None
+    shop_description: str | None = None
 
 
 class BusinessLicence(OutSchema):
@@ -181,6 +184,7 @@ class MerchantProfileOut(OutSchema):
     registration_type: Literal["registered", "unregistered"]
     badge: str | None = Field(description="Shown on the shop for sellers who are not registered market entities")
     trading_model: str | None
+    shop_description: str | None = Field(default=None, description="The shop's own words")
     business_licence: BusinessLicence | None = Field(description="Registered sellers: their licence data")
     self_declaration: str | None = Field(description="Unregistered individuals: the statutory declaration")
     rating: float | None = None
@@ -324,3 +328,102 @@ class LegalHoldOut(OutSchema):
     held_at: UtcDatetime
     order_finished_at: UtcDatetime | None = Field(description="Completed or cancelled; the hold runs from then")
     hold_ends_at: UtcDatetime | None = Field(description="When the purge job deletes it (None: order still open)")
+
+
+# ---- IP notice and takedown (C37) ------------------------------------------------------------------------
+
+RightType = Literal["trademark", "copyright", "patent", "other"]
+
+
+class RightsHolderIn(Schema):
+    name: str = Field(min_length=1, max_length=200, description="The rights holder (or its agent)")
+    email: Email
+    phone: Phone | None = None
+
+
+class IPNoticeIn(Schema):
+    """A rights holder's notice (ECL art. 42): which listing infringes which right, with prima facie evidence."""
+
+    product_id: str = Field(min_length=1, max_length=40)
+    rights_holder: RightsHolderIn
+    right_type: RightType
+    right_reference: str = Field(min_length=1, max_length=100, description="Registration or certificate number "
+                                 "of the right (注册号 / 登记号 / 专利号)")
+    notice: str = Field(min_length=1, max_length=5000, description="What infringes and why")
+    evidence: list[HttpUrl] = Field(min_length=1, max_length=20,
+                                    description="Where the evidence is: the certificate, the comparison, ...")
+
+
+class CounterNoticeIn(Schema):
+    """The seller's statement that it does not infringe (ECL art. 43), with prima facie evidence."""
+
+    statement: str = Field(min_length=1, max_length=5000)
+    evidence: list[HttpUrl] = Field(min_length=1, max_length=20)
+
+
+class IPActionIn(Schema):
+    """The rights holder reports that it has complained to an authority or sued (ECL art. 45): the listing stays
+    down. Sent with the case key given with the notice (the platform admin may record it without)."""
+
+    case_key: str | None = Field(default=None, min_length=1, max_length=100)
+    kind: Literal["complaint", "lawsuit"]
+    reference: str = Field(min_length=1, max_length=200, description="Case or filing number, authority or court")
+    evidence: list[HttpUrl] = Field(min_length=1, max_length=20)
+
+
+class RightsHolderContact(OutSchema):
+    email: str
+    phone: str | None
+
+
+class IPCaseOut(OutSchema):
+    """An IP case as published (ECL art. 44); the rights holder's contact only to the seller and the admin."""
+
+    id: str
+    status: Literal["taken_down", "countered", "restored", "upheld"]
+    product_id: str
+    product_title: str
+    merchant_id: str
+    shop_name: str
+    right_type: str
+    right_reference: str
+    rights_holder: str
+    notice: str
+    evidence: list[str]
+    counter_notice: str | None
+    counter_evidence: list[str]
+    counter_forwarded_at: UtcDatetime | None
+    restore_due_at: UtcDatetime | None = Field(description="The listing returns then unless a complaint or suit "
+                                               "is reported first")
+    action_kind: str | None
+    action_reference: str | None
+    action_reported_at: UtcDatetime | None
+    outcome: str | None
+    created_at: UtcDatetime
+    closed_at: UtcDatetime | None
+    rights_holder_contact: RightsHolderContact | None = None
+
+
+class IPNoticeCreated(IPCaseOut):
+    case_key: str = Field(description="Shown once: send it to report a complaint or suit on this case")
+
+
+class IPCasePage(OutSchema):
+    items: list[IPCaseOut]
+    next_cursor: str | None = None
+
+
+# ---- records (C23) ---------------------------------------------------------------------------------------
+
+class ChainBreak(OutSchema):
+    seq: int = Field(description="The link's position in the chain")
+    record_type: Literal["order", "payment"]
+    record_id: str = Field(description="The order's id (a payment is sealed under its order's id)")
+    reason: Literal["record_changed", "record_missing", "link_altered", "chain_cut"]
+
+
+class ChainCheck(OutSchema):
+    ok: bool
+    checked: int = Field(description="Links found intact before the first break (all of them when ok)")
+    head: str | None = Field(description="The last link's hash when the chain is intact")
+    first_break: ChainBreak | None

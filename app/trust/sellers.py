@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.catalog import moderation
 from app.config import Settings
 from app.core import events
 from app.core.clock import SHANGHAI, utcnow
@@ -56,13 +57,17 @@ async def set_seller_profile(*, session: AsyncSession, settings: Settings, merch
         raise field_error("trading_model", refusal)
     if profile_in.self_declaration is not None and reg != "unregistered":
         raise field_error("self_declaration", "only unregistered individuals show a self-declaration")
+    moderation.check_clauses({"shop_description": profile_in.shop_description})
     row = await _seller_row(session, merchant_id)
-    before = {"trading_model": row.trading_model, "self_declaration": row.self_declaration}
+    before = {"trading_model": row.trading_model, "self_declaration": row.self_declaration,
+              "shop_description": row.shop_description}
     row.trading_model = profile_in.trading_model
     row.self_declaration = profile_in.self_declaration or (
         declarations.DEFAULT_DECLARATION if reg == "unregistered" else None)
+    row.shop_description = profile_in.shop_description
     row.updated_at = utcnow()
-    after = {"trading_model": row.trading_model, "self_declaration": row.self_declaration}
+    after = {"trading_model": row.trading_model, "self_declaration": row.self_declaration,
+             "shop_description": row.shop_description}
     await record_audit(session, actor=f"merchant:{merchant_id}", action="seller.profile", target_type="merchant",
                        target_id=merchant_id, merchant_id=merchant_id, before=before, after=after)
     await session.commit()

@@ -85,6 +85,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/console/flash-sales", "flash_sales", "marketing.manage"),
     ("/console/devices", "devices", "devices.manage"), ("/console/conflicts", "conflicts", "conflicts.manage"),
     ("/console/wholesale", "wholesale", "wholesale.manage"), ("/console/complaints", "complaints", "customers.view"),
+    ("/console/ip-cases", "ip_cases", "products.view"),
     ("/console/reports/channel-share", "channel_share", "reports.view"),
     ("/console/payments", "payment_accounts", "payments.manage"), ("/console/staff", "staff", "staff.manage"),
 )
@@ -412,6 +413,12 @@ async def returns(request: Request, session: SessionDep) -> Response:
 async def invoices(request: Request, session: SessionDep) -> Response:
     ctx = await staff_of(request, session, "orders.refund")  # the shop's tax papers: not for a store clerk
     return page(request, "console/list.html", await _list_context(request, session, "invoices", ctx))
+
+
+@router.get("/ip-cases")
+async def ip_cases(request: Request, session: SessionDep) -> Response:
+    ctx = await staff_of(request, session, "products.view")
+    return page(request, "console/list.html", await _list_context(request, session, "ip-cases", ctx))
 
 
 @router.get("/complaints")
@@ -784,7 +791,8 @@ def _promotion_body(v: dict[str, str]) -> PromotionIn:
         "code": v.get("code"), "kind": kind, "value": value,
         "channels": [c for c in ("online", "store") if v.get(f"ch_{c}") == "on"],
         "starts_at": _local_datetime(v.get("starts_at")), "ends_at": _local_datetime(v.get("ends_at")),
-        "usage_limit": int(v["usage_limit"]) if v.get("usage_limit", "").isdigit() else None})
+        "usage_limit": int(v["usage_limit"]) if v.get("usage_limit", "").isdigit() else None,
+        "description": v.get("description") or None})
 
 
 async def _promotions_page(request: Request, session: AsyncSession, ctx: StaffCtx, *,

@@ -20,7 +20,7 @@ from app.orders.invoices.models import Invoice
 from app.orders.models import Order, OrderLine, ReturnRequest
 from app.retail.campaigns.models import Campaign, CampaignProduct
 from app.retail.models import Promotion
-from app.trust.models import Complaint
+from app.trust.models import Complaint, IPCase
 from app.web.lists import Col, Filter, ListQuery, ListSpec, Rows, day_start
 from app.wholesale.models import Buyer
 
@@ -339,6 +339,27 @@ def complaints_stmt(ctx: StaffCtx, query: ListQuery, locations: list[tuple[str, 
     return stmt
 
 
+IP_CASES = ListSpec(
+    name="ip-cases", title="ip_cases", default_sort="created_at", search_hint="name_search_hint",
+    columns=(Col("product_title", "product", "link", href="/console/ip-cases/{id}"),
+             Col("right_type", "ip_right_type", "status"), Col("holder_name", "ip_rights_holder"),
+             Col("status", "status", "status"), Col("restore_due_at", "ip_restore_due", "time", sortable=True),
+             Col("created_at", "created", "time", sortable=True)),
+    filters=(Filter("status", "status", choices=tuple((s, f"ip_{s}") for s in (
+        "taken_down", "countered", "restored", "upheld"))),))
+
+
+def ip_cases_stmt(ctx: StaffCtx, query: ListQuery, locations: list[tuple[str, str]]) -> Rows:
+    stmt: Rows = select(IPCase.id, IPCase.product_title, (literal("ip_") + IPCase.right_type).label("right_type"),
+                        IPCase.holder_name, (literal("ip_") + IPCase.status).label("status"), IPCase.restore_due_at,
+                        IPCase.created_at).where(IPCase.merchant_id == ctx.merchant_id)
+    if query.filters.get("status"):
+        stmt = stmt.where(IPCase.status == query.filters["status"])
+    if query.q:
+        stmt = stmt.where(or_(_text(IPCase.product_title, query.q), _text(IPCase.holder_name, query.q)))
+    return stmt
+
+
 CAMPAIGNS = ListSpec(
     name="campaigns", title="campaigns", default_sort="starts_at", search_hint="name_search_hint",
     columns=(Col("title", "title", "link", href="/console/campaigns/{id}", sortable=True),
@@ -412,6 +433,7 @@ LISTS: dict[str, tuple[ListSpec, Builder, str]] = {  # name: (spec, statement, c
     "returns": (RETURNS, returns_stmt, "orders.refund"),
     "invoices": (INVOICES, invoices_stmt, "orders.refund"),
     "complaints": (COMPLAINTS, complaints_stmt, "customers.view"),
+    "ip-cases": (IP_CASES, ip_cases_stmt, "products.view"),
     "campaigns": (CAMPAIGNS, campaigns_stmt, "marketing.manage"),
     "promotions": (PROMOTIONS, promotions_stmt, "marketing.manage"),
     "staff": (STAFF, staff_stmt, "staff.manage"),

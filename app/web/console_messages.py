@@ -72,6 +72,31 @@ CONSOLE: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "refund_amount": ("退款金额", "Refund"),
     "return_kind": ("类型", "Kind"),
     "complaints": ("投诉", "Complaints"),
+    "ip_cases": ("知识产权投诉", "IP notices"),
+    "ip_right_type": ("权利类型", "Right"),
+    "ip_rights_holder": ("权利人", "Rights holder"),
+    "ip_restore_due": ("恢复期限", "Restored on"),
+    "ip_trademark": ("商标权", "Trademark"), "ip_copyright": ("著作权", "Copyright"), "ip_patent": ("专利权", "Patent"),
+    "ip_other": ("其他权利", "Other right"),
+    "ip_taken_down": ("已下架，可申辩", "Taken down"),
+    "ip_countered": ("已申辩，已转送权利人", "Counter-notice forwarded"),
+    "ip_restored": ("已恢复上架", "Restored"),
+    "ip_upheld": ("维持下架（权利人已投诉或起诉）", "Kept down (complaint or suit)"),
+    "ip_notice": ("权利人通知", "The notice"), "ip_evidence": ("证据", "Evidence"),
+    "ip_counter_notice": ("不侵权声明（反通知）", "Counter-notice"),
+    "ip_counter_short": ("不侵权声明", "Counter-notice"),
+    "ip_counter_help": ("如商品不侵权，请说明理由并附证据链接（如进货发票、授权书）。声明将转送权利人；"
+                        "15 日内权利人未告知已投诉或起诉的，商品自动恢复上架。",
+                        "If the listing does not infringe, say why and link your evidence (invoices, licences). The "
+                        "statement goes to the rights holder; without a complaint or suit reported within 15 days the "
+                        "listing returns by itself."),
+    "ip_statement": ("声明", "Statement"), "ip_evidence_urls": ("证据链接（每行一个）", "Evidence links (one a line)"),
+    "ip_contact": ("权利人联系方式", "Rights holder's contact"), "ip_action": ("投诉或起诉", "Complaint or suit"),
+    "ip_outcome": ("结果", "Outcome"), "ip_public_cases": ("知识产权保护公示", "IP notices and outcomes"),
+    "ip_public_intro": ("依照《电子商务法》第四十二至四十五条，平台公示收到的知识产权通知、"
+                        "商家的不侵权声明及处理结果。",
+                        "Under ECL arts. 42-45 the platform publishes the IP notices it receives, the sellers' "
+                        "counter-notices and what became of them."),
     "complaint_target": ("对象", "About"),
     "due": ("处理时限", "Due"),
     "resolution": ("处理结果", "Resolution"),

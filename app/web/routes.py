@@ -26,6 +26,7 @@ from app.web import (
     console_delivery,
     console_payments,
     flash_pages,
+    ip_pages,
     leader,
     legal,
     payment,
@@ -43,6 +44,7 @@ router.include_router(leader.router)
 router.include_router(payment.router)
 router.include_router(console_catalog.router)
 router.include_router(collection_pages.router)
+router.include_router(ip_pages.router)
 router.include_router(flash_pages.router)
 router.include_router(legal.router)
 router.include_router(storefront.router)

@@ -15,6 +15,7 @@ EVENT_KINDS: frozenset[str] = frozenset({
     "complaint.created", "complaint.rejected", "complaint.upheld",
     "flash_sale.created", "flash_sale.ended", "flash_sale.sold",
     "group_buy.created", "group_buy.failed", "group_buy.joined", "group_buy.succeeded",
+    "ip_case.countered", "ip_case.opened", "ip_case.restored", "ip_case.upheld",
     "licence_change.approved", "licence_change.rejected", "licence_change.submitted",
     "invoice.issued", "invoice.requested",
     "location.created",

@@ -53,6 +53,9 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/v1/reviews/{review_id}"): "a public review",
     ("POST", "/v1/complaints"): "anyone may complain about a product or merchant",
     ("GET", "/v1/enforcement"): "the public enforcement list",
+    ("POST", "/v1/ip-notices"): "any rights holder may file an IP notice against a listing",
+    ("GET", "/v1/ip-cases"): "IP cases and their outcomes are published (ECL art. 44)",
+    ("GET", "/v1/ip-cases/{case_id}"): "a published IP case (the rights holder's contact only to seller and admin)",
     ("GET", "/v1/campaigns"): "public campaign list",
     ("GET", "/v1/collections"): "an active merchant's collections are its shop's public groupings",
     ("GET", "/v1/collections/{collection_id}"): "a public collection (of an active merchant)",
@@ -79,7 +82,7 @@ PUBLIC_WRITES = {
     ("POST", "/v1/community/service-slots/{slot_id}/book"), ("POST", "/v1/complaints"),
     ("POST", "/v1/carts"), ("POST", "/v1/customers"), ("POST", "/v1/merchants"),
     ("POST", "/v1/flash-sales/{sale_id}/orders"), ("POST", "/v1/rules/versions/{version}/comments"),
-    ("POST", "/v1/rules/versions/{version}/decision"),
+    ("POST", "/v1/rules/versions/{version}/decision"), ("POST", "/v1/ip-notices"),
 }
 # Rows nobody's request may change, except these (they record the attempts themselves).
 # Reads whose owner is the shopper, not the merchant (the merchant's own view is elsewhere).
@@ -181,6 +184,12 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
     template = await client.post("/v1/shipping-templates", headers=a.headers, json={
         "name": "包邮", "basis": "piece", "rate": {"first": 1, "first_fee": 0}})
     assert template.status_code == 201, template.text
+    disputed = await f.product(client, a)
+    ip_case = await client.post("/v1/ip-notices", json={
+        "product_id": disputed["id"], "rights_holder": {"name": "权利人", "email": "legal@example.com"},
+        "right_type": "trademark", "right_reference": "第 1 号", "notice": "侵权",
+        "evidence": ["https://evidence.example.com/a.pdf"]})
+    assert ip_case.status_code == 201, ip_case.text
     job = await client.post("/v1/imports/stock", headers={**a.headers, "content-type": "text/csv"},
                             content=f"sku,location,on_hand\n{s.sku},NOWHERE,1\n".encode())
     assert job.status_code == 202, job.text
@@ -213,6 +222,7 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "warehouse_id": s.warehouse["id"], "provider": "wechatpay", "collection_id": collection.json()["id"],
         "sale_id": flash.json()["id"], "template_id": template.json()["id"], "version": rules.json()["version"],
         "invoice_id": invoice.json()["id"], "field": "phone", "terms_version": "current",
+        "case_id": ip_case.json()["id"],
     }
     private = {ids[k] for k in ("device_id", "cart_id", "order_id", "buyer_id", "quote_id", "conflict_id",
                                 "complaint_id", "webhook_id", "return_id", "change_id", "transfer_id",
@@ -281,6 +291,10 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/admin/reviews/{review_id}/mask"): {"reason": "hacked"},
         ("POST", "/v1/admin/complaints/{complaint_id}/resolve"): {"outcome": "upheld", "note": "hacked"},
         ("POST", "/v1/admin/products/{product_id}/takedown"): {"reason": "hacked"},
+        ("POST", "/v1/ip-cases/{case_id}/counter-notice"): {"statement": "hacked",
+                                                           "evidence": ["https://evil.example.com/a.pdf"]},
+        ("POST", "/v1/ip-cases/{case_id}/action"): {"case_key": "guessed-key", "kind": "lawsuit",
+                                                    "reference": "hacked", "evidence": ["https://evil.example.com/b"]},
         ("POST", "/v1/admin/enforcement/warnings"): {"merchant_id": ids["merchant_id"], "reason": "hacked",
                                                      "ends_at": later},
         ("POST", "/v1/admin/merchants/{merchant_id}/suspend"): {"reason": "hacked"},

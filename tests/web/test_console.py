@@ -165,7 +165,8 @@ async def test_orders_list_pages_to_the_end_searches_by_phone_and_exports_csv(cl
 
 
 @pytest.mark.parametrize("name", ["products", "stock", "customers", "devices", "wholesale", "group-buys",
-                                  "conflicts", "returns", "complaints", "campaigns", "promotions", "staff"])
+                                  "conflicts", "returns", "complaints", "ip-cases", "campaigns", "promotions",
+                                  "staff"])
 async def test_every_list_renders_pages_and_exports(client: httpx.AsyncClient, name: str) -> None:
     shop = await f.shop(client, on_hand=5, store_on_hand=2)
     await _delivery_order(client, shop)

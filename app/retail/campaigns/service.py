@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog import moderation
 from app.catalog.collections import service as collections_service
 from app.catalog.models import Product, Variant
 from app.core import events
@@ -71,6 +72,7 @@ async def _attach(session: AsyncSession, *, campaign: Campaign, merchant_id: str
 
 async def create_campaign(*, session: AsyncSession, merchant_id: str | None, body: CampaignIn) -> dict[str, Any]:
     """A merchant's own campaign (with its products and promotions), or a platform one (merchant_id None)."""
+    moderation.check_clauses({"title": body.title, "headline": body.headline})
     now = utcnow()
     errors = rules.period_errors(starts_at=body.starts_at, ends_at=body.ends_at, now=now)
     if errors:
