@@ -57,8 +57,12 @@ class JobRunner:
                 await task
 
 
-def all_jobs() -> list[Job]:
-    """Every periodic job of the platform."""
+# Done by `shop consume` from the broker instead when NATS_URL is set (app/broker/consumers.py).
+BROKER_JOBS = frozenset({"deliver_webhooks", "low_stock", "search_signals"})
+
+
+def all_jobs(*, broker: bool = False) -> list[Job]:
+    """Every periodic job of the platform; with `broker`, less those the broker's consumers do."""
     from app.catalog.search import service as search_service
     from app.community import service as community_service
     from app.imports import service as imports_service
@@ -70,7 +74,7 @@ def all_jobs() -> list[Job]:
     from app.trust import sellers as trust_sellers
     from app.webhooks import service as webhooks_service
 
-    return [
+    every = [
         Job("expire_holds", 15.0, orders_cancellation.expire_holds),
         Job("retry_refunds", 60.0, orders_payments.retry_refunds),
         Job("settle_lost_payments", 120.0, orders_payments.settle_lost_payments),
@@ -85,3 +89,4 @@ def all_jobs() -> list[Job]:
         Job("end_flash_sales", 10.0, flash_service.end_due_sales),
         Job("reconcile_flash_sales", 10.0, flash_service.reconcile),
     ]
+    return [job for job in every if not (broker and job.name in BROKER_JOBS)]

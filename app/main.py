@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
-        runner = (jobs.JobRunner(jobs.all_jobs(), app.state.sessionmaker, settings)
+        runner = (jobs.JobRunner(jobs.all_jobs(broker=bool(settings.nats_url)), app.state.sessionmaker, settings)
                   if settings.shop_background_jobs else None)
         if runner:
             runner.start()

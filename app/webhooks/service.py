@@ -353,3 +353,73 @@ async def _record(session: AsyncSession, results: list[tuple[Outgoing, Outcome]]
             log.warning("webhook_failed", error=res.error, **fields)
         else:
             log.warning("webhook_attempt_failed", error=res.error, next_attempt_at=p["b_next"].isoformat(), **fields)
+
+
+# ---- one event from the broker (`shop consume webhooks`) -----------------------------------------------------
+
+async def deliver_event(factory: async_sessionmaker[AsyncSession], client: httpx.AsyncClient,
+                        event: dict[str, Any], *, lease: timedelta, allow_private: bool = False) -> timedelta | None:
+    """Deliver one outbox event, as the broker hands it over, to its merchant's endpoints.
+
+    Makes the event's deliveries (as the fan-out does), then sends each one that is due, counting and leasing the
+    attempt first as `send_due` does; the delivery rows keep what was sent, so an event handed over again (the
+    consumer died before acknowledging it) is sent only where it is not delivered yet. Returns None when every
+    delivery of the event is settled (delivered, failed after the last attempt, cancelled): the message may be
+    acknowledged. Otherwise how long to wait before trying again.
+    """
+    seq, merchant_id = int(str(event["id"]).removeprefix("evt_")), event.get("merchant_id")
+    if not merchant_id:
+        return None
+    created_at, kind = as_utc(datetime.fromisoformat(str(event["created_at"]))), str(event["type"])
+    now = utcnow()
+    async with factory() as session:
+        endpoints = [ep for ep in (await session.scalars(select(WebhookEndpoint).where(
+            WebhookEndpoint.merchant_id == merchant_id, WebhookEndpoint.status == "active")
+            .order_by(WebhookEndpoint.id))).all()
+            if rules.subscribed(ep.events, kind) and as_utc(ep.created_at) <= created_at]
+        if endpoints:
+            await session.execute(insert_ignore(dialect_of(session), WebhookDelivery, ["endpoint_id", "event_seq"]),
+                                  [{"endpoint_id": ep.id, "merchant_id": merchant_id, "event_seq": seq,
+                                    "event_kind": kind, "status": "pending", "attempts": 0, "next_attempt_at": now,
+                                    "created_at": now} for ep in endpoints])
+        claim = select(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookDelivery.attempts,
+                       WebhookDelivery.next_attempt_at).where(WebhookDelivery.event_seq == seq,
+                                                              WebhookDelivery.status == "pending")
+        if dialect_of(session) == "postgresql":
+            claim = claim.with_for_update(skip_locked=True)
+        pending = (await session.execute(claim)).all()
+        active = {ep.id: ep for ep in endpoints}
+        due = [d for d in pending if d.endpoint_id in active and as_utc(d.next_attempt_at or now) <= now]
+        waiting = [as_utc(d.next_attempt_at) - now for d in pending
+                   if d.endpoint_id in active and d.next_attempt_at and as_utc(d.next_attempt_at) > now]
+        gone = [d.id for d in pending if d.endpoint_id not in active]
+        if gone:  # disabled since, or registered after the event: nothing to send there
+            await session.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_(gone))
+                                  .values(status="cancelled", next_attempt_at=None)
+                                  .execution_options(synchronize_session=False))
+        if due:
+            await session.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_([d.id for d in due]))
+                                  .values(attempts=WebhookDelivery.attempts + 1, next_attempt_at=now + lease,
+                                          last_attempt_at=now)
+                                  .execution_options(synchronize_session=False))
+        await session.commit()
+    if not due:
+        return min(waiting) if waiting else None
+    data = orjson.dumps(event)
+    batch = [Outgoing(delivery_id=d.id, attempt=d.attempts + 1, endpoint_id=d.endpoint_id,
+                      url=active[d.endpoint_id].url, secret=active[d.endpoint_id].secret, event_id=event_id(seq),
+                      kind=kind, body=data) for d in due]
+
+    async def send(out: Outgoing) -> Outcome:
+        reason = await destinations.refusal(out.url, allow_private=allow_private, unresolved_ok=False)
+        if reason:
+            return Outcome(None, f"destination refused: {reason}"[:500])
+        return await _post(client, out)
+
+    outcomes = await asyncio.gather(*(send(out) for out in batch))
+    async with factory() as session:
+        await _record(session, list(zip(batch, outcomes, strict=True)))
+    retry = [rules.retry_delay(out.attempt) for out, res in zip(batch, outcomes, strict=True)
+             if not res.ok and not rules.gives_up(out.attempt)]
+    later = retry + waiting
+    return min(later) if later else None
