@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reports.view": frozenset({"owner", "manager", "finance"}),
     "payments.manage": frozenset({"owner", "finance"}),  # the shop's Alipay / WeChat Pay accounts
     "staff.manage": frozenset({"owner"}),
+    "webhooks.manage": frozenset({"owner", "manager"}),  # the shop's webhook deliveries and dead letters
 }
 
 

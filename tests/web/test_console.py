@@ -199,6 +199,7 @@ ACTION_REQUESTS: dict[str, tuple[str, str]] = {
     "reports.view": ("GET", "/console/reports/channel-share"),
     "staff.manage": ("GET", "/console/staff"),
     "payments.manage": ("GET", "/console/payments"),
+    "webhooks.manage": ("GET", "/console/webhooks"),
 }
 
 
