@@ -65,8 +65,13 @@ def _pids_named(name: str) -> list[int]:
     return found
 
 
-def _cpu(pids: list[int]) -> float:
-    return sum(_cpu_seconds(p) for p in pids)
+def _cpu(pids: list[int]) -> dict[int, float]:
+    return {p: _cpu_seconds(p) for p in pids}
+
+
+def _spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two readings, of the processes alive at both (one that ended took its time along)."""
+    return sum(t - before[p] for p, t in after.items() if p in before and t >= before[p])
 
 
 class Receiver:
@@ -142,7 +147,7 @@ async def throughput(dsn: str, env: dict[str, str], *, events: int, relays: int,
         _stop(procs)
     finally:
         await conn.close()
-    relay_cpu, pg_cpu, nats_cpu = (b - a for a, b in zip(cpu0, cpu1, strict=True))
+    relay_cpu, pg_cpu, nats_cpu = (_spent(a, b) for a, b in zip(cpu0, cpu1, strict=True))
     return {"events": left, "seconds": elapsed, "rate": left / elapsed, "relay_us": relay_cpu / left * 1e6,
             "pg_us": pg_cpu / left * 1e6, "nats_us": nats_cpu / left * 1e6}
 

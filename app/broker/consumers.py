@@ -59,21 +59,13 @@ async def _webhooks(ctx: Context, msgs: Sequence[tuple[Msg, dict[str, Any]]]) ->
     from app.webhooks import service
 
     lease = timedelta(seconds=ctx.settings.shop_webhook_ack_wait_seconds)
-
-    async def one(msg: Msg, event: dict[str, Any]) -> None:
-        try:
-            later = await service.deliver_event(ctx.factory, ctx.http, event, lease=lease,
-                                                allow_private=ctx.settings.shop_webhook_allow_private)
-        except Exception:
-            log.exception("webhook_event_failed", event_id=event.get("id"))
-            await msg.nak(delay=RETRY_AFTER_ERROR_S)
-            return
-        if later is None:
+    later = await service.deliver_events(ctx.factory, ctx.http, [e for _, e in msgs], lease=lease,
+                                         allow_private=ctx.settings.shop_webhook_allow_private)
+    for (msg, _), wait in zip(msgs, later, strict=True):
+        if wait is None:
             await msg.ack()
         else:
-            await msg.nak(delay=max(later.total_seconds(), 0.1))
-
-    await asyncio.gather(*(one(msg, event) for msg, event in msgs))
+            await msg.nak(delay=max(wait.total_seconds(), 0.1))
 
 
 async def _low_stock(ctx: Context, msgs: Sequence[tuple[Msg, dict[str, Any]]]) -> None:
@@ -149,7 +141,7 @@ async def main(settings: Settings, names: Sequence[str]) -> int:
     from app.webhooks.service import TIMEOUT_S
 
     install_hooks()
-    engine = make_engine(settings.database_url, pool_size=4 * len(names))
+    engine = make_engine(settings.database_url, pool_size=2 * len(names))
     nc, js = await stream.connect(settings, name="liutong-consume-" + "+".join(names))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
