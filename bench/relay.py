@@ -158,7 +158,15 @@ async def latency(dsn: str, env: dict[str, str], receiver: Receiver, *, rate: in
     conn = await asyncpg.connect(dsn)
     committed: dict[str, float] = {}
     try:
-        await asyncio.sleep(3)  # both processes up (imports, connections, the durable consumer made)
+        # both processes up (imports, connections, the durable consumer made): one event all the way through
+        warm = await conn.fetchval("INSERT INTO event (kind, merchant_id, payload, created_at) "
+                                   "VALUES ('stock.changed', $1, '{}', now()) RETURNING seq", merchant)
+        deadline = time.monotonic() + 180
+        while f"evt_{warm}" not in receiver.arrived:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the relay and the webhook consumer did not start within 180 s")
+            await asyncio.sleep(0.05)
+        cpu0 = _cpu([p.pid for p in procs])
         per_commit, tick = 5, 5 / rate
         next_at = time.monotonic()
         end = next_at + duration
@@ -178,6 +186,7 @@ async def latency(dsn: str, env: dict[str, str], receiver: Receiver, *, rate: in
                 if all(k in receiver.arrived for k in committed):
                     break
             await asyncio.sleep(0.1)
+        cpu = _spent(cpu0, _cpu([p.pid for p in procs]))
     finally:
         await conn.close()
         _stop(procs)
@@ -188,7 +197,8 @@ async def latency(dsn: str, env: dict[str, str], receiver: Receiver, *, rate: in
     def pct(q: float) -> float:
         return waits[min(len(waits) - 1, int(q * len(waits)))] if waits else float("nan")
 
-    return {"sent": len(committed), "lost": lost, "rate": len(committed) / duration, "p50": pct(0.50),
+    return {"sent": len(committed), "lost": lost, "rate": len(committed) / duration,
+            "cpu_us": cpu / max(len(waits), 1) * 1e6, "p50": pct(0.50),
             "p99": pct(0.99), "max": waits[-1] if waits else float("nan")}
 
 
@@ -233,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             env = {"DATABASE_URL": db.url, "NATS_URL": NATS_URL, "SHOP_NATS_STREAM": stream,
                    "SHOP_RELAY_BATCH": str(args.batch), "SHOP_WEBHOOK_ALLOW_PRIVATE": "true",
                    "SHOP_LOG_LEVEL": "warning", "SHOP_ADMIN_TOKEN": admin, "SHOP_BACKGROUND_JOBS": "false"}
-            with Server(env, workers=1) as server:
+            with Server(env, workers=1, ready_timeout_s=180) as server:
                 merchant = asyncio.run(setup(server.base_url, admin, receiver))
                 log("throughput", events=args.events, relays=args.relays)
                 tp = asyncio.run(throughput(db.dsn, env, events=args.events, relays=args.relays, merchant="mer_b"))
@@ -257,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
          command),
         (f"commit -> webhook p99 at {lat['rate']:,.0f}/s (asked {args.rate}/s)", f"{lat['p99'] * 1000:.0f} ms",
          "<= 1,000 ms", command),
+        ("  relay + webhook consumer CPU per delivered event", f"{lat['cpu_us']:.0f} us", "-", command),
         ("  events sent / not delivered within 60 s", f"{lat['sent']:,} / {lat['lost']:,}", "- / 0", command),
         ("GET /healthz, 1 worker, same run", f"{hz.rps:,.0f} req/s", "-", command),
         ("load average (1 / 5 / 15 min) at the end", " / ".join(f"{x:.1f}" for x in load), "-", command),
