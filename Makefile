@@ -1,5 +1,5 @@
-# Liutong — `make run` serves the demo on 127.0.0.1:8000; `make test` runs every test but the schemathesis fuzzing,
-# which `make fuzz` runs (CI runs both). All set up from scratch.
+# Liutong — `make run` serves the demo on 127.0.0.1:8000; `make test` runs every test but the schemathesis fuzzing
+# (`make fuzz`) and the tests with NATS and a replica (`make scaling`); CI runs all three. All set up from scratch.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +11,7 @@ PORT ?= 8000
 # one process.
 TEST_WORKERS ?= auto
 
-.PHONY: install run test fuzz lint bench clean
+.PHONY: install run test scaling fuzz lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,11 @@ run: install
 	$(BIN)/shop serve --host $(HOST) --port $(PORT) --sandbox-payments
 
 test: install
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load -m "not fuzz"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load -m "not fuzz and not scaling"
+
+# The real NATS server (JetStream) and a streaming replica, with processes killed on purpose: minutes, not seconds.
+scaling: install
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load -m scaling
 
 fuzz: install
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load -m fuzz

@@ -279,6 +279,39 @@ def verify_records() -> None:
 
 
 @cli.command()
+def relay() -> None:
+    """Publish the outbox to NATS JetStream (NATS_URL) until stopped; run one or several."""
+    from app.broker import relay as broker_relay
+
+    settings = get_settings()
+    if not settings.nats_url:
+        raise typer.BadParameter("set NATS_URL (nats://host:4222)")
+    total = asyncio.run(broker_relay.main(settings))
+    typer.echo(f"relayed {total} events")
+
+
+CONSUMERS = ("webhooks", "low-stock", "search")
+
+
+@cli.command()
+def consume(
+    names: Annotated[list[str] | None, typer.Argument(help="webhooks, low-stock, search (default: all three)")] = None,
+) -> None:
+    """Work through the outbox on NATS JetStream as durable consumers, acknowledging after each commit."""
+    from app.broker import consumers
+
+    settings = get_settings()
+    if not settings.nats_url:
+        raise typer.BadParameter("set NATS_URL (nats://host:4222)")
+    chosen = list(dict.fromkeys(names or CONSUMERS))
+    unknown = [n for n in chosen if n not in CONSUMERS]
+    if unknown:
+        raise typer.BadParameter(f"unknown {', '.join(unknown)}: use {', '.join(CONSUMERS)}", param_hint="NAMES")
+    seen = asyncio.run(consumers.main(settings, chosen))
+    typer.echo(f"consumed {seen} events")
+
+
+@cli.command()
 def tour(
     base_url: Annotated[str, typer.Option(help="The running server")] = "http://127.0.0.1:8000",
     admin_token: Annotated[str | None, typer.Option(envvar="SHOP_ADMIN_TOKEN", show_envvar=True,

@@ -103,6 +103,24 @@ class Settings(BaseSettings):
     shop_rate_limit_ip_per_minute: int = Field(default=1200, ge=0, description="Anonymous requests per IP (0: off)")
     shop_rate_limit_token_per_minute: int = Field(default=12000, ge=0, description="Requests per token (0: off)")
     redis_url: str | None = Field(default=None, description="Shared rate-limit counters (redis://...)")
+    # Past one machine (docs/scaling.md): the outbox relayed to NATS JetStream, public reads from a replica
+    nats_url: str | None = Field(default=None, description="NATS server with JetStream (nats://host:4222). Set: "
+                                 "`shop relay` publishes the outbox and `shop consume` delivers webhooks, low-stock "
+                                 "notices and search signals; `shop serve` then leaves those to them. Unset: "
+                                 "`shop serve` does it all in process")
+    shop_nats_stream: str = Field(default="LIUTONG", pattern=r"^[A-Z][A-Z0-9_]{0,31}$",
+                                  description="JetStream stream of the outbox; its subjects are "
+                                  "<name in lower case>.<merchant>.<event type>")
+    shop_relay_batch: int = Field(default=2000, ge=1, le=20000, description="Outbox rows one relay transaction "
+                                  "publishes")
+    shop_webhook_ack_wait_seconds: float = Field(default=60.0, gt=0, le=3600, description="A webhook consumer that "
+                                                 "holds an event this long without answering (it died) loses it "
+                                                 "to another")
+    database_replica_url: str | None = Field(default=None, description="A streaming replica of DATABASE_URL: "
+                                             "public catalogue reads (listing, search, product pages) go there "
+                                             "while it keeps up")
+    shop_replica_max_lag_seconds: float = Field(default=2.0, gt=0, le=3600, description="Past this lag (or down) "
+                                                "the replica is left and reads go to the primary")
     shop_catalog_cache_seconds: float = Field(default=1.0, ge=0, le=60,
                                               description="Anonymous catalogue pages kept this long (0: off)")
     shop_page_cache_seconds: float = Field(default=1.0, ge=0, le=60,

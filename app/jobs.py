@@ -57,8 +57,12 @@ class JobRunner:
                 await task
 
 
-def all_jobs() -> list[Job]:
-    """Every periodic job of the platform."""
+# Done by `shop consume` from the broker instead when NATS_URL is set (app/broker/consumers.py).
+BROKER_JOBS = frozenset({"deliver_webhooks", "low_stock", "search_signals"})
+
+
+def all_jobs(*, broker: bool = False) -> list[Job]:
+    """Every periodic job of the platform; with `broker`, less those the broker's consumers do."""
     from app.catalog.search import service as search_service
     from app.community import service as community_service
     from app.imports import service as imports_service
@@ -76,7 +80,7 @@ def all_jobs() -> list[Job]:
     from app.trust import sellers as trust_sellers
     from app.webhooks import service as webhooks_service
 
-    return [
+    every = [
         Job("expire_holds", 15.0, orders_cancellation.expire_holds),
         Job("retry_refunds", 60.0, orders_payments.retry_refunds),
         Job("settle_lost_payments", 120.0, orders_payments.settle_lost_payments),
@@ -97,3 +101,4 @@ def all_jobs() -> list[Job]:
         Job("auto_confirm_receipt", 600.0, logistics_service.auto_confirm),
         Job("purge_ended_legal_holds", 3600.0, legal_hold.purge_ended_holds),
     ]
+    return [job for job in every if not (broker and job.name in BROKER_JOBS)]

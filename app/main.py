@@ -6,6 +6,7 @@ import gc
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
@@ -29,6 +30,7 @@ from app.core.inputs import InputGuardMiddleware
 from app.core.logging import configure as configure_logging
 from app.core.logging import get_logger
 from app.core.ratelimit import RateLimitMiddleware, make_counter
+from app.core.replica import ReadRouter
 from app.db import DEFAULT_POOL_SIZE, make_engine, make_sessionmaker
 from app.imports.api import router as imports_router
 from app.inventory.api import router as inventory_router
@@ -82,6 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.shop_log_level, json=settings.shop_log_json)
     engine = make_engine(settings.database_url, pool_size=settings.shop_db_pool_size or DEFAULT_POOL_SIZE,
                          pool_timeout=settings.shop_db_pool_timeout)
+    replica = (make_engine(settings.database_replica_url, pool_size=settings.shop_db_pool_size or DEFAULT_POOL_SIZE,
+                           pool_timeout=settings.shop_db_pool_timeout)
+               if settings.database_replica_url else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -91,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
-        runner = (jobs.JobRunner(jobs.all_jobs(), app.state.sessionmaker, settings)
+        runner = (jobs.JobRunner(jobs.all_jobs(broker=bool(settings.nats_url)), app.state.sessionmaker, settings)
                   if settings.shop_background_jobs else None)
         if runner:
             runner.start()
@@ -103,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.flash_gate is not None:
                 await app.state.flash_gate.close()
             await engine.dispose()
+            await app.state.reads.dispose()
 
     # Swagger UI and ReDoc from the package's own copies (no CDN): /docs works offline and where CDNs are blocked.
     app = FastAPIOffline(title="Liutong", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, redoc_url=None)
@@ -110,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.reads = ReadRouter(app.state.sessionmaker, replica, max_lag_seconds=settings.shop_replica_max_lag_seconds)
     app.state.catalog_cache = PageCache(settings.shop_catalog_cache_seconds)
     app.state.page_cache = PageCache(settings.shop_page_cache_seconds)
     app.state.media_storage = media_storage.from_settings(settings)
@@ -137,15 +144,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["ops"], response_model=None)
-    async def readyz(request: Request) -> dict[str, str] | Response:
-        """The database answers."""
+    async def readyz(request: Request) -> dict[str, Any] | Response:
+        """The database answers. With a replica (DATABASE_REPLICA_URL): where the public reads go now (`reads`:
+        replica or primary), why (`replica`: ok, lagging, down, not streaming) and its lag in seconds; a replica
+        left behind does not make the process unready, the primary answers for it."""
         try:
             async with request.app.state.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception as exc:
             log.warning("readyz_failed", error=str(exc))
             return problem(503, "database unreachable", type_slug="not-ready", title="Not ready")
-        return {"status": "ready"}
+        replica = await request.app.state.reads.readiness()
+        return {"status": "ready", **(replica or {})}
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     async def metrics() -> Response:

@@ -22,7 +22,7 @@ from app.catalog.schemas import (
 )
 from app.catalog.search import service as search_service
 from app.core.cache import PageCache
-from app.core.deps import MerchantDep, OptionalPrincipal, SessionDep, SettingsDep
+from app.core.deps import MerchantDep, OptionalPrincipal, ReadSessionDep, SessionDep, SettingsDep
 from app.core.errors import NotFound, field_error
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 
@@ -69,10 +69,12 @@ async def duplicate_product(product_id: str, merchant: MerchantDep, session: Ses
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
-async def get_product(product_id: str, session: SessionDep, principal: OptionalPrincipal) -> Response:
+async def get_product(product_id: str, session: SessionDep, reads: ReadSessionDep,
+                      principal: OptionalPrincipal) -> Response:
     """Public when active and its merchant is active; the owner also sees drafts."""
     viewer = principal.merchant_id if principal and principal.kind == "merchant" else None
-    return _json(await service.get_product(session=session, product_id=product_id, viewer_merchant_id=viewer))
+    return _json(await service.get_product(session=session if principal else reads, product_id=product_id,
+                                           viewer_merchant_id=viewer))
 
 
 @router.put("/products/{product_id}/options", response_model=ProductOut)
@@ -83,7 +85,7 @@ async def set_options(product_id: str, body: OptionsPut, merchant: MerchantDep, 
 
 
 @router.get("/products/{product_id}/variant", response_model=VariantOut)
-async def pick_variant(product_id: str, session: SessionDep, principal: OptionalPrincipal,
+async def pick_variant(product_id: str, session: SessionDep, reads: ReadSessionDep, principal: OptionalPrincipal,
                        option: Annotated[list[str], Query(max_length=3, description="`name:value`, once per option, "
                                                           "e.g. `颜色:红色`")]) -> Response:
     """The variant a shopper picked by its option values (with its pictures)."""
@@ -94,7 +96,8 @@ async def pick_variant(product_id: str, session: SessionDep, principal: Optional
             raise field_error(f"option.{i}", "write it as name:value")
         chosen[name] = value
     viewer = principal.merchant_id if principal and principal.kind == "merchant" else None
-    product = await service.get_product(session=session, product_id=product_id, viewer_merchant_id=viewer)
+    product = await service.get_product(session=session if principal else reads, product_id=product_id,
+                                        viewer_merchant_id=viewer)
     variant = options.pick(product["variants"], chosen)
     if variant is None:
         raise NotFound("variant with those options")
@@ -133,6 +136,7 @@ def _option_filters(option: list[str]) -> tuple[tuple[str, str], ...]:
 async def list_products(
     request: Request,
     session: SessionDep,
+    reads: ReadSessionDep,
     principal: OptionalPrincipal,
     q: Annotated[str | None, Query(max_length=200, description="Words, pinyin or initials, a SKU or barcode")] = None,
     category: CategorySlug | None = None,
@@ -161,9 +165,10 @@ async def list_products(
                                  options=_option_filters(option or []))
 
     async def page() -> bytes:
+        # anonymous listings may be a moment old (the replica); a signed-in merchant sees its own writes
         items, last, found = await service.list_products_json(
-            session=session, q=q, category=category, merchant_id=merchant_id, viewer_merchant_id=viewer,
-            before=before, limit=limit, refine=refine)
+            session=session if principal else reads, q=q, category=category, merchant_id=merchant_id,
+            viewer_merchant_id=viewer, before=before, limit=limit, refine=refine)
         tail = b',"facets":' + orjson.dumps(found) if found is not None else b""
         return (b'{"items":' + items + b',"next_cursor":' + orjson.dumps(encode_cursor(last) if last else None)
                 + tail + b"}")
@@ -175,5 +180,5 @@ async def list_products(
 
 
 @router.get("/categories", response_model=list[CategoryOut])
-async def list_categories(session: SessionDep) -> list[CategoryOut]:
+async def list_categories(session: ReadSessionDep) -> list[CategoryOut]:
     return [CategoryOut.model_validate(c) for c in await service.list_categories(session=session)]

@@ -36,6 +36,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for public reads that may be a moment old: on the replica while it keeps up (app/core/replica.py).
+    Never for anything that decides a write, nor for what a merchant reads right after writing."""
+    async with session_scope(await request.app.state.reads.factory()) as session:
+        yield session
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
+
 # The `Authorization` header, as a parameter of a route that resolves its caller itself (`principal_of`).
 AuthorizationHeader = Annotated[str | None, Header(include_in_schema=False)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
@@ -46,10 +46,13 @@ class IdempotencyRecord(Base):
 class OutboxEvent(Base):
     """A state change, written in the transaction that made it; relays and feeds read it by `seq`.
 
-    Nothing else is indexed: every change writes rows here, and each index would cost each of them.
+    Only the rows still to publish are indexed (`shop relay` reads them in order): every change writes rows here,
+    and each index would cost each of them.
     """
 
     __tablename__ = "event"
+    __table_args__ = (Index("ix_event_unpublished", "seq", postgresql_where=text("published_at IS NULL"),
+                            sqlite_where=text("published_at IS NULL")),)
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(60))

@@ -47,6 +47,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "payments.manage": frozenset({"owner", "finance"}),  # the shop's Alipay / WeChat Pay accounts
     "staff.manage": frozenset({"owner"}),
     "rules.answer": frozenset({"owner"}),  # accept a platform rules change, or refuse it and leave (C7)
+    "webhooks.manage": frozenset({"owner", "manager"}),  # the shop's webhook deliveries and dead letters
 }
 
 

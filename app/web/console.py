@@ -87,7 +87,8 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/console/wholesale", "wholesale", "wholesale.manage"), ("/console/complaints", "complaints", "customers.view"),
     ("/console/ip-cases", "ip_cases", "products.view"),
     ("/console/reports/channel-share", "channel_share", "reports.view"),
-    ("/console/payments", "payment_accounts", "payments.manage"), ("/console/staff", "staff", "staff.manage"),
+    ("/console/payments", "payment_accounts", "payments.manage"), ("/console/webhooks", "webhooks", "webhooks.manage"),
+    ("/console/staff", "staff", "staff.manage"),
 )
 
 
@@ -401,6 +402,13 @@ async def export_list(request: Request, name: str, session: SessionDep) -> Respo
 async def customers(request: Request, session: SessionDep) -> Response:
     ctx = await staff_of(request, session, "customers.view")
     return page(request, "console/list.html", await _list_context(request, session, "customers", ctx))
+
+
+@router.get("/webhooks")
+async def webhooks(request: Request, session: SessionDep) -> Response:
+    """Deliveries to the shop's webhook endpoints; filtered to 已放弃, the dead letters."""
+    ctx = await staff_of(request, session, "webhooks.manage")
+    return page(request, "console/list.html", await _list_context(request, session, "webhooks", ctx))
 
 
 @router.get("/returns")

@@ -22,6 +22,7 @@ from app.retail.campaigns.models import Campaign, CampaignProduct
 from app.retail.models import Promotion
 from app.trust.models import Complaint, IPCase
 from app.web.lists import Col, Filter, ListQuery, ListSpec, Rows, day_start
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.wholesale.models import Buyer
 
 ORDER_STATUSES = ("pending_payment", "paid", "confirmed", "shipped", "delivered", "completed", "cancelled")
@@ -421,6 +422,33 @@ def staff_stmt(ctx: StaffCtx, query: ListQuery, locations: list[tuple[str, str]]
     return stmt
 
 
+# ---- webhooks --------------------------------------------------------------------------------------------
+
+WEBHOOKS = ListSpec(
+    name="webhooks", title="webhooks", default_sort="last_attempt_at", search_hint="webhook_search_hint",
+    columns=(Col("event_id", "event_no"), Col("event_kind", "event_type", sortable=True),
+             Col("url", "endpoint_url"), Col("status", "status", "status"),
+             Col("attempts", "attempts", "int", sortable=True), Col("last_status_code", "last_response", "int"),
+             Col("last_error", "last_error"), Col("last_attempt_at", "last_attempt", "time", sortable=True)),
+    filters=(Filter("status", "status", choices=tuple((s, f"wh_{s}") for s in
+                                                      ("failed", "pending", "delivered", "cancelled"))),))
+
+
+def webhooks_stmt(ctx: StaffCtx, query: ListQuery, locations: list[tuple[str, str]]) -> Rows:
+    """The merchant's webhook deliveries; `status=failed` lists the dead letters (given up after the last try)."""
+    event_id = (literal("evt_") + cast(WebhookDelivery.event_seq, String)).label("event_id")
+    stmt: Rows = (select(WebhookDelivery.id, event_id, WebhookDelivery.event_kind, WebhookEndpoint.url,
+                         (literal("wh_") + WebhookDelivery.status).label("status"), WebhookDelivery.attempts,
+                         WebhookDelivery.last_status_code, WebhookDelivery.last_error, WebhookDelivery.last_attempt_at)
+                  .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                  .where(WebhookDelivery.merchant_id == ctx.merchant_id))
+    if query.filters.get("status"):
+        stmt = stmt.where(WebhookDelivery.status == query.filters["status"])
+    if query.q:
+        stmt = stmt.where(or_(_text(WebhookDelivery.event_kind, query.q), _text(WebhookEndpoint.url, query.q)))
+    return stmt
+
+
 LISTS: dict[str, tuple[ListSpec, Builder, str]] = {  # name: (spec, statement, console action to view it)
     "orders": (ORDERS, orders_stmt, "orders.view"),
     "products": (PRODUCTS, products_stmt, "products.view"),
@@ -437,5 +465,6 @@ LISTS: dict[str, tuple[ListSpec, Builder, str]] = {  # name: (spec, statement, c
     "campaigns": (CAMPAIGNS, campaigns_stmt, "marketing.manage"),
     "promotions": (PROMOTIONS, promotions_stmt, "marketing.manage"),
     "staff": (STAFF, staff_stmt, "staff.manage"),
+    "webhooks": (WEBHOOKS, webhooks_stmt, "webhooks.manage"),
 }
 

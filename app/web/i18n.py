@@ -403,6 +403,18 @@ DELIVERY: dict[str, tuple[str, str]] = {  # parcels: carriers, promises, trackin
     "tpl_delivery_days": ("发货后多少天内送达", "Delivered within (days after dispatch)"),
 }
 MESSAGES.update(DELIVERY)
+# The console's webhook page: deliveries to the merchant's endpoints, and the ones given up on (dead letters).
+WEBHOOKS: dict[str, tuple[str, str]] = {
+    "webhooks": ("Webhook 推送", "Webhooks"),
+    "webhook_search_hint": ("事件类型或接收地址", "Event type or endpoint URL"),
+    "event_no": ("事件编号", "Event id"), "event_type": ("事件类型", "Event type"),
+    "endpoint_url": ("接收地址", "Endpoint"), "attempts": ("尝试次数", "Attempts"),
+    "last_response": ("最后响应码", "Last response"), "last_error": ("最后错误", "Last error"),
+    "last_attempt": ("最后尝试", "Last attempt"),
+    "wh_pending": ("重试中", "Retrying"), "wh_delivered": ("已送达", "Delivered"),
+    "wh_failed": ("已放弃（死信）", "Given up (dead letter)"), "wh_cancelled": ("已取消", "Cancelled"),
+}
+MESSAGES.update(WEBHOOKS)
 
 STATUS: dict[str, tuple[str, str]] = {
     "pending_payment": ("待付款", "Awaiting payment"), "paid": ("已付款", "Paid"),

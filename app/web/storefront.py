@@ -21,7 +21,7 @@ from app.config import Settings
 from app.core import auth
 from app.core.auth import Principal
 from app.core.clock import utcnow
-from app.core.deps import SessionDep, SettingsDep
+from app.core.deps import ReadSessionDep, SessionDep, SettingsDep
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.logistics import service as logistics_service
 from app.merchants import service as merchants_service
@@ -127,12 +127,12 @@ async def _home(request: Request, session: AsyncSession) -> Response:
 
 
 @router.get("/")
-async def home(request: Request, session: SessionDep) -> Response:
+async def home(request: Request, session: ReadSessionDep) -> Response:
     return await page_cache.serve(request, lambda: _home(request, session))
 
 
 @router.get("/campaigns/{slug}")
-async def campaign_page(request: Request, slug: str, session: SessionDep) -> Response:
+async def campaign_page(request: Request, slug: str, session: ReadSessionDep) -> Response:
     """A festival campaign's landing page with its countdown, products (paged) and coupon codes."""
     campaign = await campaigns_service.get_campaign(session=session, campaign_ref=slug[:60])
     target = campaign_rules.countdown_target(starts_at=campaign["starts_at"], ends_at=campaign["ends_at"],
@@ -144,13 +144,13 @@ async def campaign_page(request: Request, slug: str, session: SessionDep) -> Res
 
 
 @router.get("/search")
-async def search(request: Request, session: SessionDep) -> Response:
+async def search(request: Request, session: ReadSessionDep) -> Response:
     return await page_cache.serve(request, lambda: _listing(request, session, "search.html", "/search", {},
                                                             search_only=True))
 
 
 @router.get("/shops/{merchant_id}")
-async def shop_page(request: Request, merchant_id: str, session: SessionDep, settings: SettingsDep) -> Response:
+async def shop_page(request: Request, merchant_id: str, session: ReadSessionDep, settings: SettingsDep) -> Response:
     """A seller's shop: who they are (licence or self-declaration badge), their rating, their products."""
     profile = await reputation.profile(session=session, settings=settings, principal=None,
                                        merchant_id=merchant_id[:40])
@@ -214,7 +214,7 @@ def _json_ld(request: Request, product: dict[str, Any], seller: dict[str, Any], 
 
 
 @router.get("/products/{product_id}")
-async def product_page(request: Request, product_id: str, session: SessionDep) -> Response:
+async def product_page(request: Request, product_id: str, session: ReadSessionDep) -> Response:
     return await page_cache.serve(request, lambda: _product_page(request, product_id, session))
 
 

@@ -353,3 +353,91 @@ async def _record(session: AsyncSession, results: list[tuple[Outgoing, Outcome]]
             log.warning("webhook_failed", error=res.error, **fields)
         else:
             log.warning("webhook_attempt_failed", error=res.error, next_attempt_at=p["b_next"].isoformat(), **fields)
+
+
+# ---- events from the broker (`shop consume webhooks`) -------------------------------------------------------
+
+async def deliver_event(factory: async_sessionmaker[AsyncSession], client: httpx.AsyncClient,
+                        event: dict[str, Any], *, lease: timedelta, allow_private: bool = False) -> timedelta | None:
+    """`deliver_events` for one event."""
+    return (await deliver_events(factory, client, [event], lease=lease, allow_private=allow_private))[0]
+
+
+async def deliver_events(factory: async_sessionmaker[AsyncSession], client: httpx.AsyncClient,
+                         events: Sequence[dict[str, Any]], *, lease: timedelta,
+                         allow_private: bool = False) -> list[timedelta | None]:
+    """Deliver outbox events, as the broker hands them over, to their merchants' endpoints.
+
+    Makes the events' deliveries (as the fan-out does), then sends each one that is due, counting and leasing the
+    attempt first as `send_due` does: one transaction before the requests and one after, for the whole batch.
+    The delivery rows keep what was sent, so an event handed over again (a consumer died before acknowledging it)
+    is sent only where it is not delivered yet. Per event: None when every delivery of it is settled (delivered,
+    failed after the last attempt, cancelled), so the message may be acknowledged; else how long to wait before
+    trying again.
+    """
+    now = utcnow()
+    wanted = [e for e in events if e.get("merchant_id")]
+    seq_of = {id(e): int(str(e["id"]).removeprefix("evt_")) for e in wanted}
+    if not wanted:
+        return [None] * len(events)
+    async with factory() as session:
+        merchants = sorted({str(e["merchant_id"]) for e in wanted})
+        by_merchant: dict[str, list[WebhookEndpoint]] = {}
+        for ep in (await session.scalars(select(WebhookEndpoint).where(
+                WebhookEndpoint.merchant_id.in_(merchants), WebhookEndpoint.status == "active")
+                .order_by(WebhookEndpoint.id))).all():
+            by_merchant.setdefault(ep.merchant_id, []).append(ep)
+        active = {ep.id: ep for eps in by_merchant.values() for ep in eps}
+        rows = [{"endpoint_id": ep.id, "merchant_id": e["merchant_id"], "event_seq": seq_of[id(e)],
+                 "event_kind": str(e["type"]), "status": "pending", "attempts": 0, "next_attempt_at": now,
+                 "created_at": now}
+                for e in wanted for ep in by_merchant.get(str(e["merchant_id"]), [])
+                if rules.subscribed(ep.events, str(e["type"]))
+                and as_utc(ep.created_at) <= as_utc(datetime.fromisoformat(str(e["created_at"])))]
+        if not rows:
+            await session.rollback()
+            return [None] * len(events)
+        await session.execute(insert_ignore(dialect_of(session), WebhookDelivery, ["endpoint_id", "event_seq"]), rows)
+        claim = (select(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookDelivery.event_seq,
+                        WebhookDelivery.attempts, WebhookDelivery.next_attempt_at)
+                 .where(WebhookDelivery.event_seq.in_(sorted({r["event_seq"] for r in rows})),
+                        WebhookDelivery.endpoint_id.in_(sorted({r["endpoint_id"] for r in rows})),
+                        WebhookDelivery.status == "pending"))
+        if dialect_of(session) == "postgresql":
+            claim = claim.with_for_update(skip_locked=True)
+        pending = (await session.execute(claim)).all()
+        due = [d for d in pending if d.endpoint_id in active and as_utc(d.next_attempt_at or now) <= now]
+        waiting: dict[int, list[timedelta]] = {}
+        for d in pending:
+            if d.endpoint_id in active and d.next_attempt_at and as_utc(d.next_attempt_at) > now:
+                waiting.setdefault(d.event_seq, []).append(as_utc(d.next_attempt_at) - now)
+        if due:
+            await session.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_([d.id for d in due]))
+                                  .values(attempts=WebhookDelivery.attempts + 1, next_attempt_at=now + lease,
+                                          last_attempt_at=now)
+                                  .execution_options(synchronize_session=False))
+        await session.commit()
+    by_seq = {seq_of[id(e)]: e for e in wanted}
+    bodies = {seq: orjson.dumps(e) for seq, e in by_seq.items()}
+    batch = [Outgoing(delivery_id=d.id, attempt=d.attempts + 1, endpoint_id=d.endpoint_id,
+                      url=active[d.endpoint_id].url, secret=active[d.endpoint_id].secret,
+                      event_id=event_id(d.event_seq), kind=str(by_seq[d.event_seq]["type"]), body=bodies[d.event_seq])
+             for d in due]
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def send(out: Outgoing) -> Outcome:
+        async with limit:
+            reason = await destinations.refusal(out.url, allow_private=allow_private, unresolved_ok=False)
+            if reason:
+                return Outcome(None, f"destination refused: {reason}"[:500])
+            return await _post(client, out)
+
+    outcomes = await asyncio.gather(*(send(out) for out in batch))
+    if batch:
+        async with factory() as session:
+            await _record(session, list(zip(batch, outcomes, strict=True)))
+    for (out, res), d in zip(zip(batch, outcomes, strict=True), due, strict=True):
+        if not res.ok and not rules.gives_up(out.attempt):
+            waiting.setdefault(d.event_seq, []).append(rules.retry_delay(out.attempt))
+    return [min(waiting[seq_of[id(e)]]) if id(e) in seq_of and waiting.get(seq_of[id(e)]) else None
+            for e in events]

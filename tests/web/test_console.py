@@ -201,6 +201,7 @@ ACTION_REQUESTS: dict[str, tuple[str, str]] = {
     "staff.manage": ("GET", "/console/staff"),
     "payments.manage": ("GET", "/console/payments"),
     "rules.answer": ("POST", "/console/rules/none"),
+    "webhooks.manage": ("GET", "/console/webhooks"),
 }
 
 

@@ -16,7 +16,7 @@ from app.catalog.search.schemas import (
     SynonymsOut,
     SynonymsPut,
 )
-from app.core.deps import AdminDep, MerchantDep, SessionDep
+from app.core.deps import AdminDep, MerchantDep, ReadSessionDep, SessionDep
 from app.core.errors import field_error
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1", tags=["search"])
 
 
 @router.get("/search/suggest", response_model=SuggestionsOut)
-async def suggest(session: SessionDep, q: Annotated[str, Query(max_length=40)] = "") -> SuggestionsOut:
+async def suggest(session: ReadSessionDep, q: Annotated[str, Query(max_length=40)] = "") -> SuggestionsOut:
     """Up to 10 title words starting with `q`, or whose pinyin or pinyin initials do (`yur`, `yrf` → 羽绒服)."""
     return SuggestionsOut(suggestions=await service.suggest(session, q))
 
