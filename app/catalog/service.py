@@ -667,6 +667,9 @@ class SellableVariant:
     listing_revision_id: str | None = None  # the listing as the buyer sees it now (recorded on the order line)
     return_class: str = "standard"  # app/catalog/returns.py; the order line keeps it (snapshot)
     return_reason: str | None = None
+    shipping_template_id: str | None = None  # what prices its delivery (app/logistics); None: the flat fee
+    weight: int | None = None  # grams, for templates priced by weight
+    volume: int | None = None  # cm³, for templates priced by volume
 
 
 # Built once (the checkout's catalogue read): the variant ids are one expanding parameter. A checkout joins
@@ -674,7 +677,7 @@ class SellableVariant:
 SELLABLE = (select(Variant.id, Variant.product_id, Variant.merchant_id, Variant.sku, Product.title, Product.category,
                     Category.returnable, Variant.price, Variant.currency, Variant.attributes, Product.status,
                     Merchant.status.label("merchant_status"), Product.current_revision_id, Product.return_class,
-                    Product.return_reason)
+                    Product.return_reason, Product.shipping_template_id, Variant.weight, Variant.volume)
              .join(Product, Product.id == Variant.product_id)
              .join(Category, Category.slug == Product.category)
              .join(Merchant, Merchant.id == Variant.merchant_id)
@@ -693,4 +696,5 @@ def sellable_of(r: Any) -> SellableVariant:
     """A row of `SELLABLE` (or of a statement built on it)."""
     return SellableVariant(r.id, r.product_id, r.merchant_id, r.sku, r.title, r.category, r.returnable, r.price,
                            r.currency, r.attributes or {}, r.status == "active" and r.merchant_status == "active",
-                           r.current_revision_id, r.return_class, r.return_reason)
+                           r.current_revision_id, r.return_class, r.return_reason, r.shipping_template_id, r.weight,
+                           r.volume)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.catalog.models import Product, Variant
@@ -16,7 +16,7 @@ from app.core.auth import Principal
 from app.core.clock import as_utc, rfc3339_or_none, utcnow
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.core.ids import new_id
-from app.db import dialect_of, insert_ignore
+from app.db import DIALECTS, dialect_of, fetch, in_list, insert_ignore
 from app.logistics import rules
 from app.logistics.models import DeliveryPromise, ShippingTemplate, TrackingEvent
 from app.logistics.providers import PROVIDERS, InvalidPush
@@ -41,8 +41,8 @@ def _rules_of(body: ShippingTemplateIn) -> dict[str, Any]:
             "excluded": list(body.excluded_provinces)}
 
 
-def template_of(row: ShippingTemplate) -> rules.Template:
-    """A stored template as the pricing rules read it."""
+def template_of(row: Any) -> rules.Template:
+    """A stored template (its model or a row of its table) as the pricing rules read it."""
     def rate(r: Mapping[str, Any]) -> rules.Rate:
         return rules.Rate(int(r["first"]), int(r["first_fee"]), int(r["each"]), int(r["each_fee"]))
 
@@ -131,9 +131,19 @@ async def set_promise(*, session: AsyncSession, merchant_id: str, body: Delivery
     return body.ship_within_hours, body.delivery_days
 
 
+# Built once per dialect: a checkout reads its merchants' promises and templates through the driver, each one
+# round trip whatever the number of merchants.
+_PROMISES = {d: select(DeliveryPromise.merchant_id, DeliveryPromise.ship_within_hours, DeliveryPromise.delivery_days)
+             .where(in_list(DeliveryPromise.merchant_id, "ids", d)) for d in DIALECTS}
+_SPECS = {d: select(Variant.id, Variant.weight, Variant.volume, Product.shipping_template_id)
+          .join(Product, Product.id == Variant.product_id).where(in_list(Variant.id, "ids", d)) for d in DIALECTS}
+_TEMPLATES = {d: select(*cast(Table, ShippingTemplate.__table__).columns)
+              .where(in_list(ShippingTemplate.id, "ids", d)) for d in DIALECTS}
+
+
 async def promises(session: AsyncSession, merchant_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
     """Each merchant's promise (the defaults for those that set none), in one query."""
-    rows = (await session.scalars(select(DeliveryPromise).where(DeliveryPromise.merchant_id.in_(merchant_ids)))).all()
+    rows = (await fetch(session, _PROMISES[dialect_of(session)], {"ids": list(merchant_ids)})).all()
     found = {r.merchant_id: (r.ship_within_hours, r.delivery_days) for r in rows}
     return {m: found.get(m, (rules.DEFAULT_SHIP_WITHIN_HOURS, rules.DEFAULT_DELIVERY_DAYS)) for m in merchant_ids}
 
@@ -144,23 +154,18 @@ PROVINCE_FIELD = "fulfilment.address.province"
 
 
 async def quotes(session: AsyncSession, *, province: str | None,
-                 lines: Mapping[str, Sequence[str]], flat: Any) -> dict[str, rules.DeliveryQuote | None]:
-    """Per merchant, how its order's delivery is priced: `lines` maps a merchant to its lines' variant ids in order.
-    None for a merchant none of whose products has a template (the flat fee as before). A template that does not
-    deliver to `province` is a 422 naming the address's province."""
-    ids = sorted({v for vs in lines.values() for v in vs})
-    rows = (await session.execute(select(Variant.id, Variant.weight, Variant.volume, Product.shipping_template_id)
-                                  .join(Product, Product.id == Variant.product_id)
-                                  .where(Variant.id.in_(ids)))).all() if ids else []
-    spec = {r.id: rules.LineSpec(r.shipping_template_id, r.weight, r.volume) for r in rows}
-    template_ids = sorted({s.template_id for s in spec.values() if s.template_id})
-    templates = {t.id: t for t in (await session.scalars(
-        select(ShippingTemplate).where(ShippingTemplate.id.in_(template_ids)))).all()} if template_ids else {}
+                 lines: Mapping[str, Sequence[rules.LineSpec]], flat: Any) -> dict[str, rules.DeliveryQuote | None]:
+    """Per merchant, how its order's delivery is priced: `lines` maps a merchant to what delivery needs of its lines
+    (in order; read with the checkout's catalogue). None for a merchant none of whose products has a template (the
+    flat fee as before). A template that does not deliver to `province` is a 422 naming the address's province."""
+    template_ids = sorted({s.template_id for specs in lines.values() for s in specs if s.template_id})
+    templates = {t.id: t for t in (await fetch(session, _TEMPLATES[dialect_of(session)],
+                                               {"ids": template_ids})).all()} if template_ids else {}
     out: dict[str, rules.DeliveryQuote | None] = {}
-    for merchant_id, variant_ids in lines.items():
-        specs = tuple(spec.get(v, rules.LineSpec(None)) for v in variant_ids)
+    for merchant_id, line_specs in lines.items():
+        specs = tuple(line_specs)
         own = {s.template_id: template_of(templates[s.template_id]) for s in specs
-               if s.template_id in templates and templates[s.template_id].merchant_id == merchant_id}
+               if s.template_id and s.template_id in templates and templates[s.template_id].merchant_id == merchant_id}
         if not own:
             out[merchant_id] = None
             continue
@@ -174,14 +179,20 @@ async def quotes(session: AsyncSession, *, province: str | None,
     return out
 
 
+async def _line_specs(session: AsyncSession, variant_ids: Sequence[str]) -> dict[str, rules.LineSpec]:
+    rows = (await fetch(session, _SPECS[dialect_of(session)], {"ids": list(variant_ids)})).all() if variant_ids else []
+    return {r.id: rules.LineSpec(r.shipping_template_id, r.weight, r.volume) for r in rows}
+
+
 async def estimate(session: AsyncSession, *, items: Sequence[tuple[str, str, int, int]], flat: Any) -> int:
     """What delivery of (merchant_id, variant_id, quantity, amount) items costs before an address is known: each
     merchant's templates at their general rate (remote provinces are priced at checkout), the flat fee otherwise."""
     by_merchant: dict[str, list[tuple[str, int, int]]] = {}
     for merchant_id, variant_id, quantity, amount in items:
         by_merchant.setdefault(merchant_id, []).append((variant_id, quantity, amount))
-    found = await quotes(session, province=None, lines={m: [v for v, _, _ in ls] for m, ls in by_merchant.items()},
-                         flat=flat)
+    spec = await _line_specs(session, sorted({variant_id for _, variant_id, _, _ in items}))
+    found = await quotes(session, province=None, flat=flat, lines={
+        m: [spec.get(v, rules.LineSpec(None)) for v, _, _ in ls] for m, ls in by_merchant.items()})
     total = 0
     for merchant_id, lines in by_merchant.items():
         quote = found[merchant_id]

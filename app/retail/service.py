@@ -27,7 +27,7 @@ from app.db import fetch
 from app.inventory import service as inventory_service
 from app.inventory.service import Snapshot
 from app.logistics import service as logistics_service
-from app.logistics.rules import DeliveryQuote
+from app.logistics.rules import DeliveryQuote, LineSpec
 from app.merchants.models import Location
 from app.orders import legal_hold
 from app.orders import rules as order_rules
@@ -373,7 +373,7 @@ async def _delivery_terms(session: AsyncSession, body: CheckoutIn, lines: Mappin
     if isinstance(body.fulfilment, DeliveryFulfilment):
         quotes = await logistics_service.quotes(
             session, province=body.fulfilment.address.province,
-            lines={m: [v.variant_id for v in vs] for m, vs in lines.items()},
+            lines={m: [LineSpec(v.shipping_template_id, v.weight, v.volume) for v in vs] for m, vs in lines.items()},
             flat=functools.partial(order_rules.shipping_fee, "delivery"))
     return {m: (quotes.get(m), *promised[m]) for m in merchants}
 
