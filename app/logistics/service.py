@@ -131,21 +131,12 @@ async def set_promise(*, session: AsyncSession, merchant_id: str, body: Delivery
     return body.ship_within_hours, body.delivery_days
 
 
-# Built once per dialect: a checkout reads its merchants' promises and templates through the driver, each one
-# round trip whatever the number of merchants.
-_PROMISES = {d: select(DeliveryPromise.merchant_id, DeliveryPromise.ship_within_hours, DeliveryPromise.delivery_days)
-             .where(in_list(DeliveryPromise.merchant_id, "ids", d)) for d in DIALECTS}
+# Built once per dialect: a checkout reads its merchants' templates through the driver, one round trip whatever
+# the number of merchants (their promises come with its catalogue read).
 _SPECS = {d: select(Variant.id, Variant.weight, Variant.volume, Product.shipping_template_id)
           .join(Product, Product.id == Variant.product_id).where(in_list(Variant.id, "ids", d)) for d in DIALECTS}
 _TEMPLATES = {d: select(*cast(Table, ShippingTemplate.__table__).columns)
               .where(in_list(ShippingTemplate.id, "ids", d)) for d in DIALECTS}
-
-
-async def promises(session: AsyncSession, merchant_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
-    """Each merchant's promise (the defaults for those that set none), in one query."""
-    rows = (await fetch(session, _PROMISES[dialect_of(session)], {"ids": list(merchant_ids)})).all()
-    found = {r.merchant_id: (r.ship_within_hours, r.delivery_days) for r in rows}
-    return {m: found.get(m, (rules.DEFAULT_SHIP_WITHIN_HOURS, rules.DEFAULT_DELIVERY_DAYS)) for m in merchant_ids}
 
 
 # ---- quotes ------------------------------------------------------------------------------------------------

@@ -26,7 +26,9 @@ from app.core.security import hash_password, verify_password
 from app.db import fetch
 from app.inventory import service as inventory_service
 from app.inventory.service import Snapshot
+from app.logistics import rules as logistics_rules
 from app.logistics import service as logistics_service
+from app.logistics.models import DeliveryPromise
 from app.logistics.rules import DeliveryQuote, LineSpec
 from app.merchants.models import Location
 from app.orders import legal_hold
@@ -293,33 +295,43 @@ async def _checkout_lines(session: AsyncSession, principal: Principal | None,
 
 
 _AVAILABLE = inventory_service.AVAILABLE_LEVELS
-# The catalogue's read of the lines' variants with what each of the seller's locations can promise of them:
-# validation, prices and the first reservation plan from one round trip.
+# The catalogue's read of the lines' variants with what each of the seller's locations can promise of them and
+# the seller's delivery promise: validation, prices, the promise and the first reservation plan from one round trip.
 _LINES_AND_STOCK = (catalog_service.SELLABLE
-                    .add_columns(_AVAILABLE.c.location_id, _AVAILABLE.c.free, _AVAILABLE.c.location_kind)
+                    .add_columns(_AVAILABLE.c.location_id, _AVAILABLE.c.free, _AVAILABLE.c.location_kind,
+                                 DeliveryPromise.ship_within_hours, DeliveryPromise.delivery_days)
                     .outerjoin(_AVAILABLE, and_(_AVAILABLE.c.variant_id == Variant.id,
-                                                _AVAILABLE.c.merchant_id == Variant.merchant_id)))
+                                                _AVAILABLE.c.merchant_id == Variant.merchant_id))
+                    .outerjoin(DeliveryPromise, DeliveryPromise.merchant_id == Variant.merchant_id))
 
 
-async def _lines_and_stock(session: AsyncSession, variant_ids: Sequence[str]
-                           ) -> tuple[dict[str, SellableVariant], dict[str, Snapshot]]:
-    """The variants (as `catalog_service.sellable_variants`) and each merchant's stock of them."""
+@dataclass
+class _Read:
+    info: dict[str, SellableVariant] = field(default_factory=dict)  # the variants, as `sellable_variants` gives
+    stock: dict[str, Snapshot] = field(default_factory=dict)  # each merchant's stock of them
+    promised: dict[str, tuple[int, int]] = field(default_factory=dict)  # each merchant's (ship hours, days)
+
+
+async def _lines_and_stock(session: AsyncSession, variant_ids: Sequence[str]) -> _Read:
     rows = (await fetch(session, _LINES_AND_STOCK, {"ids": sorted(set(variant_ids)), "now": utcnow()})).all()
-    info: dict[str, SellableVariant] = {}
-    stock: dict[str, Snapshot] = {}
+    read = _Read()
     for r in rows:
-        v = info.get(r.id) or info.setdefault(r.id, catalog_service.sellable_of(r))
-        snapshot = stock.get(v.merchant_id) or stock.setdefault(v.merchant_id, Snapshot())
+        v = read.info.get(r.id) or read.info.setdefault(r.id, catalog_service.sellable_of(r))
+        snapshot = read.stock.get(v.merchant_id) or read.stock.setdefault(v.merchant_id, Snapshot())
         if r.location_id is not None:
             snapshot.add(r.location_id, r.id, r.free, r.location_kind)
-    return info, stock
+        read.promised[v.merchant_id] = (
+            (r.ship_within_hours, r.delivery_days) if r.ship_within_hours is not None
+            else (logistics_rules.DEFAULT_SHIP_WITHIN_HOURS, logistics_rules.DEFAULT_DELIVERY_DAYS))
+    return read
 
 
 async def _drafts(session: AsyncSession, *, principal: Principal | None, body: CheckoutIn, email: str
                   ) -> tuple[list[OrderDraft], str | None, list[str]]:
     """Validate the request against the catalogue and build one draft per merchant (prices snapshotted)."""
     lines, cart_id = await _checkout_lines(session, principal, body)
-    info, stock = await _lines_and_stock(session, [v for v, _ in lines])
+    read = await _lines_and_stock(session, [v for v, _ in lines])
+    info, stock = read.info, read.stock
     field = "lines" if body.lines is not None else "cart_id"
     errors = [{"field": f"{field}.{i}.variant_id", "message": "no such product for sale"}
               for i, (v, _) in enumerate(lines) if v not in info or not info[v].sellable]
@@ -346,7 +358,7 @@ async def _drafts(session: AsyncSession, *, principal: Principal | None, body: C
               if body.coupon_code else {})
     customer_id = principal.subject_id if principal and principal.kind == "customer" else None
     ordered = {m: sorted(vs, key=lambda x: x.variant_id) for m, vs in by_merchant.items()}
-    delivery = await _delivery_terms(session, body, ordered)
+    delivery = await _delivery_terms(session, body, ordered, read.promised)
     drafts = [OrderDraft(
         merchant_id=merchant_id, channel="retail", payment_method=body.payment_method,
         currency=variants[0].currency, fulfilment=fulfilment, pickup_location_id=pickup_location,
@@ -363,12 +375,11 @@ async def _drafts(session: AsyncSession, *, principal: Principal | None, body: C
     return drafts, cart_id, [promos[m].id for m in sorted(promos)]
 
 
-async def _delivery_terms(session: AsyncSession, body: CheckoutIn, lines: Mapping[str, Sequence[SellableVariant]]
-                          ) -> dict[str, tuple[DeliveryQuote | None, int, int]]:
+async def _delivery_terms(session: AsyncSession, body: CheckoutIn, lines: Mapping[str, Sequence[SellableVariant]],
+                          promised: Mapping[str, tuple[int, int]]) -> dict[str, tuple[DeliveryQuote | None, int, int]]:
     """Per merchant: how delivery is priced (its shipping templates; None: the flat fee) and its promise. A
     template that does not deliver to the address's province refuses the checkout (422 naming it)."""
     merchants = sorted(lines)
-    promised = await logistics_service.promises(session, merchants)
     quotes: Mapping[str, DeliveryQuote | None] = {}
     if isinstance(body.fulfilment, DeliveryFulfilment):
         quotes = await logistics_service.quotes(
