@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.web.test_browser import _free_port
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -41,7 +41,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]
     (here / ".venv").symlink_to(BIN.parent)  # the README says .venv/bin/shop
     for step in (["migrate"], ["demo"]):
         subprocess.run([str(BIN / "shop"), *step], cwd=here, env=env, check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(BIN / "shop"), "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=here,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

@@ -10,7 +10,8 @@ import time
 import httpx
 import pytest
 
-from tests.test_tour import SHOP, _free_port
+from tests.servers import free_port
+from tests.test_tour import SHOP
 
 
 def test_serve_makes_a_local_admin_token_that_the_server_accepts(tmp_path: pytest.TempPathFactory) -> None:
@@ -20,7 +21,7 @@ def test_serve_makes_a_local_admin_token_that_the_server_accepts(tmp_path: pytes
                 "SHOP_LOG_LEVEL": "warning"})
     done = subprocess.run([str(SHOP), "migrate"], env=env, cwd=work, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(SHOP), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=work,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -185,10 +185,12 @@ _DYNAMIC = {
     "product.": {"product.active", "product.taken_down"},  # catalog set_status_by_platform
     "group_buy.": {"group_buy.succeeded", "group_buy.failed"},  # community rules.Outcome
     "complaint.": {"complaint.upheld", "complaint.rejected"},
-    "merchant.": {"merchant.verified", "merchant.suspended"},
+    "merchant.": {"merchant.verified", "merchant.suspended", "merchant.rejected"},  # merchants.service.set_status
+    "rules.": {"rules.accepted", "rules.refused"},  # a merchant's answer to a rules change
     "licence_change.": {"licence_change.approved", "licence_change.rejected"},
 }
-_WITHOUT_MERCHANT = {"customer.closed", "payment.mismatch"}  # emitted with no merchant: never delivered
+# emitted with no merchant: never delivered
+_WITHOUT_MERCHANT = {"customer.closed", "payment.mismatch", "rules.published"}
 
 
 def _emitted_kinds() -> tuple[set[str], set[str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog import returns
+from app.catalog import returns, tax
 
 
 def _sql_text(value: str) -> str:
@@ -41,12 +41,21 @@ def _media_sql(source: str, where: str) -> str:
         FROM {source} JOIN media_asset a ON a.id = m.asset_id WHERE {where})"""
 
 
+def _tax_rate_sql() -> str:
+    """The rate that applies (`tax.tax_rate_of`): the product's own, else its category's."""
+    by_category = " ".join(f"WHEN {_sql_text(c)} THEN {r}" for c, r in tax.CATEGORY_TAX_RATES.items())
+    return f"coalesce(p.tax_rate, CASE p.category {by_category} ELSE {tax.STANDARD_RATE} END)"
+
+
 _PAGE_JSON = text("""
 SELECT coalesce(json_agg(json_build_object(
     'id', p.id, 'merchant_id', p.merchant_id, 'title', p.title, 'description', p.description,
     'category', p.category, 'status', p.status, 'options', p.options,
     'return_class', p.return_class, 'return_reason', p.return_reason,
     'return_label', json_build_object('zh', """ + _label_sql(0) + """, 'en', """ + _label_sql(1) + """),
+    'shipping_template_id', p.shipping_template_id,
+    'tax_rate', """ + _tax_rate_sql() + """,
+    'tax_rate_source', CASE WHEN p.tax_rate IS NULL THEN 'category' ELSE 'product' END,
     'variants', (
         SELECT coalesce(json_agg(json_build_object(
             'id', v.id, 'sku', v.sku, 'price', v.price, 'currency', v.currency, 'attributes', v.attributes,
@@ -56,7 +65,7 @@ SELECT coalesce(json_agg(json_build_object(
                                                                     'unit_price', t.unit_price)
                                                    ORDER BY t.min_qty), '[]'::json)
                           FROM price_tier t WHERE t.variant_id = v.id)) END,
-            'barcode', v.barcode, 'weight', v.weight,
+            'barcode', v.barcode, 'weight', v.weight, 'volume', v.volume,
             'media', """ + _media_sql("variant_media vm JOIN product_media m ON m.id = vm.media_id",
                                  "vm.variant_id = v.id") + """)
             ORDER BY v.id), '[]'::json)

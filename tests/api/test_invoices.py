@@ -245,7 +245,8 @@ async def test_cancelling_an_invoiced_order_reverses_the_whole_invoice(client: h
     blue = (await client.post(f"/v1/orders/{order_id}/invoices", headers=m.headers)).json()
     assert blue["total"] == 50 * 900 and blue["lines"][0]["tax_rate"] == 9
     assert (await client.get(blue["pdf_url"], headers=b.headers)).status_code == 200  # the buyer's own invoice
-    cancelled = await client.post(f"/v1/orders/{order_id}/cancel", headers=m.headers)
+    cancelled = await client.post(f"/v1/orders/{order_id}/cancel", headers=m.headers,
+                                  json={"code": "out_of_stock", "refund_now": True})  # paid: a published reason
     assert cancelled.status_code == 200, cancelled.text
     items = (await client.get(f"/v1/orders/{order_id}/invoices", headers=m.headers)).json()["items"]
     assert [(i["color"], i["total"], i["tax_total"]) for i in items] == [

@@ -98,10 +98,10 @@ async def test_a_delivery_planned_from_stale_stock_is_planned_again_and_the_stor
     read = retail_service._lines_and_stock
 
     async def read_before_the_warehouse_sold_out(session: Any, variant_ids: Any) -> Any:
-        info, stock = await read(session, variant_ids)
-        stock[s.m.id].available[(s.warehouse["id"], s.variant_id)] = 5
-        stock[s.m.id].kinds[s.warehouse["id"]] = "warehouse"
-        return info, stock
+        got = await read(session, variant_ids)
+        got.stock[s.m.id].available[(s.warehouse["id"], s.variant_id)] = 5
+        got.stock[s.m.id].kinds[s.warehouse["id"]] = "warehouse"
+        return got
 
     monkeypatch.setattr(retail_service, "_lines_and_stock", read_before_the_warehouse_sold_out)
     r = await client.post("/v1/checkout", json=f.checkout_body([(s.variant_id, 1)]))

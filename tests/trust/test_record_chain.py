@@ -114,7 +114,7 @@ async def test_the_regulator_export_carries_payment_shipments_returns_refunds_an
     assert r.status_code == 200, r.text
     [row] = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     shipments = json.loads(row["shipments"])
-    assert [(s["carrier"], s["tracking_no"]) for s in shipments] == [("SF", "SF1234567890")]
+    assert [(s["carrier"], s["tracking_no"]) for s in shipments] == [("SF", "SF1234567890123")]
     returns = json.loads(row["returns"])
     assert [(x["reason"], x["kind"]) for x in returns] == [("尺码不合适", "no_reason")]
     assert isinstance(json.loads(row["refunds"]), list)

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -22,8 +19,9 @@ from playwright.async_api import ViewportSize
 
 from app.core.clock import SHANGHAI
 from app.logistics.providers import kuaidi100
-from app.migrate import upgrade
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM, ROOT, _free_port
+from tests.conftest import sqlite_copy
+from tests.servers import served
+from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
 from tests.web.test_shopper_browser import _LAYOUT_PROBLEMS
 
 ADMIN = "parcel-admin-" + uuid.uuid4().hex
@@ -38,32 +36,12 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def shop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def shop_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[str]:
     """`shop serve` on a free port against a fresh SQLite file, taking Kuaidi100 pushes signed with SALT."""
-    tmp = tmp_path_factory.mktemp("parcel")
-    url = f"sqlite+aiosqlite:///{tmp / 'shop.db'}"
-    upgrade(url)
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SHOP_ADMIN_TOKEN": ADMIN, "SHOP_SECRET_KEY": uuid.uuid4().hex * 2,
-           "SHOP_BACKGROUND_JOBS": "false", "SHOP_LOG_LEVEL": "warning", "SHOP_MEDIA_ROOT": str(tmp / "media"),
-           "SHOP_KUAIDI100_SALT": SALT}
-    shop = Path(sys.executable).parent / "shop"
-    proc = subprocess.Popen([str(shop), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):  # the server starting up, not a timing assertion
-            if proc.poll() is not None:
-                raise RuntimeError(f"shop serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+    tmp = tmp_path_factory.mktemp("shop_server")
+    url = sqlite_copy(sqlite_template, tmp / "shop.db")
+    with served(url, SHOP_ADMIN_TOKEN=ADMIN, SHOP_MEDIA_ROOT=str(tmp / "media"), SHOP_KUAIDI100_SALT=SALT) as running:
+        yield running.base
 
 
 def _ok(r: httpx.Response) -> Any:
