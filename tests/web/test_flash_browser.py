@@ -6,16 +6,17 @@ text wider than its box and amounts broken across lines."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from playwright.async_api import ViewportSize
 
+from tests.web.browser import BOTH_SIZES, screen
 from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
-from tests.web.test_shopper_browser import _LAYOUT_PROBLEMS, ADMIN, pytestmark, shop_server
+from tests.web.test_shopper_browser import ADMIN, pytestmark, shop_server
 
 __all__ = ["pytestmark", "shop_server"]  # the server fixture and the browser marks, as the shopper's test has them
 
@@ -58,14 +59,10 @@ def _seed(api: httpx.Client, n: str) -> dict[str, Any]:
             "campaign": campaign["slug"]}
 
 
-async def _screen(page: Any, name: str, size: str) -> None:
-    await page.screenshot(path=ARTIFACTS / f"flash-{size}-{name}.png", full_page=True)
-    problems = await page.evaluate(_LAYOUT_PROBLEMS)
-    assert problems == [], f"{name} at {size}: {problems}"
+_screen = functools.partial(screen, prefix="flash")
 
 
-@pytest.mark.parametrize(("size", "viewport"), [("phone", {"width": 390, "height": 844}),
-                                                 ("laptop", {"width": 1280, "height": 800})])
+@BOTH_SIZES
 async def test_a_flash_sale_opens_sells_refuses_and_shows_in_the_console(shop_server: str, size: str,
                                                                         viewport: ViewportSize) -> None:
     from playwright.async_api import async_playwright, expect

@@ -7,16 +7,17 @@ text wider than its box and amounts broken across lines."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from typing import Any
 
 import httpx
-import pytest
 from playwright.async_api import ViewportSize
 
 from app.core.uscc import uscc_check_char
+from tests.web.browser import BOTH_SIZES, screen
 from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
-from tests.web.test_shopper_browser import _LAYOUT_PROBLEMS, ADMIN, pytestmark, shop_server
+from tests.web.test_shopper_browser import ADMIN, pytestmark, shop_server
 
 __all__ = ["pytestmark", "shop_server"]  # the module's marks and its server come from the shopper's test
 
@@ -55,14 +56,10 @@ async def _seed(api: httpx.AsyncClient) -> dict[str, Any]:
     return {"key": key, "api_key": m["api_key"], "coat": coat["id"]}
 
 
-async def _screen(page: Any, name: str, size: str) -> None:
-    await page.screenshot(path=ARTIFACTS / f"invoice-{size}-{name}.png", full_page=True)
-    problems = await page.evaluate(_LAYOUT_PROBLEMS)
-    assert problems == [], f"{name} at {size}: {problems}"
+_screen = functools.partial(screen, prefix="invoice")
 
 
-@pytest.mark.parametrize(("size", "viewport"), [("phone", {"width": 390, "height": 844}),
-                                                 ("laptop", {"width": 1280, "height": 800})])
+@BOTH_SIZES
 async def test_a_buyer_asks_for_an_invoice_and_downloads_it(shop_server: str, size: str,
                                                             viewport: ViewportSize) -> None:
     from playwright.async_api import async_playwright

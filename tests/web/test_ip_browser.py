@@ -4,6 +4,7 @@ tests/web/artifacts/ and checked for text wider than its box."""
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,8 +17,8 @@ from playwright.async_api import ViewportSize
 
 from tests.conftest import sqlite_copy
 from tests.servers import served
+from tests.web.browser import BOTH_SIZES, screen
 from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
-from tests.web.test_shopper_browser import _LAYOUT_PROBLEMS
 
 ADMIN = "ip-admin-" + uuid.uuid4().hex
 
@@ -65,14 +66,10 @@ def _seed(api: httpx.Client) -> dict[str, Any]:
     return {"api_key": m["api_key"], "answered": cases[0]["id"], "open": cases[1]["id"]}
 
 
-async def _screen(page: Any, name: str, size: str) -> None:
-    await page.screenshot(path=ARTIFACTS / f"ip-{size}-{name}.png", full_page=True)
-    problems = await page.evaluate(_LAYOUT_PROBLEMS)
-    assert problems == [], f"{name} at {size}: {problems}"
+_screen = functools.partial(screen, prefix="ip")
 
 
-@pytest.mark.parametrize(("size", "viewport"), [("phone", {"width": 390, "height": 844}),
-                                                 ("laptop", {"width": 1280, "height": 800})])
+@BOTH_SIZES
 async def test_public_ip_cases_and_the_sellers_case_page_read_well_in_chinese(
         ip_server: str, size: str, viewport: ViewportSize) -> None:
     from playwright.async_api import async_playwright

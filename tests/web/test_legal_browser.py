@@ -5,6 +5,7 @@ tests/web/artifacts/ and checked for text wider than its box and amounts broken 
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -17,8 +18,8 @@ from playwright.async_api import ViewportSize
 
 from tests.conftest import sqlite_copy
 from tests.servers import served
+from tests.web.browser import BOTH_SIZES, screen
 from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
-from tests.web.test_shopper_browser import _LAYOUT_PROBLEMS
 
 ADMIN = "legal-admin-" + uuid.uuid4().hex
 ICP = "粤ICP备20261203号-7"
@@ -63,14 +64,10 @@ def _seed(base: str) -> None:
                 "status": "active", "description": title, "variants": [{"sku": f"SKU-{kind}", "price": price}]}))
 
 
-async def _screen(page: Any, name: str, size: str) -> None:
-    await page.screenshot(path=ARTIFACTS / f"legal-{size}-{name}.png", full_page=True)
-    problems = await page.evaluate(_LAYOUT_PROBLEMS)
-    assert problems == [], f"{name} at {size}: {problems}"
+_screen = functools.partial(screen, prefix="legal")
 
 
-@pytest.mark.parametrize(("size", "viewport"), [("phone", {"width": 390, "height": 844}),
-                                                 ("laptop", {"width": 1280, "height": 800})])
+@BOTH_SIZES
 async def test_footer_shows_the_configured_icp_number_and_cards_show_the_unregistered_badge(
         legal_server: str, size: str, viewport: ViewportSize) -> None:
     from playwright.async_api import async_playwright

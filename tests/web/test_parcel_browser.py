@@ -5,6 +5,7 @@ its box and amounts broken across lines."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import uuid
@@ -21,8 +22,8 @@ from app.core.clock import SHANGHAI
 from app.logistics.providers import kuaidi100
 from tests.conftest import sqlite_copy
 from tests.servers import served
+from tests.web.browser import BOTH_SIZES, screen
 from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
-from tests.web.test_shopper_browser import _LAYOUT_PROBLEMS
 
 ADMIN = "parcel-admin-" + uuid.uuid4().hex
 SALT = "parcel-salt-" + uuid.uuid4().hex
@@ -95,14 +96,10 @@ def _beijing(hours: int) -> str:
     return (datetime.now(SHANGHAI) + timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M:00")
 
 
-async def _screen(page: Any, name: str, size: str) -> None:
-    await page.screenshot(path=ARTIFACTS / f"parcel-{size}-{name}.png", full_page=True)
-    problems = await page.evaluate(_LAYOUT_PROBLEMS)
-    assert problems == [], f"{name} at {size}: {problems}"
+_screen = functools.partial(screen, prefix="parcel")
 
 
-@pytest.mark.parametrize(("size", "viewport"), [("phone", {"width": 390, "height": 844}),
-                                                 ("laptop", {"width": 1280, "height": 800})])
+@BOTH_SIZES
 async def test_a_buyer_sees_the_parcels_journey_and_confirms_receipt(shop_server: str, size: str,
                                                                       viewport: ViewportSize) -> None:
     from playwright.async_api import async_playwright

@@ -4,15 +4,16 @@ tests/web/artifacts/ and checked for text wider than its box."""
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.async_api import ViewportSize
 
+from tests.web.browser import BOTH_SIZES, screen
 from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
-from tests.web.test_shopper_browser import _LAYOUT_PROBLEMS, shop_server  # noqa: F401  (the served shop)
+from tests.web.test_shopper_browser import shop_server  # noqa: F401  (the served shop)
 
 pytestmark = [
     pytest.mark.browser,
@@ -21,14 +22,10 @@ pytestmark = [
 ]
 
 
-async def _screen(page: Any, name: str, size: str) -> None:
-    await page.screenshot(path=ARTIFACTS / f"privacy-{size}-{name}.png", full_page=True)
-    problems = await page.evaluate(_LAYOUT_PROBLEMS)
-    assert problems == [], f"{name} at {size}: {problems}"
+_screen = functools.partial(screen, prefix="privacy")
 
 
-@pytest.mark.parametrize(("size", "viewport"), [("phone", {"width": 390, "height": 844}),
-                                                 ("laptop", {"width": 1280, "height": 800})])
+@BOTH_SIZES
 async def test_a_shopper_signs_up_with_nothing_optional_ticked_and_changes_consents(
         shop_server: str, size: str, viewport: ViewportSize) -> None:  # noqa: F811
     from playwright.async_api import async_playwright

@@ -5,6 +5,7 @@ lines. And /docs renders with every request that is not to 127.0.0.1 blocked."""
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import uuid
@@ -20,6 +21,7 @@ from playwright.async_api import ViewportSize
 
 from tests.conftest import sqlite_copy
 from tests.servers import served
+from tests.web.browser import BOTH_SIZES, screen
 from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
 
 ADMIN = "shopper-admin-" + uuid.uuid4().hex
@@ -95,55 +97,12 @@ def _seed_once(api: httpx.Client) -> None:
         _seed(api)
 
 
-# Reports every text box whose content is wider than the box, every amount drawn on more than one line, and a
-# page that scrolls sideways.
-_LAYOUT_PROBLEMS = r"""() => {
-  const problems = [];
-  const vw = document.documentElement.clientWidth;
-  const wide = document.documentElement.scrollWidth;
-  if (wide > vw + 1) problems.push('page scrolls sideways: ' + wide + ' > ' + vw);
-  const scrolls = el => {
-    for (let a = el.parentElement; a; a = a.parentElement) {
-      const o = getComputedStyle(a).overflowX;
-      if (o === 'auto' || o === 'scroll' || o === 'hidden') return true;
-    }
-    return false;
-  };
-  const text = el => el.textContent.trim().slice(0, 40);
-  for (const el of document.body.querySelectorAll('*')) {
-    const cs = getComputedStyle(el);
-    if (cs.display === 'none' || cs.visibility === 'hidden' || el.closest('.sr, .skip, script, style')) continue;
-    const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
-    if (own && cs.display !== 'inline' && cs.overflowX === 'visible' && el.scrollWidth > el.clientWidth + 1)
-      problems.push('text wider than its box: <' + el.tagName.toLowerCase() + ' class="' + el.className + '"> '
-                    + text(el));
-    const box = el.getBoundingClientRect();
-    if (own && box.width && box.right > vw + 1 && !scrolls(el)) problems.push('off the screen: ' + text(el));
-  }
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  const money = /[¥$€]-?[\d,]+\.\d\d|\d[\d,]*\.\d\d|\d{3,4}[-\u2011]\d{4,8}/g;
-  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-    if (!n.parentElement || n.parentElement.closest('script, style, .sr')) continue;
-    for (const m of n.textContent.matchAll(money)) {
-      const r = document.createRange();
-      r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
-      const lines = new Set(Array.from(r.getClientRects()).filter(x => x.width > 0).map(x => Math.round(x.top)));
-      if (lines.size > 1) problems.push('amount broken across lines: ' + m[0]);
-    }
-  }
-  return problems;
-}"""
 
 
-async def _screen(page: Any, name: str, size: str) -> None:
-    """Save the screen and check its layout."""
-    await page.screenshot(path=ARTIFACTS / f"shopper-{size}-{name}.png", full_page=True)
-    problems = await page.evaluate(_LAYOUT_PROBLEMS)
-    assert problems == [], f"{name} at {size}: {problems}"
+_screen = functools.partial(screen, prefix="shopper")
 
 
-@pytest.mark.parametrize(("size", "viewport"), [("phone", {"width": 390, "height": 844}),
-                                                 ("laptop", {"width": 1280, "height": 800})])
+@BOTH_SIZES
 async def test_a_shopper_buys_a_jacket_in_a_colour_and_size(shop_server: str, size: str,
                                                             viewport: ViewportSize) -> None:
     from playwright.async_api import async_playwright

@@ -44,7 +44,9 @@
     var v = current();
     document.getElementById("v-price").textContent = v ? v.price_text : "";
     document.getElementById("v-promo").textContent = v ? v.promo_text : "";
-    document.getElementById("v-stock").textContent = v ? v.stock_text : document.getElementById("v-stock").dataset.choose || "";
+    var stockLine = document.getElementById("v-stock");
+    stockLine.textContent = v ? v.stock_text : stockLine.dataset.choose || "";
+    stockLine.classList.toggle("out", !v || v.available <= 0);
     var add = document.getElementById("add");
     add.disabled = !v || v.available <= 0;
     var qty = document.getElementById("qty");

@@ -1,0 +1,59 @@
+"""What the browser tests share: both screen sizes, and saving a screen with a check of its layout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.web.test_browser import ARTIFACTS
+
+# Every screen is tried on a phone and on a laptop.
+BOTH_SIZES = pytest.mark.parametrize(("size", "viewport"), [("phone", {"width": 390, "height": 844}),
+                                                            ("laptop", {"width": 1280, "height": 800})])
+
+# Reports every text box whose content is wider than the box, every amount drawn on more than one line, and a
+# page that scrolls sideways.
+LAYOUT_PROBLEMS = r"""() => {
+  const problems = [];
+  const vw = document.documentElement.clientWidth;
+  const wide = document.documentElement.scrollWidth;
+  if (wide > vw + 1) problems.push('page scrolls sideways: ' + wide + ' > ' + vw);
+  const scrolls = el => {
+    for (let a = el.parentElement; a; a = a.parentElement) {
+      const o = getComputedStyle(a).overflowX;
+      if (o === 'auto' || o === 'scroll' || o === 'hidden') return true;
+    }
+    return false;
+  };
+  const text = el => el.textContent.trim().slice(0, 40);
+  for (const el of document.body.querySelectorAll('*')) {
+    const cs = getComputedStyle(el);
+    if (cs.display === 'none' || cs.visibility === 'hidden' || el.closest('.sr, .skip, script, style')) continue;
+    const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+    if (own && cs.display !== 'inline' && cs.overflowX === 'visible' && el.scrollWidth > el.clientWidth + 1)
+      problems.push('text wider than its box: <' + el.tagName.toLowerCase() + ' class="' + el.className + '"> '
+                    + text(el));
+    const box = el.getBoundingClientRect();
+    if (own && box.width && box.right > vw + 1 && !scrolls(el)) problems.push('off the screen: ' + text(el));
+  }
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const money = /[¥$€]-?[\d,]+\.\d\d|\d[\d,]*\.\d\d|\d{3,4}[-\u2011]\d{4,8}/g;
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (!n.parentElement || n.parentElement.closest('script, style, .sr')) continue;
+    for (const m of n.textContent.matchAll(money)) {
+      const r = document.createRange();
+      r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
+      const lines = new Set(Array.from(r.getClientRects()).filter(x => x.width > 0).map(x => Math.round(x.top)));
+      if (lines.size > 1) problems.push('amount broken across lines: ' + m[0]);
+    }
+  }
+  return problems;
+}"""
+
+
+async def screen(page: Any, name: str, size: str, *, prefix: str) -> None:
+    """Save the screen as tests/web/artifacts/<prefix>-<size>-<name>.png and check its layout."""
+    await page.screenshot(path=ARTIFACTS / f"{prefix}-{size}-{name}.png", full_page=True)
+    problems = await page.evaluate(LAYOUT_PROBLEMS)
+    assert problems == [], f"{name} at {size}: {problems}"
