@@ -249,6 +249,23 @@ async def send_due(factory: async_sessionmaker[AsyncSession], client: httpx.Asyn
     failed attempt, not a request.
     """
     attempts = 0
+    for _ in range(MAX_BATCHES):
+        async with factory() as session:
+            batch = await _claim(session, utcnow())
+        if not batch:
+            break
+        outcomes = await _send_all(client, batch, allow_private=allow_private)
+        async with factory() as session:
+            await _record(session, list(zip(batch, outcomes, strict=True)))
+        attempts += len(batch)
+        if len(batch) < SEND_BATCH:
+            break
+    return attempts
+
+
+async def _send_all(client: httpx.AsyncClient, batch: Sequence[Outgoing], *, allow_private: bool) -> list[Outcome]:
+    """Post each delivery, a few at once, each destination checked again first: a name that now resolves to a
+    private address is a failed attempt, not a request."""
     limit = asyncio.Semaphore(CONCURRENCY)
 
     async def send(out: Outgoing) -> Outcome:
@@ -258,18 +275,7 @@ async def send_due(factory: async_sessionmaker[AsyncSession], client: httpx.Asyn
                 return Outcome(None, f"destination refused: {reason}"[:500])
             return await _post(client, out)
 
-    for _ in range(MAX_BATCHES):
-        async with factory() as session:
-            batch = await _claim(session, utcnow())
-        if not batch:
-            break
-        outcomes = await asyncio.gather(*(send(out) for out in batch))
-        async with factory() as session:
-            await _record(session, list(zip(batch, outcomes, strict=True)))
-        attempts += len(batch)
-        if len(batch) < SEND_BATCH:
-            break
-    return attempts
+    return list(await asyncio.gather(*(send(out) for out in batch)))
 
 
 async def _claim(session: AsyncSession, now: datetime) -> list[Outgoing]:
@@ -423,16 +429,7 @@ async def deliver_events(factory: async_sessionmaker[AsyncSession], client: http
                       url=active[d.endpoint_id].url, secret=active[d.endpoint_id].secret,
                       event_id=event_id(d.event_seq), kind=str(by_seq[d.event_seq]["type"]), body=bodies[d.event_seq])
              for d in due]
-    limit = asyncio.Semaphore(CONCURRENCY)
-
-    async def send(out: Outgoing) -> Outcome:
-        async with limit:
-            reason = await destinations.refusal(out.url, allow_private=allow_private, unresolved_ok=False)
-            if reason:
-                return Outcome(None, f"destination refused: {reason}"[:500])
-            return await _post(client, out)
-
-    outcomes = await asyncio.gather(*(send(out) for out in batch))
+    outcomes = await _send_all(client, batch, allow_private=allow_private)
     if batch:
         async with factory() as session:
             await _record(session, list(zip(batch, outcomes, strict=True)))
