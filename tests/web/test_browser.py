@@ -30,11 +30,13 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 ADMIN = "browser-admin-" + uuid.uuid4().hex
 
-pytestmark = [
+# The marks of every browser test module: CI always runs them; elsewhere they need Debian's Chromium.
+BROWSER_TEST = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
                        reason="Chromium is not installed (apt-get install chromium); CI always runs this"),
 ]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture(scope="module")

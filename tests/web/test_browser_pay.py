@@ -14,15 +14,11 @@ import pytest
 
 from tests.conftest import sqlite_copy
 from tests.servers import served
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.web.test_browser import ARGS, ARTIFACTS, BROWSER_TEST, CHROMIUM
 
 ADMIN = "browser-admin-" + uuid.uuid4().hex
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
-                       reason="Chromium is not installed (apt-get install chromium); CI always runs this"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture(scope="module")

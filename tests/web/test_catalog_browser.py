@@ -6,21 +6,15 @@ Screenshots of each step land in tests/web/artifacts/ at 1280×800 (laptop) and 
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import httpx
-import pytest
 
 from app.demo.pictures import COLOURS, Sketch, draw
-from tests.web.test_browser import ADMIN, ARGS, ARTIFACTS, CHROMIUM, server  # noqa: F401  (server: the fixture)
+from tests.web.test_browser import ADMIN, ARGS, ARTIFACTS, BROWSER_TEST, CHROMIUM, server  # noqa: F401  (server: the fixture)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
-                       reason="Chromium is not installed (apt-get install chromium); CI always runs this"),
-]
+pytestmark = BROWSER_TEST
 
 SIZES = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 

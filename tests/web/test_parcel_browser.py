@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -23,17 +22,13 @@ from app.logistics.providers import kuaidi100
 from tests.conftest import sqlite_copy
 from tests.servers import served
 from tests.web.browser import BOTH_SIZES, screen
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.web.test_browser import ARGS, ARTIFACTS, BROWSER_TEST, CHROMIUM
 
 ADMIN = "parcel-admin-" + uuid.uuid4().hex
 SALT = "parcel-salt-" + uuid.uuid4().hex
 PASSWORD = "s3cret-pass"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
-                       reason="Chromium is not installed (apt-get install chromium); CI always runs this"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture(scope="module")

@@ -5,21 +5,14 @@ tests/web/artifacts/ and checked for text wider than its box."""
 from __future__ import annotations
 
 import functools
-import os
-from pathlib import Path
 
-import pytest
 from playwright.async_api import ViewportSize
 
 from tests.web.browser import BOTH_SIZES, screen
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.web.test_browser import ARGS, ARTIFACTS, BROWSER_TEST, CHROMIUM
 from tests.web.test_shopper_browser import shop_server  # noqa: F401  (the served shop)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
-                       reason="Chromium is not installed (apt-get install chromium); CI always runs this"),
-]
+pytestmark = BROWSER_TEST
 
 
 _screen = functools.partial(screen, prefix="privacy")

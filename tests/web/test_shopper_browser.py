@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import io
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,15 +21,11 @@ from playwright.async_api import ViewportSize
 from tests.conftest import sqlite_copy
 from tests.servers import served
 from tests.web.browser import BOTH_SIZES, screen
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.web.test_browser import ARGS, ARTIFACTS, BROWSER_TEST, CHROMIUM
 
 ADMIN = "shopper-admin-" + uuid.uuid4().hex
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
-                       reason="Chromium is not installed (apt-get install chromium); CI always runs this"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture(scope="module")
