@@ -7,7 +7,7 @@ payment on the day its orders were marked paid.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -28,7 +28,8 @@ class NotReconcilable(ValueError):
 
 
 async def _ours(session: AsyncSession, provider: str, day: date) -> dict[str, int]:
-    start = datetime.combine(day, time(0), SHANGHAI)
+    # In UTC, as timestamps are stored: SQLite compares them as text, so a +08:00 bound would be off by 8 hours.
+    start = datetime.combine(day, time(0), SHANGHAI).astimezone(UTC)
     paid_at = func.min(Order.paid_at)
     rows = await session.execute(
         select(Payment.provider_ref, Payment.amount).join(Order, Order.payment_id == Payment.id)
