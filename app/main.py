@@ -31,6 +31,7 @@ from app.core.logging import configure as configure_logging
 from app.core.logging import get_logger
 from app.core.ratelimit import RateLimitMiddleware, make_counter
 from app.core.replica import ReadRouter
+from app.core.routing import Prefiltered
 from app.db import DEFAULT_POOL_SIZE, make_engine, make_sessionmaker
 from app.imports.api import router as imports_router
 from app.inventory.api import router as inventory_router
@@ -42,7 +43,7 @@ from app.orders import lifecycle as orders_lifecycle
 from app.orders import payments as orders_payments
 from app.orders.api import router as orders_router
 from app.orders.invoices.api import router as invoices_router
-from app.payments.api import router as payments_router
+from app.payments.api import routers as payments_routers
 from app.reports.api import router as reports_router
 from app.retail import service as retail_service
 from app.retail.api import router as retail_router
@@ -163,11 +164,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # pos_router first: its /v1/inventory/conflicts must win over /v1/inventory/{sku}
     api_routers = (merchants_router, catalog_router, collections_router, search_router, media_router, pos_router,
-                   moves_router, inventory_router, retail_router, privacy_router, orders_router, payments_router,
+                   moves_router, inventory_router, retail_router, privacy_router, orders_router, *payments_routers,
                    wholesale_router, reports_router, community_router, trust_router, campaigns_router, flash_router,
                    till_router, webhooks_router, imports_router, logistics_router, invoices_router)
     for router in api_routers:
-        app.include_router(router)
+        app.include_router(Prefiltered(router))
     mount_pages(app, api_routers)
     openapi.install(app)
     return app

@@ -1,5 +1,5 @@
-"""The providers' notification routes, one router (each provider's own routes, from the registry), and the
-merchants' payment accounts."""
+"""The providers' notification routes (each provider's own router, from the registry), the merchants' payment
+accounts and the operator's payment pages, as the list of routers the app includes."""
 
 from __future__ import annotations
 
@@ -8,9 +8,5 @@ from fastapi import APIRouter
 from app.payments import accounts, operator
 from app.payments.registry import PROVIDERS
 
-router = APIRouter()
-for _provider in PROVIDERS.values():
-    if _provider.router is not None:
-        router.include_router(_provider.router)
-router.include_router(accounts.router)
-router.include_router(operator.router)
+routers: list[APIRouter] = [p.router for p in PROVIDERS.values() if p.router is not None]
+routers += [accounts.router, operator.router]
