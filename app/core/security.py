@@ -7,6 +7,7 @@ import hmac
 from datetime import timedelta
 from typing import Any
 
+import anyio.to_thread
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -35,6 +36,18 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password_off_loop(password: str) -> str:
+    """`hash_password` in a worker thread: an argon2 hash takes tens of milliseconds of CPU by design, and on the
+    event loop every other request of the process would wait for it (a burst of sign-ups or password guesses
+    would stall checkouts)."""
+    return await anyio.to_thread.run_sync(hash_password, password)
+
+
+async def verify_password_off_loop(password_hash: str, password: str) -> bool:
+    """`verify_password` in a worker thread (see `hash_password_off_loop`)."""
+    return await anyio.to_thread.run_sync(verify_password, password_hash, password)
 
 
 def issue_access_token(*, secret: str, subject: str, kind: str, minutes: int, token_id: str) -> str:

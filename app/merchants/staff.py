@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.ids import new_id, new_token
-from app.core.security import hash_password, hash_token, verify_password
+from app.core.security import hash_password_off_loop, hash_token, verify_password_off_loop
 from app.merchants.models import Location, StaffMember, StaffSession
 
 ROLES = ("owner", "manager", "clerk", "warehouse", "finance")
@@ -145,7 +145,7 @@ async def accept(session: AsyncSession, *, token: str, password: str,
     member = await by_invite(session, token)
     if not 10 <= len(password) <= 200:
         raise field_error("password", "10 to 200 characters")
-    member.password_hash = hash_password(password)
+    member.password_hash = await hash_password_off_loop(password)
     member.totp_secret = pyotp.random_base32() if with_totp else None
     member.invite_hash = None
     member.activated_at = utcnow()
@@ -173,7 +173,7 @@ async def authenticate(session: AsyncSession, *, merchant_id: str | None, login:
     if len(found) != 1:
         return None
     member = found[0]
-    if not verify_password(member.password_hash or "", password):
+    if not await verify_password_off_loop(member.password_hash or "", password):
         return None
     if member.totp_secret and not pyotp.TOTP(member.totp_secret).verify(code.strip(), valid_window=1):
         return None

@@ -22,7 +22,7 @@ from app.core.auth import Principal
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated, field_error
 from app.core.ids import new_id
-from app.core.security import hash_password, verify_password
+from app.core.security import hash_password_off_loop, verify_password_off_loop
 from app.db import fetch
 from app.inventory import service as inventory_service
 from app.inventory.service import Snapshot
@@ -50,7 +50,8 @@ async def register(*, session: AsyncSession, email: str, password: str, name: st
     """A customer account; e-mail addresses are unique (case-insensitive). The account and order purposes are
     recorded with it, optional purposes only when ticked (C19)."""
     privacy_service.check_choices(consents or {})
-    customer = Customer(id=new_id("cus"), email=email.lower(), password_hash=hash_password(password), name=name)
+    customer = Customer(id=new_id("cus"), email=email.lower(), password_hash=await hash_password_off_loop(password),
+                        name=name)
     session.add(customer)
     await privacy_service.record_choices(session, customer_id=customer.id, choices=consents or {}, at_signup=True)
     try:
@@ -65,7 +66,7 @@ async def issue_token(*, session: AsyncSession, settings: Settings, secret: str,
                       password: str) -> tuple[str, int]:
     """Check the password (argon2) and sign an access token."""
     customer = await session.scalar(select(Customer).where(Customer.email == email.lower()))
-    if customer is None or not verify_password(customer.password_hash, password):
+    if customer is None or not await verify_password_off_loop(customer.password_hash, password):
         raise Unauthenticated("wrong e-mail or password")
     minutes = settings.shop_access_token_minutes
     token = await auth.create_signed_token(session, kind="customer", subject_id=customer.id, secret=secret,

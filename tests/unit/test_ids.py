@@ -1,10 +1,17 @@
+import asyncio
 import time
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from app.core.ids import _ALPHABET, _b32, new_id, new_ids, new_token, pickup_code
-from app.core.security import hash_password, hash_token, verify_password
+from app.core.security import (
+    hash_password,
+    hash_password_off_loop,
+    hash_token,
+    verify_password,
+    verify_password_off_loop,
+)
 
 
 def test_ids_are_prefixed_unique_and_time_ordered():
@@ -55,3 +62,14 @@ def test_ids_drawn_in_a_batch_are_what_one_at_a_time_would_give() -> None:
     assert all(i.startswith("oli_") and len(i) == 30 and set(i[4:]) <= set(_ALPHABET) for i in batch)
     assert [before, *batch, after] == sorted([before, *batch, after])
     assert new_ids("oli", 0) == []
+
+
+async def test_password_hashing_leaves_the_event_loop_free_for_other_requests() -> None:
+    hashing = asyncio.ensure_future(hash_password_off_loop("correct horse"))
+    ticks = 0
+    while not hashing.done():  # on the loop, the hash would finish in its first step: no tick in between
+        ticks += 1
+        await asyncio.sleep(0)
+    assert ticks > 1
+    assert await verify_password_off_loop(hashing.result(), "correct horse")
+    assert not await verify_password_off_loop(hashing.result(), "wrong")

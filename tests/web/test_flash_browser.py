@@ -23,13 +23,14 @@ __all__ = ["pytestmark", "shop_server"]  # the server fixture and the browser ma
 OPENS_IN = timedelta(seconds=5)  # long enough to see the countdown before it opens
 
 
-def _seed(api: httpx.Client, n: str) -> dict[str, Any]:
-    """A verified shop selling a down jacket (¥7,890.00) with a flash sale of 5 at ¥6,999.00 opening in a few
-    seconds, one per buyer, shown on a running campaign's page; and a customer account."""
-    def ok(r: httpx.Response) -> Any:
-        assert r.status_code in (200, 201), r.text
-        return r.json()
+def ok(r: httpx.Response) -> Any:
+    assert r.status_code in (200, 201), r.text
+    return r.json()
 
+
+def _seed(api: httpx.Client, n: str) -> dict[str, Any]:
+    """A verified shop selling a down jacket (¥7,890.00), a running campaign showing it, and a customer account;
+    the flash sale (5 at ¥6,999.00, one per buyer) is `_open_soon`'s."""
     m = ok(api.post("/v1/merchants", json={"name": f"暖冬服饰旗舰店 {n}", "kind": "enterprise",
                                            "licence_no": "91350100M000100Y43", "contact_email": f"s{n}@example.com"}))
     ok(api.post(f"/v1/admin/merchants/{m['id']}/verify", headers={"Authorization": f"Bearer {ADMIN}"}))
@@ -50,13 +51,18 @@ def _seed(api: httpx.Client, n: str) -> dict[str, Any]:
         "slug": f"double-12-{n}", "title": "双十二 暖冬秒杀节", "headline": "每天 10 点开抢",
         "starts_at": (now - timedelta(hours=1)).isoformat(), "ends_at": (now + timedelta(days=3)).isoformat(),
         "product_ids": [jacket["id"]], "promotion_codes": []}))
-    opens = now + OPENS_IN
-    sale = ok(api.post("/v1/flash-sales", headers=key, json={
-        "variant_id": jacket["variants"][0]["id"], "price": 699_900, "quantity": 5, "per_buyer_limit": 1,
+    return {"product": jacket["id"], "variant": jacket["variants"][0]["id"], "email": email,
+            "api_key": m["api_key"], "campaign": campaign["slug"], "campaign_id": campaign["id"]}
+
+
+def _open_soon(api: httpx.Client, s: dict[str, Any]) -> str:
+    """The flash sale, opening OPENS_IN from now: made once the browser is up, so that the page is seen before."""
+    opens = datetime.now(UTC) + OPENS_IN
+    sale = ok(api.post("/v1/flash-sales", headers={"Authorization": f"Bearer {s['api_key']}"}, json={
+        "variant_id": s["variant"], "price": 699_900, "quantity": 5, "per_buyer_limit": 1,
         "starts_at": opens.isoformat(), "ends_at": (opens + timedelta(hours=1)).isoformat(),
-        "campaign_id": campaign["id"]}))
-    return {"product": jacket["id"], "sale": sale["id"], "email": email, "api_key": m["api_key"],
-            "campaign": campaign["slug"]}
+        "campaign_id": s["campaign_id"]}))
+    return str(sale["id"])
 
 
 _screen = functools.partial(screen, prefix="flash")
@@ -75,6 +81,8 @@ async def test_a_flash_sale_opens_sells_refuses_and_shows_in_the_console(shop_se
         try:
             context = await browser.new_context(base_url=shop_server, viewport=viewport, locale="zh-CN")
             page = await context.new_page()
+            with httpx.Client(base_url=shop_server, timeout=60) as api:
+                s["sale"] = _open_soon(api, s)
             await page.goto(f"/products/{s['product']}")
             block = page.get_by_test_id("flash")
             button = page.get_by_test_id("flash-button")
