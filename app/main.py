@@ -22,7 +22,7 @@ from app.catalog.media.api import router as media_router
 from app.catalog.search import text as search_text
 from app.catalog.search.api import router as search_router
 from app.community.api import router as community_router
-from app.config import Settings, get_settings
+from app.config import Settings, check_production, get_settings, icp_problem
 from app.core import docs, openapi
 from app.core.cache import PageCache
 from app.core.http import BodyLimitMiddleware, MetricsMiddleware, install_error_handlers, problem
@@ -80,8 +80,11 @@ def install_hooks() -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    check_production(settings)  # StartupRefused: no production site without its ICP number (C6)
     install_hooks()
     configure_logging(settings.shop_log_level, json=settings.shop_log_json)
+    if settings.shop_env != "production" and (icp := icp_problem(settings)):
+        log.warning("icp_number_placeholder", problem=icp, hint="SHOP_ENV=production refuses to start like this")
     engine = make_engine(settings.database_url, pool_size=settings.shop_db_pool_size or DEFAULT_POOL_SIZE,
                          pool_timeout=settings.shop_db_pool_timeout)
     replica = (make_engine(settings.database_replica_url, pool_size=settings.shop_db_pool_size or DEFAULT_POOL_SIZE,
