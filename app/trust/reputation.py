@@ -109,13 +109,14 @@ async def refresh_credit_scores(factory: async_sessionmaker[AsyncSession], setti
                                               .order_by(Merchant.id))).all()
         stored = {row.merchant_id: row.credit_score for row in (await session.execute(
             select(MerchantReputation.merchant_id, MerchantReputation.credit_score))).all()}
+        await session.commit()
         changed = 0
         for merchant_id in merchant_ids:
             score = credit.credit_score_v1(await credit_facts(session, merchant_id=merchant_id))
             if stored.get(merchant_id, credit.BASE) != score:
                 await bump(session, merchant_id)
                 changed += 1
-        await session.commit()
+            await session.commit()  # one short transaction per shop: no write lock held across the whole run
     return changed
 
 
