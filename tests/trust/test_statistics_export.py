@@ -33,9 +33,10 @@ async def _order(client: httpx.AsyncClient, lines: list[tuple[f.Shop, int]], pro
 
 
 async def _seed(client: httpx.AsyncClient) -> tuple[date, date, date]:
-    """Orders on the last two days of a month and the first of the next; one cancelled (it does not count)."""
+    """Orders on the last two days of a month and the first of the next; one cancelled (it does not count), one
+    picked up in a store."""
     jacket = await f.shop(client, on_hand=100, price=12_345)  # apparel
-    lamp = await f.shop(client, on_hand=100, price=5_000, category="home")
+    lamp = await f.shop(client, on_hand=100, store_on_hand=10, price=5_000, category="home")
     today = clock.utcnow().astimezone(SHANGHAI).date()
     first_of_next = (today.replace(day=1) + timedelta(days=62)).replace(day=1)  # a month or two ahead
     day1, day2, day3 = first_of_next - timedelta(days=2), first_of_next - timedelta(days=1), first_of_next
@@ -49,6 +50,9 @@ async def _seed(client: httpx.AsyncClient) -> tuple[date, date, date]:
     assert done.status_code == 200, done.text
     _to_noon(day3)
     await _order(client, [(jacket, 1)], "广东")
+    picked_up = await client.post("/v1/checkout", json=f.checkout_body(
+        [(lamp.variant_id, 2)], fulfilment={"type": "pickup", "location_id": lamp.store["id"]}))
+    assert picked_up.status_code == 201, picked_up.text  # no delivery address: region unknown
     return day1, day2, day3
 
 
@@ -72,8 +76,9 @@ async def test_the_numbers_are_the_orders_seeded_by_day_and_by_month_in_json_and
         (d2, "apparel", "广东省", 1, 1, 12_345, 12_345, 12_345, 12_345),
         (d2, "home", "广东省", 1, 3, 15_000, 5_000, 5_000, 5_000),
         (d3, "apparel", "广东省", 1, 1, 12_345, 12_345, 12_345, 12_345),
+        (d3, "home", "未知", 1, 2, 10_000, 5_000, 5_000, 5_000),
     ]
-    assert body["totals"] == {"orders": 5, "units": 8, "turnover": 5 * 12_345 + 15_000}
+    assert body["totals"] == {"orders": 6, "units": 10, "turnover": 5 * 12_345 + 15_000 + 10_000}
     by_month = (await client.get(URL, headers=admin_headers, params={
         "from": day1.isoformat(), "to": day3.isoformat(), "period": "month"})).json()
     m1, m2 = f"{day1:%Y-%m}", f"{day3:%Y-%m}"
@@ -82,6 +87,7 @@ async def test_the_numbers_are_the_orders_seeded_by_day_and_by_month_in_json_and
         (m1, "apparel", "广东省", 1, 1, 12_345, 12_345, 12_345, 12_345),
         (m1, "home", "广东省", 1, 3, 15_000, 5_000, 5_000, 5_000),
         (m2, "apparel", "广东省", 1, 1, 12_345, 12_345, 12_345, 12_345),
+        (m2, "home", "未知", 1, 2, 10_000, 5_000, 5_000, 5_000),
     ]
     assert by_month["totals"] == body["totals"]
     # the range is of whole Shanghai days, both ends included
