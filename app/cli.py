@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app.config import Settings, get_settings
+from app.config import Settings, StartupRefused, check_production, get_settings
 
 cli = typer.Typer(help="Liutong (流通) commerce platform", no_args_is_help=True, add_completion=False)
 
@@ -52,6 +52,11 @@ def serve(
     import uvicorn
 
     configured = get_settings()
+    try:
+        check_production(configured)
+    except StartupRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     if sandbox_payments and (configured.alipay_app_id or configured.wechatpay_mchid):
         # real credentials (environment or .env) win: `make run` asks for the sandbox only when it sees none
         typer.echo("Alipay or WeChat Pay settings found: the payment sandbox is not started")

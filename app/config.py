@@ -8,6 +8,11 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.core.icp import icp_is_valid
+
+# Shaped like a real filing number so the demo footer looks right, but no site holds it.
+DEMO_ICP_NO = "沪ICP备00000000号-1"
+
 
 class Settings(BaseSettings):
     """Configuration read from the environment (and an optional `.env` file)."""
@@ -147,7 +152,10 @@ class Settings(BaseSettings):
     shop_import_allow_private_urls: bool = Field(default=False, description="Let imports fetch pictures from "
                                                  "loopback and private networks (tests; an intranet image server)")
     # Trust and compliance (see app/trust/)
-    shop_platform_icp_no: str = Field(default="沪ICP备00000000号-1", description="The platform's own ICP number "
+    shop_env: Literal["demo", "production"] = Field(default="demo", description="`production` refuses to start "
+                                                    "without what the law requires the site to show (the ICP "
+                                                    "number, C6); `demo` runs on placeholders and warns")
+    shop_platform_icp_no: str = Field(default=DEMO_ICP_NO, description="The platform's own ICP number "
                                       "(a placeholder in the demo; set the real one in production)")
     shop_platform_licence_url: str = Field(default="/legal/licence", description="The platform's business licence")
     shop_platform_company: str = Field(default="流通网络科技有限公司（示例）", description="The operator's registered "
@@ -183,6 +191,34 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+class StartupRefused(RuntimeError):
+    """The settings are not fit to run in production; the message says which one and why."""
+
+
+def icp_problem(settings: Settings) -> str | None:
+    """Why SHOP_PLATFORM_ICP_NO is not a real ICP number to show in every footer (C6), or None."""
+    number = settings.shop_platform_icp_no.strip()
+    if not number:
+        return "SHOP_PLATFORM_ICP_NO is empty"
+    if number == DEMO_ICP_NO:
+        return f"SHOP_PLATFORM_ICP_NO is the demo placeholder {DEMO_ICP_NO}"
+    if not icp_is_valid(number):
+        return (f"SHOP_PLATFORM_ICP_NO {number!r} is not an ICP filing or licence number "
+                "(沪ICP备12345678号-1, 京ICP证123456号)")
+    return None
+
+
+def check_production(settings: Settings) -> None:
+    """Refuse (StartupRefused) to serve in production without the platform's own ICP number: the law wants it on
+    every page (ICP art. 12, ECL art. 15), and a placeholder there would be a false disclosure."""
+    if settings.shop_env != "production":
+        return
+    problem = icp_problem(settings)
+    if problem:
+        raise StartupRefused(f"SHOP_ENV=production refuses to start: {problem}; set the platform's ICP filing or "
+                             "licence number, shown in every page's footer")
 
 
 @lru_cache

@@ -76,6 +76,7 @@ def all_jobs(*, broker: bool = False) -> list[Job]:
     from app.trust import closure as trust_closure
     from app.trust import ip_cases as trust_ip_cases
     from app.trust import records as trust_records
+    from app.trust import reputation as trust_reputation
     from app.trust import samr as trust_samr
     from app.trust import sellers as trust_sellers
     from app.webhooks import service as webhooks_service
@@ -88,6 +89,7 @@ def all_jobs(*, broker: bool = False) -> list[Job]:
         Job("close_group_buys", 30.0, community_service.close_due_group_buys),
         Job("flag_overdue_reverification", 3600.0, trust_sellers.flag_overdue_reverification),
         Job("flag_individual_turnover", 3600.0, trust_sellers.flag_individual_turnover),
+        Job("refresh_credit_scores", 3600.0, trust_reputation.refresh_credit_scores),
         Job("close_due_shops", 600.0, trust_closure.close_due_shops),
         Job("samr_report", 3600.0, trust_samr.scheduled_report),
         Job("restore_ip_listings", 600.0, trust_ip_cases.restore_due_listings),

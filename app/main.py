@@ -19,10 +19,11 @@ from app.catalog.api import router as catalog_router
 from app.catalog.collections.api import router as collections_router
 from app.catalog.media import storage as media_storage
 from app.catalog.media.api import router as media_router
+from app.catalog.search import service as search_service
 from app.catalog.search import text as search_text
 from app.catalog.search.api import router as search_router
 from app.community.api import router as community_router
-from app.config import Settings, get_settings
+from app.config import Settings, check_production, get_settings, icp_problem
 from app.core import docs, openapi
 from app.core.cache import PageCache
 from app.core.http import BodyLimitMiddleware, MetricsMiddleware, install_error_handlers, problem
@@ -53,6 +54,7 @@ from app.retail.flash.admission import make_gate
 from app.retail.flash.api import router as flash_router
 from app.retail.privacy.api import router as privacy_router
 from app.retail.tills.api import router as till_router
+from app.trust import reputation
 from app.trust.api import router as trust_router
 from app.trust.audit import AuditMiddleware
 from app.web.routes import mount_pages
@@ -73,16 +75,20 @@ are RFC 9457 problem documents."""
 
 def install_hooks() -> None:
     """Wire what calls back across layers without importing upwards: the order core gives coupon uses back through
-    retail, and payment notifications reach the order core."""
+    retail, payment notifications reach the order core, and search sorts by the trust module's seller credit."""
     orders_lifecycle.install_coupon_release(retail_service.release_promotion_use)
     orders_lifecycle.install_cancel_hook("flash_sale", flash_service.give_back)
     orders_payments.install()
+    search_service.install_seller_credit(reputation.credit_score_of)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    check_production(settings)  # StartupRefused: no production site without its ICP number (C6)
     install_hooks()
     configure_logging(settings.shop_log_level, json=settings.shop_log_json)
+    if settings.shop_env != "production" and (icp := icp_problem(settings)):
+        log.warning("icp_number_placeholder", problem=icp, hint="SHOP_ENV=production refuses to start like this")
     engine = make_engine(settings.database_url, pool_size=settings.shop_db_pool_size or DEFAULT_POOL_SIZE,
                          pool_timeout=settings.shop_db_pool_timeout)
     replica = (make_engine(settings.database_replica_url, pool_size=settings.shop_db_pool_size or DEFAULT_POOL_SIZE,

@@ -104,7 +104,7 @@ async def pick_variant(product_id: str, session: SessionDep, reads: ReadSessionD
     return _json(variant)
 
 
-SortQuery = Literal["relevance", "price_asc", "price_desc", "newest", "sales"]
+SortQuery = Literal["relevance", "price_asc", "price_desc", "newest", "sales", "credit"]
 MoneyQuery = Annotated[int | None, Query(ge=0, le=10**12, description="fen; the product's lowest variant price")]
 
 
@@ -141,7 +141,11 @@ async def list_products(
     q: Annotated[str | None, Query(max_length=200, description="Words, pinyin or initials, a SKU or barcode")] = None,
     category: CategorySlug | None = None,
     merchant_id: Annotated[str | None, Query(max_length=40)] = None,
-    sort: Annotated[SortQuery | None, Query(description="`relevance` (the default with `q`; else `newest`)")] = None,
+    sort: Annotated[SortQuery | None, Query(description="`relevance` (the default with `q`; else `newest`); "
+                                        "`credit`: the seller's credit score, highest first")] = None,
+    personalized: Annotated[bool, Query(description="Results are never personalised: the same query gives everyone "
+                                        "the same results, so `false` (the non-personalised option, C12) changes "
+                                        "nothing")] = False,
     facets: Annotated[str | None, Query(max_length=300, description="e.g. `category,price,merchant,option.颜色`")
                       ] = None,
     price_min: MoneyQuery = None,
@@ -153,7 +157,8 @@ async def list_products(
 ) -> Response:
     """Public listing and search. With `q`: best matches first (a SKU or barcode, then matches in the title,
     then in options, category or pinyin, then anywhere; within those, in stock first, then 30-day sales).
-    Without `q`: newest first. `facets` adds counts per value over every match.
+    Without `q`: newest first. `facets` adds counts per value over every match. Nothing is personalised or paid
+    for: every item has `is_ad: false`.
 
     Anonymous pages are kept for `SHOP_CATALOG_CACHE_SECONDS` (see app/core/cache.py).
     """

@@ -72,14 +72,16 @@ SELECT coalesce(json_agg(json_build_object(
         FROM variant v WHERE v.product_id = p.id),
     'media', """ + _media_sql("product_media m", "m.product_id = p.id") + """,
     'created_at', to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-    'updated_at', to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+    'updated_at', to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    'is_ad', false)
     ORDER BY array_position(CAST(:ids AS text[]), p.id::text)), '[]'::json)::text
 FROM product p WHERE p.id = ANY(:ids)
 """)
 
 
 async def page_json(session: AsyncSession, ids: list[str]) -> str:
-    """The products with these ids as a JSON array (the `ProductOut` shape), in the order of `ids`."""
+    """The products with these ids as a JSON array (the `ListedProductOut` shape: no paid placements, so `is_ad`
+    is false), in the order of `ids`."""
     if not ids:
         return "[]"
     return str(await session.scalar(_PAGE_JSON, {"ids": ids}))

@@ -229,8 +229,13 @@ class FacetsOut(OutSchema):
     merchant: list[FacetValueOut] | None = None
 
 
+class ListedProductOut(ProductOut):
+    is_ad: bool = Field(default=False, description="A paid placement, labelled 广告 (C12). The platform sells "
+                        "none: always false")
+
+
 class ProductPage(OutSchema):
-    items: list[ProductOut]
+    items: list[ListedProductOut]
     next_cursor: str | None = None
     facets: FacetsOut | None = Field(default=None, description="Present when `facets` was asked for")
 

@@ -633,7 +633,7 @@ async def list_products_json(*, session: AsyncSession, q: str | None, category: 
         return (await listing.page_json(session, ids)).encode(), last, facets
     rows = {r.id: r for r in (await session.execute(select(*_PRODUCT_COLS).where(Product.id.in_(ids)))).all()}
     items = await _with_variants(session, [rows[i] for i in ids if i in rows])
-    return orjson.dumps(items), last, facets
+    return orjson.dumps([{**item, "is_ad": False} for item in items]), last, facets  # no paid placements (C12)
 
 
 async def tax_rates(*, session: AsyncSession, product_ids: Sequence[str]) -> dict[str, int]:

@@ -87,6 +87,7 @@ def _kind(*kinds: auth.Kind):  # type: ignore[no-untyped-def]
 
 AdminDep = Annotated[Principal, Depends(_kind("admin"))]
 RegulatorDep = Annotated[Principal, Depends(_kind("regulator"))]
+AdminOrRegulatorDep = Annotated[Principal, Depends(_kind("admin", "regulator"))]
 MerchantDep = Annotated[Principal, Depends(_kind("merchant"))]
 MerchantOrAdminDep = Annotated[Principal, Depends(_kind("merchant", "admin"))]
 MerchantOrLeaderDep = Annotated[Principal, Depends(_kind("merchant", "leader"))]

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from app.core.deps import (
     AdminDep,
+    AdminOrRegulatorDep,
     CustomerDep,
     MerchantDep,
     MerchantOrAdminDep,
@@ -33,6 +34,7 @@ from app.trust import (
     rules,
     samr,
     sellers,
+    statistics,
 )
 from app.trust.schemas import (
     AuditOut,
@@ -75,6 +77,7 @@ from app.trust.schemas import (
     RuleVersionOut,
     SellerProfileIn,
     SellerProfileOut,
+    StatisticsOut,
     SuspendIn,
     TakedownIn,
     WarningIn,
@@ -451,6 +454,27 @@ async def export_transactions(
     name = f"transactions_{_utc(start):%Y%m%d}_{_utc(end):%Y%m%d}.csv"
     return StreamingResponse(rows, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/admin/exports/statistics", response_model=StatisticsOut, response_model_by_alias=True,
+            responses={200: {"content": {"text/csv": {}}}})
+async def export_statistics(
+    principal: AdminOrRegulatorDep, session: SessionDep,
+    start: Annotated[date, Query(alias="from", description="First Shanghai calendar day")],
+    end: Annotated[date, Query(alias="to", description="Last Shanghai calendar day, included")],
+    period: Annotated[Literal["day", "month"], Query(description="Group by Shanghai day or month")] = "month",
+    fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> Response:
+    """For the authorities (C25): price, sales (orders, units) and turnover of the online orders placed in the
+    range, by period, category and region (the province delivered to), as JSON or CSV. The operator or the
+    regulator liaison; every export is in the audit log. What counts is said in app/trust/statistics.py."""
+    stats = await statistics.export(session=session, actor=principal.scope, start=start, end=end, period=period,
+                                    fmt=fmt)
+    if fmt == "csv":
+        return Response(statistics.to_csv(stats), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="statistics_{period}_{start:%Y%m%d}_{end:%Y%m%d}.csv"'})
+    body = StatisticsOut.model_validate(stats).model_dump(mode="json", by_alias=True)
+    return JSONResponse(body)
 
 
 @router.get("/regulator/legal-hold/{order_id}", response_model=LegalHoldOut, tags=["trust"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.core.auth import Principal
@@ -15,6 +15,7 @@ from app.core.errors import NotFound
 from app.db import dialect_of, insert_ignore
 from app.merchants import service as merchants_service
 from app.merchants import verification
+from app.merchants.models import Merchant
 from app.orders.models import Order, ReturnRequest
 from app.trust import credit, declarations, trading
 from app.trust.models import (
@@ -89,6 +90,34 @@ async def recompute_credit(session: AsyncSession, *, merchant_id: str) -> credit
         Enforcement.merchant_id == merchant_id, Enforcement.action == "takedown")) or 0
     return credit.CreditFacts(rating_count=int(ratings[0]), rating_sum=int(ratings[1]), upheld_complaints=upheld,
                               takedowns=takedowns, **await order_facts(session, merchant_id))
+
+
+def credit_score_of(merchant_id: SQLColumnExpression[str]) -> ColumnElement[int]:
+    """The stored credit score of the merchant in `merchant_id` as SQL (the formula's base before any fact), for
+    sorting search results by seller credit (C12)."""
+    stored = (select(MerchantReputation.credit_score).where(MerchantReputation.merchant_id == merchant_id)
+              .scalar_subquery())
+    return func.coalesce(stored, credit.BASE)
+
+
+async def refresh_credit_scores(factory: async_sessionmaker[AsyncSession], settings: Settings) -> int:
+    """Job: store every active merchant's credit score afresh. Reviews, complaints and takedowns store it at once
+    (`bump`); orders move it too (completed, shipped late, returned), and a sort by credit should rank shops by
+    the score their pages show. Returns how many scores changed."""
+    async with factory() as session:
+        merchant_ids = (await session.scalars(select(Merchant.id).where(Merchant.status == "active")
+                                              .order_by(Merchant.id))).all()
+        stored = {row.merchant_id: row.credit_score for row in (await session.execute(
+            select(MerchantReputation.merchant_id, MerchantReputation.credit_score))).all()}
+        await session.commit()
+        changed = 0
+        for merchant_id in merchant_ids:
+            score = credit.credit_score_v1(await credit_facts(session, merchant_id=merchant_id))
+            if stored.get(merchant_id, credit.BASE) != score:
+                await bump(session, merchant_id)
+                changed += 1
+            await session.commit()  # one short transaction per shop: no write lock held across the whole run
+    return changed
 
 
 # ---- public profile --------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import Field, HttpUrl
@@ -319,6 +319,34 @@ class HeldBuyerOut(OutSchema):
     phone: str | None
     email: str | None
     address: dict[str, Any] | None
+
+
+class StatisticsGroupOut(OutSchema):
+    period: str = Field(description="Shanghai calendar day (2026-11-03) or month (2026-11)")
+    category: str = Field(description="The category the lines were sold under")
+    region: str = Field(description="Province of the delivery address (上海市); 未知: picked up, or the address is "
+                        "on legal hold")
+    currency: str
+    orders: int = Field(description="Orders with a line in this group")
+    units: int
+    turnover: int = Field(description="fen: the lines' totals after their share of the order discount; no shipping")
+    average_price: int | None = Field(description="fen: turnover per unit, halves rounded up")
+    min_price: int | None = Field(description="fen: the lowest unit price sold at")
+    max_price: int | None = Field(description="fen: the highest unit price sold at")
+
+
+class StatisticsTotalsOut(OutSchema):
+    orders: int = Field(description="Orders of the range (each once, whatever its categories)")
+    units: int
+    turnover: int
+
+
+class StatisticsOut(OutSchema):
+    from_: date = Field(serialization_alias="from")
+    to: date
+    period: Literal["day", "month"]
+    items: list[StatisticsGroupOut]
+    totals: StatisticsTotalsOut
 
 
 class LegalHoldOut(OutSchema):

@@ -251,6 +251,8 @@ STOREFRONT: dict[str, tuple[str, str]] = {
     "sort_price_desc": ("价格从高到低", "Price: high to low"),
     "sort_newest": ("最新上架", "Newest"),
     "sort_best_selling": ("销量优先", "Best-selling"),
+    "sort_credit": ("信用", "Seller credit"),
+    "ad": ("广告", "广告 Ad"),  # the law wants the word 广告 itself on a paid placement
     "filters": ("筛选", "Filters"),
     "price_min": ("最低价", "Min ¥"),
     "price_max": ("最高价", "Max ¥"),

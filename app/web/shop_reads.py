@@ -22,11 +22,11 @@ from app.orders.models import Order, OrderLine
 from app.retail.models import Promotion
 from app.trust import credit
 from app.trust.models import Review
-from app.trust.reputation import credit_facts
+from app.trust.reputation import credit_facts, credit_score_of
 
 PAGE_SIZE = 24
 MAX_PAGE = 400  # deeper pages are refused as "no such page" rather than scanned
-SORTS = ("relevance", "price_asc", "price_desc", "newest", "best_selling")
+SORTS = ("relevance", "price_asc", "price_desc", "newest", "best_selling", "credit")
 PICKUP_KINDS = ("store", "pickup_point")
 # Below this many units a product page says how many are left (仅剩 3 件); above it, just 有货.
 FEW_LEFT = 5
@@ -136,6 +136,8 @@ async def browse(session: AsyncSession, b: Browse, *, merchant_id: str | None = 
                                                                            OrderLine.order_id)
                 .where(OrderLine.product_id == Product.id, Order.status != "cancelled").scalar_subquery())
         order = [sold.desc(), Product.id.desc()]
+    elif b.sort == "credit":  # the seller's credit score, as its shop page shows it (C12)
+        order = [credit_score_of(Product.merchant_id).desc(), Product.id.desc()]
     elif b.sort == "relevance" and match is not None:
         # A product whose title holds the words comes before one that only mentions them in its description.
         order = [match.rank.desc(), Product.id.desc()]
@@ -172,6 +174,7 @@ async def cards(session: AsyncSession, ids: Sequence[str]) -> list[dict[str, Any
     by_id = {r.id: {"id": r.id, "title": r.title, "merchant_id": r.merchant_id, "seller": r[3], "price_min": r[4],
                     "price_max": r[5], "currency": r[6] or "CNY", "picture": next(iter(pictures.get(r.id) or []), None),
                     "rating": ratings.get(r.merchant_id), "in_stock": r.id in stocked,
+                    "is_ad": False,  # no paid placements; a card that is one says 广告 (C12)
                     **seller_marks(r.kind, r.licence_no, r.self_operated)} for r in rows}
     return [by_id[i] for i in ids if i in by_id]
 

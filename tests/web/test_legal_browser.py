@@ -1,6 +1,7 @@
 """In Chromium, on a phone (390×844) and a laptop (1280×800): the footer shows the ICP number configured in
 SHOP_PLATFORM_ICP_NO and its links open real pages (licence, rules, credit formula, complaints); a product card
-shows the unregistered-seller badge and the platform's own goods their 自营 label. Screens are saved in
+shows the unregistered-seller badge and the platform's own goods their 自营 label; the sort menu's 信用 puts the
+seller with the better credit score first (C12). Screens are saved in
 tests/web/artifacts/ and checked for text wider than its box and amounts broken across lines."""
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def legal_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
 
 
 def _seed(base: str) -> None:
-    """An unregistered individual selling a book, and the platform's own shop selling a jacket."""
+    """An unregistered individual selling a book, and the platform's own shop selling a jacket (its credit score
+lowered by an upheld complaint)."""
     admin = {"Authorization": f"Bearer {ADMIN}"}
     with httpx.Client(base_url=base, timeout=60) as api:
         def ok(r: httpx.Response) -> Any:
@@ -57,6 +59,11 @@ def _seed(base: str) -> None:
             ok(api.post("/v1/products", headers=key, json={
                 "title": title, "category": "books-media" if kind == "individual" else "apparel",
                 "status": "active", "description": title, "variants": [{"sku": f"SKU-{kind}", "price": price}]}))
+            if kind == "enterprise":  # an upheld complaint: 40 points off the newer shop's credit score
+                made = ok(api.post("/v1/complaints", json={"target_type": "merchant", "target_id": m["id"],
+                                                           "reason": "发货慢", "contact_email": "w@example.com"}))
+                ok(api.post(f"/v1/admin/complaints/{made['id']}/resolve", headers=admin,
+                            json={"outcome": "upheld", "note": "属实"}))
 
 
 _screen = functools.partial(screen, prefix="legal")
@@ -99,5 +106,29 @@ async def test_footer_shows_the_configured_icp_number_and_cards_show_the_unregis
             await page.locator(".card a.card-link", has_text="红楼梦").click()
             await page.locator(".seller-line").get_by_test_id("unregistered-badge").wait_for()
             await _screen(page, "7-product", size)
+        finally:
+            await browser.close()
+
+
+@BOTH_SIZES
+async def test_the_sort_menu_puts_the_seller_with_better_credit_first(
+        legal_server: str, size: str, viewport: ViewportSize) -> None:
+    from playwright.async_api import async_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
+        try:
+            context = await browser.new_context(base_url=legal_server, viewport=viewport, locale="zh-CN")
+            page = await context.new_page()
+            await page.goto("/?sort=newest")
+            assert "羽绒服" in await page.locator(".card").first.inner_text()  # the newer listing
+            await page.get_by_label("排序").select_option(label="信用")
+            await page.get_by_test_id("filters").get_by_role("button", name="确定").click()
+            await page.wait_for_url("**sort=credit**")
+            cards = page.locator(".card")
+            assert "红楼梦" in await cards.first.inner_text() and "羽绒服" in await cards.nth(1).inner_text()
+            assert await page.get_by_test_id("ad-label").count() == 0
+            await _screen(page, "8-sort-by-credit", size)
         finally:
             await browser.close()

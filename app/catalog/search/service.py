@@ -14,13 +14,14 @@ lead on both.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    SQLColumnExpression,
     and_,
     case,
     cast,
@@ -57,7 +58,23 @@ from app.core.clock import utcnow
 from app.db import dialect_of
 from app.merchants.models import Merchant
 
-SORTS = ("relevance", "price_asc", "price_desc", "newest", "sales")
+SORTS = ("relevance", "price_asc", "price_desc", "newest", "sales", "credit")
+# The seller's credit score as SQL over a merchant id column (C12's sort by credit). The score is the trust
+# module's, which sits above the catalogue: the app factory and the CLI install it (`install_seller_credit`).
+SellerCredit = Callable[[SQLColumnExpression[str]], ColumnElement[int]]
+_SELLER_CREDIT: dict[str, SellerCredit] = {}
+
+
+def install_seller_credit(score: SellerCredit) -> None:
+    """Sort `sort=credit` results by `score(Product.merchant_id)`, highest first."""
+    _SELLER_CREDIT["score"] = score
+
+
+def seller_credit(merchant_id: SQLColumnExpression[str]) -> ColumnElement[int]:
+    score = _SELLER_CREDIT.get("score")
+    if score is None:
+        raise RuntimeError("no seller credit installed (app.main.install_hooks)")
+    return score(merchant_id)
 FACETS = ("category", "price", "merchant")
 MAX_OFFSET = 10_000
 MAX_MERCHANT_VARIANTS = 20  # merchants whose own synonyms one query applies
@@ -446,6 +463,8 @@ async def _run(session: AsyncSession, p: Search, plan: _Plan | None) -> Found:
         order = [ProductSearch.min_price.desc(), Product.id.desc()]
     elif sort == "sales":
         order = [ProductSearch.sales_30d.desc(), Product.id.desc()]
+    elif sort == "credit":
+        order = [seller_credit(Product.merchant_id).desc(), Product.id.desc()]
     else:
         order = [Product.id.desc()]
     stmt = _base(Product.id).where(*where)
