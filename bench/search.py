@@ -9,6 +9,7 @@ are the same and a page cache could not help even if it were on -> ``shop serve`
 
     .venv/bin/python bench/search.py                        # 100k products, 15 s per wrk run
     .venv/bin/python bench/search.py --products 5000 --duration 5
+    .venv/bin/python bench/search.py --database liutong_bench_search   # seed once, keep, reuse on later runs
 
 Targets (issue 24): search p95 ≤ 20 ms, p99 ≤ 50 ms, searches/s ≥ 15 % of the same run's /healthz rate;
 facets add ≤ 10 ms to p95; suggestions p95 ≤ 10 ms. Exit status 1 if any request failed (non-2xx or socket
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import secrets
 import shlex
@@ -140,7 +142,20 @@ def reproduce_command(args: argparse.Namespace) -> str:
         value = getattr(args, name)
         if value != default:
             parts += [f"--{name}", str(value)]
+    if args.database:
+        parts += ["--database", args.database]
     return shlex.join(parts)
+
+
+async def seeded_products(dsn: str) -> tuple[int, int]:
+    """(products, active products) of a database seeded by an earlier run."""
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        row = await conn.fetchrow("SELECT count(*) AS n, count(*) FILTER (WHERE status = 'active') AS active "
+                                  "FROM product")
+    finally:
+        await conn.close()
+    return int(row["n"]), int(row["active"])
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -154,6 +169,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--workers", type=int, default=DEFAULTS["workers"], help="uvicorn workers (default 2)")
     add("--warmup", type=int, default=DEFAULTS["warmup"], help="warm-up seconds per run (0 = none)")
     add("--seed", type=int, default=DEFAULTS["seed"], help="random seed of the catalogue and the queries")
+    add("--database", default=None,
+        help="keep the seeded database under this name and, when it exists already, reuse it instead of seeding "
+             "again (seeding 100,000 products takes minutes); --products and --seed must match its first run")
     args = parser.parse_args(argv)
     if args.products < 100 or args.queries < 10:
         parser.error("--products must be at least 100 and --queries at least 10")
@@ -171,11 +189,17 @@ def main(argv: list[str] | None = None) -> int:
     ensure_wrk()
     rows: list[tuple[str, str, str, str]] = []
     failed = 0
-    with PgDatabase() as db:
-        migrate(db.url)
-        stats = asyncio.run(seed(db.dsn, args.products, args.seed))
-        rows.append(("seeded products (active)", f"{stats.products:,} ({stats.active:,})", "-", command))
-        rows.append(("seed time (analysis + COPY + VACUUM ANALYZE)", f"{stats.seconds:.1f} s", "-", command))
+    db = PgDatabase(name=args.database, keep=True if args.database else None)
+    reuse = bool(args.database) and db.exists()
+    with contextlib.nullcontext(db) if reuse else db:
+        migrate(db.url)  # on a kept database: applies any migration added since it was seeded
+        if reuse:
+            products, active = asyncio.run(seeded_products(db.dsn))
+            rows.append(("seeded products (active), reused", f"{products:,} ({active:,})", "-", command))
+        else:
+            stats = asyncio.run(seed(db.dsn, args.products, args.seed))
+            rows.append(("seeded products (active)", f"{stats.products:,} ({stats.active:,})", "-", command))
+            rows.append(("seed time (analysis + COPY + VACUUM ANALYZE)", f"{stats.seconds:.1f} s", "-", command))
         queries, prefixes = asyncio.run(vocabulary_queries(db.dsn, args.queries, args.seed))
         rows.append(("distinct queries / suggestion prefixes", f"{len(queries):,} / {len(prefixes):,}", "-",
                      command))
