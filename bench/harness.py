@@ -673,18 +673,35 @@ def _postgres_pids() -> list[int]:
     return found
 
 
-class CpuMeter:
-    """CPU seconds spent by the server's process tree and by PostgreSQL (all its processes on this host)
-    while the ``with`` block runs. On a shared machine whose speed drifts, CPU per request is a steadier
-    figure than requests per second: it does not count the time the machine gave to others."""
+def _backend_pids(dsn: str) -> list[int]:
+    """The PostgreSQL backends connected to the database of ``dsn`` (other than the one asking)."""
 
-    def __init__(self, server_pid: int) -> None:
+    async def query() -> list[int]:
+        conn = await asyncpg.connect(dsn, timeout=10)
+        try:
+            return [r["pid"] for r in await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+        finally:
+            await conn.close()
+
+    return asyncio.run(query())
+
+
+class CpuMeter:
+    """CPU seconds spent by the server's process tree and by PostgreSQL (all its processes on this host, or
+    with ``dsn`` only the backends connected to that database, when other work shares the server) while the
+    ``with`` block runs. On a shared machine whose speed drifts, CPU per request is a steadier figure than
+    requests per second: it does not count the time the machine gave to others."""
+
+    def __init__(self, server_pid: int, *, dsn: str | None = None) -> None:
         self.server_pid = server_pid
+        self.dsn = dsn
         self.server_s = self.postgres_s = 0.0
 
     def _read(self) -> tuple[dict[int, float], dict[int, float]]:
+        postgres = _backend_pids(self.dsn) if self.dsn else _postgres_pids()
         return ({p: _cpu_seconds(p) for p in _tree_pids(self.server_pid)},
-                {p: _cpu_seconds(p) for p in _postgres_pids()})
+                {p: _cpu_seconds(p) for p in postgres})
 
     def __enter__(self) -> CpuMeter:
         self._start = self._read()

@@ -31,6 +31,7 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 from catalog import seed
 from harness import (
+    CpuMeter,
     PgDatabase,
     Server,
     WrkResult,
@@ -127,13 +128,31 @@ def sanity(client: httpx.Client, queries: Sequence[str], prefixes: Sequence[str]
     return summary, ok
 
 
-def load(server: Server, paths: Sequence[str], args: argparse.Namespace) -> WrkResult:
+def load(server: Server, paths: Sequence[str], args: argparse.Namespace, dsn: str) -> tuple[WrkResult, CpuMeter]:
+    """wrk on `paths` and the CPU the server and the database's PostgreSQL backends spent meanwhile."""
     script = lua_paths_script(paths)
     if args.warmup > 0:
         run_wrk(server.base_url, lua_script=script, connections=args.connections, threads=args.threads,
                 duration_s=args.warmup)
-    return run_wrk(server.base_url, lua_script=script, connections=args.connections, threads=args.threads,
-                   duration_s=args.duration)
+    with CpuMeter(server.pid, dsn=dsn) as cpu:
+        result = run_wrk(server.base_url, lua_script=script, connections=args.connections, threads=args.threads,
+                         duration_s=args.duration)
+    return result, cpu
+
+
+def cpu_row(label: str, result: WrkResult, cpu: CpuMeter, healthz: tuple[WrkResult, CpuMeter] | None,
+            command: str) -> tuple[str, str, str, str]:
+    """CPU per request of the server and of PostgreSQL, and (beside /healthz's) the total as a multiple of
+    /healthz's: steadier than requests per second on a machine that others share."""
+    n = max(result.requests, 1)
+    server_ms, pg_ms = cpu.server_s * 1e3 / n, cpu.postgres_s * 1e3 / n
+    measured = f"{server_ms:.2f} / {pg_ms:.2f} ms"
+    if healthz is not None:
+        h_result, h_cpu = healthz
+        per_healthz = (h_cpu.server_s + h_cpu.postgres_s) * 1e3 / max(h_result.requests, 1)
+        if per_healthz > 0:
+            measured += f" ({(server_ms + pg_ms) / per_healthz:.1f}× /healthz's)"
+    return (f"{label} CPU per request: server / PostgreSQL", measured, "-", command)
 
 
 def reproduce_command(args: argparse.Namespace) -> str:
@@ -209,19 +228,24 @@ def main(argv: list[str] | None = None) -> int:
             with httpx.Client(base_url=server.base_url, timeout=30.0, trust_env=False) as client:
                 summary, ok = sanity(client, queries, prefixes)
             rows.append(("sanity", summary, "OK", command))
-            healthz = load(server, ["/healthz"], args)
+            healthz, healthz_cpu = load(server, ["/healthz"], args, db.dsn)
             rows += result_rows("GET /healthz", healthz, command=command)
-            plain = load(server, search_paths(queries), args)
+            rows.append(cpu_row("GET /healthz", healthz, healthz_cpu, None, command))
+            plain, plain_cpu = load(server, search_paths(queries), args, db.dsn)
             rows += result_rows("search (cache off)", plain, command=command,
                                 targets={"p95": P95_TARGET, "p99": P99_TARGET})
+            rows.append(cpu_row("search", plain, plain_cpu, (healthz, healthz_cpu), command))
             share = plain.rps / healthz.rps if healthz.rps else 0.0
             rows.append(("searches/s as a share of /healthz's", f"{share:.1%}", f"≥ {RATE_SHARE:.0%}", command))
-            faceted = load(server, search_paths(queries, f"&facets={FACETS}"), args)
+            faceted, faceted_cpu = load(server, search_paths(queries, f"&facets={FACETS}"), args, db.dsn)
             rows += result_rows(f"search + facets={FACETS}", faceted, command=command)
+            rows.append(cpu_row("search + facets", faceted, faceted_cpu, (healthz, healthz_cpu), command))
             rows.append(("facets' cost at p95", f"{_ms(faceted.p95_ms) - _ms(plain.p95_ms):+.2f} ms", FACETS_TARGET,
                          command))
-            suggest = load(server, [encode_path(f"/v1/search/suggest?q={p}") for p in prefixes], args)
+            suggest, suggest_cpu = load(server, [encode_path(f"/v1/search/suggest?q={p}") for p in prefixes], args,
+                                        db.dsn)
             rows += result_rows("GET /v1/search/suggest", suggest, command=command, targets={"p95": SUGGEST_TARGET})
+            rows.append(cpu_row("suggest", suggest, suggest_cpu, (healthz, healthz_cpu), command))
             for run in (healthz, plain, faceted, suggest):
                 failed += run.non_2xx + run.socket_errors
             rows.append(("server memory after run (RSS sum)", f"{server.rss_mb():.0f} MiB", "-", command))
