@@ -130,6 +130,9 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
     returned = await client.post(f"/v1/orders/{order_id}/returns", headers=shopper,
                                  json={"lines": [{"variant_id": s.variant_id, "quantity": 1}]})
     assert returned.status_code == 201, returned.text
+    # The returned unit sells again only under a condition label (C35).
+    assert (await client.patch(f"/v1/products/{s.product['id']}", headers=a.headers, json={
+        "variants": [{"sku": s.sku, "condition_label": "二次销售"}]})).status_code == 200
     open_order = (await client.post("/v1/checkout", headers=shopper, json=f.checkout_body(
         [(s.variant_id, 2)], fulfilment={"type": "pickup", "location_id": s.store["id"]}))).json()["orders"][0]
     sale = f.pos_event("walk-in-1", "sale", s.sku, 4, _later(seconds=1), unit_price=18_000)
