@@ -190,7 +190,7 @@ _DYNAMIC = {
     "licence_change.": {"licence_change.approved", "licence_change.rejected"},
 }
 # emitted with no merchant: never delivered
-_WITHOUT_MERCHANT = {"customer.closed", "payment.mismatch", "rules.published"}
+_WITHOUT_MERCHANT = {"customer.closed", "marketing.message", "payment.mismatch", "rules.published"}
 
 
 def _emitted_kinds() -> tuple[set[str], set[str]]:
