@@ -251,3 +251,13 @@ async def test_an_id_number_is_kept_only_with_its_own_separate_consent(client: h
                                                        "licence_no": "91350100M000100Y43"})
     assert company.status_code == 201
     assert (await _admin_view(client, company.json()["id"]))["id_number_consent_at"] is None
+    # The same holds when a seller's licence changes to an ID number: the request itself keeps the number.
+    seller = f.MerchantCtx(company.json()["id"], company.json()["api_key"])
+    change = {"kind": "individual", "licence_no": PERSON, "note": "注销公司，转为个人经营"}
+    bare = await client.post("/v1/licence-changes", headers=seller.headers, json=change)
+    assert bare.status_code == 422 and [e["field"] for e in bare.json()["errors"]] == ["id_number_consent"]
+    assert (await client.get("/v1/licence-changes", headers=seller.headers)).json()["items"] == []
+    agreed = await client.post("/v1/licence-changes", headers=seller.headers,
+                               json={**change, "id_number_consent": True})
+    assert agreed.status_code == 201, agreed.text
+    assert (await _admin_view(client, seller.id))["id_number_consent_at"]
