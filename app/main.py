@@ -52,6 +52,7 @@ from app.retail.campaigns.api import router as campaigns_router
 from app.retail.flash import service as flash_service
 from app.retail.flash.admission import make_gate
 from app.retail.flash.api import router as flash_router
+from app.retail.messages.api import router as messages_router
 from app.retail.privacy.api import router as privacy_router
 from app.retail.tills.api import router as till_router
 from app.trust import reputation
@@ -172,7 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api_routers = (merchants_router, catalog_router, collections_router, search_router, media_router, pos_router,
                    moves_router, inventory_router, retail_router, privacy_router, orders_router, *payments_routers,
                    wholesale_router, reports_router, community_router, trust_router, campaigns_router, flash_router,
-                   till_router, webhooks_router, imports_router, logistics_router, invoices_router)
+                   till_router, webhooks_router, imports_router, logistics_router, invoices_router, messages_router)
     for router in api_routers:
         app.include_router(Prefiltered(router))
     mount_pages(app, api_routers)

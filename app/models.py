@@ -20,6 +20,7 @@ def load_all() -> None:
     import app.payments.models
     import app.retail.campaigns.models
     import app.retail.flash.models
+    import app.retail.messages.models
     import app.retail.models
     import app.trust.models
     import app.webhooks.models

@@ -190,7 +190,7 @@ _DYNAMIC = {
     "licence_change.": {"licence_change.approved", "licence_change.rejected"},
 }
 # emitted with no merchant: never delivered
-_WITHOUT_MERCHANT = {"customer.closed", "payment.mismatch", "rules.published"}
+_WITHOUT_MERCHANT = {"customer.closed", "marketing.message", "payment.mismatch", "rules.published"}
 
 
 def _emitted_kinds() -> tuple[set[str], set[str]]:
@@ -335,6 +335,9 @@ async def test_every_kind_of_stock_change_is_delivered(client: httpx.AsyncClient
     returned = await client.post(f"/v1/orders/{kept['id']}/returns", headers=shopper,
                                  json={"lines": [{"variant_id": s.variant_id, "quantity": 1}]})  # restock
     assert returned.status_code == 201, returned.text
+    # The returned unit sells again only under a condition label (C35).
+    assert (await client.patch(f"/v1/products/{s.product['id']}", headers=s.m.headers, json={
+        "variants": [{"sku": s.sku, "condition_label": "二次销售"}]})).status_code == 200
     dropped = (await client.post("/v1/checkout", headers=shopper, json=f.checkout_body(
         [(s.variant_id, 1)], email=None))).json()["orders"][0]
     assert (await client.post(f"/v1/orders/{dropped['id']}/cancel", headers=shopper)).status_code == 200  # release

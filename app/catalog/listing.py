@@ -65,7 +65,7 @@ SELECT coalesce(json_agg(json_build_object(
                                                                     'unit_price', t.unit_price)
                                                    ORDER BY t.min_qty), '[]'::json)
                           FROM price_tier t WHERE t.variant_id = v.id)) END,
-            'barcode', v.barcode, 'weight', v.weight, 'volume', v.volume,
+            'barcode', v.barcode, 'weight', v.weight, 'volume', v.volume, 'condition_label', v.condition_label,
             'media', """ + _media_sql("variant_media vm JOIN product_media m ON m.id = vm.media_id",
                                  "vm.variant_id = v.id") + """)
             ORDER BY v.id), '[]'::json)

@@ -83,6 +83,10 @@ class Variant(Base):
     barcode: Mapped[str | None] = mapped_column(String(64))  # EAN-13, UPC ... as printed
     weight: Mapped[int | None] = mapped_column(Integer)  # grams, for shipping
     volume: Mapped[int | None] = mapped_column(Integer)  # cm³, for shipping templates priced by volume
+    # Returned units went back on hand under this SKU (C35, CPL art. 44): it is off sale until the seller labels
+    # its condition (app/catalog/returns.py: CONDITION_LABELS), and the label shows on the product page.
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    condition_label: Mapped[str | None] = mapped_column(String(10))
 
     product: Mapped[Product] = relationship(back_populates="variants", lazy="raise")
 

@@ -67,3 +67,14 @@ def label(category: str, return_class: str, return_reason: str | None) -> dict[s
     """The plain-words return terms of a listing, in Chinese and English."""
     zh, en = CATEGORY_LABELS.get(category) or LABELS.get((return_class, return_reason)) or LABELS[("standard", None)]
     return {"zh": zh, "en": en}
+
+
+# Goods that came back and are sold again without being restored to new are labelled (CPL art. 44, R7 art. 23):
+# resold as returned, or with a defect. A returned SKU sells again only with one of these.
+ConditionLabel = Literal["二次销售", "瑕疵"]
+CONDITION_LABELS: tuple[str, ...] = ("二次销售", "瑕疵")
+
+
+def on_sale_again(*, returned: bool, condition_label: str | None) -> bool:
+    """Whether a SKU may be sold: one whose returned units are back on hand needs a condition label first."""
+    return not returned or condition_label in CONDITION_LABELS

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from app.catalog.media.schemas import MediaOut
-from app.catalog.returns import ReturnClass, ReturnReason
+from app.catalog.returns import ConditionLabel, ReturnClass, ReturnReason
 from app.catalog.tax import TaxRate
 from app.core.schemas import Amount, Currency, OutSchema, Schema, UtcDatetime
 
@@ -122,6 +122,9 @@ class VariantPatch(Schema):
     volume: Cm3 | None = None
     image_id: str | None = Field(default=None, max_length=40, description="The product picture (media id) that "
                                  "shows this variant; null: none")
+    condition_label: ConditionLabel | None = Field(
+        default=None, description="二次销售 or 瑕疵: required before a SKU whose returned units are back on hand sells "
+                                  "again; shown on the product page")
 
 
 class NewVariantsFill(Schema):
@@ -179,6 +182,7 @@ class VariantOut(OutSchema):
     barcode: str | None = None
     weight: int | None = Field(default=None, description="Grams")
     volume: int | None = Field(default=None, description="cm³ (shipping templates priced by volume)")
+    condition_label: str | None = Field(default=None, description="二次销售 or 瑕疵: returned goods sold again")
     media: list[MediaOut] = Field(default_factory=list, description="Pictures of this variant, in page order")
 
 

@@ -26,6 +26,7 @@ from app.db import custom_plans, dialect_of, fetch
 from app.logistics.models import ShippingTemplate
 from app.merchants import verification
 from app.merchants.models import Merchant
+from app.trust import rules as trust_rules
 
 DEFAULT_POLICY = moderation.ListingPolicy()
 
@@ -107,9 +108,11 @@ def _patch_return_class(product: Product, patch: ProductPatch) -> None:
 
 
 async def ensure_may_list(session: AsyncSession, merchant_id: str) -> None:
-    """403 unless the seller is verified and trading: unverified sellers keep drafts only (C1)."""
+    """403 unless the seller is verified and trading (C1) and has accepted the return rules in force (C35):
+    until then it keeps drafts only."""
     status = await session.scalar(select(Merchant.status).where(Merchant.id == merchant_id))
-    refusal = verification.active_listing_refusal(status or "pending")
+    refusal = (verification.active_listing_refusal(status or "pending")
+               or await trust_rules.return_rules_refusal(session, merchant_id))
     if refusal:
         raise Forbidden(refusal)
 
@@ -469,7 +472,7 @@ async def _with_variants(session: AsyncSession, rows: Sequence[Any], *, media: b
         vrows = (await session.execute(
             select(Variant.id, Variant.product_id, Variant.sku, Variant.price, Variant.currency,
                    Variant.attributes, Variant.wholesale, Variant.moq, Variant.pack_size, Variant.barcode,
-                   Variant.weight, Variant.volume)
+                   Variant.weight, Variant.volume, Variant.condition_label)
             .where(Variant.product_id.in_(ids)).order_by(Variant.product_id, Variant.id))).all()
         tiers: dict[str, list[dict[str, int]]] = defaultdict(list)
         wholesale_ids = [v.id for v in vrows if v.wholesale]
@@ -484,7 +487,7 @@ async def _with_variants(session: AsyncSession, rows: Sequence[Any], *, media: b
                 "wholesale": ({"moq": v.moq, "pack_size": v.pack_size, "tiers": tiers[v.id]}
                               if v.wholesale else None),
                 "barcode": v.barcode, "weight": v.weight, "volume": v.volume,
-                "media": media_by_variant.get(v.id, [])})
+                "condition_label": v.condition_label, "media": media_by_variant.get(v.id, [])})
     return [{"id": r.id, "merchant_id": r.merchant_id, "title": r.title, "description": r.description,
              "category": r.category, "status": r.status, "options": r.options or [], "variants": variants[r.id],
              "media": media_by_product.get(r.id, []),
@@ -663,7 +666,7 @@ class SellableVariant:
     price: int
     currency: str
     attributes: dict[str, str]
-    sellable: bool  # active product of an active merchant
+    sellable: bool  # active product of an active merchant; a returned SKU also needs its condition label (C35)
     listing_revision_id: str | None = None  # the listing as the buyer sees it now (recorded on the order line)
     return_class: str = "standard"  # app/catalog/returns.py; the order line keeps it (snapshot)
     return_reason: str | None = None
@@ -677,11 +680,22 @@ class SellableVariant:
 SELLABLE = (select(Variant.id, Variant.product_id, Variant.merchant_id, Variant.sku, Product.title, Product.category,
                     Category.returnable, Variant.price, Variant.currency, Variant.attributes, Product.status,
                     Merchant.status.label("merchant_status"), Product.current_revision_id, Product.return_class,
-                    Product.return_reason, Product.shipping_template_id, Variant.weight, Variant.volume)
+                    Product.return_reason, Product.shipping_template_id, Variant.weight, Variant.volume,
+                    Variant.returned_at, Variant.condition_label)
              .join(Product, Product.id == Variant.product_id)
              .join(Category, Category.slug == Product.category)
              .join(Merchant, Merchant.id == Variant.merchant_id)
              .where(Variant.id.in_(bindparam("ids", expanding=True))))
+
+
+async def mark_returned(session: AsyncSession, *, variant_ids: Sequence[str]) -> None:
+    """Returned units of these SKUs went back on hand: until the seller labels their condition (二次销售 or 瑕疵)
+    they are off sale (C35). Never commits."""
+    if not variant_ids:
+        return
+    await session.execute(update(Variant).where(Variant.id.in_(sorted(set(variant_ids))),
+                                                Variant.returned_at.is_(None)).values(returned_at=utcnow()))
+    cache.mark_changed(session)
 
 
 async def sellable_variants(*, session: AsyncSession, variant_ids: Sequence[str]) -> dict[str, SellableVariant]:
@@ -695,6 +709,9 @@ async def sellable_variants(*, session: AsyncSession, variant_ids: Sequence[str]
 def sellable_of(r: Any) -> SellableVariant:
     """A row of `SELLABLE` (or of a statement built on it)."""
     return SellableVariant(r.id, r.product_id, r.merchant_id, r.sku, r.title, r.category, r.returnable, r.price,
-                           r.currency, r.attributes or {}, r.status == "active" and r.merchant_status == "active",
+                           r.currency, r.attributes or {},
+                           r.status == "active" and r.merchant_status == "active"
+                           and returns.on_sale_again(returned=r.returned_at is not None,
+                                                     condition_label=r.condition_label),
                            r.current_revision_id, r.return_class, r.return_reason, r.shipping_template_id, r.weight,
                            r.volume)

@@ -49,7 +49,8 @@ async def _merchant(session: AsyncSession, spec: data.MerchantSpec, creds: dict[
     if merchant is None:
         merchant, key = await merchant_service.sign_up(session=session, merchant_in=MerchantCreate(
             name=spec.name, kind=spec.kind, licence_no=spec.licence_no, icp_no=spec.icp_no,
-            contact_email=spec.contact_email))
+            contact_email=spec.contact_email,
+            id_number_consent=True))  # the demo's individual sellers ticked the separate ID-number consent
         creds[spec.key] = {"merchant_id": merchant.id, "api_key": key, "name": spec.name}
     elif spec.key not in creds:
         key = await auth.create_token(session, kind="merchant", merchant_id=merchant.id, subject_id=merchant.id,

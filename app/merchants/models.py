@@ -34,6 +34,9 @@ class Merchant(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(30))
     licence_expires_on: Mapped[date | None] = mapped_column(Date)  # None: no expiry (长期)
     verified_by: Mapped[str | None] = mapped_column(String(60))  # who verified, or who rejected
+    # An individual's separate consent to the platform keeping its resident ID number (C19, PIPL art. 29).
+    id_number_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    id_number_consent_version: Mapped[str | None] = mapped_column(String(20))
     # The platform's own goods (自营), marked apart from third-party sellers' (ECL art. 37).
     self_operated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # A closure announced on the shop page at least 30 days ahead (ECL art. 16); a job closes it at closes_at.

@@ -26,6 +26,8 @@ class MerchantCreate(Schema):
                                              description="法定代表人 (enterprises) or operator (个体户)")
     contact_phone: str | None = Field(default=None, max_length=30)
     licence_expires_on: date | None = Field(default=None, description="Licence expiry; none for 长期")
+    id_number_consent: bool = Field(default=False, description="An individual signing up with a resident ID number "
+                                    "consents, separately, to the platform keeping it; required then (PIPL 29)")
 
 
 class MerchantCreated(OutSchema):
@@ -60,6 +62,9 @@ class MerchantAdminOut(MerchantOut):
     record_missing: list[str] = Field(default_factory=list, description="Verification record fields still empty")
     self_operated: bool = False
     closes_at: UtcDatetime | None = None
+    id_number_consent_at: UtcDatetime | None = Field(default=None, description="When an individual consented to "
+                                                     "the platform keeping its ID number")
+    id_number_consent_version: str | None = None
 
 
 class SellerRecordIn(Schema):

@@ -25,11 +25,17 @@ async def sign_up(*, session: AsyncSession, merchant_in: MerchantCreate) -> tupl
     errors = verification.sign_up_errors(kind=merchant_in.kind, licence_no=merchant_in.licence_no,
                                          icp_no=merchant_in.icp_no, licence_type=merchant_in.licence_type,
                                          contact_phone=merchant_in.contact_phone)
+    consent_error = verification.id_number_consent_error(kind=merchant_in.kind, licence_no=merchant_in.licence_no,
+                                                         consent=merchant_in.id_number_consent)
+    if consent_error and not errors:
+        errors.append(consent_error)
     if errors:
         raise InvalidInput("; ".join(e["message"] for e in errors), errors=errors)
-    values = merchant_in.model_dump()
+    values = merchant_in.model_dump(exclude={"id_number_consent"})
     values["licence_type"] = values["licence_type"] or verification.default_licence_type(merchant_in.kind,
                                                                                          merchant_in.licence_no)
+    if verification.holds_id_number(merchant_in.kind, merchant_in.licence_no):  # the consent, kept with it (C19)
+        values |= {"id_number_consent_at": utcnow(), "id_number_consent_version": verification.ID_NUMBER_NOTICE_VERSION}
     merchant = Merchant(id=new_id("mer"), status="pending", **values)
     session.add(merchant)
     await session.flush()

@@ -20,6 +20,26 @@ RECORD_FIELDS = {"enterprise": ("licence_type", "registered_address", "legal_rep
 _PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")  # a mainland mobile, or a landline with its area code
 
 
+# A resident ID number is sensitive personal information (PIPL art. 28): an individual signing up with one agrees,
+# separately from everything else, to the platform keeping it for the seller record; this is that notice's version.
+ID_NUMBER_NOTICE_VERSION = "2026-12-v1"
+ID_NUMBER_NOTICE = ("平台按《电子商务法》第二十七条核验并保存你的身份证号码，仅用于经营者身份核验和向市场监管部门报送，"
+                    "不作他用（单独同意）")
+
+
+def holds_id_number(kind: str, licence_no: str) -> bool:
+    """Whether the seller record's licence number is a person's resident ID number."""
+    return kind == "individual" and not uscc_is_valid(licence_no) and resident_id_is_valid(licence_no)
+
+
+def id_number_consent_error(*, kind: str, licence_no: str, consent: bool) -> dict[str, Any] | None:
+    """The field error when an ID number would be kept without its own consent (C19), else None."""
+    if consent or not holds_id_number(kind, licence_no):
+        return None
+    return {"field": "id_number_consent", "message": "a resident ID number is kept only with your separate "
+                                                      f"consent: {ID_NUMBER_NOTICE} (send id_number_consent: true)"}
+
+
 def default_licence_type(kind: str, licence_no: str) -> str:
     """The licence type a sign-up implies when it does not say."""
     if kind == "enterprise":

@@ -11,9 +11,9 @@ from app.core.errors import NotFound
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.orders import access as orders_access
 from app.orders import cancellation as orders_cancellation
+from app.orders import contact, snapshots, terms
 from app.orders import fulfilment as orders_fulfilment
 from app.orders import payments as orders_payments
-from app.orders import snapshots, terms
 from app.orders import views as orders_views
 from app.orders.returns import service as orders_returns
 from app.orders.rules import Channel
@@ -30,6 +30,7 @@ from app.orders.schemas import (
     ReturnOut,
     ReturnPage,
     ReturnRejectIn,
+    SellerContactOut,
     ShipmentIn,
 )
 
@@ -40,6 +41,14 @@ router = APIRouter(prefix="/v1", tags=["orders"])
 async def get_order(order_id: str, principal: AnyPrincipalDep, session: SessionDep) -> OrderOut:
     order = await orders_access.get_visible(session, principal=principal, order_id=order_id)
     return OrderOut.model_validate(await orders_views.view(session, order=order))
+
+
+@router.get("/orders/{order_id}/seller-contact", response_model=SellerContactOut)
+async def get_seller_contact(order_id: str, principal: AnyPrincipalDep, session: SessionDep) -> SellerContactOut:
+    """The seller's legal name, registered address and phone for the order's buyer (and the platform), to seek
+    redress; 404 for anyone else, as order reads."""
+    return SellerContactOut.model_validate(await contact.seller_contact(session, principal=principal,
+                                                                        order_id=order_id))
 
 
 @router.get("/orders", response_model=OrderPage)

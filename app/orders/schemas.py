@@ -86,6 +86,19 @@ class OrderOut(OutSchema):
                                                       "cancel, waiting for the buyer")
 
 
+class SellerContactOut(OutSchema):
+    """Who sold the order, as on the seller's verified record (C35)."""
+
+    order_id: str
+    merchant_id: str
+    legal_name: str = Field(description="The name on the business licence (or the registered individual's)")
+    kind: str = Field(description="enterprise | individual")
+    legal_representative: str | None = Field(description="法定代表人, or the operator of an individual business")
+    registered_address: str | None
+    contact_phone: str | None
+    contact_email: str
+
+
 class OrderPage(OutSchema):
     items: list[OrderOut]
     next_cursor: str | None = None

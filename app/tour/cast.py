@@ -88,7 +88,8 @@ def sign_up(api: Api, *, admin: str, name: str, kind: str, licence_no: str, emai
             self_declaration: str | None = None) -> tuple[str, str]:
     """Self sign-up, verification by the operator, and the seller's trading model: (merchant id, API key)."""
     made = api.call("POST", "/v1/merchants", step=f"sign up {name}",
-                    json={"name": name, "kind": kind, "licence_no": licence_no, "contact_email": email})
+                    json={"name": name, "kind": kind, "licence_no": licence_no, "contact_email": email,
+                          "id_number_consent": kind == "individual"})  # an individual ticks the ID-number consent
     api.call("POST", f"/v1/admin/merchants/{made['id']}/verify", step=f"verify {name}", token=admin)
     api.call("PUT", f"/v1/admin/merchants/{made['id']}/listing", step=f"keep {name}'s goods out of public lists",
              token=admin, json={"listed": False})

@@ -56,7 +56,7 @@ async def submit_licence_change(*, session: AsyncSession, principal: Principal,
     merchant = await session.get(Merchant, merchant_id, with_for_update=True)  # one submission at a time
     if merchant is None:
         raise NotFound("merchant", merchant_id)
-    sent = change_in.model_dump(exclude_unset=True, exclude={"note"})
+    sent = change_in.model_dump(exclude_unset=True, exclude={"note", "id_number_consent"})
     nulls = [{"field": f, "message": "cannot be null"} for f in ("name", "kind", "licence_no")
              if f in sent and sent[f] is None]
     if nulls:
@@ -67,8 +67,17 @@ async def submit_licence_change(*, session: AsyncSession, principal: Principal,
         raise InvalidInput("nothing to change: every value sent is already on record",
                            errors=[{"field": "body", "message": "no field differs from the data on record"}])
     errors = _identity_errors(current, changes)
+    merged = {**current, **changes}
+    holds_id = verification.holds_id_number(str(merged["kind"]), str(merged["licence_no"]))
+    consent_error = verification.id_number_consent_error(kind=str(merged["kind"]), licence_no=str(merged["licence_no"]),
+                                                         consent=change_in.id_number_consent)
+    if consent_error and not errors and changes.keys() & {"kind", "licence_no"}:
+        errors.append(consent_error)  # an ID number is kept (here, from now) only with its own consent (C19)
     if errors:
         raise InvalidInput("; ".join(e["message"] for e in errors), errors=errors)
+    if holds_id and changes.keys() & {"kind", "licence_no"}:
+        merchant.id_number_consent_at = utcnow()
+        merchant.id_number_consent_version = verification.ID_NUMBER_NOTICE_VERSION
     pending = await session.scalar(select(LicenceChange.id).where(LicenceChange.merchant_id == merchant_id,
                                                                   LicenceChange.status == "pending").limit(1))
     if pending is not None:

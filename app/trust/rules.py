@@ -22,6 +22,9 @@ MIN_NOTICE = timedelta(days=7)  # ECL art. 34, TRR art. 7: public comment and pu
 # TRR art. 6: the kinds of rules a platform publishes.
 CATEGORIES = ("basic", "liability", "ip", "credit", "consumer_protection", "disclosure", "illegal_info",
               "disputes")
+# The return rules (C35, R7 art. 21) are the consumer-protection rules: a seller accepts the version in force
+# before it puts listings on sale.
+RETURN_RULES = "consumer_protection"
 
 
 def publication_errors(*, published_at: datetime, comment_closes_at: datetime,
@@ -118,6 +121,28 @@ async def current(*, session: AsyncSession) -> tuple[dict[str, Any] | None, list
     return (view(effective, now) if effective else None), coming
 
 
+async def _in_force(session: AsyncSession, category: str, now: datetime) -> RuleVersion | None:
+    """The version of `category` in effect at `now`, or None (compared in Python: SQLite compares text)."""
+    rows = (await session.scalars(select(RuleVersion).where(RuleVersion.category == category))).all()
+    return max((r for r in rows if as_utc(r.effective_at) <= now), key=lambda r: (as_utc(r.effective_at), r.id),
+               default=None)
+
+
+async def return_rules_refusal(session: AsyncSession, merchant_id: str) -> str | None:
+    """Why the merchant may not put listings on sale yet: it has not accepted the return rules in force (C35).
+    None when it has, or when no return rules are in force."""
+    current = await _in_force(session, RETURN_RULES, utcnow())
+    if current is None:
+        return None
+    accepted = await session.scalar(select(RuleDecision.id).where(
+        RuleDecision.rule_version_id == current.id, RuleDecision.merchant_id == merchant_id,
+        RuleDecision.decision == "accept"))
+    if accepted is not None:
+        return None
+    return (f"accept the return rules in force (version {current.version}, POST /v1/rules/versions/"
+            f"{current.version}/decision) before putting listings on sale; until then save listings as drafts")
+
+
 async def comment(*, session: AsyncSession, principal: Principal | None, version: str, text: str) -> dict[str, Any]:
     """A public comment while the comment period is open."""
     row = await _get(session, version)
@@ -133,12 +158,17 @@ async def comment(*, session: AsyncSession, principal: Principal | None, version
 
 async def decide(*, session: AsyncSession, principal: Principal, version: str, accept: bool) -> dict[str, Any]:
     """A merchant accepts a version, or refuses it: it may then leave under the terms in force before it (ECL
-    art. 34). Decided once, before the version takes effect."""
+    art. 34). Decided once, before the version takes effect; the version in force may still be accepted (a new
+    seller's onboarding, C35)."""
     merchant_id = principal.tenant
     row = await _get(session, version)
     now = utcnow()
     if now >= as_utc(row.effective_at):
-        raise Conflict(f"rules {version} took effect on {as_utc(row.effective_at).isoformat()}; decide before then")
+        # A seller joining later accepts the version in force (its onboarding); a refusal comes before the date.
+        in_force = await _in_force(session, row.category, now)
+        if not accept or in_force is None or in_force.id != row.id:
+            raise Conflict(f"rules {version} took effect on {as_utc(row.effective_at).isoformat()}; decide before "
+                           "then")
     decision = RuleDecision(id=new_id("rde"), rule_version_id=row.id, merchant_id=merchant_id,
                             decision="accept" if accept else "refuse", decided_by=principal.scope, decided_at=now)
     session.add(decision)

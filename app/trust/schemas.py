@@ -210,6 +210,8 @@ class LicenceChangeIn(Schema):
                                    description="Business licence (USCC) or ID number")
     icp_no: str | None = Field(default=None, max_length=64)
     note: str | None = Field(default=None, max_length=500, description="What changed and why, for the reviewer")
+    id_number_consent: bool = Field(default=False, description="Required when the new licence number is a "
+                                    "resident ID number: the separate consent to the platform keeping it (PIPL 29)")
 
 
 class LicenceDecisionIn(Schema):

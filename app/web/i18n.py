@@ -96,6 +96,7 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "no_providers": ("本平台未开通支付宝或微信支付。", "This platform offers neither Alipay nor WeChat Pay."),
     "request_return": ("申请退货（7天无理由）", "Request a return (7 days, no reason needed)"),
     "return_terms": ("退货说明", "Returns"),
+    "condition": ("商品状况", "Condition"),
     "return_kind": ("退货类型", "Type of return"),
     "return_no_reason": ("7天无理由退货（退货运费由买家承担，商家另有承诺的除外）",
                          "No-reason return within 7 days (you pay return shipping unless the seller offers it)"),

@@ -6,7 +6,7 @@ from tests import factories as f
 async def test_sign_up_is_pending_until_verified(client: httpx.AsyncClient, admin_headers):
     r = await client.post("/v1/merchants", json={"name": "小店", "kind": "individual",
                                                   "licence_no": "110101199003070011",
-                                                  "contact_email": "a@example.com"})
+                                                  "contact_email": "a@example.com", "id_number_consent": True})
     assert r.status_code == 201
     body = r.json()
     assert body["status"] == "pending" and body["api_key"].startswith("sk_")

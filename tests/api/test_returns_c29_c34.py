@@ -336,6 +336,9 @@ async def test_card_leg_is_refunded_through_stripe_and_the_coupon_comes_back(cli
     assert [x["amount"] for x in fake_stripe.refunds.values()] == [10_000]
     assert fake_stripe.refunded_amount(pi_id) == 10_000
     assert await _used(client, s.m, "SPRING50") == 0
+    # The returned unit sells again only under a condition label (C35).
+    assert (await client.patch(f"/v1/products/{s.product['id']}", headers=s.m.headers, json={
+        "variants": [{"sku": s.sku, "condition_label": "二次销售"}]})).status_code == 200
     again = await client.post("/v1/checkout", headers=buyer, json=f.checkout_body(
         [(s.variant_id, 1)], email=None, coupon_code="SPRING50"))
     assert again.status_code == 201, again.text

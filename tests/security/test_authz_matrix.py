@@ -75,6 +75,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/v1/rules/versions/{version}"): "one version of the public rules and its public comments",
     ("POST", "/v1/rules/versions/{version}/comments"): "anyone may comment on a rules change (ECL art. 34)",
     ("POST", "/v1/rules/versions/{version}/decision"): "every merchant answers a rules change for itself",
+    ("GET", "/v1/unsubscribe/{token}"): "the one-click link in a commercial message: its random token is the key",
 }
 # Public operations that create A's rows when they succeed: called only by their own tests, not here.
 PUBLIC_WRITES = {
@@ -130,6 +131,9 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
     returned = await client.post(f"/v1/orders/{order_id}/returns", headers=shopper,
                                  json={"lines": [{"variant_id": s.variant_id, "quantity": 1}]})
     assert returned.status_code == 201, returned.text
+    # The returned unit sells again only under a condition label (C35).
+    assert (await client.patch(f"/v1/products/{s.product['id']}", headers=a.headers, json={
+        "variants": [{"sku": s.sku, "condition_label": "二次销售"}]})).status_code == 200
     open_order = (await client.post("/v1/checkout", headers=shopper, json=f.checkout_body(
         [(s.variant_id, 2)], fulfilment={"type": "pickup", "location_id": s.store["id"]}))).json()["orders"][0]
     sale = f.pos_event("walk-in-1", "sale", s.sku, 4, _later(seconds=1), unit_price=18_000)
@@ -198,6 +202,9 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "version": "2030.1", "title": "平台规则", "body": "第一条", "summary": "首次发布",
         "effective_at": _later(days=8)})
     assert rules.status_code == 201, rules.text
+    message = await client.post("/v1/admin/marketing/messages", headers=f.ADMIN,
+                                json={"subject": "年货节", "body": "全场包邮"})
+    assert message.status_code == 201, message.text
     b = await f.shop(client, on_hand=5, store_on_hand=5)
     b_point = await f.pickup_point(client, b.m)
     principals = {
@@ -222,7 +229,7 @@ async def _setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "warehouse_id": s.warehouse["id"], "provider": "wechatpay", "collection_id": collection.json()["id"],
         "sale_id": flash.json()["id"], "template_id": template.json()["id"], "version": rules.json()["version"],
         "invoice_id": invoice.json()["id"], "field": "phone", "terms_version": "current",
-        "case_id": ip_case.json()["id"],
+        "case_id": ip_case.json()["id"], "message_id": message.json()["id"], "token": "not-a-sent-token",
     }
     private = {ids[k] for k in ("device_id", "cart_id", "order_id", "buyer_id", "quote_id", "conflict_id",
                                 "complaint_id", "webhook_id", "return_id", "change_id", "transfer_id",

@@ -51,7 +51,8 @@ async def test_verification_keeps_the_sellers_record_and_who_verified_it(client:
 
 async def test_an_id_number_whose_check_digit_is_wrong_is_refused(client: httpx.AsyncClient):
     person = {"name": "小王的书摊", "kind": "individual", "contact_email": "w@example.com",
-              "registered_address": "北京市东城区示例胡同 1 号", "contact_phone": "13900001111"}
+              "registered_address": "北京市东城区示例胡同 1 号", "contact_phone": "13900001111",
+              "id_number_consent": True}
     ok = await client.post("/v1/merchants", json={**person, "licence_no": PERSON})
     assert ok.status_code == 201, ok.text
     assert (await _admin_view(client, ok.json()["id"]))["licence_type"] == "resident_id_card"
@@ -123,7 +124,8 @@ async def test_platform_goods_and_unregistered_sellers_are_marked_on_cards_produ
     assert r.status_code == 200 and r.json()["self_operated"] is True
     own_p = await f.product(client, own, title="自营 羽绒服 A")
     person = await client.post("/v1/merchants", json={"name": "小王的书摊", "kind": "individual",
-                                                       "licence_no": PERSON, "contact_email": "w@example.com"})
+                                                       "licence_no": PERSON, "contact_email": "w@example.com",
+                                                       "id_number_consent": True})
     await client.post(f"/v1/admin/merchants/{person.json()['id']}/verify", headers=f.ADMIN)
     pm = f.MerchantCtx(person.json()["id"], person.json()["api_key"])
     person_p = await f.product(client, pm, title="个人 羽绒服 B")
@@ -150,11 +152,13 @@ async def test_the_half_yearly_report_lists_every_seller_and_marks_those_over_th
         client: httpx.AsyncClient, app):
     over = await client.post("/v1/merchants", json={"name": "书摊一号", "kind": "individual", "licence_no": PERSON,
                                                      "contact_email": "p@example.com", "contact_phone": "13900001111",
-                                                     "registered_address": "北京市东城区示例胡同 1 号"})
+                                                     "registered_address": "北京市东城区示例胡同 1 号",
+                                                     "id_number_consent": True})
     await client.post(f"/v1/admin/merchants/{over.json()['id']}/verify", headers=f.ADMIN)
     seller = f.MerchantCtx(over.json()["id"], over.json()["api_key"])
     small = await client.post("/v1/merchants", json={"name": "小本生意", "kind": "individual",
-                                                      "licence_no": "110101198501010025", "contact_email": "s@e.cn"})
+                                                      "licence_no": "110101198501010025", "contact_email": "s@e.cn",
+                                                      "id_number_consent": True})
     await client.post(f"/v1/admin/merchants/{small.json()['id']}/verify", headers=f.ADMIN)
     company = (await _sign_up(client)).json()["id"]
     await _sell(client, seller, 10_000_100)  # ¥100,001 this year
@@ -227,3 +231,33 @@ async def test_a_rejected_seller_corrects_its_record_and_goes_back_to_the_queue(
     await client.post(f"/v1/admin/merchants/{m.id}/verify", headers=f.ADMIN)
     late = await client.put("/v1/seller-record", headers=m.headers, json={"contact_phone": "13900001111"})
     assert late.status_code == 409 and "licence-changes" in late.json()["detail"]
+
+
+async def test_an_id_number_is_kept_only_with_its_own_separate_consent(client: httpx.AsyncClient):
+    person = {"name": "小王的书摊", "kind": "individual", "licence_no": PERSON, "contact_email": "w@example.com"}
+    refused = await client.post("/v1/merchants", json=person)
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["id_number_consent"]
+    assert "身份证号码" in refused.json()["errors"][0]["message"]  # the notice the person agrees to
+    queue = (await client.get("/v1/admin/merchants", headers=f.ADMIN, params={"limit": 500})).json()["items"]
+    assert all(m["licence_no"] != PERSON for m in queue)  # nothing of it was kept
+    given = await client.post("/v1/merchants", json={**person, "id_number_consent": True})
+    assert given.status_code == 201, given.text
+    kept = await _admin_view(client, given.json()["id"])
+    assert kept["licence_no"] == PERSON and kept["id_number_consent_version"] == "2026-12-v1"
+    assert kept["id_number_consent_at"]
+    # A business licence is not sensitive personal information: no such consent is asked or recorded.
+    company = await client.post("/v1/merchants", json={**person, "kind": "enterprise",
+                                                       "licence_no": "91350100M000100Y43"})
+    assert company.status_code == 201
+    assert (await _admin_view(client, company.json()["id"]))["id_number_consent_at"] is None
+    # The same holds when a seller's licence changes to an ID number: the request itself keeps the number.
+    seller = f.MerchantCtx(company.json()["id"], company.json()["api_key"])
+    change = {"kind": "individual", "licence_no": PERSON, "note": "注销公司，转为个人经营"}
+    bare = await client.post("/v1/licence-changes", headers=seller.headers, json=change)
+    assert bare.status_code == 422 and [e["field"] for e in bare.json()["errors"]] == ["id_number_consent"]
+    assert (await client.get("/v1/licence-changes", headers=seller.headers)).json()["items"] == []
+    agreed = await client.post("/v1/licence-changes", headers=seller.headers,
+                               json={**change, "id_number_consent": True})
+    assert agreed.status_code == 201, agreed.text
+    assert (await _admin_view(client, seller.id))["id_number_consent_at"]

@@ -11,7 +11,7 @@ PERSON = "110101199003070011"
 
 async def _individual(client: httpx.AsyncClient, name: str, licence: str = PERSON) -> f.MerchantCtx:
     r = await client.post("/v1/merchants", json={"name": name, "kind": "individual", "licence_no": licence,
-                                                  "contact_email": "p@example.com"})
+                                                  "contact_email": "p@example.com", "id_number_consent": True})
     assert r.status_code == 201, r.text
     await client.post(f"/v1/admin/merchants/{r.json()['id']}/verify", headers=f.ADMIN)
     return f.MerchantCtx(r.json()["id"], r.json()["api_key"])

@@ -58,7 +58,8 @@ async def test_enterprise_profile_shows_licence_and_platform_footer(client: http
 
 async def test_unregistered_individual_is_badged_and_shows_the_declaration(client: httpx.AsyncClient):
     r = await client.post("/v1/merchants", json={"name": "小王的书摊", "kind": "individual",
-                                                  "licence_no": "110101199003070011", "contact_email": "w@example.com"})
+                                                  "licence_no": "110101199003070011", "contact_email": "w@example.com",
+                                                  "id_number_consent": True})
     assert r.status_code == 201
     await client.post(f"/v1/admin/merchants/{r.json()['id']}/verify", headers=f.ADMIN)
     p = await client.get(f"/v1/merchants/{r.json()['id']}")

@@ -50,7 +50,8 @@ lowered by an upheld complaint)."""
                 ("小王的旧书摊", "individual", "110101199003070011", "二手《红楼梦》人民文学出版社", 3_500),
                 ("流通自营旗舰店", "enterprise", "91350100M000100Y43", "冬季连帽羽绒服 加厚保暖", 789_000)):
             m = ok(api.post("/v1/merchants", json={"name": name, "kind": kind, "licence_no": licence,
-                                                   "contact_email": "s@example.com"}))
+                                                   "contact_email": "s@example.com",
+                                                   "id_number_consent": kind == "individual"}))
             ok(api.post(f"/v1/admin/merchants/{m['id']}/verify", headers=admin))
             if kind == "enterprise":
                 ok(api.put(f"/v1/admin/merchants/{m['id']}/self-operated", headers=admin,

@@ -190,6 +190,8 @@ async def _restock_return(session: AsyncSession, ret: ReturnRequest) -> None:
         return
     quantities = {item["variant_id"]: int(item["quantity"]) for item in ret.lines["items"]}
     await inventory_service.restock(session, order_id=ret.order_id, return_id=ret.id, quantities=quantities)
+    # Sold again only under a condition label (C35): the seller sets 二次销售 or 瑕疵 on the SKU first.
+    await catalog_service.mark_returned(session, variant_ids=list(quantities))
     ret.restocked_at = utcnow()
 
 
