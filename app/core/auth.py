@@ -80,6 +80,33 @@ _BY_HASH = (select(AccessToken.kind, AccessToken.merchant_id, AccessToken.locati
             .where(AccessToken.token_hash == bindparam("token_hash"), AccessToken.revoked_at.is_(None)))
 
 
+@dataclass(frozen=True, slots=True)
+class SignedCustomer:
+    """A customer access token whose signature and expiry were checked, not yet whether it was revoked."""
+
+    principal: Principal
+    token_hash: str
+
+
+def signed_customer(*, token: str, secret: str) -> SignedCustomer | None:
+    """The customer of a signed access token, from its signature alone (no database): None if it is not one of
+    ours or has expired. `ensure_issued` then tells a revoked one."""
+    if token.count(".") != 2:
+        return None
+    claims = read_access_token(secret=secret, token=token)
+    if claims is None or claims.get("kind") != "customer" or not isinstance(claims["jti"], str):
+        return None
+    return SignedCustomer(Principal(kind="customer", subject_id=str(claims["sub"])), hash_token(claims["jti"]))
+
+
+async def ensure_issued(session: AsyncSession, signed: SignedCustomer) -> None:
+    """Unauthenticated unless the token's row is still there: the signature alone cannot tell a revoked token
+    (a closed account's)."""
+    row = (await fetch(session, _BY_HASH, {"token_hash": signed.token_hash})).first()
+    if row is None or row.kind != "customer" or row.subject_id != signed.principal.subject_id:
+        raise Unauthenticated("the access token is invalid, expired or revoked")
+
+
 async def resolve(session: AsyncSession, *, token: str, admin_token: str | None, secret: str,
                   regulator_token: str | None = None) -> Principal:
     """The principal of a bearer token; Unauthenticated when it is unknown, expired or revoked."""
@@ -88,14 +115,11 @@ async def resolve(session: AsyncSession, *, token: str, admin_token: str | None,
     if regulator_token and constant_time_equals(token, regulator_token):
         return Principal(kind="regulator")
     if token.count(".") == 2:  # a signed customer access token
-        claims = read_access_token(secret=secret, token=token)
-        if claims is None or claims.get("kind") != "customer" or not isinstance(claims["jti"], str):
+        signed = signed_customer(token=token, secret=secret)
+        if signed is None:
             raise Unauthenticated("the access token is invalid or expired")
-        # The signature alone cannot tell a revoked token (a closed account's): its row must still be there.
-        row = (await fetch(session, _BY_HASH, {"token_hash": hash_token(claims["jti"])})).first()
-        if row is None or row.kind != "customer" or row.subject_id != str(claims["sub"]):
-            raise Unauthenticated("the access token is invalid, expired or revoked")
-        return Principal(kind="customer", subject_id=str(claims["sub"]))
+        await ensure_issued(session, signed)
+        return signed.principal
     if _ISSUED.fullmatch(token) is None:
         raise Unauthenticated("unknown or revoked token")
     row = (await fetch(session, _BY_HASH, {"token_hash": hash_token(token)})).first()

@@ -465,6 +465,25 @@ async def unhold(session: AsyncSession, *, merchant_id: str, takes: Sequence[Tak
         kind="release", source=source, key=lambda r: f"unhold:{source}:{r['location_id']}:{new_id('hld')}")
 
 
+async def hand_over(session: AsyncSession, *, merchant_id: str, order_id: str, takes: Sequence[Take],
+                    source: str) -> None:
+    """An order takes over units that `hold` reserved for it (a flash sale's allotment): allocation rows for the
+    order and, per take, a `release` from the hold and a `reserve` for the order in the ledger. The levels stay
+    as they are (the units were reserved already), so no level is locked and nothing is announced."""
+    if not takes:
+        return
+    base = new_id("alc")
+    await execute_many(session, _INSERT_ALLOCATIONS, [
+        {"id": f"{base}{i:05d}", "merchant_id": merchant_id, "order_id": order_id, "variant_id": t.variant_id,
+         "location_id": t.location_id, "quantity": t.quantity, "status": "reserved"} for i, t in enumerate(takes)])
+    now = utcnow()
+    await insert_movements(session, [
+        {"merchant_id": merchant_id, "location_id": t.location_id, "variant_id": t.variant_id, "kind": kind,
+         "on_hand_delta": 0, "reserved_delta": sign * t.quantity, "source": src,
+         "idempotency_key": f"{kind}:{source}:{order_id}:{t.location_id}", "occurred_at": now, "recorded_at": now}
+        for t in takes for kind, sign, src in (("release", -1, source), ("reserve", 1, f"order:{order_id}"))])
+
+
 async def order_takes(session: AsyncSession, *, order_id: str, status: str) -> list[Take]:
     """An order's allocations in `status` (reserved, released, fulfilled) as takes, in lock order."""
     return [Take(a.variant_id, a.location_id, a.quantity) for a in await _allocations(session, order_id, status)]

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core import clock
-from app.core.auth import create_signed_token
+from app.core.auth import create_signed_token, revoke_tokens
 from app.core.clock import utcnow
 from app.core.ids import new_id
 from app.core.security import hash_password
@@ -343,4 +343,43 @@ async def test_with_redis_a_unit_given_back_sells_again(gated: Any, own_redis: _
         assert await flash_service.reconcile(gated.state.sessionmaker, gated.state.settings) == 1
         assert (await _buy(client, sale_id, b)).status_code == 201
         assert sum((await _sold(gated, sale_id)).values()) == 1
+        await _consistent(gated)
+
+
+async def test_with_redis_a_retry_after_winning_gets_the_first_answer_even_after_a_restart(
+        gated: Any, own_redis: _Redis):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://testserver",
+                                 timeout=60) as client:
+        s = await f.shop(client, on_hand=5)
+        sale_id = await _sale(client, s, quantity=5, limit=1)
+        [buyer] = await _buyers(gated, 1)
+        url, keyed = f"/v1/flash-sales/{sale_id}/orders", {**buyer, "Idempotency-Key": "flash-won"}
+        first = await client.post(url, json=_order_body(), headers=keyed)
+        assert first.status_code == 201, first.text
+        again = await client.post(url, json=_order_body(), headers=keyed)
+        assert again.status_code == 201 and again.json() == first.json()
+        other = await _buy(client, sale_id, buyer)  # a new attempt, not a retry: the limit answers it
+        assert other.status_code == 409 and other.json()["code"] == "limit_reached"
+        own_redis.stop()
+        own_redis.start()  # the gate's counters are rebuilt from the orders; its record of keys is gone
+        after = await client.post(url, json=_order_body(), headers=keyed)
+        assert after.status_code == 201 and after.json() == first.json()
+        assert (await _buy(client, sale_id, buyer)).json()["code"] == "limit_reached"
+        assert sum((await _sold(gated, sale_id)).values()) == 1
+
+
+async def test_with_redis_a_revoked_token_buys_nothing_and_takes_no_unit(gated: Any, own_redis: _Redis):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://testserver",
+                                 timeout=60) as client:
+        s = await f.shop(client, on_hand=1)
+        sale_id = await _sale(client, s, quantity=1, limit=1)
+        [closed, other] = await _buyers(gated, 2)
+        [closed_id, other_id] = await _customer_ids(gated, [closed, other])
+        async with gated.state.sessionmaker() as session:
+            await revoke_tokens(session, subject_id=closed_id)
+            await session.commit()
+        refused = await _buy(client, sale_id, closed)
+        assert refused.status_code == 401, refused.text
+        assert (await _buy(client, sale_id, other)).status_code == 201  # the unit the gate let through came back
+        assert await _sold(gated, sale_id) == Counter({other_id: 1})
         await _consistent(gated)

@@ -24,18 +24,32 @@ KEEP_S = 7 * 24 * 3600  # counters outlive any sale
 POOL = 64
 POOL_WAIT_S = 10.0
 
+# KEYS: left, bought, busy, keys (the Idempotency-Keys admitted), keys_lost. ARGV: customer, quantity, limit,
+# in-flight ms, the customer's key ('' without one), keep seconds. Returns verdict, bought, and for a refusal
+# whether the key may be a retry of an admitted attempt (then the database has its answer).
 _ADMIT = """
 local left = redis.call('GET', KEYS[1])
-if not left then return {'unknown', 0} end
+if not left then return {'unknown', 0, 0} end
 local bought = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-if redis.call('EXISTS', KEYS[3]) == 1 then return {'busy', bought} end
+if redis.call('EXISTS', KEYS[3]) == 1 then return {'busy', bought, 0} end
 local q = tonumber(ARGV[2])
-if bought + q > tonumber(ARGV[3]) then return {'limit_reached', bought} end
-if tonumber(left) < q then return {'sold_out', bought} end
+local verdict = nil
+if bought + q > tonumber(ARGV[3]) then verdict = 'limit_reached'
+elseif tonumber(left) < q then verdict = 'sold_out' end
+if verdict then
+  local retry = 0
+  if bought > 0 and ARGV[5] ~= '' and (redis.call('SISMEMBER', KEYS[4], ARGV[5]) == 1
+                                       or redis.call('EXISTS', KEYS[5]) == 1) then retry = 1 end
+  return {verdict, bought, retry}
+end
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[4])
 redis.call('DECRBY', KEYS[1], q)
 redis.call('HINCRBY', KEYS[2], ARGV[1], q)
-return {'ok', bought}
+if ARGV[5] ~= '' then
+  redis.call('SADD', KEYS[4], ARGV[5])
+  redis.call('EXPIRE', KEYS[4], ARGV[6])
+end
+return {'ok', bought, 0}
 """
 
 _GIVE_BACK = """
@@ -47,13 +61,16 @@ redis.call('DEL', KEYS[3])
 return 1
 """
 
-# ARGV: keep seconds, only-if-missing (1/0), units left, then customer, count pairs
+# KEYS: left, bought, keys, keys_lost. ARGV: keep seconds, only-if-missing (1/0), units left, then customer,
+# count pairs. Counters rebuilt for buyers whose admitted keys Redis no longer has: every refusal of such a buyer
+# asks the database whether it is a retry (`keys_lost`).
 _LOAD = """
 if ARGV[2] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[1])
 redis.call('DEL', KEYS[2])
 for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 redis.call('EXPIRE', KEYS[2], ARGV[1])
+if #ARGV >= 4 and redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SET', KEYS[4], '1', 'EX', ARGV[1]) end
 return 1
 """
 
@@ -62,11 +79,12 @@ return 1
 class Admission:
     verdict: Verdict
     bought: int  # units the buyer had before this attempt, as the gate counts them
+    retry: bool = False  # refused, but the Idempotency-Key may be an admitted attempt's: its answer is stored
 
 
 def _keys(sale_id: str, customer_id: str = "") -> list[str]:
     base = f"liutong:flash:{{{sale_id}}}"  # one hash slot per sale, should the Redis be a cluster
-    return [f"{base}:left", f"{base}:bought", f"{base}:busy:{customer_id}"]
+    return [f"{base}:left", f"{base}:bought", f"{base}:busy:{customer_id}", f"{base}:keys", f"{base}:keys_lost"]
 
 
 class RedisGate:
@@ -80,11 +98,13 @@ class RedisGate:
         self._give_back = self.redis.register_script(_GIVE_BACK)
         self._load = self.redis.register_script(_LOAD)
 
-    async def admit(self, *, sale_id: str, customer_id: str, quantity: int, limit: int) -> Admission:
-        verdict, bought = await self._admit(keys=_keys(sale_id, customer_id),
-                                            args=[customer_id, quantity, limit, IN_FLIGHT_MS])
+    async def admit(self, *, sale_id: str, customer_id: str, quantity: int, limit: int,
+                    idempotency_key: str | None = None) -> Admission:
+        member = f"{customer_id}:{idempotency_key}" if idempotency_key else ""
+        verdict, bought, retry = await self._admit(keys=_keys(sale_id, customer_id),
+                                                   args=[customer_id, quantity, limit, IN_FLIGHT_MS, member, KEEP_S])
         text = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
-        return Admission(cast(Verdict, text), int(bought))
+        return Admission(cast(Verdict, text), int(bought), bool(retry))
 
     async def give_back(self, *, sale_id: str, customer_id: str, quantity: int) -> None:
         await self._give_back(keys=_keys(sale_id, customer_id), args=[customer_id, quantity])
@@ -98,18 +118,20 @@ class RedisGate:
         args: list[Any] = [KEEP_S, 1 if only_if_missing else 0, remaining]
         for customer_id, units in sorted(bought.items()):
             args += [customer_id, units]
-        return bool(await self._load(keys=_keys(sale_id)[:2], args=args))
+        left, bought_key, _, keys, lost = _keys(sale_id)
+        return bool(await self._load(keys=[left, bought_key, keys, lost], args=args))
 
     async def counters(self, sale_id: str) -> tuple[int | None, dict[str, int]]:
         """(units left, units per buyer) as the gate holds them; None when it holds none."""
-        left_key, bought_key, _ = _keys(sale_id)
+        left_key, bought_key = _keys(sale_id)[:2]
         left = await self.redis.get(left_key)
         bought = await self.redis.hgetall(bought_key)
         return (None if left is None else int(left),
                 {k.decode(): int(v) for k, v in bought.items() if int(v)})
 
     async def forget(self, sale_id: str) -> None:
-        await self.redis.delete(*_keys(sale_id)[:2])
+        left, bought, _, keys, lost = _keys(sale_id)
+        await self.redis.delete(left, bought, keys, lost)
 
     async def close(self) -> None:
         await self.redis.aclose()

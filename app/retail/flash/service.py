@@ -1,9 +1,12 @@
 """Flash sales: creating one (its units held from stock), selling it unit by unit, giving units back.
 
 A sale's `remaining` units are held (reserved) at the locations in `FlashHold` from its creation until it ends, so
-no other order takes them. An order of the sale is placed through the one placement pipeline: in its transaction
-the sale's row is counted down with a conditional UPDATE (which also serialises the sale's buyers, so the
-per-buyer count read next is exact), the units leave the sale's hold and the order reserves them like any order.
+no other order takes them. An order of the sale is placed through the one placement pipeline, touching no stock
+level: the units are reserved already, and the sale's hold becomes the order's reservation (its allocation; the
+ledger moves the units from the hold to the order). In the order's transaction the buyer's own lock comes first
+(PostgreSQL; it makes the buyer's count exact), then the order's rows, and last, in one statement, the sale's row
+counted down with a conditional UPDATE and its hold handed over: every winner needs the sale's row, so it is locked
+only from that statement to the commit.
 A cancelled order (unpaid when its short hold runs out, or cancelled by anyone) gives its units back to the sale
 while it runs (`give_back`); when the sale ends what it still holds goes back to stock (`end_due_sales`).
 
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import BigInteger, DateTime, and_, bindparam, func, select, text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,12 +30,12 @@ from app.catalog import service as catalog_service
 from app.catalog.models import Product, Variant
 from app.config import Settings
 from app.core import events, idempotency
-from app.core.auth import Principal
+from app.core.auth import Principal, SignedCustomer, ensure_issued
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, NotFound, TooManyRequests, field_error
 from app.core.ids import new_id
 from app.core.logging import get_logger
-from app.db import fetch
+from app.db import dialect_of, execute, fetch
 from app.inventory import service as inventory_service
 from app.inventory.allocation import Take
 from app.merchants.models import Location
@@ -46,6 +49,7 @@ from app.retail.flash import rules
 from app.retail.flash.admission import RedisGate, make_gate
 from app.retail.flash.models import FlashHold, FlashOrder, FlashSale
 from app.retail.flash.schemas import FlashOrderIn, FlashSaleIn
+from app.retail.models import Customer
 
 log = get_logger("app.flash")
 MAX_DAYS = 31
@@ -238,8 +242,11 @@ async def _card(session: AsyncSession, sale_id: str) -> _Card:
 
 
 async def buy(*, session: AsyncSession, settings: Settings, gate: RedisGate | None, principal: Principal,
-              sale_id: str, body: FlashOrderIn, idempotency_key: str | None) -> idempotency.Result:
-    """A signed-in customer's order of a flash sale: 201 the order, or 409 naming why (`code`)."""
+              sale_id: str, body: FlashOrderIn, idempotency_key: str | None,
+              signed: SignedCustomer | None = None) -> idempotency.Result:
+    """A signed-in customer's order of a flash sale: 201 the order, or 409 naming why (`code`). `signed`: the
+    buyer's token was read from its signature alone; it is checked against revocation before anything is
+    written (an attempt the gate refuses never reaches the database)."""
     card = await _card(session, sale_id)
     refusal = rules.time_refusal(now=utcnow(), starts_at=card.starts_at, ends_at=card.ends_at)
     if refusal is not None:
@@ -248,12 +255,12 @@ async def buy(*, session: AsyncSession, settings: Settings, gate: RedisGate | No
     fingerprint = idempotency.request_hash("flash-order", sale_id, body.model_dump(mode="json"))
     admitted = False
     if gate is not None:
-        admission = await _admit(session, gate, card, customer_id, body.quantity)
+        admission = await _admit(session, gate, card, customer_id, body.quantity, idempotency_key)
         if admission is not None:
             if admission.verdict == "busy":
                 raise TooManyRequests("an order of yours for this flash sale is already being placed")
             if admission.verdict != "ok":
-                if admission.bought and idempotency_key:  # perhaps a retry of the order that bought them
+                if admission.retry and idempotency_key:  # perhaps a retry of the order that bought them
                     found = await idempotency.lookup(session, scope=principal.scope, key=idempotency_key,
                                                      fingerprint=fingerprint)
                     if found is not None:
@@ -273,6 +280,8 @@ async def buy(*, session: AsyncSession, settings: Settings, gate: RedisGate | No
             raise refused(early)
     channel = _FlashBuy(card, customer_id, body)
     try:
+        if signed is not None:
+            await ensure_issued(session, signed)
         result = await pipeline.place(session, settings=settings, channel=channel, request=pipeline.Request(
             scope=principal.scope, key=idempotency_key, fingerprint=fingerprint, payment_method=body.payment_method,
             hold_minutes=settings.shop_flash_hold_minutes))
@@ -287,18 +296,18 @@ async def buy(*, session: AsyncSession, settings: Settings, gate: RedisGate | No
     return result
 
 
-async def _admit(session: AsyncSession, gate: RedisGate, card: _Card, customer_id: str, quantity: int
-                 ) -> Any:
+async def _admit(session: AsyncSession, gate: RedisGate, card: _Card, customer_id: str, quantity: int,
+                 idempotency_key: str | None) -> Any:
     """The gate's verdict, rebuilding its counters from the database if it has none; None if Redis cannot be
     reached (the database then decides alone)."""
     try:
         admission = await gate.admit(sale_id=card.id, customer_id=customer_id, quantity=quantity,
-                                     limit=card.per_buyer_limit)
+                                     limit=card.per_buyer_limit, idempotency_key=idempotency_key)
         if admission.verdict == "unknown":
             remaining, bought = await _counts(session, card.id)
             await gate.load(sale_id=card.id, remaining=remaining, bought=bought, only_if_missing=True)
             admission = await gate.admit(sale_id=card.id, customer_id=customer_id, quantity=quantity,
-                                         limit=card.per_buyer_limit)
+                                         limit=card.per_buyer_limit, idempotency_key=idempotency_key)
         return None if admission.verdict == "unknown" else admission
     except (OSError, ConnectionError) as exc:
         log.warning("flash_gate_unreachable", sale_id=card.id, error=str(exc))
@@ -342,7 +351,10 @@ async def _counts(session: AsyncSession, sale_id: str) -> tuple[int, dict[str, i
 
 
 class _FlashBuy:
-    """A flash-sale order as a placement channel: the sale counted down and its units freed before the order."""
+    """A flash-sale order as a placement channel. The order is written first, touching no stock level (its units
+    are the sale's, reserved when the sale was made: `stock_hold="none"`); then, as the transaction's last
+    statement, the sale is counted down, its hold handed over to the order and the buyer's count checked, so the
+    sale's rows, which every winner needs, are locked only from that statement to the commit."""
 
     name = "retail"
     lookup_first = False
@@ -371,52 +383,136 @@ class _FlashBuy:
             email=email, lines=[DraftLine(info.variant_id, info.product_id, info.sku, info.title, info.category,
                                           info.returnable, body.quantity, card.price, info.listing_revision_id,
                                           info.return_class, info.return_reason)],
-            extra_events=[("flash_sale.sold", {"flash_sale_id": card.id, "quantity": body.quantity})])
-        return Priced([draft], writes_before=True, writes_after=True)
+            extra_events=[("flash_sale.sold", {"flash_sale_id": card.id, "quantity": body.quantity})],
+            stock_hold="none")
+        # PostgreSQL: the buyer's own lock comes first (see `before`); SQLite serialises its writers anyway.
+        return Priced([draft], writes_before=dialect_of(session) == "postgresql", writes_after=True)
 
     async def before(self, session: AsyncSession, priced: Priced) -> None:
-        await take_from_sale(session, self.card, self.customer_id, self.body.quantity)
+        # One buyer's attempts take turns (a lock of this sale and buyer, not of the sale), so that the count of
+        # the buyer's units read by the last statement, after the lock, is exact.
+        await execute(session, _BUYER_LOCK, {"sale_id": self.card.id, "customer_id": self.customer_id})
 
     async def after(self, session: AsyncSession, priced: Priced, orders: Sequence[OrderView]) -> None:
-        session.add(FlashOrder(order_id=orders[0]["id"], sale_id=self.card.id, customer_id=self.customer_id,
-                               quantity=self.body.quantity, status="held", created_at=utcnow()))
-        await session.flush()
+        await take_from_sale(session, self.card, self.customer_id, self.body.quantity, orders[0]["id"])
         self.placed = True
 
     def answer(self, priced: Priced, orders: list[OrderView], payment: dict[str, Any] | None) -> dict[str, Any]:
         return {**orders[0], "flash_sale_id": self.card.id, "payment": payment}
 
 
+_BUYER_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(CAST(:sale_id AS text)), "
+                   "hashtext(CAST(:customer_id AS text)))")
+
+
 async def _email(session: AsyncSession, customer_id: str) -> str | None:
-    from app.retail.models import Customer
+    row = (await fetch(session, _EMAIL, {"customer_id": customer_id})).first()
+    return None if row is None else cast(str | None, row.email)
 
-    return cast(str | None, await session.scalar(select(Customer.email).where(Customer.id == customer_id)))
+
+_EMAIL = select(Customer.email).where(Customer.id == bindparam("customer_id"))
 
 
-async def take_from_sale(session: AsyncSession, card: _Card, customer_id: str, quantity: int) -> None:
-    """In the order's transaction: count the sale down (refused with its reason), check the buyer's limit, and
-    free the units from the sale's hold so that the order reserves them."""
+# PostgreSQL: the sale counted down (refused unless running, with units left and the buyer under the limit), its
+# holds locked after it and handed over to the order, in one statement. FOR UPDATE reads a hold as it is once
+# locked, so what it hands over is what the hold has; every writer of the holds locks the sale's row first.
+_PG_TAKE = text("""
+WITH sale AS (
+    UPDATE flash_sale
+       SET remaining = remaining - :q
+     WHERE id = :sale_id AND status = 'active' AND remaining >= :q AND starts_at <= :now AND ends_at > :now
+       AND per_buyer_limit >= :q + (SELECT coalesce(sum(f.quantity), 0) FROM flash_order AS f
+                                     WHERE f.sale_id = :sale_id AND f.customer_id = :customer_id
+                                       AND f.status = 'held')
+ RETURNING id
+), holds AS (
+    SELECT location_id, quantity FROM flash_hold
+     WHERE sale_id = :sale_id AND quantity > 0 AND EXISTS (SELECT 1 FROM sale)
+     ORDER BY location_id
+       FOR UPDATE
+), takes AS (
+    SELECT location_id, row_number() OVER w AS i,
+           least(quantity, :q - coalesce(sum(quantity) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))
+           AS n
+      FROM holds WINDOW w AS (ORDER BY location_id)
+), held AS (
+    UPDATE flash_hold AS h
+       SET quantity = h.quantity - t.n
+      FROM takes AS t
+     WHERE h.sale_id = :sale_id AND h.location_id = t.location_id AND t.n > 0
+ RETURNING h.location_id, t.n, t.i
+), sold AS (
+    INSERT INTO flash_order (order_id, sale_id, customer_id, quantity, status, created_at)
+    SELECT CAST(:order_id AS varchar), CAST(:sale_id AS varchar), CAST(:customer_id AS varchar), :q, 'held', :now
+     WHERE EXISTS (SELECT 1 FROM sale)
+), allocated AS (
+    INSERT INTO allocation (id, merchant_id, order_id, variant_id, location_id, quantity, status)
+    SELECT CAST(:alloc_id AS varchar) || lpad(CAST(i AS text), 5, '0'), CAST(:merchant_id AS varchar),
+           CAST(:order_id AS varchar), CAST(:variant_id AS varchar), location_id, n, 'reserved'
+      FROM held
+), moved AS (
+    INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
+                                idempotency_key, occurred_at, recorded_at)
+    SELECT CAST(:merchant_id AS varchar), h.location_id, CAST(:variant_id AS varchar), m.kind, 0, m.sign * h.n,
+           m.source, m.kind || ':' || CAST(:hold_source AS varchar) || ':' || CAST(:order_id AS varchar) || ':'
+           || h.location_id, :now, :now
+      FROM held AS h
+     CROSS JOIN (VALUES ('release', -1, CAST(:hold_source AS varchar)),
+                        ('reserve', 1, CAST(:order_source AS varchar))) AS m(kind, sign, source)
+)
+SELECT (SELECT count(*) FROM sale) AS sold, (SELECT coalesce(sum(n), 0) FROM held) AS held
+""").bindparams(bindparam("now", type_=DateTime(timezone=True)), bindparam("q", type_=BigInteger))
+
+
+async def take_from_sale(session: AsyncSession, card: _Card, customer_id: str, quantity: int, order_id: str) -> None:
+    """In the order's transaction, after its rows: count the sale down (refused with its reason), check the
+    buyer's limit, and hand the units the sale holds over to the order (the ledger moves them from the sale's
+    hold to the order; the stock levels stay as they are)."""
     now = utcnow()
+    source = f"flash:{card.id}"
+    if dialect_of(session) == "postgresql":
+        row = (await execute(session, _PG_TAKE, {
+            "q": quantity, "sale_id": card.id, "customer_id": customer_id, "now": now, "order_id": order_id,
+            "alloc_id": new_id("alc"), "merchant_id": card.merchant_id, "variant_id": card.variant_id,
+            "hold_source": source, "order_source": f"order:{order_id}"})).first()
+        assert row is not None
+        if not row.sold:
+            raise refused(await _why_refused(session, card, customer_id, quantity, now))
+        if row.held != quantity:  # the sale's count and its holds disagree: nothing is sold from no hold
+            log.error("flash_hold_short", sale_id=card.id, missing=quantity - int(row.held))
+            raise refused("sold_out")
+        return
+    bought = _bought(card.id, customer_id)
     taken = cast(CursorResult[Any], await session.execute(
         update(FlashSale).where(FlashSale.id == card.id, FlashSale.status == "active",
-                                FlashSale.remaining >= quantity, FlashSale.starts_at <= now, FlashSale.ends_at > now)
+                                FlashSale.remaining >= quantity, FlashSale.starts_at <= now, FlashSale.ends_at > now,
+                                FlashSale.per_buyer_limit >= quantity + bought)
         .values(remaining=FlashSale.remaining - quantity).execution_options(synchronize_session=False)))
-    bought = int(await session.scalar(
-        select(func.coalesce(func.sum(FlashOrder.quantity), 0))
-        .where(FlashOrder.sale_id == card.id, FlashOrder.customer_id == customer_id,
-               FlashOrder.status == "held")) or 0)
     if taken.rowcount != 1:
-        sale = await session.get(FlashSale, card.id, populate_existing=True)
-        assert sale is not None
-        refusal = (rules.time_refusal(now=now, starts_at=as_utc(sale.starts_at), ends_at=as_utc(sale.ends_at))
-                   or ("ended" if sale.status != "active" else None)
-                   or rules.count_refusal(remaining=sale.remaining, bought=bought, quantity=quantity,
-                                          limit=sale.per_buyer_limit) or "sold_out")
-        raise refused(refusal)
-    if bought + quantity > card.per_buyer_limit:
-        raise refused("limit_reached")
+        raise refused(await _why_refused(session, card, customer_id, quantity, now))
     takes = await _from_holds(session, card.id, card.variant_id, quantity)
-    await inventory_service.unhold(session, merchant_id=card.merchant_id, takes=takes, source=f"flash:{card.id}")
+    session.add(FlashOrder(order_id=order_id, sale_id=card.id, customer_id=customer_id, quantity=quantity,
+                           status="held", created_at=now))
+    await session.flush()
+    await inventory_service.hand_over(session, merchant_id=card.merchant_id, order_id=order_id, takes=takes,
+                                      source=source)
+
+
+def _bought(sale_id: str, customer_id: str) -> Any:
+    return (select(func.coalesce(func.sum(FlashOrder.quantity), 0))
+            .where(FlashOrder.sale_id == sale_id, FlashOrder.customer_id == customer_id, FlashOrder.status == "held")
+            .scalar_subquery())
+
+
+async def _why_refused(session: AsyncSession, card: _Card, customer_id: str, quantity: int, now: datetime
+                       ) -> rules.Refusal:
+    sale = await session.get(FlashSale, card.id, populate_existing=True)
+    assert sale is not None
+    bought = int(await session.scalar(select(_bought(card.id, customer_id))) or 0)
+    return (rules.time_refusal(now=now, starts_at=as_utc(sale.starts_at), ends_at=as_utc(sale.ends_at))
+            or ("ended" if sale.status != "active" else None)
+            or rules.count_refusal(remaining=sale.remaining, bought=bought, quantity=quantity,
+                                   limit=sale.per_buyer_limit) or "sold_out")
 
 
 async def _from_holds(session: AsyncSession, sale_id: str, variant_id: str, quantity: int) -> list[Take]:
