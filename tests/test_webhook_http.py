@@ -1,14 +1,22 @@
 """The webhook sender's HTTP client against real servers on 127.0.0.1: connections kept for the next request, a
 kept connection the server let go replaced without losing the request, answers of every shape read to their status,
-and no answer named as the console shows it."""
+HTTPS verified, and no answer named as the console shows it."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from app.webhooks import http
 from app.webhooks.http import WebhookClient
@@ -155,4 +163,42 @@ async def test_an_endpoint_that_never_answers_times_out(serve: Callable[..., Awa
                 await c.post(f"http://127.0.0.1:{port}/", b"{}", {})
     finally:
         hold.set()
+        srv.close()
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=1))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+async def test_https_endpoints_are_verified_and_their_connections_kept(tmp_path: Path) -> None:
+    cert_file, key_file = _self_signed(tmp_path)
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert_file, key_file)
+    server = Server(lambda n: NO_CONTENT)
+    srv = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=server_tls)
+    url = f"https://127.0.0.1:{srv.sockets[0].getsockname()[1]}/hooks"
+    try:
+        trusting = ssl.create_default_context(cafile=str(cert_file))
+        async with WebhookClient(timeout=2.0, user_agent="t", ssl_context=trusting) as c:
+            assert [await c.post(url, b"{}", {}) for _ in range(3)] == [204, 204, 204]
+        assert server.connections == 1
+        async with WebhookClient(timeout=2.0, user_agent="t") as c:  # the system's authorities: not trusted
+            with pytest.raises(http.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await c.post(url, b"{}", {})
+    finally:
         srv.close()
