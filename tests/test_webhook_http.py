@@ -1,6 +1,6 @@
 """The webhook sender's HTTP client against real servers on 127.0.0.1: connections kept for the next request, a
 kept connection the server let go replaced without losing the request, answers of every shape read to their status,
-HTTPS verified, and no answer named as the console shows it."""
+an endpoint's cookies not kept, HTTPS verified, and no answer named as the console shows it."""
 
 from __future__ import annotations
 
@@ -92,6 +92,7 @@ async def test_requests_to_one_endpoint_share_a_kept_connection(serve: Callable[
     first = server.requests[0]
     assert first.startswith(b"POST /hooks?shop=1 HTTP/1.1\r\n")
     assert b"\r\nHost: 127.0.0.1:" in first and b"\r\nLiutong-Event-Id: evt_0\r\n" in first
+    assert b"\r\nUser-Agent: Liutong-Webhooks/1\r\n" in first
     assert first.endswith(b'\r\n\r\n{"id":"evt_0"}')
 
 
@@ -140,12 +141,29 @@ async def test_no_answer_is_an_error_named_for_the_console(serve: Callable[..., 
     async with client() as c:
         with pytest.raises(http.ConnectError):  # nothing listens on port 1
             await c.post("http://127.0.0.1:1/hooks", b"{}", {})
-        silent = await serve(lambda n: None)  # a fresh connection closed without a word
+        silent = await serve(lambda n: None)  # every connection closed without a word
         with pytest.raises(http.ReadError):
             await c.post(silent.url, b"{}", {})
+        assert len(silent.requests) == 2  # tried once more, then given up
         garbled = await serve(lambda n: b"NOT HTTP AT ALL\r\n\r\n")
         with pytest.raises(http.RemoteProtocolError):
             await c.post(garbled.url, b"{}", {})
+
+
+async def test_an_answer_cut_short_is_a_protocol_error(serve: Callable[..., Awaitable[Server]]) -> None:
+    server = await serve(lambda n: b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", close_after_answer=True)
+    async with client() as c:
+        with pytest.raises(http.RemoteProtocolError, match="received 3 of 10 bytes"):
+            await c.post(server.url, b"{}", {})
+    assert len(server.requests) == 1  # an answer began: not sent again
+
+
+async def test_an_endpoints_cookies_are_not_sent_back(serve: Callable[..., Awaitable[Server]]) -> None:
+    server = await serve(lambda n: b"HTTP/1.1 204 No Content\r\nSet-Cookie: session=abc; Path=/\r\n\r\n")
+    async with client() as c:
+        url = server.url.replace("127.0.0.1", "localhost")  # a cookie jar takes no cookies from an IP address
+        assert [await c.post(url, b"{}", {}) for _ in range(2)] == [204, 204]
+    assert all(b"\r\ncookie:" not in r.lower() for r in server.requests)
 
 
 async def test_an_endpoint_that_never_answers_times_out(serve: Callable[..., Awaitable[Server]]) -> None:
