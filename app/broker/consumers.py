@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import httpx
-import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -30,10 +28,14 @@ from app.broker import stream
 from app.config import Settings
 from app.core.logging import get_logger
 from app.db import make_engine, make_sessionmaker
+from app.webhooks.http import WebhookClient
 
 log = get_logger("app.consumers")
 
-FETCH_WAIT_S = 1.0  # a pull waits this long for events before asking again
+FETCH_WAIT_S = 1.0  # an idle consumer's pull waits this long for the next event before asking again
+# A pull for a batch waits at most this long to fill it: a pull for N events otherwise waits until N arrived or
+# FETCH_WAIT_S passed, and at a few events a second each that is FETCH_WAIT_S of delay for every event.
+GATHER_S = 0.02
 RETRY_AFTER_ERROR_S = 5.0  # an event whose work raised is handed over again after this long
 
 
@@ -41,7 +43,7 @@ RETRY_AFTER_ERROR_S = 5.0  # an event whose work raised is handed over again aft
 class Context:
     factory: async_sessionmaker[AsyncSession]
     settings: Settings
-    http: httpx.AsyncClient
+    http: WebhookClient
 
 
 Handler = Callable[[Context, Sequence[tuple[Msg, dict[str, Any]]]], Awaitable[None]]
@@ -110,11 +112,15 @@ async def consume(js: JetStreamContext, task: Task, ctx: Context, stop: asyncio.
     await js.add_consumer(settings.shop_nats_stream, consumer_config(task, settings))  # idempotent for one config
     sub = await js.pull_subscribe_bind(durable=task.name, stream=settings.shop_nats_stream)
     seen = 0
+    idle = False
     while not stop.is_set():
         try:
-            msgs = await sub.fetch(task.batch, timeout=FETCH_WAIT_S)
-        except nats.errors.TimeoutError:
+            # after a quiet spell, wait for one event (handed over the moment it arrives); else take what is there
+            msgs = await (sub.fetch(1, timeout=FETCH_WAIT_S) if idle else sub.fetch(task.batch, timeout=GATHER_S))
+        except TimeoutError:  # nats.errors.TimeoutError is one, and a pull may also raise asyncio's own
+            idle = True
             continue
+        idle = False
         seen += len(msgs)
         wanted: list[tuple[Msg, dict[str, Any]]] = []
         for msg in msgs:
@@ -138,7 +144,7 @@ async def consume(js: JetStreamContext, task: Task, ctx: Context, stop: asyncio.
 async def main(settings: Settings, names: Sequence[str]) -> int:
     """`shop consume NAME...`: each named task as a group of its own in this process, until SIGTERM or SIGINT."""
     from app.main import install_hooks
-    from app.webhooks.service import TIMEOUT_S
+    from app.webhooks.service import new_client
 
     install_hooks()
     engine = make_engine(settings.database_url, pool_size=2 * len(names))
@@ -149,8 +155,7 @@ async def main(settings: Settings, names: Sequence[str]) -> int:
         loop.add_signal_handler(sig, stop.set)
     log.info("consumers_started", consumers=list(names), stream=settings.shop_nats_stream)
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False,
-                                     headers={"User-Agent": "Liutong-Webhooks/1"}) as http:
+        async with new_client() as http:
             ctx = Context(make_sessionmaker(engine), settings, http)
             counts = await asyncio.gather(*(consume(js, TASKS[n], ctx, stop) for n in names))
         return sum(counts)

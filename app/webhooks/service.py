@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-import httpx
 import orjson
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,6 +36,7 @@ from app.core.models import OutboxEvent
 from app.core.pagination import keyset_page
 from app.db import dialect_of, insert_ignore
 from app.webhooks import destinations, rules
+from app.webhooks.http import WebhookClient
 from app.webhooks.models import WebhookCursor, WebhookDelivery, WebhookEndpoint
 from app.webhooks.signing import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
 
@@ -47,8 +47,9 @@ FANOUT_BATCH = 500  # events per fan-out transaction
 SEND_BATCH = 100  # deliveries claimed at once
 MAX_BATCHES = 20  # per run, for each step
 CONCURRENCY = 20  # requests in flight per process
-TIMEOUT_S = 5.0  # connect, write and read timeouts of a request
-DEADLINE_S = 10.0  # the whole request, up to the response headers
+TIMEOUT_S = 5.0  # connecting, and waiting for the answer
+USER_AGENT = "Liutong-Webhooks/1"
+DEADLINE_S = 10.0  # the whole request, up to its answer
 # How long a claimed batch is ours: longer than sending the whole batch can take.
 LEASE = timedelta(seconds=DEADLINE_S * -(-SEND_BATCH // CONCURRENCY) + 60)
 GAP_WAIT = timedelta(seconds=60)  # how long a missing outbox number may be a transaction in flight
@@ -138,7 +139,7 @@ async def list_deliveries(session: AsyncSession, *, endpoint_id: str, before_seq
 # ---- the dispatcher ------------------------------------------------------------------------------------
 
 async def deliver_webhooks(factory: async_sessionmaker[AsyncSession], settings: Settings,
-                           client: httpx.AsyncClient | None = None) -> int:
+                           client: WebhookClient | None = None) -> int:
     """Job (and `shop deliver-webhooks`): fan new outbox events out to endpoints, send what is due.
 
     Returns the number of delivery attempts made. Safe to run in several processes at once.
@@ -147,9 +148,13 @@ async def deliver_webhooks(factory: async_sessionmaker[AsyncSession], settings: 
     allow_private = settings.shop_webhook_allow_private
     if client is not None:
         return await send_due(factory, client, allow_private=allow_private)
-    async with httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False,
-                                 headers={"User-Agent": "Liutong-Webhooks/1"}) as own:
+    async with new_client() as own:
         return await send_due(factory, own, allow_private=allow_private)
+
+
+def new_client() -> WebhookClient:
+    """The client webhooks are sent with: one per process (or run), its connections kept between requests."""
+    return WebhookClient(timeout=TIMEOUT_S, user_agent=USER_AGENT)
 
 
 async def fan_out(factory: async_sessionmaker[AsyncSession]) -> int:
@@ -241,7 +246,7 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-async def send_due(factory: async_sessionmaker[AsyncSession], client: httpx.AsyncClient, *,
+async def send_due(factory: async_sessionmaker[AsyncSession], client: WebhookClient, *,
                    allow_private: bool = False) -> int:
     """Send every due delivery (in claimed batches); returns the number of attempts made.
 
@@ -263,16 +268,20 @@ async def send_due(factory: async_sessionmaker[AsyncSession], client: httpx.Asyn
     return attempts
 
 
-async def _send_all(client: httpx.AsyncClient, batch: Sequence[Outgoing], *, allow_private: bool) -> list[Outcome]:
+async def _send_all(client: WebhookClient, batch: Sequence[Outgoing], *, allow_private: bool) -> list[Outcome]:
     """Post each delivery, a few at once, each destination checked again first: a name that now resolves to a
     private address is a failed attempt, not a request."""
     limit = asyncio.Semaphore(CONCURRENCY)
+    # one lookup per destination and batch (its requests are made at the same moment), not one per request
+    urls = sorted({out.url for out in batch})
+    refused = dict(zip(urls, await asyncio.gather(*(
+        destinations.refusal(url, allow_private=allow_private, unresolved_ok=False) for url in urls)), strict=True))
 
     async def send(out: Outgoing) -> Outcome:
+        reason = refused[out.url]
+        if reason:
+            return Outcome(None, f"destination refused: {reason}"[:500])
         async with limit:
-            reason = await destinations.refusal(out.url, allow_private=allow_private, unresolved_ok=False)
-            if reason:
-                return Outcome(None, f"destination refused: {reason}"[:500])
             return await _post(client, out)
 
     return list(await asyncio.gather(*(send(out) for out in batch)))
@@ -324,15 +333,14 @@ async def _claim(session: AsyncSession, now: datetime) -> list[Outgoing]:
     return batch
 
 
-async def _post(client: httpx.AsyncClient, out: Outgoing) -> Outcome:
-    """One signed POST; the response body is never read."""
+async def _post(client: WebhookClient, out: Outgoing) -> Outcome:
+    """One signed POST; its status code, or why there was none."""
     headers = {"Content-Type": "application/json", EVENT_ID_HEADER: out.event_id, EVENT_TYPE_HEADER: out.kind,
                SIGNATURE_HEADER: sign(out.secret, out.body, timestamp=int(utcnow().timestamp()))}
     try:
         async with asyncio.timeout(DEADLINE_S):
-            async with client.stream("POST", out.url, content=out.body, headers=headers) as response:
-                return Outcome(response.status_code, None)
-    except Exception as exc:  # connection refused, timeout, TLS, a bad redirect target...
+            return Outcome(await client.post(out.url, out.body, headers), None)
+    except Exception as exc:  # connection refused, timeout, TLS, a malformed answer...
         return Outcome(None, (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)[:500])
 
 
@@ -363,13 +371,13 @@ async def _record(session: AsyncSession, results: list[tuple[Outgoing, Outcome]]
 
 # ---- events from the broker (`shop consume webhooks`) -------------------------------------------------------
 
-async def deliver_event(factory: async_sessionmaker[AsyncSession], client: httpx.AsyncClient,
+async def deliver_event(factory: async_sessionmaker[AsyncSession], client: WebhookClient,
                         event: dict[str, Any], *, lease: timedelta, allow_private: bool = False) -> timedelta | None:
     """`deliver_events` for one event."""
     return (await deliver_events(factory, client, [event], lease=lease, allow_private=allow_private))[0]
 
 
-async def deliver_events(factory: async_sessionmaker[AsyncSession], client: httpx.AsyncClient,
+async def deliver_events(factory: async_sessionmaker[AsyncSession], client: WebhookClient,
                          events: Sequence[dict[str, Any]], *, lease: timedelta,
                          allow_private: bool = False) -> list[timedelta | None]:
     """Deliver outbox events, as the broker hands them over, to their merchants' endpoints.

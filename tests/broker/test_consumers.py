@@ -82,7 +82,7 @@ async def test_a_webhook_consumer_killed_mid_delivery_delivers_again_under_the_s
     products = [await f.product(client, m) for _ in range(5)]
     settings = broker.settings(db_url)
     async with app.state.sessionmaker() as session:
-        assert await relay.relay_batch(session, broker.js, settings, limit=1000) > 0
+        assert await relay.relay_batch(session, broker.nc, settings, limit=1000) > 0
     env = env_of(settings, SHOP_WEBHOOK_ACK_WAIT_SECONDS="2", SHOP_WEBHOOK_ALLOW_PRIVATE="true")
     first = Process(["consume", "webhooks"], env)
     processes.append(first)

@@ -37,7 +37,7 @@ async def test_an_event_is_retried_with_backoff_then_dead_lettered_and_shown_in_
     await f.product(client, m)
     event = await _event(app, "product.created")
     waits = []
-    async with httpx.AsyncClient(timeout=5) as http:
+    async with webhooks_service.new_client() as http:
         for _ in range(rules.MAX_ATTEMPTS + 2):
             later = await webhooks_service.deliver_event(app.state.sessionmaker, http, event,
                                                          lease=timedelta(seconds=60), allow_private=True)

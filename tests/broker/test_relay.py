@@ -33,6 +33,28 @@ async def _outbox(url: str, *, merchants: int) -> list[int]:
         await conn.close()
 
 
+async def _slow_commits(url: str, seconds: float) -> None:
+    """Each transaction that marks events waits `seconds` when it commits (a deferred trigger, once per
+    transaction): the moment between the broker storing a batch and the database marking it, which a kill has to
+    land in, lasts long enough to be hit on a loaded machine, where a fast relay otherwise slips through it."""
+    conn = await asyncpg.connect(_dsn(url))
+    try:
+        await conn.execute(f"""
+            CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF current_setting('test.slowed', true) IS DISTINCT FROM 'yes' THEN
+                PERFORM set_config('test.slowed', 'yes', true);
+                PERFORM pg_sleep({seconds});
+              END IF;
+              RETURN NULL;
+            END $$;
+            CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON event DEFERRABLE INITIALLY DEFERRED
+              FOR EACH ROW EXECUTE FUNCTION slow_commit();
+        """)
+    finally:
+        await conn.close()
+
+
 async def _published(url: str) -> int:
     conn = await asyncpg.connect(_dsn(url))
     try:
@@ -52,6 +74,7 @@ def _in_order_per_merchant(messages: list[tuple[str, dict[str, Any]]]) -> None:
 async def test_a_relay_killed_mid_batch_three_times_publishes_every_event_once(
         app: Any, db_url: str, pg_only: None, broker: Broker, processes: list[Process]) -> None:
     seqs = await _outbox(db_url, merchants=50)
+    await _slow_commits(db_url, 0.3)
     env = env_of(broker.settings(db_url), SHOP_RELAY_BATCH="500")
     caught_between = 0  # kills that left a batch in the stream but not marked published
     for round_ in range(1, 4):
