@@ -130,6 +130,7 @@ async def test_the_sort_menu_puts_the_seller_with_better_credit_first(
             cards = page.locator(".card")
             assert "红楼梦" in await cards.first.inner_text() and "羽绒服" in await cards.nth(1).inner_text()
             assert await page.get_by_test_id("ad-label").count() == 0
+            assert await page.get_by_role("heading", level=1).inner_text() == "全部商品"  # not 新品: sorted by credit
             await _screen(page, "8-sort-by-credit", size)
         finally:
             await browser.close()
