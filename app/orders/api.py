@@ -29,6 +29,7 @@ from app.orders.schemas import (
     ReturnIn,
     ReturnOut,
     ReturnPage,
+    ReturnReceiptIn,
     ReturnRejectIn,
     SellerContactOut,
     ShipmentIn,
@@ -171,10 +172,12 @@ async def list_returns(order_id: str, principal: AnyPrincipalDep, session: Sessi
 
 
 @router.post("/orders/{order_id}/returns/{return_id}/receive", response_model=ReturnOut)
-async def receive_return(order_id: str, return_id: str, principal: AnyPrincipalDep,
-                         session: SessionDep) -> ReturnOut:
-    """Merchant: the goods are back. The refund is paid automatically 7 days later unless rejected."""
-    out = await orders_returns.receive_return(session, principal=principal, order_id=order_id, return_id=return_id)
+async def receive_return(order_id: str, return_id: str, principal: AnyPrincipalDep, session: SessionDep,
+                         body: ReturnReceiptIn | None = None) -> ReturnOut:
+    """Merchant: the goods are back, as new or not (the body may be left out: as new). The refund is paid
+    automatically 7 days later unless rejected."""
+    out = await orders_returns.receive_return(session, principal=principal, order_id=order_id, return_id=return_id,
+                                              goods_condition=(body or ReturnReceiptIn()).goods_condition)
     return ReturnOut.model_validate(out)
 
 

@@ -160,6 +160,8 @@ class ReturnRequest(Base):
     refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     refund_id: Mapped[str | None] = mapped_column(String(40), index=True)
     restocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # as_new | not_as_new, told by the seller at receipt: only goods not as new need a condition label to resell
+    goods_condition: Mapped[str | None] = mapped_column(String(12))
     rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     rejection_code: Mapped[str | None] = mapped_column(String(40))
     evidence: Mapped[dict[str, Any] | None]  # {"photos": [url, ...], "note": ...}

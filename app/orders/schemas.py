@@ -140,6 +140,13 @@ class ReturnIn(Schema):
         "otherwise); `quality`: a quality problem (the seller pays; 15 days after delivery, no exclusions)"))
 
 
+class ReturnReceiptIn(Schema):
+    goods_condition: Literal["as_new", "not_as_new"] = Field(default="as_new", description=(
+        "`as_new`: the goods go back on sale as they were (a 7-day no-reason return comes back intact); "
+        "`not_as_new`: they cannot be restored to new, and their SKU sells again only once it carries a "
+        "condition label (二次销售 or 瑕疵)"))
+
+
 class ReturnRejectIn(Schema):
     code: RejectionCode = Field(description="What inspection found (R7 art. 9)")
     evidence: list[PhotoUrl] = Field(min_length=1, max_length=20, description="Photo URLs, at least one")
@@ -169,6 +176,9 @@ class ReturnOut(OutSchema):
     return_address: dict[str, Any] | None = None
     requested_at: str | None = None
     received_at: str | None = None
+    goods_condition: Literal["as_new", "not_as_new"] | None = Field(
+        default=None, description="As the seller received the goods: not_as_new ones sell again only under a "
+                                  "condition label (二次销售 or 瑕疵)")
     refund_due_at: str | None = None
     refunded_at: str | None = None
     rejected_at: str | None = None

@@ -104,8 +104,11 @@ async def test_a_returned_sku_sells_again_only_with_a_condition_label_shown_on_i
     returned = await client.post(f"/v1/orders/{order['id']}/returns", headers=first, json={
         "lines": [{"variant_id": shop.variant_id, "quantity": 1}], "reason": "不合适"})
     assert returned.status_code == 201, returned.text
+    received = await client.post(f"/v1/orders/{order['id']}/returns/{returned.json()['id']}/receive",
+                                 headers=shop.m.headers, json={"goods_condition": "not_as_new"})
+    assert received.status_code == 200 and received.json()["goods_condition"] == "not_as_new", received.text
 
-    # The unit is back on hand, but the SKU is off sale until the seller says what condition it is in.
+    # The unit is back on hand not as new: the SKU is off sale until the seller labels its condition.
     refused = await _buy(client, second, shop.variant_id)
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "lines.0.variant_id"
     url = f"/v1/products/{shop.product['id']}"
@@ -121,6 +124,23 @@ async def test_a_returned_sku_sells_again_only_with_a_condition_label_shown_on_i
     page = await client.get(f"/products/{shop.product['id']}")
     assert page.status_code == 200
     assert "二次销售" in page.text.split('data-testid="condition-label"')[1].split("</p>")[0]
+
+
+async def test_goods_received_as_new_sell_again_without_a_label(client: httpx.AsyncClient):
+    shop = await f.shop(client, on_hand=5)
+    first, second = await f.customer(client), await f.customer(client)
+    order = await _delivered_order(client, shop, first)
+    returned = await client.post(f"/v1/orders/{order['id']}/returns", headers=first, json={
+        "lines": [{"variant_id": shop.variant_id, "quantity": 1}], "reason": "不合适"})
+    assert returned.status_code == 201, returned.text
+    path = f"/v1/orders/{order['id']}/returns/{returned.json()['id']}/receive"
+    bad = await client.post(path, headers=shop.m.headers, json={"goods_condition": "like new"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "goods_condition"
+    received = await client.post(path, headers=shop.m.headers)  # no body: as new
+    assert received.status_code == 200 and received.json()["goods_condition"] == "as_new", received.text
+    assert (await _buy(client, second, shop.variant_id)).status_code == 201
+    page = await client.get(f"/products/{shop.product['id']}")
+    assert 'data-testid="condition-label"' not in page.text
 
 
 async def test_a_sku_never_returned_needs_no_label(client: httpx.AsyncClient):

@@ -190,8 +190,9 @@ async def _restock_return(session: AsyncSession, ret: ReturnRequest) -> None:
         return
     quantities = {item["variant_id"]: int(item["quantity"]) for item in ret.lines["items"]}
     await inventory_service.restock(session, order_id=ret.order_id, return_id=ret.id, quantities=quantities)
-    # Sold again only under a condition label (C35): the seller sets 二次销售 or 瑕疵 on the SKU first.
-    await catalog_service.mark_returned(session, variant_ids=list(quantities))
+    # Goods not as new are sold again only under a condition label (C35): the seller labels the SKU first.
+    if ret.goods_condition == "not_as_new":
+        await catalog_service.mark_returned(session, variant_ids=list(quantities))
     ret.restocked_at = utcnow()
 
 
@@ -211,14 +212,18 @@ async def _lines_of(session: AsyncSession, order_id: str) -> list[OrderLine]:
                                        .order_by(OrderLine.id).with_for_update())).all())
 
 
-async def receive_return(session: AsyncSession, *, principal: Principal, order_id: str,
-                         return_id: str) -> dict[str, Any]:
-    """The seller has the goods back: the refund falls due 7 days later (paid by a job unless rejected)."""
+async def receive_return(session: AsyncSession, *, principal: Principal, order_id: str, return_id: str,
+                         goods_condition: str = "as_new") -> dict[str, Any]:
+    """The seller has the goods back, as new or not: the refund falls due 7 days later (paid by a job unless
+    rejected)."""
     order, ret = await _merchant_return(session, principal=principal, order_id=order_id, return_id=return_id)
     if ret.received_at is not None or ret.status == "rejected":
         raise Conflict(f"this return is {ret.status}; its goods were already received")
     now = utcnow()
     ret.received_at = now
+    ret.goods_condition = goods_condition
+    if goods_condition == "not_as_new" and ret.restocked_at is not None:  # refunded and restocked on request
+        await catalog_service.mark_returned(session, variant_ids=[i["variant_id"] for i in ret.lines["items"]])
     if ret.status == "awaiting_goods":
         ret.refund_due_at = now + timedelta(days=rules.REFUND_DAYS_AFTER_RECEIPT)
         await return_step(session, ret, "received", principal.kind, "goods received; refund due by "
@@ -345,7 +350,7 @@ async def _return_views(session: AsyncSession, *, order_id: str, currency: str,
             "coupon_amount": r.coupon_amount, "currency": currency, "lines": r.lines["items"], "reason": r.reason,
             "shipping_payer": r.shipping_payer, "refund_on": r.refund_on, "return_address": r.return_address,
             "created_at": iso(r.created_at), "requested_at": iso(r.requested_at),
-            "received_at": iso(r.received_at),
+            "received_at": iso(r.received_at), "goods_condition": r.goods_condition,
             "refund_due_at": iso(r.refund_due_at), "refunded_at": iso(r.refunded_at),
             "rejected_at": iso(r.rejected_at), "rejection_code": r.rejection_code,
             "evidence": list((r.evidence or {}).get("photos", [])), "escalated": escalated, "alert": alert,
