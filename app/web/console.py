@@ -614,7 +614,11 @@ async def _return_step(session: AsyncSession, settings: Any, ctx: StaffCtx, orde
     await audit(session, ctx, action.replace("-", "_"), "order", order_id, return_id=return_id)
     merchant = as_merchant(ctx)
     if action == "return-receive":
-        await returns_service.receive_return(session, principal=merchant, order_id=order_id, return_id=return_id)
+        condition = v.get("goods_condition", "as_new")
+        if condition not in ("as_new", "not_as_new"):
+            raise field_error("goods_condition", "as_new or not_as_new")
+        await returns_service.receive_return(session, principal=merchant, order_id=order_id, return_id=return_id,
+                                             goods_condition=condition)
     elif action == "return-approve":
         await returns_service.approve_return(session, settings=settings, principal=merchant, order_id=order_id,
                                              return_id=return_id)

@@ -389,3 +389,34 @@ async def test_promotions_and_campaigns_from_the_console(client: httpx.AsyncClie
     assert r.status_code == 303, r.text[:2000]
     listed = assert_good_page(await owner.get("/console/campaigns"))
     assert "年货节" in listed
+
+
+async def test_goods_received_from_the_order_page_are_told_as_new_or_not(client: httpx.AsyncClient) -> None:
+    shop = await f.shop(client, on_hand=10, price=10_000)
+    r = await client.put("/v1/return-policy", headers=shop.m.headers, json={
+        "refund_on": "receipt", "return_address": f.address(name="退货部", line1="嘉定区 退货仓 8 号")})
+    assert r.status_code == 200, r.text
+    buyer = await f.customer(client)
+    r = await client.post("/v1/checkout", headers=buyer, json=f.checkout_body([(shop.variant_id, 1)], fulfilment={
+        "type": "delivery", "address": f.address()}))
+    assert r.status_code == 201, r.text
+    order = r.json()["orders"][0]
+    for step in ("shipments", "deliver"):
+        r = await client.post(f"/v1/orders/{order['id']}/{step}", headers=shop.m.headers,
+                              json={"carrier": "SF", "tracking_no": "SF1234567890123"} if step == "shipments" else None)
+        assert r.status_code in (200, 201), r.text
+    ret = await client.post(f"/v1/orders/{order['id']}/returns", headers=buyer, json={
+        "lines": [{"variant_id": shop.variant_id, "quantity": 1}], "reason": "不合适"})
+    assert ret.status_code == 201 and ret.json()["status"] == "awaiting_goods", ret.text
+    owner = _browser(client)
+    await _owner(owner, shop)
+    page = assert_good_page(await owner.get(f"/console/orders/{order['id']}"))
+    assert 'data-testid="goods-condition"' in page and "无法恢复原状" in page
+    bad = await owner.post(f"/console/orders/{order['id']}/return-receive", data={
+        "csrf": csrf(page), "return_id": ret.json()["id"], "goods_condition": "shiny"})
+    assert bad.status_code == 422 and "goods_condition" in bad.text
+    r = await owner.post(f"/console/orders/{order['id']}/return-receive", data={
+        "csrf": csrf(page), "return_id": ret.json()["id"], "goods_condition": "not_as_new"})
+    assert r.status_code == 303, r.text[:2000]
+    returns = (await client.get(f"/v1/orders/{order['id']}/returns", headers=shop.m.headers)).json()["items"]
+    assert returns[0]["status"] == "received" and returns[0]["goods_condition"] == "not_as_new"
