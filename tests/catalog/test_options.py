@@ -32,7 +32,7 @@ async def test_a_product_with_two_options_by_three_values(client: httpx.AsyncCli
     assert p["variants"][0]["weight"] == 180
     assert (await client.get(f"/v1/products/{p['id']}")).json() == p
     listed = (await client.get("/v1/products", params={"merchant_id": m.id})).json()["items"]
-    assert listed == [p]
+    assert listed == [{**p, "is_ad": False}]  # a listing item is the product as read, and says it is no ad (C12)
     # The storefront picks by option values.
     got = await client.get(f"/v1/products/{p['id']}/variant", params=[("option", "颜色:黑色"), ("option", "尺码:L")])
     assert got.status_code == 200 and got.json()["sku"] == "TS-B-L"
