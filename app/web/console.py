@@ -39,6 +39,7 @@ from app.orders import fulfilment as orders_fulfilment
 from app.orders.invoices import service as invoices_service
 from app.orders.models import Order
 from app.orders.returns import service as returns_service
+from app.orders.schemas import ReturnReceiptIn
 from app.reports import service as reports_service
 from app.retail import service as retail_service
 from app.retail.campaigns import service as campaigns_service
@@ -614,11 +615,9 @@ async def _return_step(session: AsyncSession, settings: Any, ctx: StaffCtx, orde
     await audit(session, ctx, action.replace("-", "_"), "order", order_id, return_id=return_id)
     merchant = as_merchant(ctx)
     if action == "return-receive":
-        condition = v.get("goods_condition", "as_new")
-        if condition not in ("as_new", "not_as_new"):
-            raise field_error("goods_condition", "as_new or not_as_new")
+        receipt = ReturnReceiptIn(goods_condition=v.get("goods_condition", "as_new"))  # the API's own check
         await returns_service.receive_return(session, principal=merchant, order_id=order_id, return_id=return_id,
-                                             goods_condition=condition)
+                                             goods_condition=receipt.goods_condition)
     elif action == "return-approve":
         await returns_service.approve_return(session, settings=settings, principal=merchant, order_id=order_id,
                                              return_id=return_id)

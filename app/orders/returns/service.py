@@ -190,10 +190,15 @@ async def _restock_return(session: AsyncSession, ret: ReturnRequest) -> None:
         return
     quantities = {item["variant_id"]: int(item["quantity"]) for item in ret.lines["items"]}
     await inventory_service.restock(session, order_id=ret.order_id, return_id=ret.id, quantities=quantities)
-    # Goods not as new are sold again only under a condition label (C35): the seller labels the SKU first.
-    if ret.goods_condition == "not_as_new":
-        await catalog_service.mark_returned(session, variant_ids=list(quantities))
     ret.restocked_at = utcnow()
+    await _label_if_not_as_new(session, ret)
+
+
+async def _label_if_not_as_new(session: AsyncSession, ret: ReturnRequest) -> None:
+    """Goods back on hand and not as new sell again only under a condition label (C35): their SKUs wait for one.
+    Restocking and receipt come in either order (refund on request restocks before the goods arrive)."""
+    if ret.goods_condition == "not_as_new" and ret.restocked_at is not None:
+        await catalog_service.mark_returned(session, variant_ids=[i["variant_id"] for i in ret.lines["items"]])
 
 
 async def _merchant_return(session: AsyncSession, *, principal: Principal, order_id: str,
@@ -222,8 +227,7 @@ async def receive_return(session: AsyncSession, *, principal: Principal, order_i
     now = utcnow()
     ret.received_at = now
     ret.goods_condition = goods_condition
-    if goods_condition == "not_as_new" and ret.restocked_at is not None:  # refunded and restocked on request
-        await catalog_service.mark_returned(session, variant_ids=[i["variant_id"] for i in ret.lines["items"]])
+    await _label_if_not_as_new(session, ret)  # already restocked (refund on request); else when restocked
     if ret.status == "awaiting_goods":
         ret.refund_due_at = now + timedelta(days=rules.REFUND_DAYS_AFTER_RECEIPT)
         await return_step(session, ret, "received", principal.kind, "goods received; refund due by "
