@@ -96,16 +96,22 @@ async def test_a_seller_accepts_the_return_rules_in_force_before_it_puts_listing
                               json=f.product_body(status="active"))).status_code == 403
 
 
-async def test_a_returned_sku_sells_again_only_with_a_condition_label_shown_on_its_page(
-        client: httpx.AsyncClient):
+async def _one_unit_returned(client: httpx.AsyncClient) -> tuple[f.Shop, dict[str, str], str]:
+    """A shop whose delivered order had one unit returned (refund on request): the shop, a second buyer, and the
+    return's receive path."""
     shop = await f.shop(client, on_hand=5)
     first, second = await f.customer(client), await f.customer(client)
     order = await _delivered_order(client, shop, first)
     returned = await client.post(f"/v1/orders/{order['id']}/returns", headers=first, json={
         "lines": [{"variant_id": shop.variant_id, "quantity": 1}], "reason": "不合适"})
     assert returned.status_code == 201, returned.text
-    received = await client.post(f"/v1/orders/{order['id']}/returns/{returned.json()['id']}/receive",
-                                 headers=shop.m.headers, json={"goods_condition": "not_as_new"})
+    return shop, second, f"/v1/orders/{order['id']}/returns/{returned.json()['id']}/receive"
+
+
+async def test_a_returned_sku_sells_again_only_with_a_condition_label_shown_on_its_page(
+        client: httpx.AsyncClient):
+    shop, second, path = await _one_unit_returned(client)
+    received = await client.post(path, headers=shop.m.headers, json={"goods_condition": "not_as_new"})
     assert received.status_code == 200 and received.json()["goods_condition"] == "not_as_new", received.text
 
     # The unit is back on hand not as new: the SKU is off sale until the seller labels its condition.
@@ -127,13 +133,7 @@ async def test_a_returned_sku_sells_again_only_with_a_condition_label_shown_on_i
 
 
 async def test_goods_received_as_new_sell_again_without_a_label(client: httpx.AsyncClient):
-    shop = await f.shop(client, on_hand=5)
-    first, second = await f.customer(client), await f.customer(client)
-    order = await _delivered_order(client, shop, first)
-    returned = await client.post(f"/v1/orders/{order['id']}/returns", headers=first, json={
-        "lines": [{"variant_id": shop.variant_id, "quantity": 1}], "reason": "不合适"})
-    assert returned.status_code == 201, returned.text
-    path = f"/v1/orders/{order['id']}/returns/{returned.json()['id']}/receive"
+    shop, second, path = await _one_unit_returned(client)
     bad = await client.post(path, headers=shop.m.headers, json={"goods_condition": "like new"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "goods_condition"
     received = await client.post(path, headers=shop.m.headers)  # no body: as new
