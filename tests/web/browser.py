@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from tests.web.test_browser import ARTIFACTS
+from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
 
 # Every screen is tried on a phone and on a laptop.
 BOTH_SIZES = pytest.mark.parametrize(("size", "viewport"), [("phone", {"width": 390, "height": 844}),
@@ -57,3 +59,18 @@ async def screen(page: Any, name: str, size: str, *, prefix: str) -> None:
     await page.screenshot(path=ARTIFACTS / f"{prefix}-{size}-{name}.png", full_page=True)
     problems = await page.evaluate(LAYOUT_PROBLEMS)
     assert problems == [], f"{name} at {size}: {problems}"
+
+
+@contextlib.asynccontextmanager
+async def chinese_page(base_url: str, viewport: Any) -> AsyncIterator[Any]:
+    """A page of Debian's Chromium in Chinese at `viewport` on `base_url`, the browser closed afterwards."""
+    from playwright.async_api import async_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
+        try:
+            context = await browser.new_context(base_url=base_url, viewport=viewport, locale="zh-CN")
+            yield await context.new_page()
+        finally:
+            await browser.close()

@@ -18,7 +18,7 @@ from playwright.async_api import ViewportSize
 
 from tests.conftest import sqlite_copy
 from tests.servers import served
-from tests.web.browser import BOTH_SIZES, screen
+from tests.web.browser import BOTH_SIZES, chinese_page, screen
 from tests.web.test_browser import ARGS, ARTIFACTS, BROWSER_TEST, CHROMIUM
 
 ADMIN = "legal-admin-" + uuid.uuid4().hex
@@ -114,23 +114,14 @@ async def test_footer_shows_the_configured_icp_number_and_cards_show_the_unregis
 @BOTH_SIZES
 async def test_the_sort_menu_puts_the_seller_with_better_credit_first(
         legal_server: str, size: str, viewport: ViewportSize) -> None:
-    from playwright.async_api import async_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
-        try:
-            context = await browser.new_context(base_url=legal_server, viewport=viewport, locale="zh-CN")
-            page = await context.new_page()
-            await page.goto("/?sort=newest")
-            assert "羽绒服" in await page.locator(".card").first.inner_text()  # the newer listing
-            await page.get_by_label("排序").select_option(label="信用")
-            await page.get_by_test_id("filters").get_by_role("button", name="确定").click()
-            await page.wait_for_url("**sort=credit**")
-            cards = page.locator(".card")
-            assert "红楼梦" in await cards.first.inner_text() and "羽绒服" in await cards.nth(1).inner_text()
-            assert await page.get_by_test_id("ad-label").count() == 0
-            assert await page.get_by_role("heading", level=1).inner_text() == "全部商品"  # not 新品: sorted by credit
-            await _screen(page, "8-sort-by-credit", size)
-        finally:
-            await browser.close()
+    async with chinese_page(legal_server, viewport) as page:
+        await page.goto("/?sort=newest")
+        assert "羽绒服" in await page.locator(".card").first.inner_text()  # the newer listing
+        await page.get_by_label("排序").select_option(label="信用")
+        await page.get_by_test_id("filters").get_by_role("button", name="确定").click()
+        await page.wait_for_url("**sort=credit**")
+        cards = page.locator(".card")
+        assert "红楼梦" in await cards.first.inner_text() and "羽绒服" in await cards.nth(1).inner_text()
+        assert await page.get_by_test_id("ad-label").count() == 0
+        assert await page.get_by_role("heading", level=1).inner_text() == "全部商品"  # not 新品: sorted by credit
+        await _screen(page, "8-sort-by-credit", size)

@@ -17,8 +17,8 @@ from playwright.async_api import ViewportSize
 from tests import factories as f
 from tests.conftest import sqlite_copy
 from tests.servers import served
-from tests.web.browser import BOTH_SIZES, screen
-from tests.web.test_browser import ARGS, ARTIFACTS, BROWSER_TEST, CHROMIUM
+from tests.web.browser import BOTH_SIZES, chinese_page, screen
+from tests.web.test_browser import BROWSER_TEST
 
 ADMIN = "returns-admin-" + uuid.uuid4().hex
 
@@ -72,19 +72,10 @@ _screen = functools.partial(screen, prefix="returns")
 @BOTH_SIZES
 async def test_the_product_page_shows_the_condition_label_of_returned_goods(
         returned_product: tuple[str, str], size: str, viewport: ViewportSize) -> None:
-    from playwright.async_api import async_playwright
-
     base, product_id = returned_product
-    ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
-        try:
-            context = await browser.new_context(base_url=base, viewport=viewport, locale="zh-CN")
-            page = await context.new_page()
-            await page.goto(f"/products/{product_id}")
-            label = page.get_by_test_id("condition-label")
-            assert await label.is_visible()
-            assert (await label.inner_text()).replace(" ", "") == "商品状况:二次销售"
-            await _screen(page, "1-product", size)
-        finally:
-            await browser.close()
+    async with chinese_page(base, viewport) as page:
+        await page.goto(f"/products/{product_id}")
+        label = page.get_by_test_id("condition-label")
+        assert await label.is_visible()
+        assert (await label.inner_text()).replace(" ", "") == "商品状况:二次销售"
+        await _screen(page, "1-product", size)
