@@ -32,7 +32,7 @@ from app.core.logging import configure as configure_logging
 from app.core.logging import get_logger
 from app.core.ratelimit import RateLimitMiddleware, make_counter
 from app.core.replica import ReadRouter
-from app.core.routing import Prefiltered
+from app.core.routing import prefiltered
 from app.db import DEFAULT_POOL_SIZE, make_engine, make_sessionmaker
 from app.imports.api import router as imports_router
 from app.inventory.api import router as inventory_router
@@ -83,44 +83,15 @@ def install_hooks() -> None:
     search_service.install_seller_credit(reputation.credit_score_of)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    check_production(settings)  # StartupRefused: no production site without its ICP number (C6)
-    install_hooks()
-    configure_logging(settings.shop_log_level, json=settings.shop_log_json)
-    if settings.shop_env != "production" and (icp := icp_problem(settings)):
-        log.warning("icp_number_placeholder", problem=icp, hint="SHOP_ENV=production refuses to start like this")
+def configure(app: FastAPI, settings: Settings) -> None:
+    """The app's state made from `settings`: database engines, caches, media storage, signing key, flash-sale gates.
+    `create_app` calls it once; a test process that serves many tests from one app calls it again before each, so
+    every test starts from fresh state (the routes, which cost most to build, stay)."""
     engine = make_engine(settings.database_url, pool_size=settings.shop_db_pool_size or DEFAULT_POOL_SIZE,
                          pool_timeout=settings.shop_db_pool_timeout)
     replica = (make_engine(settings.database_replica_url, pool_size=settings.shop_db_pool_size or DEFAULT_POOL_SIZE,
                            pool_timeout=settings.shop_db_pool_timeout)
                if settings.database_replica_url else None)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Everything loaded so far lives as long as the process: keep it out of the collector's way
-        # (big orders allocate many objects and would otherwise trigger repeated full collections).
-        search_text.warm_up()  # the segmenter's dictionary, before the first search needs it
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
-        runner = (jobs.JobRunner(jobs.all_jobs(broker=bool(settings.nats_url)), app.state.sessionmaker, settings)
-                  if settings.shop_background_jobs else None)
-        if runner:
-            runner.start()
-        try:
-            yield
-        finally:
-            if runner:
-                await runner.stop()
-            if app.state.flash_gate is not None:
-                await app.state.flash_gate.close()
-            await engine.dispose()
-            await app.state.reads.dispose()
-
-    # Swagger UI and ReDoc from the package's own copies (no CDN): /docs works offline and where CDNs are blocked.
-    app = FastAPIOffline(title="Liutong", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, redoc_url=None)
-    docs.install(app)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
@@ -131,6 +102,46 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if not settings.shop_secret_key:
         log.warning("no SHOP_SECRET_KEY set: customer tokens are signed with a per-process key")
     app.state.secret_key = settings.shop_secret_key or secrets.token_urlsafe(32)
+    app.state.flash_gate = make_gate(settings.redis_url)
+    app.state.flash_counter = make_counter(settings.redis_url)  # per-second windows: a counter of its own
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    # Everything loaded so far lives as long as the process: keep it out of the collector's way
+    # (big orders allocate many objects and would otherwise trigger repeated full collections).
+    search_text.warm_up()  # the segmenter's dictionary, before the first search needs it
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    runner = (jobs.JobRunner(jobs.all_jobs(broker=bool(settings.nats_url)), app.state.sessionmaker, settings)
+              if settings.shop_background_jobs else None)
+    if runner:
+        runner.start()
+    try:
+        yield
+    finally:
+        if runner:
+            await runner.stop()
+        if app.state.flash_gate is not None:
+            await app.state.flash_gate.close()
+        await app.state.engine.dispose()
+        await app.state.reads.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    check_production(settings)  # StartupRefused: no production site without its ICP number (C6)
+    install_hooks()
+    configure_logging(settings.shop_log_level, json=settings.shop_log_json)
+    if settings.shop_env != "production" and (icp := icp_problem(settings)):
+        log.warning("icp_number_placeholder", problem=icp, hint="SHOP_ENV=production refuses to start like this")
+
+    # Swagger UI and ReDoc from the package's own copies (no CDN): /docs works offline and where CDNs are blocked.
+    app = FastAPIOffline(title="Liutong", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, redoc_url=None)
+    docs.install(app)
+    configure(app, settings)
 
     install_error_handlers(app)
     app.add_middleware(InputGuardMiddleware)
@@ -139,8 +150,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        larger={r"^/v1/products/[^/]+/media$": 2 * settings.shop_media_max_bytes,
                                r"^/v1/imports/": settings.shop_import_max_bytes},
                        read_seconds=settings.shop_body_timeout_seconds)
-    app.state.flash_gate = make_gate(settings.redis_url)
-    app.state.flash_counter = make_counter(settings.redis_url)  # per-second windows: a counter of its own
     app.add_middleware(RateLimitMiddleware, per_ip=settings.shop_rate_limit_ip_per_minute,
                        per_token=settings.shop_rate_limit_token_per_minute, counter=make_counter(settings.redis_url))
     app.add_middleware(MetricsMiddleware)
@@ -175,7 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    wholesale_router, reports_router, community_router, trust_router, campaigns_router, flash_router,
                    till_router, webhooks_router, imports_router, logistics_router, invoices_router, messages_router)
     for router in api_routers:
-        app.include_router(Prefiltered(router))
+        app.include_router(prefiltered(router))
     mount_pages(app, api_routers)
     openapi.install(app)
     return app

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import gc
 import os
 import secrets
 import sqlite3
@@ -23,11 +24,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from app.config import Settings
 from app.core import clock
 from app.db import Base
-from app.main import create_app
+from app.main import configure, create_app
 from app.migrate import upgrade
 from app.models import load_all
 from tests.fakes.stripe_server import FakeStripe
@@ -204,6 +206,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("db_url", backends, indirect=True)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """As a server does once started (app.main's lifespan): what is loaded by now lives as long as the process, so
+    the cycle collector stops walking it again and again."""
+    gc.collect()
+    gc.freeze()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Refuses two tests with one id: they cannot be selected or re-run apart, and pytest-xdist's by-id
     schedulers (--dist loadscope, loadfile, loadgroup) would run only one of them."""
@@ -295,13 +304,23 @@ def make_settings(url: str, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
+# One app per database for the test process: its routes are built once (FastAPI works out every route's
+# dependencies per app, the larger part of a short test's time), and `configure` gives it fresh state for each
+# test: settings, engine, caches, media folder, flash-sale gates. Tests needing other settings make their own app.
+_APPS: dict[str, FastAPI] = {}
+
+
 @pytest.fixture
-async def app(db_url: str, fake_stripe: FakeStripe, tmp_path: Path) -> AsyncIterator[object]:
+async def app(db_url: str, fake_stripe: FakeStripe, tmp_path: Path) -> AsyncIterator[FastAPI]:
     await _empty_tables(db_url)
     clock.reset()
     fake_stripe.reset()
-    application = create_app(make_settings(db_url, stripe_api_base=fake_stripe.url,
-                                           shop_media_root=str(tmp_path / "media")))
+    settings = make_settings(db_url, stripe_api_base=fake_stripe.url, shop_media_root=str(tmp_path / "media"))
+    application = _APPS.get(db_url)
+    if application is None:
+        application = _APPS[db_url] = create_app(settings)
+    else:
+        configure(application, settings)
     yield application
     clock.reset()
     await application.state.engine.dispose()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -29,13 +30,15 @@ from app.merchants.models import Merchant
 from app.trust import rules as trust_rules
 
 DEFAULT_POLICY = moderation.ListingPolicy()
+_INSERT_BATCH = 500  # rows per INSERT: well inside SQLite's and asyncpg's bound-parameter limits
 
 
-async def _check_new_skus(session: AsyncSession, merchant_id: str, skus: list[tuple[int, str]]) -> None:
+async def _check_new_skus(session: AsyncSession, merchant_id: str, skus: list[tuple[str, str]]) -> None:
+    """`skus`: (the variant's field path, its SKU)."""
     taken = set((await session.scalars(select(Variant.sku).where(
         Variant.merchant_id == merchant_id, Variant.sku.in_([s for _, s in skus])))).all())
-    errors = [{"field": f"variants.{i}.sku", "message": f"sku {sku!r} already exists"}
-              for i, sku in skus if sku in taken]
+    errors = [{"field": f"{path}.sku", "message": f"sku {sku!r} already exists"}
+              for path, sku in skus if sku in taken]
     if errors:
         raise InvalidInput("some SKUs are already in use", errors=errors)
 
@@ -69,6 +72,18 @@ async def _write_tiers(session: AsyncSession, tiers_by_variant: dict[str, Wholes
             for vid, w in tiers_by_variant.items() for t in w.tiers]
     if rows:
         await session.execute(insert(PriceTier), rows)
+
+
+@contextmanager
+def _fields_of(n: int | None) -> Iterator[None]:
+    """Errors raised inside name their fields under `products.<n>.` (a batch's n-th product); None: as they are."""
+    try:
+        yield
+    except InvalidInput as exc:
+        if n is None:
+            raise
+        errors = [{**e, "field": f"products.{n}.{e['field']}"} for e in exc.extra.get("errors", [])]
+        raise InvalidInput(f"products.{n}: {exc.detail}", errors=errors) from None
 
 
 def _check_clauses(texts: dict[str, str], policy: moderation.ListingPolicy) -> None:
@@ -138,41 +153,74 @@ async def insert_product(*, session: AsyncSession, merchant_id: str, product_in:
                          policy: moderation.ListingPolicy = DEFAULT_POLICY) -> tuple[str, dict[str, str]]:
     """`create_product`'s checks and writes without the commit (a duplicate adds its pictures in the same
     transaction). Returns the product id and its variants' ids by SKU."""
-    texts = {"title": product_in.title, "description": product_in.description}
-    _check_clauses(texts, policy)
-    _check_return_class(product_in.return_class, product_in.return_reason)
-    await _check_template(session, merchant_id, product_in.shipping_template_id)
+    (created,) = await insert_products(session=session, merchant_id=merchant_id, products_in=[product_in],
+                                       policy=policy)
+    return created
+
+
+async def insert_products(*, session: AsyncSession, merchant_id: str, products_in: Sequence[ProductCreate],
+                          policy: moderation.ListingPolicy = DEFAULT_POLICY) -> list[tuple[str, dict[str, str]]]:
+    """Several of one merchant's products with `insert_product`'s rules, in a few statements whatever their number
+    (the seller is checked once, the SKUs in one query, revisions and the search index per batch); never commits.
+    Returns each product's id and its variants' ids by SKU, in the order given. Errors name the fields of the
+    product at fault (prefixed `products.<n>.` when there are several)."""
+    if not products_in:
+        return []
     now = utcnow()
-    if product_in.status == "active":
+    many = len(products_in) > 1
+    prepared: list[tuple[ProductCreate, list[dict[str, Any]], list[str]]] = []
+    for n, product_in in enumerate(products_in):
+        with _fields_of(n if many else None):
+            texts = {"title": product_in.title, "description": product_in.description}
+            _check_clauses(texts, policy)
+            _check_return_class(product_in.return_class, product_in.return_reason)
+            prepared.append((product_in, _options_for(product_in), moderation.held_for(texts, policy)))
+    for template_id in {p.shipping_template_id for p in products_in if p.shipping_template_id is not None}:
+        await _check_template(session, merchant_id, template_id)
+    if any(p.status == "active" for p in products_in):
         await ensure_may_list(session, merchant_id)
     verified_at = await session.scalar(select(Merchant.verified_at).where(Merchant.id == merchant_id))
     if verification.listings_blocked(verified_at=as_utc(verified_at) if verified_at else None, now=now,
                                      months=policy.reverify_months, grace_days=policy.reverify_grace_days):
         raise Forbidden("re-verification of your business information is overdue: no new listings until "
                         "the platform has verified it again")
-    await _check_new_skus(session, merchant_id, list(enumerate(v.sku for v in product_in.variants)))
-    product_options = _options_for(product_in)
-    held = moderation.held_for(texts, policy)
-    product_id = new_id("prd")
-    await session.execute(insert(Product).values(
-        id=product_id, merchant_id=merchant_id, title=product_in.title, description=product_in.description,
-        category=product_in.category, status="pending_review" if held else product_in.status,
-        options=product_options,
-        return_class=product_in.return_class, return_reason=product_in.return_reason,
-        shipping_template_id=product_in.shipping_template_id, tax_rate=product_in.tax_rate, created_at=now,
-        updated_at=now))
-    rows = [variant_row(merchant_id, product_id, v, now) for v in product_in.variants]
-    await session.execute(insert(Variant), rows)
-    await _write_tiers(session, {r["id"]: v.wholesale for r, v in zip(rows, product_in.variants, strict=True)
-                                 if v.wholesale is not None})
-    await revise(session, [product_id])
-    await search_service.reindex(session, [product_id], new=True)
-    await events.emit(session, kind="product.created", merchant_id=merchant_id, payload={"id": product_id})
+    await _check_new_skus(session, merchant_id, [
+        (f"products.{n}.variants.{i}" if many else f"variants.{i}", v.sku)
+        for n, p in enumerate(products_in) for i, v in enumerate(p.variants)])
+    product_rows: list[dict[str, Any]] = []
+    variant_rows: list[dict[str, Any]] = []
+    tiers: dict[str, WholesaleIn] = {}
+    created: list[tuple[str, dict[str, str]]] = []
+    held: list[tuple[str, list[str]]] = []
+    for product_in, product_options, terms in prepared:
+        product_id = new_id("prd")
+        if terms:
+            held.append((product_id, terms))
+        product_rows.append({
+            "id": product_id, "merchant_id": merchant_id, "title": product_in.title,
+            "description": product_in.description, "category": product_in.category,
+            "status": "pending_review" if terms else product_in.status, "options": product_options,
+            "return_class": product_in.return_class, "return_reason": product_in.return_reason,
+            "shipping_template_id": product_in.shipping_template_id, "tax_rate": product_in.tax_rate,
+            "created_at": now, "updated_at": now, "current_revision_id": None})
+        rows = [variant_row(merchant_id, product_id, v, now) for v in product_in.variants]
+        variant_rows += rows
+        tiers.update({r["id"]: v.wholesale for r, v in zip(rows, product_in.variants, strict=True)
+                      if v.wholesale is not None})
+        created.append((product_id, {r["sku"]: r["id"] for r in rows}))
+    for start in range(0, len(product_rows), _INSERT_BATCH):
+        await session.execute(insert(Product), product_rows[start:start + _INSERT_BATCH])
+    for start in range(0, len(variant_rows), _INSERT_BATCH):
+        await session.execute(insert(Variant), variant_rows[start:start + _INSERT_BATCH])
+    await _write_tiers(session, tiers)
+    ids = [product_id for product_id, _ in created]
+    for start in range(0, len(ids), _INSERT_BATCH):
+        await revise(session, ids[start:start + _INSERT_BATCH])
+    await search_service.reindex(session, ids, new=True)
+    await events.emit_many(session, [("product.created", merchant_id, {"id": product_id}) for product_id in ids]
+                           + [("product.held", merchant_id, {"id": pid, "terms": terms}) for pid, terms in held])
     cache.mark_changed(session)
-    if held:
-        await events.emit(session, kind="product.held", merchant_id=merchant_id,
-                          payload={"id": product_id, "terms": held})
-    return product_id, {r["sku"]: r["id"] for r in rows}
+    return created
 
 
 async def update_product(*, session: AsyncSession, merchant_id: str, product_id: str, patch: ProductPatch,
@@ -240,7 +288,7 @@ async def _patch_variants(session: AsyncSession, merchant_id: str, product_id: s
     if missing_price:
         raise InvalidInput("new variants need a price", errors=missing_price)
     if new:
-        await _check_new_skus(session, merchant_id, [(i, p.sku) for i, p in new])
+        await _check_new_skus(session, merchant_id, [(f"variants.{i}", p.sku) for i, p in new])
         now = utcnow()
         rows = [variant_row(merchant_id, product_id, p, now) for _, p in new]
         await session.execute(insert(Variant), rows)

@@ -32,6 +32,7 @@ class Prefiltered(APIRouter):
     def __init__(self, router: APIRouter) -> None:
         super().__init__()
         self.include_router(router)
+        self.wrapped = router
         self.starts = literal_starts(router)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -43,3 +44,18 @@ class Prefiltered(APIRouter):
             if not path.startswith(self.starts):
                 return Match.NONE, {}
         return super().matches(scope)
+
+
+
+# Routers are module-level singletons (and not hashable): keyed by identity, each kept alive by its wrapper.
+_WRAPPED: dict[int, Prefiltered] = {}
+
+
+def prefiltered(router: APIRouter) -> Prefiltered:
+    """One `Prefiltered` per router for the process. FastAPI works out each route's dependencies the first time a
+    router is included or matched and keeps the result on the including router: every app made in this process
+    (tests make hundreds) shares that work instead of repeating it for all routes."""
+    wrapped = _WRAPPED.get(id(router))
+    if wrapped is None or wrapped.wrapped is not router:
+        wrapped = _WRAPPED[id(router)] = Prefiltered(router)
+    return wrapped

@@ -195,13 +195,13 @@ async def load_demo(settings: Settings, creds: dict[str, Any]) -> dict[str, Any]
                     locations = await _locations(session, merchant, spec)
                     existing = set((await session.scalars(
                         select(Variant.sku).where(Variant.merchant_id == merchant.id))).all())
-                    for p in spec.products:
-                        progress.update(task, description=f"{spec.name}")
-                        if p.variants[0].sku not in existing:
-                            await catalog_service.create_product(session=session, merchant_id=merchant.id,
-                                                                 product_in=_product_in(p))
-                            created += 1
-                        progress.advance(task)
+                    progress.update(task, description=f"{spec.name}")
+                    missing = [_product_in(p) for p in spec.products if p.variants[0].sku not in existing]
+                    await catalog_service.insert_products(session=session, merchant_id=merchant.id,
+                                                          products_in=missing)
+                    await session.commit()
+                    created += len(missing)
+                    progress.advance(task, len(spec.products))
                     variants = dict((await session.execute(
                         select(Variant.sku, Variant.id).where(Variant.merchant_id == merchant.id))).all())
                     counts = [(loc_id, variants[v.sku], data.stock_for(spec.key, loc.code, v.sku))
