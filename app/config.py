@@ -30,6 +30,12 @@ class Settings(BaseSettings):
         "(tokens then do not survive a restart or work across workers)",
     )
     shop_access_token_minutes: int = Field(default=60 * 24, ge=1)
+    # argon2id's cost (RFC 9106's second recommended profile by default). A hash keeps the parameters it was made
+    # with, so changing these leaves every stored password working.
+    shop_password_hash_time_cost: int = Field(default=3, ge=1, le=20, description="argon2 passes over the memory")
+    shop_password_hash_memory_kib: int = Field(default=65_536, ge=1_024, le=4_194_304,
+                                               description="argon2 memory per hash, KiB")
+    shop_password_hash_parallelism: int = Field(default=4, ge=1, le=16, description="argon2 lanes")
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_publishable_key: str | None = Field(default=None, description="pk_... for Stripe.js on the order page")

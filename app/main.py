@@ -33,6 +33,7 @@ from app.core.logging import get_logger
 from app.core.ratelimit import RateLimitMiddleware, make_counter
 from app.core.replica import ReadRouter
 from app.core.routing import prefiltered
+from app.core.security import configure_password_hashing
 from app.db import DEFAULT_POOL_SIZE, make_engine, make_sessionmaker
 from app.imports.api import router as imports_router
 from app.inventory.api import router as inventory_router
@@ -92,6 +93,9 @@ def configure(app: FastAPI, settings: Settings) -> None:
     replica = (make_engine(settings.database_replica_url, pool_size=settings.shop_db_pool_size or DEFAULT_POOL_SIZE,
                            pool_timeout=settings.shop_db_pool_timeout)
                if settings.database_replica_url else None)
+    configure_password_hashing(time_cost=settings.shop_password_hash_time_cost,
+                               memory_kib=settings.shop_password_hash_memory_kib,
+                               parallelism=settings.shop_password_hash_parallelism)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)

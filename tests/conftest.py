@@ -299,6 +299,9 @@ def make_settings(url: str, **overrides: object) -> Settings:
         "shop_webhook_allow_private": True,  # the tests' receivers listen on 127.0.0.1
         "shop_import_allow_private_urls": True,  # and so do the picture servers imports fetch from
         "shop_kuaidi100_salt": KUAIDI100_SALT,  # tracking pushes (tests/api/test_delivery.py) are signed with it
+        # argon2 at its lowest cost: the tests make hundreds of accounts, and the default cost takes 0.2 s of CPU
+        # per hash or check (tests/unit/test_ids.py checks the default)
+        "shop_password_hash_time_cost": 1, "shop_password_hash_memory_kib": 1_024, "shop_password_hash_parallelism": 1,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -41,7 +41,10 @@ class Server:
                     "SHOP_SECRET_KEY": "crash-test-" + "k" * 32, "SHOP_BACKGROUND_JOBS": "false",
                     "SHOP_LOG_LEVEL": "warning", "SHOP_RATE_LIMIT_IP_PER_MINUTE": "0",
                     "SHOP_RATE_LIMIT_TOKEN_PER_MINUTE": "0", "SHOP_DB_POOL_SIZE": "10",
-                    "SHOP_DB_POOL_TIMEOUT": "60"}
+                    "SHOP_DB_POOL_TIMEOUT": "60",
+                    # the lowest argon2 cost, as in tests/conftest.py's settings
+                    "SHOP_PASSWORD_HASH_TIME_COST": "1", "SHOP_PASSWORD_HASH_MEMORY_KIB": "1024",
+                    "SHOP_PASSWORD_HASH_PARALLELISM": "1"}
         self.set_env(env)
         self.own_log = log_path is None
         if log_path is None:

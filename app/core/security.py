@@ -15,6 +15,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from app.core.clock import utcnow
 
 _hasher = PasswordHasher()
+
+
+def configure_password_hashing(*, time_cost: int, memory_kib: int, parallelism: int) -> None:
+    """The cost of the hashes made from now on, process-wide (settings `SHOP_PASSWORD_HASH_*`); a hash keeps its
+    parameters, so passwords hashed at another cost still verify."""
+    global _hasher
+    if (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism) != (time_cost, memory_kib, parallelism):
+        _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
 _ALGORITHM = "HS256"
 
 

@@ -1,11 +1,15 @@
 import asyncio
 import time
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.config import Settings
 from app.core.ids import _ALPHABET, _b32, new_id, new_ids, new_token, pickup_code
 from app.core.security import (
+    configure_password_hashing,
     hash_password,
     hash_password_off_loop,
     hash_token,
@@ -50,6 +54,29 @@ def test_passwords_use_argon2():
     assert not verify_password("not-a-hash", "x")
 
 
+DEFAULT_COST = {name: Settings.model_fields[f"shop_password_hash_{name}"].default
+                for name in ("time_cost", "memory_kib", "parallelism")}
+
+
+@pytest.fixture
+def default_cost() -> Iterator[None]:
+    """Hashing at the cost a deployment has by default (an app made earlier in this process may have set another)."""
+    configure_password_hashing(**DEFAULT_COST)
+    yield
+    configure_password_hashing(**DEFAULT_COST)
+
+
+def test_the_default_password_cost_is_argon2id_at_64_mib_and_hashes_of_any_cost_verify(default_cost: None):
+    assert DEFAULT_COST == {"time_cost": 3, "memory_kib": 65_536, "parallelism": 4}
+    strong = hash_password("correct horse")
+    assert strong.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    configure_password_hashing(time_cost=1, memory_kib=1_024, parallelism=1)
+    cheap = hash_password("correct horse")
+    assert cheap.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    assert verify_password(strong, "correct horse") and verify_password(cheap, "correct horse")
+    assert not verify_password(strong, "wrong")
+
+
 def test_pickup_codes_are_six_digits():
     assert all(len(c) == 6 and c.isdigit() for c in (pickup_code() for _ in range(100)))
 
@@ -64,7 +91,7 @@ def test_ids_drawn_in_a_batch_are_what_one_at_a_time_would_give() -> None:
     assert new_ids("oli", 0) == []
 
 
-async def test_password_hashing_leaves_the_event_loop_free_for_other_requests() -> None:
+async def test_password_hashing_leaves_the_event_loop_free_for_other_requests(default_cost: None) -> None:
     hashing = asyncio.ensure_future(hash_password_off_loop("correct horse"))
     ticks = 0
     while not hashing.done():  # on the loop, the hash would finish in its first step: no tick in between
