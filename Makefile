@@ -26,7 +26,10 @@ run: install
 	$(BIN)/shop demo
 	$(BIN)/shop serve --host $(HOST) --port $(PORT) --sandbox-payments
 
+# Byte-code compiled first: every server and command the tests start imports the app, and where the environment
+# sets PYTHONDONTWRITEBYTECODE each of them would compile it from source again.
 test: install
+	$(BIN)/python -m compileall -q -j 0 app tests >/dev/null
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load -m "not fuzz and not scaling"
 
 # The real NATS server (JetStream) and a streaming replica, with processes killed on purpose: minutes, not seconds.

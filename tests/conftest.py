@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import fnmatch
 import gc
 import os
 import secrets
@@ -213,13 +214,21 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+# Tests that start servers, commands or a browser: each takes seconds to tens of seconds. They run first, so that
+# the workers share them out while most tests are still to come, rather than one worker finishing alone on them.
+LONG = ("tests/web/test_*browser*.py", "tests/test_readme.py", "tests/test_tour.py", "tests/test_cli.py",
+        "tests/test_production_startup.py", "tests/test_serve_admin_token.py", "tests/resilience/*.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Refuses two tests with one id: they cannot be selected or re-run apart, and pytest-xdist's by-id
-    schedulers (--dist loadscope, loadfile, loadgroup) would run only one of them."""
+    schedulers (--dist loadscope, loadfile, loadgroup) would run only one of them. Then puts the `LONG` ones first
+    (in their order)."""
     ids = Counter(item.nodeid for item in items)
     twins = sorted(nodeid for nodeid, count in ids.items() if count > 1)
     if twins:
         raise pytest.UsageError("tests that share an id (give each its own parameter id):\n  " + "\n  ".join(twins))
+    items.sort(key=lambda item: not any(fnmatch.fnmatch(item.nodeid.split("::", 1)[0], p) for p in LONG))
 
 
 # Children before parents: the order rows can be deleted in.
