@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# `make test` runs on every core (pytest-xdist); each worker has its own databases (tests/conftest.py) and takes
-# the tests in runs of neighbours, so the long fuzz module is spread over the workers. TEST_WORKERS=0 runs them in
-# one process.
-TEST_WORKERS ?= auto
+# `make test` runs in one process per core and one more (pytest-xdist): tests wait on PostgreSQL, servers and
+# browsers often enough that a spare process keeps the cores busy. Each worker has its own databases
+# (tests/conftest.py) and takes the tests in runs of neighbours, so the long fuzz module is spread over the
+# workers. TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 .PHONY: install run test scaling fuzz lint bench clean
 
