@@ -405,7 +405,7 @@ def _rows(records: list[Any]) -> _Buffered:
     row = _row_types.get(keys)
     if row is None:
         row = _row_types[keys] = namedtuple("Row", keys, rename=True)
-    return _Buffered([row(*r) for r in records])
+    return _Buffered(list(map(row._make, records)))  # type: ignore[attr-defined]
 
 
 async def _on_driver(driver: Any, dialect: Dialect, statement: Executable, params: Mapping[str, Any]) -> _Buffered:

@@ -99,11 +99,11 @@ WITH want AS (
     SELECT merchant_id, location_id, variant_id, 'reserve', 0, q, 'order:' || order_id, key, :now, :now FROM took
 ), ordered AS (
     INSERT INTO sales_order ({_ORDER_COLUMNS})
-    SELECT {_ORDER_COLUMNS} FROM jsonb_populate_recordset(NULL::sales_order, CAST(:orders AS jsonb))
+    SELECT {_ORDER_COLUMNS} FROM json_populate_recordset(NULL::sales_order, CAST(:orders AS json))
      WHERE (SELECT ok FROM verdict)
 ), lined AS (
     INSERT INTO order_line ({_LINE_COLUMNS})
-    SELECT {_LINE_COLUMNS} FROM jsonb_populate_recordset(NULL::order_line, CAST(:lines AS jsonb))
+    SELECT {_LINE_COLUMNS} FROM json_populate_recordset(NULL::order_line, CAST(:lines AS json))
      WHERE (SELECT ok FROM verdict)
 ), announced AS (
     INSERT INTO event (kind, merchant_id, payload, created_at)
