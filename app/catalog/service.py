@@ -30,7 +30,12 @@ from app.merchants.models import Merchant
 from app.trust import rules as trust_rules
 
 DEFAULT_POLICY = moderation.ListingPolicy()
-_INSERT_BATCH = 500  # rows per INSERT: well inside SQLite's and asyncpg's bound-parameter limits
+BATCH = 500  # rows per statement: well inside SQLite's and asyncpg's bound-parameter limits
+
+
+def in_batches(items: Sequence[Any], size: int = BATCH) -> list[Sequence[Any]]:
+    """`items` in consecutive slices of at most `size`."""
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 async def _check_new_skus(session: AsyncSession, merchant_id: str, skus: list[tuple[str, str]]) -> None:
@@ -202,20 +207,20 @@ async def insert_products(*, session: AsyncSession, merchant_id: str, products_i
             "status": "pending_review" if terms else product_in.status, "options": product_options,
             "return_class": product_in.return_class, "return_reason": product_in.return_reason,
             "shipping_template_id": product_in.shipping_template_id, "tax_rate": product_in.tax_rate,
-            "created_at": now, "updated_at": now, "current_revision_id": None})
+            "created_at": now, "updated_at": now})
         rows = [variant_row(merchant_id, product_id, v, now) for v in product_in.variants]
         variant_rows += rows
         tiers.update({r["id"]: v.wholesale for r, v in zip(rows, product_in.variants, strict=True)
                       if v.wholesale is not None})
         created.append((product_id, {r["sku"]: r["id"] for r in rows}))
-    for start in range(0, len(product_rows), _INSERT_BATCH):
-        await session.execute(insert(Product), product_rows[start:start + _INSERT_BATCH])
-    for start in range(0, len(variant_rows), _INSERT_BATCH):
-        await session.execute(insert(Variant), variant_rows[start:start + _INSERT_BATCH])
+    for batch in in_batches(product_rows):
+        await session.execute(insert(Product), list(batch))
+    for batch in in_batches(variant_rows):
+        await session.execute(insert(Variant), list(batch))
     await _write_tiers(session, tiers)
     ids = [product_id for product_id, _ in created]
-    for start in range(0, len(ids), _INSERT_BATCH):
-        await revise(session, ids[start:start + _INSERT_BATCH])
+    for batch in in_batches(ids):
+        await revise(session, batch)
     await search_service.reindex(session, ids, new=True)
     await events.emit_many(session, [("product.created", merchant_id, {"id": product_id}) for product_id in ids]
                            + [("product.held", merchant_id, {"id": pid, "terms": terms}) for pid, terms in held])

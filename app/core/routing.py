@@ -46,7 +46,6 @@ class Prefiltered(APIRouter):
         return super().matches(scope)
 
 
-
 # Routers are module-level singletons (and not hashable): keyed by identity, each kept alive by its wrapper.
 _WRAPPED: dict[int, Prefiltered] = {}
 

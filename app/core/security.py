@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from app.core.clock import utcnow
 
 _hasher = PasswordHasher()
+_ALGORITHM = "HS256"
 
 
 def configure_password_hashing(*, time_cost: int, memory_kib: int, parallelism: int) -> None:
@@ -23,7 +24,6 @@ def configure_password_hashing(*, time_cost: int, memory_kib: int, parallelism: 
     global _hasher
     if (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism) != (time_cost, memory_kib, parallelism):
         _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
-_ALGORITHM = "HS256"
 
 
 def hash_token(token: str) -> str:
