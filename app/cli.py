@@ -283,15 +283,23 @@ def verify_records() -> None:
     raise typer.Exit(1)
 
 
+def _broker_settings() -> Settings:
+    """The settings of a process working from the broker, its logging set up from them as the server's is."""
+    from app.core.logging import configure as configure_logging
+
+    settings = get_settings()
+    if not settings.nats_url:
+        raise typer.BadParameter("set NATS_URL (nats://host:4222)")
+    configure_logging(settings.shop_log_level, json=settings.shop_log_json)
+    return settings
+
+
 @cli.command()
 def relay() -> None:
     """Publish the outbox to NATS JetStream (NATS_URL) until stopped; run one or several."""
     from app.broker import relay as broker_relay
 
-    settings = get_settings()
-    if not settings.nats_url:
-        raise typer.BadParameter("set NATS_URL (nats://host:4222)")
-    total = asyncio.run(broker_relay.main(settings))
+    total = asyncio.run(broker_relay.main(_broker_settings()))
     typer.echo(f"relayed {total} events")
 
 
@@ -305,9 +313,7 @@ def consume(
     """Work through the outbox on NATS JetStream as durable consumers, acknowledging after each commit."""
     from app.broker import consumers
 
-    settings = get_settings()
-    if not settings.nats_url:
-        raise typer.BadParameter("set NATS_URL (nats://host:4222)")
+    settings = _broker_settings()
     chosen = list(dict.fromkeys(names or CONSUMERS))
     unknown = [n for n in chosen if n not in CONSUMERS]
     if unknown:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +23,7 @@ from app.catalog.search import text as search_text
 from app.catalog.search.api import router as search_router
 from app.community.api import router as community_router
 from app.config import Settings, check_production, get_settings, icp_problem
-from app.core import docs, openapi
+from app.core import docs, heap, openapi
 from app.core.cache import PageCache
 from app.core.http import BodyLimitMiddleware, MetricsMiddleware, install_error_handlers, problem
 from app.core.inputs import InputGuardMiddleware
@@ -68,8 +67,6 @@ log = get_logger("app")
 # the default first threshold a big upload or a large order triggers many young collections, each promoting
 # the objects of every request in flight, and then full collections over all of them. Collecting young
 # objects far less often lets most of them die first (bench/soak.py shows the effect).
-GC_THRESHOLDS = (50_000, 20, 20)
-
 DESCRIPTION = """Liutong (流通) — one order core and one stock pool for retail storefronts, wholesale
 buyers, community group-buys and store POS terminals. Money is in integer minor units (fen); errors
 are RFC 9457 problem documents."""
@@ -113,12 +110,8 @@ def configure(app: FastAPI, settings: Settings) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    # Everything loaded so far lives as long as the process: keep it out of the collector's way
-    # (big orders allocate many objects and would otherwise trigger repeated full collections).
     search_text.warm_up()  # the segmenter's dictionary, before the first search needs it
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    heap.settle()
     runner = (jobs.JobRunner(jobs.all_jobs(broker=bool(settings.nats_url)), app.state.sessionmaker, settings)
               if settings.shop_background_jobs else None)
     if runner:

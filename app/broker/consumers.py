@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.broker import stream
 from app.config import Settings
+from app.core import heap
 from app.core.logging import get_logger
 from app.db import make_engine, make_sessionmaker
 from app.webhooks.http import WebhookClient
@@ -94,7 +95,7 @@ async def _search(ctx: Context, msgs: Sequence[tuple[Msg, dict[str, Any]]]) -> N
 _STOCK_MOVES = frozenset({"stock.changed", "stock.oversold", "stock.transfer_sent", "stock.transfer_received",
                           "stock.conflict_resolved", "order.created", "order.cancelled", "order.returned"})
 TASKS: dict[str, Task] = {
-    "webhooks": Task("webhooks", None, 64, _webhooks),
+    "webhooks": Task("webhooks", None, 256, _webhooks),
     "low-stock": Task("low-stock", _STOCK_MOVES, 500, _low_stock),
     "search": Task("search", _STOCK_MOVES | {"order.paid", "product.created", "product.active"}, 1000, _search),
 }
@@ -154,6 +155,7 @@ async def main(settings: Settings, names: Sequence[str]) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("consumers_started", consumers=list(names), stream=settings.shop_nats_stream)
+    heap.settle()
     try:
         async with new_client() as http:
             ctx = Context(make_sessionmaker(engine), settings, http)

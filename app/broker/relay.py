@@ -16,8 +16,8 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, cast
+from operator import itemgetter
+from typing import Any, NamedTuple, cast
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.broker import stream
 from app.config import Settings
+from app.core import heap
 from app.core.clock import utcnow
 from app.core.logging import get_logger
 from app.core.models import OutboxEvent
@@ -64,8 +65,7 @@ _MARK_SQLITE = (update(_EVENTS).where(_EVENTS.c.seq.in_(bindparam("seqs", expand
                 .values(published_at=bindparam("now")))
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
+class Pending(NamedTuple):
     seq: int
     kind: str
     merchant_id: str | None
@@ -77,17 +77,17 @@ async def relay_batch(session: AsyncSession, nc: Client, settings: Settings, *, 
     """Publish one batch of the oldest unpublished events and mark them; commits. Returns how many were published
     (0: nothing to do now)."""
     dialect = dialect_of(session)
+    topic = stream.prefix(settings)
     if dialect == "postgresql":
-        rows = sorted((await session.execute(_CLAIM_PG, {"n": limit, "now": utcnow()})).all(), key=lambda r: r.seq)
+        rows = sorted((await session.execute(_CLAIM_PG, {"n": limit, "now": utcnow()})).all(), key=itemgetter(0))
         if rows:
             rows = await _in_merchant_order(session, rows)
-        batch = [Pending(r.seq, r.kind, r.merchant_id, r.body.encode(), stream.subject(settings, r.merchant_id, r.kind))
-                 for r in rows]
+        batch = [Pending(seq, kind, merchant_id, body.encode(), stream.subject_under(topic, merchant_id, kind))
+                 for seq, kind, merchant_id, body in rows]
     else:
-        batch = [Pending(r.seq, r.kind, r.merchant_id,
-                         stream.body(r.seq, r.kind, r.merchant_id, r.created_at, r.payload),
-                         stream.subject(settings, r.merchant_id, r.kind))
-                 for r in (await session.execute(_PENDING, {"n": limit})).all()]
+        batch = [Pending(seq, kind, merchant_id, stream.body(seq, kind, merchant_id, created_at, payload),
+                         stream.subject_under(topic, merchant_id, kind))
+                 for seq, kind, merchant_id, created_at, payload in (await session.execute(_PENDING, {"n": limit}))]
     if not batch:
         await session.rollback()
         return 0
@@ -179,6 +179,7 @@ async def main(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("relay_started", stream=settings.shop_nats_stream)
+    heap.settle()
     try:
         return await run(make_sessionmaker(engine), nc, settings, stop)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from typing import Any
@@ -31,8 +32,13 @@ def prefix(settings: Settings) -> str:
 
 def subject(settings: Settings, merchant_id: str | None, kind: str) -> str:
     """`liutong.<merchant>.<event type>`; platform events (no merchant) under `_platform`."""
+    return subject_under(prefix(settings), merchant_id, kind)
+
+
+@functools.lru_cache(maxsize=8192)  # the relay asks for each of a batch's thousands of events
+def subject_under(first: str, merchant_id: str | None, kind: str) -> str:
     merchant = _UNSAFE.sub("_", merchant_id) if merchant_id else "_platform"
-    return f"{prefix(settings)}.{merchant}.{kind}"
+    return f"{first}.{merchant}.{kind}"
 
 
 def event_id(seq: int) -> str:

@@ -34,7 +34,7 @@ _EXPORT_SELECT = (Order.id, Order.number, Order.created_at, Order.merchant_id, O
                   Order.completed_at, Order.cancelled_at, Order.customer_id, Order.buyer_id, Order.promotion_code)
 EXPORT_BATCH = 2000
 # Built once: a statement built per batch leaves reference cycles (SQLAlchemy's construction) holding the
-# batch's 2,000 order ids. The workers collect old objects rarely (`app.main.GC_THRESHOLDS`), so a 200,000-row
+# batch's 2,000 order ids. The workers collect old objects rarely (`app.core.heap.THRESHOLDS`), so a 200,000-row
 # export grew the worker by 17 MiB until the next full collection.
 _EXPORT_ORDERS = (select(*_EXPORT_SELECT)
                   .where(Order.created_at >= bindparam("start"), Order.created_at < bindparam("end"),

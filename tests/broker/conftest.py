@@ -82,6 +82,7 @@ class Process:
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", *args], env={**os.environ, **env},
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.logged = ""  # its standard error, once stopped
 
     def kill(self) -> None:
         """SIGKILL: no clean-up of any kind runs."""
@@ -91,8 +92,8 @@ class Process:
     def stop(self) -> str:
         """SIGTERM, and what it printed."""
         self.proc.send_signal(signal.SIGTERM)
-        out, err = self.proc.communicate(timeout=60)
-        assert self.proc.returncode == 0, err[-3000:]
+        out, self.logged = self.proc.communicate(timeout=60)
+        assert self.proc.returncode == 0, self.logged[-3000:]
         return out
 
     def alive(self) -> bool:

@@ -3,6 +3,7 @@ killed (SIGKILL) in the middle of a batch, and in order per merchant with two re
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -114,7 +115,8 @@ async def test_two_relays_at_once_keep_each_merchants_order(
         app: Any, db_url: str, pg_only: None, broker: Broker, processes: list[Process]) -> None:
     seqs = await _outbox(db_url, merchants=20)
     env = env_of(broker.settings(db_url), SHOP_RELAY_BATCH="200")
-    relays = [Process(["relay"], env), Process(["relay"], env)]
+    # the log level and format are the settings', as the server's are: JSON lines, quiet at "warning"
+    relays = [Process(["relay"], {**env, "SHOP_LOG_LEVEL": "info"}), Process(["relay"], env)]
     processes.extend(relays)
 
     async def all_marked() -> bool:
@@ -124,6 +126,9 @@ async def test_two_relays_at_once_keep_each_merchants_order(
     outputs = [r.stop() for r in relays]
     counts = [int(m.group(1)) for out in outputs for m in [re.search(r"^relayed (\d+) events$", out, re.M)] if m]
     assert len(counts) == 2 and sum(counts) == EVENTS and all(c > 0 for c in counts), outputs  # both took part
+    started = [json.loads(line) for line in relays[0].logged.splitlines() if "relay_started" in line]
+    assert [(e["event"], e["level"]) for e in started] == [("relay_started", "info")], relays[0].logged[-2000:]
+    assert relays[1].logged == "", relays[1].logged[-2000:]
     messages = await broker.messages()
     assert sorted(int(i.removeprefix("evt_")) for i, _ in messages) == seqs
     _in_order_per_merchant(messages)
