@@ -10,7 +10,7 @@ figure of this same run) ->
    receiver on 127.0.0.1: p50 / p99;
 3. /healthz req/s with wrk on the same server, as the machine's speed reference of this run.
 
-    .venv/bin/python bench/relay.py                # 50,000 events; 1,000 events/s for 20 s
+    .venv/bin/python bench/relay.py                # 200,000 events; 1,000 events/s for 20 s
     .venv/bin/python bench/relay.py --relays 2 --events 100000
 
 Needs NATS with JetStream at NATS_URL (default nats://127.0.0.1:4222). Exit status 1 if an event was lost.
@@ -74,6 +74,13 @@ def _spent(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(t - before[p] for p, t in after.items() if p in before and t >= before[p])
 
 
+class _Listener(ThreadingHTTPServer):
+    # the listen backlog is set when the socket listens, in the constructor: a class attribute, not one set after.
+    # With the default of 5, a sender opening its connections at once has SYNs dropped and resent a second later.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class Receiver:
     """The merchant's endpoint: when each event id first arrived (time.time())."""
 
@@ -97,9 +104,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 256
+        self.server = _Listener(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
@@ -225,7 +230,7 @@ async def drop_stream(name: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="the outbox relay and webhook latency")
-    parser.add_argument("--events", type=int, default=50_000, help="events for the throughput figure")
+    parser.add_argument("--events", type=int, default=200_000, help="events for the throughput figure")
     parser.add_argument("--relays", type=int, default=1, help="relay processes for the throughput figure")
     parser.add_argument("--rate", type=int, default=1000, help="events per second for the latency figure")
     parser.add_argument("--duration", type=int, default=20, help="seconds of the latency run")
