@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import Response
 
 from app import jobs
@@ -81,12 +82,14 @@ def install_hooks() -> None:
     search_service.install_seller_credit(reputation.credit_score_of)
 
 
-def configure(app: FastAPI, settings: Settings) -> None:
+def configure(app: FastAPI, settings: Settings, *, engine: AsyncEngine | None = None) -> None:
     """The app's state made from `settings`: database engines, caches, media storage, signing key, flash-sale gates.
     `create_app` calls it once; a test process that serves many tests from one app calls it again before each, so
-    every test starts from fresh state (the routes, which cost most to build, stay)."""
-    engine = make_engine(settings.database_url, pool_size=settings.shop_db_pool_size or DEFAULT_POOL_SIZE,
-                         pool_timeout=settings.shop_db_pool_timeout)
+    every test starts from fresh state (the routes, which cost most to build, stay). `engine`: one already made for
+    `settings.database_url` (its pool disposed of, its compiled statements kept), instead of a new one."""
+    if engine is None:
+        engine = make_engine(settings.database_url, pool_size=settings.shop_db_pool_size or DEFAULT_POOL_SIZE,
+                             pool_timeout=settings.shop_db_pool_timeout)
     replica = (make_engine(settings.database_replica_url, pool_size=settings.shop_db_pool_size or DEFAULT_POOL_SIZE,
                            pool_timeout=settings.shop_db_pool_timeout)
                if settings.database_replica_url else None)
