@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
+from app.broker import stream
 from app.cli import cli
 from app.config import get_settings
 from app.core import clock
@@ -302,8 +303,10 @@ async def test_stock_changes_and_checkouts_are_delivered_signed(client: httpx.As
     count, reserve = sorted((b for b in got if b["type"] == "stock.changed"), key=lambda b: b["data"]["kind"])
     assert count["data"] == {"location_id": s.warehouse["id"], "variant_id": s.variant_id, "kind": "count",
                              "on_hand_delta": 2, "reserved_delta": 0}
-    assert reserve["data"]["kind"] == "reserve" and reserve["data"]["reserved_delta"] == 3
+    assert reserve["data"] == {"location_id": s.warehouse["id"], "variant_id": s.variant_id, "kind": "reserve",
+                               "on_hand_delta": 0, "reserved_delta": 3}
     [created] = [b for b in got if b["type"] == "order.created"]
+    assert stream.seq_of(reserve["id"]) < stream.seq_of(created["id"])  # the take's change, then the order
     assert created["data"]["order_id"] == order["id"] and created["data"]["total"] == order["total"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", created["created_at"])
     log = await deliveries(client, s.m, hook["id"])

@@ -70,8 +70,8 @@ def _pg_place(recording: bool) -> Any:
 WITH want AS (
     SELECT * FROM unnest(CAST(:r_locs AS varchar[]), CAST(:r_vars AS varchar[]), CAST(:r_qs AS bigint[]),
                          CAST(:r_merchants AS varchar[]), CAST(:r_orders AS varchar[]),
-                         CAST(:r_alloc_ids AS varchar[]), CAST(:r_keys AS varchar[]))
-             AS w(location_id, variant_id, q, merchant_id, order_id, alloc_id, key)
+                         CAST(:r_alloc_ids AS varchar[])) WITH ORDINALITY
+             AS w(location_id, variant_id, q, merchant_id, order_id, alloc_id, n)
 ), locked AS (
     SELECT s.id, s.on_hand - s.reserved - s.safety_stock AS free, w.*
       FROM stock_level AS s
@@ -89,14 +89,15 @@ WITH want AS (
        SET reserved = s.reserved + l.q, updated_at = :now
       FROM locked AS l
      WHERE s.id = l.id AND (SELECT ok FROM verdict)
- RETURNING l.location_id, l.variant_id, l.q, l.merchant_id, l.order_id, l.alloc_id, l.key
+ RETURNING l.location_id, l.variant_id, l.q, l.merchant_id, l.order_id, l.alloc_id, l.n
 ), allocated AS (
     INSERT INTO allocation (id, merchant_id, order_id, variant_id, location_id, quantity, status)
     SELECT alloc_id, merchant_id, order_id, variant_id, location_id, q, 'reserved' FROM took
 ), reserved AS (
     INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
                                 idempotency_key, occurred_at, recorded_at)
-    SELECT merchant_id, location_id, variant_id, 'reserve', 0, q, 'order:' || order_id, key, :now, :now FROM took
+    SELECT merchant_id, location_id, variant_id, 'reserve', 0, q, 'order:' || order_id,
+           'reserve:' || order_id || ':' || variant_id || ':' || location_id || :key_suffix, :now, :now FROM took
 ), ordered AS (
     INSERT INTO sales_order ({_ORDER_COLUMNS})
     SELECT {_ORDER_COLUMNS} FROM json_populate_recordset(NULL::sales_order, CAST(:orders AS json))
@@ -106,12 +107,21 @@ WITH want AS (
     SELECT {_LINE_COLUMNS} FROM json_populate_recordset(NULL::order_line, CAST(:lines AS json))
      WHERE (SELECT ok FROM verdict)
 ), announced AS (
+    -- the events emitted before (:events_before of them), a `stock.changed` per take, the orders' own events
     INSERT INTO event (kind, merchant_id, payload, created_at)
-    SELECT u.kind, u.merchant_id, CAST(u.payload AS jsonb), u.created_at
-      FROM unnest(CAST(:kinds AS varchar[]), CAST(:merchant_ids AS varchar[]), CAST(:payloads AS text[]),
-                  CAST(:created AS timestamptz[])) WITH ORDINALITY AS u(kind, merchant_id, payload, created_at, n)
-     WHERE (SELECT ok FROM verdict)
-     ORDER BY u.n
+    SELECT kind, merchant_id, payload, created_at FROM (
+        SELECT u.kind, u.merchant_id, CAST(u.payload AS jsonb) AS payload, u.created_at,
+               CASE WHEN u.n <= :events_before THEN 0 ELSE 2 END AS part, u.n
+          FROM unnest(CAST(:kinds AS varchar[]), CAST(:merchant_ids AS varchar[]), CAST(:payloads AS text[]),
+                      CAST(:created AS timestamptz[])) WITH ORDINALITY AS u(kind, merchant_id, payload, created_at, n)
+         WHERE (SELECT ok FROM verdict)
+        UNION ALL
+        SELECT 'stock.changed', merchant_id,
+               jsonb_build_object('location_id', location_id, 'variant_id', variant_id, 'kind', 'reserve',
+                                  'on_hand_delta', 0, 'reserved_delta', q),
+               :now, 1, n
+          FROM took) AS e
+     ORDER BY part, n
 )
 SELECT v.ok, f.ok AS fits, f.short, (SELECT count(*) FROM took) AS taken FROM verdict AS v, fits AS f
 """).bindparams(bindparam("now", type_=DateTime(timezone=True)))
@@ -152,25 +162,21 @@ def _number_taken(error: IntegrityError) -> bool:
     return "uq_sales_order_number" in message or "sales_order.number" in message
 
 
-def _announcements(placed: Sequence[Placed], takes: Sequence[OrderTake]) -> list[tuple[str, str | None, Any]]:
-    """The outbox events of a placement: `stock.changed` per take, then each order's own."""
-    ledger = [{"merchant_id": t.merchant_id, "location_id": t.take.location_id, "variant_id": t.take.variant_id,
-               "kind": "reserve", "reserved_delta": t.take.quantity} for t in takes]
-    return [*inventory_service.stock_changed_events(ledger), *(e for p in placed for e in p.events())]
-
-
 def _levels(takes: Iterable[OrderTake]) -> list[tuple[str, str]]:
     return [(t.take.location_id, t.take.variant_id) for t in takes]
 
 
 async def _place_pg(session: AsyncSession, placed: Sequence[Placed], takes: Sequence[OrderTake], *, attempt: int,
                     record: dict[str, Any] | None, now: datetime, commit: bool) -> Outcome:
-    outbox = [*events.take_pending(session), *events.rows(_announcements(placed, takes))]
+    # The statement makes the `stock.changed` event of each take (as `inventory.service.stock_changed_events`
+    # does) and the ledger rows' idempotency keys from the takes: ten thousand of each need not be sent.
+    before = events.take_pending(session)
+    outbox = [*before, *events.rows([e for p in placed for e in p.events()])]
     params = {
         "r_locs": [t.take.location_id for t in takes], "r_vars": [t.take.variant_id for t in takes],
         "r_qs": [t.take.quantity for t in takes], "r_merchants": [t.merchant_id for t in takes],
         "r_orders": [t.order_id for t in takes], "r_alloc_ids": new_ids("alc", len(takes)),
-        "r_keys": [f"reserve:{t.order_id}:{t.take.variant_id}:{t.take.location_id}:a{attempt}" for t in takes],
+        "key_suffix": f":a{attempt}", "events_before": len(before),
         **events.pg_params(outbox), **(record or {}), "now": now,
         "orders": _json_rows([p.order for p in placed]), "lines": _json_rows([ln for p in placed for ln in p.lines])}
     statement = _PG_PLACE[record is not None]
