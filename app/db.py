@@ -234,11 +234,17 @@ def dialect_of(session: AsyncSession | Session) -> str:
 
 class Rows(Protocol):
     """The rows of a statement run by `fetch`, `execute` or `finish` (attribute access by column name, tuple
-    unpacking)."""
+    unpacking), read once; `unpacked(rows)` for unpacking only."""
 
     def all(self) -> Sequence[Any]: ...
 
     def first(self) -> Any | None: ...
+
+
+def unpacked(rows: Rows) -> Sequence[Any]:
+    """All of `rows`, to be unpacked or indexed by position only: asyncpg's records as they are, not made rows read
+    by attribute (a big read skips making tens of thousands of them)."""
+    return rows.records if isinstance(rows, _Buffered) else rows.all()
 
 
 # ---- the hot statements ----------------------------------------------------------------------------------
@@ -295,7 +301,7 @@ async def finish(session: AsyncSession, statement: Executable, params: Mapping[s
     driver = await _driver(session)
     if driver is None or driver.is_in_transaction():
         result = cast(CursorResult[Any], await session.execute(statement, params))
-        rows = _Buffered(list(result.all()) if result.returns_rows else [])
+        rows = _Buffered(list(result.all()) if result.returns_rows else [], as_is=True)
     else:
         rows = await _on_driver(driver, session.get_bind().dialect, statement, params or {})
     await session.commit()
@@ -385,33 +391,34 @@ def driver_form(statement: Executable, dialect: Dialect, params: Mapping[str, An
 
 @dataclass(frozen=True, slots=True)
 class _Buffered:
-    rows: list[Any]
+    """Rows read in full: asyncpg's records (unpacked and indexed like tuples), made rows read by attribute, like
+    SQLAlchemy's, when asked for."""
+
+    records: list[Any]
+    as_is: bool = False  # the records are SQLAlchemy's rows already
 
     def all(self) -> list[Any]:
-        return self.rows
+        if self.as_is or not self.records:
+            return self.records
+        keys = tuple(self.records[0].keys())
+        row = _row_types.get(keys)
+        if row is None:
+            row = _row_types[keys] = namedtuple("Row", keys, rename=True)
+        return list(map(row._make, self.records))  # type: ignore[attr-defined]
 
     def first(self) -> Any | None:
-        return self.rows[0] if self.rows else None
+        if not self.records:
+            return None
+        return self.records[0] if self.as_is else _Buffered(self.records[:1]).all()[0]
 
 
 _row_types: dict[tuple[str, ...], type] = {}
 
 
-def _rows(records: list[Any]) -> _Buffered:
-    """asyncpg's records as rows read by attribute, like SQLAlchemy's."""
-    if not records:
-        return _Buffered([])
-    keys = tuple(records[0].keys())
-    row = _row_types.get(keys)
-    if row is None:
-        row = _row_types[keys] = namedtuple("Row", keys, rename=True)
-    return _Buffered(list(map(row._make, records)))  # type: ignore[attr-defined]
-
-
 async def _on_driver(driver: Any, dialect: Dialect, statement: Executable, params: Mapping[str, Any]) -> _Buffered:
     form = driver_form(statement, dialect, params)
     sql, args = form.bind_expanded(params) if form.expands else (form.sql, form.bind(params))
-    return _rows(await _guarded(sql, args, lambda q, a: driver.fetch(q, *a)))
+    return _Buffered(await _guarded(sql, args, lambda q, a: driver.fetch(q, *a)))
 
 
 async def _guarded(sql: str, args: Any, call: Callable[[str, Any], Any]) -> Any:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from app.core import idempotency
 from app.core.clock import utcnow
 from app.core.models import IdempotencyRecord
-from app.db import dialect_of, driver_form, execute, execute_many, fetch, finish
+from app.db import dialect_of, driver_form, execute, execute_many, fetch, finish, unpacked
 
 _RECORD = {"scope": "test", "request_hash": "h", "status_code": 200, "response_body": "{}"}
 _COUNT = select(IdempotencyRecord.key).where(IdempotencyRecord.scope == bindparam("scope"))
@@ -150,3 +150,20 @@ async def test_idempotency_records_once_per_key(app: Any) -> None:
         assert not await idempotency.record(session, {**row, "created_at": utcnow()})
         await session.rollback()
     assert await _keys(app) == ["k"]
+
+
+async def test_rows_read_by_attribute_or_only_unpacked(app: Any) -> None:
+    both = text("SELECT key, status_code FROM idempotency_key WHERE scope = :scope ORDER BY key")
+    async with app.state.sessionmaker() as session:
+        for key in ("b", "a"):
+            await execute(session, _INSERT, _params(key))
+        # (a result is read once, as SQLAlchemy's are)
+        named = (await fetch(session, both, {"scope": "test"})).all()
+        assert [(r.key, r.status_code) for r in named] == [("a", 200), ("b", 200)]
+        plain = unpacked(await fetch(session, both, {"scope": "test"}))
+        assert [(k, code) for k, code in plain] == [("a", 200), ("b", 200)] and plain[1][0] == "b"
+        assert (await fetch(session, both, {"scope": "test"})).first().key == "a"
+        assert (await fetch(session, both, {"scope": "none"})).all() == []
+        assert unpacked(await fetch(session, both, {"scope": "none"})) == []
+        assert (await fetch(session, both, {"scope": "none"})).first() is None
+        await session.rollback()

@@ -40,7 +40,7 @@ from app.core import events
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.ids import new_id
-from app.db import DIALECTS, dialect_of, execute, execute_many, fetch, in_list, insert_ignore
+from app.db import DIALECTS, dialect_of, execute, execute_many, fetch, in_list, insert_ignore, unpacked
 from app.inventory.allocation import Need, Plan, Take, plan_delivery, plan_pickup
 from app.inventory.errors import OutOfStock
 from app.inventory.models import Allocation, StockChangeCounter, StockLevel, StockMovement
@@ -266,7 +266,7 @@ async def read_snapshot(session: AsyncSession, *, merchant_id: str, variant_ids:
         params["location_id"] = only_location
     statements = _AVAILABLE_AT if only_location else _AVAILABLE
     found = Snapshot()
-    for row in (await fetch(session, statements[dialect_of(session)], params)).all():
+    for row in unpacked(await fetch(session, statements[dialect_of(session)], params)):
         found.add(*row)
     return found
 
@@ -286,12 +286,6 @@ async def plan_takes(session: AsyncSession, *, merchant_id: str, needs: Mapping[
     if plan.short:
         raise OutOfStock(sorted(sku_of[v] for v in plan.short))
     return sorted(plan.takes, key=lambda t: (t.variant_id, t.location_id))
-
-
-def reserve_announcement(merchant_id: str, take: Take) -> dict[str, Any]:
-    """The ledger row of a take, as `_announce` wants it (`stock.changed`, the changes feed)."""
-    return {"merchant_id": merchant_id, "location_id": take.location_id, "variant_id": take.variant_id,
-            "kind": "reserve", "reserved_delta": take.quantity}
 
 
 def stock_changed_events(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str | None, dict[str, Any]]]:

@@ -28,7 +28,7 @@ from app.core.clock import as_utc, rfc3339_or_none, utcnow
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
 from app.core.pagination import keyset_page
-from app.db import DIALECTS, dialect_of, fetch, in_list
+from app.db import DIALECTS, dialect_of, fetch, in_list, unpacked
 from app.inventory import service as inventory_service
 from app.inventory.allocation import Need, plan_delivery
 from app.inventory.service import Snapshot
@@ -226,8 +226,8 @@ _BUYER_TIERS = (select(BuyerPrice.variant_id, BuyerPrice.min_qty, BuyerPrice.uni
 
 
 async def _catalog(session: AsyncSession, merchant_id: str, skus: set[str]) -> dict[str, CatalogItem]:
-    rows = (await fetch(session, _CATALOG[dialect_of(session)], {"merchant_id": merchant_id,
-                                                                 "skus": sorted(skus)})).all()
+    rows = unpacked(await fetch(session, _CATALOG[dialect_of(session)], {"merchant_id": merchant_id,
+                                                                         "skus": sorted(skus)}))
     return {sku: CatalogItem(vid, pid, sku, title, category, returnable, price,
                              pricing.Terms(wholesale, moq, pack_size), bool(sellable), revision_id)
             for vid, pid, sku, title, category, returnable, price, wholesale, moq, pack_size, sellable, revision_id
@@ -237,15 +237,15 @@ async def _catalog(session: AsyncSession, merchant_id: str, skus: set[str]) -> d
 async def _tiers(session: AsyncSession, variant_ids: list[str]) -> dict[str, list[Tier]]:
     tiers: dict[str, list[Tier]] = defaultdict(list)
     if variant_ids:
-        for vid, min_qty, price in (await fetch(session, _TIERS[dialect_of(session)],
-                                                {"variant_ids": variant_ids})).all():
+        for vid, min_qty, price in unpacked(await fetch(session, _TIERS[dialect_of(session)],
+                                                        {"variant_ids": variant_ids})):
             tiers[vid].append(Tier(min_qty, price))
     return tiers
 
 
 async def _buyer_tiers(session: AsyncSession, buyer_id: str) -> dict[str, list[Tier]]:
     tiers: dict[str, list[Tier]] = defaultdict(list)
-    for vid, min_qty, price in (await fetch(session, _BUYER_TIERS, {"buyer_id": buyer_id})).all():
+    for vid, min_qty, price in unpacked(await fetch(session, _BUYER_TIERS, {"buyer_id": buyer_id})):
         tiers[vid].append(Tier(min_qty, price))
     return tiers
 
