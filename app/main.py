@@ -64,10 +64,7 @@ from app.webhooks.api import router as webhooks_router
 from app.wholesale.api import router as wholesale_router
 
 log = get_logger("app")
-# Objects of a request mostly die by reference counting; the collector only needs to find cycles. With
-# the default first threshold a big upload or a large order triggers many young collections, each promoting
-# the objects of every request in flight, and then full collections over all of them. Collecting young
-# objects far less often lets most of them die first (bench/soak.py shows the effect).
+
 DESCRIPTION = """Liutong (流通) — one order core and one stock pool for retail storefronts, wholesale
 buyers, community group-buys and store POS terminals. Money is in integer minor units (fen); errors
 are RFC 9457 problem documents."""

@@ -37,6 +37,7 @@ def subject(settings: Settings, merchant_id: str | None, kind: str) -> str:
 
 @functools.lru_cache(maxsize=8192)  # the relay asks for each of a batch's thousands of events
 def subject_under(first: str, merchant_id: str | None, kind: str) -> str:
+    """`subject` under the first token `first` (`prefix(settings)`)."""
     merchant = _UNSAFE.sub("_", merchant_id) if merchant_id else "_platform"
     return f"{first}.{merchant}.{kind}"
 
