@@ -189,6 +189,12 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
 
 
 DIALECTS = ("postgresql", "sqlite")
+BATCH = 500  # rows per statement: well inside SQLite's and asyncpg's bound-parameter limits
+
+
+def in_batches(items: Sequence[Any], size: int = BATCH) -> list[Sequence[Any]]:
+    """`items` in consecutive slices of at most `size`: the rows or keys of one statement each."""
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def in_list(column: ColumnElement[Any] | QueryableAttribute[Any], name: str, dialect: str) -> ColumnElement[bool]:
@@ -398,21 +404,25 @@ class _Buffered:
     as_is: bool = False  # the records are SQLAlchemy's rows already
 
     def all(self) -> list[Any]:
-        if self.as_is or not self.records:
-            return self.records
-        keys = tuple(self.records[0].keys())
-        row = _row_types.get(keys)
-        if row is None:
-            row = _row_types[keys] = namedtuple("Row", keys, rename=True)
-        return list(map(row._make, self.records))  # type: ignore[attr-defined]
+        return self.records if self.as_is else _named(self.records)
 
     def first(self) -> Any | None:
-        if not self.records:
-            return None
-        return self.records[0] if self.as_is else _Buffered(self.records[:1]).all()[0]
+        first = self.records[:1] if self.as_is else _named(self.records[:1])
+        return first[0] if first else None
 
 
 _row_types: dict[tuple[str, ...], type] = {}
+
+
+def _named(records: list[Any]) -> list[Any]:
+    """asyncpg's records as rows read by attribute (one namedtuple type per column list)."""
+    if not records:
+        return []
+    keys = tuple(records[0].keys())
+    row = _row_types.get(keys)
+    if row is None:
+        row = _row_types[keys] = namedtuple("Row", keys, rename=True)
+    return list(map(row._make, records))  # type: ignore[attr-defined]
 
 
 async def _on_driver(driver: Any, dialect: Dialect, statement: Executable, params: Mapping[str, Any]) -> _Buffered:

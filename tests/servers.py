@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,15 @@ import httpx
 from tests.conftest import ADMIN_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+class Listener(ThreadingHTTPServer):
+    """A test's own HTTP endpoint (a merchant's webhook receiver...): a thread per connection, and a listen backlog
+    for senders that open many connections at once. The backlog is fixed as the socket starts listening, in the
+    constructor: a class attribute, not one set on the server afterwards."""
+
+    request_queue_size = 128
+    daemon_threads = True
 
 
 def free_port() -> int:

@@ -82,11 +82,11 @@ async def relay_batch(session: AsyncSession, nc: Client, settings: Settings, *, 
         rows = sorted((await session.execute(_CLAIM_PG, {"n": limit, "now": utcnow()})).all(), key=itemgetter(0))
         if rows:
             rows = await _in_merchant_order(session, rows)
-        batch = [Pending(seq, kind, merchant_id, body.encode(), stream.subject_under(topic, merchant_id, kind))
+        batch = [Pending(seq, kind, merchant_id, body.encode(), stream.subject(topic, merchant_id, kind))
                  for seq, kind, merchant_id, body in rows]
     else:
         batch = [Pending(seq, kind, merchant_id, stream.body(seq, kind, merchant_id, created_at, payload),
-                         stream.subject_under(topic, merchant_id, kind))
+                         stream.subject(topic, merchant_id, kind))
                  for seq, kind, merchant_id, created_at, payload in (await session.execute(_PENDING, {"n": limit}))]
     if not batch:
         await session.rollback()

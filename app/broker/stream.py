@@ -30,14 +30,10 @@ def prefix(settings: Settings) -> str:
     return settings.shop_nats_stream.lower()
 
 
-def subject(settings: Settings, merchant_id: str | None, kind: str) -> str:
-    """`liutong.<merchant>.<event type>`; platform events (no merchant) under `_platform`."""
-    return subject_under(prefix(settings), merchant_id, kind)
-
-
 @functools.lru_cache(maxsize=8192)  # the relay asks for each of a batch's thousands of events
-def subject_under(first: str, merchant_id: str | None, kind: str) -> str:
-    """`subject` under the first token `first` (`prefix(settings)`)."""
+def subject(first: str, merchant_id: str | None, kind: str) -> str:
+    """`<first>.<merchant>.<event type>` (`first`: `prefix(settings)`, `liutong`); platform events (no merchant)
+    under `_platform`."""
     merchant = _UNSAFE.sub("_", merchant_id) if merchant_id else "_platform"
     return f"{first}.{merchant}.{kind}"
 

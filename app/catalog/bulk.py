@@ -25,6 +25,7 @@ from app.core.clock import as_utc, utcnow
 from app.core.csvfile import RowError
 from app.core.errors import Forbidden
 from app.core.ids import new_id
+from app.db import in_batches
 from app.merchants import verification
 from app.merchants.models import Merchant
 
@@ -35,7 +36,7 @@ async def check(session: AsyncSession, *, merchant_id: str, products: Mapping[st
     keys = list(products)
     existing: dict[str, list[dict[str, Any]]] = {}
     taken_down: set[str] = set()
-    for chunk in service.in_batches(keys):
+    for chunk in in_batches(keys):
         for pid, opts, status in (await session.execute(select(Product.id, Product.options, Product.status).where(
                 Product.merchant_id == merchant_id, Product.id.in_(list(chunk))))).all():
             existing[pid] = opts or []
@@ -43,7 +44,7 @@ async def check(session: AsyncSession, *, merchant_id: str, products: Mapping[st
                 taken_down.add(pid)
     skus = [v.sku for g in products.values() for v in g.variants]
     owner: dict[str, str] = {}
-    for chunk in service.in_batches(skus, 5_000):
+    for chunk in in_batches(skus, 5_000):
         owner.update(dict((await session.execute(select(Variant.sku, Variant.product_id).where(
             Variant.merchant_id == merchant_id, Variant.sku.in_(list(chunk))))).all()))
     errors: list[RowError] = []
@@ -97,9 +98,9 @@ async def apply(session: AsyncSession, *, merchant_id: str, products: Mapping[st
             "return_class": "standard", "return_reason": None, "created_at": now, "updated_at": now,
             "options": g.options()})
         variant_rows += [service.variant_row(merchant_id, pid, _variant_in(v), now) for v in g.variants]
-    for chunk in service.in_batches(product_rows):
+    for chunk in in_batches(product_rows):
         await session.execute(insert(Product), list(chunk))
-    for chunk in service.in_batches(variant_rows, 2_000):
+    for chunk in in_batches(variant_rows, 2_000):
         await session.execute(insert(Variant), list(chunk))
     updated = [g for k, g in products.items() if k in existing and g.variants]
     for g in updated:
@@ -107,7 +108,7 @@ async def apply(session: AsyncSession, *, merchant_id: str, products: Mapping[st
     held += await _update_existing(session, merchant_id, updated, now, policy)
     await _attach_pictures(session, merchant_id, [*new, *updated], product_ids, pictures)
     ids = list(product_ids.values())
-    for chunk in service.in_batches(ids):
+    for chunk in in_batches(ids):
         await service.revise(session, chunk)
     await search_service.reindex(session, [product_ids[g.key] for g in new], new=True)
     await search_service.reindex(session, [g.key for g in updated])

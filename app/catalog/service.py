@@ -23,19 +23,13 @@ from app.core import cache, events
 from app.core.clock import as_utc, rfc3339, utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from app.core.ids import new_id
-from app.db import custom_plans, dialect_of, fetch
+from app.db import custom_plans, dialect_of, fetch, in_batches
 from app.logistics.models import ShippingTemplate
 from app.merchants import verification
 from app.merchants.models import Merchant
 from app.trust import rules as trust_rules
 
 DEFAULT_POLICY = moderation.ListingPolicy()
-BATCH = 500  # rows per statement: well inside SQLite's and asyncpg's bound-parameter limits
-
-
-def in_batches(items: Sequence[Any], size: int = BATCH) -> list[Sequence[Any]]:
-    """`items` in consecutive slices of at most `size`."""
-    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 async def _check_new_skus(session: AsyncSession, merchant_id: str, skus: list[tuple[str, str]]) -> None:

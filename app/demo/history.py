@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog.models import Product, Variant
 from app.core.clock import SHANGHAI, utcnow
 from app.core.ids import new_id, pickup_code
+from app.db import in_batches
 from app.demo import data
 from app.inventory.models import PosSalesDay
 from app.orders import rules
@@ -112,9 +113,9 @@ async def load_history(session: AsyncSession, *, merchant_id: str, spec: data.Me
             amount = rng.randint(*STORE_TAKINGS) * (13 if weekend else 10) // 10
             takings.append({"merchant_id": merchant_id, "day": day, "location_id": store, "device_id": DEVICE,
                             "amount": amount, "units": amount // 15_000, "sales": amount // 30_000})
-    for start in range(0, len(orders), 500):
-        await session.execute(insert(Order), orders[start:start + 500])
-    for start in range(0, len(lines), 1000):
-        await session.execute(insert(OrderLine), lines[start:start + 1000])
+    for batch in in_batches(orders):
+        await session.execute(insert(Order), list(batch))
+    for batch in in_batches(lines, 1000):
+        await session.execute(insert(OrderLine), list(batch))
     await session.execute(insert(PosSalesDay), takings)
     return len(orders)

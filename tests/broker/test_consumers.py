@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -18,6 +18,7 @@ from app.broker import relay
 from app.webhooks.signing import verify
 from tests import factories as f
 from tests.broker.conftest import Broker, Process, env_of, until
+from tests.servers import Listener
 
 pytestmark = pytest.mark.scaling
 
@@ -49,11 +50,7 @@ class Endpoint:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 128  # the backlog is set as the socket starts listening, in the constructor
-            daemon_threads = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server = Listener(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

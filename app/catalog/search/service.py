@@ -55,7 +55,7 @@ from app.catalog.search.models import (
 from app.config import Settings
 from app.core import cache
 from app.core.clock import utcnow
-from app.db import dialect_of
+from app.db import dialect_of, in_batches
 from app.merchants.models import Merchant
 
 SORTS = ("relevance", "price_asc", "price_desc", "newest", "sales", "credit")
@@ -100,8 +100,8 @@ async def reindex(session: AsyncSession, product_ids: Sequence[str], *, new: boo
     that transaction commits. `new`: the products were just created (their title words count for suggestions).
     """
     ids = sorted(set(product_ids))
-    for start in range(0, len(ids), INDEX_BATCH):
-        await _reindex_batch(session, ids[start:start + INDEX_BATCH], new=new)
+    for batch in in_batches(ids, INDEX_BATCH):
+        await _reindex_batch(session, list(batch), new=new)
 
 
 async def _reindex_batch(session: AsyncSession, ids: list[str], *, new: bool) -> None:

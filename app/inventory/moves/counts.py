@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog.models import Variant
 from app.core.clock import utcnow
 from app.core.csvfile import RowError
-from app.db import dialect_of
+from app.db import dialect_of, in_batches
 from app.inventory import service as inventory_service
 from app.inventory.models import StockLevel
 from app.inventory.transfer import CountRow
@@ -33,9 +33,9 @@ async def resolve(session: AsyncSession, *, merchant_id: str, rows: Sequence[Cou
     """The merchant's variants (sku -> id) and locations (code -> id) the rows name, and the rows naming others."""
     skus = sorted({r.sku for r in rows})
     variants: dict[str, str] = {}
-    for start in range(0, len(skus), 5_000):
+    for batch in in_batches(skus, 5_000):
         variants.update(dict((await session.execute(select(Variant.sku, Variant.id).where(
-            Variant.merchant_id == merchant_id, Variant.sku.in_(skus[start:start + 5_000])))).all()))
+            Variant.merchant_id == merchant_id, Variant.sku.in_(list(batch))))).all()))
     locations = dict((await session.execute(select(Location.code, Location.id).where(
         Location.merchant_id == merchant_id))).all())
     errors = [RowError(r.line, "sku", f"{r.sku} is not one of your SKUs") for r in rows if r.sku not in variants]
