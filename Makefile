@@ -8,8 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # `make test` runs in one process per core and one more (pytest-xdist): tests wait on PostgreSQL, servers and
 # browsers often enough that a spare process keeps the cores busy. Each worker has its own databases
-# (tests/conftest.py) and takes the tests in runs of neighbours, so the long fuzz module is spread over the
-# workers. TEST_WORKERS=0 runs them in one process.
+# (tests/conftest.py); a worker that runs out of tests takes some of another's (--dist worksteal), so the run
+# does not end with one worker finishing a queue alone. TEST_WORKERS=0 runs them in one process.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 .PHONY: install run test scaling fuzz lint bench clean
@@ -28,17 +28,20 @@ run: install
 	$(BIN)/shop serve --host $(HOST) --port $(PORT) --sandbox-payments
 
 # Byte-code compiled first: every server and command the tests start imports the app, and where the environment
-# sets PYTHONDONTWRITEBYTECODE each of them would compile it from source again.
+# sets PYTHONDONTWRITEBYTECODE each of them would compile it from source again. pytest itself may write its
+# rewritten test modules (each worker would rewrite all of them otherwise). The fuzzing module is not even
+# collected: schemathesis builds its hundreds of tests from the OpenAPI schema at collection, seconds per worker.
 test: install
 	$(BIN)/python -m compileall -q -j 0 app tests >/dev/null
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load -m "not fuzz and not scaling"
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal \
+		-m "not fuzz and not scaling" --ignore tests/security/test_fuzz_openapi.py
 
 # The real NATS server (JetStream) and a streaming replica, with processes killed on purpose: minutes, not seconds.
 scaling: install
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load -m scaling
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m scaling
 
 fuzz: install
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load -m fuzz
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m fuzz
 
 lint: install
 	$(BIN)/ruff check .

@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     shop_max_header_bytes: int = Field(default=16 * 1024, ge=4096, description="Largest request head (request line "
                                        "and headers) with `shop serve --http h11`; 400 above it")
     shop_background_jobs: bool = Field(default=True, description="Run periodic jobs inside `shop serve`")
+    shop_search_warm_up: bool = Field(default=True, description="Load the Chinese segmenter's dictionary when "
+                                      "`shop serve` starts (off: on the first search or product write)")
     shop_rate_limit_ip_per_minute: int = Field(default=1200, ge=0, description="Anonymous requests per IP (0: off)")
     shop_rate_limit_token_per_minute: int = Field(default=12000, ge=0, description="Requests per token (0: off)")
     redis_url: str | None = Field(default=None, description="Shared rate-limit counters (redis://...)")

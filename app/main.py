@@ -110,7 +110,8 @@ def configure(app: FastAPI, settings: Settings, *, engine: AsyncEngine | None = 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    search_text.warm_up()  # the segmenter's dictionary, before the first search needs it
+    if settings.shop_search_warm_up:
+        search_text.warm_up()  # the segmenter's dictionary, before the first search needs it
     heap.settle()
     runner = (jobs.JobRunner(jobs.all_jobs(broker=bool(settings.nats_url)), app.state.sessionmaker, settings)
               if settings.shop_background_jobs else None)

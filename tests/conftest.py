@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import fcntl
 import fnmatch
-import gc
 import os
 import secrets
 import sqlite3
@@ -28,7 +27,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.config import Settings
-from app.core import clock
+from app.core import clock, heap
 from app.db import Base
 from app.main import configure, create_app
 from app.migrate import upgrade
@@ -209,9 +208,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """As a server does once started (app.main's lifespan): what is loaded by now lives as long as the process, so
-    the cycle collector stops walking it again and again."""
-    gc.collect()
-    gc.freeze()
+    the cycle collector stops walking it again and again, and young collections come as seldom as a server's."""
+    heap.settle()
 
 
 # Tests that start servers, commands or a browser: each takes seconds to tens of seconds. They run first, so that

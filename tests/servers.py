@@ -54,7 +54,9 @@ class Server:
                     "SHOP_DB_POOL_TIMEOUT": "60",
                     # the lowest argon2 cost, as in tests/conftest.py's settings
                     "SHOP_PASSWORD_HASH_TIME_COST": "1", "SHOP_PASSWORD_HASH_MEMORY_KIB": "1024",
-                    "SHOP_PASSWORD_HASH_PARALLELISM": "1"}
+                    "SHOP_PASSWORD_HASH_PARALLELISM": "1",
+                    # the tests start dozens of servers, most of which never search: the dictionary on first use
+                    "SHOP_SEARCH_WARM_UP": "false"}
         self.set_env(env)
         self.own_log = log_path is None
         if log_path is None:

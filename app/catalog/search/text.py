@@ -19,10 +19,12 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import jieba
 import snowballstemmer
-from pypinyin import Style, lazy_pinyin
+
+if TYPE_CHECKING:
+    import jieba
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(f"[{_CJK}a-z0-9]+")
@@ -40,10 +42,14 @@ _stemmer = snowballstemmer.stemmer("english")
 
 
 def _segmenter() -> jieba.Tokenizer:
+    """jieba's tokenizer, loaded when first needed: jieba and pypinyin (below) are imported then too, as they
+    are a fifth of a second of every process's start and many processes never analyse text."""
     global _tokenizer
     if _tokenizer is None:
         with _jieba_lock:
             if _tokenizer is None:
+                import jieba
+
                 jieba.setLogLevel(60)  # its dictionary-loading notices are not ours to log
                 tk = jieba.Tokenizer()
                 tk.initialize()
@@ -54,7 +60,7 @@ def _segmenter() -> jieba.Tokenizer:
 def warm_up() -> None:
     """Load the segmenter's dictionary (about a second) before the first request needs it."""
     _segmenter()
-    lazy_pinyin("预热")
+    pinyin("预热")
 
 
 def normalise(text: str) -> str:
@@ -66,8 +72,10 @@ def is_cjk(token: str) -> bool:
     return _IS_CJK.search(token) is not None
 
 
+@lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
-    """A Latin word's stem; words with digits and very short words stay as they are."""
+    """A Latin word's stem; words with digits and very short words stay as they are. Cached: a catalogue repeats
+    its words, and the stemmer is pure Python."""
     if len(word) <= 3 or not word.isalpha():
         return word
     return str(_stemmer.stemWord(word))
@@ -118,6 +126,8 @@ def pinyin(word: str) -> tuple[str, str]:
     """(full pinyin, initials) of a Chinese word, read as a phrase; empty strings for other words."""
     if not is_cjk(word):
         return "", ""
+    from pypinyin import Style, lazy_pinyin
+
     full = "".join(p for p in lazy_pinyin(word, errors="ignore") if p.isascii())
     initials = "".join(p[0] for p in lazy_pinyin(word, style=Style.FIRST_LETTER, errors="ignore")
                        if p and p.isascii())

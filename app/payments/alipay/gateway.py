@@ -22,12 +22,10 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio.to_thread
 import httpx
-from alipay import AliPay
-from alipay.exceptions import AliPayException
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -36,6 +34,9 @@ from app.config import Settings
 from app.core.clock import SHANGHAI
 from app.core.money import fen_to_yuan, yuan_to_fen
 from app.payments.credentials import resolve_pem
+
+if TYPE_CHECKING:
+    from alipay import AliPay
 
 __all__ = [
     "PRODUCTION_GATEWAY",
@@ -228,6 +229,10 @@ class AlipayBillRow:
 
 @functools.lru_cache(maxsize=8)
 def _sdk(config: AlipayConfig) -> AliPay:
+    # Imported when first used: the SDK and the OpenSSL bindings it loads are a tenth of a second of every
+    # process's start, and most processes never talk to Alipay.
+    from alipay import AliPay
+
     return AliPay(
         appid=config.app_id,
         app_private_key_string=config.app_private_key,
@@ -463,6 +468,8 @@ def _verified_fields(config: AlipayConfig, params: Mapping[str, str], what: str)
     signature = fields.pop("sign", "")
     if not signature:
         raise InvalidNotification(f"{what} without a sign")
+    from alipay.exceptions import AliPayException
+
     try:
         # The SDK drops sign_type and signs the rest sorted, empty values included, as Alipay does.
         valid = bool(_sdk(config).verify(dict(fields), signature))
