@@ -1,4 +1,5 @@
-"""What the browser tests share: both screen sizes, and saving a screen with a check of its layout."""
+"""What the browser tests share: the worker's Chromium, both screen sizes, and saving a screen with a check of its
+layout."""
 
 from __future__ import annotations
 
@@ -61,16 +62,52 @@ async def screen(page: Any, name: str, size: str, *, prefix: str) -> None:
     assert problems == [], f"{name} at {size}: {problems}"
 
 
+# The test process's Playwright and Chromium, started by the first browser test and stopped when the run ends
+# (tests/web/conftest.py). Every async test of a run shares one event loop (pyproject.toml), so they can share
+# them too. A launch costs about a second of CPU, and the browser tests would make dozens.
+_RUNNING: dict[str, Any] = {}
+
+
+async def _browser() -> Any:
+    browser = _RUNNING.get("browser")
+    if browser is None or not browser.is_connected():  # first use, or Chromium went away: a new one
+        from playwright.async_api import async_playwright
+
+        if "playwright" not in _RUNNING:
+            _RUNNING["playwright"] = await async_playwright().start()
+        browser = await _RUNNING["playwright"].chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True,
+                                                                timeout=30_000)
+        _RUNNING["browser"] = browser
+    return browser
+
+
+async def stop_browser() -> None:
+    """Closes the shared Chromium and Playwright, if a test started them."""
+    browser, playwright = _RUNNING.pop("browser", None), _RUNNING.pop("playwright", None)
+    if browser is not None:
+        await browser.close()
+    if playwright is not None:
+        await playwright.stop()
+
+
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium for one test. The browser is shared, its contexts are not: every context the test opens
+    (its own cookies, storage and pages) is closed when the block ends."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser = await _browser()
+    before = set(browser.contexts)
+    try:
+        yield browser
+    finally:
+        for context in browser.contexts:
+            if context not in before:
+                await context.close()
+
+
 @contextlib.asynccontextmanager
 async def chinese_page(base_url: str, viewport: Any) -> AsyncIterator[Any]:
-    """A page of Debian's Chromium in Chinese at `viewport` on `base_url`, the browser closed afterwards."""
-    from playwright.async_api import async_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
-        try:
-            context = await browser.new_context(base_url=base_url, viewport=viewport, locale="zh-CN")
-            yield await context.new_page()
-        finally:
-            await browser.close()
+    """A page of Debian's Chromium in Chinese at `viewport` on `base_url`, in a context of its own."""
+    async with chromium() as browser:
+        context = await browser.new_context(base_url=base_url, viewport=viewport, locale="zh-CN")
+        yield await context.new_page()

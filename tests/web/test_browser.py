@@ -100,79 +100,75 @@ def _seed(api: httpx.Client) -> dict[str, str]:
 
 
 async def test_shop_collect_console_and_leader_in_a_browser(server: str) -> None:
-    from playwright.async_api import async_playwright
+    from tests.web.browser import chromium  # that module imports this one
 
     ARTIFACTS.mkdir(exist_ok=True)
     with httpx.Client(base_url=server, timeout=30) as seeder:
         seed = _seed(seeder)
     async with httpx.AsyncClient(base_url=server, timeout=30) as api:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
-            try:
-                # -- the shopper, on a phone-sized screen
-                phone = await browser.new_context(base_url=server, viewport={"width": 390, "height": 844},
-                                                  locale="zh-CN")
-                page = await phone.new_page()
-                await page.goto("/")
-                await page.screenshot(path=ARTIFACTS / "storefront-home.png")
-                await page.get_by_label("搜索").first.fill("羽绒")
-                await page.get_by_role("button", name="搜索").click()
-                await page.get_by_role("link", name="男士羽绒服").click()
-                await page.get_by_text("有货 · 可到店自提: 徐汇店").wait_for()
-                await page.screenshot(path=ARTIFACTS / "product.png", full_page=True)
-                await page.get_by_role("button", name="加入购物车").click()
-                await page.get_by_role("status").wait_for()
-                await page.goto("/cart")
-                await page.get_by_role("link", name="去结算").click()
-                await page.get_by_label("电子邮箱").fill("guest@example.com")
-                await page.get_by_label("到店自提").check()
-                await page.get_by_label("自提门店").select_option(label="徐汇店")
-                await page.get_by_label("货到付款 / 到店付款").check()
-                await page.screenshot(path=ARTIFACTS / "checkout.png", full_page=True)
-                await page.get_by_role("button", name=re.compile("提交订单")).click()
-                code = (await page.get_by_test_id("pickup-code").inner_text()).strip()
-                assert re.fullmatch(r"\w{4,12}", code)
-                await page.screenshot(path=ARTIFACTS / "order-pickup-code.png", full_page=True)
-                order_id = page.url.split("/orders/")[1].split("?")[0]
+        async with chromium() as browser:
+            # -- the shopper, on a phone-sized screen
+            phone = await browser.new_context(base_url=server, viewport={"width": 390, "height": 844},
+                                              locale="zh-CN")
+            page = await phone.new_page()
+            await page.goto("/")
+            await page.screenshot(path=ARTIFACTS / "storefront-home.png")
+            await page.get_by_label("搜索").first.fill("羽绒")
+            await page.get_by_role("button", name="搜索").click()
+            await page.get_by_role("link", name="男士羽绒服").click()
+            await page.get_by_text("有货 · 可到店自提: 徐汇店").wait_for()
+            await page.screenshot(path=ARTIFACTS / "product.png", full_page=True)
+            await page.get_by_role("button", name="加入购物车").click()
+            await page.get_by_role("status").wait_for()
+            await page.goto("/cart")
+            await page.get_by_role("link", name="去结算").click()
+            await page.get_by_label("电子邮箱").fill("guest@example.com")
+            await page.get_by_label("到店自提").check()
+            await page.get_by_label("自提门店").select_option(label="徐汇店")
+            await page.get_by_label("货到付款 / 到店付款").check()
+            await page.screenshot(path=ARTIFACTS / "checkout.png", full_page=True)
+            await page.get_by_role("button", name=re.compile("提交订单")).click()
+            code = (await page.get_by_test_id("pickup-code").inner_text()).strip()
+            assert re.fullmatch(r"\w{4,12}", code)
+            await page.screenshot(path=ARTIFACTS / "order-pickup-code.png", full_page=True)
+            order_id = page.url.split("/orders/")[1].split("?")[0]
 
-                # -- the store's till collects it (POS API)
-                till = {"Authorization": f"Bearer {seed['till']}"}
-                r = await api.post(f"/v1/orders/{order_id}/collect", headers=till, json={"pickup_code": code})
-                assert r.status_code == 200 and r.json()["status"] == "completed", r.text
-                await page.reload()
-                assert await page.get_by_test_id("order-status").inner_text() == "已完成"
+            # -- the store's till collects it (POS API)
+            till = {"Authorization": f"Bearer {seed['till']}"}
+            r = await api.post(f"/v1/orders/{order_id}/collect", headers=till, json={"pickup_code": code})
+            assert r.status_code == 200 and r.json()["status"] == "completed", r.text
+            await page.reload()
+            assert await page.get_by_test_id("order-status").inner_text() == "已完成"
 
-                # -- the merchant, on a laptop
-                laptop = await browser.new_context(base_url=server, viewport={"width": 1100, "height": 800})
-                console = await laptop.new_page()
-                await console.goto("/console/")
-                await console.get_by_label("商家 API 密钥").fill(seed["api_key"])
-                await console.get_by_label("商家 API 密钥").press("Enter")
-                chart = console.locator("svg.chart")
-                await chart.wait_for()
-                assert await console.locator("svg.chart rect.bar-online").count() > 1
-                assert await console.locator("svg.chart rect.bar-offline").count() > 1
-                await console.screenshot(path=ARTIFACTS / "console-dashboard.png", full_page=True)
-                await console.goto(f"/console/orders/{order_id}")
-                assert await console.get_by_test_id("order-status").inner_text() == "已完成"
-                await console.goto("/console/stock")
-                await console.screenshot(path=ARTIFACTS / "console-stock.png", full_page=True)
+            # -- the merchant, on a laptop
+            laptop = await browser.new_context(base_url=server, viewport={"width": 1100, "height": 800})
+            console = await laptop.new_page()
+            await console.goto("/console/")
+            await console.get_by_label("商家 API 密钥").fill(seed["api_key"])
+            await console.get_by_label("商家 API 密钥").press("Enter")
+            chart = console.locator("svg.chart")
+            await chart.wait_for()
+            assert await console.locator("svg.chart rect.bar-online").count() > 1
+            assert await console.locator("svg.chart rect.bar-offline").count() > 1
+            await console.screenshot(path=ARTIFACTS / "console-dashboard.png", full_page=True)
+            await console.goto(f"/console/orders/{order_id}")
+            assert await console.get_by_test_id("order-status").inner_text() == "已完成"
+            await console.goto("/console/stock")
+            await console.screenshot(path=ARTIFACTS / "console-stock.png", full_page=True)
 
-                # -- the community leader
-                leader = await (await browser.new_context(base_url=server, viewport={"width": 390, "height": 844})
-                                ).new_page()
-                await leader.goto("/leader/")
-                await leader.get_by_label("团长令牌").fill(seed["leader_token"])
-                await leader.get_by_role("button", name="登录").click()
-                await leader.goto(f"/leader/?date={seed['pickup_day']}")
-                await leader.get_by_text("待取货").wait_for()
-                await leader.get_by_label("取货码").fill(seed["gb_code"])
-                await leader.get_by_role("button", name="确认取货").click()
-                await leader.get_by_role("status").wait_for()
-                assert await leader.locator(f'[data-order="{seed["gb_order"]}"]').get_by_text("已取货").count() == 1
-                await leader.screenshot(path=ARTIFACTS / "leader.png", full_page=True)
-            finally:
-                await browser.close()
+            # -- the community leader
+            leader = await (await browser.new_context(base_url=server, viewport={"width": 390, "height": 844})
+                            ).new_page()
+            await leader.goto("/leader/")
+            await leader.get_by_label("团长令牌").fill(seed["leader_token"])
+            await leader.get_by_role("button", name="登录").click()
+            await leader.goto(f"/leader/?date={seed['pickup_day']}")
+            await leader.get_by_text("待取货").wait_for()
+            await leader.get_by_label("取货码").fill(seed["gb_code"])
+            await leader.get_by_role("button", name="确认取货").click()
+            await leader.get_by_role("status").wait_for()
+            assert await leader.locator(f'[data-order="{seed["gb_order"]}"]').get_by_text("已取货").count() == 1
+            await leader.screenshot(path=ARTIFACTS / "leader.png", full_page=True)
         r = await api.get(f"/v1/orders/{seed['gb_order']}", headers={"Authorization": f"Bearer {seed['api_key']}"})
         assert r.json()["status"] == "completed"
     # The README's pictures: written when missing or on request, so a test run leaves tracked files alone.

@@ -14,7 +14,8 @@ import pytest
 
 from tests.conftest import sqlite_copy
 from tests.servers import served
-from tests.web.test_browser import ARGS, ARTIFACTS, BROWSER_TEST, CHROMIUM
+from tests.web.browser import chromium
+from tests.web.test_browser import ARTIFACTS, BROWSER_TEST
 
 ADMIN = "browser-admin-" + uuid.uuid4().hex
 
@@ -53,65 +54,60 @@ def _seed(api: httpx.Client) -> None:
 
 
 async def test_desktop_wechat_checkout_shows_a_qr_code_and_turns_paid_without_a_reload(server: str) -> None:
-    from playwright.async_api import async_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with httpx.Client(base_url=server, timeout=30) as seeder:
         _seed(seeder)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
-        try:
-            desktop = await browser.new_context(base_url=server, viewport={"width": 1280, "height": 800},
-                                                locale="zh-CN")
-            page = await desktop.new_page()
-            await page.goto("/search?q=羽绒")
-            await page.get_by_role("link", name="男士羽绒服").click()
-            await page.get_by_role("button", name="加入购物车").click()
-            await page.get_by_role("status").wait_for()
-            await page.goto("/cart")
-            await page.get_by_role("link", name="去结算").click()
-            await page.get_by_label("电子邮箱").fill("guest@example.com")
-            await page.get_by_label("快递配送").check()
-            await page.locator("#province").select_option("上海市")
-            for field, value in (("name", "张三"), ("phone", "13800138000"), ("line1", "淮海中路 999 号"),
-                                 ("district", "徐汇区"), ("city", "上海市"), ("postal_code", "200031")):
-                await page.locator(f"#{field}").fill(value)
-            wechat = page.get_by_label("微信支付")
-            await wechat.check()
-            assert "沙箱" in await page.locator("label", has=wechat).inner_text()
-            await page.screenshot(path=ARTIFACTS / "checkout-wechat-desktop.png", full_page=True)
-            await page.get_by_role("button", name="提交订单").click()
+    async with chromium() as browser:
+        desktop = await browser.new_context(base_url=server, viewport={"width": 1280, "height": 800},
+                                            locale="zh-CN")
+        page = await desktop.new_page()
+        await page.goto("/search?q=羽绒")
+        await page.get_by_role("link", name="男士羽绒服").click()
+        await page.get_by_role("button", name="加入购物车").click()
+        await page.get_by_role("status").wait_for()
+        await page.goto("/cart")
+        await page.get_by_role("link", name="去结算").click()
+        await page.get_by_label("电子邮箱").fill("guest@example.com")
+        await page.get_by_label("快递配送").check()
+        await page.locator("#province").select_option("上海市")
+        for field, value in (("name", "张三"), ("phone", "13800138000"), ("line1", "淮海中路 999 号"),
+                             ("district", "徐汇区"), ("city", "上海市"), ("postal_code", "200031")):
+            await page.locator(f"#{field}").fill(value)
+        wechat = page.get_by_label("微信支付")
+        await wechat.check()
+        assert "沙箱" in await page.locator("label", has=wechat).inner_text()
+        await page.screenshot(path=ARTIFACTS / "checkout-wechat-desktop.png", full_page=True)
+        await page.get_by_role("button", name="提交订单").click()
 
-            qr = page.get_by_test_id("wechat-qr").locator("svg")
-            await qr.wait_for()
-            assert await page.get_by_test_id("payment-status").inner_text() == "未付款"
-            assert await page.locator(".badge.sandbox").first.is_visible()
-            box = await qr.bounding_box()
-            assert box is not None and box["width"] >= 150 and abs(box["width"] - box["height"]) < 2
-            await page.screenshot(path=ARTIFACTS / "order-wechat-qr-desktop.png", full_page=True)
-            order_url = page.url
+        qr = page.get_by_test_id("wechat-qr").locator("svg")
+        await qr.wait_for()
+        assert await page.get_by_test_id("payment-status").inner_text() == "未付款"
+        assert await page.locator(".badge.sandbox").first.is_visible()
+        box = await qr.bounding_box()
+        assert box is not None and box["width"] >= 150 and abs(box["width"] - box["height"]) < 2
+        await page.screenshot(path=ARTIFACTS / "order-wechat-qr-desktop.png", full_page=True)
+        order_url = page.url
 
-            # The buyer "scans" it: the sandbox's own pay page, in another tab, pays WeChat Pay's way.
-            href = await page.get_by_test_id("sandbox-pay").get_attribute("href")
-            assert href
-            cashier = await desktop.new_page()
-            await cashier.goto(href)
-            assert "沙箱" in await cashier.content()
-            await cashier.get_by_role("button", name="确认支付 / Pay").click()
-            await cashier.get_by_text("支付成功").first.wait_for()
+        # The buyer "scans" it: the sandbox's own pay page, in another tab, pays WeChat Pay's way.
+        href = await page.get_by_test_id("sandbox-pay").get_attribute("href")
+        assert href
+        cashier = await desktop.new_page()
+        await cashier.goto(href)
+        assert "沙箱" in await cashier.content()
+        await cashier.get_by_role("button", name="确认支付 / Pay").click()
+        await cashier.get_by_text("支付成功").first.wait_for()
 
-            # The order page, never reloaded, learns it from the server.
-            await page.get_by_test_id("payment-status").filter(has_text="已付款").wait_for()
-            assert page.url == order_url
-            assert await page.get_by_test_id("order-status").inner_text() == "已付款"
-            assert not await page.locator("#wxpay").is_visible()
-            await page.screenshot(path=ARTIFACTS / "order-wechat-paid-desktop.png", full_page=True)
+        # The order page, never reloaded, learns it from the server.
+        await page.get_by_test_id("payment-status").filter(has_text="已付款").wait_for()
+        assert page.url == order_url
+        assert await page.get_by_test_id("order-status").inner_text() == "已付款"
+        assert not await page.locator("#wxpay").is_visible()
+        await page.screenshot(path=ARTIFACTS / "order-wechat-paid-desktop.png", full_page=True)
 
-            # On a phone the same order page (paid) reads well at 390×844.
-            phone = await browser.new_context(base_url=server, viewport={"width": 390, "height": 844},
-                                              locale="zh-CN", storage_state=await desktop.storage_state())
-            small = await phone.new_page()
-            await small.goto(order_url)
-            await small.screenshot(path=ARTIFACTS / "order-wechat-paid-phone.png", full_page=True)
-        finally:
-            await browser.close()
+        # On a phone the same order page (paid) reads well at 390×844.
+        phone = await browser.new_context(base_url=server, viewport={"width": 390, "height": 844},
+                                          locale="zh-CN", storage_state=await desktop.storage_state())
+        small = await phone.new_page()
+        await small.goto(order_url)
+        await small.screenshot(path=ARTIFACTS / "order-wechat-paid-phone.png", full_page=True)

@@ -6,9 +6,10 @@ screenshots land in tests/web/artifacts/."""
 from __future__ import annotations
 
 import httpx
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page
 
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.web.browser import chromium
+from tests.web.test_browser import ARTIFACTS
 from tests.web.test_browser_pay import ADMIN, pytestmark, server  # noqa: F401  (the sandboxed server, its marks)
 
 ADDRESS = {"name": "张三", "phone": "13800138000", "line1": "淮海中路 999 号", "district": "徐汇区", "city": "上海",
@@ -80,51 +81,47 @@ async def test_two_merchants_paid_by_one_wechat_scan_and_by_alipay_one_after_ano
     ARTIFACTS.mkdir(exist_ok=True)
     with httpx.Client(base_url=server, timeout=30) as seeder:
         _seed(seeder)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
-        try:
-            # Desktop, WeChat Pay: one QR code for both merchants' shares.
-            desktop = await _context(browser, server, 1280, 800)
-            page = await desktop.new_page()
-            await _buy_both(page, "微信支付")
-            assert "/pay" in page.url
-            await page.get_by_test_id("wechat-qr").locator("svg").wait_for()
-            assert await page.locator(".share-seller").all_inner_texts() == ["暖冬服饰", "江南丝巾"]
-            assert await _shares(page) == ["待付款", "待付款"]
-            assert "¥7,890.00" in await page.locator(".shares").inner_text()
-            await _no_broken_money(page)
-            await page.screenshot(path=ARTIFACTS / "pay-split-wechat-desktop.png", full_page=True)
-            pay_url = page.url
-            href = await page.get_by_test_id("sandbox-pay").get_attribute("href")
-            assert href
-            cashier = await desktop.new_page()
-            await cashier.goto(href)
-            await cashier.get_by_role("button", name="确认支付 / Pay").click()
-            await cashier.get_by_text("支付成功").first.wait_for()
-            await page.get_by_test_id("pay-all").wait_for()  # the page, never reloaded, learns both landed
-            assert page.url == pay_url and await _shares(page) == ["已付款", "已付款"]
-            assert not await page.locator("#wxpay").is_visible()
-            await page.screenshot(path=ARTIFACTS / "pay-split-wechat-paid-desktop.png", full_page=True)
+    async with chromium() as browser:
+        # Desktop, WeChat Pay: one QR code for both merchants' shares.
+        desktop = await _context(browser, server, 1280, 800)
+        page = await desktop.new_page()
+        await _buy_both(page, "微信支付")
+        assert "/pay" in page.url
+        await page.get_by_test_id("wechat-qr").locator("svg").wait_for()
+        assert await page.locator(".share-seller").all_inner_texts() == ["暖冬服饰", "江南丝巾"]
+        assert await _shares(page) == ["待付款", "待付款"]
+        assert "¥7,890.00" in await page.locator(".shares").inner_text()
+        await _no_broken_money(page)
+        await page.screenshot(path=ARTIFACTS / "pay-split-wechat-desktop.png", full_page=True)
+        pay_url = page.url
+        href = await page.get_by_test_id("sandbox-pay").get_attribute("href")
+        assert href
+        cashier = await desktop.new_page()
+        await cashier.goto(href)
+        await cashier.get_by_role("button", name="确认支付 / Pay").click()
+        await cashier.get_by_text("支付成功").first.wait_for()
+        await page.get_by_test_id("pay-all").wait_for()  # the page, never reloaded, learns both landed
+        assert page.url == pay_url and await _shares(page) == ["已付款", "已付款"]
+        assert not await page.locator("#wxpay").is_visible()
+        await page.screenshot(path=ARTIFACTS / "pay-split-wechat-paid-desktop.png", full_page=True)
 
-            # Phone, Alipay: one cashier per merchant, paid one after another.
-            phone = await _context(browser, server, 390, 844)
-            small = await phone.new_page()
-            await _buy_both(small, "支付宝")
-            links = small.get_by_test_id("share-pay")
-            assert await links.count() == 2
-            assert "去支付宝付给「" in await links.first.inner_text()
-            await _no_broken_money(small)
-            await small.screenshot(path=ARTIFACTS / "pay-split-alipay-phone.png", full_page=True)
-            await links.first.click()
-            await small.get_by_role("button", name="确认付款 / Pay").click()
-            await small.get_by_test_id("pay-shares").wait_for()  # back on the pay page
-            statuses = await _shares(small)
-            assert sorted(statuses) == ["已付款", "待付款"], statuses
-            await small.screenshot(path=ARTIFACTS / "pay-split-alipay-one-paid-phone.png", full_page=True)
-            await small.get_by_test_id("share-pay").click()  # the one left
-            await small.get_by_role("button", name="确认付款 / Pay").click()
-            await small.get_by_test_id("pay-all").wait_for()
-            assert await _shares(small) == ["已付款", "已付款"]
-            await small.screenshot(path=ARTIFACTS / "pay-split-alipay-paid-phone.png", full_page=True)
-        finally:
-            await browser.close()
+        # Phone, Alipay: one cashier per merchant, paid one after another.
+        phone = await _context(browser, server, 390, 844)
+        small = await phone.new_page()
+        await _buy_both(small, "支付宝")
+        links = small.get_by_test_id("share-pay")
+        assert await links.count() == 2
+        assert "去支付宝付给「" in await links.first.inner_text()
+        await _no_broken_money(small)
+        await small.screenshot(path=ARTIFACTS / "pay-split-alipay-phone.png", full_page=True)
+        await links.first.click()
+        await small.get_by_role("button", name="确认付款 / Pay").click()
+        await small.get_by_test_id("pay-shares").wait_for()  # back on the pay page
+        statuses = await _shares(small)
+        assert sorted(statuses) == ["已付款", "待付款"], statuses
+        await small.screenshot(path=ARTIFACTS / "pay-split-alipay-one-paid-phone.png", full_page=True)
+        await small.get_by_test_id("share-pay").click()  # the one left
+        await small.get_by_role("button", name="确认付款 / Pay").click()
+        await small.get_by_test_id("pay-all").wait_for()
+        assert await _shares(small) == ["已付款", "已付款"]
+        await small.screenshot(path=ARTIFACTS / "pay-split-alipay-paid-phone.png", full_page=True)

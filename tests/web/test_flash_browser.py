@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 from playwright.async_api import ViewportSize
 
-from tests.web.browser import BOTH_SIZES, screen
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.web.browser import BOTH_SIZES, chromium, screen
+from tests.web.test_browser import ARTIFACTS
 from tests.web.test_shopper_browser import ADMIN, pytestmark, shop_server
 
 __all__ = ["pytestmark", "shop_server"]  # the server fixture and the browser marks, as the shopper's test has them
@@ -71,79 +71,75 @@ _screen = functools.partial(screen, prefix="flash")
 @BOTH_SIZES
 async def test_a_flash_sale_opens_sells_refuses_and_shows_in_the_console(shop_server: str, size: str,
                                                                         viewport: ViewportSize) -> None:
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     ARTIFACTS.mkdir(exist_ok=True)
     with httpx.Client(base_url=shop_server, timeout=60) as api:
         s = _seed(api, uuid.uuid4().hex[:8])
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
-        try:
-            context = await browser.new_context(base_url=shop_server, viewport=viewport, locale="zh-CN")
-            page = await context.new_page()
-            with httpx.Client(base_url=shop_server, timeout=60) as api:
-                s["sale"] = _open_soon(api, s)
-            await page.goto(f"/products/{s['product']}")
-            block = page.get_by_test_id("flash")
-            button = page.get_by_test_id("flash-button")
-            await expect(button).to_be_disabled()
-            await expect(button).to_have_text("即将开抢")
-            assert await page.get_by_test_id("flash-price").inner_text() == "¥6,999.00"
-            assert "¥7,890.00" in await page.get_by_test_id("flash-list-price").inner_text()
-            assert "还剩 5 件" in await block.inner_text() and "距开抢" in await block.inner_text()
-            await _screen(page, "1-before", size)
-            # The button turns on by itself when the server's clock reaches the opening second.
-            await expect(button).to_be_enabled(timeout=(OPENS_IN.seconds + 10) * 1000)
-            await expect(button).to_have_text("立即抢购")
-            assert "距结束" in await block.inner_text()
-            await _screen(page, "2-open", size)
-            await page.goto(f"/campaigns/{s['campaign']}")  # the campaign's page shows its flash sales too
-            await expect(page.get_by_test_id("flash-button")).to_be_enabled()
-            assert "冬季连帽羽绒服" in await page.get_by_test_id("flash").inner_text()
-            await _screen(page, "2b-campaign", size)
-            await page.goto(f"/products/{s['product']}")
-            await button.click()
-            await page.locator("#login-email").wait_for()  # not signed in: the sign-in page first
-            await page.locator("#login-email").fill(s["email"])
-            await page.locator("#login-password").fill("s3cret-pass")
-            await page.locator("#login-password").press("Enter")
-            await page.get_by_role("heading", name="秒杀下单").wait_for()
-            await page.get_by_label("收货人").fill("王小明")
-            await page.get_by_label("电话").fill("13912345678")
-            await page.get_by_label("省份").select_option("上海市")
-            await page.get_by_label("城市").fill("上海市")
-            await page.get_by_label("区/县").fill("浦东新区")
-            await page.get_by_label("详细地址").fill("世纪大道 100 号 25 楼")
-            await page.get_by_label("邮编").fill("200120")
-            await _screen(page, "3-checkout", size)
-            await page.get_by_test_id("flash-place").click()
-            await page.get_by_text("下单成功").wait_for()
-            assert "¥6,999.00" in await page.get_by_test_id("order-lines").inner_text()
-            await _screen(page, "4-order", size)
-            await page.goto(f"/flash/{s['sale']}")  # a second unit: over the limit of one
-            await page.get_by_test_id("flash-place").click()
-            await page.get_by_role("alert").filter(has_text="限购").wait_for()
-            await _screen(page, "5-refused", size)
+    async with chromium() as browser:
+        context = await browser.new_context(base_url=shop_server, viewport=viewport, locale="zh-CN")
+        page = await context.new_page()
+        with httpx.Client(base_url=shop_server, timeout=60) as api:
+            s["sale"] = _open_soon(api, s)
+        await page.goto(f"/products/{s['product']}")
+        block = page.get_by_test_id("flash")
+        button = page.get_by_test_id("flash-button")
+        await expect(button).to_be_disabled()
+        await expect(button).to_have_text("即将开抢")
+        assert await page.get_by_test_id("flash-price").inner_text() == "¥6,999.00"
+        assert "¥7,890.00" in await page.get_by_test_id("flash-list-price").inner_text()
+        assert "还剩 5 件" in await block.inner_text() and "距开抢" in await block.inner_text()
+        await _screen(page, "1-before", size)
+        # The button turns on by itself when the server's clock reaches the opening second.
+        await expect(button).to_be_enabled(timeout=(OPENS_IN.seconds + 10) * 1000)
+        await expect(button).to_have_text("立即抢购")
+        assert "距结束" in await block.inner_text()
+        await _screen(page, "2-open", size)
+        await page.goto(f"/campaigns/{s['campaign']}")  # the campaign's page shows its flash sales too
+        await expect(page.get_by_test_id("flash-button")).to_be_enabled()
+        assert "冬季连帽羽绒服" in await page.get_by_test_id("flash").inner_text()
+        await _screen(page, "2b-campaign", size)
+        await page.goto(f"/products/{s['product']}")
+        await button.click()
+        await page.locator("#login-email").wait_for()  # not signed in: the sign-in page first
+        await page.locator("#login-email").fill(s["email"])
+        await page.locator("#login-password").fill("s3cret-pass")
+        await page.locator("#login-password").press("Enter")
+        await page.get_by_role("heading", name="秒杀下单").wait_for()
+        await page.get_by_label("收货人").fill("王小明")
+        await page.get_by_label("电话").fill("13912345678")
+        await page.get_by_label("省份").select_option("上海市")
+        await page.get_by_label("城市").fill("上海市")
+        await page.get_by_label("区/县").fill("浦东新区")
+        await page.get_by_label("详细地址").fill("世纪大道 100 号 25 楼")
+        await page.get_by_label("邮编").fill("200120")
+        await _screen(page, "3-checkout", size)
+        await page.get_by_test_id("flash-place").click()
+        await page.get_by_text("下单成功").wait_for()
+        assert "¥6,999.00" in await page.get_by_test_id("order-lines").inner_text()
+        await _screen(page, "4-order", size)
+        await page.goto(f"/flash/{s['sale']}")  # a second unit: over the limit of one
+        await page.get_by_test_id("flash-place").click()
+        await page.get_by_role("alert").filter(has_text="限购").wait_for()
+        await _screen(page, "5-refused", size)
 
-            await page.goto("/console/login")
-            await page.locator("#api_key").fill(s["api_key"])
-            await page.locator("#api_key").press("Enter")
-            await page.goto("/console/flash-sales")
-            table = page.get_by_test_id("flash-sales")
-            assert "¥6,999.00" in await table.inner_text() and "进行中" in await table.inner_text()
-            assert await table.locator('td[data-label="已抢"]').first.inner_text() == "1"
-            await _screen(page, "6-console", size)
-            form = page.get_by_test_id("flash-form")
-            await form.locator('input[name="variant_id"]').first.check()
-            await form.get_by_label("秒杀价（元）").fill("9999")
-            await form.get_by_label("秒杀数量（件）").fill("3")
-            await form.get_by_label("每人限购（件）").fill("5")
-            await form.get_by_label("开抢时间").fill("2030-01-01T10:00")
-            await form.get_by_label("结束时间").fill("2030-01-01T09:00")
-            await form.get_by_role("button", name="创建").click()
-            await page.get_by_test_id("error-ends_at").wait_for()
-            assert await page.get_by_test_id("error-ends_at").inner_text() == "结束时间须晚于开始时间"
-            assert await page.get_by_test_id("error-per_buyer_limit").inner_text() == "每人限购不能超过秒杀数量"
-            await _screen(page, "7-console-error", size)
-        finally:
-            await browser.close()
+        await page.goto("/console/login")
+        await page.locator("#api_key").fill(s["api_key"])
+        await page.locator("#api_key").press("Enter")
+        await page.goto("/console/flash-sales")
+        table = page.get_by_test_id("flash-sales")
+        assert "¥6,999.00" in await table.inner_text() and "进行中" in await table.inner_text()
+        assert await table.locator('td[data-label="已抢"]').first.inner_text() == "1"
+        await _screen(page, "6-console", size)
+        form = page.get_by_test_id("flash-form")
+        await form.locator('input[name="variant_id"]').first.check()
+        await form.get_by_label("秒杀价（元）").fill("9999")
+        await form.get_by_label("秒杀数量（件）").fill("3")
+        await form.get_by_label("每人限购（件）").fill("5")
+        await form.get_by_label("开抢时间").fill("2030-01-01T10:00")
+        await form.get_by_label("结束时间").fill("2030-01-01T09:00")
+        await form.get_by_role("button", name="创建").click()
+        await page.get_by_test_id("error-ends_at").wait_for()
+        assert await page.get_by_test_id("error-ends_at").inner_text() == "结束时间须晚于开始时间"
+        assert await page.get_by_test_id("error-per_buyer_limit").inner_text() == "每人限购不能超过秒杀数量"
+        await _screen(page, "7-console-error", size)

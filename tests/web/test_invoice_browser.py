@@ -15,8 +15,8 @@ import httpx
 from playwright.async_api import ViewportSize
 
 from app.core.uscc import uscc_check_char
-from tests.web.browser import BOTH_SIZES, screen
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.web.browser import BOTH_SIZES, chromium, screen
+from tests.web.test_browser import ARTIFACTS
 from tests.web.test_shopper_browser import ADMIN, pytestmark, shop_server
 
 __all__ = ["pytestmark", "shop_server"]  # the module's marks and its server come from the shopper's test
@@ -62,89 +62,84 @@ _screen = functools.partial(screen, prefix="invoice")
 @BOTH_SIZES
 async def test_a_buyer_asks_for_an_invoice_and_downloads_it(shop_server: str, size: str,
                                                             viewport: ViewportSize) -> None:
-    from playwright.async_api import async_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     async with httpx.AsyncClient(base_url=shop_server, timeout=60) as api:
         shop = await _seed(api)
         email = f"buyer-{size}-{uuid.uuid4().hex[:6]}@example.com"
         _ok(await api.post("/v1/customers", json={"email": email, "password": "s3cret-pass", "name": "李四"}))
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
-        try:
-            context = await browser.new_context(base_url=shop_server, viewport=viewport, locale="zh-CN",
-                                                accept_downloads=True)
-            page = await context.new_page()
-            await page.goto("/account/login")
-            await page.locator("#login-email").fill(email)
-            await page.locator("#login-password").fill("s3cret-pass")
-            await page.locator("#login-password").press("Enter")
-            await page.wait_for_url("**/")
-            await page.goto(f"/products/{shop['coat']}")
-            await page.get_by_role("button", name="加入购物车").click()
-            await page.get_by_role("status").wait_for()
-            await page.goto("/checkout")
-            await page.get_by_label("快递配送").check()
-            await page.get_by_label("收货人").fill("王小明")
-            await page.get_by_label("电话").fill("13912345678")
-            await page.get_by_label("省份").select_option("上海市")
-            await page.get_by_label("城市").fill("上海市")
-            await page.get_by_label("区/县").fill("浦东新区")
-            await page.get_by_label("详细地址").fill("世纪大道 100 号 25 楼")
-            await page.get_by_label("邮编").fill("200120")
-            await page.get_by_label("货到付款 / 到店付款").check()
-            assert not await page.get_by_label("发票抬头").is_visible()  # shown once the buyer asks
-            await page.get_by_label("需要发票").check()
-            await page.get_by_label("单位").check()
-            await page.get_by_label("发票抬头").fill(COMPANY)
-            await page.get_by_label("纳税人识别号").fill(TAXPAYER_ID[:17] + ("0" if TAXPAYER_ID[-1] != "0" else "1"))
-            await page.get_by_role("button", name="提交订单").click()
-            assert "统一社会信用代码" in await page.get_by_test_id("error-invoice_taxpayer_id").inner_text()
-            await _screen(page, "1-checkout-error", size)
-            await page.get_by_label("纳税人识别号").fill(TAXPAYER_ID)
-            await _screen(page, "2-checkout", size)
-            await page.get_by_role("button", name="提交订单").click()
-            await page.get_by_text("下单成功").wait_for()
-            assert COMPANY in await page.get_by_test_id("invoice-requested").inner_text()
-            order_id = page.url.split("/orders/")[1].split("?")[0]
-            await _screen(page, "3-requested", size)
+    async with chromium() as browser:
+        context = await browser.new_context(base_url=shop_server, viewport=viewport, locale="zh-CN",
+                                            accept_downloads=True)
+        page = await context.new_page()
+        await page.goto("/account/login")
+        await page.locator("#login-email").fill(email)
+        await page.locator("#login-password").fill("s3cret-pass")
+        await page.locator("#login-password").press("Enter")
+        await page.wait_for_url("**/")
+        await page.goto(f"/products/{shop['coat']}")
+        await page.get_by_role("button", name="加入购物车").click()
+        await page.get_by_role("status").wait_for()
+        await page.goto("/checkout")
+        await page.get_by_label("快递配送").check()
+        await page.get_by_label("收货人").fill("王小明")
+        await page.get_by_label("电话").fill("13912345678")
+        await page.get_by_label("省份").select_option("上海市")
+        await page.get_by_label("城市").fill("上海市")
+        await page.get_by_label("区/县").fill("浦东新区")
+        await page.get_by_label("详细地址").fill("世纪大道 100 号 25 楼")
+        await page.get_by_label("邮编").fill("200120")
+        await page.get_by_label("货到付款 / 到店付款").check()
+        assert not await page.get_by_label("发票抬头").is_visible()  # shown once the buyer asks
+        await page.get_by_label("需要发票").check()
+        await page.get_by_label("单位").check()
+        await page.get_by_label("发票抬头").fill(COMPANY)
+        await page.get_by_label("纳税人识别号").fill(TAXPAYER_ID[:17] + ("0" if TAXPAYER_ID[-1] != "0" else "1"))
+        await page.get_by_role("button", name="提交订单").click()
+        assert "统一社会信用代码" in await page.get_by_test_id("error-invoice_taxpayer_id").inner_text()
+        await _screen(page, "1-checkout-error", size)
+        await page.get_by_label("纳税人识别号").fill(TAXPAYER_ID)
+        await _screen(page, "2-checkout", size)
+        await page.get_by_role("button", name="提交订单").click()
+        await page.get_by_text("下单成功").wait_for()
+        assert COMPANY in await page.get_by_test_id("invoice-requested").inner_text()
+        order_id = page.url.split("/orders/")[1].split("?")[0]
+        await _screen(page, "3-requested", size)
 
-            async with httpx.AsyncClient(base_url=shop_server, timeout=60) as api:  # the parcel arrives (COD: paid)
-                _ok(await api.post(f"/v1/orders/{order_id}/shipments", headers=shop["key"],
-                                   json={"carrier": "SF", "tracking_no": "SF1234567890123"}))
-                _ok(await api.post(f"/v1/orders/{order_id}/deliver", headers=shop["key"]))
-            # The shop issues it from the console's order page.
-            shop_ctx = await browser.new_context(base_url=shop_server, viewport=viewport, locale="zh-CN")
-            console = await shop_ctx.new_page()
-            await console.goto("/console/login")
-            await console.get_by_label("商家 API 密钥").fill(str(shop["api_key"]))
-            await console.get_by_label("商家 API 密钥").press("Enter")
-            await console.wait_for_url("**/console/")
-            await console.goto(f"/console/orders/{order_id}")
-            assert COMPANY in await console.get_by_test_id("invoice-request").inner_text()
-            await _screen(console, "5-console-request", size)
-            await console.get_by_role("button", name="开具发票").click()
-            await console.get_by_test_id("invoice").wait_for()
-            await _screen(console, "6-console-issued", size)
-            async with httpx.AsyncClient(base_url=shop_server, timeout=60) as api:
-                [invoice] = _ok(await api.get(f"/v1/orders/{order_id}/invoices", headers=shop["key"]))["items"]
-            assert invoice["number"] in await console.get_by_test_id("invoice").inner_text()
-            await console.goto(f"/console/invoices?q={invoice['number']}")
-            assert COMPANY in await console.locator("table").inner_text()
-            await _screen(console, "7-console-list", size)
-            await page.reload()
-            link = page.get_by_test_id("invoice-download")
-            assert await link.inner_text() == "下载发票（PDF）"
-            assert invoice["number"] in await page.get_by_test_id("invoice").inner_text()
-            assert "¥7,890.00" in await page.get_by_test_id("invoice").inner_text()
-            await _screen(page, "8-invoice", size)
-            async with page.expect_download() as info:
-                await link.click()
-            download = await info.value
-            saved = ARTIFACTS / f"invoice-{size}.pdf"
-            await download.save_as(saved)
-        finally:
-            await browser.close()
+        async with httpx.AsyncClient(base_url=shop_server, timeout=60) as api:  # the parcel arrives (COD: paid)
+            _ok(await api.post(f"/v1/orders/{order_id}/shipments", headers=shop["key"],
+                               json={"carrier": "SF", "tracking_no": "SF1234567890123"}))
+            _ok(await api.post(f"/v1/orders/{order_id}/deliver", headers=shop["key"]))
+        # The shop issues it from the console's order page.
+        shop_ctx = await browser.new_context(base_url=shop_server, viewport=viewport, locale="zh-CN")
+        console = await shop_ctx.new_page()
+        await console.goto("/console/login")
+        await console.get_by_label("商家 API 密钥").fill(str(shop["api_key"]))
+        await console.get_by_label("商家 API 密钥").press("Enter")
+        await console.wait_for_url("**/console/")
+        await console.goto(f"/console/orders/{order_id}")
+        assert COMPANY in await console.get_by_test_id("invoice-request").inner_text()
+        await _screen(console, "5-console-request", size)
+        await console.get_by_role("button", name="开具发票").click()
+        await console.get_by_test_id("invoice").wait_for()
+        await _screen(console, "6-console-issued", size)
+        async with httpx.AsyncClient(base_url=shop_server, timeout=60) as api:
+            [invoice] = _ok(await api.get(f"/v1/orders/{order_id}/invoices", headers=shop["key"]))["items"]
+        assert invoice["number"] in await console.get_by_test_id("invoice").inner_text()
+        await console.goto(f"/console/invoices?q={invoice['number']}")
+        assert COMPANY in await console.locator("table").inner_text()
+        await _screen(console, "7-console-list", size)
+        await page.reload()
+        link = page.get_by_test_id("invoice-download")
+        assert await link.inner_text() == "下载发票（PDF）"
+        assert invoice["number"] in await page.get_by_test_id("invoice").inner_text()
+        assert "¥7,890.00" in await page.get_by_test_id("invoice").inner_text()
+        await _screen(page, "8-invoice", size)
+        async with page.expect_download() as info:
+            await link.click()
+        download = await info.value
+        saved = ARTIFACTS / f"invoice-{size}.pdf"
+        await download.save_as(saved)
     text = (await _run("pdftotext", "-layout", str(saved), "-")).decode()
     for word in (COMPANY, TAXPAYER_ID, invoice["number"], "羊绒混纺大衣 双面呢", "13%", "¥7,890.00",
                  f"¥{invoice['tax_total'] // 100:,}.{invoice['tax_total'] % 100:02d}", "柒仟捌佰玖拾圆整"):

@@ -16,8 +16,8 @@ from playwright.async_api import ViewportSize
 
 from tests.conftest import sqlite_copy
 from tests.servers import served
-from tests.web.browser import BOTH_SIZES, screen
-from tests.web.test_browser import ARGS, ARTIFACTS, BROWSER_TEST, CHROMIUM
+from tests.web.browser import BOTH_SIZES, chromium, screen
+from tests.web.test_browser import ARTIFACTS, BROWSER_TEST
 
 ADMIN = "ip-admin-" + uuid.uuid4().hex
 
@@ -67,35 +67,30 @@ _screen = functools.partial(screen, prefix="ip")
 @BOTH_SIZES
 async def test_public_ip_cases_and_the_sellers_case_page_read_well_in_chinese(
         ip_server: str, size: str, viewport: ViewportSize) -> None:
-    from playwright.async_api import async_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with httpx.Client(base_url=ip_server, timeout=60) as api:
         seeded = _seed(api)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
-        try:
-            context = await browser.new_context(base_url=ip_server, viewport=viewport, locale="zh-CN")
-            page = await context.new_page()
-            await page.goto("/ip-cases")
-            await page.get_by_role("heading", name="知识产权保护公示").wait_for()
-            assert await page.get_by_test_id("ip-case-status").filter(has_text="已申辩，已转送权利人").count() >= 1
-            assert "legal@yunshang" not in await page.content()
-            await _screen(page, "1-public", size)
-            await page.goto("/console/login")
-            await page.locator('input[name="api_key"]').fill(seeded["api_key"])
-            await page.locator("form", has=page.locator("#api_key")).locator("button").click()
-            await page.wait_for_url("**/console/**")
-            await page.goto("/console/ip-cases")
-            await _screen(page, "2-console-list", size)
-            await page.goto(f"/console/ip-cases/{seeded['open']}")
-            await page.get_by_test_id("counter-form").wait_for()
-            await _screen(page, "3-console-case", size)
-            await page.get_by_label("声明", exact=True).fill("本店围巾图案为原创设计，有设计稿及著作权登记证书为证。")
-            await page.get_by_label("证据链接（每行一个）").fill("https://evidence.example.com/design.pdf")
-            await page.get_by_role("button", name="提交").click()
-            await page.get_by_test_id("ip-restore-due").wait_for()
-            assert await page.get_by_test_id("ip-status").inner_text() == "已申辩，已转送权利人"
-            await _screen(page, "4-console-countered", size)
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        context = await browser.new_context(base_url=ip_server, viewport=viewport, locale="zh-CN")
+        page = await context.new_page()
+        await page.goto("/ip-cases")
+        await page.get_by_role("heading", name="知识产权保护公示").wait_for()
+        assert await page.get_by_test_id("ip-case-status").filter(has_text="已申辩，已转送权利人").count() >= 1
+        assert "legal@yunshang" not in await page.content()
+        await _screen(page, "1-public", size)
+        await page.goto("/console/login")
+        await page.locator('input[name="api_key"]').fill(seeded["api_key"])
+        await page.locator("form", has=page.locator("#api_key")).locator("button").click()
+        await page.wait_for_url("**/console/**")
+        await page.goto("/console/ip-cases")
+        await _screen(page, "2-console-list", size)
+        await page.goto(f"/console/ip-cases/{seeded['open']}")
+        await page.get_by_test_id("counter-form").wait_for()
+        await _screen(page, "3-console-case", size)
+        await page.get_by_label("声明", exact=True).fill("本店围巾图案为原创设计，有设计稿及著作权登记证书为证。")
+        await page.get_by_label("证据链接（每行一个）").fill("https://evidence.example.com/design.pdf")
+        await page.get_by_role("button", name="提交").click()
+        await page.get_by_test_id("ip-restore-due").wait_for()
+        assert await page.get_by_test_id("ip-status").inner_text() == "已申辩，已转送权利人"
+        await _screen(page, "4-console-countered", size)

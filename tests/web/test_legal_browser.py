@@ -18,8 +18,8 @@ from playwright.async_api import ViewportSize
 
 from tests.conftest import sqlite_copy
 from tests.servers import served
-from tests.web.browser import BOTH_SIZES, chinese_page, screen
-from tests.web.test_browser import ARGS, ARTIFACTS, BROWSER_TEST, CHROMIUM
+from tests.web.browser import BOTH_SIZES, chinese_page, chromium, screen
+from tests.web.test_browser import ARTIFACTS, BROWSER_TEST
 
 ADMIN = "legal-admin-" + uuid.uuid4().hex
 ICP = "粤ICP备20261203号-7"
@@ -73,42 +73,37 @@ _screen = functools.partial(screen, prefix="legal")
 @BOTH_SIZES
 async def test_footer_shows_the_configured_icp_number_and_cards_show_the_unregistered_badge(
         legal_server: str, size: str, viewport: ViewportSize) -> None:
-    from playwright.async_api import async_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
-        try:
-            context = await browser.new_context(base_url=legal_server, viewport=viewport, locale="zh-CN")
-            page = await context.new_page()
+    async with chromium() as browser:
+        context = await browser.new_context(base_url=legal_server, viewport=viewport, locale="zh-CN")
+        page = await context.new_page()
+        await page.goto("/")
+        book = page.locator(".card", has_text="红楼梦")
+        assert await book.get_by_test_id("unregistered-badge").inner_text() == "未登记个人卖家"
+        assert await book.get_by_test_id("unregistered-badge").is_visible()
+        jacket = page.locator(".card", has_text="羽绒服")
+        assert await jacket.get_by_test_id("self-operated").inner_text() == "自营"
+        assert await jacket.get_by_test_id("unregistered-badge").count() == 0
+        footer = page.get_by_test_id("site-footer")
+        await footer.scroll_into_view_if_needed()
+        assert await footer.get_by_test_id("icp-no").inner_text() == ICP
+        await _screen(page, "1-home", size)
+        for testid, heading, name in (("licence-link", "平台经营者信息与营业执照", "2-licence"),
+                                      ("rules-link", "平台服务协议与交易规则", "3-rules"),
+                                      ("credit-link", "商家信用评价规则（v1）", "4-credit"),
+                                      ("complaints-link", "投诉举报", "5-complaints")):
             await page.goto("/")
-            book = page.locator(".card", has_text="红楼梦")
-            assert await book.get_by_test_id("unregistered-badge").inner_text() == "未登记个人卖家"
-            assert await book.get_by_test_id("unregistered-badge").is_visible()
-            jacket = page.locator(".card", has_text="羽绒服")
-            assert await jacket.get_by_test_id("self-operated").inner_text() == "自营"
-            assert await jacket.get_by_test_id("unregistered-badge").count() == 0
-            footer = page.get_by_test_id("site-footer")
-            await footer.scroll_into_view_if_needed()
-            assert await footer.get_by_test_id("icp-no").inner_text() == ICP
-            await _screen(page, "1-home", size)
-            for testid, heading, name in (("licence-link", "平台经营者信息与营业执照", "2-licence"),
-                                          ("rules-link", "平台服务协议与交易规则", "3-rules"),
-                                          ("credit-link", "商家信用评价规则（v1）", "4-credit"),
-                                          ("complaints-link", "投诉举报", "5-complaints")):
-                await page.goto("/")
-                await page.get_by_test_id("site-footer").get_by_test_id(testid).click()
-                await page.get_by_role("heading", level=1, name=heading).wait_for()
-                assert await page.get_by_test_id("site-footer").get_by_test_id("icp-no").inner_text() == ICP
-                await _screen(page, name, size)
-            await page.goto("/search?q=红楼梦")
-            assert await page.locator(".card").get_by_test_id("unregistered-badge").count() == 1
-            await _screen(page, "6-search", size)
-            await page.locator(".card a.card-link", has_text="红楼梦").click()
-            await page.locator(".seller-line").get_by_test_id("unregistered-badge").wait_for()
-            await _screen(page, "7-product", size)
-        finally:
-            await browser.close()
+            await page.get_by_test_id("site-footer").get_by_test_id(testid).click()
+            await page.get_by_role("heading", level=1, name=heading).wait_for()
+            assert await page.get_by_test_id("site-footer").get_by_test_id("icp-no").inner_text() == ICP
+            await _screen(page, name, size)
+        await page.goto("/search?q=红楼梦")
+        assert await page.locator(".card").get_by_test_id("unregistered-badge").count() == 1
+        await _screen(page, "6-search", size)
+        await page.locator(".card a.card-link", has_text="红楼梦").click()
+        await page.locator(".seller-line").get_by_test_id("unregistered-badge").wait_for()
+        await _screen(page, "7-product", size)
 
 
 @BOTH_SIZES

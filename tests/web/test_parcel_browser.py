@@ -21,8 +21,8 @@ from app.core.clock import SHANGHAI
 from app.logistics.providers import kuaidi100
 from tests.conftest import sqlite_copy
 from tests.servers import served
-from tests.web.browser import BOTH_SIZES, screen
-from tests.web.test_browser import ARGS, ARTIFACTS, BROWSER_TEST, CHROMIUM
+from tests.web.browser import BOTH_SIZES, chromium, screen
+from tests.web.test_browser import ARTIFACTS, BROWSER_TEST
 
 ADMIN = "parcel-admin-" + uuid.uuid4().hex
 SALT = "parcel-salt-" + uuid.uuid4().hex
@@ -97,33 +97,28 @@ _screen = functools.partial(screen, prefix="parcel")
 @BOTH_SIZES
 async def test_a_buyer_sees_the_parcels_journey_and_confirms_receipt(shop_server: str, size: str,
                                                                       viewport: ViewportSize) -> None:
-    from playwright.async_api import async_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with httpx.Client(base_url=shop_server, timeout=60) as api:
         order_id, email, newest = _parcel(api, size)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
-        try:
-            context = await browser.new_context(base_url=shop_server, viewport=viewport, locale="zh-CN")
-            page = await context.new_page()
-            await page.goto(f"/account/login?next=/orders/{order_id}")
-            await page.locator("form[action='/account/login'] input[name=email]").fill(email)
-            await page.locator("form[action='/account/login'] input[name=password]").fill(PASSWORD)
-            await page.locator("form[action='/account/login'] button[type=submit]").click()
-            await page.get_by_test_id("journey").wait_for()
-            assert "顺丰速运" in await page.get_by_test_id("carrier").inner_text()
-            steps = await page.locator("[data-testid=journey] li").all_inner_texts()
-            assert len(steps) == 4
-            assert "正在派送途中" in steps[0] and newest in steps[0] and "派送中" in steps[0]
-            assert "到达【上海浦东集散中心】" in steps[1] and "已发往" in steps[2] and "已收取快件" in steps[3]
-            assert "¥7,890.00" in await page.get_by_test_id("order-lines").inner_text()
-            await _screen(page, "1-journey", size)
-            await page.get_by_role("button", name="确认收货").click()
-            await page.get_by_text("已确认收货").first.wait_for()
-            assert "买家确认收货" in await page.get_by_test_id("signed").inner_text()
-            assert await page.get_by_role("button", name="确认收货").count() == 0
-            assert await page.get_by_test_id("order-status").inner_text() == "已送达"
-            await _screen(page, "2-signed", size)
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        context = await browser.new_context(base_url=shop_server, viewport=viewport, locale="zh-CN")
+        page = await context.new_page()
+        await page.goto(f"/account/login?next=/orders/{order_id}")
+        await page.locator("form[action='/account/login'] input[name=email]").fill(email)
+        await page.locator("form[action='/account/login'] input[name=password]").fill(PASSWORD)
+        await page.locator("form[action='/account/login'] button[type=submit]").click()
+        await page.get_by_test_id("journey").wait_for()
+        assert "顺丰速运" in await page.get_by_test_id("carrier").inner_text()
+        steps = await page.locator("[data-testid=journey] li").all_inner_texts()
+        assert len(steps) == 4
+        assert "正在派送途中" in steps[0] and newest in steps[0] and "派送中" in steps[0]
+        assert "到达【上海浦东集散中心】" in steps[1] and "已发往" in steps[2] and "已收取快件" in steps[3]
+        assert "¥7,890.00" in await page.get_by_test_id("order-lines").inner_text()
+        await _screen(page, "1-journey", size)
+        await page.get_by_role("button", name="确认收货").click()
+        await page.get_by_text("已确认收货").first.wait_for()
+        assert "买家确认收货" in await page.get_by_test_id("signed").inner_text()
+        assert await page.get_by_role("button", name="确认收货").count() == 0
+        assert await page.get_by_test_id("order-status").inner_text() == "已送达"
+        await _screen(page, "2-signed", size)

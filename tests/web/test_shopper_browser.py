@@ -20,8 +20,8 @@ from playwright.async_api import ViewportSize
 
 from tests.conftest import sqlite_copy
 from tests.servers import served
-from tests.web.browser import BOTH_SIZES, screen
-from tests.web.test_browser import ARGS, ARTIFACTS, BROWSER_TEST, CHROMIUM
+from tests.web.browser import BOTH_SIZES, chromium, screen
+from tests.web.test_browser import ARTIFACTS, BROWSER_TEST
 
 ADMIN = "shopper-admin-" + uuid.uuid4().hex
 
@@ -100,81 +100,75 @@ _screen = functools.partial(screen, prefix="shopper")
 @BOTH_SIZES
 async def test_a_shopper_buys_a_jacket_in_a_colour_and_size(shop_server: str, size: str,
                                                             viewport: ViewportSize) -> None:
-    from playwright.async_api import async_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with httpx.Client(base_url=shop_server, timeout=60) as seeder:
         _seed_once(seeder)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
-        try:
-            context = await browser.new_context(base_url=shop_server, viewport=viewport, locale="zh-CN")
-            page = await context.new_page()
-            await page.goto("/")
-            assert await page.locator(".card img").count() > 0  # pictures in the grid
-            await _screen(page, "1-home", size)
-            await page.get_by_label("搜索").first.fill("羽绒")
-            await page.get_by_role("button", name="搜索").click()
-            await page.get_by_text("共 31 件商品").wait_for()
-            await _screen(page, "2-search", size)
-            # Filter: in stock only, dearest first; the choice stays in the URL.
-            await page.locator("details summary").click()
-            await page.get_by_label("仅看有货").check()
-            await page.get_by_label("排序").select_option("price_desc")
-            await page.get_by_role("button", name="确定").click()
-            await page.get_by_text("共 11 件商品").wait_for()
-            assert "in_stock=1" in page.url and "sort=price_desc" in page.url
-            await _screen(page, "3-filtered", size)
-            await page.get_by_role("link", name="冬季连帽羽绒服 加厚保暖").first.click()
-            await page.get_by_test_id("price").wait_for()
-            # White has no L: choosing white disables L; black L is sold out: choosing black disables L too.
-            await page.locator("label.opt", has_text="白色").click()
-            assert await page.locator('input[name="opt.尺码"][value="L"]').is_disabled()
-            assert await page.get_by_test_id("price").inner_text() == "¥6,999.00"
-            assert "仅剩 3 件" in await page.get_by_test_id("availability").inner_text()
-            white = await page.locator("#main-pic").get_attribute("src")
-            await page.locator("label.opt", has_text="黑色").click()
-            assert await page.locator('input[name="opt.尺码"][value="L"]').is_disabled()
-            assert await page.locator("#main-pic").get_attribute("src") != white  # the gallery follows the colour
-            await page.locator("label.opt", has_text="M").click()
-            assert await page.get_by_test_id("price").inner_text() == "¥7,890.00"
-            assert await page.get_by_test_id("availability").inner_text() == "有货"
-            await _screen(page, "4-product", size)
-            await page.get_by_role("button", name="加入购物车").click()
-            await page.get_by_role("status").wait_for()
-            await page.goto("/cart")
-            await page.get_by_label("数量").fill("2")
-            await page.get_by_role("button", name="更新").click()
-            await page.get_by_text("购物车已更新").wait_for()
-            assert await page.get_by_test_id("subtotal").inner_text() == "¥15,780.00"
-            await _screen(page, "5-cart", size)
-            await page.get_by_role("link", name="去结算").click()
-            await page.get_by_label("电子邮箱").fill("shopper@example.com")
-            await page.get_by_label("快递配送").check()
-            await page.get_by_label("收货人").fill("王小明")
-            await page.get_by_label("电话").fill("123")  # refused beside the field, then corrected
-            await page.get_by_label("省份").select_option("上海市")
-            await page.get_by_label("城市").fill("上海市")
-            await page.get_by_label("区/县").fill("浦东新区")
-            await page.get_by_label("详细地址").fill("世纪大道 100 号 25 楼")
-            await page.get_by_label("邮编").fill("200120")
-            await page.get_by_label("货到付款 / 到店付款").check()
-            await page.get_by_role("button", name="提交订单").click()
-            assert "请填写正确的手机号码" in await page.get_by_test_id("error-phone").inner_text()
-            await _screen(page, "6-checkout-error", size)
-            await page.get_by_label("电话").fill("13912345678")
-            await _screen(page, "7-checkout", size)
-            await page.get_by_role("button", name="提交订单").click()
-            await page.get_by_text("下单成功").wait_for()
-            assert "¥15,780.00" in await page.get_by_test_id("order-lines").inner_text()
-            assert await page.locator("[data-testid=order-lines] img").count() == 1
-            await _screen(page, "8-order", size)
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        context = await browser.new_context(base_url=shop_server, viewport=viewport, locale="zh-CN")
+        page = await context.new_page()
+        await page.goto("/")
+        assert await page.locator(".card img").count() > 0  # pictures in the grid
+        await _screen(page, "1-home", size)
+        await page.get_by_label("搜索").first.fill("羽绒")
+        await page.get_by_role("button", name="搜索").click()
+        await page.get_by_text("共 31 件商品").wait_for()
+        await _screen(page, "2-search", size)
+        # Filter: in stock only, dearest first; the choice stays in the URL.
+        await page.locator("details summary").click()
+        await page.get_by_label("仅看有货").check()
+        await page.get_by_label("排序").select_option("price_desc")
+        await page.get_by_role("button", name="确定").click()
+        await page.get_by_text("共 11 件商品").wait_for()
+        assert "in_stock=1" in page.url and "sort=price_desc" in page.url
+        await _screen(page, "3-filtered", size)
+        await page.get_by_role("link", name="冬季连帽羽绒服 加厚保暖").first.click()
+        await page.get_by_test_id("price").wait_for()
+        # White has no L: choosing white disables L; black L is sold out: choosing black disables L too.
+        await page.locator("label.opt", has_text="白色").click()
+        assert await page.locator('input[name="opt.尺码"][value="L"]').is_disabled()
+        assert await page.get_by_test_id("price").inner_text() == "¥6,999.00"
+        assert "仅剩 3 件" in await page.get_by_test_id("availability").inner_text()
+        white = await page.locator("#main-pic").get_attribute("src")
+        await page.locator("label.opt", has_text="黑色").click()
+        assert await page.locator('input[name="opt.尺码"][value="L"]').is_disabled()
+        assert await page.locator("#main-pic").get_attribute("src") != white  # the gallery follows the colour
+        await page.locator("label.opt", has_text="M").click()
+        assert await page.get_by_test_id("price").inner_text() == "¥7,890.00"
+        assert await page.get_by_test_id("availability").inner_text() == "有货"
+        await _screen(page, "4-product", size)
+        await page.get_by_role("button", name="加入购物车").click()
+        await page.get_by_role("status").wait_for()
+        await page.goto("/cart")
+        await page.get_by_label("数量").fill("2")
+        await page.get_by_role("button", name="更新").click()
+        await page.get_by_text("购物车已更新").wait_for()
+        assert await page.get_by_test_id("subtotal").inner_text() == "¥15,780.00"
+        await _screen(page, "5-cart", size)
+        await page.get_by_role("link", name="去结算").click()
+        await page.get_by_label("电子邮箱").fill("shopper@example.com")
+        await page.get_by_label("快递配送").check()
+        await page.get_by_label("收货人").fill("王小明")
+        await page.get_by_label("电话").fill("123")  # refused beside the field, then corrected
+        await page.get_by_label("省份").select_option("上海市")
+        await page.get_by_label("城市").fill("上海市")
+        await page.get_by_label("区/县").fill("浦东新区")
+        await page.get_by_label("详细地址").fill("世纪大道 100 号 25 楼")
+        await page.get_by_label("邮编").fill("200120")
+        await page.get_by_label("货到付款 / 到店付款").check()
+        await page.get_by_role("button", name="提交订单").click()
+        assert "请填写正确的手机号码" in await page.get_by_test_id("error-phone").inner_text()
+        await _screen(page, "6-checkout-error", size)
+        await page.get_by_label("电话").fill("13912345678")
+        await _screen(page, "7-checkout", size)
+        await page.get_by_role("button", name="提交订单").click()
+        await page.get_by_text("下单成功").wait_for()
+        assert "¥15,780.00" in await page.get_by_test_id("order-lines").inner_text()
+        assert await page.locator("[data-testid=order-lines] img").count() == 1
+        await _screen(page, "8-order", size)
 
 
 async def test_api_docs_render_with_the_network_cut_off(shop_server: str) -> None:
-    from playwright.async_api import async_playwright
 
     blocked: list[str] = []
 
@@ -185,20 +179,16 @@ async def test_api_docs_render_with_the_network_cut_off(shop_server: str) -> Non
             blocked.append(route.request.url)
             await route.abort()
 
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
-        try:
-            context = await browser.new_context(base_url=shop_server, viewport={"width": 1280, "height": 800})
-            await context.route("**/*", only_here)
-            page = await context.new_page()
-            await page.goto("/docs")
-            await page.locator(".swagger-ui .info .title", has_text="Liutong").wait_for()
-            await page.locator(".opblock").first.wait_for()
-            await page.screenshot(path=ARTIFACTS / "docs-offline.png")
-            await page.goto("/redoc")
-            await page.get_by_text("Liutong").first.wait_for()
-            for path in ("/", "/search?q=羽绒"):
-                await page.goto(path)
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        context = await browser.new_context(base_url=shop_server, viewport={"width": 1280, "height": 800})
+        await context.route("**/*", only_here)
+        page = await context.new_page()
+        await page.goto("/docs")
+        await page.locator(".swagger-ui .info .title", has_text="Liutong").wait_for()
+        await page.locator(".opblock").first.wait_for()
+        await page.screenshot(path=ARTIFACTS / "docs-offline.png")
+        await page.goto("/redoc")
+        await page.get_by_text("Liutong").first.wait_for()
+        for path in ("/", "/search?q=羽绒"):
+            await page.goto(path)
     assert blocked == []
