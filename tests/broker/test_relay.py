@@ -56,6 +56,17 @@ async def _slow_commits(url: str, seconds: float) -> None:
         await conn.close()
 
 
+async def _relays_polling(url: str, count: int) -> bool:
+    """At least `count` of the app's connections (each relay holds one between its polls) are open to the database:
+    the test's own connections carry no application name."""
+    conn = await asyncpg.connect(_dsn(url))
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND application_name = 'liutong'")) >= count
+    finally:
+        await conn.close()
+
+
 async def _published(url: str) -> int:
     conn = await asyncpg.connect(_dsn(url))
     try:
@@ -113,11 +124,14 @@ async def test_a_relay_killed_mid_batch_three_times_publishes_every_event_once(
 
 async def test_two_relays_at_once_keep_each_merchants_order(
         app: Any, db_url: str, pg_only: None, broker: Broker, processes: list[Process]) -> None:
-    seqs = await _outbox(db_url, merchants=20)
     env = env_of(broker.settings(db_url), SHOP_RELAY_BATCH="200")
     # the log level and format are the settings', as the server's are: JSON lines, quiet at "warning"
     relays = [Process(["relay"], {**env, "SHOP_LOG_LEVEL": "info"}), Process(["relay"], env)]
     processes.extend(relays)
+    # The events are written once both relays poll the outbox: written before, they went to whichever relay
+    # started first, which could send them all before the other was up.
+    await until(lambda: _relays_polling(db_url, 2), within=60, what="both relays polling the outbox")
+    seqs = await _outbox(db_url, merchants=20)
 
     async def all_marked() -> bool:
         return await _published(db_url) == EVENTS

@@ -62,6 +62,17 @@ async def screen(page: Any, name: str, size: str, *, prefix: str) -> None:
     assert problems == [], f"{name} at {size}: {problems}"
 
 
+async def fill_address(page: Any, *, phone: str = "13912345678") -> None:
+    """The checkout's delivery address, a Shanghai one, filled in field by field as a shopper would."""
+    await page.get_by_label("收货人").fill("王小明")
+    await page.get_by_label("电话").fill(phone)
+    await page.get_by_label("省份").select_option("上海市")
+    await page.get_by_label("城市").fill("上海市")
+    await page.get_by_label("区/县").fill("浦东新区")
+    await page.get_by_label("详细地址").fill("世纪大道 100 号 25 楼")
+    await page.get_by_label("邮编").fill("200120")
+
+
 # The test process's Playwright and Chromium, started by the first browser test and stopped when the run ends
 # (tests/web/conftest.py). Every async test of a run shares one event loop (pyproject.toml), so they can share
 # them too. A launch costs about a second of CPU, and the browser tests would make dozens.

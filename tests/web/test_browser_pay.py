@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -53,6 +54,24 @@ def _seed(api: httpx.Client) -> None:
     ok(api.put("/v1/payment-accounts/wechatpay", headers=key, json={"sub_merchant_id": "1900000109"}))
 
 
+async def guest_checkout(page: Any, titles: Sequence[str]) -> None:
+    """Each product, found by its title, into the cart; then the checkout as a guest with a Shanghai delivery
+    address, up to the choice of how to pay."""
+    for title in titles:
+        await page.goto("/search?q=" + title)
+        await page.get_by_role("link", name=title).first.click()
+        await page.get_by_role("button", name="加入购物车").click()
+        await page.get_by_role("status").wait_for()
+    await page.goto("/cart")
+    await page.get_by_role("link", name="去结算").click()
+    await page.get_by_label("电子邮箱").fill("guest@example.com")
+    await page.get_by_label("快递配送").check()
+    await page.locator("#province").select_option("上海市")
+    for field, value in (("name", "张三"), ("phone", "13800138000"), ("line1", "淮海中路 999 号"),
+                         ("district", "徐汇区"), ("city", "上海市"), ("postal_code", "200031")):
+        await page.locator(f"#{field}").fill(value)
+
+
 async def test_desktop_wechat_checkout_shows_a_qr_code_and_turns_paid_without_a_reload(server: str) -> None:
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -62,18 +81,7 @@ async def test_desktop_wechat_checkout_shows_a_qr_code_and_turns_paid_without_a_
         desktop = await browser.new_context(base_url=server, viewport={"width": 1280, "height": 800},
                                             locale="zh-CN")
         page = await desktop.new_page()
-        await page.goto("/search?q=羽绒")
-        await page.get_by_role("link", name="男士羽绒服").click()
-        await page.get_by_role("button", name="加入购物车").click()
-        await page.get_by_role("status").wait_for()
-        await page.goto("/cart")
-        await page.get_by_role("link", name="去结算").click()
-        await page.get_by_label("电子邮箱").fill("guest@example.com")
-        await page.get_by_label("快递配送").check()
-        await page.locator("#province").select_option("上海市")
-        for field, value in (("name", "张三"), ("phone", "13800138000"), ("line1", "淮海中路 999 号"),
-                             ("district", "徐汇区"), ("city", "上海市"), ("postal_code", "200031")):
-            await page.locator(f"#{field}").fill(value)
+        await guest_checkout(page, ["男士羽绒服"])
         wechat = page.get_by_label("微信支付")
         await wechat.check()
         assert "沙箱" in await page.locator("label", has=wechat).inner_text()

@@ -10,7 +10,7 @@ from playwright.async_api import Browser, BrowserContext, Page
 
 from tests.web.browser import chromium
 from tests.web.test_browser import ARTIFACTS
-from tests.web.test_browser_pay import ADMIN, pytestmark, server  # noqa: F401  (the sandboxed server, its marks)
+from tests.web.test_browser_pay import ADMIN, guest_checkout, pytestmark, server  # noqa: F401  (the sandboxed server, its marks)
 
 ADDRESS = {"name": "张三", "phone": "13800138000", "line1": "淮海中路 999 号", "district": "徐汇区", "city": "上海",
            "postal_code": "200031", "country": "CN"}
@@ -41,19 +41,7 @@ def _seed(api: httpx.Client) -> None:
 
 
 async def _buy_both(page: Page, method: str) -> None:
-    for title in ("男士羽绒服", "桑蚕丝围巾"):
-        await page.goto("/search?q=" + title)
-        await page.get_by_role("link", name=title).first.click()
-        await page.get_by_role("button", name="加入购物车").click()
-        await page.get_by_role("status").wait_for()
-    await page.goto("/cart")
-    await page.get_by_role("link", name="去结算").click()
-    await page.get_by_label("电子邮箱").fill("guest@example.com")
-    await page.get_by_label("快递配送").check()
-    await page.locator("#province").select_option("上海市")
-    for field, value in (("name", "张三"), ("phone", "13800138000"), ("line1", "淮海中路 999 号"),
-                         ("district", "徐汇区"), ("city", "上海市"), ("postal_code", "200031")):
-        await page.locator(f"#{field}").fill(value)
+    await guest_checkout(page, ["男士羽绒服", "桑蚕丝围巾"])
     await page.get_by_label(method).check()
     await page.get_by_role("button", name="提交订单").click()
     await page.get_by_test_id("pay-shares").wait_for()

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from playwright.async_api import ViewportSize
 
-from tests.web.browser import BOTH_SIZES, chromium, screen
+from tests.web.browser import BOTH_SIZES, chromium, fill_address, screen
 from tests.web.test_browser import ARTIFACTS
 from tests.web.test_shopper_browser import ADMIN, pytestmark, shop_server
 
@@ -106,13 +106,7 @@ async def test_a_flash_sale_opens_sells_refuses_and_shows_in_the_console(shop_se
         await page.locator("#login-password").fill("s3cret-pass")
         await page.locator("#login-password").press("Enter")
         await page.get_by_role("heading", name="秒杀下单").wait_for()
-        await page.get_by_label("收货人").fill("王小明")
-        await page.get_by_label("电话").fill("13912345678")
-        await page.get_by_label("省份").select_option("上海市")
-        await page.get_by_label("城市").fill("上海市")
-        await page.get_by_label("区/县").fill("浦东新区")
-        await page.get_by_label("详细地址").fill("世纪大道 100 号 25 楼")
-        await page.get_by_label("邮编").fill("200120")
+        await fill_address(page)
         await _screen(page, "3-checkout", size)
         await page.get_by_test_id("flash-place").click()
         await page.get_by_text("下单成功").wait_for()

@@ -15,7 +15,7 @@ import httpx
 from playwright.async_api import ViewportSize
 
 from app.core.uscc import uscc_check_char
-from tests.web.browser import BOTH_SIZES, chromium, screen
+from tests.web.browser import BOTH_SIZES, chromium, fill_address, screen
 from tests.web.test_browser import ARTIFACTS
 from tests.web.test_shopper_browser import ADMIN, pytestmark, shop_server
 
@@ -82,13 +82,7 @@ async def test_a_buyer_asks_for_an_invoice_and_downloads_it(shop_server: str, si
         await page.get_by_role("status").wait_for()
         await page.goto("/checkout")
         await page.get_by_label("快递配送").check()
-        await page.get_by_label("收货人").fill("王小明")
-        await page.get_by_label("电话").fill("13912345678")
-        await page.get_by_label("省份").select_option("上海市")
-        await page.get_by_label("城市").fill("上海市")
-        await page.get_by_label("区/县").fill("浦东新区")
-        await page.get_by_label("详细地址").fill("世纪大道 100 号 25 楼")
-        await page.get_by_label("邮编").fill("200120")
+        await fill_address(page)
         await page.get_by_label("货到付款 / 到店付款").check()
         assert not await page.get_by_label("发票抬头").is_visible()  # shown once the buyer asks
         await page.get_by_label("需要发票").check()

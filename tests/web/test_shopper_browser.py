@@ -20,7 +20,7 @@ from playwright.async_api import ViewportSize
 
 from tests.conftest import sqlite_copy
 from tests.servers import served
-from tests.web.browser import BOTH_SIZES, chromium, screen
+from tests.web.browser import BOTH_SIZES, chromium, fill_address, screen
 from tests.web.test_browser import ARTIFACTS, BROWSER_TEST
 
 ADMIN = "shopper-admin-" + uuid.uuid4().hex
@@ -148,13 +148,7 @@ async def test_a_shopper_buys_a_jacket_in_a_colour_and_size(shop_server: str, si
         await page.get_by_role("link", name="去结算").click()
         await page.get_by_label("电子邮箱").fill("shopper@example.com")
         await page.get_by_label("快递配送").check()
-        await page.get_by_label("收货人").fill("王小明")
-        await page.get_by_label("电话").fill("123")  # refused beside the field, then corrected
-        await page.get_by_label("省份").select_option("上海市")
-        await page.get_by_label("城市").fill("上海市")
-        await page.get_by_label("区/县").fill("浦东新区")
-        await page.get_by_label("详细地址").fill("世纪大道 100 号 25 楼")
-        await page.get_by_label("邮编").fill("200120")
+        await fill_address(page, phone="123")  # refused beside the field, then corrected
         await page.get_by_label("货到付款 / 到店付款").check()
         await page.get_by_role("button", name="提交订单").click()
         assert "请填写正确的手机号码" in await page.get_by_test_id("error-phone").inner_text()
