@@ -7,6 +7,7 @@ import contextlib
 from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import starmap
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, cast
 
@@ -422,7 +423,7 @@ def _named(records: list[Any]) -> list[Any]:
     row = _row_types.get(keys)
     if row is None:
         row = _row_types[keys] = namedtuple("Row", keys, rename=True)
-    return list(map(row._make, records))  # type: ignore[attr-defined]
+    return list(starmap(row, records))
 
 
 async def _on_driver(driver: Any, dialect: Dialect, statement: Executable, params: Mapping[str, Any]) -> _Buffered:
