@@ -134,6 +134,9 @@ class Settings(BaseSettings):
                                              "while it keeps up")
     shop_replica_max_lag_seconds: float = Field(default=2.0, gt=0, le=3600, description="Past this lag (or down) "
                                                 "the replica is left and reads go to the primary")
+    shop_suggest_refresh_seconds: float = Field(default=10.0, gt=0, le=3600, description="Search-box suggestions "
+                                                "are answered from memory and read again this often (a new title "
+                                                "word is offered within this long)")
     shop_catalog_cache_seconds: float = Field(default=1.0, ge=0, le=60,
                                               description="Anonymous catalogue pages kept this long (0: off)")
     shop_page_cache_seconds: float = Field(default=1.0, ge=0, le=60,

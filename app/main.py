@@ -22,6 +22,7 @@ from app.catalog.media.api import router as media_router
 from app.catalog.search import service as search_service
 from app.catalog.search import text as search_text
 from app.catalog.search.api import router as search_router
+from app.catalog.search.suggestions import Suggestions
 from app.community.api import router as community_router
 from app.config import Settings, check_production, get_settings, icp_problem
 from app.core import docs, heap, openapi
@@ -99,6 +100,7 @@ def configure(app: FastAPI, settings: Settings, *, engine: AsyncEngine | None = 
     app.state.reads = ReadRouter(app.state.sessionmaker, replica, max_lag_seconds=settings.shop_replica_max_lag_seconds)
     app.state.catalog_cache = PageCache(settings.shop_catalog_cache_seconds)
     app.state.page_cache = PageCache(settings.shop_page_cache_seconds)
+    app.state.suggestions = Suggestions(settings.shop_suggest_refresh_seconds)
     app.state.media_storage = media_storage.from_settings(settings)
     if not settings.shop_secret_key:
         log.warning("no SHOP_SECRET_KEY set: customer tokens are signed with a per-process key")
@@ -124,6 +126,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await runner.stop()
         if app.state.flash_gate is not None:
             await app.state.flash_gate.close()
+        await app.state.suggestions.close()
         await app.state.engine.dispose()
         await app.state.reads.dispose()
 

@@ -11,6 +11,7 @@ import httpx
 
 from app.catalog import transfer
 from app.catalog.search import service as search_service
+from app.catalog.search.suggestions import Suggestions
 from tests import factories as f
 
 
@@ -121,6 +122,30 @@ async def test_suggestions_by_prefix_pinyin_and_initials(client: httpx.AsyncClie
     assert "羽绒被" not in (await client.get("/v1/search/suggest", params={"q": "yrf"})).json()["suggestions"]
     assert (await client.get("/v1/search/suggest", params={"q": "%"})).json() == {"suggestions": []}
     assert (await client.get("/v1/search/suggest", params={"q": "x" * 41})).status_code == 422
+
+
+async def test_suggestions_take_up_new_words_once_their_interval_has_passed(client: httpx.AsyncClient, app: Any):
+    now = [0.0]
+    app.state.suggestions = Suggestions(10, clock=lambda: now[0])
+    m = await f.merchant(client)
+    await f.product(client, m, title="羽绒服 男款")
+
+    async def suggested(q: str) -> list[str]:
+        r = await client.get("/v1/search/suggest", params={"q": q})
+        assert r.status_code == 200, r.text
+        return list(r.json()["suggestions"])
+
+    assert await suggested("yu") == ["羽绒", "羽绒服"]  # read from the database by the first suggestion
+    await f.product(client, m, title="羽毛球拍")
+    await f.product(client, m, title="羽毛球 十只装")
+    now[0] = 9.9
+    assert "羽毛球" not in await suggested("yu")  # answered from memory: no query for the words
+    now[0] = 10.0
+    assert "羽毛球" not in await suggested("yu")  # the old words answer while the new ones are read
+    await app.state.suggestions.close()  # that read finished
+    # the words of two listings first, then shorter words first
+    assert await suggested("yu") == ["羽毛", "羽毛球", "羽绒", "羽绒服", "羽毛球拍"]
+    assert await suggested("ymq") == ["羽毛球", "羽毛球拍"] and await suggested("羽毛球") == ["羽毛球", "羽毛球拍"]
 
 
 async def test_zero_results_are_listed_for_the_operator_with_did_you_mean(client: httpx.AsyncClient,

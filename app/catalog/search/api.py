@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.catalog.search import service
 from app.catalog.search.schemas import (
@@ -17,7 +17,7 @@ from app.catalog.search.schemas import (
     SynonymsOut,
     SynonymsPut,
 )
-from app.core.deps import AdminDep, MerchantDep, ReadSessionDep, SessionDep
+from app.core.deps import AdminDep, MerchantDep, SessionDep
 from app.core.errors import field_error
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 
@@ -25,11 +25,13 @@ router = APIRouter(prefix="/v1", tags=["search"])
 
 
 @router.get("/search/suggest", response_model=SuggestionsOut)
-async def suggest(session: ReadSessionDep, q: Annotated[str, Query(max_length=40)] = "") -> Response:
-    """Up to 10 title words starting with `q`, or whose pinyin or pinyin initials do (`yur`, `yrf` → 羽绒服)."""
-    # Asked on every keystroke: the body is written directly (the model above documents it), without the
-    # response model's validation and encoding, which cost as much as the look-up itself.
-    return Response(orjson.dumps({"suggestions": await service.suggest(session, q)}),
+async def suggest(request: Request, q: Annotated[str, Query(max_length=40)] = "") -> Response:
+    """Up to 10 title words starting with `q`, or whose pinyin or pinyin initials do (`yur`, `yrf` → 羽绒服); a new
+    word within SHOP_SUGGEST_REFRESH_SECONDS of the listing that brought it."""
+    # Asked on every keystroke: answered from memory (app/catalog/search/suggestions.py), and the body written
+    # directly (the model above documents it), without the response model's validation and encoding.
+    state = request.app.state
+    return Response(orjson.dumps({"suggestions": await state.suggestions.lookup(state.reads.factory, q)}),
                     media_type="application/json")
 
 

@@ -564,21 +564,3 @@ async def misses(session: AsyncSession, *, offset: int, limit: int) -> tuple[lis
         out.append({"query": m.query, "count": m.count, "first_at": m.first_at, "last_at": m.last_at,
                     "did_you_mean": " ".join(fixed) if fixed != terms else None})
     return out, len(rows) > limit
-
-
-# ---- suggestions -------------------------------------------------------------------------------------------
-
-async def suggest(session: AsyncSession, q: str, limit: int = 10) -> list[str]:
-    """Title words that start with `q`, or whose pinyin or initials do, most listed first."""
-    k = text.key(q)[:40]
-    if not k:
-        return []
-    cond: ColumnElement[bool] = SearchTerm.term.startswith(k)
-    if k.isascii():
-        cond = or_(cond, SearchTerm.pinyin.startswith(k), SearchTerm.initials.startswith(k))
-    rows = (await session.scalars(select(SearchTerm.term).where(cond)
-                                  .order_by(SearchTerm.products.desc(), func.length(SearchTerm.term), SearchTerm.term)
-                                  .limit(limit))).all()
-    return list(rows)
-
-
