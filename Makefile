@@ -15,7 +15,7 @@ UV_VERSION := 0.13.9
 
 .PHONY: install run test scaling fuzz lint bench clean
 
-# uv installs the packages (pip only installs uv): it resolves and unpacks in parallel, which halves a fresh clone's
+# uv installs the packages (pip only installs uv): it resolves and unpacks in parallel, far faster on a fresh clone,
 # set-up, and compiles their byte-code as pip does.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ run: install
 # Byte-code compiled first: every server and command the tests start imports the app, and where the environment
 # sets PYTHONDONTWRITEBYTECODE each of them would compile it from source again. pytest itself may write its
 # rewritten test modules (each worker would rewrite all of them otherwise). The fuzzing module is not even
-# collected: schemathesis builds its hundreds of tests from the OpenAPI schema at collection, seconds per worker.
+# collected: schemathesis builds its hundreds of tests from the OpenAPI schema at collection, in every worker.
 test: install
 	$(BIN)/python -m compileall -q -j 0 app tests >/dev/null
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal \

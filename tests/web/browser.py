@@ -75,7 +75,7 @@ async def fill_address(page: Any, *, phone: str = "13912345678") -> None:
 
 # The test process's Playwright and Chromium, started by the first browser test and stopped when the run ends
 # (tests/web/conftest.py). Every async test of a run shares one event loop (pyproject.toml), so they can share
-# them too. A launch costs about a second of CPU, and the browser tests would make dozens.
+# them too: a launch costs more CPU than most of the pages a test opens.
 _RUNNING: dict[str, Any] = {}
 
 

@@ -43,7 +43,7 @@ _stemmer = snowballstemmer.stemmer("english")
 
 def _segmenter() -> jieba.Tokenizer:
     """jieba's tokenizer, loaded when first needed: jieba and pypinyin (below) are imported then too, as they
-    are a fifth of a second of every process's start and many processes never analyse text."""
+    are a large part of every process's start and many processes never analyse text."""
     global _tokenizer
     if _tokenizer is None:
         with _jieba_lock:

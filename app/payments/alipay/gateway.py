@@ -229,8 +229,8 @@ class AlipayBillRow:
 
 @functools.lru_cache(maxsize=8)
 def _sdk(config: AlipayConfig) -> AliPay:
-    # Imported when first used: the SDK and the OpenSSL bindings it loads are a tenth of a second of every
-    # process's start, and most processes never talk to Alipay.
+    # Imported when first used: the SDK and the OpenSSL bindings it loads are a large part of every process's
+    # start, and most processes never talk to Alipay.
     from alipay import AliPay
 
     return AliPay(
