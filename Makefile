@@ -15,8 +15,8 @@ UV_VERSION := 0.13.9
 
 .PHONY: install run test scaling fuzz lint bench clean
 
-# uv installs the packages (pip only installs uv): it resolves and unpacks in parallel, far faster on a fresh clone,
-# set-up, and compiles their byte-code as pip does.
+# uv installs the packages (pip only installs uv): it resolves and unpacks in parallel, far faster than pip on a
+# fresh clone, and compiles their byte-code as pip does.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
