@@ -12,6 +12,9 @@ PORT ?= 8000
 # does not end with one worker finishing a queue alone. TEST_WORKERS=0 runs them in one process.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 UV_VERSION := 0.13.9
+# pytest may write its rewritten test modules (each worker would rewrite all of them otherwise), whatever the
+# environment says about byte-code.
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 .PHONY: install run test scaling fuzz lint bench clean
 
@@ -30,21 +33,19 @@ run: install
 	$(BIN)/shop demo
 	$(BIN)/shop serve --host $(HOST) --port $(PORT) --sandbox-payments
 
-# Byte-code compiled first: every server and command the tests start imports the app, and where the environment
-# sets PYTHONDONTWRITEBYTECODE each of them would compile it from source again. pytest itself may write its
-# rewritten test modules (each worker would rewrite all of them otherwise). The fuzzing module is not even
-# collected: schemathesis builds its hundreds of tests from the OpenAPI schema at collection, in every worker.
+# Byte-code compiled first, in parallel: every worker, server and command the tests start imports the app. The
+# fuzzing module is not even collected: schemathesis builds its hundreds of tests from the OpenAPI schema at
+# collection, in every worker.
 test: install
 	$(BIN)/python -m compileall -q -j 0 app tests >/dev/null
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal \
-		-m "not fuzz and not scaling" --ignore tests/security/test_fuzz_openapi.py
+	$(PYTEST) -m "not fuzz and not scaling" --ignore tests/security/test_fuzz_openapi.py
 
 # The real NATS server (JetStream) and a streaming replica, with processes killed on purpose: minutes, not seconds.
 scaling: install
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m scaling
+	$(PYTEST) -m scaling
 
 fuzz: install
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m fuzz
+	$(PYTEST) -m fuzz
 
 lint: install
 	$(BIN)/ruff check .

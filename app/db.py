@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import starmap
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, cast
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 import asyncpg
 from sqlalchemy import JSON, BigInteger, ColumnElement, Integer, MetaData, String, any_, bindparam, event, literal, text
@@ -190,10 +190,11 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
 
 
 DIALECTS = ("postgresql", "sqlite")
+_T = TypeVar("_T")
 BATCH = 500  # rows per statement: well inside SQLite's and asyncpg's bound-parameter limits
 
 
-def in_batches(items: Sequence[Any], size: int = BATCH) -> list[Sequence[Any]]:
+def in_batches(items: list[_T], size: int = BATCH) -> list[list[_T]]:
     """`items` in consecutive slices of at most `size`: the rows or keys of one statement each."""
     return [items[i:i + size] for i in range(0, len(items), size)]
 

@@ -45,7 +45,8 @@ RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID", secrets.token_hex(8))[:8]
 load_all()
 
 
-def _asyncpg_dsn(url: str) -> str:
+def asyncpg_dsn(url: str) -> str:
+    """The DSN asyncpg takes for one of SQLAlchemy's PostgreSQL URLs."""
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
@@ -54,7 +55,7 @@ def _pg_url(name: str) -> str:
 
 
 async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(_asyncpg_dsn(PG_BASE), timeout=5)
+    conn = await asyncpg.connect(asyncpg_dsn(PG_BASE), timeout=5)
     try:
         await conn.execute(sql)
     finally:
@@ -69,7 +70,7 @@ class _PgAdmin:
         self.loop = asyncio.new_event_loop()
         try:
             self.conn: asyncpg.Connection = self.loop.run_until_complete(
-                asyncpg.connect(_asyncpg_dsn(PG_BASE), timeout=5))
+                asyncpg.connect(asyncpg_dsn(PG_BASE), timeout=5))
         except BaseException:
             self.loop.close()
             raise
@@ -265,7 +266,7 @@ _SQLITE_FILLED = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {
 async def _empty_tables(url: str) -> None:
     """Every table empty again (but the categories), as after migrating; PostgreSQL's sequences restarted."""
     if url.startswith("postgresql"):
-        conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=10)
+        conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
         try:
             await conn.execute(_PG_EMPTY)
         finally:

@@ -13,7 +13,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from app.migrate import upgrade
-from tests.conftest import PG_BASE, _pg_admin
+from tests.conftest import PG_BASE, _pg_admin, asyncpg_dsn
 
 
 @contextmanager
@@ -35,5 +35,4 @@ def limited_database(connections: int) -> Iterator[str]:
 
 async def hold_connections(url: str, count: int) -> list[asyncpg.Connection]:
     """`count` connections opened (and kept) as the URL's role."""
-    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-    return [await asyncpg.connect(dsn) for _ in range(count)]
+    return [await asyncpg.connect(asyncpg_dsn(url)) for _ in range(count)]

@@ -38,7 +38,7 @@ async def check(session: AsyncSession, *, merchant_id: str, products: Mapping[st
     taken_down: set[str] = set()
     for chunk in in_batches(keys):
         for pid, opts, status in (await session.execute(select(Product.id, Product.options, Product.status).where(
-                Product.merchant_id == merchant_id, Product.id.in_(list(chunk))))).all():
+                Product.merchant_id == merchant_id, Product.id.in_(chunk)))).all():
             existing[pid] = opts or []
             if status == "taken_down":
                 taken_down.add(pid)
@@ -46,7 +46,7 @@ async def check(session: AsyncSession, *, merchant_id: str, products: Mapping[st
     owner: dict[str, str] = {}
     for chunk in in_batches(skus, 5_000):
         owner.update(dict((await session.execute(select(Variant.sku, Variant.product_id).where(
-            Variant.merchant_id == merchant_id, Variant.sku.in_(list(chunk))))).all()))
+            Variant.merchant_id == merchant_id, Variant.sku.in_(chunk)))).all()))
     errors: list[RowError] = []
     for key, group in products.items():
         if key not in existing:
@@ -98,18 +98,18 @@ async def apply(session: AsyncSession, *, merchant_id: str, products: Mapping[st
             "return_class": "standard", "return_reason": None, "created_at": now, "updated_at": now,
             "options": g.options()})
         variant_rows += [service.variant_row(merchant_id, pid, _variant_in(v), now) for v in g.variants]
-    for chunk in in_batches(product_rows):
-        await session.execute(insert(Product), list(chunk))
-    for chunk in in_batches(variant_rows, 2_000):
-        await session.execute(insert(Variant), list(chunk))
+    for rows in in_batches(product_rows):
+        await session.execute(insert(Product), rows)
+    for rows in in_batches(variant_rows, 2_000):
+        await session.execute(insert(Variant), rows)
     updated = [g for k, g in products.items() if k in existing and g.variants]
     for g in updated:
         product_ids[g.key] = g.key
     held += await _update_existing(session, merchant_id, updated, now, policy)
     await _attach_pictures(session, merchant_id, [*new, *updated], product_ids, pictures)
     ids = list(product_ids.values())
-    for chunk in in_batches(ids):
-        await service.revise(session, chunk)
+    for some in in_batches(ids):
+        await service.revise(session, some)
     await search_service.reindex(session, [product_ids[g.key] for g in new], new=True)
     await search_service.reindex(session, [g.key for g in updated])
     await events.emit_many(session, [("product.created", merchant_id, {"id": product_ids[g.key]}) for g in new]

@@ -208,13 +208,13 @@ async def insert_products(*, session: AsyncSession, merchant_id: str, products_i
                       if v.wholesale is not None})
         created.append((product_id, {r["sku"]: r["id"] for r in rows}))
     for batch in in_batches(product_rows):
-        await session.execute(insert(Product), list(batch))
+        await session.execute(insert(Product), batch)
     for batch in in_batches(variant_rows):
-        await session.execute(insert(Variant), list(batch))
+        await session.execute(insert(Variant), batch)
     await _write_tiers(session, tiers)
     ids = [product_id for product_id, _ in created]
-    for batch in in_batches(ids):
-        await revise(session, batch)
+    for some in in_batches(ids):
+        await revise(session, some)
     await search_service.reindex(session, ids, new=True)
     await events.emit_many(session, [("product.created", merchant_id, {"id": product_id}) for product_id in ids]
                            + [("product.held", merchant_id, {"id": pid, "terms": terms}) for pid, terms in held])

@@ -114,8 +114,8 @@ async def load_history(session: AsyncSession, *, merchant_id: str, spec: data.Me
             takings.append({"merchant_id": merchant_id, "day": day, "location_id": store, "device_id": DEVICE,
                             "amount": amount, "units": amount // 15_000, "sales": amount // 30_000})
     for batch in in_batches(orders):
-        await session.execute(insert(Order), list(batch))
+        await session.execute(insert(Order), batch)
     for batch in in_batches(lines, 1000):
-        await session.execute(insert(OrderLine), list(batch))
+        await session.execute(insert(OrderLine), batch)
     await session.execute(insert(PosSalesDay), takings)
     return len(orders)

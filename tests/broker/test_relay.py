@@ -3,43 +3,47 @@ killed (SIGKILL) in the middle of a batch, and in order per merchant with two re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
 
 from tests.broker.conftest import Broker, Process, env_of, until
+from tests.conftest import asyncpg_dsn
 
 pytestmark = pytest.mark.scaling
 
 EVENTS = 10_000
 
 
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
+@contextlib.asynccontextmanager
+async def _connected(url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 async def _outbox(url: str, *, merchants: int) -> list[int]:
     """EVENTS events of `merchants` merchants, interleaved, committed at once; their numbers."""
-    conn = await asyncpg.connect(_dsn(url))
-    try:
+    async with _connected(url) as conn:
         rows = await conn.fetch(
             "INSERT INTO event (kind, merchant_id, payload, created_at) "
             "SELECT 'stock.changed', 'mer_' || (g % $2), jsonb_build_object('n', g, 'sku', 'SKU-' || g), now() "
             "FROM generate_series(1, $1) AS g ORDER BY g RETURNING seq", EVENTS, merchants)
         return [r["seq"] for r in rows]
-    finally:
-        await conn.close()
 
 
 async def _slow_commits(url: str, seconds: float) -> None:
     """Each transaction that marks events waits `seconds` when it commits (a deferred trigger, once per
     transaction): the moment between the broker storing a batch and the database marking it, which a kill has to
     land in, lasts long enough to be hit on a loaded machine, where a fast relay otherwise slips through it."""
-    conn = await asyncpg.connect(_dsn(url))
-    try:
+    async with _connected(url) as conn:
         await conn.execute(f"""
             CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
@@ -52,27 +56,19 @@ async def _slow_commits(url: str, seconds: float) -> None:
             CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON event DEFERRABLE INITIALLY DEFERRED
               FOR EACH ROW EXECUTE FUNCTION slow_commit();
         """)
-    finally:
-        await conn.close()
 
 
 async def _relays_polling(url: str, count: int) -> bool:
     """At least `count` of the app's connections (each relay holds one between its polls) are open to the database:
     the test's own connections carry no application name."""
-    conn = await asyncpg.connect(_dsn(url))
-    try:
+    async with _connected(url) as conn:
         return int(await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                                        "AND application_name = 'liutong'")) >= count
-    finally:
-        await conn.close()
 
 
 async def _published(url: str) -> int:
-    conn = await asyncpg.connect(_dsn(url))
-    try:
+    async with _connected(url) as conn:
         return int(await conn.fetchval("SELECT count(*) FROM event WHERE published_at IS NOT NULL"))
-    finally:
-        await conn.close()
 
 
 def _in_order_per_merchant(messages: list[tuple[str, dict[str, Any]]]) -> None:

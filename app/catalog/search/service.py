@@ -101,7 +101,7 @@ async def reindex(session: AsyncSession, product_ids: Sequence[str], *, new: boo
     """
     ids = sorted(set(product_ids))
     for batch in in_batches(ids, INDEX_BATCH):
-        await _reindex_batch(session, list(batch), new=new)
+        await _reindex_batch(session, batch, new=new)
 
 
 async def _reindex_batch(session: AsyncSession, ids: list[str], *, new: bool) -> None:

@@ -73,9 +73,8 @@ class Suggestions:
         self._first: asyncio.Lock = asyncio.Lock()
         self._reloading: asyncio.Task[None] | None = None
 
-    async def lookup(self, factory: Callable[[], Awaitable[async_sessionmaker[AsyncSession]]], q: str,
-                     limit: int = LIMIT) -> list[str]:
-        """Up to `limit` words that start with `q`, or whose pinyin or initials do; most listed first. `factory`
+    async def lookup(self, factory: Callable[[], Awaitable[async_sessionmaker[AsyncSession]]], q: str) -> list[str]:
+        """Up to LIMIT words that start with `q`, or whose pinyin or initials do; most listed first. `factory`
         gives the sessionmaker to read the words with when they are missing or old."""
         prefix = text.key(q)[:40]
         if not prefix:
@@ -86,13 +85,12 @@ class Suggestions:
                     await self._load(factory)
         elif self.clock() - self._loaded_at >= self.refresh_s and self._reloading is None:
             self._reloading = asyncio.create_task(self._reload(factory))
-        return self._answer(prefix, limit)
+        return self._answer(prefix)
 
-    def _answer(self, prefix: str, limit: int) -> list[str]:
-        memo_key = f"{limit}:{prefix}"
-        found = self._memo.get(memo_key)
+    def _answer(self, prefix: str) -> list[str]:
+        found = self._memo.get(prefix)
         if found is not None:
-            self._memo.move_to_end(memo_key)
+            self._memo.move_to_end(prefix)
             return found
         words = self._words
         assert words is not None
@@ -100,8 +98,8 @@ class Suggestions:
         if prefix.isascii():
             positions += [i for _, i in _starting(words.by_pinyin, prefix)]
             positions += [i for _, i in _starting(words.by_initials, prefix)]
-        found = [words.terms[i] for i in heapq.nsmallest(limit, set(positions))]
-        self._memo[memo_key] = found
+        found = [words.terms[i] for i in heapq.nsmallest(LIMIT, set(positions))]
+        self._memo[prefix] = found
         if len(self._memo) > _MEMO:
             self._memo.popitem(last=False)
         return found

@@ -35,7 +35,7 @@ async def resolve(session: AsyncSession, *, merchant_id: str, rows: Sequence[Cou
     variants: dict[str, str] = {}
     for batch in in_batches(skus, 5_000):
         variants.update(dict((await session.execute(select(Variant.sku, Variant.id).where(
-            Variant.merchant_id == merchant_id, Variant.sku.in_(list(batch))))).all()))
+            Variant.merchant_id == merchant_id, Variant.sku.in_(batch)))).all()))
     locations = dict((await session.execute(select(Location.code, Location.id).where(
         Location.merchant_id == merchant_id))).all())
     errors = [RowError(r.line, "sku", f"{r.sku} is not one of your SKUs") for r in rows if r.sku not in variants]
