@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from tests import factories as f
+from app.catalog.search import service as search_service
 from tests.search.catalogue import NAMED, QUERIES, Item, fillers
 
 
@@ -61,3 +62,67 @@ async def test_title_matches_rank_above_description_matches(client: httpx.AsyncC
     assert ids["duvet"] not in found  # 羽绒被 is not 羽绒服
     found = [p["id"] for p in (await client.get("/v1/products", params={"q": "羊毛"})).json()["items"]]
     assert found.index(ids["scarf"]) < found.index(ids["wool_desc"])
+
+
+async def _pages(client: httpx.AsyncClient, q: str, limit: int) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"q": q, "limit": limit} | ({"cursor": cursor} if cursor else {})
+        r = await client.get("/v1/products", params=params)
+        assert r.status_code == 200, r.text
+        seen += [p["id"] for p in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if not cursor:
+            return seen
+
+
+async def test_the_top_of_the_ranking_and_the_text_index_give_the_same_pages(client: httpx.AsyncClient,
+                                                                            monkeypatch: Any):
+    """A page comes from the probe of the top of the ranking order when that holds it, else from each tier's
+    matches; whichever way, the same products in the same order, page after page."""
+    await load(client)
+    # the named queries, and words of many fillers: in titles, categories, pinyin and descriptions
+    queries = [q for q, _ in QUERIES] + ["款式", "经典", "日常", "风格", "home", "jingdian", "ks", "时尚 抱枕", "款"]
+    wide = {q: await _pages(client, q, 50) for q in queries}
+    assert sum(len(ids) > 20 for ids in wide.values()) >= 6  # queries that page many times at limit 3 below
+    paths: dict[str, int] = {"probe": 0, "tier": 0}
+    probe, tier = search_service._probe_head, search_service._tier
+
+    async def counted_probe(*args: Any) -> Any:
+        rows = await probe(*args)
+        paths["probe"] += len(rows) == args[-1]  # a full page: the probe answered
+        return rows
+
+    async def counted_tier(*args: Any) -> Any:
+        paths["tier"] += 1
+        return await tier(*args)
+
+    monkeypatch.setattr(search_service, "PROBE_FACTOR", 4)  # the probe sees a few pages of products, not all
+    monkeypatch.setattr(search_service, "_probe_head", counted_probe)
+    monkeypatch.setattr(search_service, "_tier", counted_tier)
+    for q in queries:
+        assert await _pages(client, q, 3) == wide[q], q
+    assert paths["probe"] > 0 and paths["tier"] > 0  # both ways were taken
+
+
+async def test_a_better_tier_beyond_the_top_of_the_ranking_still_comes_first(client: httpx.AsyncClient,
+                                                                             monkeypatch: Any):
+    """The newest products all match in their options; the title match and an option match in another category
+    are older than the top the probe looks at. The title match still leads, and a category filter still finds
+    the older option match behind the newer ones it removes."""
+    m = await f.merchant(client)
+
+    def blue_and_white(sku: str) -> list[dict[str, Any]]:
+        return [{"sku": sku, "price": 3900, "attributes": {"花色": "青花"}}]
+
+    title = await f.product(client, m, title="青花瓷碗 手绘", category="daily-goods")
+    option_old = await f.product(client, m, title="陶瓷碗 家用", category="daily-goods",
+                                 variants=blue_and_white("BOWL-OLD"))
+    newer = [await f.product(client, m, title=f"陶瓷盘 {i}", category="home", variants=blue_and_white(f"PLATE-{i}"))
+             for i in range(16)]
+    everything = [title["id"], *(p["id"] for p in reversed(newer)), option_old["id"]]
+    monkeypatch.setattr(search_service, "PROBE_FACTOR", 4)  # the probe sees the 16 newest products of a first page
+    assert await _pages(client, "青花", 3) == everything
+    r = await client.get("/v1/products", params={"q": "青花", "category": "daily-goods", "limit": 3})
+    assert [p["id"] for p in r.json()["items"]] == [title["id"], option_old["id"]]

@@ -1,9 +1,11 @@
 """Search tables: a product's tokens and ranking signals, merchants' synonyms and dictionary words, the
 vocabulary suggestions come from, and the queries that found nothing.
 
-The full-text index itself lives beside `product_search` in the database only (the migration makes it):
-on PostgreSQL the generated `document` tsvector column with its GIN index, on SQLite the FTS5 table
-`product_fts` whose content is `product_search` (kept current by triggers).
+The full-text index itself lives beside `product_search` in the database only (the migrations make it):
+on PostgreSQL the generated tsvector columns `document` (everything), `head_doc` (title, options, category,
+pinyin) and `title_doc` with their GIN indexes, on SQLite the FTS5 table `product_fts` whose content is
+`product_search` (kept current by triggers); on both, the btree `ix_product_search_rank` in ranking order
+(descending keys, which the model's index declarations do not compare well).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from app.db import Base, BigIntPK, JSONType
 # Objects the migration makes that no model describes (see tests/test_schema.py).
 DATABASE_ONLY_TABLES = ("product_fts", "product_fts_data", "product_fts_idx", "product_fts_docsize",
                         "product_fts_config")
-DATABASE_ONLY_COLUMNS = (("product_search", "document"),)
-DATABASE_ONLY_INDEXES = ("ix_product_search_document", "ix_search_term_term_trgm", "ix_search_term_pinyin_trgm")
+DATABASE_ONLY_COLUMNS = (("product_search", "document"), ("product_search", "title_doc"),
+                         ("product_search", "head_doc"))
+DATABASE_ONLY_INDEXES = ("ix_product_search_document", "ix_product_search_title_doc", "ix_product_search_head_doc",
+                         "ix_product_search_rank", "ix_search_term_term_trgm", "ix_search_term_pinyin_trgm")
 
 
 class ProductSearch(Base):

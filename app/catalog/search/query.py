@@ -1,7 +1,8 @@
 """A query as an expression over tokens, written out for PostgreSQL (`tsquery`) and for SQLite (FTS5 MATCH).
 
 Every term of the query must match (AND); a term matches through any of its alternatives (OR): the term as a
-word prefix (`羽绒` finds 羽绒服, `jack` finds jacket, `yurong` finds yurongfu), its stem, the words it is cut
+word prefix (`羽绒` finds 羽绒服, `jack` finds jacket, `yurong` finds yurongfu; a single character only as a
+whole word), its stem, the words it is cut
 into, its character pairs (`绒服` still finds 羽绒服, at the lowest weight) and its synonyms. A query of several
 Latin words also matches them written together (`yu rong fu` is `yurongfu`).
 """
@@ -13,9 +14,7 @@ from dataclasses import dataclass
 
 from app.catalog.search import text
 
-# Index columns in weight order; PostgreSQL's weight letter of each (pinyin weighs as much as options).
-COLUMNS = ("title", "extra", "pinyin", "body", "grams")
-PG_WEIGHT = {"title": "A", "extra": "B", "pinyin": "B", "body": "C", "grams": "D"}
+COLUMNS = ("title", "extra", "pinyin", "body", "grams")  # the index's columns, most telling first
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +46,19 @@ def _any(parts: Sequence[Expr]) -> Expr:
     return unique[0] if len(unique) == 1 else Any_(unique)
 
 
+def _token(word: str) -> Tok:
+    """A word matched as a prefix, unless it is one character: every word starting with 款 or l would match."""
+    return Tok(word, prefix=len(word) > 1)
+
+
 def _phrase(words: Sequence[str]) -> Expr:
-    return _all([Tok(w if text.is_cjk(w) else text.stem(w), prefix=True) for w in words])
+    return _all([_token(w if text.is_cjk(w) else text.stem(w)) for w in words])
 
 
 def _word(word: str, synonyms: Mapping[str, Sequence[str]], dictionary: Sequence[str], depth: int) -> Expr:
-    alts: list[Expr] = [Tok(word, prefix=True)]
+    alts: list[Expr] = [_token(word)]
     if text.is_latin_word(word) and text.stem(word) != word:
-        alts.append(Tok(text.stem(word), prefix=True))
+        alts.append(_token(text.stem(word)))
     if text.is_cjk(word):
         pairs = text.grams(word, singles=False)
         alts.append(_all([Tok(g) for g in pairs]) if pairs else Tok(word))
@@ -79,7 +83,7 @@ def build(terms: Sequence[str], *, synonyms: Mapping[str, Sequence[str]] = {},
         alts = [expr, *(_phrase(w) for other in synonyms.get(text.key("".join(terms)), ())
                         if (w := text.query_words(other, dictionary)))]
         if all(text.is_latin_word(t) for t in terms):
-            alts.append(Tok("".join(terms), prefix=True))
+            alts.append(_token("".join(terms)))
         expr = _any(alts)
     return expr
 
@@ -94,15 +98,23 @@ def keys(terms: Sequence[str], dictionary: Sequence[str] = ()) -> list[str]:
 
 # ---- writing it out ----------------------------------------------------------------------------------
 
-def tsquery(expr: Expr, columns: Sequence[str] = ()) -> str:
-    """PostgreSQL tsquery text; with `columns`, only lexemes of those columns' weights match."""
-    weights = "".join(sorted({PG_WEIGHT[c] for c in columns}))
+def exact(expr: Expr) -> Expr:
+    """The expression with every token matched as a whole word only (`xiaomi` no longer finds xiaomian)."""
+    if isinstance(expr, Tok):
+        return Tok(expr.value)
+    parts = tuple(dict.fromkeys(exact(p) for p in expr.parts))
+    if len(parts) == 1:
+        return parts[0]
+    return All(parts) if isinstance(expr, All) else Any_(parts)
+
+
+def tsquery(expr: Expr) -> str:
+    """PostgreSQL tsquery text."""
     if isinstance(expr, Tok):
         lexeme = "'" + expr.value.replace("'", "''") + "'"
-        suffix = ("*" if expr.prefix else "") + weights
-        return f"{lexeme}:{suffix}" if suffix else lexeme
+        return f"{lexeme}:*" if expr.prefix else lexeme
     sep = " & " if isinstance(expr, All) else " | "
-    return "(" + sep.join(tsquery(p, columns) for p in expr.parts) + ")"
+    return "(" + sep.join(tsquery(p) for p in expr.parts) + ")"
 
 
 def fts5(expr: Expr, columns: Sequence[str] = ()) -> str:

@@ -1,14 +1,14 @@
 """Search: keeping the index current, finding and ranking products, facets, suggestions, zero-result log.
 
 One module, two backends. Text analysis and the query expression are shared (text.py, query.py); only the
-matching clause differs: PostgreSQL matches `product_search.document` (a generated tsvector with a GIN index)
-and ranks with `ts_rank_cd`; SQLite matches the FTS5 table `product_fts` and ranks with `bm25`. Everything
-else (filters, ranking order, facets, paging) is one SQLAlchemy statement for both.
+matching clause differs: PostgreSQL matches generated tsvector columns with GIN indexes (`title_doc`,
+`head_doc`, `document`), SQLite the columns of the FTS5 table `product_fts`. Everything else (filters, ranking
+order, facets, paging) is the same SQLAlchemy statements for both.
 
 Ranking: the match tier first (a SKU or barcode; every term in the title; in title, options, category or
 pinyin; anywhere, description included), then in stock before sold out, then units sold in 30 days, then the
-database's own text score, then the newest. The tier is the same on both databases, so the same products
-lead on both.
+newest. Nothing in it is a database's own text score, so both databases rank alike, and a tier is read in the
+order of an index on the signals: a page of a common word costs a page of matches, not all of them (`_ranked`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     SQLColumnExpression,
+    String,
     and_,
     case,
     cast,
@@ -36,12 +37,14 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    union_all,
 )
 from sqlalchemy import (
     text as sql,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from app.catalog.models import Category, Product, Variant
 from app.catalog.search import query, synonyms, text
@@ -324,34 +327,57 @@ async def _plan(session: AsyncSession, q: str, terms: list[str]) -> _Plan | None
     return _Plan(base, merchants[:MAX_MERCHANT_VARIANTS], q.strip()[:64])
 
 
-_DOCUMENT: ColumnElement[Any] = literal_column("product_search.document")
 _FTS = table("product_fts", column("rowid"))
-_PG_WEIGHTS: ColumnElement[Any] = literal_column("'{0.05, 0.2, 0.4, 1.0}'::float4[]")  # D, C, B, A
+HEAD = ("title", "extra", "pinyin")
+# PostgreSQL's tsvector column for the title, the head (title, options, category, pinyin) and everything. Each has
+# a GIN index of its own and unweighted statistics, so the planner knows how common a word is in it.
+_PG_DOCUMENTS: dict[tuple[str, ...], str] = {("title",): "title_doc", HEAD: "head_doc", (): "document"}
+# Match tiers, best first; each tier's products include the better tiers' (`_tier_match`).
+TITLE, HEAD_WORD, HEAD_ANY, ANYWHERE = 1, 2, 3, 4
+TIERS = (TITLE, HEAD_WORD, HEAD_ANY, ANYWHERE)
+# A search first looks through this many products per wanted row at the top of the ranking order (at most
+# PROBE_MAX): enough that a word in one product of PROBE_FACTOR fills the page there.
+PROBE_FACTOR = 40
+PROBE_MAX = 10_000
+
+# `ProductSearch` or an alias of it over a subquery (the probe's top of the ranking order).
+SearchRows = Any
 
 
-def _matches(session: AsyncSession, plan: _Plan, columns: tuple[str, ...] = ()) -> ColumnElement[bool]:
-    """Whether a product_search row matches the plan (in `columns` only, when given)."""
+def _rank_order(ps: SearchRows) -> tuple[Any, ...]:
+    """The ranking signals' order within a tier (the btree ix_product_search_rank)."""
+    return ps.in_stock.desc(), ps.sales_30d.desc(), ps.product_id.desc()
+
+
+def _matches(session: AsyncSession, plan: _Plan, columns: tuple[str, ...] = (), ps: SearchRows = ProductSearch,
+             source: str = "product_search", whole_words: bool = False) -> ColumnElement[bool]:
+    """Whether a row of `ps` (named `source` in SQL) matches the plan in `columns` (the title, the head, or every
+    column when empty); with `whole_words`, no token matches as a prefix."""
     pg = dialect_of(session) == "postgresql"
 
     def one(expr: query.Expr) -> ColumnElement[bool]:
+        if whole_words:
+            expr = query.exact(expr)
         if pg:
-            return _DOCUMENT.op("@@")(cast(literal(query.tsquery(expr, columns)), postgresql.TSQUERY))
-        return ProductSearch.id.in_(select(_FTS.c.rowid).where(
+            document: ColumnElement[Any] = literal_column(f"{source}.{_PG_DOCUMENTS[columns]}")
+            return document.op("@@")(cast(literal(query.tsquery(expr)), postgresql.TSQUERY))
+        fts: ColumnElement[bool] = ps.id.in_(select(_FTS.c.rowid).where(
             literal_column("product_fts").op("MATCH")(literal(query.fts5(expr, columns)))))
+        return fts
 
-    return or_(one(plan.base), *(and_(ProductSearch.merchant_id == m, one(e)) for m, e in plan.merchants))
+    return or_(one(plan.base), *(and_(ps.merchant_id == m, one(e)) for m, e in plan.merchants))
 
 
-def _score(session: AsyncSession, plan: _Plan) -> tuple[ColumnElement[float], Any]:
-    """The database's own text score (higher is better) and, on SQLite, the subquery to join for it."""
-    if dialect_of(session) == "postgresql":
-        tsq = cast(literal(query.tsquery(plan.base)), postgresql.TSQUERY)
-        return func.ts_rank_cd(_PG_WEIGHTS, _DOCUMENT, tsq, 1), None
-    fts = (select(_FTS.c.rowid.label("rid"),
-                  (-func.bm25(literal_column("product_fts"), 10.0, 4.0, 4.0, 2.0, 0.5)).label("score"))
-           .where(literal_column("product_fts").op("MATCH")(literal(query.fts5(plan.base))))
-           .subquery("fts_score"))
-    return func.coalesce(fts.c.score, 0.0), fts
+def _tier_match(session: AsyncSession, plan: _Plan, tier: int, ps: SearchRows = ProductSearch,
+                source: str = "product_search") -> ColumnElement[bool]:
+    """Products of this tier or a better one: every term in the title; or every term a whole word of the head
+    (`xiaomi` is 小米's pinyin, only the start of 小面's); or in the head; or anywhere."""
+    if tier == TITLE:
+        return _matches(session, plan, ("title",), ps, source)
+    if tier == HEAD_WORD:
+        return or_(_matches(session, plan, ("title",), ps, source),
+                   _matches(session, plan, HEAD, ps, source, whole_words=True))
+    return _matches(session, plan, HEAD if tier == HEAD_ANY else (), ps, source)
 
 
 async def _by_code(session: AsyncSession, raw: str) -> list[str]:
@@ -376,7 +402,7 @@ def _attribute(session: AsyncSession, name: str) -> ColumnElement[Any]:
                          func.json_extract(Variant.attributes, literal(f'$."{escaped}"')))
 
 
-def _filters(session: AsyncSession, p: Search) -> list[ColumnElement[bool]]:
+def _filters(session: AsyncSession, p: Search, ps: SearchRows = ProductSearch) -> list[ColumnElement[bool]]:
     # Public: active products of active merchants that are listed (an unlisted merchant sells by link only);
     # the owner also sees its own.
     public = and_(Product.status == "active", Merchant.status == "active", Merchant.listed)
@@ -385,20 +411,20 @@ def _filters(session: AsyncSession, p: Search) -> list[ColumnElement[bool]]:
     if p.category:
         out.append(Product.category == p.category)
     if p.merchant_id:
-        out.append(ProductSearch.merchant_id == p.merchant_id)
+        out.append(ps.merchant_id == p.merchant_id)
     if p.price_min is not None:
-        out.append(ProductSearch.min_price >= p.price_min)
+        out.append(ps.min_price >= p.price_min)
     if p.price_max is not None:
-        out.append(ProductSearch.min_price <= p.price_max)
+        out.append(ps.min_price <= p.price_max)
     for name, value in sorted(p.options.items()):
-        out.append(exists().where(Variant.product_id == ProductSearch.product_id,
+        out.append(exists().where(Variant.product_id == ps.product_id,
                                   _attribute(session, name) == value))
     return out
 
 
-def _base(*cols: Any) -> Any:
-    return (select(*cols).select_from(ProductSearch)
-            .join(Product, Product.id == ProductSearch.product_id)
+def _base(*cols: Any, ps: SearchRows = ProductSearch) -> Any:
+    return (select(*cols).select_from(ps)
+            .join(Product, Product.id == ps.product_id)
             .join(Merchant, Merchant.id == Product.merchant_id))
 
 
@@ -407,7 +433,7 @@ class Match:
     """A query as clauses over `Product`, for lists that filter and sort on their own (the storefront)."""
 
     condition: ColumnElement[bool]
-    rank: ColumnElement[Any]  # higher is better: 3 every term in the title, 2 in options/pinyin, 1 elsewhere
+    rank: ColumnElement[Any]  # higher is better: the best tier (TIERS) counts len(TIERS), the last 1
 
 
 async def matching(session: AsyncSession, q: str) -> Match:
@@ -417,10 +443,10 @@ async def matching(session: AsyncSession, q: str) -> Match:
     if plan is None:
         return Match(false(), literal(0))
 
-    def ids(columns: tuple[str, ...] = ()) -> ColumnElement[bool]:
-        return Product.id.in_(select(ProductSearch.product_id).where(_matches(session, plan, columns)))
+    def ids(tier: int) -> ColumnElement[bool]:
+        return Product.id.in_(select(ProductSearch.product_id).where(_tier_match(session, plan, tier)))
 
-    return Match(ids(), case((ids(("title",)), 3), (ids(("title", "extra", "pinyin")), 2), else_=1))
+    return Match(ids(ANYWHERE), case(*((ids(t), len(TIERS) - i) for i, t in enumerate(TIERS[:-1])), else_=1))
 
 
 async def search(session: AsyncSession, p: Search) -> Found:
@@ -443,64 +469,162 @@ async def search(session: AsyncSession, p: Search) -> Found:
 
 async def _run(session: AsyncSession, p: Search, plan: _Plan | None) -> Found:
     where = _filters(session, p)
-    order: list[Any]
-    score_join = None
-    tier: Any = literal(0)
-    if plan is not None:
-        coded = await _by_code(session, plan.raw)
-        sku = ProductSearch.product_id.in_(coded) if coded else false()
-        where.append(or_(_matches(session, plan), sku) if coded else _matches(session, plan))
-        tier = case((sku, 4), (_matches(session, plan, ("title",)), 3),
-                    (_matches(session, plan, ("title", "extra", "pinyin")), 2), else_=1)
-        score, score_join = _score(session, plan)
+    coded = await _by_code(session, plan.raw) if plan is not None else []
     sort = p.sort or ("relevance" if plan is not None else "newest")
     if sort == "relevance" and plan is not None:
-        order = [tier.desc(), ProductSearch.in_stock.desc(), ProductSearch.sales_30d.desc(), score.desc(),
-                 Product.id.desc()]
-    elif sort == "price_asc":
-        order = [ProductSearch.min_price, Product.id.desc()]
-    elif sort == "price_desc":
-        order = [ProductSearch.min_price.desc(), Product.id.desc()]
-    elif sort == "sales":
-        order = [ProductSearch.sales_30d.desc(), Product.id.desc()]
-    elif sort == "credit":
-        order = [seller_credit(Product.merchant_id).desc(), Product.id.desc()]
+        ranked = await _ranked(session, plan, p, coded, p.offset + p.limit + 1)
+        ids = ranked[p.offset:]
     else:
-        order = [Product.id.desc()]
-    stmt = _base(Product.id).where(*where)
-    if score_join is not None and sort == "relevance":
-        stmt = stmt.outerjoin(score_join, score_join.c.rid == ProductSearch.id)
-    ids = list((await session.scalars(stmt.order_by(*order).offset(p.offset).limit(p.limit + 1))).all())
+        if plan is not None:
+            matched = _matches(session, plan)
+            where.append(or_(matched, ProductSearch.product_id.in_(coded)) if coded else matched)
+        order: list[Any]
+        if sort == "price_asc":
+            order = [ProductSearch.min_price, Product.id.desc()]
+        elif sort == "price_desc":
+            order = [ProductSearch.min_price.desc(), Product.id.desc()]
+        elif sort == "sales":
+            order = [ProductSearch.sales_30d.desc(), Product.id.desc()]
+        elif sort == "credit":
+            order = [seller_credit(Product.merchant_id).desc(), Product.id.desc()]
+        else:
+            order = [Product.id.desc()]
+        ids = list((await session.scalars(_base(Product.id).where(*where).order_by(*order)
+                                          .offset(p.offset).limit(p.limit + 1))).all())
     found = Found(ids[:p.limit], len(ids) > p.limit)
     if p.facets:
+        if plan is not None and sort == "relevance":
+            matched = _matches(session, plan)
+            where.append(or_(matched, ProductSearch.product_id.in_(coded)) if coded else matched)
         found.facets = await _facets(session, p.facets, where)
     return found
 
 
+async def _ranked(session: AsyncSession, plan: _Plan, p: Search, coded: list[str], want: int) -> list[str]:
+    """The first `want` products in rank order: the SKU or barcode matches, then each tier (TIERS) in the order of
+    the ranking signals.
+
+    A tier is read only while the better ones have not filled the page, and only as far as the page needs: from
+    the probe of the top of the ranking order when that holds a page of it, else from the text index. Each tier's
+    products include the better tiers', all of which are known by then: `want` of them hold as many new ones as
+    the page lacks.
+    """
+    where = _filters(session, p)
+    out: dict[str, None] = {}
+    if coded:
+        out.update(dict.fromkeys((await session.scalars(
+            _base(Product.id).where(*where, ProductSearch.product_id.in_(coded))
+            .order_by(*_rank_order(ProductSearch)))).all()))
+    probed: list[Any] | None = None
+    for tier in TIERS:
+        if len(out) >= want:
+            break
+        if tier != ANYWHERE:
+            if probed is None:
+                probed = await _probe_head(session, plan, p, want)
+            if len(probed) == want and probed[-1].tier <= tier:
+                out.update(dict.fromkeys(r.id for r in probed))
+                continue
+        elif len(rows := await _probe_anywhere(session, plan, p, want)) == want:
+            out.update(dict.fromkeys(rows))
+            continue
+        out.update(dict.fromkeys(await _tier(session, plan, where, tier, want)))
+    return list(out)[:want]
+
+
+def _probe_rows(session: AsyncSession, want: int) -> SearchRows:
+    """The products at the top of the ranking order, as rows of a subquery named "ranked" (with the tsvector
+    columns on PostgreSQL)."""
+    pg = dialect_of(session) == "postgresql"
+    documents: list[Any] = ([literal_column(f"product_search.{d}").label(d) for d in _PG_DOCUMENTS.values()]
+                            if pg else [])
+    ps = ProductSearch
+    columns = (ps.id, ps.product_id, ps.merchant_id, ps.min_price, ps.in_stock, ps.sales_30d)  # what filters read
+    return aliased(ProductSearch, select(*columns, *documents).order_by(*_rank_order(ProductSearch))
+                   .limit(min(want * PROBE_FACTOR, PROBE_MAX)).subquery("ranked"))
+
+
+async def _probe_head(session: AsyncSession, plan: _Plan, p: Search, want: int) -> list[Any]:
+    """The best `want` (id, tier) of the head tiers among the products at the top of the ranking order.
+
+    A common word fills a page there for the cost of reading that many rows in index order. (Left to itself, the
+    planner takes that path or the text index's by its estimate of how common the words are, and a wrong
+    estimate reads most of the table in index order.)
+    """
+    ranked = _probe_rows(session, want)
+    tier = case((_tier_match(session, plan, TITLE, ranked, "ranked"), TITLE),
+                (_matches(session, plan, HEAD, ranked, "ranked", whole_words=True), HEAD_WORD), else_=HEAD_ANY)
+    stmt = (_base(Product.id, tier.label("tier"), ps=ranked)
+            .where(*_filters(session, p, ranked), _tier_match(session, plan, HEAD_ANY, ranked, "ranked"))
+            .order_by(tier, *_rank_order(ranked)).limit(want))
+    return list((await session.execute(stmt)).all())
+
+
+async def _probe_anywhere(session: AsyncSession, plan: _Plan, p: Search, want: int) -> list[str]:
+    """The best `want` matches anywhere among the products at the top of the ranking order."""
+    ranked = _probe_rows(session, want)
+    stmt = (_base(Product.id, ps=ranked)
+            .where(*_filters(session, p, ranked), _tier_match(session, plan, ANYWHERE, ranked, "ranked"))
+            .order_by(*_rank_order(ranked)).limit(want))
+    return list((await session.scalars(stmt)).all())
+
+
+async def _tier(session: AsyncSession, plan: _Plan, where: list[ColumnElement[bool]], tier: int, want: int
+                ) -> list[str]:
+    """The first `want` products of a tier in rank order, from all of its matches (the probe showed they are rare
+    enough to be read from the text index). The best of them are taken before they are joined with their
+    products and merchants to filter them; should the filters leave too few, more are taken."""
+    matched = (select(ProductSearch.product_id, ProductSearch.in_stock, ProductSearch.sales_30d)
+               .where(_tier_match(session, plan, tier)).cte("matched").prefix_with("MATERIALIZED"))
+    take = want + want // 4 + 8
+    while True:
+        best = list((await session.scalars(select(matched.c.product_id).order_by(*_rank_order(matched.c))
+                                           .limit(take))).all())
+        if not best:
+            return []
+        rows = list((await session.scalars(_base(Product.id).where(*where, ProductSearch.product_id.in_(best))
+                                           .order_by(*_rank_order(ProductSearch)).limit(want))).all())
+        if len(rows) >= want or len(best) < take:
+            return rows
+        take *= 4
+
+
 async def _facets(session: AsyncSession, names: list[str], where: list[ColumnElement[bool]]
                   ) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    for name in names:
+    """Counts per value of each facet over every match, all from one pass over the matches (one statement)."""
+    matched = (_base(Product.id.label("product_id"), Product.category.label("category"),
+                     ProductSearch.merchant_id.label("merchant"), ProductSearch.min_price.label("min_price"))
+               .where(*where).cte("faceted").prefix_with("MATERIALIZED"))
+    branches = []
+    for name in dict.fromkeys(names):
+        n = func.count().label("n")
         if name in ("category", "merchant"):
-            col = Product.category if name == "category" else ProductSearch.merchant_id
-            n = func.count().label("n")
-            rows = (await session.execute(_base(col.label("value"), n).where(*where).group_by(col)
-                                          .order_by(n.desc(), col).limit(FACET_VALUES))).all()
-            out[name] = [{"value": r.value, "count": r.n} for r in rows]
+            value: ColumnElement[Any] = matched.c[name]
+            stmt = select(value.label("value"), n).group_by(value).order_by(n.desc(), value).limit(FACET_VALUES)
         elif name == "price":
-            band = case(*((ProductSearch.min_price < hi, i) for i, (_, hi) in enumerate(PRICE_BANDS) if hi),
-                        else_=len(PRICE_BANDS) - 1)
-            rows = (await session.execute(_base(band.label("band"), func.count().label("n")).where(*where)
-                                          .group_by(band).order_by(band))).all()
-            out[name] = [{"min": PRICE_BANDS[r.band][0], "max": PRICE_BANDS[r.band][1], "count": r.n} for r in rows]
-        elif name.startswith("option."):
+            value = cast(case(*((matched.c.min_price < hi, i) for i, (_, hi) in enumerate(PRICE_BANDS) if hi),
+                              else_=len(PRICE_BANDS) - 1), String)
+            stmt = select(value.label("value"), n).group_by(value)
+        else:  # option.<name>
             value = _attribute(session, name[len("option."):])
-            n = func.count(Product.id.distinct()).label("n")
-            rows = (await session.execute(_base(value.label("value"), n)
-                                          .join(Variant, Variant.product_id == Product.id)
-                                          .where(*where, value.is_not(None)).group_by(value)
-                                          .order_by(n.desc(), value).limit(FACET_VALUES))).all()
-            out[name] = [{"value": r.value, "count": r.n} for r in rows]
+            n = func.count(matched.c.product_id.distinct()).label("n")
+            stmt = (select(value.label("value"), n).select_from(matched)
+                    .join(Variant, Variant.product_id == matched.c.product_id).where(value.is_not(None))
+                    .group_by(value).order_by(n.desc(), value).limit(FACET_VALUES))
+        one = stmt.add_columns(literal(name).label("facet")).subquery()
+        branches.append(select(one.c.facet, one.c.value, one.c.n))
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    if not branches:
+        return out
+    for r in (await session.execute(union_all(*branches))).all():
+        out[r.facet].append({"value": r.value, "count": r.n})
+    prices = sorted(out.get("price", []), key=lambda b: int(b["value"]))
+    if "price" in out:
+        out["price"] = [{"min": PRICE_BANDS[int(b["value"])][0], "max": PRICE_BANDS[int(b["value"])][1],
+                         "count": b["count"]} for b in prices]
+    for name in out:
+        if name != "price":
+            out[name].sort(key=lambda b: (-b["count"], b["value"]))
     return out
 
 
