@@ -235,6 +235,13 @@ async def custom_plans(session: AsyncSession) -> None:
         await session.execute(_CUSTOM_PLANS)
 
 
+def sqlstate(exc: DBAPIError) -> str | None:
+    """PostgreSQL's SQLSTATE of a database error (the driver's error, or the one it wraps); None on SQLite."""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    return str(code) if code else None
+
+
 def dialect_of(session: AsyncSession | Session) -> str:
     """"postgresql" or "sqlite": the few statements that differ between the two ask this."""
     return session.get_bind().dialect.name

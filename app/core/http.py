@@ -69,11 +69,16 @@ async def _validation_handler(request: Request, exc: Exception) -> Response:
                    instance=request.url.path, errors=errors)
 
 
-async def _domain_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DomainError)
+def domain_problem(request: Request, exc: DomainError) -> Response:
+    """The problem response of a domain error, as its exception handler answers it."""
     extra = {k: v for k, v in exc.extra.items() if k not in _RESERVED}
     return problem(exc.status, exc.detail, type_slug=exc.type_slug, title=exc.title,
                    instance=request.url.path, headers=exc.headers or None, **extra)
+
+
+async def _domain_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return domain_problem(request, exc)
 
 
 async def _http_handler(request: Request, exc: Exception) -> Response:

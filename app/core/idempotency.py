@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import utcnow
 from app.core.errors import Conflict, IdempotencyConflict
 from app.core.models import IdempotencyRecord
-from app.db import dialect_of, execute, insert_ignore
+from app.db import dialect_of, execute, insert_ignore, sqlstate
 
 Result = tuple[int, Any]  # (HTTP status, JSON-ready body)
 RETRIES = 5
@@ -109,8 +109,7 @@ async def run_idempotent(
 
 def is_retryable(exc: DBAPIError) -> bool:
     """Deadlock, serialization failure (PostgreSQL) or a busy database (SQLite)."""
-    code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
-    return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
+    return sqlstate(exc) in ("40P01", "40001") or "database is locked" in str(exc.orig)
 
 
 async def _run_once(session: AsyncSession, *, scope: str, key: str | None, fingerprint: str,

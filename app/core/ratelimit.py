@@ -46,19 +46,23 @@ class MemoryCounter:
         return count
 
 
+# One round trip: count, and give a window's counter its expiry when it has none yet.
+_HIT = """
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return n
+"""
+
+
 class RedisCounter:
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
 
         self.redis = redis.from_url(url)
+        self._hit = self.redis.register_script(_HIT)
 
     async def hit(self, key: str, window: int, amount: int = 1) -> int:
-        name = f"liutong:rl:{window}:{key}"
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incrby(name, amount)
-            pipe.expire(name, WINDOW_S * 2)
-            count, _ = await pipe.execute()
-        return int(count)
+        return int(await self._hit(keys=[f"liutong:rl:{window}:{key}"], args=[amount, WINDOW_S * 2]))
 
 
 def client_key(headers: Iterable[tuple[bytes, bytes]], client: tuple[str, int] | None) -> tuple[str, bool]:

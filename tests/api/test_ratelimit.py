@@ -6,7 +6,7 @@ import httpx
 import pytest
 import redis.asyncio as redis
 
-from app.core.ratelimit import MemoryCounter, RedisCounter, client_key
+from app.core.ratelimit import WINDOW_S, MemoryCounter, RedisCounter, client_key
 from app.main import create_app
 from tests.conftest import make_settings
 
@@ -67,6 +67,9 @@ async def test_redis_counter_is_shared_between_processes():
     assert await one.hit(key, 7) == 1
     assert await two.hit(key, 7) == 2  # a second process sees the first one's count
     assert await one.hit(key, 8) == 1
+    assert await one.hit(key, 7, amount=0) == 2  # counted without charging
+    # each window's counter goes away by itself, its expiry set once by its first hit
+    assert 0 < await redis.from_url(url).ttl(f"liutong:rl:7:{key}") <= WINDOW_S * 2
 
 
 async def test_junk_tokens_do_not_escape_the_address_limit(app, db_url: str):

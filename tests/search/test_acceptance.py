@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from tests import factories as f
 from app.catalog.search import service as search_service
+from tests import factories as f
 from tests.search.catalogue import NAMED, QUERIES, Item, fillers
 
 
