@@ -141,10 +141,10 @@ async def flash_checkout(request: Request, sale_id: str, session: SessionDep, se
         return await _page(request, session, sale_id, principal.subject_id, values, field_errors, [], status=422)
     try:
         body = _body(values)
-        await limit_attempts(request, settings, principal.subject_id)
+        attempts = await limit_attempts(request, settings, principal.subject_id)
         _, out = await flash_service.buy(session=session, settings=settings, gate=request.app.state.flash_gate,
                                          principal=principal, sale_id=sale_id, body=body,
-                                         idempotency_key=values.get("key") or None)
+                                         idempotency_key=values.get("key") or None, attempts=attempts)
     except (ValidationError, DomainError) as exc:
         await session.rollback()
         words = refusal_words(exc, lang) if isinstance(exc, DomainError) else None

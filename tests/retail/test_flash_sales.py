@@ -383,3 +383,30 @@ async def test_with_redis_a_revoked_token_buys_nothing_and_takes_no_unit(gated: 
         assert (await _buy(client, sale_id, other)).status_code == 201  # the unit the gate let through came back
         assert await _sold(gated, sale_id) == Counter({other_id: 1})
         await _consistent(gated)
+
+
+async def test_with_redis_hammering_is_counted_by_the_gate_per_buyer_and_per_address(
+        db_url: str, app: Any, own_redis: _Redis, tmp_path: Path):
+    """With Redis the gate counts a started sale's attempts in its admission (the same round trip): a buyer over
+    the limit, or an address sending for many buyers, gets a 429 and nothing more."""
+    limited = create_app(make_settings(db_url, redis_url=own_redis.url, shop_flash_customer_per_second=2,
+                                       shop_flash_address_per_second=3, shop_media_root=str(tmp_path / "m")))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=limited), base_url="http://testserver",
+                                     timeout=60) as client:
+            s = await f.shop(client, on_hand=20)
+            sale_id = await _sale(client, s, quantity=10, limit=1)
+            [bot, *others] = await _buyers(limited, 4)
+            answers = [await _buy(client, sale_id, bot) for _ in range(6)]
+            assert answers[0].status_code == 201, answers[0].text
+            hammered = [r for r in answers if r.status_code == 429]
+            assert hammered and hammered[0].headers["Retry-After"] == "1", [r.status_code for r in answers]
+            # one address, several buyers each within their own 2: 8 counted attempts over at most two seconds put
+            # one second past the address's 3
+            shared = [await _buy(client, sale_id, b) for b in others for _ in range(2)]
+            assert any(r.status_code == 429 for r in shared), [r.status_code for r in shared]
+            sold = await _sold(limited, sale_id)
+            assert sum(sold.values()) <= 4 and max(sold.values()) == 1
+            await _consistent(limited)
+    finally:
+        await limited.state.engine.dispose()

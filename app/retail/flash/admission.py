@@ -1,7 +1,8 @@
 """The gate in front of a flash sale: who may try to buy, decided in Redis without a database round trip.
 
-One atomic script per attempt checks that no other attempt of the buyer is in flight, that the buyer stays under
-the sale's limit and that units are left, and then takes the units and counts them against the buyer. The order
+One atomic script per attempt counts it against the route's attempt limits (per buyer and per address, a second),
+checks that no other attempt of the buyer is in flight, that the buyer stays under the sale's limit and that
+units are left, and then takes the units and counts them against the buyer. The order
 is then written to the database, which checks the same rules again and stays the truth: if that write fails the
 units go back (`give_back`); if Redis lost its counters (a restart) they are rebuilt from the database
 (`rebuild`), and the reconciliation job sets them to what the database says (`reset`). So the gate can only
@@ -10,7 +11,7 @@ turn a buyer away early or let one more through to the database's own check, nev
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -18,16 +19,22 @@ from app.core.logging import get_logger
 
 log = get_logger("app.flash")
 
-Verdict = Literal["ok", "sold_out", "limit_reached", "busy", "unknown"]
+Verdict = Literal["ok", "sold_out", "limit_reached", "busy", "unknown", "rate_limited"]
 IN_FLIGHT_MS = 15_000  # longer than any order write; a crashed attempt frees its buyer after this
 KEEP_S = 7 * 24 * 3600  # counters outlive any sale
 POOL = 64
 POOL_WAIT_S = 10.0
 
-# KEYS: left, bought, busy, keys (the Idempotency-Keys admitted), keys_lost. ARGV: customer, quantity, limit,
-# in-flight ms, the customer's key ('' without one), keep seconds. Returns verdict, bought, and for a refusal
-# whether the key may be a retry of an admitted attempt (then the database has its answer).
+# KEYS: left, bought, busy, keys (the Idempotency-Keys admitted), keys_lost, then the attempt counters of this
+# second. ARGV: customer, quantity, limit, in-flight ms, the customer's key ('' without one), keep seconds, then
+# each counter's limit. Returns verdict, bought, and for a refusal whether the key may be a retry of an admitted
+# attempt (then the database has its answer).
 _ADMIT = """
+for i = 6, #KEYS do
+  local n = redis.call('INCR', KEYS[i])
+  if n == 1 then redis.call('EXPIRE', KEYS[i], 2) end
+  if n > tonumber(ARGV[i + 1]) then return {'rate_limited', 0, 0} end
+end
 local left = redis.call('GET', KEYS[1])
 if not left then return {'unknown', 0, 0} end
 local bought = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
@@ -82,8 +89,12 @@ class Admission:
     retry: bool = False  # refused, but the Idempotency-Key may be an admitted attempt's: its answer is stored
 
 
+def _base(sale_id: str) -> str:
+    return f"liutong:flash:{{{sale_id}}}"  # one hash slot per sale, should the Redis be a cluster
+
+
 def _keys(sale_id: str, customer_id: str = "") -> list[str]:
-    base = f"liutong:flash:{{{sale_id}}}"  # one hash slot per sale, should the Redis be a cluster
+    base = _base(sale_id)
     return [f"{base}:left", f"{base}:bought", f"{base}:busy:{customer_id}", f"{base}:keys", f"{base}:keys_lost"]
 
 
@@ -99,10 +110,15 @@ class RedisGate:
         self._load = self.redis.register_script(_LOAD)
 
     async def admit(self, *, sale_id: str, customer_id: str, quantity: int, limit: int,
-                    idempotency_key: str | None = None) -> Admission:
+                    idempotency_key: str | None = None, attempts: Sequence[tuple[str, int]] = (),
+                    second: int = 0) -> Admission:
+        """`attempts`: (who, attempts allowed a second) to count this attempt against in `second` first
+        ("rate_limited" once over)."""
         member = f"{customer_id}:{idempotency_key}" if idempotency_key else ""
-        verdict, bought, retry = await self._admit(keys=_keys(sale_id, customer_id),
-                                                   args=[customer_id, quantity, limit, IN_FLIGHT_MS, member, KEEP_S])
+        counted = [(who, per_second) for who, per_second in attempts if per_second > 0]
+        keys = [*_keys(sale_id, customer_id), *(f"{_base(sale_id)}:attempts:{second}:{who}" for who, _ in counted)]
+        verdict, bought, retry = await self._admit(keys=keys, args=[customer_id, quantity, limit, IN_FLIGHT_MS,
+                                                                    member, KEEP_S, *(n for _, n in counted)])
         text = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
         return Admission(cast(Verdict, text), int(bought), bool(retry))
 

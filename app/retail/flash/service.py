@@ -24,6 +24,7 @@ from typing import Any, cast
 
 from sqlalchemy import BigInteger, DateTime, and_, bindparam, func, select, text, update
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.catalog import service as catalog_service
@@ -35,7 +36,7 @@ from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, NotFound, TooManyRequests, field_error
 from app.core.ids import new_id
 from app.core.logging import get_logger
-from app.db import dialect_of, execute, fetch
+from app.db import dialect_of, execute, fetch, sqlstate
 from app.inventory import service as inventory_service
 from app.inventory.allocation import Take
 from app.merchants.models import Location
@@ -243,10 +244,12 @@ async def _card(session: AsyncSession, sale_id: str) -> _Card:
 
 async def buy(*, session: AsyncSession, settings: Settings, gate: RedisGate | None, principal: Principal,
               sale_id: str, body: FlashOrderIn, idempotency_key: str | None,
-              signed: SignedCustomer | None = None) -> idempotency.Result:
+              signed: SignedCustomer | None = None, attempts: Sequence[tuple[str, int]] = ()
+              ) -> idempotency.Result:
     """A signed-in customer's order of a flash sale: 201 the order, or 409 naming why (`code`). `signed`: the
     buyer's token was read from its signature alone; it is checked against revocation before anything is
-    written (an attempt the gate refuses never reaches the database)."""
+    written (an attempt the gate refuses never reaches the database). `attempts`: the route's attempt limits
+    (who, a second) for the gate to count in its admission (429 once over)."""
     card = await _card(session, sale_id)
     refusal = rules.time_refusal(now=utcnow(), starts_at=card.starts_at, ends_at=card.ends_at)
     if refusal is not None:
@@ -255,8 +258,10 @@ async def buy(*, session: AsyncSession, settings: Settings, gate: RedisGate | No
     fingerprint = idempotency.request_hash("flash-order", sale_id, body.model_dump(mode="json"))
     admitted = False
     if gate is not None:
-        admission = await _admit(session, gate, card, customer_id, body.quantity, idempotency_key)
+        admission = await _admit(session, gate, card, customer_id, body.quantity, idempotency_key, attempts)
         if admission is not None:
+            if admission.verdict == "rate_limited":
+                raise TooManyRequests("too many attempts; try again in a second")
             if admission.verdict == "busy":
                 raise TooManyRequests("an order of yours for this flash sale is already being placed")
             if admission.verdict != "ok":
@@ -297,12 +302,14 @@ async def buy(*, session: AsyncSession, settings: Settings, gate: RedisGate | No
 
 
 async def _admit(session: AsyncSession, gate: RedisGate, card: _Card, customer_id: str, quantity: int,
-                 idempotency_key: str | None) -> Any:
+                 idempotency_key: str | None, attempts: Sequence[tuple[str, int]]) -> Any:
     """The gate's verdict, rebuilding its counters from the database if it has none; None if Redis cannot be
     reached (the database then decides alone)."""
+    second = int(time.time())
     try:
         admission = await gate.admit(sale_id=card.id, customer_id=customer_id, quantity=quantity,
-                                     limit=card.per_buyer_limit, idempotency_key=idempotency_key)
+                                     limit=card.per_buyer_limit, idempotency_key=idempotency_key, attempts=attempts,
+                                     second=second)
         if admission.verdict == "unknown":
             remaining, bought = await _counts(session, card.id)
             await gate.load(sale_id=card.id, remaining=remaining, bought=bought, only_if_missing=True)
@@ -413,74 +420,38 @@ async def _email(session: AsyncSession, customer_id: str) -> str | None:
 _EMAIL = select(Customer.email).where(Customer.id == bindparam("customer_id"))
 
 
-# PostgreSQL: the sale counted down (refused unless running, with units left and the buyer under the limit), its
-# holds locked after it and handed over to the order, in one statement. FOR UPDATE reads a hold as it is once
-# locked, so what it hands over is what the hold has; every writer of the holds locks the sale's row first.
-_PG_TAKE = text("""
-WITH sale AS (
-    UPDATE flash_sale
-       SET remaining = remaining - :q
-     WHERE id = :sale_id AND status = 'active' AND remaining >= :q AND starts_at <= :now AND ends_at > :now
-       AND per_buyer_limit >= :q + (SELECT coalesce(sum(f.quantity), 0) FROM flash_order AS f
-                                     WHERE f.sale_id = :sale_id AND f.customer_id = :customer_id
-                                       AND f.status = 'held')
- RETURNING id
-), holds AS (
-    SELECT location_id, quantity FROM flash_hold
-     WHERE sale_id = :sale_id AND quantity > 0 AND EXISTS (SELECT 1 FROM sale)
-     ORDER BY location_id
-       FOR UPDATE
-), takes AS (
-    SELECT location_id, row_number() OVER w AS i,
-           least(quantity, :q - coalesce(sum(quantity) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))
-           AS n
-      FROM holds WINDOW w AS (ORDER BY location_id)
-), held AS (
-    UPDATE flash_hold AS h
-       SET quantity = h.quantity - t.n
-      FROM takes AS t
-     WHERE h.sale_id = :sale_id AND h.location_id = t.location_id AND t.n > 0
- RETURNING h.location_id, t.n, t.i
-), sold AS (
-    INSERT INTO flash_order (order_id, sale_id, customer_id, quantity, status, created_at)
-    SELECT CAST(:order_id AS varchar), CAST(:sale_id AS varchar), CAST(:customer_id AS varchar), :q, 'held', :now
-     WHERE EXISTS (SELECT 1 FROM sale)
-), allocated AS (
-    INSERT INTO allocation (id, merchant_id, order_id, variant_id, location_id, quantity, status)
-    SELECT CAST(:alloc_id AS varchar) || lpad(CAST(i AS text), 5, '0'), CAST(:merchant_id AS varchar),
-           CAST(:order_id AS varchar), CAST(:variant_id AS varchar), location_id, n, 'reserved'
-      FROM held
-), moved AS (
-    INSERT INTO stock_movement (merchant_id, location_id, variant_id, kind, on_hand_delta, reserved_delta, source,
-                                idempotency_key, occurred_at, recorded_at)
-    SELECT CAST(:merchant_id AS varchar), h.location_id, CAST(:variant_id AS varchar), m.kind, 0, m.sign * h.n,
-           m.source, m.kind || ':' || CAST(:hold_source AS varchar) || ':' || CAST(:order_id AS varchar) || ':'
-           || h.location_id, :now, :now
-      FROM held AS h
-     CROSS JOIN (VALUES ('release', -1, CAST(:hold_source AS varchar)),
-                        ('reserve', 1, CAST(:order_source AS varchar))) AS m(kind, sign, source)
-)
-SELECT (SELECT count(*) FROM sale) AS sold, (SELECT coalesce(sum(n), 0) FROM held) AS held
-""").bindparams(bindparam("now", type_=DateTime(timezone=True)), bindparam("q", type_=BigInteger))
+# PostgreSQL: the sale's units are taken when the order's transaction commits, by the deferred trigger
+# `flash_order_take` (migration a7c3e9d1f5b2) on this row: the sale counted down (refused unless running, with
+# units left and the buyer under the limit), its holds locked after it and handed over to the order. The sale's
+# row, which every winner needs, is then locked only for the commit, never across a round trip.
+_PG_SOLD = text("INSERT INTO flash_order (order_id, sale_id, customer_id, quantity, status, created_at) "
+                "VALUES (:order_id, :sale_id, :customer_id, :q, 'held', :now)"
+                ).bindparams(bindparam("now", type_=DateTime(timezone=True)), bindparam("q", type_=BigInteger))
+REFUSED_AT_COMMIT = "LTF01"  # the trigger's SQLSTATE: the sale refused the order
+HOLD_SHORT_AT_COMMIT = "LTF02"  # the sale's holds had fewer units than its count: nothing was sold
 
 
 async def take_from_sale(session: AsyncSession, card: _Card, customer_id: str, quantity: int, order_id: str) -> None:
-    """In the order's transaction, after its rows: count the sale down (refused with its reason), check the
-    buyer's limit, and hand the units the sale holds over to the order (the ledger moves them from the sale's
-    hold to the order; the stock levels stay as they are)."""
+    """The end of the order's transaction, after its rows: count the sale down (refused with its reason), check
+    the buyer's limit, hand the units the sale holds over to the order (the ledger moves them from the sale's
+    hold to the order; the stock levels stay as they are), and commit. On PostgreSQL the commit does all of it
+    (`_PG_SOLD`), which is why the commit is this function's: a refusal there is answered as one."""
     now = utcnow()
     source = f"flash:{card.id}"
     if dialect_of(session) == "postgresql":
-        row = (await execute(session, _PG_TAKE, {
-            "q": quantity, "sale_id": card.id, "customer_id": customer_id, "now": now, "order_id": order_id,
-            "alloc_id": new_id("alc"), "merchant_id": card.merchant_id, "variant_id": card.variant_id,
-            "hold_source": source, "order_source": f"order:{order_id}"})).first()
-        assert row is not None
-        if not row.sold:
-            raise refused(await _why_refused(session, card, customer_id, quantity, now))
-        if row.held != quantity:  # the sale's count and its holds disagree: nothing is sold from no hold
-            log.error("flash_hold_short", sale_id=card.id, missing=quantity - int(row.held))
-            raise refused("sold_out")
+        await execute(session, _PG_SOLD, {"order_id": order_id, "sale_id": card.id, "customer_id": customer_id,
+                                          "q": quantity, "now": now})
+        try:
+            await session.commit()  # the trigger takes the units here
+        except DBAPIError as exc:
+            code = sqlstate(exc)
+            if code not in (REFUSED_AT_COMMIT, HOLD_SHORT_AT_COMMIT):
+                raise
+            await session.rollback()
+            if code == HOLD_SHORT_AT_COMMIT:  # the sale's count and its holds disagree: nothing is sold
+                log.error("flash_hold_short", sale_id=card.id, order_id=order_id, detail=str(exc.orig))
+                raise refused("sold_out") from None
+            raise refused(await _why_refused(session, card, customer_id, quantity, now)) from None
         return
     bought = _bought(card.id, customer_id)
     taken = cast(CursorResult[Any], await session.execute(
@@ -496,6 +467,7 @@ async def take_from_sale(session: AsyncSession, card: _Card, customer_id: str, q
     await session.flush()
     await inventory_service.hand_over(session, merchant_id=card.merchant_id, order_id=order_id, takes=takes,
                                       source=source)
+    await session.commit()
 
 
 def _bought(sale_id: str, customer_id: str) -> Any:
