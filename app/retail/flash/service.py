@@ -4,9 +4,9 @@ A sale's `remaining` units are held (reserved) at the locations in `FlashHold` f
 no other order takes them. An order of the sale is placed through the one placement pipeline, touching no stock
 level: the units are reserved already, and the sale's hold becomes the order's reservation (its allocation; the
 ledger moves the units from the hold to the order). In the order's transaction the buyer's own lock comes first
-(PostgreSQL; it makes the buyer's count exact), then the order's rows, and last, in one statement, the sale's row
-counted down with a conditional UPDATE and its hold handed over: every winner needs the sale's row, so it is locked
-only from that statement to the commit.
+(PostgreSQL; it makes the buyer's count exact), then the order's rows, and last the sale's row counted down with a
+conditional UPDATE and its hold handed over: on PostgreSQL by a deferred trigger when the transaction commits
+(`_PG_SOLD`), so the row every winner needs is locked for the commit alone, never across a round trip.
 A cancelled order (unpaid when its short hold runs out, or cancelled by anyone) gives its units back to the sale
 while it runs (`give_back`); when the sale ends what it still holds goes back to stock (`end_due_sales`).
 
@@ -359,9 +359,9 @@ async def _counts(session: AsyncSession, sale_id: str) -> tuple[int, dict[str, i
 
 class _FlashBuy:
     """A flash-sale order as a placement channel. The order is written first, touching no stock level (its units
-    are the sale's, reserved when the sale was made: `stock_hold="none"`); then, as the transaction's last
-    statement, the sale is counted down, its hold handed over to the order and the buyer's count checked, so the
-    sale's rows, which every winner needs, are locked only from that statement to the commit."""
+    are the sale's, reserved when the sale was made: `stock_hold="none"`); then, at the transaction's end, the
+    sale is counted down, its hold handed over to the order and the buyer's count checked (`take_from_sale`,
+    which commits), so the sale's rows, which every winner needs, are locked as briefly as can be."""
 
     name = "retail"
     lookup_first = False
@@ -397,7 +397,7 @@ class _FlashBuy:
 
     async def before(self, session: AsyncSession, priced: Priced) -> None:
         # One buyer's attempts take turns (a lock of this sale and buyer, not of the sale), so that the count of
-        # the buyer's units read by the last statement, after the lock, is exact.
+        # the buyer's units read at the end, after the lock, is exact.
         await execute(session, _BUYER_LOCK, {"sale_id": self.card.id, "customer_id": self.customer_id})
 
     async def after(self, session: AsyncSession, priced: Priced, orders: Sequence[OrderView]) -> None:
