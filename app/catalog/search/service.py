@@ -573,11 +573,12 @@ async def _tier(session: AsyncSession, plan: _Plan, where: list[ColumnElement[bo
                 ) -> list[str]:
     """The first `want` products of a tier in rank order, from all of its matches (the probe showed they are rare
     enough to be read from the text index). The best of them are taken before they are joined with their
-    products and merchants to filter them; should the filters leave too few, more are taken."""
+    products and merchants to filter them; should the filters leave too few (a narrow category, say), more are
+    taken once, and then every match is filtered."""
     matched = (select(ProductSearch.product_id, ProductSearch.in_stock, ProductSearch.sales_30d)
                .where(_tier_match(session, plan, tier)).cte("matched").prefix_with("MATERIALIZED"))
     take = want + want // 4 + 8
-    while True:
+    for _ in range(2):
         best = list((await session.scalars(select(matched.c.product_id).order_by(*_rank_order(matched.c))
                                            .limit(take))).all())
         if not best:
@@ -587,6 +588,8 @@ async def _tier(session: AsyncSession, plan: _Plan, where: list[ColumnElement[bo
         if len(rows) >= want or len(best) < take:
             return rows
         take *= 4
+    return list((await session.scalars(_base(Product.id).where(*where, ProductSearch.product_id.in_(
+        select(matched.c.product_id))).order_by(*_rank_order(ProductSearch)).limit(want))).all())
 
 
 async def _facets(session: AsyncSession, names: list[str], where: list[ColumnElement[bool]]
@@ -618,13 +621,12 @@ async def _facets(session: AsyncSession, names: list[str], where: list[ColumnEle
         return out
     for r in (await session.execute(union_all(*branches))).all():
         out[r.facet].append({"value": r.value, "count": r.n})
-    prices = sorted(out.get("price", []), key=lambda b: int(b["value"]))
-    if "price" in out:
-        out["price"] = [{"min": PRICE_BANDS[int(b["value"])][0], "max": PRICE_BANDS[int(b["value"])][1],
-                         "count": b["count"]} for b in prices]
-    for name in out:
-        if name != "price":
-            out[name].sort(key=lambda b: (-b["count"], b["value"]))
+    for name, values in out.items():
+        if name == "price":
+            bands = sorted((int(b["value"]), b["count"]) for b in values)
+            out[name] = [{"min": PRICE_BANDS[i][0], "max": PRICE_BANDS[i][1], "count": n} for i, n in bands]
+        else:  # the same order on both databases, whatever their collation
+            values.sort(key=lambda b: (-b["count"], b["value"]))
     return out
 
 
