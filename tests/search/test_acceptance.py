@@ -41,29 +41,6 @@ async def load(client: httpx.AsyncClient) -> dict[str, str]:
     return ids
 
 
-async def test_every_query_finds_its_best_match_first(client: httpx.AsyncClient):
-    ids = await load(client)
-    title = {v: k for k, v in ids.items()}
-    wrong = []
-    for q, expected in QUERIES:
-        r = await client.get("/v1/products", params={"q": q, "limit": 5})
-        assert r.status_code == 200, r.text
-        got = [title.get(p["id"], p["id"]) for p in r.json()["items"]]
-        if not got or got[0] != expected:
-            wrong.append((q, expected, got))
-    assert wrong == [], f"{len(wrong)} of {len(QUERIES)} queries ranked another product first: {wrong}"
-    assert len(QUERIES) >= 60 and len(ids) >= 190
-
-
-async def test_title_matches_rank_above_description_matches(client: httpx.AsyncClient):
-    ids = await load(client)
-    found = [p["id"] for p in (await client.get("/v1/products", params={"q": "羽绒服"})).json()["items"]]
-    assert found[0] == ids["down"] and ids["scarf"] in found  # the scarf says 羽绒服 in its description only
-    assert ids["duvet"] not in found  # 羽绒被 is not 羽绒服
-    found = [p["id"] for p in (await client.get("/v1/products", params={"q": "羊毛"})).json()["items"]]
-    assert found.index(ids["scarf"]) < found.index(ids["wool_desc"])
-
-
 async def _pages(client: httpx.AsyncClient, q: str, limit: int) -> list[str]:
     seen: list[str] = []
     cursor = None
@@ -77,15 +54,27 @@ async def _pages(client: httpx.AsyncClient, q: str, limit: int) -> list[str]:
             return seen
 
 
-async def test_the_top_of_the_ranking_and_the_text_index_give_the_same_pages(client: httpx.AsyncClient,
-                                                                            monkeypatch: Any):
-    """A page comes from the probe of the top of the ranking order when that holds it, else from each tier's
-    matches; whichever way, the same products in the same order, page after page."""
-    await load(client)
+async def test_every_query_finds_its_best_match_first_and_pages_alike_however_read(client: httpx.AsyncClient,
+                                                                                   monkeypatch: Any):
+    """Each named query's best match first; and every query's pages the same products in the same order, whether
+    a page comes from the probe of the top of the ranking order or from each tier's matches (one catalogue
+    loaded for both: it is most of the time either takes)."""
+    ids = await load(client)
+    title = {v: k for k, v in ids.items()}
+    wrong = []
+    for q, expected in QUERIES:
+        r = await client.get("/v1/products", params={"q": q, "limit": 5})
+        assert r.status_code == 200, r.text
+        got = [title.get(p["id"], p["id"]) for p in r.json()["items"]]
+        if not got or got[0] != expected:
+            wrong.append((q, expected, got))
+    assert wrong == [], f"{len(wrong)} of {len(QUERIES)} queries ranked another product first: {wrong}"
+    assert len(QUERIES) >= 60 and len(ids) >= 190
+
     # the named queries, and words of many fillers: in titles, categories, pinyin and descriptions
-    queries = [q for q, _ in QUERIES] + ["款式", "经典", "日常", "风格", "home", "jingdian", "ks", "时尚 抱枕", "款"]
+    queries = [q for q, _ in QUERIES] + ["款式", "经典", "日常", "home", "jingdian", "ks", "时尚 抱枕", "款"]
     wide = {q: await _pages(client, q, 50) for q in queries}
-    assert sum(len(ids) > 20 for ids in wide.values()) >= 6  # queries that page many times at limit 3 below
+    assert sum(len(ids) > 20 for ids in wide.values()) >= 5  # queries that page many times at limit 5 below
     paths: dict[str, int] = {"probe": 0, "tier": 0}
     probe, tier = search_service._probe_head, search_service._tier
 
@@ -102,8 +91,17 @@ async def test_the_top_of_the_ranking_and_the_text_index_give_the_same_pages(cli
     monkeypatch.setattr(search_service, "_probe_head", counted_probe)
     monkeypatch.setattr(search_service, "_tier", counted_tier)
     for q in queries:
-        assert await _pages(client, q, 3) == wide[q], q
+        assert await _pages(client, q, 5) == wide[q], q
     assert paths["probe"] > 0 and paths["tier"] > 0  # both ways were taken
+
+
+async def test_title_matches_rank_above_description_matches(client: httpx.AsyncClient):
+    ids = await load(client)
+    found = [p["id"] for p in (await client.get("/v1/products", params={"q": "羽绒服"})).json()["items"]]
+    assert found[0] == ids["down"] and ids["scarf"] in found  # the scarf says 羽绒服 in its description only
+    assert ids["duvet"] not in found  # 羽绒被 is not 羽绒服
+    found = [p["id"] for p in (await client.get("/v1/products", params={"q": "羊毛"})).json()["items"]]
+    assert found.index(ids["scarf"]) < found.index(ids["wool_desc"])
 
 
 async def test_a_better_tier_beyond_the_top_of_the_ranking_still_comes_first(client: httpx.AsyncClient,
@@ -119,9 +117,11 @@ async def test_a_better_tier_beyond_the_top_of_the_ranking_still_comes_first(cli
     title = await f.product(client, m, title="青花瓷碗 手绘", category="daily-goods")
     option_old = await f.product(client, m, title="陶瓷碗 家用", category="daily-goods",
                                  variants=blue_and_white("BOWL-OLD"))
-    # more than a filtered tier takes at its second try (`_tier`), so the category below ends up filtering all
+    # more than a filtered tier takes at its second try (`_tier`, taking 5 and then 20 here), so the category
+    # below ends up filtering all
     newer = [await f.product(client, m, title=f"陶瓷盘 {i}", category="home", variants=blue_and_white(f"PLATE-{i}"))
-             for i in range(60)]
+             for i in range(24)]
+    monkeypatch.setattr(search_service, "TAKE_EXTRA", 0)
     everything = [title["id"], *(p["id"] for p in reversed(newer)), option_old["id"]]
     monkeypatch.setattr(search_service, "PROBE_FACTOR", 4)  # the probe sees the 16 newest products of a first page
     assert await _pages(client, "青花", 3) == everything

@@ -339,6 +339,10 @@ TIERS = (TITLE, HEAD_WORD, HEAD_ANY, ANYWHERE)
 # PROBE_MAX): enough that a word in one product of PROBE_FACTOR fills the page there.
 PROBE_FACTOR = 40
 PROBE_MAX = 10_000
+# A tier read from its text index takes this many more than a page of its best matches before filtering them
+# (a quarter more, and TAKE_EXTRA), then TAKE_GROWTH times as many once, then filters them all.
+TAKE_EXTRA = 8
+TAKE_GROWTH = 4
 
 # `ProductSearch` or an alias of it over a subquery (the probe's top of the ranking order).
 SearchRows = Any
@@ -577,7 +581,7 @@ async def _tier(session: AsyncSession, plan: _Plan, where: list[ColumnElement[bo
     taken once, and then every match is filtered."""
     matched = (select(ProductSearch.product_id, ProductSearch.in_stock, ProductSearch.sales_30d)
                .where(_tier_match(session, plan, tier)).cte("matched").prefix_with("MATERIALIZED"))
-    take = want + want // 4 + 8
+    take = want + want // 4 + TAKE_EXTRA
     for _ in range(2):
         best = list((await session.scalars(select(matched.c.product_id).order_by(*_rank_order(matched.c))
                                            .limit(take))).all())
@@ -587,7 +591,7 @@ async def _tier(session: AsyncSession, plan: _Plan, where: list[ColumnElement[bo
                                            .order_by(*_rank_order(ProductSearch)).limit(want))).all())
         if len(rows) >= want or len(best) < take:
             return rows
-        take *= 4
+        take *= TAKE_GROWTH
     return list((await session.scalars(_base(Product.id).where(*where, ProductSearch.product_id.in_(
         select(matched.c.product_id))).order_by(*_rank_order(ProductSearch)).limit(want))).all())
 
