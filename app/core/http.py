@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import DomainError
 from app.core.logging import get_logger
+from app.db import sqlstate
 
 log = get_logger("app.http")
 PROBLEM = "application/problem+json"
@@ -133,7 +134,7 @@ async def _pool_timeout(request: Request, exc: Exception) -> Response:
 
 async def _database_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DBAPIError)
-    if getattr(exc.orig, "sqlstate", None) in _REFUSED:
+    if sqlstate(exc) in _REFUSED:
         return _busy(request, "the database refused a connection")
     return await _unhandled(request, exc)
 

@@ -76,7 +76,7 @@ async def test_every_query_finds_its_best_match_first_and_pages_alike_however_re
     wide = {q: await _pages(client, q, 50) for q in queries}
     assert sum(len(ids) > 20 for ids in wide.values()) >= 5  # queries that page many times at limit 5 below
     paths: dict[str, int] = {"probe": 0, "tier": 0}
-    probe, tier = search_service._probe_head, search_service._tier
+    probe, tier = search_service._probe, search_service._tier
 
     async def counted_probe(*args: Any) -> Any:
         rows = await probe(*args)
@@ -88,7 +88,7 @@ async def test_every_query_finds_its_best_match_first_and_pages_alike_however_re
         return await tier(*args)
 
     monkeypatch.setattr(search_service, "PROBE_FACTOR", 4)  # the probe sees a few pages of products, not all
-    monkeypatch.setattr(search_service, "_probe_head", counted_probe)
+    monkeypatch.setattr(search_service, "_probe", counted_probe)
     monkeypatch.setattr(search_service, "_tier", counted_tier)
     for q in queries:
         assert await _pages(client, q, 5) == wide[q], q

@@ -4,7 +4,7 @@ layout."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
@@ -71,6 +71,21 @@ async def fill_address(page: Any, *, phone: str = "13912345678") -> None:
     await page.get_by_label("区/县").fill("浦东新区")
     await page.get_by_label("详细地址").fill("世纪大道 100 号 25 楼")
     await page.get_by_label("邮编").fill("200120")
+
+
+async def guest_checkout(page: Any, titles: Sequence[str]) -> None:
+    """Each product, found by its title, into the cart; then the checkout as a guest with a delivery address
+    (`fill_address`), up to the choice of how to pay."""
+    for title in titles:
+        await page.goto("/search?q=" + title)
+        await page.get_by_role("link", name=title).first.click()
+        await page.get_by_role("button", name="加入购物车").click()
+        await page.get_by_role("status").wait_for()
+    await page.goto("/cart")
+    await page.get_by_role("link", name="去结算").click()
+    await page.get_by_label("电子邮箱").fill("guest@example.com")
+    await page.get_by_label("快递配送").check()
+    await fill_address(page)
 
 
 # The test process's Playwright and Chromium, started by the first browser test and stopped when the run ends

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import sqlite_copy
 from tests.servers import served
-from tests.web.browser import chromium
+from tests.web.browser import chromium, guest_checkout
 from tests.web.test_browser import ARTIFACTS, BROWSER_TEST
 
 ADMIN = "browser-admin-" + uuid.uuid4().hex
@@ -52,24 +51,6 @@ def _seed(api: httpx.Client) -> None:
         "variants": [{"sku": "DOWN-L", "price": 789_000, "attributes": {"尺码": "L"}}]}))
     ok(api.put(f"/v1/locations/{wh['id']}/stock/DOWN-L", headers=key, json={"on_hand": 10}))
     ok(api.put("/v1/payment-accounts/wechatpay", headers=key, json={"sub_merchant_id": "1900000109"}))
-
-
-async def guest_checkout(page: Any, titles: Sequence[str]) -> None:
-    """Each product, found by its title, into the cart; then the checkout as a guest with a Shanghai delivery
-    address, up to the choice of how to pay."""
-    for title in titles:
-        await page.goto("/search?q=" + title)
-        await page.get_by_role("link", name=title).first.click()
-        await page.get_by_role("button", name="加入购物车").click()
-        await page.get_by_role("status").wait_for()
-    await page.goto("/cart")
-    await page.get_by_role("link", name="去结算").click()
-    await page.get_by_label("电子邮箱").fill("guest@example.com")
-    await page.get_by_label("快递配送").check()
-    await page.locator("#province").select_option("上海市")
-    for field, value in (("name", "张三"), ("phone", "13800138000"), ("line1", "淮海中路 999 号"),
-                         ("district", "徐汇区"), ("city", "上海市"), ("postal_code", "200031")):
-        await page.locator(f"#{field}").fill(value)
 
 
 async def test_desktop_wechat_checkout_shows_a_qr_code_and_turns_paid_without_a_reload(server: str) -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import httpx
 from playwright.async_api import Browser, BrowserContext, Page
 
-from tests.web.browser import chromium
+from tests.web.browser import chromium, guest_checkout
 from tests.web.test_browser import ARTIFACTS
-from tests.web.test_browser_pay import ADMIN, guest_checkout, pytestmark, server  # noqa: F401  (the sandboxed server, its marks)
+from tests.web.test_browser_pay import ADMIN, pytestmark, server  # noqa: F401  (the sandboxed server, its marks)
 
 ADDRESS = {"name": "张三", "phone": "13800138000", "line1": "淮海中路 999 号", "district": "徐汇区", "city": "上海",
            "postal_code": "200031", "country": "CN"}

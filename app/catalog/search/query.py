@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 from app.catalog.search import text
 
-COLUMNS = ("title", "extra", "pinyin", "body", "grams")  # the index's columns, most telling first
-
 
 @dataclass(frozen=True, slots=True)
 class Tok:

@@ -476,12 +476,11 @@ async def _run(session: AsyncSession, p: Search, plan: _Plan | None) -> Found:
     coded = await _by_code(session, plan.raw) if plan is not None else []
     sort = p.sort or ("relevance" if plan is not None else "newest")
     if sort == "relevance" and plan is not None:
-        ranked = await _ranked(session, plan, p, coded, p.offset + p.limit + 1)
-        ids = ranked[p.offset:]
-    else:
-        if plan is not None:
-            matched = _matches(session, plan)
-            where.append(or_(matched, ProductSearch.product_id.in_(coded)) if coded else matched)
+        ids = (await _ranked(session, plan, p, where, coded, p.offset + p.limit + 1))[p.offset:]
+    if plan is not None:  # what every other sort, and the facets, count: the matches and the SKU's products
+        matched = _matches(session, plan)
+        where.append(or_(matched, ProductSearch.product_id.in_(coded)) if coded else matched)
+    if sort != "relevance" or plan is None:
         order: list[Any]
         if sort == "price_asc":
             order = [ProductSearch.min_price, Product.id.desc()]
@@ -497,80 +496,61 @@ async def _run(session: AsyncSession, p: Search, plan: _Plan | None) -> Found:
                                           .offset(p.offset).limit(p.limit + 1))).all())
     found = Found(ids[:p.limit], len(ids) > p.limit)
     if p.facets:
-        if plan is not None and sort == "relevance":
-            matched = _matches(session, plan)
-            where.append(or_(matched, ProductSearch.product_id.in_(coded)) if coded else matched)
         found.facets = await _facets(session, p.facets, where)
     return found
 
 
-async def _ranked(session: AsyncSession, plan: _Plan, p: Search, coded: list[str], want: int) -> list[str]:
+async def _ranked(session: AsyncSession, plan: _Plan, p: Search, where: list[ColumnElement[bool]],
+                  coded: list[str], want: int) -> list[str]:
     """The first `want` products in rank order: the SKU or barcode matches, then each tier (TIERS) in the order of
-    the ranking signals.
+    the ranking signals. `where`: the search's filters.
 
     A tier is read only while the better ones have not filled the page, and only as far as the page needs: from
     the probe of the top of the ranking order when that holds a page of it, else from the text index. Each tier's
     products include the better tiers', all of which are known by then: `want` of them hold as many new ones as
     the page lacks.
     """
-    where = _filters(session, p)
     out: dict[str, None] = {}
     if coded:
         out.update(dict.fromkeys((await session.scalars(
             _base(Product.id).where(*where, ProductSearch.product_id.in_(coded))
             .order_by(*_rank_order(ProductSearch)))).all()))
-    probed: list[Any] | None = None
+    probes: dict[int, list[Any]] = {}  # by the last tier probed: the head tiers' one probe serves all three
     for tier in TIERS:
         if len(out) >= want:
             break
-        if tier != ANYWHERE:
-            if probed is None:
-                probed = await _probe_head(session, plan, p, want)
-            if len(probed) == want and probed[-1].tier <= tier:
-                out.update(dict.fromkeys(r.id for r in probed))
-                continue
-        elif len(rows := await _probe_anywhere(session, plan, p, want)) == want:
-            out.update(dict.fromkeys(rows))
+        last = ANYWHERE if tier == ANYWHERE else HEAD_ANY
+        if last not in probes:
+            probes[last] = await _probe(session, plan, p, last, want)
+        probed = probes[last]
+        if len(probed) == want and probed[-1].tier <= tier:
+            out.update(dict.fromkeys(r.id for r in probed))
             continue
         out.update(dict.fromkeys(await _tier(session, plan, where, tier, want)))
     return list(out)[:want]
 
 
-def _probe_rows(session: AsyncSession, want: int) -> SearchRows:
-    """The products at the top of the ranking order, as rows of a subquery named "ranked" (with the tsvector
-    columns on PostgreSQL)."""
-    pg = dialect_of(session) == "postgresql"
-    documents: list[Any] = ([literal_column(f"product_search.{d}").label(d) for d in _PG_DOCUMENTS.values()]
-                            if pg else [])
-    ps = ProductSearch
-    columns = (ps.id, ps.product_id, ps.merchant_id, ps.min_price, ps.in_stock, ps.sales_30d)  # what filters read
-    return aliased(ProductSearch, select(*columns, *documents).order_by(*_rank_order(ProductSearch))
-                   .limit(min(want * PROBE_FACTOR, PROBE_MAX)).subquery("ranked"))
-
-
-async def _probe_head(session: AsyncSession, plan: _Plan, p: Search, want: int) -> list[Any]:
-    """The best `want` (id, tier) of the head tiers among the products at the top of the ranking order.
+async def _probe(session: AsyncSession, plan: _Plan, p: Search, last: int, want: int) -> list[Any]:
+    """The best `want` (id, tier) of the tiers up to `last` among the products at the top of the ranking order,
+    best tier first.
 
     A common word fills a page there for the cost of reading that many rows in index order. (Left to itself, the
     planner takes that path or the text index's by its estimate of how common the words are, and a wrong
     estimate reads most of the table in index order.)
     """
-    ranked = _probe_rows(session, want)
-    tier = case((_tier_match(session, plan, TITLE, ranked, "ranked"), TITLE),
-                (_matches(session, plan, HEAD, ranked, "ranked", whole_words=True), HEAD_WORD), else_=HEAD_ANY)
-    stmt = (_base(Product.id, tier.label("tier"), ps=ranked)
-            .where(*_filters(session, p, ranked), _tier_match(session, plan, HEAD_ANY, ranked, "ranked"))
-            .order_by(tier, *_rank_order(ranked)).limit(want))
+    pg = dialect_of(session) == "postgresql"
+    documents: list[Any] = ([literal_column(f"product_search.{d}").label(d) for d in _PG_DOCUMENTS.values()]
+                            if pg else [])
+    ps = ProductSearch
+    columns = (ps.id, ps.product_id, ps.merchant_id, ps.min_price, ps.in_stock, ps.sales_30d)  # what filters read
+    ranked = aliased(ProductSearch, select(*columns, *documents).order_by(*_rank_order(ProductSearch))
+                     .limit(min(want * PROBE_FACTOR, PROBE_MAX)).subquery("ranked"))
+    whens = [(_tier_match(session, plan, tier, ranked, "ranked"), tier) for tier in TIERS if tier < last]
+    tier_of = case(*whens, else_=last)
+    stmt = (_base(Product.id, tier_of.label("tier"), ps=ranked)
+            .where(*_filters(session, p, ranked), _tier_match(session, plan, last, ranked, "ranked"))
+            .order_by(tier_of, *_rank_order(ranked)).limit(want))
     return list((await session.execute(stmt)).all())
-
-
-async def _probe_anywhere(session: AsyncSession, plan: _Plan, p: Search, want: int) -> list[str]:
-    """The best `want` matches anywhere among the products at the top of the ranking order."""
-    ranked = _probe_rows(session, want)
-    stmt = (_base(Product.id, ps=ranked)
-            .where(*_filters(session, p, ranked), _tier_match(session, plan, ANYWHERE, ranked, "ranked"))
-            .order_by(*_rank_order(ranked)).limit(want))
-    return list((await session.scalars(stmt)).all())
 
 
 async def _tier(session: AsyncSession, plan: _Plan, where: list[ColumnElement[bool]], tier: int, want: int
