@@ -53,6 +53,11 @@ SELECT kind, merchant_id, payload, created_at FROM ({_PG_ROWS_SQL}) AS pending O
 _MANY = 8  # from this many rows on, one unnest statement beats an executemany
 
 
+def pending(session: AsyncSession) -> bool:
+    """Whether events were emitted in this unit of work and not yet written."""
+    return bool(session.info.get(_KEY))
+
+
 def take_pending(session: AsyncSession) -> list[dict[str, Any]]:
     """The events emitted so far and not yet written, for a statement that writes them itself (`pg_params`):
     the commit will not write them again."""

@@ -25,21 +25,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+import functools
+import weakref
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.core import idempotency
+from app.core import events, idempotency
 from app.core.clock import rfc3339, utcnow
 from app.core.errors import Conflict
 from app.core.ids import new_id
+from app.core.logging import get_logger
 from app.db import execute
 from app.inventory import service as inventory_service
 from app.inventory.errors import OutOfStock
@@ -50,6 +53,7 @@ from app.orders.views import OrderView, order_view
 from app.payments import accounts, registry
 from app.payments.base import Combining, Gateway, Part
 
+log = get_logger("app.orders")
 PRICINGS = 3  # a request is priced at most this many times when concurrent orders take the stock it planned
 RETRIES = 5  # a transaction that loses a deadlock or serialization race is run again
 
@@ -140,9 +144,10 @@ class _StockMoved(Exception):
         self.variant_ids = variant_ids
 
 
-async def place(session: AsyncSession, *, settings: Settings, channel: Channel[P],
-                request: Request) -> idempotency.Result:
-    """Place a channel's request (see the module); returns (201, body), or the first answer to its key."""
+async def place(session: AsyncSession, *, settings: Settings, channel: Channel[P], request: Request,
+                together: Together | None = None) -> idempotency.Result:
+    """Place a channel's request (see the module); returns (201, body), or the first answer to its key.
+    `together`: written with the requests that arrive while another is being written (`Together`)."""
     gateway = registry.gateway(settings, request.payment_method)
     prepaid = registry.prepaid(request.payment_method)
     if request.key and (channel.lookup_first or prepaid):  # a retry must not start a second payment
@@ -160,6 +165,10 @@ async def place(session: AsyncSession, *, settings: Settings, channel: Channel[P
             payments = await _start(gateway, request, priced, accounts_of)
         for pricing in range(1, PRICINGS + 1):
             try:
+                if together is not None and pricing == 1 and not events.pending(session):
+                    job = _Job(channel, request, priced, payments)
+                    return await together.place(session, job, alone=functools.partial(
+                        _placed, session, channel, request, job.priced, payments, attempt=1))
                 return await _placed(session, channel, request, priced, payments, attempt=pricing)
             except _StockMoved as moved:
                 await session.rollback()
@@ -285,44 +294,170 @@ def _payment_of(payments: list[StartedPayment], merchant_id: str) -> str | None:
 
 async def _transaction(session: AsyncSession, channel: Channel[P], request: Request, priced: P,
                        payments: list[StartedPayment], *, attempt: int) -> idempotency.Result:
+    return (await _write(session, [_Job(channel, request, priced, payments)], attempt=attempt))[0]
+
+
+@dataclass(slots=True)
+class _Job(Generic[P]):
+    """A request, priced and its payments started, to be written."""
+
+    channel: Channel[P]
+    request: Request
+    priced: P
+    payments: list[StartedPayment]
+
+
+async def _write(session: AsyncSession, jobs: Sequence[_Job[Any]], *, attempt: int) -> list[idempotency.Result]:
+    """The placing transaction of one request or of several placed together (`Together`): each one's `before`,
+    then every order in one placing statement, each one's payments and `after`, and one commit."""
     now = utcnow()
-    checkout_id = new_id("chk")
-    placed = [build(d, checkout_id=checkout_id, payment_id=_payment_of(payments, d.merchant_id), now=now,
-                    hold_minutes=request.hold_minutes) for d in sorted(priced.drafts, key=lambda d: d.merchant_id)]
-    orders = [order_view(p.order, p.lines, []) for p in placed]
-    order_of = {o["merchant_id"]: o["id"] for o in orders}
-    shown = [{**p.public(), **({"order_id": order_of[p.merchant_id]} if p.merchant_id in order_of else {})}
-             for p in payments]
-    body = channel.answer(priced, orders, shown[0] if shown else None)
-    if "payment" in body:
-        body["payments"] = shown
-    result = (201, body)
-    record = (idempotency.answer_row(scope=request.scope, key=request.key, fingerprint=request.fingerprint,
-                                     result=result) if request.key else None)
-    last = not payments and not priced.writes_before and not priced.writes_after
-    if priced.writes_before:  # first: what it writes may free the units the orders take (a flash sale's hold)
-        await channel.before(session, priced)
+    placed: list[Placed] = []
+    records: list[dict[str, Any]] = []
+    results: list[idempotency.Result] = []
+    views: list[list[OrderView]] = []
+    checkouts: list[str] = []
+    for job in jobs:
+        request, priced, payments = job.request, job.priced, job.payments
+        checkout_id = new_id("chk")
+        mine = [build(d, checkout_id=checkout_id, payment_id=_payment_of(payments, d.merchant_id), now=now,
+                      hold_minutes=request.hold_minutes) for d in sorted(priced.drafts, key=lambda d: d.merchant_id)]
+        orders = [order_view(p.order, p.lines, []) for p in mine]
+        order_of = {o["merchant_id"]: o["id"] for o in orders}
+        shown = [{**p.public(), **({"order_id": order_of[p.merchant_id]} if p.merchant_id in order_of else {})}
+                 for p in payments]
+        body = job.channel.answer(priced, orders, shown[0] if shown else None)
+        if "payment" in body:
+            body["payments"] = shown
+        result = (201, body)
+        if request.key:
+            records.append(idempotency.answer_row(scope=request.scope, key=request.key,
+                                                  fingerprint=request.fingerprint, result=result))
+        placed += mine
+        views.append(orders)
+        checkouts.append(checkout_id)
+        results.append(result)
+    last = len(jobs) == 1 and not any(j.payments or j.priced.writes_before or j.priced.writes_after for j in jobs)
+    for job in jobs:
+        if job.priced.writes_before:  # first: what it writes may free the units the orders take (a flash hold)
+            await job.channel.before(session, job.priced)
     takes = await plan(session, placed, fresh=attempt > 1)
-    outcome = await statement.place(session, placed, takes, attempt=attempt, record=record, now=now, commit=last)
+    outcome = await statement.place(session, placed, takes, attempt=attempt, records=records, now=now, commit=last)
     if outcome.answered:
         raise idempotency.AlreadyAnswered("this Idempotency-Key was answered by another request meanwhile")
     if not outcome.placed:
         raise _StockMoved(outcome.short or sorted({t.take.variant_id for t in takes}))
     if last:
-        return result
-    for payment in payments:
-        await execute(session, _INSERT_PAYMENT, {
-            "id": payment.id, "checkout_id": checkout_id, "provider": payment.provider,
-            "provider_ref": payment.provider_ref, "amount": payment.amount, "currency": payment.currency,
-            "status": "pending", "account": payment.account_kept, "group_ref": payment.group_ref,
-            "client": payment.client or None, "created_at": now})
-    if priced.writes_after:
-        await channel.after(session, priced, orders)
+        return results
+    for job, orders, checkout_id in zip(jobs, views, checkouts, strict=True):
+        for payment in job.payments:
+            await execute(session, _INSERT_PAYMENT, {
+                "id": payment.id, "checkout_id": checkout_id, "provider": payment.provider,
+                "provider_ref": payment.provider_ref, "amount": payment.amount, "currency": payment.currency,
+                "status": "pending", "account": payment.account_kept, "group_ref": payment.group_ref,
+                "client": payment.client or None, "created_at": now})
+        if job.priced.writes_after:
+            await job.channel.after(session, job.priced, orders)
     await session.commit()
-    return result
+    return results
 
 
 _INSERT_PAYMENT = insert(Payment)
+GROUP_LIMIT = 64  # requests written in one transaction at most
+
+
+@dataclass(slots=True)
+class _Waiter:
+    job: _Job[Any]
+    future: asyncio.Future[Any]
+
+
+@dataclass(slots=True)
+class _Line:
+    writing: bool = False
+    waiting: deque[_Waiter] = field(default_factory=deque)
+
+
+_LEAD, _ALONE = object(), object()
+
+
+class Together:
+    """Requests written together (group commit): a request that arrives while another of its kind is being written
+    waits for that write to end, and then the first of those waiting writes all of them, up to `limit`, in one
+    transaction: one placing statement, one commit (`_write`). Under a rush of orders of one thing (a flash sale's
+    winners) the round trips and the commit of a transaction are then shared by every order waiting, instead of
+    each order queueing for a connection and the CPU to run its own. A request that finds none being written is
+    written at once, alone, as it would be without this. If a group's transaction fails for any reason (a key
+    answered meanwhile, stock moved, a refusal at commit, a deadlock), it is rolled back and each of its requests
+    is written alone, as it would have been, and gets its own answer. One per kind of request and process; its
+    state is per event loop."""
+
+    def __init__(self, limit: int = GROUP_LIMIT) -> None:
+        self.limit = limit
+        self._lines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Line] = weakref.WeakKeyDictionary()
+
+    async def place(self, session: AsyncSession, job: _Job[Any],
+                    alone: Callable[[], Awaitable[idempotency.Result]]) -> idempotency.Result:
+        loop = asyncio.get_running_loop()
+        line = self._lines.get(loop)
+        if line is None:
+            line = self._lines[loop] = _Line()
+        if line.writing:
+            waiter = _Waiter(job, loop.create_future())
+            line.waiting.append(waiter)
+            await session.rollback()  # hold no connection while waiting
+            try:
+                verdict = await waiter.future
+            except asyncio.CancelledError:
+                if waiter.future.done() and not waiter.future.cancelled() and waiter.future.result() is _LEAD:
+                    self._next(line)
+                raise
+            if verdict is _ALONE:
+                return await alone()
+            if verdict is not _LEAD:
+                return cast(idempotency.Result, verdict)
+        else:
+            line.writing = True
+        others: list[_Waiter] = []
+        try:
+            while line.waiting and len(others) < self.limit - 1:
+                w = line.waiting.popleft()
+                if not w.future.done():
+                    others.append(w)
+            if not others:
+                return await alone()
+            jobs = sorted([job, *(w.job for w in others)], key=lambda j: j.request.scope)  # one locking order
+            try:
+                results = dict(zip((id(j) for j in jobs), await _write(session, jobs, attempt=1), strict=True))
+            except Exception as exc:
+                await session.rollback()
+                log.info("placing_group_failed", requests=len(jobs), error=type(exc).__name__)
+                for w in others:
+                    _resolve(w, _ALONE)
+                others = []
+                return await alone()
+            for w in others:
+                _resolve(w, results[id(w.job)])
+            others = []
+            return results[id(job)]
+        finally:
+            for w in others:  # not written (this request failed or was cancelled): each writes itself
+                _resolve(w, _ALONE)
+            self._next(line)
+
+    @staticmethod
+    def _next(line: _Line) -> None:
+        """The first request still waiting leads the next write; none: nothing is being written."""
+        while line.waiting:
+            w = line.waiting.popleft()
+            if not w.future.done():
+                w.future.set_result(_LEAD)
+                return
+        line.writing = False
+
+
+def _resolve(waiter: _Waiter, verdict: Any) -> None:
+    if not waiter.future.done():
+        waiter.future.set_result(verdict)
 
 
 async def plan(session: AsyncSession, placed: Sequence[Placed], *, fresh: bool) -> list[statement.OrderTake]:

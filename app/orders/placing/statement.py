@@ -56,16 +56,18 @@ _INSERT_LINES = insert(cast(Table, OrderLine.__table__))
 
 
 def _pg_place(recording: bool) -> Any:
-    """The placing statement; `recording`: it also records the Idempotency-Key's answer, and then makes the takes
-    only if that answer was recorded (a concurrent request with the key waits here for the first to end)."""
+    """The placing statement; `recording`: it also records the Idempotency-Keys' answers, and then makes the takes
+    only if every answer was recorded (a concurrent request with a key waits here for the first to end)."""
     record = """
 ), recorded AS (
     INSERT INTO idempotency_key (scope, key, request_hash, status_code, response_body, created_at)
-    SELECT :scope, :key, :request_hash, :status_code, :response_body, CAST(:created_at AS timestamptz)
+    SELECT k.* FROM unnest(CAST(:k_scopes AS varchar[]), CAST(:k_keys AS varchar[]), CAST(:k_hashes AS varchar[]),
+                           CAST(:k_codes AS integer[]), CAST(:k_bodies AS text[]), CAST(:k_created AS timestamptz[]))
+                    AS k(scope, key, request_hash, status_code, response_body, created_at)
      WHERE (SELECT ok FROM fits)
         ON CONFLICT (scope, key) DO NOTHING
     RETURNING id""" if recording else ""
-    gate = "EXISTS (SELECT 1 FROM recorded)" if recording else "true"
+    gate = "(SELECT count(*) FROM recorded) = cardinality(CAST(:k_keys AS varchar[]))" if recording else "true"
     return text(f"""
 WITH want AS (
     SELECT * FROM unnest(CAST(:r_locs AS varchar[]), CAST(:r_vars AS varchar[]), CAST(:r_qs AS bigint[]),
@@ -131,10 +133,13 @@ _PG_PLACE = {recording: _pg_place(recording) for recording in (False, True)}
 
 
 async def place(session: AsyncSession, placed: Sequence[Placed], takes: Sequence[OrderTake], *, attempt: int,
-                record: dict[str, Any] | None, now: datetime, commit: bool) -> Outcome:
+                records: Sequence[dict[str, Any]], now: datetime, commit: bool) -> Outcome:
     """Reserve `takes` and write the orders of `placed`, all or nothing (see the module).
 
-    `record`: the Idempotency-Key's row with its answer (`idempotency.answer_row`), written with the orders.
+    `records`: the Idempotency-Keys' rows with their answers (`idempotency.answer_row`; one per request placed
+    together), written with the orders. If any key has an answer already, nothing is placed (`answered`); with
+    more than one key, keys recorded before that one are undone only when the caller rolls back, so `commit`
+    is for one key at most.
     `commit`: nothing follows in this unit of work: the orders are committed before this returns (on PostgreSQL,
     when no store's change number is needed, as a statement that is its own transaction). Otherwise the caller's
     transaction goes on and the caller commits.
@@ -143,9 +148,10 @@ async def place(session: AsyncSession, placed: Sequence[Placed], takes: Sequence
     """
     try:
         if dialect_of(session) == "postgresql":
-            outcome = await _place_pg(session, placed, takes, attempt=attempt, record=record, now=now, commit=commit)
+            outcome = await _place_pg(session, placed, takes, attempt=attempt, records=records, now=now,
+                                      commit=commit)
         else:
-            outcome = await _place_sqlite(session, placed, takes, record=record, commit=commit)
+            outcome = await _place_sqlite(session, placed, takes, records=records, commit=commit)
     except IntegrityError as error:
         if not _number_taken(error):
             raise
@@ -167,7 +173,9 @@ def _levels(takes: Iterable[OrderTake]) -> list[tuple[str, str]]:
 
 
 async def _place_pg(session: AsyncSession, placed: Sequence[Placed], takes: Sequence[OrderTake], *, attempt: int,
-                    record: dict[str, Any] | None, now: datetime, commit: bool) -> Outcome:
+                    records: Sequence[dict[str, Any]], now: datetime, commit: bool) -> Outcome:
+    if commit and len(records) > 1:
+        raise ValueError("orders placed under several keys are committed by the caller")
     # The statement makes the `stock.changed` event of each take (as `inventory.service.stock_changed_events`
     # does) and the ledger rows' idempotency keys from the takes: ten thousand of each need not be sent.
     before = events.take_pending(session)
@@ -177,9 +185,9 @@ async def _place_pg(session: AsyncSession, placed: Sequence[Placed], takes: Sequ
         "r_qs": [t.take.quantity for t in takes], "r_merchants": [t.merchant_id for t in takes],
         "r_orders": [t.order_id for t in takes], "r_alloc_ids": new_ids("alc", len(takes)),
         "key_suffix": f":a{attempt}", "events_before": len(before),
-        **events.pg_params(outbox), **(record or {}), "now": now,
+        **events.pg_params(outbox), **_key_params(records), "now": now,
         "orders": _json_rows([p.order for p in placed]), "lines": _json_rows([ln for p in placed for ln in p.lines])}
-    statement = _PG_PLACE[record is not None]
+    statement = _PG_PLACE[bool(records)]
     # A store's levels get the store's next change number (the tills' feed) in the same transaction.
     feeds = inventory_service.may_feed_changes(t.take.location_id for t in takes)
     if commit and not feeds:
@@ -198,17 +206,27 @@ async def _place_pg(session: AsyncSession, placed: Sequence[Placed], takes: Sequ
 
 
 async def _place_sqlite(session: AsyncSession, placed: Sequence[Placed], takes: Sequence[OrderTake], *,
-                        record: dict[str, Any] | None, commit: bool) -> Outcome:
+                        records: Sequence[dict[str, Any]], commit: bool) -> Outcome:
     if not await inventory_service.take_sqlite(session, [(t.merchant_id, t.order_id, t.take) for t in takes]):
         return Outcome(False, short=tuple(sorted({t.take.variant_id for t in takes})))
     await execute_many(session, _INSERT_ORDERS, [p.order for p in placed])
     await execute_many(session, _INSERT_LINES, [ln for p in placed for ln in p.lines])
     await events.emit_many(session, [e for p in placed for e in p.events()])
-    if record is not None and not await idempotency.record(session, record):
-        return Outcome(False, answered=True)
+    for record in records:
+        if not await idempotency.record(session, record):
+            return Outcome(False, answered=True)
     if commit:
         await session.commit()
     return Outcome(True)
+
+
+def _key_params(records: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The keys' rows as the arrays the placing statement unnests."""
+    if not records:
+        return {}
+    return {"k_scopes": [r["scope"] for r in records], "k_keys": [r["key"] for r in records],
+            "k_hashes": [r["request_hash"] for r in records], "k_codes": [r["status_code"] for r in records],
+            "k_bodies": [r["response_body"] for r in records], "k_created": [r["created_at"] for r in records]}
 
 
 def _json_rows(rows: Sequence[dict[str, Any]]) -> str:

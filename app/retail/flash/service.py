@@ -287,18 +287,30 @@ async def buy(*, session: AsyncSession, settings: Settings, gate: RedisGate | No
     try:
         if signed is not None:
             await ensure_issued(session, signed)
-        result = await pipeline.place(session, settings=settings, channel=channel, request=pipeline.Request(
-            scope=principal.scope, key=idempotency_key, fingerprint=fingerprint, payment_method=body.payment_method,
-            hold_minutes=settings.shop_flash_hold_minutes))
+        try:
+            result = await pipeline.place(session, settings=settings, channel=channel,
+                                          together=_TOGETHER if admitted else None,
+                                          request=pipeline.Request(
+                                              scope=principal.scope, key=idempotency_key, fingerprint=fingerprint,
+                                              payment_method=body.payment_method,
+                                              hold_minutes=settings.shop_flash_hold_minutes))
+        except DBAPIError as exc:
+            raise await _refused_at_commit(session, card, customer_id, body.quantity, exc) from None
     except BaseException:
         if admitted:
             await _quietly(gate.give_back(sale_id=card.id, customer_id=customer_id, quantity=body.quantity)
                            if gate else None)
         raise
     if admitted and gate is not None:
-        await _quietly(gate.done(sale_id=card.id, customer_id=customer_id) if channel.placed else
+        await _quietly(gate.done(sale_id=card.id, customer_id=customer_id) if channel.placed(result) else
                        gate.give_back(sale_id=card.id, customer_id=customer_id, quantity=body.quantity))
     return result
+
+
+# The gate's winners that arrive while others are being written are written with them in one transaction. Only
+# theirs: the gate has let each buyer through once, with units left, so a group nearly always commits whole; the
+# attempts the database alone decides would often fail a group (a buyer's second attempt, the last units).
+_TOGETHER = pipeline.Together()
 
 
 async def _admit(session: AsyncSession, gate: RedisGate, card: _Card, customer_id: str, quantity: int,
@@ -360,15 +372,20 @@ async def _counts(session: AsyncSession, sale_id: str) -> tuple[int, dict[str, i
 class _FlashBuy:
     """A flash-sale order as a placement channel. The order is written first, touching no stock level (its units
     are the sale's, reserved when the sale was made: `stock_hold="none"`); then, at the transaction's end, the
-    sale is counted down, its hold handed over to the order and the buyer's count checked (`take_from_sale`,
-    which commits), so the sale's rows, which every winner needs, are locked as briefly as can be."""
+    sale is counted down, its hold handed over to the order and the buyer's count checked (`take_from_sale`; on
+    PostgreSQL when the transaction commits), so the sale's rows, which every winner needs, are locked as briefly
+    as can be."""
 
     name = "retail"
     lookup_first = False
 
     def __init__(self, card: _Card, customer_id: str, body: FlashOrderIn) -> None:
         self.card, self.customer_id, self.body = card, customer_id, body
-        self.placed = False
+        self._built: set[str] = set()  # the orders this attempt made answers for (one per try at writing it)
+
+    def placed(self, result: idempotency.Result) -> bool:
+        """Whether this attempt wrote the order it answers with (else the answer is an earlier attempt's)."""
+        return result[0] == 201 and result[1].get("id") in self._built
 
     async def price(self, session: AsyncSession) -> Priced:
         card, body = self.card, self.body
@@ -402,9 +419,9 @@ class _FlashBuy:
 
     async def after(self, session: AsyncSession, priced: Priced, orders: Sequence[OrderView]) -> None:
         await take_from_sale(session, self.card, self.customer_id, self.body.quantity, orders[0]["id"])
-        self.placed = True
 
     def answer(self, priced: Priced, orders: list[OrderView], payment: dict[str, Any] | None) -> dict[str, Any]:
+        self._built.add(orders[0]["id"])
         return {**orders[0], "flash_sale_id": self.card.id, "payment": payment}
 
 
@@ -433,25 +450,13 @@ HOLD_SHORT_AT_COMMIT = "LTF02"  # the sale's holds had fewer units than its coun
 
 async def take_from_sale(session: AsyncSession, card: _Card, customer_id: str, quantity: int, order_id: str) -> None:
     """The end of the order's transaction, after its rows: count the sale down (refused with its reason), check
-    the buyer's limit, hand the units the sale holds over to the order (the ledger moves them from the sale's
-    hold to the order; the stock levels stay as they are), and commit. On PostgreSQL the commit does all of it
-    (`_PG_SOLD`), which is why the commit is this function's: a refusal there is answered as one."""
+    the buyer's limit and hand the units the sale holds over to the order (the ledger moves them from the sale's
+    hold to the order; the stock levels stay as they are). On PostgreSQL this inserts the sale's order row and the
+    commit does the rest (`_PG_SOLD`): a refusal fails the commit (`_refused_at_commit`)."""
     now = utcnow()
-    source = f"flash:{card.id}"
     if dialect_of(session) == "postgresql":
         await execute(session, _PG_SOLD, {"order_id": order_id, "sale_id": card.id, "customer_id": customer_id,
                                           "q": quantity, "now": now})
-        try:
-            await session.commit()  # the trigger takes the units here
-        except DBAPIError as exc:
-            code = sqlstate(exc)
-            if code not in (REFUSED_AT_COMMIT, HOLD_SHORT_AT_COMMIT):
-                raise
-            await session.rollback()
-            if code == HOLD_SHORT_AT_COMMIT:  # the sale's count and its holds disagree: nothing is sold
-                log.error("flash_hold_short", sale_id=card.id, order_id=order_id, detail=str(exc.orig))
-                raise refused("sold_out") from None
-            raise refused(await _why_refused(session, card, customer_id, quantity, now)) from None
         return
     bought = _bought(card.id, customer_id)
     taken = cast(CursorResult[Any], await session.execute(
@@ -466,8 +471,21 @@ async def take_from_sale(session: AsyncSession, card: _Card, customer_id: str, q
                            status="held", created_at=now))
     await session.flush()
     await inventory_service.hand_over(session, merchant_id=card.merchant_id, order_id=order_id, takes=takes,
-                                      source=source)
-    await session.commit()
+                                      source=f"flash:{card.id}")
+
+
+async def _refused_at_commit(session: AsyncSession, card: _Card, customer_id: str, quantity: int,
+                             exc: DBAPIError) -> Exception:
+    """The answer to a commit the sale's trigger failed (the transaction is rolled back): 409 with the reason;
+    any other database error as it is."""
+    code = sqlstate(exc)
+    if code not in (REFUSED_AT_COMMIT, HOLD_SHORT_AT_COMMIT):
+        return exc
+    await session.rollback()
+    if code == HOLD_SHORT_AT_COMMIT:  # the sale's count and its holds disagree: nothing is sold
+        log.error("flash_hold_short", sale_id=card.id, detail=str(exc.orig))
+        return refused("sold_out")
+    return refused(await _why_refused(session, card, customer_id, quantity, utcnow()))
 
 
 def _bought(sale_id: str, customer_id: str) -> Any:
