@@ -103,7 +103,11 @@ class StartedPayment:
 
 
 class Channel(Protocol, Generic[P]):
-    """What a channel gives the pipeline. `price` may run more than once (see the module)."""
+    """What a channel gives the pipeline. `price` may run more than once (see the module).
+
+    A channel whose requests are written together (`Together`) may also give, on its class, `before_together`
+    and `after_together`: `before` and `after` of several of its requests at once, in a statement each rather
+    than one per request (`_hooks`)."""
 
     name: str  # retail | wholesale | community: which payment providers it offers
     lookup_first: bool  # look the key up before pricing: pricing is costly (thousands of lines) or has effects
@@ -337,9 +341,8 @@ async def _write(session: AsyncSession, jobs: Sequence[_Job[Any]], *, attempt: i
         checkouts.append(checkout_id)
         results.append(result)
     last = len(jobs) == 1 and not any(j.payments or j.priced.writes_before or j.priced.writes_after for j in jobs)
-    for job in jobs:
-        if job.priced.writes_before:  # first: what it writes may free the units the orders take (a flash hold)
-            await job.channel.before(session, job.priced)
+    # First: what `before` writes may free the units the orders take (a flash sale's hold).
+    await _hooks(session, "before", [(j.channel, j.priced) for j in jobs if j.priced.writes_before])
     takes = await plan(session, placed, fresh=attempt > 1)
     outcome = await statement.place(session, placed, takes, attempt=attempt, records=records, now=now, commit=last)
     if outcome.answered:
@@ -348,17 +351,30 @@ async def _write(session: AsyncSession, jobs: Sequence[_Job[Any]], *, attempt: i
         raise _StockMoved(outcome.short or sorted({t.take.variant_id for t in takes}))
     if last:
         return results
-    for job, orders, checkout_id in zip(jobs, views, checkouts, strict=True):
+    for job, checkout_id in zip(jobs, checkouts, strict=True):
         for payment in job.payments:
             await execute(session, _INSERT_PAYMENT, {
                 "id": payment.id, "checkout_id": checkout_id, "provider": payment.provider,
                 "provider_ref": payment.provider_ref, "amount": payment.amount, "currency": payment.currency,
                 "status": "pending", "account": payment.account_kept, "group_ref": payment.group_ref,
                 "client": payment.client or None, "created_at": now})
-        if job.priced.writes_after:
-            await job.channel.after(session, job.priced, orders)
+    await _hooks(session, "after", [(j.channel, j.priced, orders)
+                                    for j, orders in zip(jobs, views, strict=True) if j.priced.writes_after])
     await session.commit()
     return results
+
+
+async def _hooks(session: AsyncSession, hook: str, calls: Sequence[tuple[Any, ...]]) -> None:
+    """Each request's `before` or `after` (`calls`: the channel and that hook's other arguments), or, when they are
+    all of one channel that offers it, its `before_together` / `after_together` once for all of them."""
+    if not calls:
+        return
+    together = getattr(type(calls[0][0]), f"{hook}_together", None)
+    if together is not None and len(calls) > 1 and all(type(c[0]) is type(calls[0][0]) for c in calls):
+        await together(session, calls)
+        return
+    for channel, *args in calls:
+        await getattr(channel, hook)(session, *args)
 
 
 _INSERT_PAYMENT = insert(Payment)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, DateTime, and_, bindparam, func, select, text, update
+from sqlalchemy import DateTime, and_, bindparam, func, select, text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -413,20 +413,32 @@ class _FlashBuy:
         return Priced([draft], writes_before=dialect_of(session) == "postgresql", writes_after=True)
 
     async def before(self, session: AsyncSession, priced: Priced) -> None:
-        # One buyer's attempts take turns (a lock of this sale and buyer, not of the sale), so that the count of
-        # the buyer's units read at the end, after the lock, is exact.
-        await execute(session, _BUYER_LOCK, {"sale_id": self.card.id, "customer_id": self.customer_id})
+        await _FlashBuy.before_together(session, [(self, priced)])
 
     async def after(self, session: AsyncSession, priced: Priced, orders: Sequence[OrderView]) -> None:
-        await take_from_sale(session, self.card, self.customer_id, self.body.quantity, orders[0]["id"])
+        await _FlashBuy.after_together(session, [(self, priced, orders)])
+
+    @staticmethod
+    async def before_together(session: AsyncSession, calls: Sequence[tuple[_FlashBuy, Priced]]) -> None:
+        # One buyer's attempts take turns (a lock of the sale and the buyer, not of the sale), so that the count of
+        # the buyer's units read at the end, after the lock, is exact. Several buyers are locked in one order
+        # everywhere, so that two transactions never wait on each other.
+        pairs = sorted({(c.card.id, c.customer_id) for c, _ in calls})
+        await execute(session, _BUYER_LOCKS, {"sale_ids": [s for s, _ in pairs], "customer_ids": [c for _, c in pairs]})
+
+    @staticmethod
+    async def after_together(session: AsyncSession, calls: Sequence[tuple[_FlashBuy, Priced, Sequence[OrderView]]]
+                             ) -> None:
+        await take_from_sale(session, [(c.card, c.customer_id, c.body.quantity, orders[0]["id"])
+                                       for c, _, orders in calls])
 
     def answer(self, priced: Priced, orders: list[OrderView], payment: dict[str, Any] | None) -> dict[str, Any]:
         self._built.add(orders[0]["id"])
         return {**orders[0], "flash_sale_id": self.card.id, "payment": payment}
 
 
-_BUYER_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(CAST(:sale_id AS text)), "
-                   "hashtext(CAST(:customer_id AS text)))")
+_BUYER_LOCKS = text("SELECT pg_advisory_xact_lock(hashtext(t.sale_id), hashtext(t.customer_id)) "
+                    "FROM unnest(CAST(:sale_ids AS text[]), CAST(:customer_ids AS text[])) AS t(sale_id, customer_id)")
 
 
 async def _email(session: AsyncSession, customer_id: str) -> str | None:
@@ -442,36 +454,43 @@ _EMAIL = select(Customer.email).where(Customer.id == bindparam("customer_id"))
 # units left and the buyer under the limit), its holds locked after it and handed over to the order. The sale's
 # row, which every winner needs, is then locked only for the commit, never across a round trip.
 _PG_SOLD = text("INSERT INTO flash_order (order_id, sale_id, customer_id, quantity, status, created_at) "
-                "VALUES (:order_id, :sale_id, :customer_id, :q, 'held', :now)"
-                ).bindparams(bindparam("now", type_=DateTime(timezone=True)), bindparam("q", type_=BigInteger))
+                "SELECT t.*, 'held', :now FROM unnest(CAST(:order_ids AS varchar[]), CAST(:sale_ids AS varchar[]), "
+                "CAST(:customer_ids AS varchar[]), CAST(:qs AS bigint[])) AS t"
+                ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
 REFUSED_AT_COMMIT = "LTF01"  # the trigger's SQLSTATE: the sale refused the order
 HOLD_SHORT_AT_COMMIT = "LTF02"  # the sale's holds had fewer units than its count: nothing was sold
 
 
-async def take_from_sale(session: AsyncSession, card: _Card, customer_id: str, quantity: int, order_id: str) -> None:
-    """The end of the order's transaction, after its rows: count the sale down (refused with its reason), check
-    the buyer's limit and hand the units the sale holds over to the order (the ledger moves them from the sale's
-    hold to the order; the stock levels stay as they are). On PostgreSQL this inserts the sale's order row and the
-    commit does the rest (`_PG_SOLD`): a refusal fails the commit (`_refused_at_commit`)."""
+Sold = tuple[_Card, str, int, str]  # the sale, the buyer, the units, the order
+
+
+async def take_from_sale(session: AsyncSession, sold: Sequence[Sold]) -> None:
+    """The end of the orders' transaction, after their rows: for each (sale, buyer, units, order), count the sale
+    down (refused with its reason), check the buyer's limit and hand the units the sale holds over to the order
+    (the ledger moves them from the sale's hold to the order; the stock levels stay as they are). On PostgreSQL
+    this inserts the sale's order rows and the commit does the rest (`_PG_SOLD`): a refusal fails the commit
+    (`_refused_at_commit`)."""
     now = utcnow()
     if dialect_of(session) == "postgresql":
-        await execute(session, _PG_SOLD, {"order_id": order_id, "sale_id": card.id, "customer_id": customer_id,
-                                          "q": quantity, "now": now})
+        await execute(session, _PG_SOLD, {"order_ids": [o for *_, o in sold], "sale_ids": [c.id for c, *_ in sold],
+                                          "customer_ids": [b for _, b, _, _ in sold],
+                                          "qs": [q for _, _, q, _ in sold], "now": now})
         return
-    bought = _bought(card.id, customer_id)
-    taken = cast(CursorResult[Any], await session.execute(
-        update(FlashSale).where(FlashSale.id == card.id, FlashSale.status == "active",
-                                FlashSale.remaining >= quantity, FlashSale.starts_at <= now, FlashSale.ends_at > now,
-                                FlashSale.per_buyer_limit >= quantity + bought)
-        .values(remaining=FlashSale.remaining - quantity).execution_options(synchronize_session=False)))
-    if taken.rowcount != 1:
-        raise refused(await _why_refused(session, card, customer_id, quantity, now))
-    takes = await _from_holds(session, card.id, card.variant_id, quantity)
-    session.add(FlashOrder(order_id=order_id, sale_id=card.id, customer_id=customer_id, quantity=quantity,
-                           status="held", created_at=now))
-    await session.flush()
-    await inventory_service.hand_over(session, merchant_id=card.merchant_id, order_id=order_id, takes=takes,
-                                      source=f"flash:{card.id}")
+    for card, customer_id, quantity, order_id in sold:
+        bought = _bought(card.id, customer_id)
+        taken = cast(CursorResult[Any], await session.execute(
+            update(FlashSale).where(FlashSale.id == card.id, FlashSale.status == "active",
+                                    FlashSale.remaining >= quantity, FlashSale.starts_at <= now,
+                                    FlashSale.ends_at > now, FlashSale.per_buyer_limit >= quantity + bought)
+            .values(remaining=FlashSale.remaining - quantity).execution_options(synchronize_session=False)))
+        if taken.rowcount != 1:
+            raise refused(await _why_refused(session, card, customer_id, quantity, now))
+        takes = await _from_holds(session, card.id, card.variant_id, quantity)
+        session.add(FlashOrder(order_id=order_id, sale_id=card.id, customer_id=customer_id, quantity=quantity,
+                               status="held", created_at=now))
+        await session.flush()
+        await inventory_service.hand_over(session, merchant_id=card.merchant_id, order_id=order_id, takes=takes,
+                                          source=f"flash:{card.id}")
 
 
 async def _refused_at_commit(session: AsyncSession, card: _Card, customer_id: str, quantity: int,
