@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import DateTime, and_, bindparam, func, select, text, update
+from sqlalchemy import DateTime, and_, bindparam, exists, func, select, text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,11 +31,12 @@ from app.catalog import service as catalog_service
 from app.catalog.models import Product, Variant
 from app.config import Settings
 from app.core import events, idempotency
-from app.core.auth import Principal, SignedCustomer, ensure_issued
+from app.core.auth import Principal, SignedCustomer
 from app.core.clock import as_utc, utcnow
-from app.core.errors import Conflict, NotFound, TooManyRequests, field_error
+from app.core.errors import Conflict, NotFound, TooManyRequests, Unauthenticated, field_error
 from app.core.ids import new_id
 from app.core.logging import get_logger
+from app.core.models import AccessToken
 from app.db import dialect_of, execute, fetch, sqlstate
 from app.inventory import service as inventory_service
 from app.inventory.allocation import Take
@@ -283,10 +284,8 @@ async def buy(*, session: AsyncSession, settings: Settings, gate: RedisGate | No
                 if found is not None:
                     return found
             raise refused(early)
-    channel = _FlashBuy(card, customer_id, body)
     try:
-        if signed is not None:
-            await ensure_issued(session, signed)
+        channel = _FlashBuy(card, customer_id, body, await _buyer_email(session, customer_id, signed))
         try:
             result = await pipeline.place(session, settings=settings, channel=channel,
                                           together=_TOGETHER if admitted else None,
@@ -379,8 +378,8 @@ class _FlashBuy:
     name = "retail"
     lookup_first = False
 
-    def __init__(self, card: _Card, customer_id: str, body: FlashOrderIn) -> None:
-        self.card, self.customer_id, self.body = card, customer_id, body
+    def __init__(self, card: _Card, customer_id: str, body: FlashOrderIn, email: str | None) -> None:
+        self.card, self.customer_id, self.body, self.email = card, customer_id, body, email
         self._built: set[str] = set()  # the orders this attempt made answers for (one per try at writing it)
 
     def placed(self, result: idempotency.Result) -> bool:
@@ -400,11 +399,10 @@ class _FlashBuy:
             if loc is None or loc.kind not in ("store", "pickup_point") or loc.merchant_id != card.merchant_id:
                 raise field_error("fulfilment.location_id", "pick-up needs a store of the merchant selling this")
             pickup, fulfilment["location_name"] = loc.id, loc.name
-        email = await _email(session, self.customer_id)
         draft = OrderDraft(
             merchant_id=card.merchant_id, channel="retail", payment_method=body.payment_method,
             currency=card.currency, fulfilment=fulfilment, pickup_location_id=pickup, customer_id=self.customer_id,
-            email=email, lines=[DraftLine(info.variant_id, info.product_id, info.sku, info.title, info.category,
+            email=self.email, lines=[DraftLine(info.variant_id, info.product_id, info.sku, info.title, info.category,
                                           info.returnable, body.quantity, card.price, info.listing_revision_id,
                                           info.return_class, info.return_reason)],
             extra_events=[("flash_sale.sold", {"flash_sale_id": card.id, "quantity": body.quantity})],
@@ -441,12 +439,23 @@ _BUYER_LOCKS = text("SELECT pg_advisory_xact_lock(hashtext(t.sale_id), hashtext(
                     "FROM unnest(CAST(:sale_ids AS text[]), CAST(:customer_ids AS text[])) AS t(sale_id, customer_id)")
 
 
-async def _email(session: AsyncSession, customer_id: str) -> str | None:
-    row = (await fetch(session, _EMAIL, {"customer_id": customer_id})).first()
-    return None if row is None else cast(str | None, row.email)
+async def _buyer_email(session: AsyncSession, customer_id: str, signed: SignedCustomer | None) -> str | None:
+    """The buyer's email for the order; with a token read from its signature alone (`signed`), read only while
+    that token is still issued (else 401, as `auth.ensure_issued`): one round trip for both."""
+    if signed is None:
+        row = (await fetch(session, _EMAIL, {"customer_id": customer_id})).first()
+        return None if row is None else cast(str | None, row.email)
+    row = (await fetch(session, _ISSUED_EMAIL, {"customer_id": customer_id, "token_hash": signed.token_hash})).first()
+    if row is None or not row.issued:
+        raise Unauthenticated("the access token is invalid, expired or revoked")
+    return cast(str | None, row.email)
 
 
 _EMAIL = select(Customer.email).where(Customer.id == bindparam("customer_id"))
+_ISSUED_EMAIL = select(Customer.email, exists().where(
+    AccessToken.token_hash == bindparam("token_hash"), AccessToken.revoked_at.is_(None),
+    AccessToken.kind == "customer", AccessToken.subject_id == Customer.id).label("issued")
+).where(Customer.id == bindparam("customer_id"))
 
 
 # PostgreSQL: the sale's units are taken when the order's transaction commits, by the deferred trigger
