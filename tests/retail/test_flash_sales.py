@@ -515,3 +515,32 @@ async def test_with_redis_one_buyer_over_the_limit_in_a_group_costs_the_others_n
         sold = await _sold(gated, sale_id)
         assert sum(sold.values()) == 20 and max(sold.values()) == 1
         await _consistent(gated)
+
+
+async def test_with_redis_attempts_arriving_together_are_decided_in_one_call_each_for_itself(
+        own_redis: _Redis, monkeypatch: pytest.MonkeyPatch):
+    from app.retail.flash.admission import RedisGate
+
+    gate = RedisGate(own_redis.url)
+    calls: list[int] = []
+    decide = gate._decide
+
+    async def counted(sale_id: str, batch: Any) -> Any:
+        calls.append(len(batch))
+        return await decide(sale_id, batch)
+
+    monkeypatch.setattr(gate, "_decide", counted)
+    try:
+        await gate.load(sale_id="fls_t", remaining=10, bought={"cus_0": 1}, only_if_missing=False)
+        verdicts = await asyncio.gather(*(
+            gate.admit(sale_id="fls_t", customer_id=f"cus_{i % 40}", quantity=1, limit=1, idempotency_key=f"k{i}",
+                       attempts=[(f"c:cus_{i % 40}", 1)], second=7) for i in range(80)))
+        assert len(calls) < 80 and max(calls) > 1, calls  # together, in fewer calls than attempts
+        by = Counter(v.verdict for v in verdicts)
+        # In order: cus_0 has its unit; 10 more are sold to the next ten buyers; the rest find none left, and
+        # every buyer's second attempt in the same second is over its limit of one a second.
+        assert by == Counter({"ok": 10, "sold_out": 29, "limit_reached": 1, "rate_limited": 40}), by
+        assert [v.verdict for v in verdicts[:12]] == ["limit_reached", *["ok"] * 10, "sold_out"]
+        assert await gate.counters("fls_t") == (0, {"cus_0": 1, **{f"cus_{i}": 1 for i in range(1, 11)}})
+    finally:
+        await gate.close()

@@ -1,8 +1,9 @@
 """The gate in front of a flash sale: who may try to buy, decided in Redis without a database round trip.
 
-One atomic script per attempt counts it against the route's attempt limits (per buyer and per address, a second),
+One atomic script counts an attempt against the route's attempt limits (per buyer and per address, a second),
 checks that no other attempt of the buyer is in flight, that the buyer stays under the sale's limit and that
-units are left, and then takes the units and counts them against the buyer. The order
+units are left, and then takes the units and counts them against the buyer. The attempts of a sale that arrive
+while a call is out go together in the next call, decided one after another by the script. The order
 is then written to the database, which checks the same rules again and stays the truth: if that write fails the
 units go back (`give_back`); if Redis lost its counters (a restart) they are rebuilt from the database
 (`rebuild`), and the reconciliation job sets them to what the database says (`reset`). So the gate can only
@@ -11,8 +12,10 @@ turn a buyer away early or let one more through to the database's own check, nev
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from app.core.logging import get_logger
@@ -23,40 +26,60 @@ Verdict = Literal["ok", "sold_out", "limit_reached", "busy", "unknown", "rate_li
 IN_FLIGHT_MS = 15_000  # longer than any order write; a crashed attempt frees its buyer after this
 KEEP_S = 7 * 24 * 3600  # counters outlive any sale
 POOL = 64
+BATCH = 64  # attempts decided in one call at most
 POOL_WAIT_S = 10.0
 
-# KEYS: left, bought, busy, keys (the Idempotency-Keys admitted), keys_lost, then the attempt counters of this
-# second. ARGV: customer, quantity, limit, in-flight ms, the customer's key ('' without one), keep seconds, then
-# each counter's limit. Returns verdict, bought, and for a refusal whether the key may be a retry of an admitted
-# attempt (then the database has its answer).
+# Any number of attempts of one sale, decided in order. KEYS: left, bought, keys (the Idempotency-Keys admitted),
+# keys_lost, then per attempt its busy key and its attempt counters of this second. ARGV: in-flight ms, keep seconds,
+# the number of attempts, then per attempt: customer, quantity, limit, the customer's key ('' without one), the
+# number of its counters and each counter's limit. Returns per attempt its verdict, bought, and for a refusal
+# whether the key may be a retry of an admitted attempt (then the database has its answer).
 _ADMIT = """
-for i = 6, #KEYS do
-  local n = redis.call('INCR', KEYS[i])
-  if n == 1 then redis.call('EXPIRE', KEYS[i], 2) end
-  if n > tonumber(ARGV[i + 1]) then return {'rate_limited', 0, 0} end
+local out = {}
+local k, a = 5, 4
+for _ = 1, tonumber(ARGV[3]) do
+  local customer, q, limit, member = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), ARGV[a + 3]
+  local counters = tonumber(ARGV[a + 4])
+  local busy = KEYS[k]
+  local verdict = nil
+  for i = 1, counters do
+    if not verdict then
+      local n = redis.call('INCR', KEYS[k + i])
+      if n == 1 then redis.call('EXPIRE', KEYS[k + i], 2) end
+      if n > tonumber(ARGV[a + 4 + i]) then verdict = 'rate_limited' end
+    end
+  end
+  k, a = k + 1 + counters, a + 5 + counters
+  local bought, retry = 0, 0
+  if not verdict then
+    local left = redis.call('GET', KEYS[1])
+    if not left then
+      verdict = 'unknown'
+    else
+      bought = tonumber(redis.call('HGET', KEYS[2], customer) or '0')
+      if redis.call('EXISTS', busy) == 1 then verdict = 'busy'
+      elseif bought + q > limit then verdict = 'limit_reached'
+      elseif tonumber(left) < q then verdict = 'sold_out' end
+      if verdict == 'limit_reached' or verdict == 'sold_out' then
+        if bought > 0 and member ~= '' and (redis.call('SISMEMBER', KEYS[3], member) == 1
+                                            or redis.call('EXISTS', KEYS[4]) == 1) then retry = 1 end
+      elseif not verdict then
+        verdict = 'ok'
+        redis.call('SET', busy, '1', 'PX', ARGV[1])
+        redis.call('DECRBY', KEYS[1], q)
+        redis.call('HINCRBY', KEYS[2], customer, q)
+        if member ~= '' then
+          redis.call('SADD', KEYS[3], member)
+          redis.call('EXPIRE', KEYS[3], ARGV[2])
+        end
+      end
+    end
+  end
+  out[#out + 1] = verdict
+  out[#out + 1] = bought
+  out[#out + 1] = retry
 end
-local left = redis.call('GET', KEYS[1])
-if not left then return {'unknown', 0, 0} end
-local bought = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-if redis.call('EXISTS', KEYS[3]) == 1 then return {'busy', bought, 0} end
-local q = tonumber(ARGV[2])
-local verdict = nil
-if bought + q > tonumber(ARGV[3]) then verdict = 'limit_reached'
-elseif tonumber(left) < q then verdict = 'sold_out' end
-if verdict then
-  local retry = 0
-  if bought > 0 and ARGV[5] ~= '' and (redis.call('SISMEMBER', KEYS[4], ARGV[5]) == 1
-                                       or redis.call('EXISTS', KEYS[5]) == 1) then retry = 1 end
-  return {verdict, bought, retry}
-end
-redis.call('SET', KEYS[3], '1', 'PX', ARGV[4])
-redis.call('DECRBY', KEYS[1], q)
-redis.call('HINCRBY', KEYS[2], ARGV[1], q)
-if ARGV[5] ~= '' then
-  redis.call('SADD', KEYS[4], ARGV[5])
-  redis.call('EXPIRE', KEYS[4], ARGV[6])
-end
-return {'ok', bought, 0}
+return out
 """
 
 _GIVE_BACK = """
@@ -83,6 +106,72 @@ return 1
 
 
 @dataclass(frozen=True, slots=True)
+class _Attempt:
+    keys: list[str]  # its busy key, its attempt counters
+    args: list[Any]  # its part of the script's ARGV
+
+
+_SEND = object()
+
+
+@dataclass(slots=True)
+class _Lane:
+    """One sale's attempts in one process: while a call for some of them is out, the next ones wait, and the first
+    of them then sends every waiting attempt (up to `BATCH`) in one call. The first attempt to find no call out
+    sends at once, alone: nothing waits when nothing is in flight."""
+
+    sending: bool = False
+    waiting: deque[tuple[_Attempt, asyncio.Future[Any]]] = field(default_factory=deque)
+
+    async def decide(self, attempt: _Attempt, call: Callable[[Sequence[_Attempt]], Awaitable[list[Admission]]]
+                     ) -> Admission:
+        if self.sending:
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            self.waiting.append((attempt, future))
+            try:
+                verdict = await future
+            except asyncio.CancelledError:
+                if future.done() and not future.cancelled() and future.result() is _SEND:
+                    self._next()
+                raise
+            if verdict is not _SEND:
+                return cast(Admission, verdict)
+        else:
+            self.sending = True
+        batch: list[tuple[_Attempt, asyncio.Future[Any]]] = []
+        try:
+            while self.waiting and len(batch) < BATCH - 1:
+                item = self.waiting.popleft()
+                if not item[1].done():
+                    batch.append(item)
+            try:
+                admissions = await call([attempt, *(a for a, _ in batch)])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                batch = []
+                raise
+            for (_, future), admission in zip(batch, admissions[1:], strict=True):
+                if not future.done():
+                    future.set_result(admission)
+            batch = []
+            return admissions[0]
+        finally:
+            for item in reversed(batch):  # not decided (this attempt was cancelled): the next call decides them
+                self.waiting.appendleft(item)
+            self._next()
+
+    def _next(self) -> None:
+        while self.waiting:
+            _, future = self.waiting.popleft()
+            if not future.done():
+                future.set_result(_SEND)
+                return
+        self.sending = False
+
+
+@dataclass(frozen=True, slots=True)
 class Admission:
     verdict: Verdict
     bought: int  # units the buyer had before this attempt, as the gate counts them
@@ -106,6 +195,7 @@ class RedisGate:
         pool = redis.BlockingConnectionPool.from_url(url, max_connections=POOL, timeout=POOL_WAIT_S)
         self.redis: Any = redis.Redis(connection_pool=pool)
         self._admit = self.redis.register_script(_ADMIT)
+        self._lanes: dict[tuple[asyncio.AbstractEventLoop, str], _Lane] = {}
         self._give_back = self.redis.register_script(_GIVE_BACK)
         self._load = self.redis.register_script(_LOAD)
 
@@ -113,14 +203,30 @@ class RedisGate:
                     idempotency_key: str | None = None, attempts: Sequence[tuple[str, int]] = (),
                     second: int = 0) -> Admission:
         """`attempts`: (who, attempts allowed a second) to count this attempt against in `second` first
-        ("rate_limited" once over)."""
+        ("rate_limited" once over). Attempts of a sale that arrive while one of its calls is out are decided
+        together in the next call (`_Lane`): one round trip for all of them."""
         member = f"{customer_id}:{idempotency_key}" if idempotency_key else ""
         counted = [(who, per_second) for who, per_second in attempts if per_second > 0]
-        keys = [*_keys(sale_id, customer_id), *(f"{_base(sale_id)}:attempts:{second}:{who}" for who, _ in counted)]
-        verdict, bought, retry = await self._admit(keys=keys, args=[customer_id, quantity, limit, IN_FLIGHT_MS,
-                                                                    member, KEEP_S, *(n for _, n in counted)])
-        text = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
-        return Admission(cast(Verdict, text), int(bought), bool(retry))
+        base = _base(sale_id)
+        attempt = _Attempt([f"{base}:busy:{customer_id}", *(f"{base}:attempts:{second}:{who}" for who, _ in counted)],
+                           [customer_id, quantity, limit, member, len(counted), *(n for _, n in counted)])
+        return await self._lane(sale_id).decide(attempt, lambda batch: self._decide(sale_id, batch))
+
+    async def _decide(self, sale_id: str, batch: Sequence[_Attempt]) -> list[Admission]:
+        left, bought, _, keys, lost = _keys(sale_id)
+        reply = await self._admit(keys=[left, bought, keys, lost, *(k for a in batch for k in a.keys)],
+                                  args=[IN_FLIGHT_MS, KEEP_S, len(batch), *(v for a in batch for v in a.args)])
+        return [Admission(cast(Verdict, v.decode() if isinstance(v, bytes) else str(v)), int(b), bool(r))
+                for v, b, r in zip(reply[0::3], reply[1::3], reply[2::3], strict=True)]
+
+    def _lane(self, sale_id: str) -> _Lane:
+        key = (asyncio.get_running_loop(), sale_id)
+        lane = self._lanes.get(key)
+        if lane is None:
+            if len(self._lanes) > 1_000:
+                self._lanes = {k: v for k, v in self._lanes.items() if v.sending}
+            lane = self._lanes[key] = _Lane()
+        return lane
 
     async def give_back(self, *, sale_id: str, customer_id: str, quantity: int) -> None:
         await self._give_back(keys=_keys(sale_id, customer_id), args=[customer_id, quantity])
