@@ -26,10 +26,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import weakref
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, Protocol, TypeVar, cast
 
@@ -38,7 +37,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.core import events, idempotency
+from app.core import coalesce, events, idempotency
 from app.core.clock import rfc3339, utcnow
 from app.core.errors import Conflict
 from app.core.ids import new_id
@@ -379,101 +378,48 @@ async def _hooks(session: AsyncSession, hook: str, calls: Sequence[tuple[Any, ..
 
 _INSERT_PAYMENT = insert(Payment)
 GROUP_LIMIT = 64  # requests written in one transaction at most
-
-
-@dataclass(slots=True)
-class _Waiter:
-    job: _Job[Any]
-    future: asyncio.Future[Any]
-
-
-@dataclass(slots=True)
-class _Line:
-    writing: bool = False
-    waiting: deque[_Waiter] = field(default_factory=deque)
-
-
-_LEAD, _ALONE = object(), object()
+_ALONE = object()  # a group's answer to each of its requests when it failed: write it alone
 
 
 class Together:
-    """Requests written together (group commit): a request that arrives while another of its kind is being written
-    waits for that write to end, and then the first of those waiting writes all of them, up to `limit`, in one
-    transaction: one placing statement, one commit (`_write`). Under a rush of orders of one thing (a flash sale's
-    winners) the round trips and the commit of a transaction are then shared by every order waiting, instead of
-    each order queueing for a connection and the CPU to run its own. A request that finds none being written is
-    written at once, alone, as it would be without this. If a group's transaction fails for any reason (a key
-    answered meanwhile, stock moved, a refusal at commit, a deadlock), it is rolled back and each of its requests
-    is written alone, as it would have been, and gets its own answer. One per kind of request and process; its
-    state is per event loop."""
+    """Requests written together (a group commit, `coalesce.Coalescer`): a request that arrives while others of its
+    kind are being written waits for that write, and is then written with every request waiting, up to
+    `GROUP_LIMIT`, in one transaction: one placing statement, one commit (`_write`). Under a rush of orders of
+    one thing (a flash sale's winners) the round trips and the commit of a transaction are then shared by the
+    orders waiting, instead of each order queueing for a connection and the CPU to run its own. A request that
+    finds none being written is written at once, alone, as it would be without this. If a group's transaction
+    fails for any reason (a key answered meanwhile, stock moved, a refusal at commit, a deadlock), it is rolled
+    back and each of its requests is written alone, as it would have been, and gets its own answer."""
 
-    def __init__(self, limit: int = GROUP_LIMIT) -> None:
-        self.limit = limit
-        self._lines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Line] = weakref.WeakKeyDictionary()
+    def __init__(self) -> None:
+        self._groups: coalesce.Coalescer[_Job[Any], Any] = coalesce.Coalescer(GROUP_LIMIT)
 
     async def place(self, session: AsyncSession, job: _Job[Any],
                     alone: Callable[[], Awaitable[idempotency.Result]]) -> idempotency.Result:
-        loop = asyncio.get_running_loop()
-        line = self._lines.get(loop)
-        if line is None:
-            line = self._lines[loop] = _Line()
-        if line.writing:
-            waiter = _Waiter(job, loop.create_future())
-            line.waiting.append(waiter)
-            await session.rollback()  # hold no connection while waiting
-            try:
-                verdict = await waiter.future
-            except asyncio.CancelledError:
-                if waiter.future.done() and not waiter.future.cancelled() and waiter.future.result() is _LEAD:
-                    self._next(line)
-                raise
-            if verdict is _ALONE:
-                return await alone()
-            if verdict is not _LEAD:
-                return cast(idempotency.Result, verdict)
-        else:
-            line.writing = True
-        others: list[_Waiter] = []
-        try:
-            while line.waiting and len(others) < self.limit - 1:
-                w = line.waiting.popleft()
-                if not w.future.done():
-                    others.append(w)
-            if not others:
-                return await alone()
-            jobs = sorted([job, *(w.job for w in others)], key=lambda j: j.request.scope)  # one locking order
-            try:
-                results = dict(zip((id(j) for j in jobs), await _write(session, jobs, attempt=1), strict=True))
-            except Exception as exc:
-                await session.rollback()
-                log.info("placing_group_failed", requests=len(jobs), error=type(exc).__name__)
-                for w in others:
-                    _resolve(w, _ALONE)
-                others = []
-                return await alone()
-            for w in others:
-                _resolve(w, results[id(w.job)])
-            others = []
-            return results[id(job)]
-        finally:
-            for w in others:  # not written (this request failed or was cancelled): each writes itself
-                _resolve(w, _ALONE)
-            self._next(line)
+        await session.rollback()  # hold no connection while waiting (reads without locks so far)
 
-    @staticmethod
-    def _next(line: _Line) -> None:
-        """The first request still waiting leads the next write; none: nothing is being written."""
-        while line.waiting:
-            w = line.waiting.popleft()
-            if not w.future.done():
-                w.future.set_result(_LEAD)
-                return
-        line.writing = False
+        async def write(jobs: Sequence[_Job[Any]]) -> list[Any]:
+            if len(jobs) == 1:
+                return [await alone()]
+            return await _group(session, jobs)
+
+        result = await self._groups.run(None, job, write)
+        return await alone() if result is _ALONE else cast(idempotency.Result, result)
 
 
-def _resolve(waiter: _Waiter, verdict: Any) -> None:
-    if not waiter.future.done():
-        waiter.future.set_result(verdict)
+async def _group(session: AsyncSession, jobs: Sequence[_Job[Any]]) -> list[Any]:
+    """Several requests' results of one transaction, or `_ALONE` for each if it failed (undone)."""
+    order = sorted(range(len(jobs)), key=lambda i: jobs[i].request.scope)  # buyers locked in one order everywhere
+    try:
+        written = await _write(session, [jobs[i] for i in order], attempt=1)
+    except Exception as exc:
+        await session.rollback()
+        log.info("placing_group_failed", requests=len(jobs), error=type(exc).__name__)
+        return [_ALONE] * len(jobs)
+    results: list[Any] = [None] * len(jobs)
+    for i, result in zip(order, written, strict=True):
+        results[i] = result
+    return results
 
 
 async def plan(session: AsyncSession, placed: Sequence[Placed], *, fresh: bool) -> list[statement.OrderTake]:

@@ -12,12 +12,11 @@ turn a buyer away early or let one more through to the database's own check, nev
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from app.core import coalesce
 from app.core.logging import get_logger
 
 log = get_logger("app.flash")
@@ -111,66 +110,6 @@ class _Attempt:
     args: list[Any]  # its part of the script's ARGV
 
 
-_SEND = object()
-
-
-@dataclass(slots=True)
-class _Lane:
-    """One sale's attempts in one process: while a call for some of them is out, the next ones wait, and the first
-    of them then sends every waiting attempt (up to `BATCH`) in one call. The first attempt to find no call out
-    sends at once, alone: nothing waits when nothing is in flight."""
-
-    sending: bool = False
-    waiting: deque[tuple[_Attempt, asyncio.Future[Any]]] = field(default_factory=deque)
-
-    async def decide(self, attempt: _Attempt, call: Callable[[Sequence[_Attempt]], Awaitable[list[Admission]]]
-                     ) -> Admission:
-        if self.sending:
-            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            self.waiting.append((attempt, future))
-            try:
-                verdict = await future
-            except asyncio.CancelledError:
-                if future.done() and not future.cancelled() and future.result() is _SEND:
-                    self._next()
-                raise
-            if verdict is not _SEND:
-                return cast(Admission, verdict)
-        else:
-            self.sending = True
-        batch: list[tuple[_Attempt, asyncio.Future[Any]]] = []
-        try:
-            while self.waiting and len(batch) < BATCH - 1:
-                item = self.waiting.popleft()
-                if not item[1].done():
-                    batch.append(item)
-            try:
-                admissions = await call([attempt, *(a for a, _ in batch)])
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                batch = []
-                raise
-            for (_, future), admission in zip(batch, admissions[1:], strict=True):
-                if not future.done():
-                    future.set_result(admission)
-            batch = []
-            return admissions[0]
-        finally:
-            for item in reversed(batch):  # not decided (this attempt was cancelled): the next call decides them
-                self.waiting.appendleft(item)
-            self._next()
-
-    def _next(self) -> None:
-        while self.waiting:
-            _, future = self.waiting.popleft()
-            if not future.done():
-                future.set_result(_SEND)
-                return
-        self.sending = False
-
-
 @dataclass(frozen=True, slots=True)
 class Admission:
     verdict: Verdict
@@ -195,7 +134,7 @@ class RedisGate:
         pool = redis.BlockingConnectionPool.from_url(url, max_connections=POOL, timeout=POOL_WAIT_S)
         self.redis: Any = redis.Redis(connection_pool=pool)
         self._admit = self.redis.register_script(_ADMIT)
-        self._lanes: dict[tuple[asyncio.AbstractEventLoop, str], _Lane] = {}
+        self._calls: coalesce.Coalescer[_Attempt, Admission] = coalesce.Coalescer(BATCH)
         self._give_back = self.redis.register_script(_GIVE_BACK)
         self._load = self.redis.register_script(_LOAD)
 
@@ -204,13 +143,13 @@ class RedisGate:
                     second: int = 0) -> Admission:
         """`attempts`: (who, attempts allowed a second) to count this attempt against in `second` first
         ("rate_limited" once over). Attempts of a sale that arrive while one of its calls is out are decided
-        together in the next call (`_Lane`): one round trip for all of them."""
+        together in the next call (`coalesce.Coalescer`): one round trip for all of them."""
         member = f"{customer_id}:{idempotency_key}" if idempotency_key else ""
         counted = [(who, per_second) for who, per_second in attempts if per_second > 0]
         base = _base(sale_id)
         attempt = _Attempt([f"{base}:busy:{customer_id}", *(f"{base}:attempts:{second}:{who}" for who, _ in counted)],
                            [customer_id, quantity, limit, member, len(counted), *(n for _, n in counted)])
-        return await self._lane(sale_id).decide(attempt, lambda batch: self._decide(sale_id, batch))
+        return await self._calls.run(sale_id, attempt, lambda batch: self._decide(sale_id, batch))
 
     async def _decide(self, sale_id: str, batch: Sequence[_Attempt]) -> list[Admission]:
         left, bought, _, keys, lost = _keys(sale_id)
@@ -218,15 +157,6 @@ class RedisGate:
                                   args=[IN_FLIGHT_MS, KEEP_S, len(batch), *(v for a in batch for v in a.args)])
         return [Admission(cast(Verdict, v.decode() if isinstance(v, bytes) else str(v)), int(b), bool(r))
                 for v, b, r in zip(reply[0::3], reply[1::3], reply[2::3], strict=True)]
-
-    def _lane(self, sale_id: str) -> _Lane:
-        key = (asyncio.get_running_loop(), sale_id)
-        lane = self._lanes.get(key)
-        if lane is None:
-            if len(self._lanes) > 1_000:
-                self._lanes = {k: v for k, v in self._lanes.items() if v.sending}
-            lane = self._lanes[key] = _Lane()
-        return lane
 
     async def give_back(self, *, sale_id: str, customer_id: str, quantity: int) -> None:
         await self._give_back(keys=_keys(sale_id, customer_id), args=[customer_id, quantity])
