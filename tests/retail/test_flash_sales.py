@@ -544,3 +544,21 @@ async def test_with_redis_attempts_arriving_together_are_decided_in_one_call_eac
         assert await gate.counters("fls_t") == (0, {"cus_0": 1, **{f"cus_{i}": 1 for i in range(1, 11)}})
     finally:
         await gate.close()
+
+
+async def test_a_product_taken_off_sale_ends_its_flash_sale_for_buyers(gated: Any, own_redis: _Redis):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://testserver",
+                                 timeout=60) as client:
+        s = await f.shop(client, on_hand=5)
+        sale_id = await _sale(client, s, quantity=5, limit=1)
+        [a, b] = await _buyers(gated, 2)
+        assert (await _buy(client, sale_id, a)).status_code == 201
+        drafted = await client.patch(f"/v1/products/{s.product['id']}", headers=s.m.headers,
+                                     json={"status": "draft"})
+        assert drafted.status_code == 200, drafted.text
+        refused = await _buy(client, sale_id, b)
+        assert refused.status_code == 409 and refused.json()["code"] == "ended", refused.text
+        assert sum((await _sold(gated, sale_id)).values()) == 1
+        # The unit the gate let through for the refused attempt went back to it.
+        assert await flash_service.reconcile(gated.state.sessionmaker, gated.state.settings) == 0
+        await _consistent(gated)

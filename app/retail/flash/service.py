@@ -285,7 +285,8 @@ async def buy(*, session: AsyncSession, settings: Settings, gate: RedisGate | No
                     return found
             raise refused(early)
     try:
-        channel = _FlashBuy(card, customer_id, body, await _buyer_email(session, customer_id, signed))
+        email, info = await _buyer_and_variant(session, card, customer_id, signed)
+        channel = _FlashBuy(card, customer_id, body, email, info)
         try:
             result = await pipeline.place(session, settings=settings, channel=channel,
                                           together=_TOGETHER if admitted else None,
@@ -378,8 +379,10 @@ class _FlashBuy:
     name = "retail"
     lookup_first = False
 
-    def __init__(self, card: _Card, customer_id: str, body: FlashOrderIn, email: str | None) -> None:
+    def __init__(self, card: _Card, customer_id: str, body: FlashOrderIn, email: str | None,
+                 info: catalog_service.SellableVariant | None) -> None:
         self.card, self.customer_id, self.body, self.email = card, customer_id, body, email
+        self._read = info  # the variant as read just before (`_buyer_and_variant`), for the first pricing
         self._built: set[str] = set()  # the orders this attempt made answers for (one per try at writing it)
 
     def placed(self, result: idempotency.Result) -> bool:
@@ -388,8 +391,10 @@ class _FlashBuy:
 
     async def price(self, session: AsyncSession) -> Priced:
         card, body = self.card, self.body
-        info = (await catalog_service.sellable_variants(session=session, variant_ids=[card.variant_id])
-                ).get(card.variant_id)
+        info, self._read = self._read, None
+        if info is None:
+            info = (await catalog_service.sellable_variants(session=session, variant_ids=[card.variant_id])
+                    ).get(card.variant_id)
         if info is None or not info.sellable:
             raise Conflict("the product of this flash sale is no longer on sale", extra={"code": "ended"})
         fulfilment: dict[str, Any] = {**body.fulfilment.model_dump(exclude_none=True), "flash_sale_id": card.id}
@@ -439,6 +444,19 @@ _BUYER_LOCKS = text("SELECT pg_advisory_xact_lock(hashtext(t.sale_id), hashtext(
                     "FROM unnest(CAST(:sale_ids AS text[]), CAST(:customer_ids AS text[])) AS t(sale_id, customer_id)")
 
 
+async def _buyer_and_variant(session: AsyncSession, card: _Card, customer_id: str, signed: SignedCustomer | None
+                             ) -> tuple[str | None, catalog_service.SellableVariant | None]:
+    """The buyer's email and the sale's variant as a checkout needs it (None: gone), in one read; with a token
+    read from its signature alone (`signed`), only while that token is still issued (else 401)."""
+    row = (await fetch(session, _BUYING, {"ids": [card.variant_id], "customer_id": customer_id,
+                                          "token_hash": signed.token_hash if signed else ""})).first()
+    if row is None:  # the variant is gone: the buyer alone, then the order is refused when it is priced
+        return await _buyer_email(session, customer_id, signed), None
+    if signed is not None and not row.issued:
+        raise Unauthenticated("the access token is invalid, expired or revoked")
+    return cast(str | None, row.buyer_email), catalog_service.sellable_of(row)
+
+
 async def _buyer_email(session: AsyncSession, customer_id: str, signed: SignedCustomer | None) -> str | None:
     """The buyer's email for the order; with a token read from its signature alone (`signed`), read only while
     that token is still issued (else 401, as `auth.ensure_issued`): one round trip for both."""
@@ -452,10 +470,12 @@ async def _buyer_email(session: AsyncSession, customer_id: str, signed: SignedCu
 
 
 _EMAIL = select(Customer.email).where(Customer.id == bindparam("customer_id"))
-_ISSUED_EMAIL = select(Customer.email, exists().where(
-    AccessToken.token_hash == bindparam("token_hash"), AccessToken.revoked_at.is_(None),
-    AccessToken.kind == "customer", AccessToken.subject_id == Customer.id).label("issued")
-).where(Customer.id == bindparam("customer_id"))
+_ISSUED = exists().where(AccessToken.token_hash == bindparam("token_hash"), AccessToken.revoked_at.is_(None),
+                         AccessToken.kind == "customer", AccessToken.subject_id == bindparam("customer_id"))
+_ISSUED_EMAIL = select(Customer.email, _ISSUED.label("issued")).where(Customer.id == bindparam("customer_id"))
+_BUYING = catalog_service.SELLABLE.add_columns(
+    select(Customer.email).where(Customer.id == bindparam("customer_id")).scalar_subquery().label("buyer_email"),
+    _ISSUED.label("issued"))
 
 
 # PostgreSQL: the sale's units are taken when the order's transaction commits, by the deferred trigger
