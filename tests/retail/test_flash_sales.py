@@ -525,9 +525,9 @@ async def test_with_redis_attempts_arriving_together_are_decided_in_one_call_eac
     calls: list[int] = []
     decide = gate._decide
 
-    async def counted(sale_id: str, batch: Any) -> Any:
+    async def counted(sale_id: str, batch: Any, rebuild: Any) -> Any:
         calls.append(len(batch))
-        return await decide(sale_id, batch)
+        return await decide(sale_id, batch, rebuild)
 
     monkeypatch.setattr(gate, "_decide", counted)
     try:
@@ -542,6 +542,20 @@ async def test_with_redis_attempts_arriving_together_are_decided_in_one_call_eac
         assert by == Counter({"ok": 10, "sold_out": 29, "limit_reached": 1, "rate_limited": 40}), by
         assert [v.verdict for v in verdicts[:12]] == ["limit_reached", *["ok"] * 10, "sold_out"]
         assert await gate.counters("fls_t") == (0, {"cus_0": 1, **{f"cus_{i}": 1 for i in range(1, 11)}})
+        # Redis lost the counters: the first call to find none reads the database's once, for all who wait.
+        await gate.forget("fls_t")
+        reads: list[int] = []
+
+        async def rebuild() -> tuple[int, dict[str, int]]:
+            reads.append(1)
+            await asyncio.sleep(0.01)
+            return 3, {"cus_0": 1}
+
+        again = await asyncio.gather(*(
+            gate.admit(sale_id="fls_t", customer_id="cus_0" if i == 0 else f"new_{i}", quantity=1, limit=1,
+                       rebuild=rebuild) for i in range(20)))
+        assert len(reads) <= 2, reads
+        assert Counter(v.verdict for v in again) == Counter({"ok": 3, "sold_out": 16, "limit_reached": 1})
     finally:
         await gate.close()
 

@@ -12,7 +12,7 @@ turn a buyer away early or let one more through to the database's own check, nev
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -25,6 +25,7 @@ Verdict = Literal["ok", "sold_out", "limit_reached", "busy", "unknown", "rate_li
 IN_FLIGHT_MS = 15_000  # longer than any order write; a crashed attempt frees its buyer after this
 KEEP_S = 7 * 24 * 3600  # counters outlive any sale
 POOL = 64
+Rebuild = Callable[[], Awaitable[tuple[int, dict[str, int]]]]  # (units left, units per buyer) from the database
 BATCH = 64  # attempts decided in one call at most
 POOL_WAIT_S = 10.0
 
@@ -140,18 +141,33 @@ class RedisGate:
 
     async def admit(self, *, sale_id: str, customer_id: str, quantity: int, limit: int,
                     idempotency_key: str | None = None, attempts: Sequence[tuple[str, int]] = (),
-                    second: int = 0) -> Admission:
+                    second: int = 0, rebuild: Rebuild | None = None) -> Admission:
         """`attempts`: (who, attempts allowed a second) to count this attempt against in `second` first
-        ("rate_limited" once over). Attempts of a sale that arrive while one of its calls is out are decided
-        together in the next call (`coalesce.Coalescer`): one round trip for all of them."""
+        ("rate_limited" once over). `rebuild`: the sale's counters as the database has them, read when Redis has
+        none (after a restart, or before the sale's first attempt); they are then loaded and the attempt decided
+        again ("unknown" without it). Attempts of a sale that arrive while one of its calls is out are decided
+        together in the next call (`coalesce.Coalescer`): one round trip for all of them, and one rebuild."""
         member = f"{customer_id}:{idempotency_key}" if idempotency_key else ""
         counted = [(who, per_second) for who, per_second in attempts if per_second > 0]
         base = _base(sale_id)
         attempt = _Attempt([f"{base}:busy:{customer_id}", *(f"{base}:attempts:{second}:{who}" for who, _ in counted)],
                            [customer_id, quantity, limit, member, len(counted), *(n for _, n in counted)])
-        return await self._calls.run(sale_id, attempt, lambda batch: self._decide(sale_id, batch))
+        return await self._calls.run(sale_id, attempt, lambda batch: self._decide(sale_id, batch, rebuild))
 
-    async def _decide(self, sale_id: str, batch: Sequence[_Attempt]) -> list[Admission]:
+    async def _decide(self, sale_id: str, batch: Sequence[_Attempt], rebuild: Rebuild | None) -> list[Admission]:
+        admissions = await self._script(sale_id, batch)
+        unknown = [i for i, a in enumerate(admissions) if a.verdict == "unknown"]
+        if unknown and rebuild is not None:
+            remaining, bought = await rebuild()
+            await self.load(sale_id=sale_id, remaining=remaining, bought=bought, only_if_missing=True)
+            # Decided again, their attempts counted already.
+            again = await self._script(sale_id, [_Attempt(batch[i].keys[:1], [*batch[i].args[:4], 0])
+                                                 for i in unknown])
+            for i, admission in zip(unknown, again, strict=True):
+                admissions[i] = admission
+        return admissions
+
+    async def _script(self, sale_id: str, batch: Sequence[_Attempt]) -> list[Admission]:
         left, bought, _, keys, lost = _keys(sale_id)
         reply = await self._admit(keys=[left, bought, keys, lost, *(k for a in batch for k in a.keys)],
                                   args=[IN_FLIGHT_MS, KEEP_S, len(batch), *(v for a in batch for v in a.args)])

@@ -321,12 +321,7 @@ async def _admit(session: AsyncSession, gate: RedisGate, card: _Card, customer_i
     try:
         admission = await gate.admit(sale_id=card.id, customer_id=customer_id, quantity=quantity,
                                      limit=card.per_buyer_limit, idempotency_key=idempotency_key, attempts=attempts,
-                                     second=second)
-        if admission.verdict == "unknown":
-            remaining, bought = await _counts(session, card.id)
-            await gate.load(sale_id=card.id, remaining=remaining, bought=bought, only_if_missing=True)
-            admission = await gate.admit(sale_id=card.id, customer_id=customer_id, quantity=quantity,
-                                         limit=card.per_buyer_limit, idempotency_key=idempotency_key)
+                                     second=second, rebuild=lambda: _counts(session, card.id))
         return None if admission.verdict == "unknown" else admission
     except (OSError, ConnectionError) as exc:
         log.warning("flash_gate_unreachable", sale_id=card.id, error=str(exc))
