@@ -295,6 +295,8 @@ async def buy(*, session: AsyncSession, settings: Settings, gate: RedisGate | No
                                               payment_method=body.payment_method,
                                               hold_minutes=settings.shop_flash_hold_minutes))
         except DBAPIError as exc:
+            if sqlstate(exc) not in (REFUSED_AT_COMMIT, HOLD_SHORT_AT_COMMIT):
+                raise
             raise await _refused_at_commit(session, card, customer_id, body.quantity, exc) from None
     except BaseException:
         if admitted:
@@ -518,14 +520,11 @@ async def take_from_sale(session: AsyncSession, sold: Sequence[Sold]) -> None:
 
 
 async def _refused_at_commit(session: AsyncSession, card: _Card, customer_id: str, quantity: int,
-                             exc: DBAPIError) -> Exception:
-    """The answer to a commit the sale's trigger failed (the transaction is rolled back): 409 with the reason;
-    any other database error as it is."""
-    code = sqlstate(exc)
-    if code not in (REFUSED_AT_COMMIT, HOLD_SHORT_AT_COMMIT):
-        return exc
+                             exc: DBAPIError) -> Conflict:
+    """The answer to a commit the sale's trigger failed (`REFUSED_AT_COMMIT` or `HOLD_SHORT_AT_COMMIT`; the
+    transaction is rolled back): 409 with the reason."""
     await session.rollback()
-    if code == HOLD_SHORT_AT_COMMIT:  # the sale's count and its holds disagree: nothing is sold
+    if sqlstate(exc) == HOLD_SHORT_AT_COMMIT:  # the sale's count and its holds disagree: nothing is sold
         log.error("flash_hold_short", sale_id=card.id, detail=str(exc.orig))
         return refused("sold_out")
     return refused(await _why_refused(session, card, customer_id, quantity, utcnow()))
