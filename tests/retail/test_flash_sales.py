@@ -88,6 +88,10 @@ async def _rush(client: httpx.AsyncClient, sale_id: str, buyers: list[dict[str, 
     return Counter(r.status_code for r in answers)
 
 
+def _client(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=60)
+
+
 async def _consistent(app: Any) -> None:
     assert await f.levels(app) == await f.ledger(app)
 
@@ -295,8 +299,7 @@ async def gated(db_url: str, app: Any, own_redis: _Redis, tmp_path: Path) -> Any
 
 
 async def test_with_redis_300_buyers_twice_each_for_100_units(gated: Any, own_redis: _Redis):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://testserver",
-                                 timeout=60) as client:
+    async with _client(gated) as client:
         s = await f.shop(client, on_hand=100)
         sale_id = await _sale(client, s, quantity=100, limit=1)
         buyers = await _buyers(gated, 300)
@@ -311,8 +314,7 @@ async def test_with_redis_300_buyers_twice_each_for_100_units(gated: Any, own_re
 
 
 async def test_with_redis_restarted_mid_sale_nothing_is_oversold_or_lost(gated: Any, own_redis: _Redis):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://testserver",
-                                 timeout=60) as client:
+    async with _client(gated) as client:
         s = await f.shop(client, on_hand=60)
         sale_id = await _sale(client, s, quantity=60, limit=1)
         buyers = await _buyers(gated, 150)
@@ -330,8 +332,7 @@ async def test_with_redis_restarted_mid_sale_nothing_is_oversold_or_lost(gated: 
 
 
 async def test_with_redis_a_unit_given_back_sells_again(gated: Any, own_redis: _Redis):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://testserver",
-                                 timeout=60) as client:
+    async with _client(gated) as client:
         s = await f.shop(client, on_hand=1)
         sale_id = await _sale(client, s, quantity=1, limit=1)
         [a, b] = await _buyers(gated, 2)
@@ -348,8 +349,7 @@ async def test_with_redis_a_unit_given_back_sells_again(gated: Any, own_redis: _
 
 async def test_with_redis_a_retry_after_winning_gets_the_first_answer_even_after_a_restart(
         gated: Any, own_redis: _Redis):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://testserver",
-                                 timeout=60) as client:
+    async with _client(gated) as client:
         s = await f.shop(client, on_hand=5)
         sale_id = await _sale(client, s, quantity=5, limit=1)
         [buyer] = await _buyers(gated, 1)
@@ -369,8 +369,7 @@ async def test_with_redis_a_retry_after_winning_gets_the_first_answer_even_after
 
 
 async def test_with_redis_a_revoked_token_buys_nothing_and_takes_no_unit(gated: Any, own_redis: _Redis):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://testserver",
-                                 timeout=60) as client:
+    async with _client(gated) as client:
         s = await f.shop(client, on_hand=1)
         sale_id = await _sale(client, s, quantity=1, limit=1)
         [closed, other] = await _buyers(gated, 2)
@@ -392,8 +391,7 @@ async def test_with_redis_hammering_is_counted_by_the_gate_per_buyer_and_per_add
     limited = create_app(make_settings(db_url, redis_url=own_redis.url, shop_flash_customer_per_second=2,
                                        shop_flash_address_per_second=3, shop_media_root=str(tmp_path / "m")))
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=limited), base_url="http://testserver",
-                                     timeout=60) as client:
+        async with _client(limited) as client:
             s = await f.shop(client, on_hand=20)
             sale_id = await _sale(client, s, quantity=10, limit=1)
             [bot, *others] = await _buyers(limited, 4)
@@ -438,8 +436,7 @@ def groups(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
 
 async def test_with_redis_winners_written_together_each_get_their_own_order(
         gated: Any, own_redis: _Redis, groups: list[tuple[int, str]]):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://testserver",
-                                 timeout=60) as client:
+    async with _client(gated) as client:
         s = await f.shop(client, on_hand=40)
         sale_id = await _sale(client, s, quantity=40, limit=1)
         buyers = await _buyers(gated, 60)
@@ -476,8 +473,7 @@ async def test_with_redis_a_group_the_sale_refuses_is_written_one_by_one_and_not
     """The gate believes in more units than the database has (a counter gone wrong): the groups that take more
     than is left fail whole at the sale's check, and each of their requests is then written alone and answered
     for itself."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://testserver",
-                                 timeout=60) as client:
+    async with _client(gated) as client:
         s = await f.shop(client, on_hand=10)
         sale_id = await _sale(client, s, quantity=10, limit=1)
         buyers = await _buyers(gated, 50)
@@ -496,8 +492,7 @@ async def test_with_redis_one_buyer_over_the_limit_in_a_group_costs_the_others_n
         gated: Any, own_redis: _Redis, groups: list[tuple[int, str]]):
     """The gate forgot that one buyer has bought already (a counter gone wrong): that buyer's attempt fails the
     group it was written with at the sale's check; every other buyer of that group still gets the unit."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://testserver",
-                                 timeout=60) as client:
+    async with _client(gated) as client:
         s = await f.shop(client, on_hand=20)
         sale_id = await _sale(client, s, quantity=20, limit=1)
         buyers = await _buyers(gated, 20)
@@ -561,8 +556,7 @@ async def test_with_redis_attempts_arriving_together_are_decided_in_one_call_eac
 
 
 async def test_a_product_taken_off_sale_ends_its_flash_sale_for_buyers(gated: Any, own_redis: _Redis):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://testserver",
-                                 timeout=60) as client:
+    async with _client(gated) as client:
         s = await f.shop(client, on_hand=5)
         sale_id = await _sale(client, s, quantity=5, limit=1)
         [a, b] = await _buyers(gated, 2)
