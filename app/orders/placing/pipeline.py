@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, Protocol, TypeVar, cast
@@ -169,9 +168,7 @@ async def place(session: AsyncSession, *, settings: Settings, channel: Channel[P
         for pricing in range(1, PRICINGS + 1):
             try:
                 if together is not None and pricing == 1 and not events.pending(session):
-                    job = _Job(channel, request, priced, payments)
-                    return await together.place(session, job, alone=functools.partial(
-                        _placed, session, channel, request, job.priced, payments, attempt=1))
+                    return await together.place(session, _Job(channel, request, priced, payments))
                 return await _placed(session, channel, request, priced, payments, attempt=pricing)
             except _StockMoved as moved:
                 await session.rollback()
@@ -266,7 +263,7 @@ async def _placed(session: AsyncSession, channel: Channel[P], request: Request, 
     one meanwhile."""
     for retry in range(1, RETRIES + 1):
         try:
-            return await _transaction(session, channel, request, priced, payments, attempt=attempt)
+            return (await _write(session, [_Job(channel, request, priced, payments)], attempt=attempt))[0]
         except idempotency.AlreadyAnswered:
             found = await _stored(session, request)
             if found is None:  # the other request's row is gone again (it cannot be: answers are kept)
@@ -293,11 +290,6 @@ def _payment_of(payments: list[StartedPayment], merchant_id: str) -> str | None:
     if not payments:
         return None
     return next((p.id for p in payments if p.merchant_id == merchant_id), payments[0].id)
-
-
-async def _transaction(session: AsyncSession, channel: Channel[P], request: Request, priced: P,
-                       payments: list[StartedPayment], *, attempt: int) -> idempotency.Result:
-    return (await _write(session, [_Job(channel, request, priced, payments)], attempt=attempt))[0]
 
 
 @dataclass(slots=True)
@@ -394,14 +386,14 @@ class Together:
     def __init__(self) -> None:
         self._groups: coalesce.Coalescer[_Job[Any], Any] = coalesce.Coalescer(GROUP_LIMIT)
 
-    async def place(self, session: AsyncSession, job: _Job[Any],
-                    alone: Callable[[], Awaitable[idempotency.Result]]) -> idempotency.Result:
+    async def place(self, session: AsyncSession, job: _Job[Any]) -> idempotency.Result:
         await session.rollback()  # hold no connection while waiting (reads without locks so far)
 
+        async def alone() -> idempotency.Result:
+            return await _placed(session, job.channel, job.request, job.priced, job.payments, attempt=1)
+
         async def write(jobs: Sequence[_Job[Any]]) -> list[Any]:
-            if len(jobs) == 1:
-                return [await alone()]
-            return await _group(session, jobs)
+            return [await alone()] if len(jobs) == 1 else await _group(session, jobs)
 
         result = await self._groups.run(None, job, write)
         return await alone() if result is _ALONE else cast(idempotency.Result, result)
@@ -409,17 +401,12 @@ class Together:
 
 async def _group(session: AsyncSession, jobs: Sequence[_Job[Any]]) -> list[Any]:
     """Several requests' results of one transaction, or `_ALONE` for each if it failed (undone)."""
-    order = sorted(range(len(jobs)), key=lambda i: jobs[i].request.scope)  # buyers locked in one order everywhere
     try:
-        written = await _write(session, [jobs[i] for i in order], attempt=1)
+        return await _write(session, jobs, attempt=1)
     except Exception as exc:
         await session.rollback()
         log.info("placing_group_failed", requests=len(jobs), error=type(exc).__name__)
         return [_ALONE] * len(jobs)
-    results: list[Any] = [None] * len(jobs)
-    for i, result in zip(order, written, strict=True):
-        results[i] = result
-    return results
 
 
 async def plan(session: AsyncSession, placed: Sequence[Placed], *, fresh: bool) -> list[statement.OrderTake]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import DateTime, and_, bindparam, exists, func, select, text, update
+from sqlalchemy import DateTime, and_, bindparam, exists, func, select, text, true, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -443,36 +443,25 @@ _BUYER_LOCKS = text("SELECT pg_advisory_xact_lock(hashtext(t.sale_id), hashtext(
 
 async def _buyer_and_variant(session: AsyncSession, card: _Card, customer_id: str, signed: SignedCustomer | None
                              ) -> tuple[str | None, catalog_service.SellableVariant | None]:
-    """The buyer's email and the sale's variant as a checkout needs it (None: gone), in one read; with a token
-    read from its signature alone (`signed`), only while that token is still issued (else 401)."""
+    """The buyer's email and the sale's variant as a checkout needs it (None: gone, and the order is refused when
+    it is priced), in one read; with a token read from its signature alone (`signed`), only while that token is
+    still issued (else 401, as `auth.ensure_issued`)."""
     row = (await fetch(session, _BUYING, {"ids": [card.variant_id], "customer_id": customer_id,
                                           "token_hash": signed.token_hash if signed else ""})).first()
-    if row is None:  # the variant is gone: the buyer alone, then the order is refused when it is priced
-        return await _buyer_email(session, customer_id, signed), None
-    if signed is not None and not row.issued:
+    if signed is not None and (row is None or not row.issued):
         raise Unauthenticated("the access token is invalid, expired or revoked")
-    return cast(str | None, row.buyer_email), catalog_service.sellable_of(row)
+    if row is None:
+        return None, None
+    return cast(str | None, row.buyer_email), catalog_service.sellable_of(row) if row.id is not None else None
 
 
-async def _buyer_email(session: AsyncSession, customer_id: str, signed: SignedCustomer | None) -> str | None:
-    """The buyer's email for the order; with a token read from its signature alone (`signed`), read only while
-    that token is still issued (else 401, as `auth.ensure_issued`): one round trip for both."""
-    if signed is None:
-        row = (await fetch(session, _EMAIL, {"customer_id": customer_id})).first()
-        return None if row is None else cast(str | None, row.email)
-    row = (await fetch(session, _ISSUED_EMAIL, {"customer_id": customer_id, "token_hash": signed.token_hash})).first()
-    if row is None or not row.issued:
-        raise Unauthenticated("the access token is invalid, expired or revoked")
-    return cast(str | None, row.email)
-
-
-_EMAIL = select(Customer.email).where(Customer.id == bindparam("customer_id"))
-_ISSUED = exists().where(AccessToken.token_hash == bindparam("token_hash"), AccessToken.revoked_at.is_(None),
-                         AccessToken.kind == "customer", AccessToken.subject_id == bindparam("customer_id"))
-_ISSUED_EMAIL = select(Customer.email, _ISSUED.label("issued")).where(Customer.id == bindparam("customer_id"))
-_BUYING = catalog_service.SELLABLE.add_columns(
-    select(Customer.email).where(Customer.id == bindparam("customer_id")).scalar_subquery().label("buyer_email"),
-    _ISSUED.label("issued"))
+_SALE_VARIANT = catalog_service.SELLABLE.subquery()
+_BUYING = (select(Customer.email.label("buyer_email"),
+                  exists().where(AccessToken.token_hash == bindparam("token_hash"), AccessToken.revoked_at.is_(None),
+                                 AccessToken.kind == "customer", AccessToken.subject_id == Customer.id
+                                 ).label("issued"),
+                  *_SALE_VARIANT.c)
+           .select_from(Customer).outerjoin(_SALE_VARIANT, true()).where(Customer.id == bindparam("customer_id")))
 
 
 # PostgreSQL: the sale's units are taken when the order's transaction commits, by the deferred trigger
