@@ -137,6 +137,13 @@ class Settings(BaseSettings):
     shop_suggest_refresh_seconds: float = Field(default=10.0, gt=0, le=3600, description="Search-box suggestions "
                                                 "are answered from memory and read again this often (a new title "
                                                 "word is offered within this long)")
+    shop_search_memory: bool = Field(default=True, description="Shoppers' searches are answered from each "
+                                     "process's copy of the search index where it can (the database otherwise)")
+    shop_search_poll_seconds: float = Field(default=0.5, gt=0, le=60, description="How often a process looks "
+                                            "whether another one changed the catalogue (its copy of the search "
+                                            "index and of product JSON is at most this much behind theirs)")
+    shop_product_json_cache: int = Field(default=50_000, ge=0, le=1_000_000, description="Products whose listing "
+                                         "JSON each process keeps (with the search index's copy)")
     shop_catalog_cache_seconds: float = Field(default=1.0, ge=0, le=60,
                                               description="Anonymous catalogue pages kept this long (0: off)")
     shop_page_cache_seconds: float = Field(default=1.0, ge=0, le=60,

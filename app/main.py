@@ -22,6 +22,7 @@ from app.catalog.media.api import router as media_router
 from app.catalog.search import service as search_service
 from app.catalog.search import text as search_text
 from app.catalog.search.api import router as search_router
+from app.catalog.search.live import LiveIndex
 from app.catalog.search.suggestions import Suggestions
 from app.community.api import router as community_router
 from app.config import Settings, check_production, get_settings, icp_problem
@@ -101,6 +102,9 @@ def configure(app: FastAPI, settings: Settings, *, engine: AsyncEngine | None = 
     app.state.catalog_cache = PageCache(settings.shop_catalog_cache_seconds)
     app.state.page_cache = PageCache(settings.shop_page_cache_seconds)
     app.state.suggestions = Suggestions(settings.shop_suggest_refresh_seconds)
+    app.state.search_live = (LiveIndex(app.state.sessionmaker, poll_s=settings.shop_search_poll_seconds,
+                                       json_entries=settings.shop_product_json_cache)
+                             if settings.shop_search_memory else None)
     app.state.media_storage = media_storage.from_settings(settings)
     if not settings.shop_secret_key:
         log.warning("no SHOP_SECRET_KEY set: customer tokens are signed with a per-process key")
@@ -114,6 +118,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     if settings.shop_search_warm_up:
         search_text.warm_up()  # the segmenter's dictionary, before the first search needs it
+    if app.state.search_live is not None:
+        app.state.search_live.start()  # the first searches are the database's until the copy is loaded
     heap.settle()
     runner = (jobs.JobRunner(jobs.all_jobs(broker=bool(settings.nats_url)), app.state.sessionmaker, settings)
               if settings.shop_background_jobs else None)
@@ -127,6 +133,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.flash_gate is not None:
             await app.state.flash_gate.close()
         await app.state.suggestions.close()
+        if app.state.search_live is not None:
+            await app.state.search_live.close()
         await app.state.engine.dispose()
         await app.state.reads.dispose()
 
@@ -173,7 +181,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("readyz_failed", error=str(exc))
             return problem(503, "database unreachable", type_slug="not-ready", title="Not ready")
         replica = await request.app.state.reads.readiness()
-        return {"status": "ready", **(replica or {})}
+        live = request.app.state.search_live
+        return {"status": "ready", **(replica or {}), **({"search_copy": live.state} if live is not None else {})}
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     async def metrics() -> Response:

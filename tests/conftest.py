@@ -36,7 +36,7 @@ from tests.fakes.stripe_server import FakeStripe
 
 ADMIN_TOKEN = "test-admin-token-" + secrets.token_hex(8)
 PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
-KEEP_TABLES = {"category", "alembic_version"}
+KEEP_TABLES = {"category", "alembic_version", "catalog_version"}
 
 # pytest-xdist names each worker (gw0, gw1, ...) and gives all workers of one run the same id.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -310,6 +310,9 @@ def make_settings(url: str, **overrides: object) -> Settings:
         # argon2 at its lowest cost: the tests make hundreds of accounts, and the default cost takes 0.2 s of CPU
         # per hash or check (tests/unit/test_ids.py checks the default)
         "shop_password_hash_time_cost": 1, "shop_password_hash_memory_kib": 1_024, "shop_password_hash_parallelism": 1,
+        # The database answers searches: every process's copy of the index answers the same (tests/search/conftest.py
+        # turns it on there, and tests/search/test_copy.py compares the two), at the cost of a load per test.
+        "shop_search_memory": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -334,8 +337,11 @@ async def app(db_url: str, fake_stripe: FakeStripe, tmp_path: Path) -> AsyncIter
         # the engine too: disposed of after each test (no connection outlives it), but its statements, compiled
         # once, serve every later test (a new engine compiled each one again: a tenth of the tests' time)
         configure(application, settings, engine=application.state.engine)
+    live = application.state.search_live  # a test may take it away: its reads are stopped all the same
     yield application
     clock.reset()
+    if live is not None:
+        await live.close()
     await application.state.engine.dispose()
 
 

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.catalog import moderation, options, service, work
@@ -21,10 +22,21 @@ from app.catalog.schemas import (
     VariantOut,
 )
 from app.catalog.search import service as search_service
+from app.core.auth import Principal
 from app.core.cache import PageCache
-from app.core.deps import MerchantDep, OptionalPrincipal, ReadSessionDep, SessionDep, SettingsDep
+from app.core.deps import (
+    AuthorizationHeader,
+    MerchantDep,
+    OptionalPrincipal,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+    principal_of,
+    unit_of_work,
+)
 from app.core.errors import NotFound, field_error
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from app.db import session_scope
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
@@ -135,9 +147,6 @@ def _option_filters(option: list[str]) -> tuple[tuple[str, str], ...]:
 @router.get("/products", response_model=ProductPage)
 async def list_products(
     request: Request,
-    session: SessionDep,
-    reads: ReadSessionDep,
-    principal: OptionalPrincipal,
     q: Annotated[str | None, Query(max_length=200, description="Words, pinyin or initials, a SKU or barcode")] = None,
     category: CategorySlug | None = None,
     merchant_id: Annotated[str | None, Query(max_length=40)] = None,
@@ -154,6 +163,7 @@ async def list_products(
                       ] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
+    authorization: AuthorizationHeader = None,
 ) -> Response:
     """Public listing and search. With `q`: best matches first (a SKU or barcode, then matches in the title,
     then in options, category or pinyin, then anywhere; within those, in stock first, then 30-day sales).
@@ -162,26 +172,39 @@ async def list_products(
 
     Anonymous pages are kept for `SHOP_CATALOG_CACHE_SECONDS` (see app/core/cache.py).
     """
-    viewer = principal.merchant_id if principal and principal.kind == "merchant" else None
+    # The shoppers' hottest route: like the checkout it resolves its caller and opens its session itself, not
+    # through FastAPI's dependencies (a large part of its CPU), and an anonymous request opens only the session of
+    # public reads (on the replica while it keeps up: a moment old), a signed-in one the primary's.
     before = decode_cursor(cursor)
     if price_min is not None and price_max is not None and price_min > price_max:
         raise field_error("price_max", "must not be below price_min")
     refine = service.Refinements(sort=sort, facets=_facet_names(facets), price_min=price_min, price_max=price_max,
                                  options=_option_filters(option or []))
 
-    async def page() -> bytes:
-        # anonymous listings may be a moment old (the replica); a signed-in merchant sees its own writes
-        items, last, found = await service.list_products_json(
-            session=session if principal else reads, q=q, category=category, merchant_id=merchant_id,
-            viewer_merchant_id=viewer, before=before, limit=limit, refine=refine)
-        tail = b',"facets":' + orjson.dumps(found) if found is not None else b""
-        return (b'{"items":' + items + b',"next_cursor":' + orjson.dumps(encode_cursor(last) if last else None)
-                + tail + b"}")
+    async def respond(session: AsyncSession, principal: Principal | None) -> Response:
+        viewer = principal.merchant_id if principal and principal.kind == "merchant" else None
+        # Shoppers are answered from the process's copy of the index where it can; a merchant or the operator sees
+        # its own writes at once, through the database.
+        live = request.app.state.search_live if principal is None or principal.kind == "customer" else None
 
-    pages: PageCache = request.app.state.catalog_cache
-    if principal is None and pages.enabled:
-        return Response(await pages.get_or_compute(request.url.query, page), media_type="application/json")
-    return Response(await page(), media_type="application/json")
+        async def page() -> bytes:
+            items, last, found = await service.list_products_json(
+                session=session, q=q, category=category, merchant_id=merchant_id, viewer_merchant_id=viewer,
+                before=before, limit=limit, refine=refine, live=live)
+            tail = b',"facets":' + orjson.dumps(found) if found is not None else b""
+            return (b'{"items":' + items + b',"next_cursor":' + orjson.dumps(encode_cursor(last) if last else None)
+                    + tail + b"}")
+
+        pages: PageCache = request.app.state.catalog_cache
+        if principal is None and pages.enabled:
+            return Response(await pages.get_or_compute(request.url.query, page), media_type="application/json")
+        return Response(await page(), media_type="application/json")
+
+    if authorization is not None:
+        async with unit_of_work(request) as session:
+            return await respond(session, await principal_of(request, session, authorization))
+    async with session_scope(await request.app.state.reads.factory()) as reads:
+        return await respond(reads, None)
 
 
 @router.get("/categories", response_model=list[CategoryOut])

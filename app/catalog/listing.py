@@ -7,6 +7,8 @@ re-encodes them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,8 +49,7 @@ def _tax_rate_sql() -> str:
     return f"coalesce(p.tax_rate, CASE p.category {by_category} ELSE {tax.STANDARD_RATE} END)"
 
 
-_PAGE_JSON = text("""
-SELECT coalesce(json_agg(json_build_object(
+_PRODUCT_JSON = """json_build_object(
     'id', p.id, 'merchant_id', p.merchant_id, 'title', p.title, 'description', p.description,
     'category', p.category, 'status', p.status, 'options', p.options,
     'return_class', p.return_class, 'return_reason', p.return_reason,
@@ -73,10 +74,12 @@ SELECT coalesce(json_agg(json_build_object(
     'media', """ + _media_sql("product_media m", "m.product_id = p.id") + """,
     'created_at', to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
     'updated_at', to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-    'is_ad', false)
-    ORDER BY array_position(CAST(:ids AS text[]), p.id::text)), '[]'::json)::text
+    'is_ad', false)"""
+_PAGE_JSON = text(f"""
+SELECT coalesce(json_agg({_PRODUCT_JSON} ORDER BY array_position(CAST(:ids AS text[]), p.id::text)), '[]'::json)::text
 FROM product p WHERE p.id = ANY(:ids)
 """)
+_PRODUCTS_JSON = text(f"SELECT p.id, ({_PRODUCT_JSON})::text FROM product p WHERE p.id = ANY(:ids)")
 
 
 async def page_json(session: AsyncSession, ids: list[str]) -> str:
@@ -85,3 +88,10 @@ async def page_json(session: AsyncSession, ids: list[str]) -> str:
     if not ids:
         return "[]"
     return str(await session.scalar(_PAGE_JSON, {"ids": ids}))
+
+
+async def products_json(session: AsyncSession, ids: Sequence[str]) -> dict[str, bytes]:
+    """Each of these products' JSON (as in `page_json`) by id, for a process's cache of them."""
+    if not ids:
+        return {}
+    return {r[0]: r[1].encode() for r in (await session.execute(_PRODUCTS_JSON, {"ids": list(ids)})).all()}

@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -20,6 +22,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.clock import utcnow
 from app.core.columns import Int64
 from app.db import Base, JSONType
+
+
+class CatalogVersion(Base):
+    """One row: counted up by every transaction that changes what catalogue pages show (app/core/cache.py), so
+    that each process's copy of the search index knows when it is behind (app/catalog/search/live.py)."""
+
+    __tablename__ = "catalog_version"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Category(Base):

@@ -19,6 +19,7 @@ from app.catalog.media import service as media_service
 from app.catalog.models import Category, ListingRevision, PriceTier, Product, Variant
 from app.catalog.schemas import OptionsPut, ProductCreate, ProductPatch, VariantIn, VariantPatch, WholesaleIn
 from app.catalog.search import service as search_service
+from app.catalog.search.live import LiveIndex
 from app.core import cache, events
 from app.core.clock import as_utc, rfc3339, utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
@@ -607,16 +608,13 @@ def _offset(before: str | None) -> int:
     return offset
 
 
-async def _search(session: AsyncSession, *, q: str | None, category: str | None, merchant_id: str | None,
-                  viewer_merchant_id: str | None, before: str | None, limit: int, refine: Refinements
-                  ) -> tuple[list[str], str | None, dict[str, Any] | None]:
-    """Ranked search (app/catalog/search): the page's ids, the next page's position and the facets."""
-    offset = _offset(before)
-    found = await search_service.search(session, search_service.Search(
+def _search_of(*, q: str | None, category: str | None, merchant_id: str | None, viewer_merchant_id: str | None,
+               before: str | None, limit: int, refine: Refinements) -> search_service.Search:
+    """A listing's ranked search (app/catalog/search)."""
+    return search_service.Search(
         q=q, category=category, merchant_id=merchant_id, viewer_merchant_id=viewer_merchant_id,
         price_min=refine.price_min, price_max=refine.price_max, options=dict(refine.options), sort=refine.sort,
-        facets=list(refine.facets), offset=offset, limit=limit))
-    return found.ids, (f"{_OFFSET}{offset + limit}" if found.more else None), found.facets
+        facets=list(refine.facets), offset=_offset(before), limit=limit)
 
 
 async def products_by_ids(session: AsyncSession, product_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -664,26 +662,47 @@ async def _newest_ids(session: AsyncSession, *, category: str | None, merchant_i
 
 async def list_products_json(*, session: AsyncSession, q: str | None, category: str | None, merchant_id: str | None,
                              viewer_merchant_id: str | None, before: str | None, limit: int,
-                             refine: Refinements = NO_REFINEMENTS
+                             refine: Refinements = NO_REFINEMENTS, live: LiveIndex | None = None
                              ) -> tuple[bytes, str | None, dict[str, Any] | None]:
     """The listing as JSON bytes of its items array (built by PostgreSQL there, no decode/encode round trip),
-    the next page's position and, when asked for, the facets."""
+    the next page's position and, when asked for, the facets. `live`: the process's copy of the search index and
+    of the products' JSON, which answers what it can without the database (app/catalog/search/live.py)."""
     pg = dialect_of(session) == "postgresql"
-    if pg:
-        await custom_plans(session)
     facets: dict[str, Any] | None = None
+    copy = await live.current() if live is not None else None
     if q or refine.any():
-        ids, last, facets = await _search(session, q=q, category=category, merchant_id=merchant_id,
-                                          viewer_merchant_id=viewer_merchant_id, before=before, limit=limit,
-                                          refine=refine)
+        wanted = _search_of(q=q, category=category, merchant_id=merchant_id, viewer_merchant_id=viewer_merchant_id,
+                            before=before, limit=limit, refine=refine)
+        found = await search_service.search_copy(session, copy, wanted) if copy is not None else None
+        if found is None:
+            if pg:
+                await custom_plans(session)
+            found = await search_service.search(session, wanted)
+        ids, facets = found.ids, found.facets
+        last = f"{_OFFSET}{wanted.offset + limit}" if found.more else None
     else:
+        if pg:
+            await custom_plans(session)
         ids, last = await _newest_ids(session, category=category, merchant_id=merchant_id,
                                       viewer_merchant_id=viewer_merchant_id, before=before, limit=limit)
+    if copy is not None and live is not None:
+        return await live.page(session, ids, _products_json), last, facets
     if pg:
         return (await listing.page_json(session, ids)).encode(), last, facets
-    rows = {r.id: r for r in (await session.execute(select(*_PRODUCT_COLS).where(Product.id.in_(ids)))).all()}
+    return orjson.dumps(await _listed_items(session, ids)), last, facets
+
+
+async def _listed_items(session: AsyncSession, ids: Sequence[str]) -> list[dict[str, Any]]:
+    rows = {r.id: r for r in (await session.execute(select(*_PRODUCT_COLS).where(Product.id.in_(list(ids))))).all()}
     items = await _with_variants(session, [rows[i] for i in ids if i in rows])
-    return orjson.dumps([{**item, "is_ad": False} for item in items]), last, facets  # no paid placements (C12)
+    return [{**item, "is_ad": False} for item in items]  # no paid placements (C12)
+
+
+async def _products_json(session: AsyncSession, ids: Sequence[str]) -> dict[str, bytes]:
+    """Each product's listing JSON by id (for the process's cache of them)."""
+    if dialect_of(session) == "postgresql":
+        return await listing.products_json(session, ids)
+    return {item["id"]: orjson.dumps(item) for item in await _listed_items(session, ids)}
 
 
 async def tax_rates(*, session: AsyncSession, product_ids: Sequence[str]) -> dict[str, int]:

@@ -7,6 +7,9 @@ merchant's status, a takedown) marks the session with `mark_changed`; when it co
 this process is emptied. Other processes drop their copies when the TTL runs out, so a listing is at
 most that many seconds stale; checkout always re-reads the database, so a stale page can never sell
 anything that is not for sale.
+
+Such a transaction also counts `catalog_version` up as it commits, which is how other processes' longer-lived
+copies (the search index's, app/catalog/search/live.py) learn that they are behind.
 """
 
 from __future__ import annotations
@@ -16,13 +19,27 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 _KEY = "catalog.changed"
-_caches: weakref.WeakSet[PageCache] = weakref.WeakSet()
+# Counted up by every transaction that changes the catalogue, as it commits: how other processes' copies of it
+# (app/catalog/search/live.py) learn that they are behind. The row lock orders those commits.
+_BUMP = text("UPDATE catalog_version SET n = n + 1 WHERE id = 1")
+
+
+class Clearable(Protocol):
+    def clear(self) -> None: ...
+
+
+_caches: weakref.WeakSet[Clearable] = weakref.WeakSet()
+
+
+def register(copy: Clearable) -> None:
+    """`copy.clear()` is called whenever this process commits a change to the catalogue."""
+    _caches.add(copy)
 
 
 class PageCache:
@@ -32,7 +49,7 @@ class PageCache:
         self.clock = clock
         self.entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self.pending: dict[str, asyncio.Future[bytes]] = {}
-        _caches.add(self)
+        register(self)
 
     @property
     def enabled(self) -> bool:
@@ -94,6 +111,12 @@ def mark_changed(session: Any) -> None:
 def invalidate_all() -> None:
     for cache in list(_caches):
         cache.clear()
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if session.info.get(_KEY):
+        session.execute(_BUMP)
 
 
 @event.listens_for(Session, "after_commit")

@@ -17,3 +17,9 @@ def settle() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
+
+
+def keep_loaded() -> None:
+    """Call after loading a large structure that lives until replaced (a process's copy of the search index): it
+    is moved out of the collector's way as `settle` does; dropping it later still frees it."""
+    gc.freeze()

@@ -55,10 +55,12 @@ async def _pages(client: httpx.AsyncClient, q: str, limit: int) -> list[str]:
 
 
 async def test_every_query_finds_its_best_match_first_and_pages_alike_however_read(client: httpx.AsyncClient,
-                                                                                   monkeypatch: Any):
+                                                                                   app: Any, monkeypatch: Any):
     """Each named query's best match first; and every query's pages the same products in the same order, whether
     a page comes from the probe of the top of the ranking order or from each tier's matches (one catalogue
-    loaded for both: it is most of the time either takes)."""
+    loaded for both: it is most of the time either takes). The database answers here (tests/search/test_copy.py
+    compares its answers with the process's copy of the index)."""
+    app.state.search_live = None
     ids = await load(client)
     title = {v: k for k, v in ids.items()}
     wrong = []
@@ -104,11 +106,12 @@ async def test_title_matches_rank_above_description_matches(client: httpx.AsyncC
     assert found.index(ids["scarf"]) < found.index(ids["wool_desc"])
 
 
-async def test_a_better_tier_beyond_the_top_of_the_ranking_still_comes_first(client: httpx.AsyncClient,
+async def test_a_better_tier_beyond_the_top_of_the_ranking_still_comes_first(client: httpx.AsyncClient, app: Any,
                                                                              monkeypatch: Any):
     """The newest products all match in their options; the title match and an option match in another category
     are older than the top the probe looks at. The title match still leads, and a category filter still finds
-    the older option match behind the newer ones it removes."""
+    the older option match behind the newer ones it removes (the database's reading of them)."""
+    app.state.search_live = None
     m = await f.merchant(client)
 
     def blue_and_white(sku: str) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from pyroaring import BitMap
 from sqlalchemy import (
     ColumnElement,
     SQLColumnExpression,
@@ -47,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from app.catalog.models import Category, Product, Variant
-from app.catalog.search import query, synonyms, text
+from app.catalog.search import memory, query, synonyms, text
 from app.catalog.search.models import (
     ProductSearch,
     SearchDictionaryWord,
@@ -301,23 +302,28 @@ async def _dictionary_in(session: AsyncSession, terms: list[str]) -> list[str]:
     parts = _substrings(terms)
     if not parts:
         return []
-    return list((await session.scalars(select(SearchDictionaryWord.word).distinct()
-                                       .where(SearchDictionaryWord.word.in_(parts)))).all())
+    return sorted((await session.scalars(select(SearchDictionaryWord.word).distinct()
+                                         .where(SearchDictionaryWord.word.in_(parts)))).all())
 
 
-async def _plan(session: AsyncSession, q: str, terms: list[str]) -> _Plan | None:
-    dictionary = await _dictionary_in(session, terms)
+async def _plan(session: AsyncSession, q: str, terms: list[str], copy: memory.Index | None = None) -> _Plan | None:
+    """The plan of a query; merchants' words come from the process's copy of the index when given."""
+    dictionary = copy.dictionary_in(_substrings(terms)) if copy is not None else await _dictionary_in(session, terms)
     keys = query.keys(terms, dictionary)
     base = query.build(terms, synonyms=synonyms.PLATFORM_INDEX, dictionary=dictionary)
     if base is None:
         return None
+    if copy is not None:
+        rows = copy.synonym_rows(keys)
+    else:
+        rows = [(r.merchant_id, r.terms) for r in (await session.execute(
+            select(SearchSynonym.merchant_id, SearchSynonym.terms).where(SearchSynonym.key.in_(keys))
+            .order_by(SearchSynonym.merchant_id, SearchSynonym.id))).all()]
     own: dict[str, list[list[str]]] = {}
-    for r in (await session.execute(select(SearchSynonym.merchant_id, SearchSynonym.terms)
-                                    .where(SearchSynonym.key.in_(keys))
-                                    .order_by(SearchSynonym.merchant_id, SearchSynonym.id))).all():
-        groups = own.setdefault(r.merchant_id, [])
-        if len(own) <= MAX_MERCHANT_VARIANTS and r.terms not in groups:
-            groups.append(r.terms)
+    for merchant_id, terms_of_group in rows:
+        groups = own.setdefault(merchant_id, [])
+        if len(own) <= MAX_MERCHANT_VARIANTS and terms_of_group not in groups:
+            groups.append(terms_of_group)
     merchants: list[tuple[str, query.Expr]] = []
     for merchant_id, groups in own.items():
         expr = query.build(terms, synonyms=synonyms.merged(synonyms.PLATFORM_INDEX, synonyms.index(groups)),
@@ -612,6 +618,74 @@ async def _facets(session: AsyncSession, names: list[str], where: list[ColumnEle
         else:  # the same order on both databases, whatever their collation
             values.sort(key=lambda b: (-b["count"], b["value"]))
     return out
+
+
+# ---- searching the process's copy of the index (memory.py, live.py) -----------------------------------------
+
+def answers_from_copy(p: Search) -> bool:
+    """Whether the copy can answer this search: words, best first, filtered and counted by category, merchant and
+    price. Other sorts, and options as filters or facets, are the database's."""
+    return bool(p.q) and p.sort in (None, "relevance") and not p.options and all(f in FACETS for f in p.facets)
+
+
+async def search_copy(session: AsyncSession, copy: memory.Index, p: Search) -> Found | None:
+    """As `search`, from the process's copy of the index; None when the database is to answer: a search that
+    `answers_from_copy` does not take, or one that found nothing (the database corrects typos and logs misses)."""
+    if not answers_from_copy(p):
+        return None
+    terms = text.query_terms(p.q or "")
+    plan = await _plan(session, p.q or "", terms, copy) if terms else None
+    if plan is None:
+        return None
+    coded = await _by_code(session, plan.raw)  # the last await: the copy is read in one go from here on
+    allowed = copy.visible(p.viewer_merchant_id)
+    if p.category:
+        allowed = allowed & copy.by_category.get(p.category, memory.EMPTY)
+    if p.merchant_id:
+        allowed = allowed & copy.by_merchant.get(p.merchant_id, memory.EMPTY)
+    if p.price_min is not None or p.price_max is not None:
+        allowed = allowed & copy.priced(p.price_min, p.price_max)
+    memo: dict[Any, BitMap] = {}
+
+    def matching(columns: tuple[int, ...], whole_words: bool = False) -> BitMap:
+        found = copy.matching(plan.base, columns, whole_words, memo)
+        for merchant_id, expr in plan.merchants:
+            found = found | (copy.by_merchant.get(merchant_id, memory.EMPTY)
+                             & copy.matching(expr, columns, whole_words, memo))
+        return found
+
+    def tier_of(tier: int) -> BitMap:  # as _tier_match
+        if tier == TITLE:
+            return matching(memory.TITLE_ONLY)
+        if tier == HEAD_WORD:
+            return matching(memory.TITLE_ONLY) | matching(memory.HEAD, whole_words=True)
+        return matching(memory.HEAD if tier == HEAD_ANY else memory.EVERYWHERE)
+
+    by_code = BitMap(s for i in coded if (s := copy.slot_of.get(i)) is not None) & allowed
+    want = p.offset + p.limit + 1
+    out = copy.best(by_code, want)
+    seen = by_code
+    for tier in TIERS:  # as _ranked: each tier's new products, best first, until the page is full
+        if len(out) >= want:
+            break
+        matches = tier_of(tier) & allowed
+        out += copy.best(matches - seen, want - len(out))
+        seen = seen | matches
+    ids = copy.ids(out[p.offset:])
+    if not ids and p.offset == 0:
+        return None
+    found = Found(ids[:p.limit], len(ids) > p.limit)
+    if p.facets:
+        everything = (tier_of(ANYWHERE) | by_code) & allowed
+        facets: dict[str, list[dict[str, Any]]] = {}
+        for name in p.facets:
+            if name == "price":
+                facets[name] = [{"min": PRICE_BANDS[i][0], "max": PRICE_BANDS[i][1], "count": n}
+                                for i, n in copy.band_counts(everything, PRICE_BANDS)]
+            else:
+                facets[name] = [{"value": v, "count": n} for v, n in copy.counts(everything, name, FACET_VALUES)]
+        found.facets = facets
+    return found
 
 
 # ---- typos, "did you mean", zero results --------------------------------------------------------------------

@@ -63,9 +63,12 @@ def warm_up() -> None:
     pinyin("预热")
 
 
+_HALF_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+
+
 def normalise(text: str) -> str:
     """Full-width ASCII folded to half-width, lower case."""
-    return text.translate({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}).lower()
+    return text.translate(_HALF_WIDTH).lower()
 
 
 def is_cjk(token: str) -> bool:
