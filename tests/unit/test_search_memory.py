@@ -29,7 +29,7 @@ def test_updates_keep_the_rank_order_and_the_words_of_the_copy(chunk: int, monke
     copy.put(row(s, 0, False, "盘") for s in range(1, 11, 2))  # worse, and no longer 碗
     memo: dict[Any, Any] = {}
     bowls = copy.matching(query.Tok("碗"), memory.TITLE_ONLY, False, memo) & copy.visible(None)
-    truth = sorted(bowls, key=copy.ranks.__getitem__, reverse=True)
+    truth = sorted(bowls, key=copy.rank_of.__getitem__, reverse=True)
     assert set(bowls) == {*range(11, 41, 2), *range(41, 46)}
     assert copy.best(bowls, 8) == truth[:8]
     assert copy.best(bowls, 100) == truth

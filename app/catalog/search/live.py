@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -73,7 +72,7 @@ class LiveIndex:
         self._polling: asyncio.Task[None] | None = None
         self._polled_at = float("-inf")
         self._retry_at = float("-inf")  # after a failed refresh, none before this
-        self._json: OrderedDict[str, bytes] = OrderedDict()
+        self._json: dict[str, bytes] = {}
         self._json_generation = 0
         cache.register(self)
 
@@ -144,9 +143,11 @@ class LiveIndex:
         fetched = await fetch(session, missing) if missing else {}
         if fetched and generation == self._json_generation:  # else it may predate a change: not kept
             self._json.update(fetched)
-            while len(self._json) > self.json_entries:
-                self._json.popitem(last=False)
-        parts = [found for i in ids if (found := self._json.get(i) or fetched.get(i)) is not None]
+            if len(self._json) > self.json_entries:  # the older half goes
+                kept = list(self._json.items())[len(self._json) // 2:]
+                self._json = dict(kept)
+        json = self._json
+        parts = [found for i in ids if (found := json.get(i) or fetched.get(i)) is not None]
         return b"[" + b",".join(parts) + b"]"
 
     # ---- catching up -----------------------------------------------------------------------------------

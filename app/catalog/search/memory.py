@@ -35,6 +35,7 @@ EVERYWHERE = (TITLE_COLUMN, HEAD_COLUMN, REST_COLUMN)
 _CHUNK = 2_048  # products per chunk of the rank order
 _SORT_ALL = 64  # a tier with at most this many matches is sorted whole instead of read by chunks
 _PREFIX_MEMO = 20_000
+_PLAN_MEMO = 20_000
 EMPTY = BitMap()  # shared: never to be changed in place
 
 # In stock, then 30-day sales, then product id (newer is greater), as one integer: higher is better. One integer
@@ -93,7 +94,10 @@ class Index:
     def __init__(self) -> None:
         self.products: dict[int, Product] = {}
         self.slot_of: dict[str, int] = {}
-        self.ranks: dict[int, RankKey] = {}  # by slot (`rank_key`)
+        # By slot (slots are `product_search` ids: products are never deleted, so they are dense): lists, which
+        # ranking a page reads far faster than dictionaries.
+        self.rank_of: list[RankKey] = []  # `rank_key`
+        self.id_of: list[str] = []
         self.postings: tuple[dict[str, BitMap], dict[str, BitMap], dict[str, BitMap]] = ({}, {}, {})
         self.by_merchant: dict[str, BitMap] = {}
         self.by_category: dict[str, BitMap] = {}
@@ -102,6 +106,9 @@ class Index:
         self.dictionary: frozenset[str] = frozenset()
         # synonym key -> (merchant id, row id, the group's terms), as service._plan reads them
         self.synonyms: dict[str, list[tuple[str, int, list[str]]]] = {}
+        # A query's plan (service._plan) by its text: it depends on nothing but the words above. Parsing a query
+        # (jieba, synonyms) costs about as much as answering it from the bitmaps.
+        self.plans: dict[str, Any] = {}
         self._chunks: list[BitMap] = []
         self._bounds: list[RankKey] = []  # each chunk's best key, descending
         self._ascending: list[RankKey] = []  # the same, ascending (bisect)
@@ -151,7 +158,12 @@ class Index:
                             having.add(r.slot)
             self.products[r.slot] = new
             self.slot_of[r.product_id] = r.slot
-            self.ranks[r.slot] = rank_key(new.in_stock, new.sales_30d, new.product_id)
+            if r.slot >= len(self.rank_of):
+                grow = r.slot + 1 - len(self.rank_of)
+                self.rank_of += [0] * grow
+                self.id_of += [""] * grow
+            self.rank_of[r.slot] = rank_key(new.in_stock, new.sales_30d, new.product_id)
+            self.id_of[r.slot] = new.product_id
             self._remember(r.slot, new)
         self._changed()
 
@@ -161,14 +173,14 @@ class Index:
         if p.active:
             self.active.add(slot)
         if self._chunks:
-            self._chunks[self._chunk_of(self.ranks[slot])].add(slot)
+            self._chunks[self._chunk_of(self.rank_of[slot])].add(slot)
 
     def _forget(self, slot: int, p: Product) -> None:
         self.by_merchant[p.merchant_id].discard(slot)
         self.by_category[p.category].discard(slot)
         self.active.discard(slot)
         if self._chunks:
-            self._chunks[self._chunk_of(self.ranks[slot])].discard(slot)
+            self._chunks[self._chunk_of(self.rank_of[slot])].discard(slot)
 
     def _chunk_of(self, key: RankKey) -> int:
         # the chunk j with bounds[j + 1] < key <= bounds[j] (the first chunk takes anything better)
@@ -177,9 +189,9 @@ class Index:
 
     def rechunk(self) -> None:
         """Cuts the rank order into chunks afresh (after a load: updates keep chunks correct but uneven)."""
-        order = sorted(self.ranks, key=self.ranks.__getitem__, reverse=True)
+        order = sorted(self.products, key=self.rank_of.__getitem__, reverse=True)
         self._chunks = [BitMap(order[i:i + _CHUNK]) for i in range(0, len(order), _CHUNK)]
-        self._bounds = [self.ranks[order[i]] for i in range(0, len(order), _CHUNK)]
+        self._bounds = [self.rank_of[order[i]] for i in range(0, len(order), _CHUNK)]
         self._ascending = self._bounds[::-1]
         for chunk in self._chunks:
             chunk.run_optimize()
@@ -195,11 +207,13 @@ class Index:
 
     def set_words(self, dictionary: Iterable[str], synonyms: Iterable[tuple[str, int, str, list[str]]]) -> None:
         """Merchants' dictionary words, and synonym rows as (merchant id, row id, key, the group's terms)."""
-        self.dictionary = frozenset(dictionary)
         by_key: dict[str, list[tuple[str, int, list[str]]]] = {}
         for merchant_id, row_id, key, terms in synonyms:
             by_key.setdefault(key, []).append((merchant_id, row_id, terms))
-        self.synonyms = by_key
+        dictionary = frozenset(dictionary)
+        if dictionary != self.dictionary or by_key != self.synonyms:
+            self.dictionary, self.synonyms = dictionary, by_key
+            self.plans.clear()
 
     def _changed(self) -> None:
         self._vocabulary = [None, None, None]
@@ -209,6 +223,11 @@ class Index:
         self._bands = None
 
     # ---- what service._plan asks ---------------------------------------------------------------------------
+
+    def remember_plan(self, q: str, plan: Any) -> None:
+        if len(self.plans) >= _PLAN_MEMO:
+            self.plans.clear()
+        self.plans[q] = plan
 
     def dictionary_in(self, parts: Sequence[str]) -> list[str]:
         return sorted({p for p in parts if p in self.dictionary})
@@ -283,7 +302,7 @@ class Index:
         of them (chunks are disjoint and in order), or from all of them when they are few."""
         if n <= 0 or not matches:
             return []
-        rank = self.ranks.__getitem__
+        rank = self.rank_of.__getitem__
         if len(matches) <= max(_SORT_ALL, 2 * n) or not self._chunks:
             return heapq.nlargest(n, matches, key=rank)
         found: list[BitMap] = []
@@ -298,8 +317,8 @@ class Index:
         return heapq.nlargest(n, BitMap.union(EMPTY, *found), key=rank)
 
     def ids(self, slots: Iterable[int]) -> list[str]:
-        products = self.products
-        return [products[s].product_id for s in slots]
+        id_of = self.id_of
+        return [id_of[s] for s in slots]
 
     def counts(self, matches: BitMap, facet: str, limit: int) -> list[tuple[str, int]]:
         """(value, count) of the most frequent values of `category` or `merchant` among these products, most

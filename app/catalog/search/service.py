@@ -633,8 +633,13 @@ async def search_copy(session: AsyncSession, copy: memory.Index, p: Search) -> F
     `answers_from_copy` does not take, or one that found nothing (the database corrects typos and logs misses)."""
     if not answers_from_copy(p):
         return None
-    terms = text.query_terms(p.q or "")
-    plan = await _plan(session, p.q or "", terms, copy) if terms else None
+    q = p.q or ""
+    if q in copy.plans:
+        plan = copy.plans[q]
+    else:
+        terms = text.query_terms(q)
+        plan = await _plan(session, q, terms, copy) if terms else None
+        copy.remember_plan(q, plan)
     if plan is None:
         return None
     coded = await _by_code(session, plan.raw)  # the last await: the copy is read in one go from here on
