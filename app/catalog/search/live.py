@@ -6,9 +6,10 @@ commits. The copy knows the version it reflects:
 - another process's is seen by reading the version, at most every SHOP_SEARCH_POLL_SECONDS while searches come.
 
 A search that finds the copy behind waits for it to catch up, which on PostgreSQL reads only the rows written
-since its last read (their `xmin` at or after that read's oldest running transaction) and takes milliseconds. A
-whole load (the first, every one on SQLite, whose embedded catalogues are small, or after the transaction counter
-wrapped) runs in the background while the database answers, in batches so that requests keep being served.
+since its last read: those a transaction at or after that read's oldest running one wrote (a trigger stamps each
+row with its writer, `changed_xid`, and an index finds them), in milliseconds. A whole load (the first, and every
+one on SQLite, whose embedded catalogues are small) runs in the background while the database answers, in
+batches so that requests keep being served.
 Until the copy is current nothing is answered from it: the database does (service.py).
 
 A product's JSON is kept until a catch-up reads its row again: every write that changes what its JSON shows
@@ -40,15 +41,16 @@ from app.merchants.models import Merchant
 log = get_logger("app.search")
 
 _BATCH = 2_000  # rows applied between two turns of the event loop
-_XID = 1 << 32
 _ROWS = """
 SELECT ps.id, ps.product_id, ps.merchant_id, p.category, p.status, ps.min_price, ps.in_stock, ps.sales_30d,
        ps.title, ps.extra, ps.pinyin, ps.body, ps.grams
 FROM product_search ps JOIN product p ON p.id = ps.product_id
 """
-# Rows written by transactions at or after :low (32-bit transaction ids, as xmin is): no index, a scan of both
-# tables, but it reads only the few rows that match.
-_CHANGED = _ROWS + "WHERE ps.xmin::text::bigint >= :low OR p.xmin::text::bigint >= :low"
+# Products written by transactions at or after :low (PostgreSQL's trigger stamps them, and an index finds them),
+# then their rows: in two statements, as the planner cannot know how few the first finds.
+_CHANGED_IDS = """SELECT product_id FROM product_search WHERE changed_xid >= :low
+                  UNION SELECT id FROM product WHERE changed_xid >= :low"""
+_CHANGED = _ROWS + "WHERE ps.product_id = ANY(:ids)"
 
 Fetch = Callable[[AsyncSession, Sequence[str]], Awaitable[dict[str, bytes]]]
 
@@ -175,17 +177,17 @@ class LiveIndex:
         try:
             async with session_scope(self.factory) as session:
                 pg = dialect_of(session) == "postgresql"
-                low = (int(await session.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")))
-                       % _XID) if pg else None
+                low = int(await session.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
+                          ) if pg else None
                 version = await _version(session)
-                whole = self.index is None or not pg or self._low is None or low is None or low < self._low
+                whole = self.index is None or not pg or self._low is None
                 index = memory.Index() if whole else self.index
                 assert index is not None
                 changed: list[str] = []
                 rows: Sequence[Any] = []
                 if pg:  # PostgreSQL's reads lock nothing: the rows are taken in as they come
-                    result = await session.stream(text(_ROWS if whole else _CHANGED),
-                                                  {} if whole else {"low": self._low})
+                    ids = [] if whole else list((await session.scalars(text(_CHANGED_IDS), {"low": self._low})).all())
+                    result = await session.stream(text(_ROWS if whole else _CHANGED), {} if whole else {"ids": ids})
                     async for batch in result.partitions(_BATCH):
                         index.put(memory.Row(*r) for r in batch)
                         changed += [r[1] for r in batch]

@@ -5,7 +5,9 @@ The full-text index itself lives beside `product_search` in the database only (t
 on PostgreSQL the generated tsvector columns `document` (everything), `head_doc` (title, options, category,
 pinyin) and `title_doc` with their GIN indexes, on SQLite the FTS5 table `product_fts` whose content is
 `product_search` (kept current by triggers); on both, the btree `ix_product_search_rank` in ranking order
-(descending keys, which the model's index declarations do not compare well).
+(descending keys, which the model's index declarations do not compare well). PostgreSQL also stamps every
+written row of `product` and `product_search` with its transaction's id (`changed_xid`, set by a trigger and
+indexed): what each process's copy of the index catches up with (app/catalog/search/live.py).
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from app.db import Base, BigIntPK, JSONType
 DATABASE_ONLY_TABLES = ("product_fts", "product_fts_data", "product_fts_idx", "product_fts_docsize",
                         "product_fts_config")
 DATABASE_ONLY_COLUMNS = (("product_search", "document"), ("product_search", "title_doc"),
-                         ("product_search", "head_doc"))
+                         ("product_search", "head_doc"), ("product_search", "changed_xid"),
+                         ("product", "changed_xid"))
 DATABASE_ONLY_INDEXES = ("ix_product_search_document", "ix_product_search_title_doc", "ix_product_search_head_doc",
-                         "ix_product_search_rank", "ix_search_term_term_trgm", "ix_search_term_pinyin_trgm")
+                         "ix_product_search_rank", "ix_search_term_term_trgm", "ix_search_term_pinyin_trgm",
+                         "ix_product_search_changed_xid", "ix_product_changed_xid")
 
 
 class ProductSearch(Base):
