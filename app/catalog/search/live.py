@@ -98,7 +98,7 @@ class LiveIndex:
         now = self.clock()
         if now - self._polled_at >= self.poll_s and self._polling is None:
             self._polled_at = now
-            self._polling = asyncio.create_task(self.poll())
+            self._polling = asyncio.create_task(self._poll_in_background())
         if self._reflected == self._changes and self.index is not None:
             return self.index
         task = self._refresh_task()
@@ -120,12 +120,17 @@ class LiveIndex:
                 raise RuntimeError("the search copy could not be refreshed (see the log)")
         return self.index
 
-    async def close(self) -> None:
-        for task in (self._refreshing, self._polling):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+    async def close(self, wait_s: float = 10.0) -> None:
+        """Lets a read under way finish (cancelled in the middle of a statement, it could keep its connection, and
+        on SQLite the write lock, past the engine's disposal); one that takes longer than `wait_s` is cancelled."""
+        tasks = [t for t in (self._refreshing, self._polling) if t is not None]
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=wait_s)
+        for task in late:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
 
     # ---- the products' JSON ----------------------------------------------------------------------------
 
@@ -161,11 +166,14 @@ class LiveIndex:
 
     async def poll(self) -> None:
         """Reads the catalogue's version; the copy is behind when another process moved it."""
+        async with session_scope(self.factory) as session:
+            version = await _version(session)
+        if version != self.version and self.index is not None and self._reflected == self._changes:
+            self.clear()
+
+    async def _poll_in_background(self) -> None:
         try:
-            async with session_scope(self.factory) as session:
-                version = await _version(session)
-            if version != self.version and self.index is not None and self._reflected == self._changes:
-                self.clear()
+            await self.poll()
         except Exception as exc:  # the copy stays as it is; tried again after another interval
             log.warning("search_poll_failed", error=str(exc))
         finally:
