@@ -3,7 +3,8 @@
 Every transaction that changes what catalogue pages show (`cache.mark_changed`) counts `catalog_version` up as it
 commits. The copy knows the version it reflects:
 - a change committed by this process marks it behind at once (`clear`);
-- another process's is seen by reading the version, at most every SHOP_SEARCH_POLL_SECONDS while searches come.
+- another process's is seen by reading the version: in the background every SHOP_SEARCH_POLL_SECONDS while
+  searches come, and before answering when none came for longer.
 
 A search that finds the copy behind waits for it to catch up, which on PostgreSQL reads only the rows written
 since its last read: those a transaction at or after that read's oldest running one wrote (a trigger stamps each
@@ -96,9 +97,12 @@ class LiveIndex:
     async def current(self) -> memory.Index | None:
         """The copy, caught up first when it is a short way behind; None while it is loading whole."""
         now = self.clock()
-        if now - self._polled_at >= self.poll_s and self._polling is None:
+        since = now - self._polled_at
+        if since >= self.poll_s and self._polling is None:
             self._polled_at = now
-            self._polling = asyncio.create_task(self._poll_in_background())
+            polling = self._polling = asyncio.create_task(self._poll_in_background())
+            if since >= 2 * self.poll_s:  # no search for a while: the version last read may be long out of date
+                await asyncio.shield(polling)
         if self._reflected == self._changes and self.index is not None:
             return self.index
         task = self._refresh_task()
