@@ -102,8 +102,7 @@ def configure(app: FastAPI, settings: Settings, *, engine: AsyncEngine | None = 
     app.state.catalog_cache = PageCache(settings.shop_catalog_cache_seconds)
     app.state.page_cache = PageCache(settings.shop_page_cache_seconds)
     app.state.suggestions = Suggestions(settings.shop_suggest_refresh_seconds)
-    app.state.search_live = (LiveIndex(app.state.sessionmaker, poll_s=settings.shop_search_poll_seconds,
-                                       json_entries=settings.shop_product_json_cache)
+    app.state.search_live = (LiveIndex.from_settings(app.state.sessionmaker, settings)
                              if settings.shop_search_memory else None)
     app.state.media_storage = media_storage.from_settings(settings)
     if not settings.shop_secret_key:

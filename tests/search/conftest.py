@@ -13,7 +13,7 @@ from app.catalog.search.live import LiveIndex
 
 @pytest.fixture(autouse=True)
 async def search_copy(app: Any) -> AsyncIterator[LiveIndex]:
-    live = app.state.search_live = LiveIndex(app.state.sessionmaker, poll_s=0.5, json_entries=10_000)
+    live = app.state.search_live = LiveIndex.from_settings(app.state.sessionmaker, app.state.settings)
     try:
         yield live
     finally:

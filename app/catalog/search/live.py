@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.catalog.search import memory
 from app.catalog.search.models import SearchDictionaryWord, SearchSynonym
+from app.config import Settings
 from app.core import cache, heap
 from app.core.logging import get_logger
 from app.db import dialect_of, session_scope
@@ -78,6 +79,10 @@ class LiveIndex:
         self._json: dict[str, bytes] = {}
         self._json_generation = 0
         cache.register(self)
+
+    @classmethod
+    def from_settings(cls, factory: async_sessionmaker[AsyncSession], settings: Settings) -> LiveIndex:
+        return cls(factory, poll_s=settings.shop_search_poll_seconds, json_entries=settings.shop_product_json_cache)
 
     @property
     def state(self) -> str:

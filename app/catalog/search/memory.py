@@ -54,14 +54,11 @@ def rank_key(in_stock: bool, sales_30d: int, product_id: str) -> RankKey:
 
 @dataclass(slots=True)
 class Product:
-    """What filters, facets and ranking read of one product."""
+    """What filters and facets read of one product (its rank and id are in `Index.rank_of` and `Index.id_of`)."""
 
-    product_id: str
     merchant_id: str
     category: str
     min_price: int
-    in_stock: bool
-    sales_30d: int
     active: bool  # status `active`
     words: int  # a hash of its words: whether an update changed them
 
@@ -126,11 +123,9 @@ class Index:
     def put(self, rows: Iterable[Row]) -> None:
         """Adds these products or brings them up to date (their words only where they changed)."""
         rows = list(rows)
-        changed_words = BitMap()
-        for r in rows:
-            old = self.products.get(r.slot)
-            if old is not None and old.words != hash(r.columns()):
-                changed_words.add(r.slot)
+        words = [hash(r.columns()) for r in rows]
+        changed_words = BitMap(r.slot for r, h in zip(rows, words, strict=True)
+                               if (old := self.products.get(r.slot)) is not None and old.words != h)
         if changed_words:  # every posting is looked at once for the lot: a product's old words are not kept
             for postings in self.postings:
                 emptied = []
@@ -141,15 +136,13 @@ class Index:
                             emptied.append(word)
                 for word in emptied:
                     del postings[word]
-        for r in rows:
+        for r, h in zip(rows, words, strict=True):
             old = self.products.get(r.slot)
-            columns = r.columns()
-            new = Product(r.product_id, r.merchant_id, r.category, int(r.min_price), bool(r.in_stock),
-                          int(r.sales_30d), r.status == "active", hash(columns))
+            new = Product(r.merchant_id, r.category, int(r.min_price), r.status == "active", h)
             if old is not None:
                 self._forget(r.slot, old)
             if old is None or r.slot in changed_words:
-                for postings, text in zip(self.postings, columns, strict=True):
+                for postings, text in zip(self.postings, r.columns(), strict=True):
                     for word in set(text.split()):
                         having = postings.get(word)
                         if having is None:
@@ -162,8 +155,8 @@ class Index:
                 grow = r.slot + 1 - len(self.rank_of)
                 self.rank_of += [0] * grow
                 self.id_of += [""] * grow
-            self.rank_of[r.slot] = rank_key(new.in_stock, new.sales_30d, new.product_id)
-            self.id_of[r.slot] = new.product_id
+            self.rank_of[r.slot] = rank_key(bool(r.in_stock), int(r.sales_30d), r.product_id)
+            self.id_of[r.slot] = r.product_id
             self._remember(r.slot, new)
         self._changed()
 

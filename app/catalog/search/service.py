@@ -614,7 +614,7 @@ async def _facets(session: AsyncSession, names: list[str], where: list[ColumnEle
     for name, values in out.items():
         if name == "price":
             bands = sorted((int(b["value"]), b["count"]) for b in values)
-            out[name] = [{"min": PRICE_BANDS[i][0], "max": PRICE_BANDS[i][1], "count": n} for i, n in bands]
+            out[name] = _bands(bands)
         else:  # the same order on both databases, whatever their collation
             values.sort(key=lambda b: (-b["count"], b["value"]))
     return out
@@ -685,12 +685,16 @@ async def search_copy(session: AsyncSession, copy: memory.Index, p: Search) -> F
         facets: dict[str, list[dict[str, Any]]] = {}
         for name in p.facets:
             if name == "price":
-                facets[name] = [{"min": PRICE_BANDS[i][0], "max": PRICE_BANDS[i][1], "count": n}
-                                for i, n in copy.band_counts(everything, PRICE_BANDS)]
+                facets[name] = _bands(copy.band_counts(everything, PRICE_BANDS))
             else:
                 facets[name] = [{"value": v, "count": n} for v, n in copy.counts(everything, name, FACET_VALUES)]
         found.facets = facets
     return found
+
+
+def _bands(counts: Sequence[tuple[int, int]]) -> list[dict[str, Any]]:
+    """The price facet's values from (band number, count) pairs, in band order."""
+    return [{"min": PRICE_BANDS[i][0], "max": PRICE_BANDS[i][1], "count": n} for i, n in counts]
 
 
 # ---- typos, "did you mean", zero results --------------------------------------------------------------------

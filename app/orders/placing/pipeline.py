@@ -361,7 +361,7 @@ async def _hooks(session: AsyncSession, hook: str, calls: Sequence[tuple[Any, ..
     if not calls:
         return
     together = getattr(type(calls[0][0]), f"{hook}_together", None)
-    if together is not None and len(calls) > 1 and all(type(c[0]) is type(calls[0][0]) for c in calls):
+    if together is not None and all(type(c[0]) is type(calls[0][0]) for c in calls):
         await together(session, calls)
         return
     for channel, *args in calls:
