@@ -13,6 +13,7 @@ from app.config import Settings
 from app.core import auth
 from app.core.auth import Principal
 from app.core.errors import Unauthenticated
+from app.core.params import HeaderParam
 from app.db import session_scope
 
 
@@ -96,7 +97,8 @@ CustomerDep = Annotated[Principal, Depends(_kind("customer"))]
 BuyerDep = Annotated[Principal, Depends(_kind("buyer"))]
 AnyPrincipalDep = Annotated[Principal, Depends(_kind("admin", "merchant", "device", "customer", "buyer", "leader"))]
 
+IDEMPOTENCY_KEY = HeaderParam("Idempotency-Key", max_length=255, description="Makes a retry return the first response")
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", max_length=255, description="Makes a retry return the first response"),
+    Header(alias=IDEMPOTENCY_KEY.name, max_length=IDEMPOTENCY_KEY.max_length, description=IDEMPOTENCY_KEY.description),
 ]

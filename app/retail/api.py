@@ -8,11 +8,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from starlette.responses import Response
 
-from app.core import bodies
+from app.core import bodies, params
 from app.core.deps import (
-    AuthorizationHeader,
+    IDEMPOTENCY_KEY,
     CustomerDep,
-    IdempotencyKey,
     MerchantDep,
     OptionalPrincipal,
     SessionDep,
@@ -98,14 +97,15 @@ def device_of(user_agent: str | None) -> str:
     return "phone" if user_agent and _PHONE.search(user_agent) else "desktop"
 
 
-@router.post("/checkout", status_code=201, response_model=CheckoutOut, openapi_extra=bodies.openapi_body(CheckoutIn))
-async def checkout(request: Request, idempotency_key: IdempotencyKey = None,
-                   authorization: AuthorizationHeader = None) -> Response:
+@router.post("/checkout", status_code=201, response_model=CheckoutOut,
+             openapi_extra={**params.openapi_parameters(IDEMPOTENCY_KEY), **bodies.openapi_body(CheckoutIn)})
+async def checkout(request: Request) -> Response:
     """Reserve stock and create one order per merchant (409 naming every short SKU; nothing reserved then)."""
-    # The platform's busiest write takes no FastAPI dependencies (see `principal_of`): the same session,
-    # caller and body, resolved in the same order, for less CPU.
+    # The platform's busiest write takes no FastAPI parameters or dependencies (see `principal_of` and
+    # `app.core.params`): the same header, session, caller and body, read in the same order, for less CPU.
+    idempotency_key = IDEMPOTENCY_KEY.read(request)
     async with unit_of_work(request) as session:
-        principal = await principal_of(request, session, authorization)
+        principal = await principal_of(request, session, request.headers.get("authorization"))
         body = bodies.parse(CheckoutIn, await request.body())
         status, out = await service.checkout(session=session, settings=request.app.state.settings,
                                              principal=principal, body=body, idempotency_key=idempotency_key,

@@ -140,6 +140,11 @@ async def test_checkout_input_errors_name_the_field(client: httpx.AsyncClient, a
         assert r.status_code == 422, (field, r.text)
         fields = [e["field"] for e in r.json()["errors"]]
         assert any(x.startswith(field) for x in fields), (field, fields)
+    # The route reads its Idempotency-Key itself (no FastAPI parameter): the same limit, the same problem.
+    long_key = await client.post("/v1/checkout", json=f.checkout_body([(s.variant_id, 1)]),
+                                 headers={"Idempotency-Key": "k" * 256})
+    assert long_key.status_code == 422, long_key.text
+    assert [e["field"] for e in long_key.json()["errors"]] == ["Idempotency-Key"]
     assert await f.levels(app) == before
 
 

@@ -8,11 +8,10 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.core import auth, bodies
+from app.core import auth, bodies, params
 from app.core.auth import Principal, SignedCustomer
 from app.core.deps import (
-    AuthorizationHeader,
-    IdempotencyKey,
+    IDEMPOTENCY_KEY,
     MerchantDep,
     SessionDep,
     principal_of,
@@ -22,6 +21,7 @@ from app.core.errors import DomainError, TooManyRequests
 from app.core.http import domain_problem
 from app.core.logging import get_logger
 from app.core.pagination import Page
+from app.core.params import PathParam
 from app.core.ratelimit import address_key
 from app.retail.flash import service
 from app.retail.flash.schemas import (
@@ -65,17 +65,24 @@ async def flash_sale_stats(sale_id: str, merchant: MerchantDep, session: Session
                                                                   sale_id=sale_id))
 
 
+_SALE_ID = PathParam("sale_id")
+
+
 @router.post("/{sale_id}/orders", status_code=201, response_model=FlashOrderOut,
-             openapi_extra=bodies.openapi_body(FlashOrderIn),
+             openapi_extra={**params.openapi_parameters(_SALE_ID, IDEMPOTENCY_KEY),
+                            **bodies.openapi_body(FlashOrderIn)},
              responses={409: {"description": "Refused: `code` is sold_out, limit_reached, not_started or ended"}})
-async def order_flash_sale(sale_id: str, request: Request, idempotency_key: IdempotencyKey = None,
-                           authorization: AuthorizationHeader = None) -> Response:
+async def order_flash_sale(request: Request) -> Response:
     """A signed-in customer's order at the flash price (held for a few minutes until paid). 409 with a `code`
     when refused; 429 when the buyer (or the address) sends too many attempts, or has one in flight."""
-    # The rush's route, nearly all of whose answers are refusals: like the checkout it takes no FastAPI
-    # dependencies (the same session, caller and body, resolved in the same order, for less CPU), and it answers
-    # a refusal itself rather than unwinding it through the middleware to the exception handler.
+    # The rush's route, nearly all of whose answers are refusals. It takes no FastAPI parameters or dependencies
+    # (the same path parameter, header, session, caller and body, read and checked in the same order, for less
+    # CPU: `app.core.params`), and it answers a refusal itself rather than unwinding it through the middleware
+    # to the exception handler.
     settings: Settings = request.app.state.settings
+    sale_id = _SALE_ID.read(request)
+    idempotency_key = IDEMPOTENCY_KEY.read(request)
+    authorization = request.headers.get("authorization")
     try:
         async with unit_of_work(request) as session:
             customer, signed = await flash_buyer(request, session, authorization)
