@@ -165,6 +165,26 @@ async def test_each_refusal_names_its_reason_and_changes_nothing(client: httpx.A
     await _consistent(app)
 
 
+async def test_an_order_is_the_buyers_and_a_bad_key_is_refused_naming_it(client: httpx.AsyncClient, app):
+    """The order carries the buyer's email, read in its transaction; the route reads its parameters itself, with
+    FastAPI's checks and problems."""
+    s = await f.shop(client, on_hand=5)
+    sale_id = await _sale(client, s, quantity=2, limit=1)
+    [a] = await _buyers(app, 1)
+    [a_id] = await _customer_ids(app, [a])
+    long_key = await client.post(f"/v1/flash-sales/{sale_id}/orders", json=_order_body(),
+                                 headers={**a, "Idempotency-Key": "k" * 256})
+    assert long_key.status_code == 422, long_key.text
+    assert [e["field"] for e in long_key.json()["errors"]] == ["Idempotency-Key"]
+    assert await _sold(app, sale_id) == Counter()
+    bought = await _buy(client, sale_id, a)
+    assert bought.status_code == 201, bought.text
+    async with app.state.sessionmaker() as session:
+        order = await session.get(Order, bought.json()["id"])
+        assert order is not None and order.email == f"{a_id}@example.com" and order.customer_id == a_id
+    await _consistent(app)
+
+
 async def _customer_ids(app: Any, headers: list[dict[str, str]]) -> list[str]:
     from app.core.security import read_access_token
 

@@ -114,7 +114,8 @@ class Channel(Protocol, Generic[P]):
         """Read and check the request; one draft per merchant, prices decided. Reads only."""
 
     async def before(self, session: AsyncSession, priced: P) -> None:
-        """In the placing transaction, before the orders (only if `priced.writes_before`)."""
+        """In the placing transaction, before the orders are built (only if `priced.writes_before`): it may lock,
+        write, and complete the drafts from what it reads there (the same totals)."""
 
     async def after(self, session: AsyncSession, priced: P, orders: Sequence[OrderView]) -> None:
         """In the placing transaction, after the orders (only if `priced.writes_after`)."""
@@ -305,6 +306,9 @@ class _Job(Generic[P]):
 async def _write(session: AsyncSession, jobs: Sequence[_Job[Any]], *, attempt: int) -> list[idempotency.Result]:
     """The placing transaction of one request or of several placed together (`Together`): each one's `before`,
     then every order in one placing statement, each one's payments and `after`, and one commit."""
+    # First, before the orders are built: what `before` reads may complete their drafts (a flash sale's buyers),
+    # and what it writes may free the units the orders take (a flash sale's hold).
+    await _hooks(session, "before", [(j.channel, j.priced) for j in jobs if j.priced.writes_before])
     now = utcnow()
     placed: list[Placed] = []
     records: list[dict[str, Any]] = []
@@ -332,8 +336,6 @@ async def _write(session: AsyncSession, jobs: Sequence[_Job[Any]], *, attempt: i
         checkouts.append(checkout_id)
         results.append(result)
     last = len(jobs) == 1 and not any(j.payments or j.priced.writes_before or j.priced.writes_after for j in jobs)
-    # First: what `before` writes may free the units the orders take (a flash sale's hold).
-    await _hooks(session, "before", [(j.channel, j.priced) for j in jobs if j.priced.writes_before])
     takes = await plan(session, placed, fresh=attempt > 1)
     outcome = await statement.place(session, placed, takes, attempt=attempt, records=records, now=now, commit=last)
     if outcome.answered:

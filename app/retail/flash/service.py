@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import DateTime, and_, bindparam, exists, func, select, text, true, update
+from sqlalchemy import DateTime, and_, bindparam, func, select, text, true, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -221,22 +221,26 @@ class _Card:
     per_buyer_limit: int
     starts_at: datetime
     ends_at: datetime
+    offer: catalog_service.SellableVariant | None  # the variant as its orders' drafts are first made (None: gone)
 
 
 _CARDS: dict[str, tuple[float, _Card]] = {}
 
 
 async def _card(session: AsyncSession, sale_id: str) -> _Card:
-    """The sale's terms, read from the database at most every few seconds per process: the rush's attempts are
-    decided on the clock and the gate alone."""
+    """The sale's terms and its variant, read from the database at most every few seconds per process: the rush's
+    attempts are decided on the clock and the gate alone, and its winners' orders drafted without a read (the
+    variant is read again in their transaction, `_FlashBuy.before_together`)."""
     cached = _CARDS.get(sale_id)
     if cached is not None and time.monotonic() - cached[0] < CARD_SECONDS:
         return cached[1]
     sale = await session.get(FlashSale, sale_id)
     if sale is None:
         raise NotFound("flash sale", sale_id)
+    offer = (await catalog_service.sellable_variants(session=session, variant_ids=[sale.variant_id])
+             ).get(sale.variant_id)
     card = _Card(sale.id, sale.merchant_id, sale.variant_id, sale.price, sale.currency, sale.per_buyer_limit,
-                 as_utc(sale.starts_at), as_utc(sale.ends_at))
+                 as_utc(sale.starts_at), as_utc(sale.ends_at), offer)
     if len(_CARDS) > 10_000:
         _CARDS.clear()
     _CARDS[sale_id] = (time.monotonic(), card)
@@ -285,8 +289,7 @@ async def buy(*, session: AsyncSession, settings: Settings, gate: RedisGate | No
                     return found
             raise refused(early)
     try:
-        email, info = await _buyer_and_variant(session, card, customer_id, signed)
-        channel = _FlashBuy(card, customer_id, body, email, info)
+        channel = _FlashBuy(card, customer_id, body, signed)
         try:
             result = await pipeline.place(session, settings=settings, channel=channel,
                                           together=_TOGETHER if admitted else None,
@@ -367,19 +370,23 @@ async def _counts(session: AsyncSession, sale_id: str) -> tuple[int, dict[str, i
 
 
 class _FlashBuy:
-    """A flash-sale order as a placement channel. The order is written first, touching no stock level (its units
-    are the sale's, reserved when the sale was made: `stock_hold="none"`); then, at the transaction's end, the
-    sale is counted down, its hold handed over to the order and the buyer's count checked (`take_from_sale`; on
-    PostgreSQL when the transaction commits), so the sale's rows, which every winner needs, are locked as briefly
-    as can be."""
+    """A flash-sale order as a placement channel. The order is drafted from the sale's card; in its transaction
+    the buyer's own lock comes first (PostgreSQL), then one read of the buyers and the variant as they are now
+    (`before_together`): a revoked token or a product taken off sale refuses the order there. The order is then
+    written, touching no stock level (its units are the sale's, reserved when the sale was made:
+    `stock_hold="none"`), and at the transaction's end the sale is counted down, its hold handed over to the order
+    and the buyer's count checked (`take_from_sale`; on PostgreSQL when the transaction commits), so the sale's
+    rows, which every winner needs, are locked as briefly as can be. Winners written together (`Together`) share
+    the read, the locks and the commit."""
 
     name = "retail"
     lookup_first = False
 
-    def __init__(self, card: _Card, customer_id: str, body: FlashOrderIn, email: str | None,
-                 info: catalog_service.SellableVariant | None) -> None:
-        self.card, self.customer_id, self.body, self.email = card, customer_id, body, email
-        self._read = info  # the variant as read just before (`_buyer_and_variant`), for the first pricing
+    def __init__(self, card: _Card, customer_id: str, body: FlashOrderIn, signed: SignedCustomer | None) -> None:
+        self.card, self.customer_id, self.body = card, customer_id, body
+        self.signed = signed  # a token read from its signature alone: checked against revocation in `before`
+        self._fulfilment: dict[str, Any] = {}
+        self._pickup: str | None = None
         self._built: set[str] = set()  # the orders this attempt made answers for (one per try at writing it)
 
     def placed(self, result: idempotency.Result) -> bool:
@@ -388,29 +395,28 @@ class _FlashBuy:
 
     async def price(self, session: AsyncSession) -> Priced:
         card, body = self.card, self.body
-        info, self._read = self._read, None
-        if info is None:
-            info = (await catalog_service.sellable_variants(session=session, variant_ids=[card.variant_id])
-                    ).get(card.variant_id)
-        if info is None or not info.sellable:
-            raise Conflict("the product of this flash sale is no longer on sale", extra={"code": "ended"})
-        fulfilment: dict[str, Any] = {**body.fulfilment.model_dump(exclude_none=True), "flash_sale_id": card.id}
-        pickup: str | None = None
+        if card.offer is None:
+            raise _off_sale()
+        self._fulfilment = {**body.fulfilment.model_dump(exclude_none=True), "flash_sale_id": card.id}
+        self._pickup = None
         if body.fulfilment.type == "pickup":
             loc = await session.get(Location, body.fulfilment.location_id)
             if loc is None or loc.kind not in ("store", "pickup_point") or loc.merchant_id != card.merchant_id:
                 raise field_error("fulfilment.location_id", "pick-up needs a store of the merchant selling this")
-            pickup, fulfilment["location_name"] = loc.id, loc.name
-        draft = OrderDraft(
+            self._pickup, self._fulfilment["location_name"] = loc.id, loc.name
+        return Priced([self._draft(card.offer, email=None)], writes_before=True, writes_after=True)
+
+    def _draft(self, info: catalog_service.SellableVariant, email: str | None) -> OrderDraft:
+        card, body = self.card, self.body
+        return OrderDraft(
             merchant_id=card.merchant_id, channel="retail", payment_method=body.payment_method,
-            currency=card.currency, fulfilment=fulfilment, pickup_location_id=pickup, customer_id=self.customer_id,
-            email=self.email, lines=[DraftLine(info.variant_id, info.product_id, info.sku, info.title, info.category,
-                                          info.returnable, body.quantity, card.price, info.listing_revision_id,
-                                          info.return_class, info.return_reason)],
+            currency=card.currency, fulfilment=dict(self._fulfilment), pickup_location_id=self._pickup,
+            customer_id=self.customer_id, email=email,
+            lines=[DraftLine(info.variant_id, info.product_id, info.sku, info.title, info.category, info.returnable,
+                             body.quantity, card.price, info.listing_revision_id, info.return_class,
+                             info.return_reason)],
             extra_events=[("flash_sale.sold", {"flash_sale_id": card.id, "quantity": body.quantity})],
             stock_hold="none")
-        # PostgreSQL: the buyer's own lock comes first (see `before`); SQLite serialises its writers anyway.
-        return Priced([draft], writes_before=dialect_of(session) == "postgresql", writes_after=True)
 
     async def before(self, session: AsyncSession, priced: Priced) -> None:
         await _FlashBuy.before_together(session, [(self, priced)])
@@ -422,9 +428,25 @@ class _FlashBuy:
     async def before_together(session: AsyncSession, calls: Sequence[tuple[_FlashBuy, Priced]]) -> None:
         # One buyer's attempts take turns (a lock of the sale and the buyer, not of the sale), so that the count of
         # the buyer's units read at the end, after the lock, is exact. Several buyers are locked in one order
-        # everywhere, so that two transactions never wait on each other.
-        pairs = sorted({(c.card.id, c.customer_id) for c, _ in calls})
-        await execute(session, _BUYER_LOCKS, {"sale_ids": [s for s, _ in pairs], "customer_ids": [c for _, c in pairs]})
+        # everywhere, so that two transactions never wait on each other. SQLite serialises its writers anyway.
+        if dialect_of(session) == "postgresql":
+            pairs = sorted({(c.card.id, c.customer_id) for c, _ in calls})
+            await execute(session, _BUYER_LOCKS, {"sale_ids": [s for s, _ in pairs],
+                                                  "customer_ids": [c for _, c in pairs]})
+        rows = (await fetch(session, _BUYERS, {
+            "customer_ids": sorted({c.customer_id for c, _ in calls}),
+            "token_hashes": sorted({c.signed.token_hash for c, _ in calls if c.signed}) or [""],
+            "ids": sorted({c.card.variant_id for c, _ in calls})})).all()
+        emails = {r.buyer_id: r.buyer_email for r in rows}
+        issued = {(r.buyer_id, r.buyer_token) for r in rows if r.buyer_token}
+        offers = {r.id: catalog_service.sellable_of(r) for r in rows if r.id is not None}
+        for c, priced in calls:
+            if c.signed is not None and (c.customer_id, c.signed.token_hash) not in issued:
+                raise Unauthenticated("the access token is invalid, expired or revoked")
+            info = offers.get(c.card.variant_id)
+            if info is None or not info.sellable:
+                raise _off_sale()
+            priced.drafts[0] = c._draft(info, emails.get(c.customer_id))
 
     @staticmethod
     async def after_together(session: AsyncSession, calls: Sequence[tuple[_FlashBuy, Priced, Sequence[OrderView]]]
@@ -437,31 +459,24 @@ class _FlashBuy:
         return {**orders[0], "flash_sale_id": self.card.id, "payment": payment}
 
 
+def _off_sale() -> Conflict:
+    return Conflict("the product of this flash sale is no longer on sale", extra={"code": "ended"})
+
+
 _BUYER_LOCKS = text("SELECT pg_advisory_xact_lock(hashtext(t.sale_id), hashtext(t.customer_id)) "
                     "FROM unnest(CAST(:sale_ids AS text[]), CAST(:customer_ids AS text[])) AS t(sale_id, customer_id)")
 
-
-async def _buyer_and_variant(session: AsyncSession, card: _Card, customer_id: str, signed: SignedCustomer | None
-                             ) -> tuple[str | None, catalog_service.SellableVariant | None]:
-    """The buyer's email and the sale's variant as a checkout needs it (None: gone, and the order is refused when
-    it is priced), in one read; with a token read from its signature alone (`signed`), only while that token is
-    still issued (else 401, as `auth.ensure_issued`)."""
-    row = (await fetch(session, _BUYING, {"ids": [card.variant_id], "customer_id": customer_id,
-                                          "token_hash": signed.token_hash if signed else ""})).first()
-    if signed is not None and (row is None or not row.issued):
-        raise Unauthenticated("the access token is invalid, expired or revoked")
-    if row is None:
-        return None, None
-    return cast(str | None, row.buyer_email), catalog_service.sellable_of(row) if row.id is not None else None
-
-
+# The buyers (their emails; with each of their tokens in `token_hashes` that is still issued) and the sales'
+# variants as a checkout needs them (`ids`), in one read: every row carries the variants' columns.
 _SALE_VARIANT = catalog_service.SELLABLE.subquery()
-_BUYING = (select(Customer.email.label("buyer_email"),
-                  exists().where(AccessToken.token_hash == bindparam("token_hash"), AccessToken.revoked_at.is_(None),
-                                 AccessToken.kind == "customer", AccessToken.subject_id == Customer.id
-                                 ).label("issued"),
-                  *_SALE_VARIANT.c)
-           .select_from(Customer).outerjoin(_SALE_VARIANT, true()).where(Customer.id == bindparam("customer_id")))
+_BUYERS = (select(Customer.id.label("buyer_id"), Customer.email.label("buyer_email"),
+                  AccessToken.token_hash.label("buyer_token"), *_SALE_VARIANT.c)
+           .select_from(Customer)
+           .outerjoin(AccessToken, and_(AccessToken.subject_id == Customer.id, AccessToken.kind == "customer",
+                                        AccessToken.revoked_at.is_(None),
+                                        AccessToken.token_hash.in_(bindparam("token_hashes", expanding=True))))
+           .outerjoin(_SALE_VARIANT, true())
+           .where(Customer.id.in_(bindparam("customer_ids", expanding=True))))
 
 
 # PostgreSQL: the sale's units are taken when the order's transaction commits, by the deferred trigger
