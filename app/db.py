@@ -77,6 +77,7 @@ def make_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30.0, ec
         max_overflow=0,
         pool_timeout=pool_timeout,
         pool_pre_ping=False,
+        pool_use_lifo=True,
         pool_recycle=1800,
         # Prepared statements keep PostgreSQL's default plan caching: the hot paths' statements (checkout,
         # reservation, idempotency) are planned once per connection instead of at every execution. Listing
