@@ -1008,7 +1008,8 @@ async def create_flash_sale(request: Request, session: SessionDep) -> Response:
             "campaign_id": v.get("campaign_id") or None})
         await audit(session, ctx, "create_flash_sale", "flash_sale", None, variant_id=body.variant_id,
                     quantity=body.quantity)
-        await flash_service.create_sale(session=session, merchant_id=ctx.merchant_id, body=body)
+        await flash_service.create_sale(session=session, merchant_id=ctx.merchant_id, body=body,
+                                        gate=request.app.state.flash_gate)
     except (ValidationError, DomainError) as exc:
         await session.rollback()
         by_field, general = _flash_errors(exc, lang)

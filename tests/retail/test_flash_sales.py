@@ -318,6 +318,14 @@ async def gated(db_url: str, app: Any, own_redis: _Redis, tmp_path: Path) -> Any
     await application.state.engine.dispose()
 
 
+async def test_with_redis_a_new_sale_has_its_counters_before_its_first_attempt(gated: Any, own_redis: _Redis):
+    """The gate is set up when the sale is made: the opening second's first attempts need no rebuild."""
+    async with _client(gated) as client:
+        s = await f.shop(client, on_hand=5)
+        sale_id = await _sale(client, s, quantity=3, limit=1, starts_in=timedelta(minutes=5))
+        assert await gated.state.flash_gate.counters(sale_id) == (3, {})
+
+
 async def test_with_redis_300_buyers_twice_each_for_100_units(gated: Any, own_redis: _Redis):
     async with _client(gated) as client:
         s = await f.shop(client, on_hand=100)

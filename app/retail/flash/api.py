@@ -38,10 +38,11 @@ router = APIRouter(prefix="/v1/flash-sales", tags=["flash sales"])
 
 
 @router.post("", status_code=201, response_model=FlashSaleCreated)
-async def create_flash_sale(body: FlashSaleIn, merchant: MerchantDep, session: SessionDep) -> FlashSaleCreated:
+async def create_flash_sale(body: FlashSaleIn, merchant: MerchantDep, session: SessionDep,
+                            request: Request) -> FlashSaleCreated:
     """A flash sale of one variant: its units are held from free stock now and go back when it ends."""
-    return FlashSaleCreated.model_validate(await service.create_sale(session=session, merchant_id=merchant.tenant,
-                                                                     body=body))
+    return FlashSaleCreated.model_validate(await service.create_sale(
+        session=session, merchant_id=merchant.tenant, body=body, gate=request.app.state.flash_gate))
 
 
 @router.get("", response_model=Page[FlashSaleStats])

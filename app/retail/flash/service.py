@@ -65,9 +65,11 @@ def refused(reason: rules.Refusal) -> Conflict:
 # ---- creating --------------------------------------------------------------------------------------------
 
 
-async def create_sale(*, session: AsyncSession, merchant_id: str, body: FlashSaleIn) -> dict[str, Any]:
+async def create_sale(*, session: AsyncSession, merchant_id: str, body: FlashSaleIn,
+                      gate: RedisGate | None = None) -> dict[str, Any]:
     """A flash sale of one of the merchant's variants; its units are held from free stock now (409 naming
-    `quantity` when there are not that many free)."""
+    `quantity` when there are not that many free). With the gate, its counters are set up now, so that the
+    opening second's first attempts need not rebuild them from the database."""
     info = (await catalog_service.sellable_variants(session=session, variant_ids=[body.variant_id])
             ).get(body.variant_id)
     if info is None or info.merchant_id != merchant_id:
@@ -108,6 +110,8 @@ async def create_sale(*, session: AsyncSession, merchant_id: str, body: FlashSal
                       payload={"id": sale_id, "variant_id": info.variant_id, "quantity": body.quantity,
                                "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()})
     await session.commit()
+    if gate is not None:
+        await _quietly(gate.load(sale_id=sale_id, remaining=body.quantity, bought={}, only_if_missing=True))
     status = rules.status(now=now, starts_at=starts_at, ends_at=ends_at, remaining=body.quantity, ended=False)
     return {"id": sale_id, "status": status}
 
