@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.core import clock
 from app.core.auth import create_signed_token, revoke_tokens
@@ -182,6 +182,32 @@ async def test_an_order_is_the_buyers_and_a_bad_key_is_refused_naming_it(client:
     async with app.state.sessionmaker() as session:
         order = await session.get(Order, bought.json()["id"])
         assert order is not None and order.email == f"{a_id}@example.com" and order.customer_id == a_id
+    await _consistent(app)
+
+
+async def test_an_attempt_before_the_opening_rehearses_the_winners_transaction_once_and_keeps_nothing(
+        client: httpx.AsyncClient, app: Any, pg_only: None, monkeypatch: Any):
+    s = await f.shop(client, on_hand=5)
+    sale_id = await _sale(client, s, quantity=3, limit=1, starts_in=timedelta(seconds=30))
+    [a, b] = await _buyers(app, 2)
+    ran: list[tuple[str, bool]] = []
+    rehearse = flash_service.rehearse
+
+    async def recorded(factory: Any, card: Any) -> bool:
+        ran.append((card.id, await rehearse(factory, card)))
+        return ran[-1][1]
+
+    monkeypatch.setattr(flash_service, "rehearse", recorded)
+    for buyer in (a, b):
+        early = await _buy(client, sale_id, buyer)
+        assert early.status_code == 409 and early.json()["code"] == "not_started", early.text
+    await asyncio.gather(*flash_service._REHEARSALS)
+    assert ran == [(sale_id, True)]  # once for the process, and it ran through
+    async with app.state.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Order)) == 0
+        assert await session.scalar(text("SELECT count(*) FROM idempotency_key WHERE scope = 'rehearsal'")) == 0
+    clock.travel(timedelta(seconds=31))
+    assert (await _buy(client, sale_id, a)).status_code == 201
     await _consistent(app)
 
 

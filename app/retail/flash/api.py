@@ -91,7 +91,8 @@ async def order_flash_sale(request: Request) -> Response:
             attempts = await limit_attempts(request, settings, str(customer.subject_id))
             status, out = await service.buy(session=session, settings=settings, gate=request.app.state.flash_gate,
                                             principal=customer, sale_id=sale_id, body=body,
-                                            idempotency_key=idempotency_key, signed=signed, attempts=attempts)
+                                            idempotency_key=idempotency_key, signed=signed, attempts=attempts,
+                                            factory=request.app.state.sessionmaker)
     except DomainError as exc:
         return domain_problem(request, exc)
     return Response(orjson.dumps(out), status_code=status, media_type="application/json")

@@ -16,6 +16,7 @@ database round trip; the database's checks decide for those it lets through.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,12 +38,12 @@ from app.core.errors import Conflict, NotFound, TooManyRequests, Unauthenticated
 from app.core.ids import new_id
 from app.core.logging import get_logger
 from app.core.models import AccessToken
-from app.db import dialect_of, execute, fetch, sqlstate
+from app.db import dialect_of, execute, fetch, session_scope, sqlstate
 from app.inventory import service as inventory_service
 from app.inventory.allocation import Take
 from app.merchants.models import Location
 from app.orders.models import Order
-from app.orders.placing import pipeline
+from app.orders.placing import pipeline, statement
 from app.orders.placing.drafts import DraftLine, OrderDraft
 from app.orders.placing.pipeline import Priced
 from app.orders.views import OrderView
@@ -56,6 +57,7 @@ from app.retail.models import Customer
 log = get_logger("app.flash")
 MAX_DAYS = 31
 CARD_SECONDS = 5.0  # how long a process trusts its copy of a sale's fixed terms (price, times, limit)
+REHEARSE_BEFORE_S = 60.0  # a sale opening within this is rehearsed by each process that is asked about it
 
 
 def refused(reason: rules.Refusal) -> Conflict:
@@ -253,15 +255,19 @@ async def _card(session: AsyncSession, sale_id: str) -> _Card:
 
 async def buy(*, session: AsyncSession, settings: Settings, gate: RedisGate | None, principal: Principal,
               sale_id: str, body: FlashOrderIn, idempotency_key: str | None,
-              signed: SignedCustomer | None = None, attempts: Sequence[tuple[str, int]] = ()
-              ) -> idempotency.Result:
+              signed: SignedCustomer | None = None, attempts: Sequence[tuple[str, int]] = (),
+              factory: async_sessionmaker[AsyncSession] | None = None) -> idempotency.Result:
     """A signed-in customer's order of a flash sale: 201 the order, or 409 naming why (`code`). `signed`: the
     buyer's token was read from its signature alone; it is checked against revocation before anything is
     written (an attempt the gate refuses never reaches the database). `attempts`: the route's attempt limits
-    (who, a second) for the gate to count in its admission (429 once over)."""
+    (who, a second) for the gate to count in its admission (429 once over). `factory`: the app's sessions, for
+    the rehearsal an attempt before the opening starts (`rehearse_soon`)."""
     card = await _card(session, sale_id)
-    refusal = rules.time_refusal(now=utcnow(), starts_at=card.starts_at, ends_at=card.ends_at)
+    now = utcnow()
+    refusal = rules.time_refusal(now=now, starts_at=card.starts_at, ends_at=card.ends_at)
     if refusal is not None:
+        if refusal == "not_started" and factory is not None:
+            rehearse_soon(factory, card, now)
         raise refused(refusal)
     customer_id = str(principal.subject_id)
     fingerprint = idempotency.request_hash("flash-order", sale_id, body.model_dump(mode="json"))
@@ -340,6 +346,52 @@ async def _admit(session: AsyncSession, gate: RedisGate, card: _Card, customer_i
             log.warning("flash_gate_unreachable", sale_id=card.id, error=str(exc))
             return None
         raise
+
+
+# ---- the rehearsal before the opening -------------------------------------------------------------------
+
+_REHEARSED: dict[str, float] = {}  # sale id -> when this process last rehearsed it (monotonic seconds)
+_REHEARSALS: set[asyncio.Task[bool]] = set()  # running, kept until done
+
+
+def rehearse_soon(factory: async_sessionmaker[AsyncSession], card: _Card, now: datetime) -> None:
+    """Once per process for a sale opening within `REHEARSE_BEFORE_S`: `rehearse` in the background."""
+    if not 0 < (card.starts_at - now).total_seconds() <= REHEARSE_BEFORE_S:
+        return
+    last = _REHEARSED.get(card.id)
+    if last is not None and time.monotonic() - last < REHEARSE_BEFORE_S:
+        return
+    if len(_REHEARSED) > 10_000:
+        _REHEARSED.clear()
+    _REHEARSED[card.id] = time.monotonic()
+    task = asyncio.get_running_loop().create_task(rehearse(factory, card))
+    _REHEARSALS.add(task)
+    task.add_done_callback(_REHEARSALS.discard)
+
+
+async def rehearse(factory: async_sessionmaker[AsyncSession], card: _Card) -> bool:
+    """Runs the statements of the sale's winners' transaction (`_FlashBuy`: the buyer locks, the buyers' read,
+    the placing statement with an Idempotency-Key, the sale's order rows) with nothing to write, and rolls back.
+    PostgreSQL then plans them, and the driver learns their types, on the connection the opening second's first
+    write takes (the pool hands out the most recently used one), not while that write's buyers wait: the first
+    write of a cold connection took several times a warm one's. Nothing is kept; a failure is only logged.
+    Returns whether it ran (PostgreSQL, no failure)."""
+    try:
+        async with session_scope(factory) as session:
+            if dialect_of(session) != "postgresql":
+                return False
+            now = utcnow()
+            await execute(session, _BUYER_LOCKS, {"sale_ids": [], "customer_ids": []})
+            await fetch(session, _BUYERS, {"customer_ids": [""], "token_hashes": [""], "ids": [card.variant_id]})
+            record = idempotency.answer_row(scope="rehearsal", key=new_id("rhs"), fingerprint="", result=(201, {}))
+            await statement.place(session, [], [], attempt=1, records=[record], now=now, commit=False)
+            await execute(session, _PG_SOLD, {"order_ids": [], "sale_ids": [], "customer_ids": [], "qs": [],
+                                              "now": now})
+            await session.rollback()
+        return True
+    except Exception as exc:  # a rehearsal only saves time: the rush goes on without it
+        log.warning("flash_rehearsal_failed", sale_id=card.id, error=str(exc))
+        return False
 
 
 async def _quietly(step: Any) -> None:
