@@ -609,6 +609,39 @@ async def test_with_redis_attempts_arriving_together_are_decided_in_one_call_eac
         await gate.close()
 
 
+async def test_with_redis_winners_answered_together_leave_flight_in_one_call(
+        own_redis: _Redis, monkeypatch: pytest.MonkeyPatch):
+    """A group of winners is answered when its transaction commits: their `done` calls go together, and each
+    buyer is no longer in flight (a next attempt is judged on the limit, not turned away as busy)."""
+    from app.retail.flash.admission import RedisGate
+
+    gate = RedisGate(own_redis.url)
+    calls: list[int] = []
+    clear = gate._not_busy
+
+    async def counted(sale_id: str, customers: Any) -> Any:
+        calls.append(len(customers))
+        return await clear(sale_id, customers)
+
+    monkeypatch.setattr(gate, "_not_busy", counted)
+    try:
+        await gate.load(sale_id="fls_d", remaining=30, bought={}, only_if_missing=False)
+        first = await asyncio.gather(*(gate.admit(sale_id="fls_d", customer_id=f"cus_{i}", quantity=1, limit=2)
+                                       for i in range(20)))
+        assert {a.verdict for a in first} == {"ok"}
+        busy = await asyncio.gather(*(gate.admit(sale_id="fls_d", customer_id=f"cus_{i}", quantity=1, limit=2)
+                                      for i in range(20)))
+        assert {a.verdict for a in busy} == {"busy"}  # each still in flight
+        await asyncio.gather(*(gate.done(sale_id="fls_d", customer_id=f"cus_{i}") for i in range(20)))
+        assert sum(calls) == 20 and len(calls) <= 2, calls
+        again = await asyncio.gather(*(gate.admit(sale_id="fls_d", customer_id=f"cus_{i}", quantity=1, limit=2)
+                                       for i in range(20)))
+        assert Counter(a.verdict for a in again) == Counter({"ok": 10, "sold_out": 10})
+    finally:
+        await gate.forget("fls_d")
+        await gate.close()
+
+
 async def test_a_product_taken_off_sale_ends_its_flash_sale_for_buyers(gated: Any, own_redis: _Redis):
     async with _client(gated) as client:
         s = await f.shop(client, on_hand=5)
