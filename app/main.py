@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import configure_mappers
 from starlette.responses import Response
 
 from app import jobs
@@ -119,6 +120,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         search_text.warm_up()  # the segmenter's dictionary, before the first search needs it
     if app.state.search_live is not None:
         app.state.search_live.start()  # the first searches are the database's until the copy is loaded
+    configure_mappers()  # else the first request to use the ORM in each process pays for it, a long stall
     heap.settle()
     runner = (jobs.JobRunner(jobs.all_jobs(broker=bool(settings.nats_url)), app.state.sessionmaker, settings)
               if settings.shop_background_jobs else None)
