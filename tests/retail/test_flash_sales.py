@@ -211,6 +211,31 @@ async def test_an_attempt_before_the_opening_rehearses_the_winners_transaction_o
     await _consistent(app)
 
 
+async def test_attempts_arriving_at_once_read_the_sales_card_once(client: httpx.AsyncClient, app: Any,
+                                                                  monkeypatch: Any):
+    """A rush's first attempts in a process wait for one read of the sale's terms instead of each reading them;
+    when they are due again, one attempt reads them while the others go on with the card it replaces."""
+    s = await f.shop(client, on_hand=5)
+    sale_id = await _sale(client, s, quantity=3, limit=1, starts_in=timedelta(minutes=10))
+    buyers = await _buyers(app, 12)
+    reads: list[str] = []
+    read_card = flash_service._read_card
+
+    async def counted(session: Any, sid: str) -> Any:
+        reads.append(sid)
+        await asyncio.sleep(0.2)  # a read that takes a while, as under a rush
+        return await read_card(session, sid)
+
+    monkeypatch.setattr(flash_service, "_read_card", counted)
+    flash_service._CARDS.pop(sale_id, None)
+    early = await asyncio.gather(*(_buy(client, sale_id, b) for b in buyers))
+    assert {r.status_code for r in early} == {409} and {r.json()["code"] for r in early} == {"not_started"}
+    assert reads == [sale_id]
+    monkeypatch.setattr(flash_service, "CARD_SECONDS", 0.0)  # due again: one reads, the rest use the old card
+    again = await asyncio.gather(*(_buy(client, sale_id, b) for b in buyers))
+    assert {r.json()["code"] for r in again} == {"not_started"} and reads == [sale_id, sale_id]
+
+
 async def _customer_ids(app: Any, headers: list[dict[str, str]]) -> list[str]:
     from app.core.security import read_access_token
 

@@ -231,15 +231,45 @@ class _Card:
 
 
 _CARDS: dict[str, tuple[float, _Card]] = {}
+_READING: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Future[_Card]] = {}  # cards being read, per loop
 
 
 async def _card(session: AsyncSession, sale_id: str) -> _Card:
     """The sale's terms and its variant, read from the database at most every few seconds per process: the rush's
     attempts are decided on the clock and the gate alone, and its winners' orders drafted without a read (the
-    variant is read again in their transaction, `_FlashBuy.before_together`)."""
+    variant is read again in their transaction, `_FlashBuy.before_together`). One attempt at a time reads it:
+    while it does, the others take the card it replaces, or wait for it when there is none (a rush's first
+    attempts, or every few seconds, would otherwise all read it at once)."""
     cached = _CARDS.get(sale_id)
     if cached is not None and time.monotonic() - cached[0] < CARD_SECONDS:
         return cached[1]
+    loop = asyncio.get_running_loop()
+    while (reading := _READING.get((loop, sale_id))) is not None:
+        if cached is not None:
+            return cached[1]
+        try:
+            return await asyncio.shield(reading)
+        except asyncio.CancelledError:
+            if not reading.cancelled():
+                raise
+            # the attempt reading it went away: read it here
+    reading = _READING[(loop, sale_id)] = loop.create_future()
+    try:
+        card = await _read_card(session, sale_id)
+    except BaseException as exc:
+        if isinstance(exc, Exception):
+            reading.set_exception(exc)
+            reading.exception()  # the waiters get it; none waiting is no error
+        else:
+            reading.cancel()
+        raise
+    finally:
+        del _READING[(loop, sale_id)]
+    reading.set_result(card)
+    return card
+
+
+async def _read_card(session: AsyncSession, sale_id: str) -> _Card:
     sale = await session.get(FlashSale, sale_id)
     if sale is None:
         raise NotFound("flash sale", sale_id)
