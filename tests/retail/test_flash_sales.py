@@ -185,6 +185,28 @@ async def test_an_order_is_the_buyers_and_a_bad_key_is_refused_naming_it(client:
     await _consistent(app)
 
 
+async def test_a_countdown_read_in_the_last_minute_rehearses_the_winners_transaction(
+        client: httpx.AsyncClient, app: Any, pg_only: None, monkeypatch: Any):
+    """Shoppers watching the countdown (the page asks `GET /v1/flash-sales/{id}`) are about to rush the sale:
+    in its last minute their read starts the rehearsal; earlier it does not."""
+    s = await f.shop(client, on_hand=5)
+    later = await _sale(client, s, quantity=1, limit=1, starts_in=timedelta(minutes=10))
+    soon = await _sale(client, s, quantity=1, limit=1, starts_in=timedelta(seconds=30))
+    ran: list[tuple[str, bool]] = []
+    rehearse = flash_service.rehearse
+
+    async def recorded(factory: Any, card: Any) -> bool:
+        ran.append((card.id, await rehearse(factory, card)))
+        return ran[-1][1]
+
+    monkeypatch.setattr(flash_service, "rehearse", recorded)
+    for sale_id in (later, soon, soon):
+        shown = await client.get(f"/v1/flash-sales/{sale_id}")
+        assert shown.status_code == 200 and shown.json()["status"] == "scheduled", shown.text
+    await asyncio.gather(*flash_service._REHEARSALS)
+    assert ran == [(soon, True)]
+
+
 async def test_an_attempt_before_the_opening_rehearses_the_winners_transaction_once_and_keeps_nothing(
         client: httpx.AsyncClient, app: Any, pg_only: None, monkeypatch: Any):
     s = await f.shop(client, on_hand=5)

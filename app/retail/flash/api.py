@@ -54,9 +54,10 @@ async def list_flash_sales(merchant: MerchantDep, session: SessionDep,
 
 
 @router.get("/{sale_id}", response_model=FlashSaleOut)
-async def get_flash_sale(sale_id: str, session: SessionDep) -> FlashSaleOut:
+async def get_flash_sale(sale_id: str, session: SessionDep, request: Request) -> FlashSaleOut:
     """Public: the price, what is left in words (还剩 3 件 / 已抢光) and the countdown, on the server's clock."""
-    return FlashSaleOut.model_validate(await service.get_sale(session=session, sale_id=sale_id))
+    return FlashSaleOut.model_validate(await service.get_sale(session=session, sale_id=sale_id,
+                                                              factory=request.app.state.sessionmaker))
 
 
 @router.get("/{sale_id}/stats", response_model=FlashSaleStats)

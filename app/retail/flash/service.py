@@ -147,11 +147,18 @@ def _public(sale: FlashSale, title: str, sku: str, list_price: int, now: datetim
             "ends_in_seconds": max(0, int((ends_at - now).total_seconds() + 0.999))}
 
 
-async def get_sale(*, session: AsyncSession, sale_id: str) -> dict[str, Any]:
+async def get_sale(*, session: AsyncSession, sale_id: str,
+                   factory: async_sessionmaker[AsyncSession] | None = None) -> dict[str, Any]:
+    """The sale as the public sees it. `factory`: the app's sessions; a sale opening within a minute is then
+    rehearsed by this process (`rehearse_soon`), as shoppers watching its countdown are about to rush it."""
     row = (await session.execute(_SALE_ROW.where(FlashSale.id == sale_id))).first()
     if row is None:
         raise NotFound("flash sale", sale_id)
-    return _public(row[0], row.title, row.sku, row.list_price, utcnow())
+    now = utcnow()
+    public = _public(row[0], row.title, row.sku, row.list_price, now)
+    if factory is not None and public["status"] == "scheduled" and public["starts_in_seconds"] <= REHEARSE_BEFORE_S:
+        rehearse_soon(factory, await _card(session, sale_id), now)
+    return public
 
 
 async def sales_of_product(session: AsyncSession, product_id: str) -> list[dict[str, Any]]:
