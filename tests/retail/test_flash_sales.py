@@ -185,13 +185,8 @@ async def test_an_order_is_the_buyers_and_a_bad_key_is_refused_naming_it(client:
     await _consistent(app)
 
 
-async def test_a_countdown_read_in_the_last_minute_rehearses_the_winners_transaction(
-        client: httpx.AsyncClient, app: Any, pg_only: None, monkeypatch: Any):
-    """Shoppers watching the countdown (the page asks `GET /v1/flash-sales/{id}`) are about to rush the sale:
-    in its last minute their read starts the rehearsal; earlier it does not."""
-    s = await f.shop(client, on_hand=5)
-    later = await _sale(client, s, quantity=1, limit=1, starts_in=timedelta(minutes=10))
-    soon = await _sale(client, s, quantity=1, limit=1, starts_in=timedelta(seconds=30))
+def _recorded_rehearsals(monkeypatch: Any) -> list[tuple[str, bool]]:
+    """(sale, whether it ran through) of each rehearsal from now on."""
     ran: list[tuple[str, bool]] = []
     rehearse = flash_service.rehearse
 
@@ -200,6 +195,17 @@ async def test_a_countdown_read_in_the_last_minute_rehearses_the_winners_transac
         return ran[-1][1]
 
     monkeypatch.setattr(flash_service, "rehearse", recorded)
+    return ran
+
+
+async def test_a_countdown_read_in_the_last_minute_rehearses_the_winners_transaction(
+        client: httpx.AsyncClient, app: Any, pg_only: None, monkeypatch: Any):
+    """Shoppers watching the countdown (the page asks `GET /v1/flash-sales/{id}`) are about to rush the sale:
+    in its last minute their read starts the rehearsal; earlier it does not."""
+    s = await f.shop(client, on_hand=5)
+    later = await _sale(client, s, quantity=1, limit=1, starts_in=timedelta(minutes=10))
+    soon = await _sale(client, s, quantity=1, limit=1, starts_in=timedelta(seconds=30))
+    ran = _recorded_rehearsals(monkeypatch)
     for sale_id in (later, soon, soon):
         shown = await client.get(f"/v1/flash-sales/{sale_id}")
         assert shown.status_code == 200 and shown.json()["status"] == "scheduled", shown.text
@@ -212,14 +218,7 @@ async def test_an_attempt_before_the_opening_rehearses_the_winners_transaction_o
     s = await f.shop(client, on_hand=5)
     sale_id = await _sale(client, s, quantity=3, limit=1, starts_in=timedelta(seconds=30))
     [a, b] = await _buyers(app, 2)
-    ran: list[tuple[str, bool]] = []
-    rehearse = flash_service.rehearse
-
-    async def recorded(factory: Any, card: Any) -> bool:
-        ran.append((card.id, await rehearse(factory, card)))
-        return ran[-1][1]
-
-    monkeypatch.setattr(flash_service, "rehearse", recorded)
+    ran = _recorded_rehearsals(monkeypatch)
     for buyer in (a, b):
         early = await _buy(client, sale_id, buyer)
         assert early.status_code == 409 and early.json()["code"] == "not_started", early.text
