@@ -18,8 +18,8 @@ import asyncio
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
@@ -35,11 +35,55 @@ class Clearable(Protocol):
 
 
 _caches: weakref.WeakSet[Clearable] = weakref.WeakSet()
+V = TypeVar("V")
 
 
 def register(copy: Clearable) -> None:
     """`copy.clear()` is called whenever this process commits a change to the catalogue."""
     _caches.add(copy)
+
+
+class Flights(Generic[V]):
+    """Computations under way, by key: a caller that finds one under way waits for its result instead of doing
+    the same work again (a burst of identical work exactly when load is highest). If the caller doing it is
+    cancelled, a waiting one does it instead; if it fails, the waiting ones get its exception."""
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[asyncio.AbstractEventLoop, Hashable], asyncio.Future[V]] = {}
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def under_way(self, key: Hashable) -> bool:
+        return (asyncio.get_running_loop(), key) in self._pending
+
+    def forget(self) -> None:
+        """Callers already waiting keep their result; later ones no longer join them."""
+        self._pending.clear()
+
+    async def run(self, key: Hashable, compute: Callable[[], Awaitable[V]]) -> V:
+        slot = (asyncio.get_running_loop(), key)
+        while (waiting := self._pending.get(slot)) is not None:
+            try:
+                return await asyncio.shield(waiting)
+            except asyncio.CancelledError:
+                if not waiting.cancelled():
+                    raise
+        future = self._pending[slot] = slot[0].create_future()
+        try:
+            value = await compute()
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: the waiters (if any) re-raise it
+            raise
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            if self._pending.get(slot) is future:
+                del self._pending[slot]
+        future.set_result(value)
+        return value
 
 
 class PageCache:
@@ -48,7 +92,7 @@ class PageCache:
         self.max_entries = max_entries
         self.clock = clock
         self.entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
-        self.pending: dict[str, asyncio.Future[bytes]] = {}
+        self.pending: Flights[bytes] = Flights()
         register(self)
 
     @property
@@ -73,7 +117,7 @@ class PageCache:
 
     def clear(self) -> None:
         self.entries.clear()
-        self.pending.clear()  # requests already computing keep their own result; nobody joins them now
+        self.pending.forget()  # requests already computing keep their own result; nobody joins them now
 
     async def get_or_compute(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
         """The cached page, or compute it once however many requests ask at the same moment.
@@ -84,23 +128,13 @@ class PageCache:
         hit = self.get(key)
         if hit is not None:
             return hit
-        waiting = self.pending.get(key)
-        if waiting is not None:
-            return await asyncio.shield(waiting)
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self.pending[key] = future
-        try:
+
+        async def computed() -> bytes:
             body = await compute()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: the waiters (if any) re-raise it
-            raise
-        finally:
-            if self.pending.get(key) is future:
-                del self.pending[key]
-        future.set_result(body)
-        self.put(key, body)
-        return body
+            self.put(key, body)
+            return body
+
+        return await self.pending.run(key, computed)
 
 
 def mark_changed(session: Any) -> None:

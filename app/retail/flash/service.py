@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.catalog import service as catalog_service
 from app.catalog.models import Product, Variant
 from app.config import Settings
-from app.core import events, idempotency
+from app.core import cache, events, idempotency
 from app.core.auth import Principal, SignedCustomer
 from app.core.clock import as_utc, utcnow
 from app.core.errors import Conflict, NotFound, TooManyRequests, Unauthenticated, field_error
@@ -238,7 +238,7 @@ class _Card:
 
 
 _CARDS: dict[str, tuple[float, _Card]] = {}
-_READING: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Future[_Card]] = {}  # cards being read, per loop
+_CARD_READS: cache.Flights[_Card] = cache.Flights()
 
 
 async def _card(session: AsyncSession, sale_id: str) -> _Card:
@@ -248,32 +248,9 @@ async def _card(session: AsyncSession, sale_id: str) -> _Card:
     while it does, the others take the card it replaces, or wait for it when there is none (a rush's first
     attempts, or every few seconds, would otherwise all read it at once)."""
     cached = _CARDS.get(sale_id)
-    if cached is not None and time.monotonic() - cached[0] < CARD_SECONDS:
+    if cached is not None and (time.monotonic() - cached[0] < CARD_SECONDS or _CARD_READS.under_way(sale_id)):
         return cached[1]
-    loop = asyncio.get_running_loop()
-    while (reading := _READING.get((loop, sale_id))) is not None:
-        if cached is not None:
-            return cached[1]
-        try:
-            return await asyncio.shield(reading)
-        except asyncio.CancelledError:
-            if not reading.cancelled():
-                raise
-            # the attempt reading it went away: read it here
-    reading = _READING[(loop, sale_id)] = loop.create_future()
-    try:
-        card = await _read_card(session, sale_id)
-    except BaseException as exc:
-        if isinstance(exc, Exception):
-            reading.set_exception(exc)
-            reading.exception()  # the waiters get it; none waiting is no error
-        else:
-            reading.cancel()
-        raise
-    finally:
-        del _READING[(loop, sale_id)]
-    reading.set_result(card)
-    return card
+    return await _CARD_READS.run(sale_id, lambda: _read_card(session, sale_id))
 
 
 async def _read_card(session: AsyncSession, sale_id: str) -> _Card:
