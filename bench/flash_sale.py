@@ -124,7 +124,7 @@ async def make_buyers(db_url: str, secret: str, n: int) -> list[str]:
     return tokens
 
 
-async def check(dsn: str, sale_id: str) -> dict[str, int]:
+async def check(dsn: str, sale_id: str, opens_at: datetime) -> dict[str, Any]:
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
@@ -134,6 +134,11 @@ async def check(dsn: str, sale_id: str) -> dict[str, int]:
             doubles = await conn.fetchval("SELECT count(*) FROM (SELECT customer_id FROM flash_order "
                                           "WHERE sale_id = $1 GROUP BY 1 HAVING sum(quantity) > 1) d", sale_id)
             remaining = await conn.fetchval("SELECT remaining FROM flash_sale WHERE id = $1", sale_id)
+            # When the first and the last unit were sold, after the opening second (each order's time is taken
+            # as its transaction is built).
+            first, last = await conn.fetchrow(
+                "SELECT extract(epoch FROM min(created_at) - $2), extract(epoch FROM max(created_at) - $2) "
+                "FROM flash_order WHERE sale_id = $1", sale_id, opens_at)
             ledger_off = await conn.fetchval("""
                 SELECT count(*) FROM stock_level l LEFT JOIN (
                   SELECT location_id, variant_id, sum(on_hand_delta) oh, sum(reserved_delta) rs
@@ -141,7 +146,8 @@ async def check(dsn: str, sale_id: str) -> dict[str, int]:
                 WHERE l.on_hand <> coalesce(m.oh, 0) OR l.reserved <> coalesce(m.rs, 0)""")
     finally:
         await conn.close()
-    return {"orders": orders, "units": units, "doubles": doubles, "remaining": remaining, "ledger_off": ledger_off}
+    return {"orders": orders, "units": units, "doubles": doubles, "remaining": remaining, "ledger_off": ledger_off,
+            "first_sold_s": float(first or 0), "last_sold_s": float(last or 0)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                                  duration_s=args.duration, timeout_s=10)
             healthz = run_wrk(server.base_url + "/healthz", lua_script=lua_paths_script(["/healthz"]),
                               connections=args.connections, duration_s=5)
-            checked = asyncio.run(check(db.dsn, s["sale_id"]))
+            checked = asyncio.run(check(db.dsn, s["sale_id"], opens_at))
             log("checked", **checked)
     five_xx = len([line for line in errors_path.read_text().splitlines() if line.strip()])
     share = result.rps / healthz.rps if healthz.rps else 0.0
@@ -191,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         ("attempt latency p50 / p95 / p99", f"{result.p50_ms:.1f} / {result.p95_ms or 0:.1f} / {result.p99_ms:.1f} ms",
          "p99 <= 100 ms", command),
         ("orders placed / units on sale", f"{checked['orders']:,} / {args.units:,}", "equal", command),
+        ("first / last unit sold, after the opening second",
+         f"{checked['first_sold_s'] * 1000:,.0f} / {checked['last_sold_s'] * 1000:,.0f} ms", "-", command),
         ("buyers with two units", str(checked["doubles"]), "0", command),
         ("5xx answers / socket errors", f"{five_xx} / {result.socket_errors}", "0 / 0", command),
         ("stock levels that differ from the ledger", str(checked["ledger_off"]), "0", command),

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Table
+
 from app.core.ids import new_id, new_ids, pickup_code
 from app.inventory.service import LineNeed, Snapshot
 from app.logistics import rules as logistics_rules
@@ -63,6 +65,12 @@ class OrderDraft:
     # as for community group-buys), "none" (nothing to hold: bookable services).
     stock_hold: str = "auto"
     stock: Snapshot | None = None  # the merchant's levels, read with the lines: the first plan is made from them
+    # Rows of other tables that belong to the order, written with it by the placing statement (a flash sale's
+    # `flash_order`): each table's columns but `order_id` and `created_at`, which are set when it is built.
+    with_rows: list[tuple[Table, dict[str, Any]]] = field(default_factory=list)
+    # Orders with the same turn are placed one at a time: on PostgreSQL the placing statement takes a lock of it
+    # first, held until the commit (a flash sale's buyer, whose units are counted when the order commits).
+    turn: tuple[str, str] | None = None
 
     def totals(self) -> rules.Totals:
         promo = self.promotion
@@ -87,6 +95,7 @@ class Placed:
     draft: OrderDraft
     order: dict[str, Any]
     lines: list[dict[str, Any]]
+    rows: list[tuple[Table, dict[str, Any]]] = field(default_factory=list)  # `OrderDraft.with_rows`, completed
 
     def events(self) -> list[tuple[str, str | None, dict[str, Any]]]:
         """Its outbox events: `order.created` and the channel's own."""
@@ -134,4 +143,5 @@ def build(draft: OrderDraft, *, checkout_id: str, payment_id: str | None, now: d
         "return_exclusion_confirmed_at":
             now if ln.exclusion_confirmed and ln.return_class == "confirm_required" else None}
         for line_id, ln, priced in zip(line_ids, draft.lines, totals.lines, strict=True)]
-    return Placed(draft, order, lines)
+    rows = [(table, {**values, "order_id": order_id, "created_at": now}) for table, values in draft.with_rows]
+    return Placed(draft, order, lines, rows)

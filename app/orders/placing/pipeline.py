@@ -16,7 +16,7 @@ a new `Channel`, not a new copy of this protocol.
         record the payment; channel.after(priced, orders)
     on failure: rollback, cancel the payment
 
-When the placing statement is the unit's only write (no payment, nothing before or after it), it is the whole
+When the placing statement is the unit's only write (no payment, nothing written before or after it), it is the whole
 transaction (`placing.place(commit=True)`). If a take no longer fits when the orders are placed (a concurrent
 order took the units), the request is priced again and its stock planned from fresh levels, a few times at most.
 """
@@ -63,6 +63,7 @@ class Priced:
     drafts: list[OrderDraft]
     writes_before: bool = False  # `Channel.before` writes or locks: the placement needs a transaction of its own
     writes_after: bool = False  # `Channel.after` writes
+    reads_before: bool = False  # `Channel.before` only reads (and completes the drafts): it runs, needing none
 
     @property
     def total(self) -> int:
@@ -114,8 +115,9 @@ class Channel(Protocol, Generic[P]):
         """Read and check the request; one draft per merchant, prices decided. Reads only."""
 
     async def before(self, session: AsyncSession, priced: P) -> None:
-        """In the placing transaction, before the orders are built (only if `priced.writes_before`): it may lock,
-        write, and complete the drafts from what it reads there (the same totals)."""
+        """Before the orders are built (only if `priced.writes_before` or `priced.reads_before`): it may complete
+        the drafts from what it reads (the same totals); in the placing transaction, it may lock and write
+        (`writes_before`)."""
 
     async def after(self, session: AsyncSession, priced: P, orders: Sequence[OrderView]) -> None:
         """In the placing transaction, after the orders (only if `priced.writes_after`)."""
@@ -307,8 +309,9 @@ async def _write(session: AsyncSession, jobs: Sequence[_Job[Any]], *, attempt: i
     """The placing transaction of one request or of several placed together (`Together`): each one's `before`,
     then every order in one placing statement, each one's payments and `after`, and one commit."""
     # First, before the orders are built: what `before` reads may complete their drafts (a flash sale's buyers),
-    # and what it writes may free the units the orders take (a flash sale's hold).
-    await _hooks(session, "before", [(j.channel, j.priced) for j in jobs if j.priced.writes_before])
+    # and what it writes may change what the orders take.
+    await _hooks(session, "before", [(j.channel, j.priced) for j in jobs
+                                     if j.priced.writes_before or j.priced.reads_before])
     now = utcnow()
     placed: list[Placed] = []
     records: list[dict[str, Any]] = []
@@ -335,7 +338,7 @@ async def _write(session: AsyncSession, jobs: Sequence[_Job[Any]], *, attempt: i
         views.append(orders)
         checkouts.append(checkout_id)
         results.append(result)
-    last = len(jobs) == 1 and not any(j.payments or j.priced.writes_before or j.priced.writes_after for j in jobs)
+    last = not any(j.payments or j.priced.writes_before or j.priced.writes_after for j in jobs)
     takes = await plan(session, placed, fresh=attempt > 1)
     outcome = await statement.place(session, placed, takes, attempt=attempt, records=records, now=now, commit=last)
     if outcome.answered:

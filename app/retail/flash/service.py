@@ -6,7 +6,7 @@ level: the units are reserved already, and the sale's hold becomes the order's r
 ledger moves the units from the hold to the order). In the order's transaction the buyer's own lock comes first
 (PostgreSQL; it makes the buyer's count exact), then the order's rows, and last the sale's row counted down with a
 conditional UPDATE and its hold handed over: on PostgreSQL by a deferred trigger when the transaction commits
-(`_PG_SOLD`), so the row every winner needs is locked for the commit alone, never across a round trip.
+(`_FLASH_ORDER`), so the row every winner needs is locked for the commit alone, never across a round trip.
 A cancelled order (unpaid when its short hold runs out, or cancelled by anyone) gives its units back to the sale
 while it runs (`give_back`); when the sale ends what it still holds goes back to stock (`end_due_sales`).
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import DateTime, and_, bindparam, func, select, text, true, update
+from sqlalchemy import Table, and_, bindparam, func, select, true, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,7 +38,7 @@ from app.core.errors import Conflict, NotFound, TooManyRequests, Unauthenticated
 from app.core.ids import new_id
 from app.core.logging import get_logger
 from app.core.models import AccessToken
-from app.db import dialect_of, execute, fetch, session_scope, sqlstate
+from app.db import dialect_of, fetch, session_scope, sqlstate
 from app.inventory import service as inventory_service
 from app.inventory.allocation import Take
 from app.merchants.models import Location
@@ -384,23 +384,19 @@ def rehearse_soon(factory: async_sessionmaker[AsyncSession], card: _Card, now: d
 
 
 async def rehearse(factory: async_sessionmaker[AsyncSession], card: _Card) -> bool:
-    """Runs the statements of the sale's winners' transaction (`_FlashBuy`: the buyer locks, the buyers' read,
-    the placing statement with an Idempotency-Key, the sale's order rows) with nothing to write, and rolls back.
-    PostgreSQL then plans them, and the driver learns their types, on the connection the opening second's first
-    write takes (the pool hands out the most recently used one), not while that write's buyers wait: the first
-    write of a cold connection took several times a warm one's. Nothing is kept; a failure is only logged.
-    Returns whether it ran (PostgreSQL, no failure)."""
+    """Runs the statements of the sale's winners (`_FlashBuy`: the buyers' read, the placing statement with the
+    buyers' turns and the sale's order rows, under one Idempotency-Key and under several) with nothing to write,
+    and rolls back. PostgreSQL then plans them, and the driver learns their types, on the connection the opening
+    second's first write takes (the pool hands out the most recently used one), not while that write's buyers
+    wait: the first write of a cold connection took several times a warm one's. Nothing is kept; a failure is only
+    logged. Returns whether it ran (PostgreSQL, no failure)."""
     try:
         async with session_scope(factory) as session:
             if dialect_of(session) != "postgresql":
                 return False
-            now = utcnow()
-            await execute(session, _BUYER_LOCKS, {"sale_ids": [], "customer_ids": []})
             await fetch(session, _BUYERS, {"customer_ids": [""], "token_hashes": [""], "ids": [card.variant_id]})
-            record = idempotency.answer_row(scope="rehearsal", key=new_id("rhs"), fingerprint="", result=(201, {}))
-            await statement.place(session, [], [], attempt=1, records=[record], now=now, commit=False)
-            await execute(session, _PG_SOLD, {"order_ids": [], "sale_ids": [], "customer_ids": [], "qs": [],
-                                              "now": now})
+            for keys in (1, 2):
+                await statement.rehearse(session, keys=keys, turns=True, tables=[_FLASH_ORDER], now=utcnow())
             await session.rollback()
         return True
     except Exception as exc:  # a rehearsal only saves time: the rush goes on without it
@@ -440,14 +436,15 @@ async def _counts(session: AsyncSession, sale_id: str) -> tuple[int, dict[str, i
 
 
 class _FlashBuy:
-    """A flash-sale order as a placement channel. The order is drafted from the sale's card; in its transaction
-    the buyer's own lock comes first (PostgreSQL), then one read of the buyers and the variant as they are now
-    (`before_together`): a revoked token or a product taken off sale refuses the order there. The order is then
-    written, touching no stock level (its units are the sale's, reserved when the sale was made:
-    `stock_hold="none"`), and at the transaction's end the sale is counted down, its hold handed over to the order
-    and the buyer's count checked (`take_from_sale`; on PostgreSQL when the transaction commits), so the sale's
-    rows, which every winner needs, are locked as briefly as can be. Winners written together (`Together`) share
-    the read, the locks and the commit."""
+    """A flash-sale order as a placement channel. The order is drafted from the sale's card and completed from one
+    read of the buyers and the variant as they are just before it is written (`before_together`): a revoked token or
+    a product taken off sale refuses the order there. The order is then written, touching no stock level (its units
+    are the sale's, reserved when the sale was made: `stock_hold="none"`). Its buyer's turn comes first, so that two
+    orders of one buyer never count the buyer's units at once (`OrderDraft.turn`). At the end the sale is counted
+    down, its hold handed over to the order and the buyer's count checked: on PostgreSQL when the order commits,
+    by the trigger on the sale's order row written with it (one statement in all, which is its own transaction);
+    on SQLite by `after` (`take_from_sale`). The sale's rows, which every winner needs, are locked as briefly as
+    can be. Winners written together (`Together`) share the read, the statement and the commit."""
 
     name = "retail"
     lookup_first = False
@@ -458,6 +455,7 @@ class _FlashBuy:
         self._fulfilment: dict[str, Any] = {}
         self._pickup: str | None = None
         self._built: set[str] = set()  # the orders this attempt made answers for (one per try at writing it)
+        self._at_commit = False  # the sale's units are taken when the order commits (PostgreSQL; `price` says)
 
     def placed(self, result: idempotency.Result) -> bool:
         """Whether this attempt wrote the order it answers with (else the answer is an earlier attempt's)."""
@@ -474,7 +472,10 @@ class _FlashBuy:
             if loc is None or loc.kind not in ("store", "pickup_point") or loc.merchant_id != card.merchant_id:
                 raise field_error("fulfilment.location_id", "pick-up needs a store of the merchant selling this")
             self._pickup, self._fulfilment["location_name"] = loc.id, loc.name
-        return Priced([self._draft(card.offer, email=None)], writes_before=True, writes_after=True)
+        # PostgreSQL: the sale's order row is written with the order and the commit takes the units (`_PG_TAKE`);
+        # SQLite: `after` takes them.
+        self._at_commit = dialect_of(session) == "postgresql"
+        return Priced([self._draft(card.offer, email=None)], reads_before=True, writes_after=not self._at_commit)
 
     def _draft(self, info: catalog_service.SellableVariant, email: str | None) -> OrderDraft:
         card, body = self.card, self.body
@@ -486,7 +487,10 @@ class _FlashBuy:
                              body.quantity, card.price, info.listing_revision_id, info.return_class,
                              info.return_reason)],
             extra_events=[("flash_sale.sold", {"flash_sale_id": card.id, "quantity": body.quantity})],
-            stock_hold="none")
+            stock_hold="none",
+            with_rows=[(_FLASH_ORDER, {"sale_id": card.id, "customer_id": self.customer_id,
+                                       "quantity": body.quantity, "status": "held"})] if self._at_commit else [],
+            turn=(card.id, self.customer_id))
 
     async def before(self, session: AsyncSession, priced: Priced) -> None:
         await _FlashBuy.before_together(session, [(self, priced)])
@@ -496,13 +500,7 @@ class _FlashBuy:
 
     @staticmethod
     async def before_together(session: AsyncSession, calls: Sequence[tuple[_FlashBuy, Priced]]) -> None:
-        # One buyer's attempts take turns (a lock of the sale and the buyer, not of the sale), so that the count of
-        # the buyer's units read at the end, after the lock, is exact. Several buyers are locked in one order
-        # everywhere, so that two transactions never wait on each other. SQLite serialises its writers anyway.
-        if dialect_of(session) == "postgresql":
-            pairs = sorted({(c.card.id, c.customer_id) for c, _ in calls})
-            await execute(session, _BUYER_LOCKS, {"sale_ids": [s for s, _ in pairs],
-                                                  "customer_ids": [c for _, c in pairs]})
+        # The buyers and the sales' variants as they are now, in one read, before the orders' statement.
         rows = (await fetch(session, _BUYERS, {
             "customer_ids": sorted({c.customer_id for c, _ in calls}),
             "token_hashes": sorted({c.signed.token_hash for c, _ in calls if c.signed}) or [""],
@@ -533,9 +531,6 @@ def _off_sale() -> Conflict:
     return Conflict("the product of this flash sale is no longer on sale", extra={"code": "ended"})
 
 
-_BUYER_LOCKS = text("SELECT pg_advisory_xact_lock(hashtext(t.sale_id), hashtext(t.customer_id)) "
-                    "FROM unnest(CAST(:sale_ids AS text[]), CAST(:customer_ids AS text[])) AS t(sale_id, customer_id)")
-
 # The buyers (their emails; with each of their tokens in `token_hashes` that is still issued) and the sales'
 # variants as a checkout needs them (`ids`), in one read: every row carries the variants' columns.
 _SALE_VARIANT = catalog_service.SELLABLE.subquery()
@@ -550,13 +545,11 @@ _BUYERS = (select(Customer.id.label("buyer_id"), Customer.email.label("buyer_ema
 
 
 # PostgreSQL: the sale's units are taken when the order's transaction commits, by the deferred trigger
-# `flash_order_take` (migration a7c3e9d1f5b2) on this row: the sale counted down (refused unless running, with
-# units left and the buyer under the limit), its holds locked after it and handed over to the order. The sale's
-# row, which every winner needs, is then locked only for the commit, never across a round trip.
-_PG_SOLD = text("INSERT INTO flash_order (order_id, sale_id, customer_id, quantity, status, created_at) "
-                "SELECT t.*, 'held', :now FROM unnest(CAST(:order_ids AS varchar[]), CAST(:sale_ids AS varchar[]), "
-                "CAST(:customer_ids AS varchar[]), CAST(:qs AS bigint[])) AS t"
-                ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+# `flash_order_take` (migration a7c3e9d1f5b2) on the sale's order row, written with the order (`_FlashBuy._draft`):
+# the sale counted down (refused unless running, with units left and the buyer under the limit), its holds locked
+# after it and handed over to the order. The sale's row, which every winner needs, is then locked only for the
+# commit, never across a round trip.
+_FLASH_ORDER = cast(Table, FlashOrder.__table__)
 REFUSED_AT_COMMIT = "LTF01"  # the trigger's SQLSTATE: the sale refused the order
 HOLD_SHORT_AT_COMMIT = "LTF02"  # the sale's holds had fewer units than its count: nothing was sold
 
@@ -565,17 +558,11 @@ Sold = tuple[_Card, str, int, str]  # the sale, the buyer, the units, the order
 
 
 async def take_from_sale(session: AsyncSession, sold: Sequence[Sold]) -> None:
-    """The end of the orders' transaction, after their rows: for each (sale, buyer, units, order), count the sale
-    down (refused with its reason), check the buyer's limit and hand the units the sale holds over to the order
-    (the ledger moves them from the sale's hold to the order; the stock levels stay as they are). On PostgreSQL
-    this inserts the sale's order rows and the commit does the rest (`_PG_SOLD`): a refusal fails the commit
-    (`_refused_at_commit`)."""
+    """SQLite: the end of the orders' transaction, after their rows: for each (sale, buyer, units, order), count the
+    sale down (refused with its reason), check the buyer's limit and hand the units the sale holds over to the order
+    (the ledger moves them from the sale's hold to the order; the stock levels stay as they are). PostgreSQL does
+    this when the order commits (`_FLASH_ORDER`): a refusal fails the commit (`_refused_at_commit`)."""
     now = utcnow()
-    if dialect_of(session) == "postgresql":
-        await execute(session, _PG_SOLD, {"order_ids": [o for *_, o in sold], "sale_ids": [c.id for c, *_ in sold],
-                                          "customer_ids": [b for _, b, _, _ in sold],
-                                          "qs": [q for _, _, q, _ in sold], "now": now})
-        return
     for card, customer_id, quantity, order_id in sold:
         bought = _bought(card.id, customer_id)
         taken = cast(CursorResult[Any], await session.execute(
