@@ -12,7 +12,6 @@ from app.catalog.search import service as search_service
 from app.core import cache
 from tests import factories as f
 from tests.search.catalogue import QUERIES
-from tests.search.test_acceptance import load
 
 EXTRA_QUERIES = ["款式", "经典", "日常", "home", "jingdian", "ks", "时尚 抱枕", "款", "yrf", "羽绒 服", "jackte",
                  "没有这个词"]
@@ -50,11 +49,12 @@ async def _every_page(client: httpx.AsyncClient, params: dict[str, Any]) -> list
             return pages
 
 
-async def test_the_copy_answers_every_query_as_the_database_does(client: httpx.AsyncClient, app: Any,
-                                                                  monkeypatch: Any):
+async def answers_alike(client: httpx.AsyncClient, app: Any, live: Any, ids: dict[str, str], monkeypatch: Any
+                        ) -> None:
     """Pages, their products' JSON, next cursors and facets, with filters by category, merchant and price: the
-    same from the database and from the copy, query by query."""
-    ids = await load(client)
+    same from the database and from the copy (`live`), query by query, on the catalogue of
+    tests/search/test_acceptance.py (`ids`: its products, loaded with the copy on; the test that loads it calls
+    this, as loading it is most of the time either takes)."""
     r = await client.get(f"/v1/products/{ids['down']}")
     merchant_id = r.json()["merchant_id"]
     variants = []
@@ -64,7 +64,6 @@ async def test_the_copy_answers_every_query_as_the_database_does(client: httpx.A
         variants += [{"q": q, "category": "apparel", "limit": 3}, {"q": q, "merchant_id": merchant_id},
                      {"q": q, "price_min": 5_000, "price_max": 30_000, "facets": "price,category"},
                      {"q": q, "price_max": 9_999, "limit": 2}]
-    live = app.state.search_live
     app.state.search_live = None
     expected = [await _every_page(client, params) for params in variants]
     app.state.search_live = live
