@@ -15,7 +15,10 @@ import fcntl
 import fnmatch
 import os
 import secrets
+import shutil
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -40,6 +43,7 @@ KEEP_TABLES = {"category", "alembic_version", "catalog_version"}
 
 # pytest-xdist names each worker (gw0, gw1, ...) and gives all workers of one run the same id.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+SHOP = Path(sys.executable).parent / "shop"
 RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID", secrets.token_hex(8))[:8]
 
 load_all()
@@ -170,8 +174,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The run's migrated SQLite file, to copy (`sqlite_copy`), never to open: made by the first process
     that needs it. The workers of one run share the parent of their base folders; a run without workers
     has its own."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if WORKER != "main" else base
+    shared = _shared_folder(tmp_path_factory)
     template = shared / f"liutong-{RUN}-template.db"
     with _file_lock(shared / f"liutong-{RUN}-template.lock"):
         if not template.exists():
@@ -179,6 +182,42 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
             upgrade(f"sqlite+aiosqlite:///{building}")
             sqlite_copy(building, template)
     return template
+
+
+def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the workers of one run share (the parent of their base folders); a run without workers has
+    its own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if WORKER != "main" else base
+
+
+@pytest.fixture(scope="session")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder as `make run` leaves it before it serves: `shop migrate` and `shop demo` run in it as the README
+    says (the demo's database in var/shop.db, its pictures in var/media). Made once per run, by the first process
+    that needs it (the demo takes seconds of CPU); to copy (`demo_copy`), never to serve."""
+    shared = _shared_folder(tmp_path_factory)
+    folder = shared / f"liutong-{RUN}-demo"
+    with _file_lock(shared / f"liutong-{RUN}-demo.lock"):
+        if not folder.exists():
+            building = shared / f"liutong-{RUN}-demo-building"
+            shutil.rmtree(building, ignore_errors=True)
+            (building / "var").mkdir(parents=True)
+            env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{building / 'var' / 'shop.db'}",
+                   "SHOP_BACKGROUND_JOBS": "false", "SHOP_LOG_LEVEL": "warning"}
+            env.pop("SHOP_ADMIN_TOKEN", None)
+            for step in ("migrate", "demo"):
+                done = subprocess.run([str(SHOP), step], cwd=building, env=env, capture_output=True, text=True,
+                                      timeout=300)
+                assert done.returncode == 0, f"shop {step}: {done.stdout}{done.stderr}"
+            building.rename(folder)
+    return folder
+
+
+def demo_copy(demo_folder: Path, target: Path) -> str:
+    """A copy of the demo's folder at `target`, to serve; its database's URL."""
+    shutil.copytree(demo_folder, target, dirs_exist_ok=True)
+    return f"sqlite+aiosqlite:///{target / 'var' / 'shop.db'}"
 
 
 @pytest.fixture(scope="session")

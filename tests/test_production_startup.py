@@ -13,7 +13,7 @@ import pytest
 
 from app.config import DEMO_ICP_NO, StartupRefused
 from app.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import make_settings, sqlite_copy
 from tests.servers import Server, free_port
 from tests.test_tour import SHOP
 
@@ -46,11 +46,9 @@ def test_production_without_an_icp_number_refuses_to_start_and_says_why(
     assert why in done.stderr
 
 
-def test_production_with_an_icp_number_starts_and_every_footer_shows_it(tmp_path: Path) -> None:
-    migrated = subprocess.run([str(SHOP), "migrate"], env=_env(tmp_path), cwd=tmp_path, capture_output=True,
-                              text=True, timeout=120)
-    assert migrated.returncode == 0, migrated.stderr
-    server = Server(f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}", free_port(), cwd=tmp_path)
+def test_production_with_an_icp_number_starts_and_every_footer_shows_it(tmp_path: Path, sqlite_template: Path) -> None:
+    db_url = sqlite_copy(sqlite_template, tmp_path / "shop.db")  # as `shop migrate` leaves it
+    server = Server(db_url, free_port(), cwd=tmp_path)
     server.set_env({"SHOP_ENV": "production", "SHOP_PLATFORM_ICP_NO": ICP})
     try:
         server.start()  # raises if it exits
@@ -68,11 +66,9 @@ def test_create_app_in_production_refuses_without_an_icp_number(tmp_path: Path) 
     create_app(make_settings(db_url, shop_env="production", shop_platform_icp_no=ICP))
 
 
-def test_the_demo_keeps_its_placeholder_and_warns(tmp_path: Path) -> None:
-    migrated = subprocess.run([str(SHOP), "migrate"], env=_env(tmp_path), cwd=tmp_path, capture_output=True,
-                              text=True, timeout=120)
-    assert migrated.returncode == 0, migrated.stderr
-    server = Server(f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}", free_port(), cwd=tmp_path,
+def test_the_demo_keeps_its_placeholder_and_warns(tmp_path: Path, sqlite_template: Path) -> None:
+    db_url = sqlite_copy(sqlite_template, tmp_path / "shop.db")  # as `shop migrate` leaves it
+    server = Server(db_url, free_port(), cwd=tmp_path,
                     SHOP_PLATFORM_ICP_NO=None, SHOP_ENV=None)
     try:
         server.start()

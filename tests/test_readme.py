@@ -1,6 +1,6 @@
 """The README's "First calls" work as written: what `make run` does (migrate, load the demo, serve) in a folder of
-its own, on a free port, then every command of its two shell blocks, each request answered 2xx, and the tour run
-twice without adding anything to the public catalogue."""
+its own (`demo_folder`), on a free port, then every command of its two shell blocks, each request answered 2xx,
+and the tour run twice without adding anything to the public catalogue."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import demo_copy
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,16 +32,14 @@ def _blocks() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
-    """`make run`'s three steps, in a folder of their own (its var/ is the README's var/)."""
+def demo(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
+    """`make run`'s three steps, in a folder of their own (its var/ is the README's var/): the first two as the
+    run's `demo_folder` took them, the server started here."""
     here = tmp_path_factory.mktemp("readme")
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{here / 'var' / 'shop.db'}",
-           "SHOP_BACKGROUND_JOBS": "false", "SHOP_LOG_LEVEL": "warning"}
+    env = {**os.environ, "DATABASE_URL": demo_copy(demo_folder, here), "SHOP_BACKGROUND_JOBS": "false",
+           "SHOP_LOG_LEVEL": "warning"}
     env.pop("SHOP_ADMIN_TOKEN", None)
-    (here / "var").mkdir()
     (here / ".venv").symlink_to(BIN.parent)  # the README says .venv/bin/shop
-    for step in (["migrate"], ["demo"]):
-        subprocess.run([str(BIN / "shop"), *step], cwd=here, env=env, check=True, capture_output=True)
     port = free_port()
     proc = subprocess.Popen([str(BIN / "shop"), "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=here,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

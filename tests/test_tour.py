@@ -13,21 +13,20 @@ from pathlib import Path
 import pytest
 
 from tests import servers
+from tests.conftest import demo_copy
 
 SHOP = Path(sys.executable).parent / "shop"
 ADMIN = "tour-admin-" + uuid.uuid4().hex
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, dict[str, str]]]:
-    """A migrated, demo-loaded SQLite file served by `shop serve` on a free port; (base URL, workdir, env)."""
+def served(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, dict[str, str]]]:
+    """The demo (`shop migrate` and `shop demo` on a fresh SQLite file: `demo_folder`) served by `shop serve` on a
+    free port; (base URL, workdir, env)."""
     work = tmp_path_factory.mktemp("tour")
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{work / 'shop.db'}", "SHOP_ADMIN_TOKEN": ADMIN,
+    env = {**os.environ, "DATABASE_URL": demo_copy(demo_folder, work), "SHOP_ADMIN_TOKEN": ADMIN,
            "SHOP_SECRET_KEY": uuid.uuid4().hex * 2, "SHOP_BACKGROUND_JOBS": "false", "SHOP_LOG_LEVEL": "warning",
            "SHOP_RATE_LIMIT_IP_PER_MINUTE": "0", "SHOP_RATE_LIMIT_TOKEN_PER_MINUTE": "0"}
-    for command in ("migrate", "demo"):
-        done = subprocess.run([str(SHOP), command], env=env, cwd=work, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stdout + done.stderr
     # as `make run` serves it without real payment credentials: with the Alipay and WeChat Pay sandbox
     with servers.served(env["DATABASE_URL"], args=["--sandbox-payments"], cwd=work, SHOP_ADMIN_TOKEN=ADMIN,
                         SHOP_SECRET_KEY=env["SHOP_SECRET_KEY"]) as running:
