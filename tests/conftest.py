@@ -302,14 +302,31 @@ END $$
 _SQLITE_FILLED = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {t})" for t in _TABLES)
 
 
-async def _empty_tables(url: str) -> None:
-    """Every table empty again (but the categories), as after migrating; PostgreSQL's sequences restarted."""
+_EMPTYING: dict[str, asyncpg.Connection] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _emptying_closed() -> AsyncIterator[None]:
+    yield
+    for conn in _EMPTYING.values():
+        conn.terminate()  # the database may be gone already (dropped with its connections)
+
+
+async def _empty_tables(url: str, *, keep: bool = False) -> None:
+    """Every table empty again (but the categories), as after migrating; PostgreSQL's sequences restarted.
+    `keep`: on PostgreSQL, through a connection kept for the session's event loop (the tests' fixtures): a new one
+    per test cost a new server process and its catalogue caches, most of the emptying's time."""
     if url.startswith("postgresql"):
-        conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
+        conn = _EMPTYING.get(url) if keep else None
+        if conn is None or conn.is_closed():
+            conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
+            if keep:
+                _EMPTYING[url] = conn
         try:
             await conn.execute(_PG_EMPTY)
         finally:
-            await conn.close()
+            if not keep:
+                await conn.close()
         return
     db = sqlite3.connect(url.split(":///", 1)[1], timeout=60, isolation_level=None)
     try:
@@ -365,7 +382,7 @@ _APPS: dict[str, FastAPI] = {}
 
 @pytest.fixture
 async def app(db_url: str, fake_stripe: FakeStripe, tmp_path: Path) -> AsyncIterator[FastAPI]:
-    await _empty_tables(db_url)
+    await _empty_tables(db_url, keep=True)
     clock.reset()
     fake_stripe.reset()
     settings = make_settings(db_url, stripe_api_base=fake_stripe.url, shop_media_root=str(tmp_path / "media"))
@@ -373,15 +390,16 @@ async def app(db_url: str, fake_stripe: FakeStripe, tmp_path: Path) -> AsyncIter
     if application is None:
         application = _APPS[db_url] = create_app(settings)
     else:
-        # the engine too: disposed of after each test (no connection outlives it), but its statements, compiled
-        # once, serve every later test (a new engine compiled each one again: a tenth of the tests' time)
+        # the engine too, and its pooled connections: its statements, compiled once, serve every later test (a new
+        # engine compiled each one again: a tenth of the tests' time), and on PostgreSQL its connections keep
+        # their server processes and prepared statements (new ones for each test cost most of a short test's
+        # time in the database). A pooled connection holds no transaction, so emptying the tables never waits.
         configure(application, settings, engine=application.state.engine)
     live = application.state.search_live  # a test may take it away: its reads are stopped all the same
     yield application
     clock.reset()
     if live is not None:
         await live.close()
-    await application.state.engine.dispose()
 
 
 @pytest.fixture

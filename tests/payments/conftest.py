@@ -76,7 +76,7 @@ def wechat(wechat_server: FakeWechatPay, monkeypatch: pytest.MonkeyPatch) -> Fak
 @pytest.fixture
 async def cn_app(db_url: str, fake_stripe: FakeStripe, alipay: FakeAlipay, wechat: FakeWechatPay,
                  app_key: rsa.RSAPrivateKey, merchant_key: rsa.RSAPrivateKey, tmp_path: Path) -> AsyncIterator[Any]:
-    await _empty_tables(db_url)
+    await _empty_tables(db_url, keep=True)
     clock.reset()
     fake_stripe.reset()
     values = cn_settings(db_url, alipay=alipay, wechat=wechat, app_key=app_key, merchant_key=merchant_key,
