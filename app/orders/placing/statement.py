@@ -64,7 +64,6 @@ def _pg_place(keys: str, turns: bool, tables: tuple[Table, ...]) -> Any:
     statement (a unique violation), so that a statement that is its own transaction never keeps the others' keys
     without their orders. `turns`: it first takes the orders' turn locks (`OrderDraft.turn`). `tables`: it also
     inserts the orders' rows of these tables (`OrderDraft.with_rows`)."""
-    # Several keys: a conflict fails the statement.
     conflict = "" if keys == "several" else "\n        ON CONFLICT (scope, key) DO NOTHING"
     record = f"""
 ), recorded AS (
@@ -205,10 +204,7 @@ async def _place_pg(session: AsyncSession, placed: Sequence[Placed], takes: Sequ
     before = events.take_pending(session)
     outbox = [*before, *events.rows([e for p in placed for e in p.events()])]
     turns = sorted({p.draft.turn for p in placed if p.draft.turn is not None})
-    rows: dict[Table, list[dict[str, Any]]] = {}
-    for p in placed:
-        for table, row in p.rows:
-            rows.setdefault(table, []).append(row)
+    rows = _rows_by_table(placed)
     tables = tuple(sorted(rows, key=lambda t: t.name))
     params = {
         "r_locs": [t.take.location_id for t in takes], "r_vars": [t.take.variant_id for t in takes],
@@ -237,6 +233,14 @@ async def _place_pg(session: AsyncSession, placed: Sequence[Placed], takes: Sequ
     return Outcome(True)
 
 
+def _rows_by_table(placed: Sequence[Placed]) -> dict[Table, list[dict[str, Any]]]:
+    rows: dict[Table, list[dict[str, Any]]] = {}
+    for p in placed:
+        for table, row in p.rows:
+            rows.setdefault(table, []).append(row)
+    return rows
+
+
 def _keys(records: Sequence[dict[str, Any]]) -> str:
     return "" if not records else "one" if len(records) == 1 else "several"
 
@@ -261,9 +265,8 @@ async def _place_sqlite(session: AsyncSession, placed: Sequence[Placed], takes: 
         return Outcome(False, short=tuple(sorted({t.take.variant_id for t in takes})))
     await execute_many(session, _INSERT_ORDERS, [p.order for p in placed])
     await execute_many(session, _INSERT_LINES, [ln for p in placed for ln in p.lines])
-    for p in placed:
-        for table, row in p.rows:
-            await execute_many(session, insert(table), [row])
+    for table, rows in _rows_by_table(placed).items():
+        await execute_many(session, insert(table), rows)
     await events.emit_many(session, [e for p in placed for e in p.events()])
     for record in records:
         if not await idempotency.record(session, record):
