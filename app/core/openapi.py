@@ -7,10 +7,12 @@ the connection pool), so they are declared here once, for every operation, inste
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.routing import BaseRoute
 
 from app.core.http import PROBLEM
 
@@ -91,14 +93,15 @@ def body_media_types(document: dict[str, Any]) -> dict[tuple[str, str], tuple[st
             if method in _METHODS and "requestBody" in operation}
 
 
-def install(app: FastAPI) -> None:
-    """Serve the document with the shared errors declared (built once, on first use)."""
+def install(app: FastAPI, routes: Sequence[BaseRoute] | None = None) -> None:
+    """Serve the document with the shared errors declared (built once, on first use). `routes`: the app's, in the
+    order the document lists them (by default as the app matches them)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = declare_errors(get_openapi(
                 title=app.title, version=app.version, openapi_version=app.openapi_version,
-                description=app.description, routes=app.routes))
+                description=app.description, routes=list(routes) if routes is not None else app.routes))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
