@@ -371,7 +371,18 @@ def make_settings(url: str, **overrides: object) -> Settings:
         "shop_search_memory": False,
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    # Settings read the environment for every field not given, a few milliseconds each time: the same values and
+    # environment give a copy of the settings made the first time. The media folder, a test's own, is a plain
+    # path set on the copy.
+    media = values.pop("shop_media_root", None)
+    key = repr((sorted(values.items()), sorted(kv for kv in os.environ.items() if kv[0] != "PYTEST_CURRENT_TEST")))
+    made = _SETTINGS.get(key)
+    if made is None:
+        made = _SETTINGS[key] = Settings(**values)  # type: ignore[arg-type]
+    return made.model_copy(update={} if media is None else {"shop_media_root": str(media)}, deep=True)
+
+
+_SETTINGS: dict[str, Settings] = {}
 
 
 # One app per database for the test process: its routes are built once (FastAPI works out every route's
