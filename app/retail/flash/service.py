@@ -472,7 +472,7 @@ class _FlashBuy:
             if loc is None or loc.kind not in ("store", "pickup_point") or loc.merchant_id != card.merchant_id:
                 raise field_error("fulfilment.location_id", "pick-up needs a store of the merchant selling this")
             self._pickup, self._fulfilment["location_name"] = loc.id, loc.name
-        # PostgreSQL: the sale's order row is written with the order and the commit takes the units (`_PG_TAKE`);
+        # PostgreSQL: the sale's order row is written with the order and the commit takes the units (`_FLASH_ORDER`);
         # SQLite: `after` takes them.
         self._at_commit = dialect_of(session) == "postgresql"
         return Priced([self._draft(card.offer, email=None)], reads_before=True, writes_after=not self._at_commit)
