@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     share = result.rps / healthz.rps if healthz.rps else 0.0
     rows = [
         ("attempts answered", f"{result.requests:,} ({result.rps:,.0f}/s)", "-", command),
-        ("attempts/s beside the same server's /healthz", f"{share:.0%} ({healthz.rps:,.0f} req/s)", ">= 30 %",
+        ("attempts/s beside the same server's /healthz", f"{share:.1%} ({healthz.rps:,.0f} req/s)", ">= 30 %",
          command),
         ("attempt latency p50 / p95 / p99", f"{result.p50_ms:.1f} / {result.p95_ms or 0:.1f} / {result.p99_ms:.1f} ms",
          "p99 <= 100 ms", command),
