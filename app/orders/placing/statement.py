@@ -14,7 +14,7 @@ writers are serialised, the same happens one statement at a time (`inventory.ser
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -199,23 +199,10 @@ def _levels(takes: Iterable[OrderTake]) -> list[tuple[str, str]]:
 
 async def _place_pg(session: AsyncSession, placed: Sequence[Placed], takes: Sequence[OrderTake], *, attempt: int,
                     records: Sequence[dict[str, Any]], now: datetime, commit: bool) -> Outcome:
-    # The statement makes the `stock.changed` event of each take (as `inventory.service.stock_changed_events`
-    # does) and the ledger rows' idempotency keys from the takes: ten thousand of each need not be sent.
-    before = events.take_pending(session)
-    outbox = [*before, *events.rows([e for p in placed for e in p.events()])]
-    turns = sorted({p.draft.turn for p in placed if p.draft.turn is not None})
-    rows = _rows_by_table(placed)
-    tables = tuple(sorted(rows, key=lambda t: t.name))
-    params = {
-        "r_locs": [t.take.location_id for t in takes], "r_vars": [t.take.variant_id for t in takes],
-        "r_qs": [t.take.quantity for t in takes], "r_merchants": [t.merchant_id for t in takes],
-        "r_orders": [t.order_id for t in takes], "r_alloc_ids": new_ids("alc", len(takes)),
-        "key_suffix": f":a{attempt}", "events_before": len(before),
-        **events.pg_params(outbox), **_key_params(records), "now": now,
-        "orders": _json_rows([p.order for p in placed]), "lines": _json_rows([ln for p in placed for ln in p.lines]),
-        **({"turn_a": [a for a, _ in turns], "turn_b": [b for _, b in turns]} if turns else {}),
-        **{f"rows_{i}": _json_rows(rows[table]) for i, table in enumerate(tables)}}
-    statement = _pg_place(_keys(records), bool(turns), tables)
+    statement, params = _pg_statement(placed, takes, records, attempt=attempt, now=now,
+                                      before=events.take_pending(session),
+                                      locking=any(p.draft.turn is not None for p in placed),
+                                      rows=_rows_by_table(placed))
     # A store's levels get the store's next change number (the tills' feed) in the same transaction.
     feeds = inventory_service.may_feed_changes(t.take.location_id for t in takes)
     if commit and not feeds:
@@ -231,6 +218,29 @@ async def _place_pg(session: AsyncSession, placed: Sequence[Placed], takes: Sequ
     if commit and feeds:
         await session.commit()
     return Outcome(True)
+
+
+def _pg_statement(placed: Sequence[Placed], takes: Sequence[OrderTake], records: Sequence[dict[str, Any]], *,
+                  attempt: int, now: datetime, before: Sequence[dict[str, Any]], locking: bool,
+                  rows: Mapping[Table, list[dict[str, Any]]]) -> tuple[Any, dict[str, Any]]:
+    """The placing statement for these orders, and its parameters. `before`: the outbox events emitted before
+    them; `locking`: it takes the orders' turns first; `rows`: their rows of other tables, by table (a table may
+    have none: `rehearse`)."""
+    # The statement makes the `stock.changed` event of each take (as `inventory.service.stock_changed_events`
+    # does) and the ledger rows' idempotency keys from the takes: ten thousand of each need not be sent.
+    outbox = [*before, *events.rows([e for p in placed for e in p.events()])]
+    turns = sorted({p.draft.turn for p in placed if p.draft.turn is not None})
+    tables = tuple(sorted(rows, key=lambda t: t.name))
+    params = {
+        "r_locs": [t.take.location_id for t in takes], "r_vars": [t.take.variant_id for t in takes],
+        "r_qs": [t.take.quantity for t in takes], "r_merchants": [t.merchant_id for t in takes],
+        "r_orders": [t.order_id for t in takes], "r_alloc_ids": new_ids("alc", len(takes)),
+        "key_suffix": f":a{attempt}", "events_before": len(before),
+        **events.pg_params(outbox), **_key_params(records), "now": now,
+        "orders": _json_rows([p.order for p in placed]), "lines": _json_rows([ln for p in placed for ln in p.lines]),
+        **({"turn_a": [a for a, _ in turns], "turn_b": [b for _, b in turns]} if locking else {}),
+        **{f"rows_{i}": _json_rows(rows[table]) for i, table in enumerate(tables)}}
+    return _pg_place(_keys(records), locking, tables), params
 
 
 def _rows_by_table(placed: Sequence[Placed]) -> dict[Table, list[dict[str, Any]]]:
@@ -251,11 +261,9 @@ async def rehearse(session: AsyncSession, *, keys: int, turns: bool, tables: Seq
     recorded (and rolled back with the transaction)."""
     records = [idempotency.answer_row(scope="rehearsal", key=new_id("rhs"), fingerprint="",
                                       result=(201, {})) for _ in range(keys)]
-    params = {"r_locs": [], "r_vars": [], "r_qs": [], "r_merchants": [], "r_orders": [], "r_alloc_ids": [],
-              "key_suffix": "", "events_before": 0, **events.pg_params([]), **_key_params(records), "now": now,
-              "orders": "[]", "lines": "[]", **({"turn_a": [], "turn_b": []} if turns else {}),
-              **{f"rows_{i}": "[]" for i in range(len(tables))}}
-    await execute(session, _pg_place(_keys(records), turns, tuple(sorted(tables, key=lambda t: t.name))), params)
+    statement, params = _pg_statement([], [], records, attempt=1, now=now, before=[], locking=turns,
+                                      rows={table: [] for table in tables})
+    await execute(session, statement, params)
 
 
 async def _place_sqlite(session: AsyncSession, placed: Sequence[Placed], takes: Sequence[OrderTake], *,

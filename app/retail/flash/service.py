@@ -244,7 +244,7 @@ _CARD_READS: cache.Flights[_Card] = cache.Flights()
 async def _card(session: AsyncSession, sale_id: str) -> _Card:
     """The sale's terms and its variant, read from the database at most every few seconds per process: the rush's
     attempts are decided on the clock and the gate alone, and its winners' orders drafted without a read (the
-    variant is read again in their transaction, `_FlashBuy.before_together`). One attempt at a time reads it:
+    variant is read again just before they are written, `_FlashBuy.before_together`). One attempt at a time reads it:
     while it does, the others take the card it replaces, or wait for it when there is none (a rush's first
     attempts, or every few seconds, would otherwise all read it at once)."""
     cached = _CARDS.get(sale_id)
